@@ -1,0 +1,255 @@
+"""The one error hierarchy of iamd, named exactly after the AWS error codes.
+
+Every layer raises these; only the fronts (HTTP, SSH, CLI) render them. Each class
+knows its AWS code, its HTTP status and whether the fault is the sender's, and the
+message formats AWS uses live here as constructors, so the same situation always
+reads the same way. Anything that is not an ``AwsError`` reaching a front is a bug and
+is answered as ``InternalFailure`` (logged once, with the request id, never a secret).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class AwsError(Exception):
+    """An error with an AWS error code, an HTTP status and a message safe to show."""
+
+    code: ClassVar[str] = "InternalFailure"
+    status: ClassVar[int] = 500
+    sender_fault: ClassVar[bool] = True
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+# ---------------------------------------------------------------------------------------
+# Authentication (SigV4) errors.
+
+
+class MissingAuthenticationToken(AwsError):
+    code = "MissingAuthenticationToken"
+    status = 403
+
+    def __init__(self, message: str = "Request is missing Authentication Token") -> None:
+        super().__init__(message)
+
+
+class IncompleteSignature(AwsError):
+    code = "IncompleteSignature"
+    status = 400
+
+
+class InvalidClientTokenId(AwsError):
+    code = "InvalidClientTokenId"
+    status = 403
+
+    def __init__(
+        self, message: str = "The security token included in the request is invalid."
+    ) -> None:
+        super().__init__(message)
+
+
+class SignatureDoesNotMatch(AwsError):
+    code = "SignatureDoesNotMatch"
+    status = 403
+
+    DEFAULT_MESSAGE: ClassVar[str] = (
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your AWS Secret Access Key and signing method. "
+        "Consult the service documentation for details."
+    )
+
+    def __init__(self, message: str = DEFAULT_MESSAGE) -> None:
+        super().__init__(message)
+
+
+class ExpiredToken(AwsError):
+    code = "ExpiredToken"
+    status = 403
+
+    def __init__(
+        self, message: str = "The security token included in the request is expired"
+    ) -> None:
+        super().__init__(message)
+
+
+class InvalidAccessKeyId(AwsError):
+    code = "InvalidAccessKeyId"
+    status = 403
+
+
+# ---------------------------------------------------------------------------------------
+# Request-shape errors.
+
+
+class ValidationError(AwsError):
+    code = "ValidationError"
+    status = 400
+
+
+class InvalidInput(AwsError):
+    code = "InvalidInput"
+    status = 400
+
+
+class InvalidAction(AwsError):
+    code = "InvalidAction"
+    status = 400
+
+    @classmethod
+    def unknown_operation(cls, operation: str, version: str) -> InvalidAction:
+        return cls(f"Could not find operation {operation} for version {version}")
+
+
+class MissingAction(AwsError):
+    code = "MissingAction"
+    status = 400
+
+    def __init__(self, message: str = "Missing Action") -> None:
+        super().__init__(message)
+
+
+class InvalidParameterValue(AwsError):
+    code = "InvalidParameterValue"
+    status = 400
+
+
+class NotImplementedOperation(AwsError):
+    """An operation that exists in the AWS model but that iamd does not serve (yet)."""
+
+    code = "NotImplemented"
+    status = 501
+    sender_fault = False
+
+    @classmethod
+    def for_operation(cls, service: str, operation: str) -> NotImplementedOperation:
+        return cls(f"The operation {service}:{operation} is not implemented by iamd.")
+
+
+# ---------------------------------------------------------------------------------------
+# Domain errors (IAM).
+
+
+class NoSuchEntity(AwsError):
+    code = "NoSuchEntity"
+    status = 404
+
+    @classmethod
+    def user(cls, name: str) -> NoSuchEntity:
+        return cls(f"The user with name {name} cannot be found.")
+
+    @classmethod
+    def group(cls, name: str) -> NoSuchEntity:
+        return cls(f"The group with name {name} cannot be found.")
+
+    @classmethod
+    def policy(cls, arn: str) -> NoSuchEntity:
+        return cls(f"Policy {arn} does not exist or is not attachable.")
+
+    @classmethod
+    def policy_version(cls, arn: str, version_id: str) -> NoSuchEntity:
+        return cls(f"Policy {arn} version {version_id} does not exist or is not attachable.")
+
+    @classmethod
+    def user_policy(cls, user_name: str, policy_name: str) -> NoSuchEntity:
+        return cls(f"The user policy with name {policy_name} cannot be found.")
+
+    @classmethod
+    def group_policy(cls, group_name: str, policy_name: str) -> NoSuchEntity:
+        return cls(f"The group policy with name {policy_name} cannot be found.")
+
+    @classmethod
+    def access_key(cls, access_key_id: str) -> NoSuchEntity:
+        return cls(f"The Access Key with id {access_key_id} cannot be found.")
+
+    @classmethod
+    def attached_policy(cls, arn: str) -> NoSuchEntity:
+        return cls(f"Policy {arn} was not found.")
+
+
+class EntityAlreadyExists(AwsError):
+    code = "EntityAlreadyExists"
+    status = 409
+
+
+class LimitExceeded(AwsError):
+    code = "LimitExceeded"
+    status = 409
+
+    @classmethod
+    def quota(cls, quota_name: str, limit: int) -> LimitExceeded:
+        return cls(f"Cannot exceed quota for {quota_name}: {limit}")
+
+
+class DeleteConflict(AwsError):
+    code = "DeleteConflict"
+    status = 409
+
+
+class MalformedPolicyDocument(AwsError):
+    code = "MalformedPolicyDocument"
+    status = 400
+
+
+class PolicyNotAttachable(AwsError):
+    code = "PolicyNotAttachable"
+    status = 400
+
+
+class ConcurrentModification(AwsError):
+    code = "ConcurrentModification"
+    status = 409
+
+
+class EntityTemporarilyUnmodifiable(AwsError):
+    code = "EntityTemporarilyUnmodifiable"
+    status = 409
+
+
+class UnmodifiableEntity(AwsError):
+    code = "UnmodifiableEntity"
+    status = 400
+
+
+class ServiceFailure(AwsError):
+    code = "ServiceFailure"
+    status = 500
+    sender_fault = False
+
+
+# ---------------------------------------------------------------------------------------
+# Authorization.
+
+
+class AccessDenied(AwsError):
+    code = "AccessDenied"
+    status = 403
+
+
+# ---------------------------------------------------------------------------------------
+# Server-side.
+
+
+class InternalFailure(AwsError):
+    code = "InternalFailure"
+    status = 500
+    sender_fault = False
+
+    def __init__(
+        self, message: str = "The request processing has failed because of an unknown error."
+    ) -> None:
+        super().__init__(message)
+
+
+class ServiceUnavailable(AwsError):
+    code = "ServiceUnavailable"
+    status = 503
+    sender_fault = False
+
+    def __init__(self, message: str = "The service is shutting down.") -> None:
+        super().__init__(message)
