@@ -1,0 +1,1 @@
+"""The `iamd` command line."""

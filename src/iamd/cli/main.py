@@ -1,0 +1,173 @@
+"""`iamd`: run the server, and write AWS CLI profiles that point at it."""
+
+from __future__ import annotations
+
+import configparser
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from iamd import __version__
+from iamd.config import DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings
+from iamd.services.quotas import Quotas
+
+
+@click.group()
+@click.version_option(__version__, prog_name="iamd")
+def main() -> None:
+    """iamd: a self-hosted identity service that speaks AWS IAM and STS."""
+
+
+@main.command()
+@click.option("--host", default=DEFAULT_HOST, show_default=True, envvar="IAMD_HOST")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, envvar="IAMD_PORT")
+@click.option(
+    "--data-dir",
+    default=str(DEFAULT_DATA_DIR),
+    show_default=True,
+    envvar="IAMD_DATA_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the embedded database, the master key and the bootstrap credentials live.",
+)
+@click.option(
+    "--database-url",
+    default=None,
+    envvar="IAMD_DATABASE_URL",
+    help="postgresql://user:password@host/db to share a database between nodes.",
+)
+@click.option(
+    "--account-id", default=DEFAULT_ACCOUNT_ID, show_default=True, envvar="IAMD_ACCOUNT_ID"
+)
+@click.option(
+    "--users-quota",
+    default=Quotas().users,
+    show_default=True,
+    type=click.IntRange(1),
+    envvar="IAMD_USERS_QUOTA",
+    help="Users per account (AWS's is 5000).",
+)
+@click.option(
+    "--worker-threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    envvar="IAMD_WORKER_THREADS",
+)
+@click.option(
+    "--access-log/--no-access-log", default=True, show_default=True, envvar="IAMD_ACCESS_LOG"
+)
+@click.option("--log-level", default="INFO", show_default=True, envvar="IAMD_LOG_LEVEL")
+def serve(
+    host: str,
+    port: int,
+    data_dir: Path,
+    database_url: str | None,
+    account_id: str,
+    users_quota: int,
+    worker_threads: int,
+    access_log: bool,
+    log_level: str,
+) -> None:
+    """Start the server (IAM and STS over HTTP on one port)."""
+    logging.basicConfig(
+        level=log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    from iamd.http.server import serve as run_server  # noqa: PLC0415 - keeps other commands fast
+
+    try:
+        settings = Settings(
+            host=host,
+            port=port,
+            data_dir=data_dir,
+            database_url=database_url,
+            account_id=account_id,
+            master_key=os.environ.get("IAMD_MASTER_KEY"),
+            bootstrap_access_key_id=os.environ.get("IAMD_BOOTSTRAP_ACCESS_KEY_ID"),
+            bootstrap_secret_access_key=os.environ.get("IAMD_BOOTSTRAP_SECRET_ACCESS_KEY"),
+            worker_threads=worker_threads,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    run_server(settings, Quotas(users=users_quota), access_log=access_log)
+
+
+@main.command()
+@click.option("--name", required=True, help="The AWS CLI profile to write.")
+@click.option(
+    "--endpoint-url",
+    default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
+    show_default=True,
+    envvar="IAMD_ENDPOINT_URL",
+)
+@click.option("--region", default="us-east-1", show_default=True)
+@click.option(
+    "--data-dir",
+    default=str(DEFAULT_DATA_DIR),
+    show_default=True,
+    envvar="IAMD_DATA_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Read the admin key from <data-dir>/bootstrap-credentials.",
+)
+@click.option("--access-key-id", envvar="IAMD_BOOTSTRAP_ACCESS_KEY_ID", default=None)
+@click.option("--secret-access-key", envvar="IAMD_BOOTSTRAP_SECRET_ACCESS_KEY", default=None)
+def profile(
+    name: str,
+    endpoint_url: str,
+    region: str,
+    data_dir: Path,
+    access_key_id: str | None,
+    secret_access_key: str | None,
+) -> None:
+    """Write an AWS CLI profile (credentials and endpoint_url) for iamd."""
+    if access_key_id is None or secret_access_key is None:
+        access_key_id, secret_access_key = _read_bootstrap_credentials(
+            data_dir / "bootstrap-credentials"
+        )
+    credentials_path = Path(
+        os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
+    ).expanduser()
+    config_path = Path(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")).expanduser()
+    _update_ini(
+        credentials_path,
+        name,
+        {"aws_access_key_id": access_key_id, "aws_secret_access_key": secret_access_key},
+    )
+    section = name if name == "default" else f"profile {name}"
+    _update_ini(config_path, section, {"region": region, "endpoint_url": endpoint_url})
+    click.echo(f"wrote profile {name!r}: try `aws --profile {name} iam list-users`")
+
+
+def _read_bootstrap_credentials(path: Path) -> tuple[str, str]:
+    parser = configparser.ConfigParser()
+    if not parser.read(path):
+        raise click.ClickException(
+            f"no credentials given and {path} does not exist "
+            "(pass --access-key-id/--secret-access-key or --data-dir)"
+        )
+    section = parser["iamd-admin"]
+    return section["aws_access_key_id"], section["aws_secret_access_key"]
+
+
+def _update_ini(path: Path, section: str, values: dict[str, str]) -> None:
+    """Set one section of an AWS ini file, keeping the others; written atomically, 0600."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(path)
+    if not parser.has_section(section):
+        parser.add_section(section)
+    for key, value in values.items():
+        parser.set(section, key, value)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.iamd-tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        parser.write(handle)
+    os.replace(temporary, path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Server settings, resolved once from command-line options and IAMD_* variables."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4580
+DEFAULT_ACCOUNT_ID = "123456789012"
+DEFAULT_DATA_DIR = Path("./data")
+
+_ACCOUNT_ID = re.compile(r"\d{12}")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = None
+    account_id: str = DEFAULT_ACCOUNT_ID
+    master_key: str | None = None
+    bootstrap_access_key_id: str | None = None
+    bootstrap_secret_access_key: str | None = None
+    # How often each node looks for changes made by other nodes sharing the database;
+    # it bounds how long a revoked key can keep working on another node.
+    change_poll_seconds: float = 0.5
+    # Last-used dates are written in batches; this bounds how stale they are in the
+    # database (they are flushed at shutdown too).
+    last_used_flush_seconds: float = 1.0
+    worker_threads: int = 8
+
+    def __post_init__(self) -> None:
+        if not _ACCOUNT_ID.fullmatch(self.account_id):
+            raise ValueError("the account id must be 12 digits")
+        if not 0 < self.port < 65536:
+            raise ValueError("the port must be between 1 and 65535")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'iamd.sqlite3').resolve()}"
+
+    @property
+    def master_key_file(self) -> Path:
+        return self.data_dir / "master.key"
+
+    @property
+    def bootstrap_credentials_file(self) -> Path:
+        return self.data_dir / "bootstrap-credentials"

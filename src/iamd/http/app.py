@@ -1,0 +1,103 @@
+"""The ASGI application: health endpoint, and AWS API requests handed to the pipeline.
+
+The pipeline is synchronous (SQLAlchemy Core) and runs on a bounded thread pool; the
+event loop only reads requests and writes responses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+# The largest IAM request is a policy document of 131,072 characters, URL-encoded.
+MAX_BODY_BYTES = 1024 * 1024
+HEALTH_PATH = "/_iamd/health"
+
+
+class IamdApp:
+    def __init__(self, pipeline: AwsPipeline, executor: ThreadPoolExecutor) -> None:
+        self._pipeline = pipeline
+        self._executor = executor
+        self.ready = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        if scope["path"] == HEALTH_PATH:
+            status = 200 if self.ready else 503
+            payload = json.dumps({"status": "ok" if self.ready else "starting"}).encode()
+            await _respond(
+                send, HttpResponse(status, [(b"content-type", b"application/json")], payload)
+            )
+            return
+        body = await _read_body(receive)
+        if body is None:
+            await _respond(
+                send,
+                HttpResponse(413, [(b"content-type", b"text/plain")], b"Request body too large\n"),
+            )
+            return
+        client = scope.get("client") or ("", 0)
+        request = HttpRequest(
+            method=scope["method"],
+            raw_path=scope.get("raw_path") or scope["path"].encode("utf-8"),
+            raw_query=scope.get("query_string", b""),
+            headers=scope["headers"],
+            body=body,
+            client_ip=client[0] or "",
+            secure=scope.get("scheme") == "https",
+        )
+        loop = asyncio.get_running_loop()
+        response = await loop.run_in_executor(self._executor, self._pipeline.handle, request)
+        await _respond(send, response)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.ready = True
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.ready = False
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _respond(send: Send, response: HttpResponse) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status,
+            "headers": [*response.headers, (b"content-length", str(len(response.body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": response.body})

@@ -1,0 +1,183 @@
+"""The one path every AWS API request takes, from bytes to bytes.
+
+authenticate (SigV4) -> parse (service model) -> authorize (action, resource, context)
+-> operation -> serialize. Runs on a worker thread; every failure becomes an AWS error
+envelope, and anything unexpected is logged once with its request id and answered as
+InternalFailure, never with a traceback or a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from iamd.auth import sigv4
+from iamd.authz import AuthorizationRequest, Authorizer
+from iamd.errors import (
+    AwsError,
+    InternalFailure,
+    InvalidClientTokenId,
+    NotImplementedOperation,
+    SignatureDoesNotMatch,
+)
+from iamd.model import AccessKeyStatus
+from iamd.operations.registry import CallContext, OperationTable
+from iamd.protocol import QueryCodec, parse_form
+from iamd.services.container import Services
+from iamd.services.credentials import ResolvedCredential
+
+log = logging.getLogger("iamd.request")
+
+_FORM_CONTENT_TYPE = b"application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    method: str
+    raw_path: bytes
+    raw_query: bytes
+    headers: Sequence[tuple[bytes, bytes]]
+    body: bytes
+    client_ip: str
+    secure: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+class AwsPipeline:
+    def __init__(
+        self,
+        services: Services,
+        codecs: dict[str, QueryCodec],
+        operations: OperationTable,
+        authorizer: Authorizer,
+        *,
+        access_log: bool = True,
+    ) -> None:
+        self._services = services
+        self._codecs = codecs
+        self._default_codec = codecs["iam"]
+        self._operations = operations
+        self._authorizer = authorizer
+        self._access_log = access_log
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        request_id = self._services.ids.request_id()
+        codec = self._default_codec
+        operation = "-"
+        principal = "-"
+        try:
+            now = self._services.clock.now()
+            signed = sigv4.parse_request(
+                request.method,
+                request.raw_path.decode("latin-1"),
+                request.raw_query,
+                request.headers,
+                request.body,
+                now,
+            )
+            found = self._codecs.get(signed.service)
+            if found is None:
+                raise SignatureDoesNotMatch(
+                    f"Credential should be scoped to correct service: '{codec.service_name}'. "
+                )
+            codec = found
+            credential = self._authenticate(signed)
+            principal = credential.caller.arn
+            self._services.last_used.record(
+                credential.access_key_id, now, signed.service, signed.region
+            )
+            operation, params = codec.parse(self._form(request))
+            spec = self._operations.get(signed.service, operation)
+            if spec is None:
+                raise NotImplementedOperation.for_operation(signed.service, operation)
+            ctx = CallContext(
+                caller=credential.caller,
+                services=self._services,
+                request_id=request_id,
+                region=signed.region,
+                source_ip=request.client_ip,
+            )
+            if not spec.always_allowed:
+                self._authorizer.authorize(
+                    AuthorizationRequest(
+                        credential=credential,
+                        action=spec.action,
+                        resource=spec.resource(ctx, params),
+                        source_ip=request.client_ip,
+                        user_agent=_header(request.headers, b"user-agent"),
+                        secure_transport=request.secure,
+                        region=signed.region,
+                        now=now,
+                    )
+                )
+            result = spec.handler(ctx, params)
+            body = codec.serialize_result(operation, result, request_id)
+            status = 200
+            error_code = "-"
+        except AwsError as error:
+            body = codec.serialize_error(error, request_id)
+            status = error.status
+            error_code = error.code
+        except Exception:
+            log.exception("request %s failed (%s)", request_id, operation)
+            failure = InternalFailure()
+            body = codec.serialize_error(failure, request_id)
+            status = failure.status
+            error_code = failure.code
+        if self._access_log:
+            log.info(
+                "%s %s %s %s %d %s %.1fms",
+                request_id,
+                request.client_ip,
+                operation,
+                principal,
+                status,
+                error_code,
+                (time.perf_counter() - started) * 1000,
+            )
+        return HttpResponse(
+            status,
+            [
+                (b"content-type", b"text/xml"),
+                (b"x-amzn-requestid", request_id.encode("ascii")),
+            ],
+            body,
+        )
+
+    def _authenticate(self, signed: sigv4.SigV4Request) -> ResolvedCredential:
+        credential = self._services.credentials.resolve(signed.access_key_id)
+        if credential is None:
+            raise InvalidClientTokenId()
+        sigv4.verify(signed, credential.secret_access_key)
+        # Long-term keys carry no session token; one sent with them is not ours.
+        if credential.status is not AccessKeyStatus.ACTIVE or signed.security_token:
+            raise InvalidClientTokenId()
+        return credential
+
+    @staticmethod
+    def _form(request: HttpRequest) -> dict[str, str]:
+        form = parse_form(request.raw_query) if request.raw_query else {}
+        if request.body and (
+            request.method == "POST"
+            and _header(request.headers, b"content-type")
+            .encode("latin-1")
+            .startswith(_FORM_CONTENT_TYPE)
+        ):
+            form.update(parse_form(request.body))
+        return form
+
+
+def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str:
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return ""

@@ -1,0 +1,142 @@
+"""Running the server: open the database, migrate, bootstrap, serve, shut down cleanly.
+
+SIGTERM and SIGINT stop accepting connections, let requests in flight finish, then
+write the pending last-used dates and close the database: nothing acknowledged is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import uvicorn
+
+from iamd.auth.secret_box import SecretBox
+from iamd.authz import AdministratorOnlyAuthorizer
+from iamd.clock import SystemClock
+from iamd.config import Settings
+from iamd.http.app import IamdApp
+from iamd.http.pipeline import AwsPipeline
+from iamd.ids import RandomIds
+from iamd.operations.table import build_operation_table
+from iamd.protocol import QueryCodec
+from iamd.services.bootstrap import bootstrap
+from iamd.services.container import Services
+from iamd.services.quotas import Quotas
+from iamd.store.database import Database
+from iamd.store.migrate import upgrade_to_head
+from iamd.store.sql.account import AccountRepository
+
+log = logging.getLogger("iamd")
+
+
+class ChangeWatcher:
+    """Drops this node's caches when another node sharing the database writes."""
+
+    def __init__(self, services: Services, interval: float) -> None:
+        self._services = services
+        self._interval = interval
+        self._stop = threading.Event()
+        self._last: int | None = None
+        self._thread = threading.Thread(target=self._run, name="iamd-changes", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        tx = self._services.tx
+        while not self._stop.wait(self._interval):
+            try:
+                with tx.database.read() as conn:
+                    counter = AccountRepository(conn, tx.account_id).change_counter()
+            except Exception:
+                log.exception("could not read the change counter")
+                continue
+            if self._last is not None and counter != self._last:
+                self._services.credentials.invalidate()
+                self._services.paths.invalidate()
+            self._last = counter
+
+
+def build_services(
+    settings: Settings, database: Database, quotas: Quotas
+) -> tuple[Services, SecretBox]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    box = SecretBox.from_environment_or_file(settings.master_key, settings.master_key_file)
+    services = Services.build(
+        database=database,
+        account_id=settings.account_id,
+        clock=SystemClock(),
+        ids=RandomIds(),
+        quotas=quotas,
+        secret_box=box,
+        last_used_flush_seconds=settings.last_used_flush_seconds,
+    )
+    return services, box
+
+
+def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.effective_database_url, pool_size=settings.worker_threads)
+    upgrade_to_head(database)
+    services, box = build_services(settings, database, quotas)
+    result = bootstrap(
+        services,
+        box.seal,
+        access_key_id=settings.bootstrap_access_key_id,
+        secret_access_key=settings.bootstrap_secret_access_key,
+        credentials_file=settings.bootstrap_credentials_file,
+    )
+    if result.created:
+        log.info(
+            "created account %s with user admin (access key %s)",
+            settings.account_id,
+            result.access_key_id,
+        )
+        if result.credentials_file is not None:
+            log.info("the admin's credentials are in %s (mode 0600)", result.credentials_file)
+    executor = ThreadPoolExecutor(
+        max_workers=settings.worker_threads, thread_name_prefix="iamd-worker"
+    )
+    codecs = {name: QueryCodec(name) for name in ("iam", "sts")}
+    pipeline = AwsPipeline(
+        services,
+        codecs,
+        build_operation_table(),
+        AdministratorOnlyAuthorizer(),
+        access_log=access_log,
+    )
+    app = IamdApp(pipeline, executor)
+    services.last_used.start()
+    watcher = ChangeWatcher(services, settings.change_poll_seconds)
+    watcher.start()
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        timeout_graceful_shutdown=20,
+    )
+    server = uvicorn.Server(config)
+    log.info(
+        "iamd listening on http://%s:%d (account %s)",
+        settings.host,
+        settings.port,
+        settings.account_id,
+    )
+    try:
+        server.run()
+    finally:
+        watcher.stop()
+        executor.shutdown(wait=True)
+        services.last_used.close()
+        database.dispose()
+        log.info("iamd stopped")

@@ -1,0 +1,73 @@
+"""Identifiers in AWS's shapes: unique ids, access key ids, secrets, request ids.
+
+AWS ids are a four-letter prefix naming the kind of entity followed by characters
+from the base32 alphabet (A-Z, 2-7): 17 of them for entity ids (21 in all), 16 for
+access key and SSH key ids (20 in all). Secrets are 40 characters of base64.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from enum import StrEnum
+from typing import Protocol
+
+_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"  # noqa: S105 - an alphabet, not a secret
+
+
+class IdPrefix(StrEnum):
+    USER = "AIDA"
+    GROUP = "AGPA"
+    ROLE = "AROA"
+    POLICY = "ANPA"
+    POLICY_VERSION = "ANVA"
+    INSTANCE_PROFILE = "AIPA"
+    ACCESS_KEY = "AKIA"
+    TEMPORARY_ACCESS_KEY = "ASIA"
+    SSH_PUBLIC_KEY = "APKA"
+
+
+ENTITY_ID_SUFFIX = 17
+KEY_ID_SUFFIX = 16
+
+
+class IdGenerator(Protocol):
+    def entity_id(self, prefix: IdPrefix) -> str: ...
+
+    def key_id(self, prefix: IdPrefix) -> str: ...
+
+    def secret_access_key(self) -> str: ...
+
+    def request_id(self) -> str: ...
+
+
+class RandomIds:
+    """Cryptographically random ids; the only generator the server uses."""
+
+    def entity_id(self, prefix: IdPrefix) -> str:
+        return prefix + _random_base32(ENTITY_ID_SUFFIX)
+
+    def key_id(self, prefix: IdPrefix) -> str:
+        return prefix + _random_base32(KEY_ID_SUFFIX)
+
+    def secret_access_key(self) -> str:
+        return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+
+    def request_id(self) -> str:
+        return str(uuid.uuid4())
+
+
+def _random_base32(length: int) -> str:
+    # 5 bits per character: take enough random bytes and keep the first `length`.
+    raw = secrets.token_bytes((length * 5 + 7) // 8 + 1)
+    return base64.b32encode(raw).decode("ascii")[:length]
+
+
+def is_base32_id(value: str, prefix: str, suffix_length: int) -> bool:
+    return (
+        len(value) == len(prefix) + suffix_length
+        and value.startswith(prefix)
+        and all(c in _BASE32 for c in value[len(prefix) :])
+    )

@@ -1,0 +1,33 @@
+"""ARNs of IAM entities: `arn:aws:iam::ACCOUNT:kind{path}{name}`."""
+
+from __future__ import annotations
+
+from typing import NewType
+
+Arn = NewType("Arn", str)
+
+AWS_MANAGED_ACCOUNT = "aws"
+
+
+def iam_arn(account_id: str, kind: str, path: str, name: str) -> Arn:
+    """The ARN of an IAM entity; `path` starts and ends with '/'."""
+    return Arn(f"arn:aws:iam::{account_id}:{kind}{path}{name}")
+
+
+def root_arn(account_id: str) -> Arn:
+    return Arn(f"arn:aws:iam::{account_id}:root")
+
+
+def split_policy_arn(arn: str) -> tuple[str, str, str] | None:
+    """(account, path, name) of a managed policy ARN, or None when it is not one."""
+    prefix = "arn:aws:iam::"
+    if not arn.startswith(prefix):
+        return None
+    account, sep, rest = arn[len(prefix) :].partition(":")
+    if not sep or not rest.startswith("policy/"):
+        return None
+    path_and_name = rest[len("policy") :]
+    path, _, name = path_and_name.rpartition("/")
+    if not name:
+        return None
+    return account, path + "/", name

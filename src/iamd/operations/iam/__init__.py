@@ -1,0 +1,13 @@
+"""IAM operations (API version 2010-05-08)."""
+
+from iamd.operations.iam import access_keys, account, groups, inline_policies, policies, users
+from iamd.operations.registry import Operation
+
+OPERATIONS: tuple[Operation, ...] = (
+    *users.OPERATIONS,
+    *groups.OPERATIONS,
+    *policies.OPERATIONS,
+    *inline_policies.OPERATIONS,
+    *access_keys.OPERATIONS,
+    *account.OPERATIONS,
+)

@@ -1,0 +1,192 @@
+"""IAM managed policy operations: policies, versions, tags and attachments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iamd.model import PolicyVersion
+from iamd.operations.iam.shapes import (
+    attached_policy_shape,
+    max_items,
+    paged,
+    policy_shape,
+    tags_shape,
+)
+from iamd.operations.registry import (
+    CallContext,
+    Operation,
+    Params,
+    Result,
+    any_resource,
+    group_resource,
+    new_entity_resource,
+    policy_resource,
+    user_resource,
+)
+from iamd.services.tagging import tags_from_params
+
+
+def _version_shape(version: PolicyVersion, *, with_document: bool) -> dict[str, Any]:
+    shape: dict[str, Any] = {
+        "VersionId": version.version_id,
+        "IsDefaultVersion": version.is_default,
+        "CreateDate": version.create_date,
+    }
+    if with_document:
+        shape = {"Document": version.document, **shape}
+    return shape
+
+
+def create_policy(ctx: CallContext, p: Params) -> Result:
+    policy = ctx.services.policies.create(
+        p["PolicyName"],
+        p.get("Path", "/"),
+        p["PolicyDocument"],
+        p.get("Description"),
+        tags_from_params(p.get("Tags")),
+    )
+    return {"Policy": policy_shape(policy)}
+
+
+def get_policy(ctx: CallContext, p: Params) -> Result:
+    return {"Policy": policy_shape(ctx.services.policies.get(p["PolicyArn"]))}
+
+
+def list_policies(ctx: CallContext, p: Params) -> Result:
+    page = ctx.services.policies.listing(
+        scope=p.get("Scope", "All"),
+        only_attached=p.get("OnlyAttached", False),
+        path_prefix=p.get("PathPrefix", "/"),
+        marker=p.get("Marker"),
+        max_items=max_items(p),
+    )
+    return paged(page, "Policies", lambda policy: policy_shape(policy, full=False))
+
+
+def delete_policy(ctx: CallContext, p: Params) -> Result:
+    ctx.services.policies.delete(p["PolicyArn"])
+    return None
+
+
+def create_policy_version(ctx: CallContext, p: Params) -> Result:
+    version = ctx.services.policies.create_version(
+        p["PolicyArn"], p["PolicyDocument"], p.get("SetAsDefault", False)
+    )
+    return {"PolicyVersion": _version_shape(version, with_document=False)}
+
+
+def get_policy_version(ctx: CallContext, p: Params) -> Result:
+    version = ctx.services.policies.get_version(p["PolicyArn"], p["VersionId"])
+    return {"PolicyVersion": _version_shape(version, with_document=True)}
+
+
+def list_policy_versions(ctx: CallContext, p: Params) -> Result:
+    page = ctx.services.policies.list_versions(p["PolicyArn"], p.get("Marker"), max_items(p))
+    return paged(page, "Versions", lambda v: _version_shape(v, with_document=False))
+
+
+def delete_policy_version(ctx: CallContext, p: Params) -> Result:
+    ctx.services.policies.delete_version(p["PolicyArn"], p["VersionId"])
+    return None
+
+
+def set_default_policy_version(ctx: CallContext, p: Params) -> Result:
+    ctx.services.policies.set_default_version(p["PolicyArn"], p["VersionId"])
+    return None
+
+
+def list_entities_for_policy(ctx: CallContext, p: Params) -> Result:
+    page = ctx.services.policies.entities_for(
+        p["PolicyArn"],
+        p.get("EntityFilter"),
+        p.get("PathPrefix", "/"),
+        p.get("Marker"),
+        max_items(p),
+    )
+    result: dict[str, Any] = {
+        "PolicyGroups": [
+            {"GroupName": e.name, "GroupId": e.entity_id} for e in page.items if e.kind == "Group"
+        ],
+        "PolicyUsers": [
+            {"UserName": e.name, "UserId": e.entity_id} for e in page.items if e.kind == "User"
+        ],
+        "PolicyRoles": [],
+        "IsTruncated": page.is_truncated,
+    }
+    if page.next_marker is not None:
+        result["Marker"] = page.next_marker
+    return result
+
+
+def tag_policy(ctx: CallContext, p: Params) -> Result:
+    ctx.services.policies.tag(p["PolicyArn"], tags_from_params(p["Tags"]))
+    return None
+
+
+def untag_policy(ctx: CallContext, p: Params) -> Result:
+    ctx.services.policies.untag(p["PolicyArn"], p["TagKeys"])
+    return None
+
+
+def list_policy_tags(ctx: CallContext, p: Params) -> Result:
+    page = ctx.services.policies.list_tags(p["PolicyArn"], p.get("Marker"), max_items(p))
+    result = paged(page, "Tags", lambda t: t)
+    result["Tags"] = tags_shape(page.items)
+    return result
+
+
+def attach_user_policy(ctx: CallContext, p: Params) -> Result:
+    ctx.services.policies.attach_to_user(p["UserName"], p["PolicyArn"])
+    return None
+
+
+def detach_user_policy(ctx: CallContext, p: Params) -> Result:
+    ctx.services.policies.detach_from_user(p["UserName"], p["PolicyArn"])
+    return None
+
+
+def attach_group_policy(ctx: CallContext, p: Params) -> Result:
+    ctx.services.policies.attach_to_group(p["GroupName"], p["PolicyArn"])
+    return None
+
+
+def detach_group_policy(ctx: CallContext, p: Params) -> Result:
+    ctx.services.policies.detach_from_group(p["GroupName"], p["PolicyArn"])
+    return None
+
+
+def list_attached_user_policies(ctx: CallContext, p: Params) -> Result:
+    page = ctx.services.policies.attached_to_user(
+        p["UserName"], p.get("PathPrefix", "/"), p.get("Marker"), max_items(p)
+    )
+    return paged(page, "AttachedPolicies", attached_policy_shape)
+
+
+def list_attached_group_policies(ctx: CallContext, p: Params) -> Result:
+    page = ctx.services.policies.attached_to_group(
+        p["GroupName"], p.get("PathPrefix", "/"), p.get("Marker"), max_items(p)
+    )
+    return paged(page, "AttachedPolicies", attached_policy_shape)
+
+
+OPERATIONS = (
+    Operation("iam", "CreatePolicy", create_policy, new_entity_resource("policy", "PolicyName")),
+    Operation("iam", "GetPolicy", get_policy, policy_resource),
+    Operation("iam", "ListPolicies", list_policies, any_resource),
+    Operation("iam", "DeletePolicy", delete_policy, policy_resource),
+    Operation("iam", "CreatePolicyVersion", create_policy_version, policy_resource),
+    Operation("iam", "GetPolicyVersion", get_policy_version, policy_resource),
+    Operation("iam", "ListPolicyVersions", list_policy_versions, policy_resource),
+    Operation("iam", "DeletePolicyVersion", delete_policy_version, policy_resource),
+    Operation("iam", "SetDefaultPolicyVersion", set_default_policy_version, policy_resource),
+    Operation("iam", "ListEntitiesForPolicy", list_entities_for_policy, policy_resource),
+    Operation("iam", "TagPolicy", tag_policy, policy_resource),
+    Operation("iam", "UntagPolicy", untag_policy, policy_resource),
+    Operation("iam", "ListPolicyTags", list_policy_tags, policy_resource),
+    Operation("iam", "AttachUserPolicy", attach_user_policy, user_resource),
+    Operation("iam", "DetachUserPolicy", detach_user_policy, user_resource),
+    Operation("iam", "AttachGroupPolicy", attach_group_policy, group_resource),
+    Operation("iam", "DetachGroupPolicy", detach_group_policy, group_resource),
+    Operation("iam", "ListAttachedUserPolicies", list_attached_user_policies, user_resource),
+    Operation("iam", "ListAttachedGroupPolicies", list_attached_group_policies, group_resource),
+)

@@ -1,0 +1,96 @@
+"""Domain objects rendered as the output shapes of the IAM model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from iamd.model import AccessKey, AttachedPolicy, Group, ManagedPolicy, Tag, User
+from iamd.store.sql.paging import Page
+
+T = TypeVar("T")
+
+DEFAULT_MAX_ITEMS = 100
+
+
+def max_items(params: Any) -> int:
+    return int(params.get("MaxItems", DEFAULT_MAX_ITEMS))
+
+
+def tags_shape(tags: Sequence[Tag]) -> list[dict[str, str]]:
+    return [{"Key": t.key, "Value": t.value} for t in tags]
+
+
+def user_shape(user: User, *, full: bool = True) -> dict[str, Any]:
+    shape: dict[str, Any] = {
+        "Path": user.path,
+        "UserName": user.name,
+        "UserId": user.user_id,
+        "Arn": user.arn,
+        "CreateDate": user.create_date,
+    }
+    if user.password_last_used is not None:
+        shape["PasswordLastUsed"] = user.password_last_used
+    if full and user.permissions_boundary_arn:
+        shape["PermissionsBoundary"] = {
+            "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
+            "PermissionsBoundaryArn": user.permissions_boundary_arn,
+        }
+    if full and user.tags:
+        shape["Tags"] = tags_shape(user.tags)
+    return shape
+
+
+def group_shape(group: Group) -> dict[str, Any]:
+    return {
+        "Path": group.path,
+        "GroupName": group.name,
+        "GroupId": group.group_id,
+        "Arn": group.arn,
+        "CreateDate": group.create_date,
+    }
+
+
+def policy_shape(policy: ManagedPolicy, *, full: bool = True) -> dict[str, Any]:
+    shape: dict[str, Any] = {
+        "PolicyName": policy.name,
+        "PolicyId": policy.policy_id,
+        "Arn": policy.arn,
+        "Path": policy.path,
+        "DefaultVersionId": policy.default_version_id,
+        "AttachmentCount": policy.attachment_count,
+        "PermissionsBoundaryUsageCount": policy.permissions_boundary_usage_count,
+        "IsAttachable": policy.is_attachable,
+        "CreateDate": policy.create_date,
+        "UpdateDate": policy.update_date,
+    }
+    # Listing operations omit Description and Tags, as AWS's do.
+    if full and policy.description:
+        shape["Description"] = policy.description
+    if full and policy.tags:
+        shape["Tags"] = tags_shape(policy.tags)
+    return shape
+
+
+def attached_policy_shape(policy: AttachedPolicy) -> dict[str, str]:
+    return {"PolicyName": policy.name, "PolicyArn": policy.arn}
+
+
+def access_key_metadata_shape(key: AccessKey) -> dict[str, Any]:
+    return {
+        "UserName": key.user_name,
+        "AccessKeyId": key.access_key_id,
+        "Status": key.status.value,
+        "CreateDate": key.create_date,
+    }
+
+
+def paged(page: Page[T], member: str, render: Callable[[T], Any]) -> dict[str, Any]:
+    """A List operation's result: the items, IsTruncated, and Marker when truncated."""
+    result: dict[str, Any] = {
+        member: [render(item) for item in page.items],
+        "IsTruncated": page.is_truncated,
+    }
+    if page.next_marker is not None:
+        result["Marker"] = page.next_marker
+    return result

@@ -1,0 +1,102 @@
+"""The operation table: handler, IAM action and resource of every served operation.
+
+Authorization needs, for each operation, the action (`iam:CreateAccessKey`) and the
+resource ARN AWS authorizes it against (for CreateAccessKey, the target user's ARN,
+the caller's own when UserName is omitted). Keeping both in the same entry as the
+handler means an operation cannot be served without them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from iamd.services.caller import Caller
+from iamd.services.container import Services
+
+Params = Mapping[str, Any]
+Result = dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """What a handler knows about the request beyond its parameters."""
+
+    caller: Caller
+    services: Services
+    request_id: str
+    region: str
+    source_ip: str
+
+
+Handler = Callable[[CallContext, Params], Result]
+ResourceOf = Callable[[CallContext, Params], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    service: str
+    name: str
+    handler: Handler
+    resource: ResourceOf
+    # GetCallerIdentity and GetSessionToken cannot be denied by any policy in AWS.
+    always_allowed: bool = False
+
+    @property
+    def action(self) -> str:
+        return f"{self.service}:{self.name}"
+
+
+class OperationTable:
+    def __init__(self, operations: Iterable[Operation]) -> None:
+        self._by_key: dict[tuple[str, str], Operation] = {}
+        for op in operations:
+            key = (op.service, op.name)
+            if key in self._by_key:
+                raise ValueError(f"operation {op.action} registered twice")
+            self._by_key[key] = op
+
+    def get(self, service: str, name: str) -> Operation | None:
+        return self._by_key.get((service, name))
+
+    def names(self, service: str) -> frozenset[str]:
+        return frozenset(name for svc, name in self._by_key if svc == service)
+
+    def __iter__(self) -> Any:
+        return iter(self._by_key.values())
+
+
+# -- resources ---------------------------------------------------------------------------
+
+
+def any_resource(_ctx: CallContext, _params: Params) -> str:
+    return "*"
+
+
+def user_resource(ctx: CallContext, params: Params) -> str:
+    """The named user's ARN, or the caller's own when UserName is omitted."""
+    name = params.get("UserName")
+    if name is None:
+        return ctx.caller.arn
+    if ctx.caller.user is not None and name.lower() == ctx.caller.user.name.lower():
+        return ctx.caller.arn
+    return ctx.services.paths.user_arn(name)
+
+
+def group_resource(ctx: CallContext, params: Params) -> str:
+    return ctx.services.paths.group_arn(params["GroupName"])
+
+
+def policy_resource(_ctx: CallContext, params: Params) -> str:
+    return str(params["PolicyArn"])
+
+
+def new_entity_resource(kind: str, name_param: str) -> ResourceOf:
+    """The ARN an entity about to be created will have (CreateUser, CreatePolicy...)."""
+
+    def resource(ctx: CallContext, params: Params) -> str:
+        path = params.get("Path", "/")
+        return f"arn:aws:iam::{ctx.caller.account_id}:{kind}{path}{params[name_param]}"
+
+    return resource

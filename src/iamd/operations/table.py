@@ -1,0 +1,10 @@
+"""The table of every operation iamd serves."""
+
+from __future__ import annotations
+
+from iamd.operations import iam, sts
+from iamd.operations.registry import OperationTable
+
+
+def build_operation_table() -> OperationTable:
+    return OperationTable((*iam.OPERATIONS, *sts.OPERATIONS))

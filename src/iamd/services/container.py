@@ -1,0 +1,67 @@
+"""All services of one server process, wired once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from iamd.auth.secret_box import SecretBox
+from iamd.clock import Clock
+from iamd.ids import IdGenerator
+from iamd.services.access_keys import AccessKeyService
+from iamd.services.account import AccountService
+from iamd.services.credentials import CredentialResolver
+from iamd.services.entity_paths import EntityPaths
+from iamd.services.groups import GroupService
+from iamd.services.inline_policies import InlinePolicyService
+from iamd.services.last_used import LastUsedRecorder
+from iamd.services.policies import PolicyService
+from iamd.services.quotas import Quotas
+from iamd.services.transactions import Transactions
+from iamd.services.users import UserService
+from iamd.store.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    tx: Transactions
+    clock: Clock
+    ids: IdGenerator
+    quotas: Quotas
+    users: UserService
+    groups: GroupService
+    policies: PolicyService
+    inline_policies: InlinePolicyService
+    access_keys: AccessKeyService
+    account: AccountService
+    credentials: CredentialResolver
+    last_used: LastUsedRecorder
+    paths: EntityPaths
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        database: Database,
+        account_id: str,
+        clock: Clock,
+        ids: IdGenerator,
+        quotas: Quotas,
+        secret_box: SecretBox,
+        last_used_flush_seconds: float,
+    ) -> Services:
+        tx = Transactions(database, account_id)
+        return cls(
+            tx=tx,
+            clock=clock,
+            ids=ids,
+            quotas=quotas,
+            users=UserService(tx, clock, ids, quotas),
+            groups=GroupService(tx, clock, ids, quotas),
+            policies=PolicyService(tx, clock, ids, quotas),
+            inline_policies=InlinePolicyService(tx, quotas),
+            access_keys=AccessKeyService(tx, clock, ids, quotas, secret_box),
+            account=AccountService(tx, quotas),
+            credentials=CredentialResolver(tx, secret_box),
+            last_used=LastUsedRecorder(database, last_used_flush_seconds),
+            paths=EntityPaths(tx),
+        )

@@ -1,0 +1,88 @@
+"""Resolving an access key id to the credential and principal behind it, cached.
+
+This is the hot path of every request: a cache hit costs one dictionary look-up. The
+cache is bounded and dropped whole after every committed write (and when another node
+reports a change), so a deactivated key or a deleted user stops working at once here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from iamd.auth.secret_box import SecretBox
+from iamd.model import AccessKeyStatus
+from iamd.model.arn import iam_arn
+from iamd.services.access_keys import secret_context
+from iamd.services.cache import BoundedCache
+from iamd.services.caller import Caller, PrincipalType
+from iamd.services.transactions import Transactions
+from iamd.store.schema import group_policy_attachments, user_policy_attachments
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedCredential:
+    access_key_id: str
+    secret_access_key: str
+    status: AccessKeyStatus
+    caller: Caller
+    # ARNs of the managed policies attached to the user and to its groups.
+    attached_policy_arns: frozenset[str]
+
+
+class CredentialResolver:
+    def __init__(self, tx: Transactions, secret_box: SecretBox, max_entries: int = 20_000) -> None:
+        self._tx = tx
+        self._box = secret_box
+        self._cache: BoundedCache[str, ResolvedCredential] = BoundedCache(max_entries)
+        tx.on_write_committed(self._cache.clear)
+
+    def invalidate(self) -> None:
+        self._cache.clear()
+
+    def resolve(self, access_key_id: str) -> ResolvedCredential | None:
+        cached = self._cache.get(access_key_id)
+        if cached is not None:
+            return cached
+        generation = self._cache.generation
+        resolved = self._load(access_key_id)
+        if resolved is not None:
+            self._cache.put(access_key_id, resolved, generation)
+        return resolved
+
+    def _load(self, access_key_id: str) -> ResolvedCredential | None:
+        with self._tx.read() as repos:
+            found = repos.access_keys.get_with_secret(access_key_id)
+            if found is None:
+                return None
+            user = repos.users.get_by_id(found.key.user_id)
+            if user is None:
+                return None
+            arns = {
+                p.arn
+                for p in repos.policies.attached_to(
+                    user_policy_attachments, "user_id", user.user_id
+                )
+            }
+            for group_id in repos.groups.group_ids_of_user(user.user_id):
+                arns.update(
+                    p.arn
+                    for p in repos.policies.attached_to(
+                        group_policy_attachments, "group_id", group_id
+                    )
+                )
+        secret = self._box.open(found.secret_sealed, secret_context(access_key_id))
+        caller = Caller(
+            account_id=self._tx.account_id,
+            arn=iam_arn(self._tx.account_id, "user", user.path, user.name),
+            user_id=user.user_id,
+            principal_type=PrincipalType.USER,
+            access_key_id=access_key_id,
+            user=user,
+        )
+        return ResolvedCredential(
+            access_key_id=access_key_id,
+            secret_access_key=secret,
+            status=found.key.status,
+            caller=caller,
+            attached_policy_arns=frozenset(arns),
+        )

@@ -1,0 +1,88 @@
+"""Transactions handed to services, with the repositories bound to them.
+
+Every write transaction bumps the account's change counter, in the same transaction,
+and drops this process's caches once it has committed: the next request sees the
+change at once here, and other nodes see it at their next poll of the counter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cached_property
+
+from sqlalchemy import Connection
+
+from iamd.store.database import Database
+from iamd.store.schema import group_inline_policies, user_inline_policies
+from iamd.store.sql.access_keys import AccessKeyRepository
+from iamd.store.sql.account import AccountRepository
+from iamd.store.sql.groups import GroupRepository
+from iamd.store.sql.inline_policies import InlinePolicyRepository
+from iamd.store.sql.policies import PolicyRepository
+from iamd.store.sql.users import UserRepository
+
+
+class Repositories:
+    """The repositories of one transaction, created on first use."""
+
+    def __init__(self, conn: Connection, account_id: str) -> None:
+        self.conn = conn
+        self._account_id = account_id
+
+    @cached_property
+    def account(self) -> AccountRepository:
+        return AccountRepository(self.conn, self._account_id)
+
+    @cached_property
+    def users(self) -> UserRepository:
+        return UserRepository(self.conn, self._account_id)
+
+    @cached_property
+    def groups(self) -> GroupRepository:
+        return GroupRepository(self.conn, self._account_id)
+
+    @cached_property
+    def policies(self) -> PolicyRepository:
+        return PolicyRepository(self.conn)
+
+    @cached_property
+    def user_inline_policies(self) -> InlinePolicyRepository:
+        return InlinePolicyRepository(self.conn, user_inline_policies, "user_id")
+
+    @cached_property
+    def group_inline_policies(self) -> InlinePolicyRepository:
+        return InlinePolicyRepository(self.conn, group_inline_policies, "group_id")
+
+    @cached_property
+    def access_keys(self) -> AccessKeyRepository:
+        return AccessKeyRepository(self.conn)
+
+
+class Transactions:
+    def __init__(self, database: Database, account_id: str) -> None:
+        self.database = database
+        self.account_id = account_id
+        self._on_commit: list[Callable[[], None]] = []
+
+    def on_write_committed(self, callback: Callable[[], None]) -> None:
+        """Register a cache to drop after every committed write."""
+        self._on_commit.append(callback)
+
+    @contextmanager
+    def read(self) -> Iterator[Repositories]:
+        with self.database.read() as conn:
+            yield Repositories(conn, self.account_id)
+
+    @contextmanager
+    def write(self) -> Iterator[Repositories]:
+        try:
+            with self.database.write() as conn:
+                repos = Repositories(conn, self.account_id)
+                yield repos
+                repos.account.bump_change_counter()
+        finally:
+            # Dropped on failure too: a cache filled while the transaction ran may hold
+            # rows the rollback undid (harmless to drop; never harmful).
+            for callback in self._on_commit:
+                callback()

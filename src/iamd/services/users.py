@@ -1,0 +1,114 @@
+"""IAM users: create, read, list, rename, delete, tag."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from iamd.clock import Clock
+from iamd.errors import DeleteConflict, LimitExceeded, NoSuchEntity
+from iamd.ids import IdGenerator, IdPrefix
+from iamd.model import Tag, User, iam_arn
+from iamd.services.caller import Caller
+from iamd.services.quotas import Quotas
+from iamd.services.tagging import check_tag_count
+from iamd.services.transactions import Repositories, Transactions
+from iamd.store.sql.paging import Page, page_of_sequence
+
+# What DeleteUser reports when something still hangs off the user, in AWS's words.
+_DELETE_CONFLICTS = {
+    "access keys": "Cannot delete entity, must delete access keys first.",
+    "policies": "Cannot delete entity, must delete policies first.",
+    "groups": "Cannot delete entity, must remove user from all groups first.",
+}
+
+
+def require_user(repos: Repositories, name: str, *, for_update: bool = False) -> User:
+    user = repos.users.get_by_name(name, for_update=for_update)
+    if user is None:
+        raise NoSuchEntity.user(name)
+    return user
+
+
+def target_user_name(caller: Caller, user_name: str | None) -> str:
+    """The user an implicit-caller operation is about: the one named, or the caller."""
+    if user_name is not None:
+        return user_name
+    if caller.user is None:
+        raise NoSuchEntity("The user with name (caller) cannot be found.")
+    return caller.user.name
+
+
+class UserService:
+    def __init__(self, tx: Transactions, clock: Clock, ids: IdGenerator, quotas: Quotas) -> None:
+        self._tx = tx
+        self._clock = clock
+        self._ids = ids
+        self._quotas = quotas
+
+    def create(
+        self,
+        name: str,
+        path: str,
+        tags: Sequence[Tag] = (),
+        permissions_boundary_arn: str | None = None,
+    ) -> User:
+        with self._tx.write() as repos:
+            repos.account.lock()
+            if permissions_boundary_arn is not None:
+                _require_boundary_policy(repos, permissions_boundary_arn)
+            if repos.users.count() >= self._quotas.users:
+                raise LimitExceeded.quota("UsersPerAccount", self._quotas.users)
+            check_tag_count((), tags, self._quotas.tags_per_resource)
+            user = User(
+                user_id=self._ids.entity_id(IdPrefix.USER),
+                name=name,
+                path=path,
+                arn=iam_arn(self._tx.account_id, "user", path, name),
+                create_date=self._clock.now(),
+                permissions_boundary_arn=permissions_boundary_arn,
+                tags=tuple(tags),
+            )
+            repos.users.add(user)
+            return user
+
+    def get(self, name: str) -> User:
+        with self._tx.read() as repos:
+            return require_user(repos, name)
+
+    def listing(self, path_prefix: str, marker: str | None, max_items: int) -> Page[User]:
+        with self._tx.read() as repos:
+            return repos.users.listing(path_prefix, marker, max_items)
+
+    def update(self, name: str, new_name: str | None, new_path: str | None) -> None:
+        with self._tx.write() as repos:
+            user = require_user(repos, name, for_update=True)
+            repos.users.rename(user.user_id, new_name, new_path)
+
+    def delete(self, name: str) -> None:
+        with self._tx.write() as repos:
+            user = require_user(repos, name, for_update=True)
+            conflicts = repos.users.dependents(user.user_id)
+            if conflicts:
+                raise DeleteConflict(_DELETE_CONFLICTS[conflicts[0]])
+            repos.users.delete(user.user_id)
+
+    def tag(self, name: str, tags: Sequence[Tag]) -> None:
+        with self._tx.write() as repos:
+            user = require_user(repos, name, for_update=True)
+            check_tag_count([t.key for t in user.tags], tags, self._quotas.tags_per_resource)
+            repos.users.tags.upsert(user.user_id, tags)
+
+    def untag(self, name: str, keys: Sequence[str]) -> None:
+        with self._tx.write() as repos:
+            user = require_user(repos, name, for_update=True)
+            repos.users.tags.remove(user.user_id, keys)
+
+    def list_tags(self, name: str, marker: str | None, max_items: int) -> Page[Tag]:
+        with self._tx.read() as repos:
+            user = require_user(repos, name)
+        return page_of_sequence(list(user.tags), marker, max_items)
+
+
+def _require_boundary_policy(repos: Repositories, arn: str) -> None:
+    if repos.policies.get_by_arn(arn) is None:
+        raise NoSuchEntity(f"Scope ARN: {arn} does not exist or is not attachable.")

@@ -1,0 +1,200 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations must produce exactly this.
+
+Conventions: names are unique ignoring case through a `name_lower` column under a
+unique constraint (AWS refuses `ADMINS` beside `admins`); timestamps are integer
+microseconds since the epoch (portable, ordered, no time-zone ambiguity); secrets are
+stored only sealed by the secret box.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime stored as integer microseconds since the epoch."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise TypeError("timestamps must be timezone-aware datetimes")
+        delta = value - _EPOCH
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return datetime.fromtimestamp(int(value) / 1_000_000, UTC)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+account = Table(
+    "account",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("create_date", UtcDateTime, nullable=False),
+    Column("alias", String(63), nullable=True, unique=True),
+    # Bumped by every write that can change an authentication or authorization
+    # outcome; other nodes poll it to drop their caches.
+    Column("change_counter", BigInteger, nullable=False, default=0),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", String(32), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("name_lower", String(128), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("create_date", UtcDateTime, nullable=False),
+    Column("password_last_used", UtcDateTime, nullable=True),
+    Column("permissions_boundary_arn", String(2048), nullable=True),
+)
+Index("ix_users_path_name", users.c.path, users.c.name_lower)
+
+user_tags = Table(
+    "user_tags",
+    metadata,
+    Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
+    Column("key_lower", String(128), primary_key=True),
+    Column("key", String(128), nullable=False),
+    Column("value", String(256), nullable=False),
+    Column("position", Integer, nullable=False),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("group_id", String(32), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("name_lower", String(128), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("create_date", UtcDateTime, nullable=False),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_id", ForeignKey("groups.group_id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
+    Column("added", UtcDateTime, nullable=False),
+)
+Index("ix_group_members_user", group_members.c.user_id)
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("policy_id", String(32), primary_key=True),
+    Column("scope", String(8), nullable=False),  # "AWS" or "Local"
+    Column("name", String(128), nullable=False),
+    Column("name_lower", String(128), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False, unique=True),
+    Column("description", String(1000), nullable=True),
+    Column("default_version_id", String(32), nullable=False),
+    Column("next_version_number", Integer, nullable=False),
+    Column("is_attachable", Boolean, nullable=False, default=True),
+    Column("create_date", UtcDateTime, nullable=False),
+    Column("update_date", UtcDateTime, nullable=False),
+    UniqueConstraint("scope", "name_lower"),
+)
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("policy_id", ForeignKey("policies.policy_id", ondelete="CASCADE"), primary_key=True),
+    Column("version_id", String(32), primary_key=True),
+    Column("number", Integer, nullable=False),
+    Column("document", Text, nullable=False),
+    Column("create_date", UtcDateTime, nullable=False),
+)
+
+policy_tags = Table(
+    "policy_tags",
+    metadata,
+    Column("policy_id", ForeignKey("policies.policy_id", ondelete="CASCADE"), primary_key=True),
+    Column("key_lower", String(128), primary_key=True),
+    Column("key", String(128), nullable=False),
+    Column("value", String(256), nullable=False),
+    Column("position", Integer, nullable=False),
+)
+
+user_policy_attachments = Table(
+    "user_policy_attachments",
+    metadata,
+    Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
+    Column("policy_id", ForeignKey("policies.policy_id"), primary_key=True),
+    Column("attached", UtcDateTime, nullable=False),
+)
+Index("ix_user_policy_attachments_policy", user_policy_attachments.c.policy_id)
+
+group_policy_attachments = Table(
+    "group_policy_attachments",
+    metadata,
+    Column("group_id", ForeignKey("groups.group_id", ondelete="CASCADE"), primary_key=True),
+    Column("policy_id", ForeignKey("policies.policy_id"), primary_key=True),
+    Column("attached", UtcDateTime, nullable=False),
+)
+Index("ix_group_policy_attachments_policy", group_policy_attachments.c.policy_id)
+
+user_inline_policies = Table(
+    "user_inline_policies",
+    metadata,
+    Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("document", Text, nullable=False),
+)
+
+group_inline_policies = Table(
+    "group_inline_policies",
+    metadata,
+    Column("group_id", ForeignKey("groups.group_id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("document", Text, nullable=False),
+)
+
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("access_key_id", String(32), primary_key=True),
+    Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    Column("secret_sealed", LargeBinary, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("create_date", UtcDateTime, nullable=False),
+    Column("last_used_date", UtcDateTime, nullable=True),
+    Column("last_used_service", String(64), nullable=True),
+    Column("last_used_region", String(64), nullable=True),
+)
+Index("ix_access_keys_user", access_keys.c.user_id)

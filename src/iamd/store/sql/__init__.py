@@ -1,0 +1,1 @@
+"""SQLAlchemy Core repositories, one module per aggregate; each takes an open connection."""

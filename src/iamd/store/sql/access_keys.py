@@ -1,0 +1,127 @@
+"""Access keys. The secret is stored sealed; it is opened only to verify signatures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
+
+from iamd.model import AccessKey, AccessKeyStatus
+from iamd.store.schema import access_keys, users
+
+
+@dataclass(frozen=True, slots=True)
+class LastUse:
+    access_key_id: str
+    when: datetime
+    service: str
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyWithSecret:
+    key: AccessKey
+    secret_sealed: bytes
+
+
+def _select() -> Any:
+    return select(access_keys, users.c.name.label("user_name")).join(
+        users, users.c.user_id == access_keys.c.user_id
+    )
+
+
+def _to_key(row: Row[Any]) -> AccessKey:
+    return AccessKey(
+        access_key_id=row.access_key_id,
+        user_id=row.user_id,
+        user_name=row.user_name,
+        status=AccessKeyStatus(row.status),
+        create_date=row.create_date,
+        last_used_date=row.last_used_date,
+        last_used_service=row.last_used_service,
+        last_used_region=row.last_used_region,
+    )
+
+
+class AccessKeyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, access_key_id: str) -> AccessKey | None:
+        row = self._conn.execute(
+            _select().where(access_keys.c.access_key_id == access_key_id)
+        ).first()
+        return _to_key(row) if row else None
+
+    def get_with_secret(self, access_key_id: str) -> KeyWithSecret | None:
+        row = self._conn.execute(
+            _select().where(access_keys.c.access_key_id == access_key_id)
+        ).first()
+        return KeyWithSecret(_to_key(row), bytes(row.secret_sealed)) if row else None
+
+    def for_user(self, user_id: str) -> list[AccessKey]:
+        rows = self._conn.execute(
+            _select()
+            .where(access_keys.c.user_id == user_id)
+            .order_by(access_keys.c.create_date, access_keys.c.access_key_id)
+        )
+        return [_to_key(r) for r in rows]
+
+    def count_for_user(self, user_id: str) -> int:
+        return int(
+            self._conn.execute(
+                select(func.count())
+                .select_from(access_keys)
+                .where(access_keys.c.user_id == user_id)
+            ).scalar_one()
+        )
+
+    def count_all(self) -> int:
+        return int(self._conn.execute(select(func.count()).select_from(access_keys)).scalar_one())
+
+    def add(self, key: AccessKey, secret_sealed: bytes) -> None:
+        self._conn.execute(
+            insert(access_keys).values(
+                access_key_id=key.access_key_id,
+                user_id=key.user_id,
+                secret_sealed=secret_sealed,
+                status=key.status.value,
+                create_date=key.create_date,
+            )
+        )
+
+    def set_status(self, access_key_id: str, status: AccessKeyStatus) -> None:
+        self._conn.execute(
+            update(access_keys)
+            .where(access_keys.c.access_key_id == access_key_id)
+            .values(status=status.value)
+        )
+
+    def delete(self, access_key_id: str) -> None:
+        self._conn.execute(delete(access_keys).where(access_keys.c.access_key_id == access_key_id))
+
+    def record_last_uses(self, uses: Iterable[LastUse]) -> None:
+        """Write a batch of last-used records; a later date never goes backwards."""
+        params = [
+            {"key_id": u.access_key_id, "when": u.when, "service": u.service, "region": u.region}
+            for u in uses
+        ]
+        if not params:
+            return
+        statement = (
+            update(access_keys)
+            .where(access_keys.c.access_key_id == bindparam("key_id"))
+            .where(
+                (access_keys.c.last_used_date.is_(None))
+                | (access_keys.c.last_used_date <= bindparam("when"))
+            )
+            .values(
+                last_used_date=bindparam("when"),
+                last_used_service=bindparam("service"),
+                last_used_region=bindparam("region"),
+            )
+        )
+        self._conn.execute(statement, params)

@@ -1,0 +1,62 @@
+"""Keyset pagination for List operations.
+
+AWS markers are opaque; ours carry the sort key of the last item returned, so a page
+is one indexed range query however deep the listing goes, and concurrent inserts do
+not shift later pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from iamd.errors import InvalidInput
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_marker: str | None
+
+    @property
+    def is_truncated(self) -> bool:
+        return self.next_marker is not None
+
+
+def encode_marker(sort_key: str) -> str:
+    return base64.urlsafe_b64encode(sort_key.encode("utf-8")).decode("ascii")
+
+
+def decode_marker(marker: str | None) -> str | None:
+    if marker is None:
+        return None
+    try:
+        return base64.urlsafe_b64decode(marker.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError) as exc:
+        raise InvalidInput("Invalid Marker.") from exc
+
+
+def page_of(rows: list[T], limit: int, sort_key_of: Callable[[T], str]) -> Page[T]:
+    """Cut a result fetched with `limit + 1` rows into a page and its next marker."""
+    if len(rows) > limit:
+        items = rows[:limit]
+        return Page(items, encode_marker(sort_key_of(items[-1])))
+    return Page(rows, None)
+
+
+def page_of_sequence(items: list[T], marker: str | None, max_items: int) -> Page[T]:
+    """Paginate a short list held in memory; the marker is the index to resume at."""
+    start = 0
+    if marker is not None:
+        decoded = decode_marker(marker) or ""
+        if not decoded.isdigit():
+            raise InvalidInput("Invalid Marker.")
+        start = int(decoded)
+    chunk = items[start : start + max_items]
+    end = start + len(chunk)
+    return Page(chunk, encode_marker(str(end)) if end < len(items) else None)

@@ -1,0 +1,326 @@
+"""Managed policies (customer and AWS), their versions, tags and attachments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, Table, and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from iamd.errors import EntityAlreadyExists
+from iamd.model import AttachedPolicy, ManagedPolicy, PolicyScope, PolicyVersion
+from iamd.store.schema import (
+    group_policy_attachments,
+    policies,
+    policy_tags,
+    policy_versions,
+    user_policy_attachments,
+)
+from iamd.store.sql.paging import Page, decode_marker, page_of
+from iamd.store.sql.tags import TagRepository
+
+_ATTACHMENT_TABLES: tuple[Table, ...] = (user_policy_attachments, group_policy_attachments)
+
+
+def _attachment_count(policy_id_column: Any) -> Any:
+    counts = [
+        select(func.count())
+        .select_from(table)
+        .where(table.c.policy_id == policy_id_column)
+        .scalar_subquery()
+        for table in _ATTACHMENT_TABLES
+    ]
+    total: Any = counts[0]
+    for extra in counts[1:]:
+        total = total + extra
+    return total.label("attachment_count")
+
+
+class PolicyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.tags = TagRepository(conn, policy_tags, "policy_id")
+
+    def _to_policy(self, row: Row[Any], with_tags: bool) -> ManagedPolicy:
+        return ManagedPolicy(
+            policy_id=row.policy_id,
+            name=row.name,
+            path=row.path,
+            arn=row.arn,
+            scope=PolicyScope(row.scope),
+            default_version_id=row.default_version_id,
+            attachment_count=int(row.attachment_count),
+            permissions_boundary_usage_count=0,
+            is_attachable=bool(row.is_attachable),
+            description=row.description,
+            create_date=row.create_date,
+            update_date=row.update_date,
+            tags=self.tags.of(row.policy_id) if with_tags else (),
+        )
+
+    def _select(self) -> Any:
+        return select(policies, _attachment_count(policies.c.policy_id))
+
+    def get_by_arn(self, arn: str, *, for_update: bool = False) -> ManagedPolicy | None:
+        query = self._select().where(policies.c.arn == arn)
+        if for_update:
+            # Lock only the policy row: FOR UPDATE cannot apply to aggregates.
+            self._conn.execute(
+                select(policies.c.policy_id).where(policies.c.arn == arn).with_for_update()
+            )
+        row = self._conn.execute(query).first()
+        return self._to_policy(row, with_tags=True) if row else None
+
+    def count_local(self) -> int:
+        return int(
+            self._conn.execute(
+                select(func.count())
+                .select_from(policies)
+                .where(policies.c.scope == PolicyScope.LOCAL.value)
+            ).scalar_one()
+        )
+
+    def count_versions_in_use(self) -> int:
+        # Versions of customer managed policies, as GetAccountSummary counts them.
+        return int(
+            self._conn.execute(
+                select(func.count())
+                .select_from(policy_versions.join(policies))
+                .where(policies.c.scope == PolicyScope.LOCAL.value)
+            ).scalar_one()
+        )
+
+    def add(self, policy: ManagedPolicy, document: str) -> None:
+        try:
+            self._conn.execute(
+                insert(policies).values(
+                    policy_id=policy.policy_id,
+                    scope=policy.scope.value,
+                    name=policy.name,
+                    name_lower=policy.name.lower(),
+                    path=policy.path,
+                    arn=policy.arn,
+                    description=policy.description,
+                    default_version_id=policy.default_version_id,
+                    next_version_number=int(policy.default_version_id.lstrip("v").split(".")[0])
+                    + 1,
+                    is_attachable=policy.is_attachable,
+                    create_date=policy.create_date,
+                    update_date=policy.update_date,
+                )
+            )
+        except IntegrityError as exc:
+            raise EntityAlreadyExists(
+                f"A policy called {policy.name} already exists. Duplicate names are not allowed."
+            ) from exc
+        self._conn.execute(
+            insert(policy_versions).values(
+                policy_id=policy.policy_id,
+                version_id=policy.default_version_id,
+                number=int(policy.default_version_id.lstrip("v").split(".")[0]),
+                document=document,
+                create_date=policy.create_date,
+            )
+        )
+        if policy.tags:
+            self.tags.upsert(policy.policy_id, policy.tags)
+
+    def delete(self, policy_id: str) -> None:
+        self._conn.execute(delete(policy_versions).where(policy_versions.c.policy_id == policy_id))
+        self._conn.execute(delete(policies).where(policies.c.policy_id == policy_id))
+
+    def listing(
+        self,
+        *,
+        scope: str,
+        only_attached: bool,
+        path_prefix: str,
+        marker: str | None,
+        max_items: int,
+    ) -> Page[ManagedPolicy]:
+        after = decode_marker(marker)
+        sort_key = policies.c.arn
+        query = self._select().order_by(sort_key).limit(max_items + 1)
+        if scope != "All":
+            query = query.where(policies.c.scope == scope)
+        if path_prefix != "/":
+            query = query.where(policies.c.path.startswith(path_prefix, autoescape=True))
+        if only_attached:
+            attached = [
+                select(table.c.policy_id).where(table.c.policy_id == policies.c.policy_id).exists()
+                for table in _ATTACHMENT_TABLES
+            ]
+            query = query.where(attached[0] | attached[1])
+        if after is not None:
+            query = query.where(sort_key > after)
+        page = page_of(list(self._conn.execute(query)), max_items, lambda r: r.arn)
+        return Page([self._to_policy(r, with_tags=False) for r in page.items], page.next_marker)
+
+    # -- versions ---------------------------------------------------------------------
+
+    def get_version(self, policy_id: str, version_id: str) -> PolicyVersion | None:
+        row = self._conn.execute(
+            select(policy_versions, policies.c.default_version_id)
+            .join(policies)
+            .where(
+                policy_versions.c.policy_id == policy_id,
+                policy_versions.c.version_id == version_id,
+            )
+        ).first()
+        if row is None:
+            return None
+        return PolicyVersion(
+            row.version_id, row.document, row.version_id == row.default_version_id, row.create_date
+        )
+
+    def default_document(self, policy_id: str) -> str:
+        return str(
+            self._conn.execute(
+                select(policy_versions.c.document)
+                .join(policies)
+                .where(
+                    policies.c.policy_id == policy_id,
+                    policy_versions.c.version_id == policies.c.default_version_id,
+                )
+            ).scalar_one()
+        )
+
+    def list_versions(self, policy_id: str) -> list[PolicyVersion]:
+        rows = self._conn.execute(
+            select(policy_versions, policies.c.default_version_id)
+            .join(policies)
+            .where(policy_versions.c.policy_id == policy_id)
+            .order_by(policy_versions.c.number.desc())
+        )
+        return [
+            PolicyVersion(
+                r.version_id, r.document, r.version_id == r.default_version_id, r.create_date
+            )
+            for r in rows
+        ]
+
+    def add_version(
+        self, policy_id: str, document: str, when: datetime, *, set_default: bool
+    ) -> PolicyVersion:
+        number = int(
+            self._conn.execute(
+                select(policies.c.next_version_number).where(policies.c.policy_id == policy_id)
+            ).scalar_one()
+        )
+        version_id = f"v{number}"
+        self._conn.execute(
+            insert(policy_versions).values(
+                policy_id=policy_id,
+                version_id=version_id,
+                number=number,
+                document=document,
+                create_date=when,
+            )
+        )
+        values: dict[str, Any] = {"next_version_number": number + 1, "update_date": when}
+        if set_default:
+            values["default_version_id"] = version_id
+        self._conn.execute(update(policies).where(policies.c.policy_id == policy_id).values(values))
+        return PolicyVersion(version_id, document, set_default, when)
+
+    def replace_versions(
+        self, policy_id: str, version_id: str, document: str, when: datetime
+    ) -> None:
+        """Make `version_id` the only version (AWS managed policies track AWS's)."""
+        number = int(version_id.lstrip("v").split(".")[0])
+        self._conn.execute(delete(policy_versions).where(policy_versions.c.policy_id == policy_id))
+        self._conn.execute(
+            insert(policy_versions).values(
+                policy_id=policy_id,
+                version_id=version_id,
+                number=number,
+                document=document,
+                create_date=when,
+            )
+        )
+        self._conn.execute(
+            update(policies)
+            .where(policies.c.policy_id == policy_id)
+            .values(default_version_id=version_id, next_version_number=number + 1, update_date=when)
+        )
+
+    def delete_version(self, policy_id: str, version_id: str) -> None:
+        self._conn.execute(
+            delete(policy_versions).where(
+                policy_versions.c.policy_id == policy_id,
+                policy_versions.c.version_id == version_id,
+            )
+        )
+
+    def set_default_version(self, policy_id: str, version_id: str, when: datetime) -> None:
+        self._conn.execute(
+            update(policies)
+            .where(policies.c.policy_id == policy_id)
+            .values(default_version_id=version_id, update_date=when)
+        )
+
+    # -- attachments ------------------------------------------------------------------
+
+    def attached_to(
+        self, table: Table, owner_column: str, owner_id: str, path_prefix: str = "/"
+    ) -> list[AttachedPolicy]:
+        query = (
+            select(policies.c.name, policies.c.arn)
+            .join(table, table.c.policy_id == policies.c.policy_id)
+            .where(table.c[owner_column] == owner_id)
+            .order_by(policies.c.arn)
+        )
+        if path_prefix != "/":
+            query = query.where(policies.c.path.startswith(path_prefix, autoescape=True))
+        return [AttachedPolicy(r.name, r.arn) for r in self._conn.execute(query)]
+
+    def attach(
+        self, table: Table, owner_column: str, owner_id: str, policy_id: str, when: datetime
+    ) -> bool:
+        """Attach; False when it was attached already (AWS treats that as success)."""
+        already = self._conn.execute(
+            select(table.c.policy_id).where(
+                and_(table.c[owner_column] == owner_id, table.c.policy_id == policy_id)
+            )
+        ).first()
+        if already:
+            return False
+        self._conn.execute(
+            insert(table).values({owner_column: owner_id, "policy_id": policy_id, "attached": when})
+        )
+        return True
+
+    def detach(self, table: Table, owner_column: str, owner_id: str, policy_id: str) -> bool:
+        result = self._conn.execute(
+            delete(table).where(table.c[owner_column] == owner_id, table.c.policy_id == policy_id)
+        )
+        return bool(result.rowcount)
+
+    def count_attached(self, table: Table, owner_column: str, owner_id: str) -> int:
+        return int(
+            self._conn.execute(
+                select(func.count()).select_from(table).where(table.c[owner_column] == owner_id)
+            ).scalar_one()
+        )
+
+    def entities_for_policy(self, policy_id: str) -> dict[str, list[str]]:
+        """Ids of the users and groups the policy is attached to."""
+        return {
+            "user": [
+                r.user_id
+                for r in self._conn.execute(
+                    select(user_policy_attachments.c.user_id).where(
+                        user_policy_attachments.c.policy_id == policy_id
+                    )
+                )
+            ],
+            "group": [
+                r.group_id
+                for r in self._conn.execute(
+                    select(group_policy_attachments.c.group_id).where(
+                        group_policy_attachments.c.policy_id == policy_id
+                    )
+                )
+            ],
+        }

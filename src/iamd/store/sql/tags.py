@@ -1,0 +1,73 @@
+"""Tags stored beside their entity (users, policies): keys unique ignoring case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Connection, Table, delete, func, insert, select
+
+from iamd.model import Tag
+
+
+class TagRepository:
+    def __init__(self, conn: Connection, table: Table, owner_column: str) -> None:
+        self._conn = conn
+        self._table = table
+        self._owner = table.c[owner_column]
+
+    def of(self, owner_id: str) -> tuple[Tag, ...]:
+        t = self._table
+        rows = self._conn.execute(
+            select(t.c.key, t.c.value).where(self._owner == owner_id).order_by(t.c.position)
+        )
+        return tuple(Tag(r.key, r.value) for r in rows)
+
+    def list_many(self, owner_ids: Sequence[str]) -> dict[str, tuple[Tag, ...]]:
+        if not owner_ids:
+            return {}
+        t = self._table
+        found: dict[str, list[Tag]] = {}
+        rows = self._conn.execute(
+            select(self._owner, t.c.key, t.c.value)
+            .where(self._owner.in_(owner_ids))
+            .order_by(self._owner, t.c.position)
+        )
+        for owner, key, value in rows:
+            found.setdefault(owner, []).append(Tag(key, value))
+        return {owner: tuple(tags) for owner, tags in found.items()}
+
+    def upsert(self, owner_id: str, tags: Iterable[Tag]) -> None:
+        """Add tags, replacing the value of a key already present (any case)."""
+        t = self._table
+        next_position = self._conn.execute(
+            select(func.coalesce(func.max(t.c.position), 0)).where(self._owner == owner_id)
+        ).scalar_one()
+        for tag in tags:
+            key_lower = tag.key.lower()
+            self._conn.execute(delete(t).where(self._owner == owner_id, t.c.key_lower == key_lower))
+            next_position += 1
+            self._conn.execute(
+                insert(t).values(
+                    {
+                        self._owner.name: owner_id,
+                        "key_lower": key_lower,
+                        "key": tag.key,
+                        "value": tag.value,
+                        "position": next_position,
+                    }
+                )
+            )
+
+    def remove(self, owner_id: str, keys: Iterable[str]) -> None:
+        t = self._table
+        lowered = [k.lower() for k in keys]
+        if lowered:
+            self._conn.execute(delete(t).where(self._owner == owner_id, t.c.key_lower.in_(lowered)))
+
+    def count(self, owner_id: str) -> int:
+        t = self._table
+        return int(
+            self._conn.execute(
+                select(func.count()).select_from(t).where(self._owner == owner_id)
+            ).scalar_one()
+        )
