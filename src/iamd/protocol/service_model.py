@@ -1,0 +1,48 @@
+"""Access to botocore's service models and the few shape facts the codecs need.
+
+The models are the single source of truth for the wire format; they are loaded through
+botocore's own loader (never copied into the repository), once per process and service.
+botocore is untyped, so its objects travel as ``Any`` and are only read here and by the
+plan compilers.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import botocore.session
+
+#: Shape name that IAM uses for every policy-document string. botocore's
+#: ``after-call.iam`` handler URL-decodes and JSON-loads members of this shape.
+POLICY_DOCUMENT_SHAPE = "policyDocumentType"
+
+
+@cache
+def _session() -> Any:
+    return botocore.session.get_session()
+
+
+@cache
+def load_service_model(service_name: str) -> Any:
+    """Return botocore's ``ServiceModel`` for ``service_name`` (cached per process)."""
+    return _session().get_service_model(service_name)
+
+
+def wire_name(shape: Any, default: str) -> str:
+    """The serialized (``locationName``) name of a shape, else ``default``."""
+    name = shape.serialization.get("name")
+    return name if isinstance(name, str) else default
+
+
+def is_flattened(shape: Any) -> bool:
+    return bool(shape.serialization.get("flattened"))
+
+
+def is_sensitive(shape: Any) -> bool:
+    return bool(shape.metadata.get("sensitive"))
+
+
+def lower_camel(member_name: str) -> str:
+    """AWS's validation messages name members in lowerCamelCase (``userName``)."""
+    return member_name[:1].lower() + member_name[1:]
