@@ -77,6 +77,8 @@ def serve(
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    # Alembic narrates every plugin it loads; only its warnings matter to operators.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     from iamd.http.server import serve as run_server  # noqa: PLC0415 - keeps other commands fast
 
     try:

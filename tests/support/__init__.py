@@ -1,0 +1,1 @@
+"""Test support: running real iamd servers and a throwaway PostgreSQL cluster."""

@@ -1,0 +1,116 @@
+"""Start a real `iamd serve` process on a free port, and stop it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+ADMIN_KEY_ID = "AKIAIAMDTESTADMIN001"
+ADMIN_SECRET = "iamdTestAdminSecretKey0000000000000000000"  # 41 chars is fine: any length
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    process: subprocess.Popen[bytes]
+    port: int
+    data_dir: Path
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(
+        self,
+        service: str = "iam",
+        key_id: str = ADMIN_KEY_ID,
+        secret: str = ADMIN_SECRET,
+        token: str | None = None,
+        region: str = "us-east-1",
+    ) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=region,
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+        )
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return int(self.process.returncode)
+
+
+def start_server(
+    data_dir: Path,
+    *,
+    database_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    extra_args: list[str] | None = None,
+    bootstrap_key: bool = True,
+) -> RunningServer:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IAMD_"))}
+    if bootstrap_key:
+        env["IAMD_BOOTSTRAP_ACCESS_KEY_ID"] = ADMIN_KEY_ID
+        env["IAMD_BOOTSTRAP_SECRET_ACCESS_KEY"] = ADMIN_SECRET
+    if database_url:
+        env["IAMD_DATABASE_URL"] = database_url
+    env.update(extra_env or {})
+    log_path = data_dir / f"server-{port}.log"
+    args = [
+        sys.executable,
+        "-m",
+        "iamd",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        *(extra_args or []),
+    ]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = RunningServer(process, port, data_dir, log_path, env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"iamd exited early:\n{server.log_text()}")
+        try:
+            with urllib.request.urlopen(f"{server.endpoint}/_iamd/health", timeout=1) as response:
+                if response.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.05)
+    server.stop()
+    raise RuntimeError(f"iamd did not become healthy:\n{server.log_text()}")
