@@ -29,8 +29,8 @@ def fresh_server(tmp_path: Path) -> Iterator[RunningServer]:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with postgres_cluster(tmp_path_factory.mktemp("postgres")) as url:
+def postgres_url() -> Iterator[str]:
+    with postgres_cluster() as url:
         yield url
 
 
@@ -44,4 +44,4 @@ def unique(request: pytest.FixtureRequest) -> str:
     """A name prefix unique to the test, for entities on the shared server."""
     import hashlib
 
-    return "t" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:10]
+    return "t" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:10]

@@ -56,6 +56,7 @@ class AwsCli:
             capture_output=True,
             text=True,
             timeout=120,
+            check=False,
         )
         result = CliResult(completed.returncode, completed.stdout, completed.stderr)
         if check and completed.returncode != 0:

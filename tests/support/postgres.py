@@ -10,6 +10,7 @@ import glob
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,8 +34,21 @@ def _as_cluster_user(args: list[str]) -> list[str]:
 
 
 @contextmanager
-def postgres_cluster(base: Path) -> Iterator[str]:
-    """Yield a SQLAlchemy URL of a fresh database on a cluster that lives under `base`."""
+def postgres_cluster() -> Iterator[str]:
+    """Yield a SQLAlchemy URL of a fresh database on a cluster of its own, then remove it.
+
+    The cluster lives in its own directory under the system temporary directory, not in
+    pytest's (which is private to root, so the `postgres` user could not enter it).
+    """
+    base = Path(tempfile.mkdtemp(prefix="iamd-pg-"))
+    os.chmod(base, 0o755)
+    try:
+        yield from _run_cluster(base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _run_cluster(base: Path) -> Iterator[str]:
     bin_dir = postgres_bin_dir()
     data = base / "pgdata"
     sockets = base / "pgsock"
@@ -52,7 +66,10 @@ def postgres_cluster(base: Path) -> Iterator[str]:
         check=True,
         capture_output=True,
     )
-    options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sockets} -c fsync=off"
+    options = (
+        f"-c listen_addresses=127.0.0.1 -c port={port} "
+        f"-c unix_socket_directories={sockets} -c fsync=off"
+    )
     subprocess.run(
         _as_cluster_user(
             [
@@ -76,6 +93,7 @@ def postgres_cluster(base: Path) -> Iterator[str]:
             ready = subprocess.run(
                 [str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
                 capture_output=True,
+                check=False,
             )
             if ready.returncode == 0:
                 break
@@ -94,4 +112,5 @@ def postgres_cluster(base: Path) -> Iterator[str]:
                 [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]
             ),
             capture_output=True,
+            check=False,
         )

@@ -79,7 +79,10 @@ def serve(
     )
     # Alembic narrates every plugin it loads; only its warnings matter to operators.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    from iamd.http.server import serve as run_server  # noqa: PLC0415 - keeps other commands fast
+    from iamd.http.server import (  # noqa: PLC0415 - keeps other commands fast
+        MasterKeyMismatch,
+    )
+    from iamd.http.server import serve as run_server  # noqa: PLC0415
 
     try:
         settings = Settings(
@@ -95,7 +98,10 @@ def serve(
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    run_server(settings, Quotas(users=users_quota), access_log=access_log)
+    try:
+        run_server(settings, Quotas(users=users_quota), access_log=access_log)
+    except MasterKeyMismatch as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command()

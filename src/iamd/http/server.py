@@ -7,8 +7,10 @@ write the pending last-used dates and close the database: nothing acknowledged i
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
 
 import uvicorn
 
@@ -21,6 +23,7 @@ from iamd.http.pipeline import AwsPipeline
 from iamd.ids import RandomIds
 from iamd.operations.table import build_operation_table
 from iamd.protocol import QueryCodec
+from iamd.services.access_keys import secret_context
 from iamd.services.bootstrap import bootstrap
 from iamd.services.container import Services
 from iamd.services.quotas import Quotas
@@ -29,6 +32,14 @@ from iamd.store.migrate import upgrade_to_head
 from iamd.store.sql.account import AccountRepository
 
 log = logging.getLogger("iamd")
+
+
+class _Stop(Exception):
+    """Raised by our signal handler once uvicorn has shut down gracefully."""
+
+
+def _raise_stop(_signum: int, _frame: FrameType | None) -> None:
+    raise _Stop
 
 
 class ChangeWatcher:
@@ -80,6 +91,30 @@ def build_services(
     return services, box
 
 
+class MasterKeyMismatch(RuntimeError):
+    """The master key cannot open the secrets this database holds."""
+
+
+def _check_master_key(services: Services, box: SecretBox) -> None:
+    """Refuse to start with a master key that cannot open the stored secrets.
+
+    Starting anyway would answer every request with an error; saying so once, at
+    start-up, points the operator at the cause (a lost or replaced key file, or a wrong
+    IAMD_MASTER_KEY).
+    """
+    with services.tx.read() as repos:
+        sample = repos.access_keys.any_with_secret()
+    if sample is None:
+        return
+    try:
+        box.open(sample.secret_sealed, secret_context(sample.key.access_key_id))
+    except ValueError:
+        raise MasterKeyMismatch(
+            "the master key cannot decrypt the secrets in this database: restore the "
+            "original master.key file or set IAMD_MASTER_KEY to the key it was created with"
+        ) from None
+
+
 def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(settings.effective_database_url, pool_size=settings.worker_threads)
@@ -92,6 +127,7 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         secret_access_key=settings.bootstrap_secret_access_key,
         credentials_file=settings.bootstrap_credentials_file,
     )
+    _check_master_key(services, box)
     if result.created:
         log.info(
             "created account %s with user admin (access key %s)",
@@ -132,9 +168,17 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         settings.port,
         settings.account_id,
     )
+    # uvicorn drains connections on SIGTERM/SIGINT, then re-raises the signal with the
+    # handler that was in place before it started. Ours turns that into an orderly
+    # return, so the clean-up below (pending last-used dates, pools) always runs.
+    previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.run()
+    except _Stop:
+        pass
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         watcher.stop()
         executor.shutdown(wait=True)
         services.last_used.close()

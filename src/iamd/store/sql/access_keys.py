@@ -70,6 +70,10 @@ class AccessKeyRepository:
         )
         return [_to_key(r) for r in rows]
 
+    def any_with_secret(self) -> KeyWithSecret | None:
+        row = self._conn.execute(_select().limit(1)).first()
+        return KeyWithSecret(_to_key(row), bytes(row.secret_sealed)) if row else None
+
     def count_for_user(self, user_id: str) -> int:
         return int(
             self._conn.execute(
