@@ -41,7 +41,7 @@ def postgres_cluster() -> Iterator[str]:
     pytest's (which is private to root, so the `postgres` user could not enter it).
     """
     base = Path(tempfile.mkdtemp(prefix="iamd-pg-"))
-    os.chmod(base, 0o755)
+    os.chmod(base, 0o755)  # noqa: S103 - the postgres user must enter it
     try:
         yield from _run_cluster(base)
     finally:
