@@ -9,11 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+import regex
 
 from iamd.errors import AwsError, InvalidAction, MissingAction, ValidationError
 from iamd.protocol import QueryCodec
 from iamd.protocol.scalars import parse_timestamp
-from iamd.protocol.validation import compile_pattern
+from iamd.protocol.service_model import load_service_model
+from iamd.protocol.validation import _javaize, compile_pattern
+from tests.protocol.values import PATTERN_SAMPLES
 
 IAM = {"Version": "2010-05-08"}
 STS = {"Version": "2011-06-15"}
@@ -182,8 +185,8 @@ def test_word_classes_follow_java_ascii_semantics(iam_codec: QueryCodec) -> None
     _message(iam_codec, {**IAM, "Action": "GetUser", "UserName": "bjørn"})
     # ... but tag keys use \p{L}, which is Unicode-aware.
     assert iam_codec.parse({**IAM, "Action": "TagUser", "UserName": "bob", **_tag(1, "clé")})
-    assert compile_pattern(r"[\d]+").fullmatch("٣") is None
-    assert compile_pattern(r"a\\w").fullmatch("a\\w") is not None
+    assert compile_pattern(r"[\d]+")("٣") is None
+    assert compile_pattern(r"a\\w")("a\\w") is not None
 
 
 def test_missing_action(iam_codec: QueryCodec) -> None:
@@ -259,3 +262,26 @@ def test_parse_timestamp_accepts_iso_and_epoch() -> None:
 def test_all_failures_are_aws_errors(iam_codec: QueryCodec) -> None:
     with pytest.raises(AwsError):
         iam_codec.parse({**IAM, "Action": "UploadSSHPublicKey", "UserName": "x"})
+
+
+def _model_patterns() -> set[str]:
+    patterns: set[str] = set()
+    for service in ("iam", "sts"):
+        model = load_service_model(service)
+        for name in model.shape_names:
+            pattern = model.shape_for(name).metadata.get("pattern")
+            if pattern is not None:
+                patterns.add(pattern)
+    return patterns
+
+
+def test_every_model_pattern_compiles_and_matches_like_regex() -> None:
+    probes = [sample for samples in PATTERN_SAMPLES.values() for sample in samples]
+    probes += ["", " ", "a b", "é", "ü1", "\x00", "\t", "/", "//", "a/", "--", "a-b", "𝄞"]
+    patterns = _model_patterns()
+    assert len(patterns) > 30
+    for pattern in patterns:
+        ours = compile_pattern(pattern)
+        reference = regex.compile(_javaize(pattern)).fullmatch
+        for probe in probes:
+            assert (ours(probe) is None) == (reference(probe) is None), (pattern, probe)

@@ -142,7 +142,7 @@ class InputGenerator:
         low, high = _length_bounds(shape, 20)
         pattern = meta.get("pattern")
         if pattern is not None:
-            fullmatch = compile_pattern(pattern).fullmatch
+            fullmatch = compile_pattern(pattern)
             fits = [
                 sample
                 for sample in PATTERN_SAMPLES.get(pattern, [])

@@ -10,6 +10,7 @@ pattern text.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Sized
 from functools import cache
@@ -60,10 +61,24 @@ def _javaize(pattern: str) -> str:
     return "".join(out)
 
 
+Matcher = Callable[[str], object]
+
+
 @cache
-def compile_pattern(pattern: str) -> regex.Pattern[str]:
-    """Compile a model ``pattern`` with Java semantics for \\w and \\d (cached)."""
-    return regex.compile(_javaize(pattern))
+def compile_pattern(pattern: str) -> Matcher:
+    """A full-match function for a model ``pattern`` (Java semantics, compiled once).
+
+    Patterns with Unicode property classes (``\\p{L}``) need the ``regex`` module; all
+    others compile to the same language with the standard ``re`` module, whose
+    matcher is about twice as fast per call, and this runs on every request.
+    """
+    source = _javaize(pattern)
+    if "\\p{" in pattern or "\\P{" in pattern:
+        return regex.compile(source).fullmatch
+    try:
+        return re.compile(source).fullmatch
+    except re.error:
+        return regex.compile(source).fullmatch
 
 
 def render_value(value: object, sensitive: bool) -> str:
@@ -114,7 +129,7 @@ def string_checker(shape: Any) -> StrChecker | None:
     sensitive = is_sensitive(shape)
     if min_len <= 0 and max_len == sys.maxsize and pattern is None and not enum:
         return None
-    fullmatch = compile_pattern(pattern).fullmatch if pattern is not None else None
+    fullmatch = compile_pattern(pattern) if pattern is not None else None
     enum_set = frozenset(enum) if enum else None
     enum_text = "[" + ", ".join(enum) + "]" if enum else ""
 

@@ -40,10 +40,6 @@ def escape_text(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
-def _string(value: str) -> str:
-    return escape_text(value)
-
-
 def _policy_document(value: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"policy document must be str, not {type(value).__name__}")
@@ -70,21 +66,27 @@ def _boolean(value: bool) -> str:
     raise TypeError(f"expected bool, got {type(value).__name__}")
 
 
-def _utc_naive(value: datetime) -> datetime:
+def _utc(value: datetime) -> datetime:
     if not isinstance(value, datetime):
         raise TypeError(f"expected datetime, got {type(value).__name__}")
     # Naive datetimes are taken to be UTC, the convention of the whole code base.
     if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
+        value = value.astimezone(UTC)
     return value
 
 
+# ``isoformat`` of a UTC datetime is ``YYYY-MM-DDTHH:MM:SS[.mmm][+00:00]``; the fixed
+# prefix is kept and ``Z`` appended, the fastest exact formatting available.
 def _timestamp_seconds(value: datetime) -> str:
-    return _utc_naive(value).isoformat(timespec="seconds") + "Z"
+    if value.__class__ is not datetime or value.tzinfo is not UTC:
+        value = _utc(value)
+    return value.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def _timestamp_millis(value: datetime) -> str:
-    return _utc_naive(value).isoformat(timespec="milliseconds") + "Z"
+    if value.__class__ is not datetime or value.tzinfo is not UTC:
+        value = _utc(value)
+    return value.isoformat(timespec="milliseconds")[:23] + "Z"
 
 
 def _blob(value: bytes) -> str:
@@ -106,7 +108,7 @@ class OutputCompiler:
         """The text converter of a scalar shape, or None for compound shapes."""
         kind = shape.type_name
         if kind == "string":
-            return _policy_document if shape.name == POLICY_DOCUMENT_SHAPE else _string
+            return _policy_document if shape.name == POLICY_DOCUMENT_SHAPE else escape_text
         if kind in ("integer", "long"):
             return _integer
         if kind == "boolean":
@@ -199,10 +201,14 @@ class OutputCompiler:
         return write_container
 
     def _structure(self, shape: Any) -> Writer:
-        members = [
-            (name, self.element(member, wire_name(member, name)))
-            for name, member in shape.members.items()
-        ]
+        # Scalar members are written inline by the structure's loop (one call fewer per
+        # value); compound members delegate to their element writer.
+        members: list[tuple[str, str, str, Converter | None, Writer | None]] = []
+        for name, member in shape.members.items():
+            tag = wire_name(member, name)
+            convert = self.converter(member)
+            write_member = None if convert is not None else self.element(member, tag)
+            members.append((name, f"<{tag}>", f"</{tag}>", convert, write_member))
         known = frozenset(shape.members)
         shape_name = shape.name
 
@@ -211,9 +217,14 @@ class OutputCompiler:
                 unknown = sorted(set(value) - known)
                 raise KeyError(f"{shape_name} has no member(s) {unknown}")
             get = value.get
-            for name, write_member in members:
+            append = out.append
+            for name, open_tag, close_tag, convert, write_member in members:
                 member_value = get(name)
-                if member_value is not None:
+                if member_value is None:
+                    continue
+                if convert is not None:
+                    append(open_tag + convert(member_value) + close_tag)
+                elif write_member is not None:
                     write_member(member_value, out)
 
         return write
