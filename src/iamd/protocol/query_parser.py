@@ -73,7 +73,8 @@ class InputCompiler:
     """Compiles input shapes of one service, sharing readers between operations."""
 
     def __init__(self) -> None:
-        self._compound: dict[str, CompoundReader] = {}
+        # Keyed by shape name and flattening: a member reference may flatten a list.
+        self._compound: dict[tuple[str, bool], CompoundReader] = {}
         self._scalar: dict[str, ScalarReader] = {}
 
     def scalar(self, shape: Any) -> ScalarReader:
@@ -83,7 +84,8 @@ class InputCompiler:
         return reader
 
     def compound(self, shape: Any) -> CompoundReader:
-        reader = self._compound.get(shape.name)
+        key = (shape.name, is_flattened(shape))
+        reader = self._compound.get(key)
         if reader is not None:
             return reader
         # Recursive shapes: a forwarding reader stands in until the real one exists.
@@ -92,7 +94,7 @@ class InputCompiler:
         def forward(group: Group, path: str, problems: Problems) -> Any:
             return cell[0](group, path, problems)
 
-        self._compound[shape.name] = forward
+        self._compound[key] = forward
         if shape.type_name == "structure":
             reader = self._structure(shape)
         elif shape.type_name == "list":
@@ -100,7 +102,7 @@ class InputCompiler:
         else:
             reader = self._map(shape)
         cell.append(reader)
-        self._compound[shape.name] = reader
+        self._compound[key] = reader
         return reader
 
     def _structure(self, shape: Any) -> CompoundReader:
