@@ -69,8 +69,7 @@ class ChangeWatcher:
                 log.exception("could not read the change counter")
                 continue
             if self._last is not None and counter != self._last:
-                self._services.credentials.invalidate()
-                self._services.paths.invalidate()
+                tx.drop_caches()
             self._last = counter
 
 

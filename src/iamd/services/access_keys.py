@@ -16,6 +16,7 @@ from iamd.errors import LimitExceeded, NoSuchEntity
 from iamd.ids import IdGenerator, IdPrefix
 from iamd.model import AccessKey, AccessKeyStatus
 from iamd.services.quotas import Quotas
+from iamd.services.read_cache import ReadThrough
 from iamd.services.transactions import Repositories, Transactions
 from iamd.services.users import require_user
 from iamd.store.sql.paging import Page, page_of_sequence
@@ -46,6 +47,7 @@ class AccessKeyService:
         self._ids = ids
         self._quotas = quotas
         self._box = secret_box
+        self._by_user: ReadThrough[str, list[AccessKey]] = ReadThrough(tx, 20_000)
 
     def create(
         self,
@@ -72,10 +74,12 @@ class AccessKeyService:
             return NewAccessKey(key, secret)
 
     def listing(self, user_name: str, marker: str | None, max_items: int) -> Page[AccessKey]:
-        with self._tx.read() as repos:
-            user = require_user(repos, user_name)
-            keys = repos.access_keys.for_user(user.user_id)
-        return page_of_sequence(keys, marker, max_items)
+        def load() -> list[AccessKey]:
+            with self._tx.read() as repos:
+                user = require_user(repos, user_name)
+                return repos.access_keys.for_user(user.user_id)
+
+        return page_of_sequence(self._by_user.get(user_name.lower(), load), marker, max_items)
 
     def update(self, user_name: str, access_key_id: str, status: AccessKeyStatus) -> None:
         with self._tx.write() as repos:

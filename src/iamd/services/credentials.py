@@ -36,9 +36,6 @@ class CredentialResolver:
         self._cache: BoundedCache[str, ResolvedCredential] = BoundedCache(max_entries)
         tx.on_write_committed(self._cache.clear)
 
-    def invalidate(self) -> None:
-        self._cache.clear()
-
     def resolve(self, access_key_id: str) -> ResolvedCredential | None:
         cached = self._cache.get(access_key_id)
         if cached is not None:

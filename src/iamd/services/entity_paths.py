@@ -20,10 +20,6 @@ class EntityPaths:
         tx.on_write_committed(self._users.clear)
         tx.on_write_committed(self._groups.clear)
 
-    def invalidate(self) -> None:
-        self._users.clear()
-        self._groups.clear()
-
     def user_arn(self, name: str) -> str:
         key = name.lower()
         path = self._users.get(key)

@@ -66,8 +66,12 @@ class Transactions:
         self._on_commit: list[Callable[[], None]] = []
 
     def on_write_committed(self, callback: Callable[[], None]) -> None:
-        """Register a cache to drop after every committed write."""
+        """Register a cache to drop after every committed write, here or on another node."""
         self._on_commit.append(callback)
+
+    def drop_caches(self) -> None:
+        for callback in self._on_commit:
+            callback()
 
     @contextmanager
     def read(self) -> Iterator[Repositories]:
@@ -84,5 +88,4 @@ class Transactions:
         finally:
             # Dropped on failure too: a cache filled while the transaction ran may hold
             # rows the rollback undid (harmless to drop; never harmful).
-            for callback in self._on_commit:
-                callback()
+            self.drop_caches()

@@ -10,6 +10,7 @@ from iamd.ids import IdGenerator, IdPrefix
 from iamd.model import Tag, User, iam_arn
 from iamd.services.caller import Caller
 from iamd.services.quotas import Quotas
+from iamd.services.read_cache import ReadThrough
 from iamd.services.tagging import check_tag_count
 from iamd.services.transactions import Repositories, Transactions
 from iamd.store.sql.paging import Page, page_of_sequence
@@ -44,6 +45,8 @@ class UserService:
         self._clock = clock
         self._ids = ids
         self._quotas = quotas
+        self._by_name: ReadThrough[str, User] = ReadThrough(tx, 20_000)
+        self._pages: ReadThrough[tuple[str, str | None, int], Page[User]] = ReadThrough(tx, 512)
 
     def create(
         self,
@@ -72,12 +75,18 @@ class UserService:
             return user
 
     def get(self, name: str) -> User:
-        with self._tx.read() as repos:
-            return require_user(repos, name)
+        def load() -> User:
+            with self._tx.read() as repos:
+                return require_user(repos, name)
+
+        return self._by_name.get(name.lower(), load)
 
     def listing(self, path_prefix: str, marker: str | None, max_items: int) -> Page[User]:
-        with self._tx.read() as repos:
-            return repos.users.listing(path_prefix, marker, max_items)
+        def load() -> Page[User]:
+            with self._tx.read() as repos:
+                return repos.users.listing(path_prefix, marker, max_items)
+
+        return self._pages.get((path_prefix, marker, max_items), load)
 
     def update(self, name: str, new_name: str | None, new_path: str | None) -> None:
         with self._tx.write() as repos:

@@ -1,0 +1,34 @@
+"""Read-through caching of the entities hot read operations return.
+
+GetUser, ListAccessKeys and ListUsers are the reads clients repeat most; each would
+otherwise cost a transaction and several queries. Entries are immutable domain
+objects, the caches are bounded, and every committed write (here, or on another node
+as seen by the change watcher) drops them all, so a read never returns what a
+completed write changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+from iamd.services.cache import BoundedCache
+from iamd.services.transactions import Transactions
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class ReadThrough(Generic[K, V]):
+    def __init__(self, tx: Transactions, max_entries: int) -> None:
+        self._cache: BoundedCache[K, V] = BoundedCache(max_entries)
+        tx.on_write_committed(self._cache.clear)
+
+    def get(self, key: K, load: Callable[[], V]) -> V:
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        generation = self._cache.generation
+        value = load()
+        self._cache.put(key, value, generation)
+        return value
