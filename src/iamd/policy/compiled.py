@@ -20,8 +20,8 @@ from iamd.policy.conditions import ConditionTest, build_condition
 from iamd.policy.context import RequestContext
 from iamd.policy.document import ParsedPolicy, ParsedStatement, PolicyKind, Problem, analyse
 from iamd.policy.jsonscan import Position
-from iamd.policy.matching import ArnGlob, Glob, Part
-from iamd.policy.variables import Template, parse_template
+from iamd.policy.matching import ArnGlob, Glob, Part, split_parts
+from iamd.policy.variables import Template, TemplateItem, Variable, parse_template
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,77 @@ class ActionMatcher:
         return False
 
 
+class _DynamicArn:
+    """A resource pattern with variables. When the variables sit in the resource part
+    (after the fifth colon, the only place AWS allows them) the first five segments are
+    compiled once and only the resource part is resolved per request."""
+
+    __slots__ = ("_head", "_tail", "_template")
+
+    def __init__(self, template: Template) -> None:
+        self._template = template
+        self._head: tuple[Glob, ...] | None = None
+        self._tail: tuple[TemplateItem, ...] = ()
+        prefix: list[Part] = []
+        colons = 0
+        for position, item in enumerate(template.items):
+            if isinstance(item, Variable):
+                return
+            text, wild = item
+            if colons + text.count(":") >= 5:
+                cut = _nth_colon(text, 5 - colons)
+                prefix.append((text[:cut], wild))
+                rest = text[cut + 1 :]
+                self._tail = (((rest, wild),) if rest else ()) + template.items[position + 1 :]
+                segments = split_parts(prefix, ":", 5)
+                if len(segments) == 5:
+                    self._head = tuple(Glob(seg) for seg in segments)
+                return
+            colons += text.count(":")
+            prefix.append(item)
+
+    def matches(self, ctx: RequestContext, value: str) -> bool:
+        head = self._head
+        if head is None:
+            parts = self._template.resolve(ctx.variable)
+            return parts is not None and _resolved_matches(parts, value)
+        values = value.split(":", 5)
+        if len(values) != 6:
+            return False
+        for i in range(5):
+            if not head[i].matches(values[i]):
+                return False
+        tail: list[Part] = []
+        live = False
+        for item in self._tail:
+            if isinstance(item, Variable):
+                resolved = ctx.variable(item.key_lower)
+                if resolved is None:
+                    resolved = item.default
+                if resolved is None:
+                    return False
+                tail.append((resolved, False))
+            else:
+                tail.append(item)
+                live = live or (item[1] and ("*" in item[0] or "?" in item[0]))
+        if not live:
+            return "".join(text for text, _ in tail) == values[5]
+        return Glob(tail).matches(values[5])
+
+
+def _resolved_matches(parts: tuple[Part, ...], value: str) -> bool:
+    if not any(wild and ("*" in text or "?" in text) for text, wild in parts):
+        return "".join(text for text, _ in parts) == value
+    return ArnGlob(parts).matches(value)
+
+
+def _nth_colon(text: str, n: int) -> int:
+    index = -1
+    for _ in range(n):
+        index = text.index(":", index + 1)
+    return index
+
+
 class ResourceMatcher:
     __slots__ = ("any", "dynamic", "globs", "literals")
 
@@ -70,11 +141,11 @@ class ResourceMatcher:
         self.any = "*" in patterns
         literals: set[str] = set()
         globs: list[ArnGlob] = []
-        dynamic: list[Template] = []
+        dynamic: list[_DynamicArn] = []
         for pattern in patterns:
             template = parse_template(pattern, enabled=variables)
             if template.has_variables:
-                dynamic.append(template)
+                dynamic.append(_DynamicArn(template))
             elif "*" in pattern or "?" in pattern or template.items != ((pattern, True),):
                 globs.append(ArnGlob(template.literal_parts()))
             else:
@@ -90,17 +161,10 @@ class ResourceMatcher:
         for glob in self.globs:
             if glob.matches(resource):
                 return True
-        for template in self.dynamic:
-            parts = template.resolve(ctx.variable)
-            if parts is not None and _resolved_matches(parts, resource):
+        for dynamic in self.dynamic:  # noqa: SIM110 (hot path)
+            if dynamic.matches(ctx, resource):
                 return True
         return False
-
-
-def _resolved_matches(parts: tuple[Part, ...], value: str) -> bool:
-    if not any(wild and ("*" in text or "?" in text) for text, wild in parts):
-        return "".join(text for text, _ in parts) == value
-    return ArnGlob(parts).matches(value)
 
 
 class PrincipalMatcher:

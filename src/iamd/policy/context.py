@@ -9,7 +9,6 @@ cannot be used as policy variables.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from types import MappingProxyType
 
 
 class RequestContext:
@@ -41,8 +40,8 @@ class RequestContext:
         object.__setattr__(self, "action", action)
         object.__setattr__(self, "action_lower", action.lower())
         object.__setattr__(self, "resource", resource)
-        object.__setattr__(self, "_values", MappingProxyType(values))
-        object.__setattr__(self, "_single", MappingProxyType(single))
+        object.__setattr__(self, "_values", values)  # private; never handed out
+        object.__setattr__(self, "_single", single)
         object.__setattr__(self, "_multi", frozenset(multi))
 
     def __setattr__(self, name: str, value: object) -> None:
