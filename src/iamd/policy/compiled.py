@@ -14,7 +14,9 @@ says why.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from iamd.policy.conditions import ConditionTest, build_condition
 from iamd.policy.context import RequestContext
@@ -46,11 +48,16 @@ class PrincipalInfo:
 
 
 class ActionMatcher:
-    __slots__ = ("any", "globs", "literals")
+    __slots__ = ("any", "globs", "literals", "services")
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
         lowered = [p.lower() for p in patterns]
         self.any = "*" in lowered
+        # Service prefixes named (they cannot hold wildcards); None: could be any.
+        vendors = {p.partition(":")[0] for p in lowered}
+        self.services: frozenset[str] | None = (
+            None if self.any or any("*" in v or "?" in v for v in vendors) else frozenset(vendors)
+        )
         self.literals = frozenset(p for p in lowered if "*" not in p and "?" not in p)
         self.globs = tuple(Glob.of(p) for p in lowered if "*" in p or "?" in p)
 
@@ -254,6 +261,32 @@ class CompiledPolicy:
     statements: tuple[CompiledStatement, ...]
     valid: bool
     problems: tuple[Problem, ...]
+    # Statements that can apply to an action of a given (lower-case) service prefix, in
+    # order; `any_service` for a prefix no statement names (only `*` / NotAction ones).
+    by_service: Mapping[str, tuple[CompiledStatement, ...]] = field(init=False, repr=False)
+    any_service: tuple[CompiledStatement, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        services: set[str] = set()
+        wide: list[CompiledStatement] = []
+        for stmt in self.statements:
+            named = stmt.actions.services
+            if stmt.not_action or named is None:
+                wide.append(stmt)
+            else:
+                services |= named
+        index = {
+            service: tuple(
+                stmt
+                for stmt in self.statements
+                if stmt.not_action
+                or stmt.actions.services is None
+                or service in stmt.actions.services
+            )
+            for service in services
+        }
+        object.__setattr__(self, "by_service", MappingProxyType(index))
+        object.__setattr__(self, "any_service", tuple(wide))
 
 
 def _compile_statement(source_id: str, stmt: ParsedStatement, variables: bool) -> CompiledStatement:

@@ -14,11 +14,12 @@ from collections.abc import Iterator, Mapping, Sequence
 class RequestContext:
     """Immutable request context; see the module docstring."""
 
-    __slots__ = ("_multi", "_single", "_values", "action", "action_lower", "resource")
+    __slots__ = ("_multi", "_single", "_values", "action", "action_lower", "resource", "service")
 
     action: str
     action_lower: str
     resource: str
+    service: str  # lower-cased service prefix of the action
     _values: Mapping[str, tuple[str, ...]]
     _single: Mapping[str, str]
     _multi: frozenset[str]
@@ -40,6 +41,7 @@ class RequestContext:
         object.__setattr__(self, "action", action)
         object.__setattr__(self, "action_lower", action.lower())
         object.__setattr__(self, "resource", resource)
+        object.__setattr__(self, "service", action.lower().partition(":")[0])
         object.__setattr__(self, "_values", values)  # private; never handed out
         object.__setattr__(self, "_single", single)
         object.__setattr__(self, "_multi", frozenset(multi))

@@ -75,8 +75,9 @@ def _scan(
     denies: list[StatementRef],
     missing: list[str],
 ) -> None:
+    service = ctx.service
     for policy in policies:
-        for stmt in policy.statements:
+        for stmt in policy.by_service.get(service, policy.any_service):
             if _applies(stmt, ctx, missing):
                 (denies if stmt.deny else allows).append(stmt.ref)
 
