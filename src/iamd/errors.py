@@ -190,6 +190,29 @@ class DeleteConflict(AwsError):
     code = "DeleteConflict"
     status = 409
 
+    # What still hangs off a user or group, in AWS's words: inline policies are
+    # "deleted", managed ones "detached", and DeleteUser reports a membership with the
+    # same sentence DeleteGroup uses for members.
+    ACCESS_KEYS: ClassVar[str] = "Cannot delete entity, must delete access keys first."
+    INLINE_POLICIES: ClassVar[str] = "Cannot delete entity, must delete policies first."
+    ATTACHED_POLICIES: ClassVar[str] = "Cannot delete entity, must detach all policies first."
+    GROUP_MEMBERSHIPS: ClassVar[str] = "Cannot delete entity, must remove users from group first."
+
+    @classmethod
+    def policy_attached(cls) -> DeleteConflict:
+        return cls("Cannot delete a policy attached to entities.")
+
+    @classmethod
+    def policy_versions(cls) -> DeleteConflict:
+        return cls(
+            "This policy has more than one version. Before you delete a policy, you must "
+            "delete the policy's versions. The default version is deleted with the policy."
+        )
+
+    @classmethod
+    def default_version(cls) -> DeleteConflict:
+        return cls("Cannot delete the default version of a policy.")
+
 
 class MalformedPolicyDocument(AwsError):
     code = "MalformedPolicyDocument"

@@ -12,8 +12,9 @@ from iamd.services.users import require_user
 from iamd.store.sql.paging import Page
 
 _DELETE_CONFLICTS = {
-    "users": "Cannot delete entity, must remove users from group first.",
-    "policies": "Cannot delete entity, must delete policies first.",
+    "users": DeleteConflict.GROUP_MEMBERSHIPS,
+    "policies": DeleteConflict.INLINE_POLICIES,
+    "attached policies": DeleteConflict.ATTACHED_POLICIES,
 }
 
 

@@ -128,13 +128,9 @@ class PolicyService:
             policy = require_policy(repos, arn, for_update=True)
             _require_local(policy)
             if policy.attachment_count:
-                raise DeleteConflict("Cannot delete a policy attached to entities.")
+                raise DeleteConflict.policy_attached()
             if len(repos.policies.list_versions(policy.policy_id)) > 1:
-                raise DeleteConflict(
-                    "This policy has more than one version. Before you delete a policy, you "
-                    "must delete the policy's versions. The default version is deleted with "
-                    "the policy."
-                )
+                raise DeleteConflict.policy_versions()
             repos.policies.delete(policy.policy_id)
 
     def tag(self, arn: str, tags: Sequence[Tag]) -> None:
@@ -196,7 +192,7 @@ class PolicyService:
             if repos.policies.get_version(policy.policy_id, version_id) is None:
                 raise NoSuchEntity.policy_version(arn, version_id)
             if version_id == policy.default_version_id:
-                raise DeleteConflict("Cannot delete the default version of a policy.")
+                raise DeleteConflict.default_version()
             repos.policies.delete_version(policy.policy_id, version_id)
 
     def set_default_version(self, arn: str, version_id: str) -> None:

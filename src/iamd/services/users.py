@@ -15,11 +15,12 @@ from iamd.services.tagging import check_tag_count
 from iamd.services.transactions import Repositories, Transactions
 from iamd.store.sql.paging import Page, page_of_sequence
 
-# What DeleteUser reports when something still hangs off the user, in AWS's words.
+# What DeleteUser reports when something still hangs off the user, in AWS's order.
 _DELETE_CONFLICTS = {
-    "access keys": "Cannot delete entity, must delete access keys first.",
-    "policies": "Cannot delete entity, must delete policies first.",
-    "groups": "Cannot delete entity, must remove user from all groups first.",
+    "access keys": DeleteConflict.ACCESS_KEYS,
+    "policies": DeleteConflict.INLINE_POLICIES,
+    "attached policies": DeleteConflict.ATTACHED_POLICIES,
+    "groups": DeleteConflict.GROUP_MEMBERSHIPS,
 }
 
 

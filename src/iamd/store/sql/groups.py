@@ -174,7 +174,7 @@ class GroupRepository:
         checks = [
             ("users", group_members.c.group_id),
             ("policies", group_inline_policies.c.group_id),
-            ("policies", group_policy_attachments.c.group_id),
+            ("attached policies", group_policy_attachments.c.group_id),
         ]
         return [
             label

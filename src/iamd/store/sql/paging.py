@@ -28,17 +28,26 @@ class Page(Generic[T]):
         return self.next_marker is not None
 
 
+# Every marker we hand out starts with this, so a marker we did not make (a typo, a
+# marker of another service, any string that happens to be valid base64) is refused
+# instead of silently starting the listing somewhere else.
+_MARKER_PREFIX = "iamd1:"
+
+
 def encode_marker(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(sort_key.encode("utf-8")).decode("ascii")
+    return base64.urlsafe_b64encode((_MARKER_PREFIX + sort_key).encode("utf-8")).decode("ascii")
 
 
 def decode_marker(marker: str | None) -> str | None:
     if marker is None:
         return None
     try:
-        return base64.urlsafe_b64decode(marker.encode("ascii")).decode("utf-8")
+        decoded = base64.urlsafe_b64decode(marker.encode("ascii")).decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError) as exc:
         raise InvalidInput("Invalid Marker.") from exc
+    if not decoded.startswith(_MARKER_PREFIX):
+        raise InvalidInput("Invalid Marker.")
+    return decoded[len(_MARKER_PREFIX) :]
 
 
 def page_of(rows: list[T], limit: int, sort_key_of: Callable[[T], str]) -> Page[T]:

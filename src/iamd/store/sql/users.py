@@ -122,7 +122,7 @@ class UserRepository:
         checks = [
             ("access keys", access_keys.c.user_id),
             ("policies", user_inline_policies.c.user_id),
-            ("policies", user_policy_attachments.c.user_id),
+            ("attached policies", user_policy_attachments.c.user_id),
             ("groups", group_members.c.user_id),
         ]
         found: list[str] = []
