@@ -33,6 +33,11 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 def escape_text(text: str) -> str:
     """Escape character data for an XML text node."""
+    # Fast path for the common case, cheaper than a regex search: printable text (no
+    # control characters, no surrogates, no U+FFFE/U+FFFF) without markup characters.
+    # ``str.isprintable(text)`` also rejects non-str values with a TypeError.
+    if str.isprintable(text) and "&" not in text and "<" not in text and ">" not in text:
+        return text
     if _NEEDS_ESCAPE.search(text) is None:
         return text
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -75,18 +80,43 @@ def _utc(value: datetime) -> datetime:
     return value
 
 
-# ``isoformat`` of a UTC datetime is ``YYYY-MM-DDTHH:MM:SS[.mmm][+00:00]``; the fixed
-# prefix is kept and ``Z`` appended, the fastest exact formatting available.
-def _timestamp_seconds(value: datetime) -> str:
-    if value.__class__ is not datetime or value.tzinfo is not UTC:
+# Timestamps are assembled from the datetime's fields with lookup tables: on an aware
+# datetime ``isoformat``/``strftime`` cost several times more (they consult the tzinfo),
+# and a ListUsers page has one timestamp per user.
+_TWO_DIGITS = tuple(f"{number:02d}" for number in range(100))
+_THREE_DIGITS = tuple(f"{number:03d}" for number in range(1000))
+
+
+def _seconds_text(value: datetime) -> str:
+    if value.__class__ is not datetime or (value.tzinfo is not UTC and value.tzinfo is not None):
         value = _utc(value)
-    return value.isoformat(timespec="seconds")[:19] + "Z"
+    two = _TWO_DIGITS
+    year = value.year
+    return "".join(
+        (
+            str(year) if year >= 1000 else f"{year:04d}",
+            "-",
+            two[value.month],
+            "-",
+            two[value.day],
+            "T",
+            two[value.hour],
+            ":",
+            two[value.minute],
+            ":",
+            two[value.second],
+        )
+    )
+
+
+def _timestamp_seconds(value: datetime) -> str:
+    return _seconds_text(value) + "Z"
 
 
 def _timestamp_millis(value: datetime) -> str:
-    if value.__class__ is not datetime or value.tzinfo is not UTC:
-        value = _utc(value)
-    return value.isoformat(timespec="milliseconds")[:23] + "Z"
+    # Milliseconds are truncated, as botocore's own millisecond serializer does.
+    text = _seconds_text(value)
+    return text + "." + _THREE_DIGITS[value.microsecond // 1000] + "Z"
 
 
 def _blob(value: bytes) -> str:
