@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from tests.support.awscli import AwsCli
 from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer
 
@@ -58,7 +57,7 @@ def test_guide_access_key_walkthrough(fresh_server: RunningServer, tmp_path: Pat
     assert created["DefaultVersionId"] == "v1"
     assert created["AttachmentCount"] == 0
     assert created["IsAttachable"] is True
-    assert created["PolicyId"].startswith("ANPA") and len(created["PolicyId"]) == 21
+    assert re.fullmatch(r"ANPA[A-Z2-7]{17}", created["PolicyId"])
     assert ISO_UTC.match(created["CreateDate"])
 
     aws.run("iam", "create-user", "--user-name", "jdoe")

@@ -1,24 +1,27 @@
-"""Authorizers: the interface, and the interim one used until the policy engine is wired.
+"""The authorization step: the policy engine decides, AWS's message explains a denial.
 
-`AdministratorOnlyAuthorizer` is deliberately narrow and fails closed: it allows a
-request only when AWS's own managed policies attached to the caller (directly or
-through a group) grant it in full (AdministratorAccess: everything; IAMFullAccess:
-every `iam:` action; IAMReadOnlyAccess: `iam:Get*` and `iam:List*`). Every other
-request is denied, with AWS's message.
+Every request's context carries the principal's keys (`aws:username`, `aws:userid`,
+`aws:PrincipalArn`, `aws:PrincipalTag/*`...), the request's own (`aws:SourceIp`,
+`aws:UserAgent`, `aws:CurrentTime`, `aws:EpochTime`, `aws:SecureTransport`,
+`aws:RequestedRegion`) and those its parameters imply (tags, policy ARN...). Requests
+signed with long-term access keys carry no `aws:MultiFactorAuthPresent` or
+`aws:MultiFactorAuthAge`, exactly as in AWS, so an Allow conditioned on MFA does not
+apply to them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from iamd.errors import AccessDenied
+from iamd.policy import Decision, Effect, RequestContext, evaluate
 from iamd.services.credentials import ResolvedCredential
 
-ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
-IAM_FULL_ACCESS = "arn:aws:iam::aws:policy/IAMFullAccess"
-IAM_READ_ONLY_ACCESS = "arn:aws:iam::aws:policy/IAMReadOnlyAccess"
+# AWS evaluates IAM, a global service, as if requested in us-east-1.
+_GLOBAL_SERVICE_REGION = "us-east-1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,33 +34,50 @@ class AuthorizationRequest:
     secure_transport: bool
     region: str
     now: datetime
+    request_keys: Mapping[str, str | Sequence[str]]
 
 
 class Authorizer(Protocol):
-    def authorize(self, request: AuthorizationRequest) -> None:
-        """Return when allowed; raise AccessDenied otherwise."""
+    def authorize(self, request: AuthorizationRequest) -> Decision:
+        """Return the allowing decision; raise AccessDenied otherwise."""
         ...
 
 
-def access_denied(principal_arn: str, action: str, resource: str) -> AccessDenied:
-    return AccessDenied(
-        f"User: {principal_arn} is not authorized to perform: {action} on resource: "
-        f"{resource} because no identity-based policy allows the {action} action"
+def request_context(request: AuthorizationRequest) -> RequestContext:
+    service = request.action.partition(":")[0]
+    keys: dict[str, str | Sequence[str]] = dict(request.credential.principal_keys)
+    keys.update(
+        {
+            "aws:SourceIp": request.source_ip,
+            "aws:UserAgent": request.user_agent,
+            "aws:CurrentTime": request.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "aws:EpochTime": str(int(request.now.timestamp())),
+            "aws:SecureTransport": "true" if request.secure_transport else "false",
+            "aws:RequestedRegion": _GLOBAL_SERVICE_REGION if service == "iam" else request.region,
+            "aws:ViaAWSService": "false",
+        }
     )
+    keys.update(request.request_keys)
+    return RequestContext(request.action, request.resource, keys)
 
 
-class AdministratorOnlyAuthorizer:
-    def authorize(self, request: AuthorizationRequest) -> None:
-        attached = request.credential.attached_policy_arns
-        service, _, name = request.action.partition(":")
-        if ADMINISTRATOR_ACCESS in attached:
-            return
-        if service == "iam" and IAM_FULL_ACCESS in attached:
-            return
-        if (
-            service == "iam"
-            and IAM_READ_ONLY_ACCESS in attached
-            and (name.startswith("Get") or name.startswith("List"))
-        ):
-            return
-        raise access_denied(request.credential.caller.arn, request.action, request.resource)
+def access_denied(
+    principal_arn: str, action: str, resource: str, decision: Decision
+) -> AccessDenied:
+    prefix = f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource}"
+    if decision.effect is Effect.EXPLICIT_DENY:
+        return AccessDenied(f"{prefix} with an explicit deny in an identity-based policy")
+    if decision.allowed_by_boundary is False:
+        return AccessDenied(f"{prefix} because no permissions boundary allows the {action} action")
+    return AccessDenied(f"{prefix} because no identity-based policy allows the {action} action")
+
+
+class PolicyAuthorizer:
+    def authorize(self, request: AuthorizationRequest) -> Decision:
+        policies = request.credential.policies
+        decision = evaluate(request_context(request), policies.identity, boundary=policies.boundary)
+        if decision.effect is not Effect.ALLOW:
+            raise access_denied(
+                request.credential.caller.arn, request.action, request.resource, decision
+            )
+        return decision

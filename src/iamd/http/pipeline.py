@@ -23,6 +23,7 @@ from iamd.errors import (
     SignatureDoesNotMatch,
 )
 from iamd.model import AccessKeyStatus
+from iamd.operations.context_keys import request_condition_keys
 from iamd.operations.registry import CallContext, OperationTable
 from iamd.protocol import QueryCodec, parse_form
 from iamd.services.container import Services
@@ -117,6 +118,7 @@ class AwsPipeline:
                         secure_transport=request.secure,
                         region=signed.region,
                         now=now,
+                        request_keys=request_condition_keys(ctx, spec.action, params),
                     )
                 )
             result = spec.handler(ctx, params)

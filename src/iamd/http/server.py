@@ -15,7 +15,7 @@ from types import FrameType
 import uvicorn
 
 from iamd.auth.secret_box import SecretBox
-from iamd.authz import AdministratorOnlyAuthorizer
+from iamd.authz import PolicyAuthorizer
 from iamd.clock import SystemClock
 from iamd.config import Settings
 from iamd.http.app import IamdApp
@@ -143,7 +143,7 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         services,
         codecs,
         build_operation_table(),
-        AdministratorOnlyAuthorizer(),
+        PolicyAuthorizer(),
         access_log=access_log,
     )
     app = IamdApp(pipeline, executor)

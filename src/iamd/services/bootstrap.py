@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from iamd.authz.authorizer import ADMINISTRATOR_ACCESS
 from iamd.errors import ValidationError
 from iamd.ids import IdPrefix
 from iamd.model import AccessKey, AccessKeyStatus, Group, User, iam_arn
@@ -27,6 +26,7 @@ ADMIN_USER = "admin"
 ADMIN_GROUP = "Administrators"
 
 SealFunction = Callable[[str, bytes], bytes]
+ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
 @dataclass(frozen=True, slots=True)

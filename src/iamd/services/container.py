@@ -15,6 +15,7 @@ from iamd.services.groups import GroupService
 from iamd.services.inline_policies import InlinePolicyService
 from iamd.services.last_used import LastUsedRecorder
 from iamd.services.policies import PolicyService
+from iamd.services.principal_policies import PolicyCompiler
 from iamd.services.quotas import Quotas
 from iamd.services.transactions import Transactions
 from iamd.services.users import UserService
@@ -61,7 +62,7 @@ class Services:
             inline_policies=InlinePolicyService(tx, quotas),
             access_keys=AccessKeyService(tx, clock, ids, quotas, secret_box),
             account=AccountService(tx, quotas),
-            credentials=CredentialResolver(tx, secret_box),
+            credentials=CredentialResolver(tx, secret_box, PolicyCompiler()),
             last_used=LastUsedRecorder(database, last_used_flush_seconds),
             paths=EntityPaths(tx),
         )

@@ -15,8 +15,8 @@ from iamd.model.arn import iam_arn
 from iamd.services.access_keys import secret_context
 from iamd.services.cache import BoundedCache
 from iamd.services.caller import Caller, PrincipalType
+from iamd.services.principal_policies import PolicyCompiler, PrincipalPolicies
 from iamd.services.transactions import Transactions
-from iamd.store.schema import group_policy_attachments, user_policy_attachments
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +25,22 @@ class ResolvedCredential:
     secret_access_key: str
     status: AccessKeyStatus
     caller: Caller
-    # ARNs of the managed policies attached to the user and to its groups.
-    attached_policy_arns: frozenset[str]
+    policies: PrincipalPolicies
+    # Condition keys that describe the principal, the same for each of its requests.
+    principal_keys: dict[str, str]
 
 
 class CredentialResolver:
-    def __init__(self, tx: Transactions, secret_box: SecretBox, max_entries: int = 20_000) -> None:
+    def __init__(
+        self,
+        tx: Transactions,
+        secret_box: SecretBox,
+        compiler: PolicyCompiler,
+        max_entries: int = 20_000,
+    ) -> None:
         self._tx = tx
         self._box = secret_box
+        self._compiler = compiler
         self._cache: BoundedCache[str, ResolvedCredential] = BoundedCache(max_entries)
         tx.on_write_committed(self._cache.clear)
 
@@ -54,19 +62,7 @@ class CredentialResolver:
             user = repos.users.get_by_id(found.key.user_id)
             if user is None:
                 return None
-            arns = {
-                p.arn
-                for p in repos.policies.attached_to(
-                    user_policy_attachments, "user_id", user.user_id
-                )
-            }
-            for group_id in repos.groups.group_ids_of_user(user.user_id):
-                arns.update(
-                    p.arn
-                    for p in repos.policies.attached_to(
-                        group_policy_attachments, "group_id", group_id
-                    )
-                )
+            policies = self._compiler.for_user(repos, user)
         secret = self._box.open(found.secret_sealed, secret_context(access_key_id))
         caller = Caller(
             account_id=self._tx.account_id,
@@ -81,5 +77,20 @@ class CredentialResolver:
             secret_access_key=secret,
             status=found.key.status,
             caller=caller,
-            attached_policy_arns=frozenset(arns),
+            policies=policies,
+            principal_keys=_principal_keys(caller),
         )
+
+
+def _principal_keys(caller: Caller) -> dict[str, str]:
+    keys = {
+        "aws:userid": caller.user_id,
+        "aws:PrincipalArn": caller.arn,
+        "aws:PrincipalAccount": caller.account_id,
+        "aws:PrincipalType": caller.principal_type.value,
+    }
+    if caller.user is not None:
+        keys["aws:username"] = caller.user.name
+        for tag in caller.user.tags:
+            keys[f"aws:PrincipalTag/{tag.key}"] = tag.value
+    return keys

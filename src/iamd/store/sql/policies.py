@@ -297,6 +297,35 @@ class PolicyRepository:
         )
         return bool(result.rowcount)
 
+    def attached_documents(
+        self, table: Table, owner_column: str, owner_id: str
+    ) -> list[tuple[str, str]]:
+        """(ARN, default version's document) of every policy attached to the owner."""
+        rows = self._conn.execute(
+            select(policies.c.arn, policy_versions.c.document)
+            .join(table, table.c.policy_id == policies.c.policy_id)
+            .join(
+                policy_versions,
+                (policy_versions.c.policy_id == policies.c.policy_id)
+                & (policy_versions.c.version_id == policies.c.default_version_id),
+            )
+            .where(table.c[owner_column] == owner_id)
+            .order_by(policies.c.arn)
+        )
+        return [(r.arn, r.document) for r in rows]
+
+    def document_of(self, arn: str) -> str | None:
+        """The default version's document of the policy with this ARN."""
+        row = self._conn.execute(
+            select(policy_versions.c.document)
+            .join(policies, policies.c.policy_id == policy_versions.c.policy_id)
+            .where(
+                policies.c.arn == arn,
+                policy_versions.c.version_id == policies.c.default_version_id,
+            )
+        ).first()
+        return str(row.document) if row else None
+
     def count_attached(self, table: Table, owner_column: str, owner_id: str) -> int:
         return int(
             self._conn.execute(

@@ -1,0 +1,76 @@
+"""Condition keys that come from the request itself, derived from its parameters.
+
+AWS sets these for IAM: `aws:RequestTag/<key>` and `aws:TagKeys` when a request carries
+tags (or removes them), `iam:PolicyARN` when it attaches or detaches a managed policy,
+`iam:PermissionsBoundary` when it sets a boundary, and `aws:ResourceTag/<key>` (also as
+`iam:ResourceTag/<key>`) with the tags of the user a request is about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from iamd.errors import NoSuchEntity
+from iamd.operations.registry import CallContext, Params
+
+_POLICY_ARN_ACTIONS = frozenset(
+    {
+        "iam:AttachUserPolicy",
+        "iam:DetachUserPolicy",
+        "iam:AttachGroupPolicy",
+        "iam:DetachGroupPolicy",
+        "iam:AttachRolePolicy",
+        "iam:DetachRolePolicy",
+    }
+)
+
+
+def request_condition_keys(
+    ctx: CallContext, action: str, params: Params
+) -> dict[str, str | Sequence[str]]:
+    keys: dict[str, str | Sequence[str]] = {}
+    tags = params.get("Tags")
+    if tags:
+        for tag in tags:
+            keys[f"aws:RequestTag/{tag['Key']}"] = tag["Value"]
+        keys["aws:TagKeys"] = [tag["Key"] for tag in tags]
+    tag_keys = params.get("TagKeys")
+    if tag_keys:
+        keys["aws:TagKeys"] = list(tag_keys)
+    if action in _POLICY_ARN_ACTIONS and "PolicyArn" in params:
+        keys["iam:PolicyARN"] = params["PolicyArn"]
+    boundary = params.get("PermissionsBoundary")
+    if boundary:
+        keys["iam:PermissionsBoundary"] = boundary
+    if action.startswith("iam:") and ("UserName" in params or action in _CALLER_ACTIONS):
+        keys.update(_resource_tags(ctx, params.get("UserName")))
+    return keys
+
+
+# Operations whose UserName defaults to the caller (their resource is then the caller).
+_CALLER_ACTIONS = frozenset(
+    {
+        "iam:GetUser",
+        "iam:CreateAccessKey",
+        "iam:ListAccessKeys",
+        "iam:UpdateAccessKey",
+        "iam:DeleteAccessKey",
+    }
+)
+
+
+def _resource_tags(ctx: CallContext, user_name: str | None) -> dict[str, str | Sequence[str]]:
+    if user_name is None or (
+        ctx.caller.user is not None and user_name.lower() == ctx.caller.user.name.lower()
+    ):
+        tags = ctx.caller.user.tags if ctx.caller.user is not None else ()
+    else:
+        try:
+            tags = ctx.services.users.get(user_name).tags
+        except NoSuchEntity:
+            return {}
+    keys: dict[str, str | Sequence[str]] = {}
+    for tag in tags:
+        keys[f"aws:ResourceTag/{tag.key}"] = tag.value
+        keys[f"iam:ResourceTag/{tag.key}"] = tag.value
+    return keys
