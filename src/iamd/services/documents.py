@@ -1,7 +1,11 @@
 """Checks made on policy documents when they are written.
 
-Size is counted the way AWS counts it, without whitespace. The complete grammar check
-is the policy engine's; this module is the one place services ask.
+Every document written through the API (CreatePolicy, CreatePolicyVersion,
+PutUserPolicy, PutGroupPolicy) goes through the policy engine's strict check, so nothing
+IAM would refuse is ever stored. The first error becomes MalformedPolicyDocument with
+AWS's message; a document over the managed policy size quota is LimitExceeded (409),
+not MalformedPolicyDocument, as in AWS. Inline policies have no per-document quota:
+their owner's aggregate is checked by the inline policy service.
 """
 
 from __future__ import annotations
@@ -9,40 +13,31 @@ from __future__ import annotations
 import json
 
 from iamd.errors import LimitExceeded, MalformedPolicyDocument
+from iamd.policy import PolicyKind, check_policy
+
+MANAGED_VERSION = "2012-10-17"
 
 
 def size_without_whitespace(document: str) -> int:
+    """A document's size as AWS's policy size quotas count it."""
     return sum(1 for ch in document if not ch.isspace())
 
 
-def check_policy_document(document: str, *, managed: bool) -> None:
-    """Raise MalformedPolicyDocument when the document is not a usable identity policy."""
-    try:
-        parsed = json.loads(document, object_pairs_hook=_reject_duplicate_keys)
-    except (ValueError, _DuplicateKey) as exc:
-        raise MalformedPolicyDocument("Syntax errors in policy.") from exc
-    if not isinstance(parsed, dict) or "Statement" not in parsed:
-        raise MalformedPolicyDocument("Syntax errors in policy.")
-    version = parsed.get("Version")
-    if version not in (None, "2012-10-17", "2008-10-17"):
-        raise MalformedPolicyDocument("Syntax errors in policy.")
-    if managed and version != "2012-10-17":
+def check_policy_document(document: str, *, managed: bool, max_size: int | None = None) -> None:
+    """Raise MalformedPolicyDocument or LimitExceeded unless `document` may be stored.
+
+    `max_size` is the managed policy size quota (None for inline policies).
+    """
+    problems = check_policy(document, PolicyKind.IDENTITY, max_size=max_size)
+    # A document with an error is malformed whatever its size: report that first
+    # (AWS's order between the two checks is not documented).
+    for problem in problems:
+        if problem.kind == "error":
+            raise MalformedPolicyDocument(problem.message)
+    for problem in problems:
+        if problem.kind == "limit":
+            raise LimitExceeded(problem.message)
+    # Managed policies must opt into the current language version; inline policies may
+    # still omit Version (2008-10-17), as AWS allows.
+    if managed and json.loads(document).get("Version") != MANAGED_VERSION:
         raise MalformedPolicyDocument("Policy document must be version 2012-10-17 or greater.")
-
-
-def check_managed_policy_size(document: str, limit: int) -> None:
-    if size_without_whitespace(document) > limit:
-        raise LimitExceeded(f"Cannot exceed quota for PolicySize: {limit}")
-
-
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _reject_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    result: dict[str, object] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
-    return result

@@ -20,7 +20,7 @@ from iamd.model import (
     iam_arn,
 )
 from iamd.model.arn import split_policy_arn
-from iamd.services.documents import check_managed_policy_size, check_policy_document
+from iamd.services.documents import check_policy_document
 from iamd.services.groups import require_group
 from iamd.services.quotas import Quotas
 from iamd.services.tagging import check_tag_count
@@ -75,8 +75,7 @@ class PolicyService:
         description: str | None,
         tags: Sequence[Tag],
     ) -> ManagedPolicy:
-        check_policy_document(document, managed=True)
-        check_managed_policy_size(document, self._quotas.policy_size)
+        check_policy_document(document, managed=True, max_size=self._quotas.policy_size)
         check_tag_count((), tags, self._quotas.tags_per_resource)
         now = self._clock.now()
         with self._tx.write() as repos:
@@ -154,8 +153,7 @@ class PolicyService:
     # -- versions -----------------------------------------------------------------------
 
     def create_version(self, arn: str, document: str, set_as_default: bool) -> PolicyVersion:
-        check_policy_document(document, managed=True)
-        check_managed_policy_size(document, self._quotas.policy_size)
+        check_policy_document(document, managed=True, max_size=self._quotas.policy_size)
         with self._tx.write() as repos:
             policy = require_policy(repos, arn, for_update=True)
             _require_local(policy)

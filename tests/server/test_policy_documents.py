@@ -1,0 +1,150 @@
+"""Policy documents are validated strictly on every write, with AWS's codes and messages.
+
+Each invalid document is sent to CreatePolicy, CreatePolicyVersion, PutUserPolicy and
+PutGroupPolicy; each must be refused, and a read afterwards must show nothing stored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.server.iam_helpers import document_of_size, error_of, policy_json
+
+SYNTAX = "Syntax errors in policy."
+
+
+def _doc(**statement: Any) -> str:
+    body = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", **statement}
+    return json.dumps({"Version": "2012-10-17", "Statement": [body]})
+
+
+def _without(key: str) -> str:
+    body = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+    del body[key]
+    return json.dumps({"Version": "2012-10-17", "Statement": [body]})
+
+
+DUPLICATE_SIDS = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Same", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+            {"Sid": "Same", "Effect": "Deny", "Action": "s3:PutObject", "Resource": "*"},
+        ],
+    }
+)
+
+# (document, AWS's MalformedPolicyDocument message)
+MALFORMED = {
+    "bad-json": ('{"Version": "2012-10-17", "Statement": [', SYNTAX),
+    "bad-version": (
+        _doc().replace("2012-10-17", "2012-10-18"),
+        SYNTAX,
+    ),
+    "unknown-operator": (
+        _doc(Condition={"StringEqualz": {"aws:username": "bob"}}),
+        SYNTAX,
+    ),
+    "principal": (_doc(Principal={"AWS": "*"}), "Policy document should not specify a principal."),
+    "empty-action": (_doc(Action=[]), "Policy statement must contain actions."),
+    "missing-resource": (_without("Resource"), "Policy statement must contain resources."),
+    "effect-case": (_doc(Effect="allow"), "The policy failed legacy parsing"),
+    "duplicate-sid": (
+        DUPLICATE_SIDS,
+        "Statement IDs (SID) in a single policy must be unique.",
+    ),
+    "no-vendor": (
+        _doc(Action="GetObject"),
+        "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_documents_are_refused_everywhere(iam: Any, unique: str, case: str) -> None:
+    document, message = MALFORMED[case]
+    expected = (400, "MalformedPolicyDocument", message)
+    user, group, name = f"{unique}-u", f"{unique}-g", f"{unique}-p"
+    iam.create_user(UserName=user)
+    iam.create_group(GroupName=group)
+    arn = iam.create_policy(PolicyName=f"{name}-ok", PolicyDocument=policy_json())["Policy"]["Arn"]
+
+    assert error_of(iam.create_policy, PolicyName=name, PolicyDocument=document) == expected
+    assert error_of(iam.create_policy_version, PolicyArn=arn, PolicyDocument=document) == expected
+    assert (
+        error_of(iam.put_user_policy, UserName=user, PolicyName=name, PolicyDocument=document)
+        == expected
+    )
+    assert (
+        error_of(iam.put_group_policy, GroupName=group, PolicyName=name, PolicyDocument=document)
+        == expected
+    )
+
+    _assert_nothing_stored(iam, user, group, name, arn)
+
+
+def _assert_nothing_stored(iam: Any, user: str, group: str, name: str, arn: str) -> None:
+    policies = iam.list_policies(Scope="Local", MaxItems=1000)["Policies"]
+    assert name not in {p["PolicyName"] for p in policies}
+    assert [v["VersionId"] for v in iam.list_policy_versions(PolicyArn=arn)["Versions"]] == ["v1"]
+    assert error_of(iam.get_user_policy, UserName=user, PolicyName=name)[1] == "NoSuchEntity"
+    assert error_of(iam.get_group_policy, GroupName=group, PolicyName=name)[1] == "NoSuchEntity"
+    assert iam.list_user_policies(UserName=user)["PolicyNames"] == []
+    assert iam.list_group_policies(GroupName=group)["PolicyNames"] == []
+
+
+def test_managed_policies_must_declare_the_current_version(iam: Any, unique: str) -> None:
+    expected = (
+        400,
+        "MalformedPolicyDocument",
+        "Policy document must be version 2012-10-17 or greater.",
+    )
+    old = _doc().replace("2012-10-17", "2008-10-17")
+    unversioned = json.dumps({"Statement": json.loads(_doc())["Statement"]})
+    arn = iam.create_policy(PolicyName=f"{unique}-ok", PolicyDocument=policy_json())["Policy"][
+        "Arn"
+    ]
+    for document in (old, unversioned):
+        assert error_of(iam.create_policy, PolicyName=f"{unique}-p", PolicyDocument=document) == (
+            expected
+        )
+        assert error_of(iam.create_policy_version, PolicyArn=arn, PolicyDocument=document) == (
+            expected
+        )
+    # Inline policies may still use the older language version.
+    user = f"{unique}-u"
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="old", PolicyDocument=old)
+    iam.put_user_policy(UserName=user, PolicyName="none", PolicyDocument=unversioned)
+    assert sorted(iam.list_user_policies(UserName=user)["PolicyNames"]) == ["none", "old"]
+
+
+def test_oversize_managed_policy_is_limit_exceeded(iam: Any, unique: str) -> None:
+    expected = (409, "LimitExceeded", "Cannot exceed quota for PolicySize: 6144")
+    name = f"{unique}-big"
+    arn = iam.create_policy(PolicyName=f"{unique}-ok", PolicyDocument=policy_json())["Policy"][
+        "Arn"
+    ]
+    too_big = document_of_size(6145)
+    assert error_of(iam.create_policy, PolicyName=name, PolicyDocument=too_big) == expected
+    assert error_of(iam.create_policy_version, PolicyArn=arn, PolicyDocument=too_big) == expected
+    # Whitespace does not count towards the quota.
+    spaced = document_of_size(6144).replace(",", ",    ")
+    created = iam.create_policy(PolicyName=name, PolicyDocument=spaced)["Policy"]
+    assert created["DefaultVersionId"] == "v1"
+    assert [v["VersionId"] for v in iam.list_policy_versions(PolicyArn=arn)["Versions"]] == ["v1"]
+
+
+def test_oversize_inline_policy_keeps_the_aggregate_message(iam: Any, unique: str) -> None:
+    user = f"{unique}-u"
+    iam.create_user(UserName=user)
+    assert error_of(
+        iam.put_user_policy,
+        UserName=user,
+        PolicyName="big",
+        PolicyDocument=document_of_size(2049),
+    ) == (409, "LimitExceeded", f"Maximum policy size of 2048 bytes exceeded for user {user}")
+    assert iam.list_user_policies(UserName=user)["PolicyNames"] == []
