@@ -10,7 +10,6 @@ import json
 from typing import Any
 
 import pytest
-
 from tests.server.iam_helpers import document_of_size, error_of, policy_json
 
 SYNTAX = "Syntax errors in policy."
