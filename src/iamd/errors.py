@@ -253,6 +253,14 @@ class AccessDenied(AwsError):
     code = "AccessDenied"
     status = 403
 
+    @classmethod
+    def outside_account(cls, change: str) -> AccessDenied:
+        """A change to an AWS managed policy, which lives in AWS's account.
+
+        `change` reads like AWS's: "delete policies", "create versions for policies".
+        """
+        return cls(f"Cannot {change} outside your own account.")
+
 
 # ---------------------------------------------------------------------------------------
 # Server-side.

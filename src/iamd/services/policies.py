@@ -9,7 +9,7 @@ from sqlalchemy import Table
 
 from iamd.aws_managed_policies import load_aws_managed_policies
 from iamd.clock import Clock
-from iamd.errors import DeleteConflict, InvalidInput, LimitExceeded, NoSuchEntity
+from iamd.errors import AccessDenied, DeleteConflict, InvalidInput, LimitExceeded, NoSuchEntity
 from iamd.ids import IdGenerator, IdPrefix
 from iamd.model import (
     AttachedPolicy,
@@ -50,12 +50,11 @@ def require_policy(repos: Repositories, arn: str, *, for_update: bool = False) -
     return policy
 
 
-def _require_local(policy: ManagedPolicy) -> None:
-    # AWS managed policies live in AWS's account: callers cannot change them.
+def _require_local(policy: ManagedPolicy, change: str) -> None:
+    # AWS managed policies live in AWS's account: callers cannot change them, and AWS
+    # answers AccessDenied, "Cannot <change> outside your own account."
     if policy.scope is PolicyScope.AWS:
-        raise InvalidInput(
-            f"Policy {policy.arn} is an AWS managed policy and cannot be modified or deleted."
-        )
+        raise AccessDenied.outside_account(change)
 
 
 class PolicyService:
@@ -125,7 +124,7 @@ class PolicyService:
     def delete(self, arn: str) -> None:
         with self._tx.write() as repos:
             policy = require_policy(repos, arn, for_update=True)
-            _require_local(policy)
+            _require_local(policy, "delete policies")
             if policy.attachment_count:
                 raise DeleteConflict.policy_attached()
             if len(repos.policies.list_versions(policy.policy_id)) > 1:
@@ -135,14 +134,14 @@ class PolicyService:
     def tag(self, arn: str, tags: Sequence[Tag]) -> None:
         with self._tx.write() as repos:
             policy = require_policy(repos, arn, for_update=True)
-            _require_local(policy)
+            _require_local(policy, "tag policies")
             check_tag_count([t.key for t in policy.tags], tags, self._quotas.tags_per_resource)
             repos.policies.tags.upsert(policy.policy_id, tags)
 
     def untag(self, arn: str, keys: Sequence[str]) -> None:
         with self._tx.write() as repos:
             policy = require_policy(repos, arn, for_update=True)
-            _require_local(policy)
+            _require_local(policy, "untag policies")
             repos.policies.tags.remove(policy.policy_id, keys)
 
     def list_tags(self, arn: str, marker: str | None, max_items: int) -> Page[Tag]:
@@ -156,7 +155,7 @@ class PolicyService:
         check_policy_document(document, managed=True, max_size=self._quotas.policy_size)
         with self._tx.write() as repos:
             policy = require_policy(repos, arn, for_update=True)
-            _require_local(policy)
+            _require_local(policy, "create versions for policies")
             if len(repos.policies.list_versions(policy.policy_id)) >= (
                 self._quotas.versions_per_policy
             ):
@@ -186,7 +185,7 @@ class PolicyService:
     def delete_version(self, arn: str, version_id: str) -> None:
         with self._tx.write() as repos:
             policy = require_policy(repos, arn, for_update=True)
-            _require_local(policy)
+            _require_local(policy, "delete policy versions for policies")
             if repos.policies.get_version(policy.policy_id, version_id) is None:
                 raise NoSuchEntity.policy_version(arn, version_id)
             if version_id == policy.default_version_id:
@@ -196,7 +195,7 @@ class PolicyService:
     def set_default_version(self, arn: str, version_id: str) -> None:
         with self._tx.write() as repos:
             policy = require_policy(repos, arn, for_update=True)
-            _require_local(policy)
+            _require_local(policy, "update policies")
             if repos.policies.get_version(policy.policy_id, version_id) is None:
                 raise NoSuchEntity.policy_version(arn, version_id)
             repos.policies.set_default_version(policy.policy_id, version_id, self._clock.now())
