@@ -19,12 +19,11 @@ from iamd.errors import (
     AwsError,
     InternalFailure,
     InvalidClientTokenId,
-    NotImplementedOperation,
     SignatureDoesNotMatch,
 )
 from iamd.model import AccessKeyStatus
 from iamd.operations.context_keys import request_condition_keys
-from iamd.operations.registry import CallContext, OperationTable
+from iamd.operations.registry import CallContext, OperationTable, unimplemented_operation
 from iamd.protocol import QueryCodec, parse_form
 from iamd.services.container import Services
 from iamd.services.credentials import ResolvedCredential
@@ -97,9 +96,9 @@ class AwsPipeline:
                 credential.access_key_id, now, signed.service, signed.region
             )
             operation, params = codec.parse(self._form(request))
-            spec = self._operations.get(signed.service, operation)
-            if spec is None:
-                raise NotImplementedOperation.for_operation(signed.service, operation)
+            spec = self._operations.get(signed.service, operation) or unimplemented_operation(
+                signed.service, operation
+            )
             ctx = CallContext(
                 caller=credential.caller,
                 services=self._services,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from iamd.errors import NotImplementedOperation
 from iamd.services.caller import Caller
 from iamd.services.container import Services
 
@@ -100,3 +101,27 @@ def new_entity_resource(kind: str, name_param: str) -> ResourceOf:
         return f"arn:aws:iam::{ctx.caller.account_id}:{kind}{path}{params[name_param]}"
 
     return resource
+
+
+def guessed_resource(ctx: CallContext, params: Params) -> str:
+    """The resource of an operation iamd does not serve, from the parameters it names."""
+    if "UserName" in params:
+        return user_resource(ctx, params)
+    if "GroupName" in params:
+        return group_resource(ctx, params)
+    if "PolicyArn" in params:
+        return policy_resource(ctx, params)
+    return "*"
+
+
+def unimplemented_operation(service: str, name: str) -> Operation:
+    """An entry for a modelled operation iamd does not serve.
+
+    It is authorized like any other before it answers NotImplemented, so a caller who
+    may not perform the action learns only that (AccessDenied), as from AWS.
+    """
+
+    def handler(_ctx: CallContext, _params: Params) -> Result:
+        raise NotImplementedOperation.for_operation(service, name)
+
+    return Operation(service, name, handler, guessed_resource)
