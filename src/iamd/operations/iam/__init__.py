@@ -1,6 +1,15 @@
 """IAM operations (API version 2010-05-08)."""
 
-from iamd.operations.iam import access_keys, account, groups, inline_policies, policies, users
+from iamd.operations.iam import (
+    access_keys,
+    account,
+    groups,
+    inline_policies,
+    permissions_boundaries,
+    policies,
+    simulation,
+    users,
+)
 from iamd.operations.registry import Operation
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -8,6 +17,8 @@ OPERATIONS: tuple[Operation, ...] = (
     *groups.OPERATIONS,
     *policies.OPERATIONS,
     *inline_policies.OPERATIONS,
+    *permissions_boundaries.OPERATIONS,
     *access_keys.OPERATIONS,
     *account.OPERATIONS,
+    *simulation.OPERATIONS,
 )

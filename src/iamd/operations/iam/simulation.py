@@ -1,0 +1,186 @@
+"""IAM policy simulator operations: SimulatePrincipalPolicy, SimulateCustomPolicy,
+GetContextKeysForPrincipalPolicy and GetContextKeysForCustomPolicy.
+
+Wire names stop here; the evaluation itself is `services.simulation` (the enforcement
+engine). SimulatePrincipalPolicy and GetContextKeysForPrincipalPolicy are authorized
+against the PolicySourceArn, the custom ones against `*` (Service Authorization
+Reference, iam-facts §4.3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iamd.errors import InvalidInput
+from iamd.operations.iam.shapes import max_items
+from iamd.operations.registry import CallContext, Operation, Params, Result, any_resource
+from iamd.policy import CompiledPolicy, PolicyKind, Position
+from iamd.services.simulation import (
+    MatchedStatement,
+    Outcome,
+    PolicySet,
+    SimulationService,
+    compile_input,
+    context_keys,
+    input_policies,
+    keys_of,
+    page,
+    simulate,
+    user_keys,
+)
+
+
+def _service(ctx: CallContext) -> SimulationService:
+    return SimulationService(ctx.services.tx)
+
+
+def _position(position: Position) -> dict[str, int]:
+    # AWS's columns are one more than the 1-based column of the statement's braces: the
+    # documented simulate-custom-policy example reports Column 38 / 167 for a statement
+    # whose `{` and `}` are the 37th and 166th characters of its one-line policy.
+    return {"Line": position.line, "Column": position.column + 1}
+
+
+def _matched(statements: tuple[MatchedStatement, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "SourcePolicyId": m.source_policy_id,
+            "SourcePolicyType": m.source_policy_type,
+            "StartPosition": _position(m.ref.start),
+            "EndPosition": _position(m.ref.end),
+        }
+        for m in statements
+    ]
+
+
+def _result(outcome: Outcome, resources_given: bool) -> dict[str, Any]:
+    decision = outcome.decision
+    boundary: dict[str, Any] = {}
+    if decision.allowed_by_boundary is not None:
+        boundary = {
+            "PermissionsBoundaryDecisionDetail": {
+                "AllowedByPermissionsBoundary": decision.allowed_by_boundary
+            }
+        }
+    shape: dict[str, Any] = {
+        "EvalActionName": outcome.action,
+        "EvalResourceName": outcome.resource,
+        "EvalDecision": decision.effect.value,
+        "MatchedStatements": _matched(outcome.matched),
+        "MissingContextValues": list(decision.missing_context_keys),
+        **boundary,
+    }
+    if resources_given:
+        shape["ResourceSpecificResults"] = [
+            {
+                "EvalResourceName": outcome.resource,
+                "EvalResourceDecision": decision.effect.value,
+                "MatchedStatements": shape["MatchedStatements"],
+                "MissingContextValues": shape["MissingContextValues"],
+                **boundary,
+            }
+        ]
+    return shape
+
+
+def _run(
+    ctx: CallContext,
+    p: Params,
+    identity: tuple[CompiledPolicy, ...],
+    boundary: tuple[CompiledPolicy, ...] | None,
+    keys: dict[str, Any],
+    caller_arn: str | None,
+) -> Result:
+    boundaries = p.get("PermissionsBoundaryPolicyInputList")
+    if boundaries:
+        # AWS: one boundary at a time; the one given replaces the entity's own.
+        if len(boundaries) > 1:
+            raise InvalidInput("Only one permissions boundary policy may be simulated at a time.")
+        boundary = tuple(
+            input_policies(boundaries, "PermissionsBoundaryPolicyInputList", PolicyKind.BOUNDARY)
+        )
+    resource = None
+    if p.get("ResourcePolicy") is not None:
+        if caller_arn is None:
+            raise InvalidInput(
+                "CallerArn is required when a ResourcePolicy is simulated and the "
+                "PolicySourceArn is not an IAM user."
+            )
+        resource = compile_input(
+            p["ResourcePolicy"], PolicyKind.RESOURCE, "resource", "ResourcePolicy"
+        )
+    keys.update(context_keys(p.get("ContextEntries") or []))
+    resources = list(p.get("ResourceArns") or [])
+    policies = PolicySet(identity, boundary, resource, caller_arn)
+    outcomes = simulate(policies, p["ActionNames"], resources or ["*"], keys)
+    items, marker = page(outcomes, p.get("Marker"), max_items(p))
+    out: dict[str, Any] = {
+        "EvaluationResults": [_result(o, bool(resources)) for o in items],
+        "IsTruncated": marker is not None,
+    }
+    if marker is not None:
+        out["Marker"] = marker
+    return out
+
+
+def _caller(
+    ctx: CallContext, p: Params, default_keys: dict[str, str]
+) -> tuple[dict[str, Any], str | None]:
+    """Principal keys and resource-policy principal: CallerArn's user when given."""
+    caller_arn = p.get("CallerArn")
+    if caller_arn is None:
+        return dict(default_keys), default_keys.get("aws:PrincipalArn")
+    user = _service(ctx).caller(caller_arn)
+    keys = user_keys(user, ctx.services.tx.account_id)
+    return dict(keys), keys["aws:PrincipalArn"]
+
+
+def simulate_principal_policy(ctx: CallContext, p: Params) -> Result:
+    service = _service(ctx)
+    principal = service.principal(p["PolicySourceArn"])
+    identity = principal.identity + tuple(
+        input_policies(p.get("PolicyInputList") or [], "PolicyInputList", PolicyKind.IDENTITY)
+    )
+    default = {} if principal.user is None else user_keys(principal.user, service.account_id)
+    keys, caller_arn = _caller(ctx, p, default)
+    return _run(ctx, p, identity, principal.boundary, keys, caller_arn)
+
+
+def simulate_custom_policy(ctx: CallContext, p: Params) -> Result:
+    for action in p["ActionNames"]:
+        if "*" in action or "?" in action:
+            raise InvalidInput(f"Action names cannot contain wildcards: {action}")
+    identity = tuple(input_policies(p["PolicyInputList"], "PolicyInputList", PolicyKind.IDENTITY))
+    keys, caller_arn = _caller(ctx, p, {})
+    return _run(ctx, p, identity, None, keys, caller_arn)
+
+
+def get_context_keys_for_principal_policy(ctx: CallContext, p: Params) -> Result:
+    principal = _service(ctx).principal(p["PolicySourceArn"])
+    inputs = input_policies(p.get("PolicyInputList") or [], "PolicyInputList", PolicyKind.IDENTITY)
+    policies = [*principal.identity, *(principal.boundary or ()), *inputs]
+    return {"ContextKeyNames": keys_of(policies)}
+
+
+def get_context_keys_for_custom_policy(_ctx: CallContext, p: Params) -> Result:
+    inputs = input_policies(p["PolicyInputList"], "PolicyInputList", PolicyKind.IDENTITY)
+    return {"ContextKeyNames": keys_of(inputs)}
+
+
+def _policy_source(_ctx: CallContext, p: Params) -> str:
+    return str(p["PolicySourceArn"])
+
+
+OPERATIONS = (
+    Operation("iam", "SimulatePrincipalPolicy", simulate_principal_policy, _policy_source),
+    Operation("iam", "SimulateCustomPolicy", simulate_custom_policy, any_resource),
+    Operation(
+        "iam",
+        "GetContextKeysForPrincipalPolicy",
+        get_context_keys_for_principal_policy,
+        _policy_source,
+    ),
+    Operation(
+        "iam", "GetContextKeysForCustomPolicy", get_context_keys_for_custom_policy, any_resource
+    ),
+)

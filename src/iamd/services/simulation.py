@@ -1,0 +1,305 @@
+"""The policy simulator: SimulatePrincipalPolicy, SimulateCustomPolicy, GetContextKeysFor*.
+
+A simulation runs the very engine enforcement runs (`compile_policy` + `evaluate`), on
+the principal's stored policies and/or policies given as strings, for every pair of
+action and resource asked about. Two things differ from enforcement, as in AWS:
+
+- The request context holds only the ContextEntries the caller gave, plus the keys that
+  describe a simulated IAM user (`aws:username`, `aws:userid`, `aws:PrincipalArn`...),
+  which AWS fills in when the simulation is for a user. Nothing else (time, source IP,
+  MFA...) is invented, so a condition on a key not given is reported in
+  MissingContextValues instead of being silently decided.
+- Every matched statement names its policy and that policy's type (user, group,
+  aws-managed, user-managed, resource, none).
+
+`simulate` is pure (the `iamd policy simulate` command uses it offline);
+`SimulationService` loads a principal's policies the way `PolicyCompiler.for_user` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from iamd.errors import InvalidInput, LimitExceeded, MalformedPolicyDocument, NoSuchEntity
+from iamd.model import User
+from iamd.model.arn import iam_arn, split_policy_arn
+from iamd.policy import (
+    CompiledPolicy,
+    Decision,
+    PolicyKind,
+    RequestContext,
+    StatementRef,
+    check_policy,
+    compile_policy,
+    context_keys_of,
+    evaluate,
+)
+from iamd.services.transactions import Repositories, Transactions
+from iamd.store.schema import group_policy_attachments, user_policy_attachments
+from iamd.store.sql.paging import decode_marker, encode_marker
+
+# ContextKeyType values (the model's enum); the *List ones make the key multivalued.
+CONTEXT_KEY_TYPES = frozenset(
+    {
+        "string",
+        "stringList",
+        "numeric",
+        "numericList",
+        "boolean",
+        "booleanList",
+        "ip",
+        "ipList",
+        "binary",
+        "binaryList",
+        "date",
+        "dateList",
+    }
+)
+
+AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
+# The engine's StatementRef carries one source id; the simulator folds the policy type
+# into it (type, separator, wire id) so two policies of the same name but of different
+# types (a user's inline "X" and its group's inline "X") stay apart.
+_TYPE_SEPARATOR = "\x1f"
+
+
+@dataclass(frozen=True, slots=True)
+class MatchedStatement:
+    source_policy_id: str
+    source_policy_type: str
+    ref: StatementRef
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The decision for one action on one resource."""
+
+    action: str
+    resource: str
+    decision: Decision
+    matched: tuple[MatchedStatement, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySet:
+    """The policies a simulation evaluates (compiled with typed source ids)."""
+
+    identity: tuple[CompiledPolicy, ...]
+    boundary: tuple[CompiledPolicy, ...] | None = None
+    resource: CompiledPolicy | None = None
+    # Who the resource policy's Principal element is matched against.
+    caller_arn: str | None = None
+
+
+def typed_source(source_type: str, source_id: str) -> str:
+    return f"{source_type}{_TYPE_SEPARATOR}{source_id}"
+
+
+def split_source(source: str) -> tuple[str, str]:
+    """(SourcePolicyType, SourcePolicyId) of a compiled policy's source id."""
+    source_type, sep, source_id = source.partition(_TYPE_SEPARATOR)
+    return (source_type, source_id) if sep else ("none", source)
+
+
+def compile_input(
+    document: str, kind: PolicyKind, source_type: str, source_id: str
+) -> CompiledPolicy:
+    """Compile a policy given as a string, refusing it as IAM would refuse to store it."""
+    for problem in check_policy(document, kind):
+        if problem.kind == "error":
+            raise MalformedPolicyDocument(problem.message)
+        raise LimitExceeded(problem.message)
+    return compile_policy(document, kind, typed_source(source_type, source_id))
+
+
+def input_policies(
+    documents: Sequence[str], list_name: str, kind: PolicyKind
+) -> list[CompiledPolicy]:
+    """PolicyInputList / PermissionsBoundaryPolicyInputList, named as AWS names them
+    (`PolicyInputList.1`, ...: the AWS CLI's documented simulate-custom-policy output)."""
+    return [
+        compile_input(doc, kind, "none", f"{list_name}.{n}") for n, doc in enumerate(documents, 1)
+    ]
+
+
+def context_keys(entries: Sequence[Mapping[str, object]]) -> dict[str, str | tuple[str, ...]]:
+    """ContextEntries as request-context keys: *List types (and several values) make a
+    multivalued key; a scalar type with one value a single-valued one."""
+    keys: dict[str, str | tuple[str, ...]] = {}
+    for entry in entries:
+        name = str(entry.get("ContextKeyName", ""))
+        key_type = str(entry.get("ContextKeyType", "string"))
+        raw = entry.get("ContextKeyValues") or []
+        values = tuple(str(v) for v in raw) if isinstance(raw, list | tuple) else (str(raw),)
+        if not name:
+            raise InvalidInput("ContextKeyName is required in each context entry.")
+        if key_type not in CONTEXT_KEY_TYPES:
+            raise InvalidInput(f"Invalid ContextKeyType {key_type} for context key {name}.")
+        if key_type.endswith("List") or len(values) != 1:
+            keys[name] = values
+        else:
+            keys[name] = values[0]
+    return keys
+
+
+def user_keys(user: User, account_id: str) -> dict[str, str]:
+    """The principal keys AWS fills in when the simulated caller is an IAM user (the
+    same keys enforcement derives from a user's credential)."""
+    return {
+        "aws:username": user.name,
+        "aws:userid": user.user_id,
+        "aws:PrincipalArn": iam_arn(account_id, "user", user.path, user.name),
+        "aws:PrincipalAccount": account_id,
+        "aws:PrincipalType": "User",
+    }
+
+
+def simulate(
+    policies: PolicySet,
+    actions: Sequence[str],
+    resources: Sequence[str],
+    keys: Mapping[str, str | Sequence[str]],
+) -> list[Outcome]:
+    """Evaluate every action on every resource, in that order (actions outer)."""
+    outcomes: list[Outcome] = []
+    resource_policies = () if policies.resource is None else (policies.resource,)
+    for action in actions:
+        for resource in resources:
+            decision = evaluate(
+                RequestContext(action, resource, keys),
+                policies.identity,
+                boundary=policies.boundary,
+                resource=resource_policies,
+                principal_arn_for_resource_policies=policies.caller_arn,
+            )
+            matched = []
+            for ref in decision.matched:
+                source_type, source_id = split_source(ref.source_id)
+                matched.append(MatchedStatement(source_id, source_type, ref))
+            outcomes.append(Outcome(action, resource, decision, tuple(matched)))
+    return outcomes
+
+
+def page(
+    outcomes: list[Outcome], marker: str | None, max_items: int
+) -> tuple[list[Outcome], str | None]:
+    """One page of results and the marker of the next (None when none is left)."""
+    start = 0
+    if marker is not None:
+        decoded = decode_marker(marker) or ""
+        if not decoded.startswith("simulation:") or not decoded[11:].isdigit():
+            raise InvalidInput("Invalid Marker.")
+        start = int(decoded[11:])
+    end = start + max_items
+    next_marker = encode_marker(f"simulation:{end}") if end < len(outcomes) else None
+    return outcomes[start:end], next_marker
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """A PolicySourceArn resolved: its policies and, for a user, the user."""
+
+    identity: tuple[CompiledPolicy, ...]
+    boundary: tuple[CompiledPolicy, ...] | None
+    user: User | None
+
+
+class SimulationService:
+    def __init__(self, tx: Transactions) -> None:
+        self._tx = tx
+
+    @property
+    def account_id(self) -> str:
+        return self._tx.account_id
+
+    def principal(self, arn: str) -> Principal:
+        """The stored policies of the user or group `arn` names (NoSuchEntity otherwise)."""
+        kind, name, path = self._split_entity_arn(arn)
+        with self._tx.read() as repos:
+            if kind == "user":
+                user = repos.users.get_by_name(name)
+                if user is None or user.path != path or user.name != name:
+                    raise NoSuchEntity.user(name)
+                return Principal(*self._user_policies(repos, user), user)
+            if kind == "group":
+                group = repos.groups.get_by_name(name)
+                if group is None or group.path != path or group.name != name:
+                    raise NoSuchEntity.group(name)
+                return Principal(tuple(self._group_policies(repos, group.group_id)), None, None)
+        # Roles do not exist in iamd yet: any role ARN names an entity that cannot be found.
+        raise NoSuchEntity(f"The role with name {name} cannot be found.")
+
+    def caller(self, arn: str) -> User:
+        """CallerArn: AWS accepts only an IAM user's ARN."""
+        kind, name, path = self._split_entity_arn(arn)
+        if kind != "user":
+            raise InvalidInput(f"CallerArn {arn} must be the ARN of an IAM user.")
+        with self._tx.read() as repos:
+            user = repos.users.get_by_name(name)
+        if user is None or user.path != path or user.name != name:
+            raise NoSuchEntity.user(name)
+        return user
+
+    def _split_entity_arn(self, arn: str) -> tuple[str, str, str]:
+        parts = arn.split(":", 5)
+        if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or "/" not in parts[5]:
+            raise InvalidInput(f"Invalid ARN {arn}: must be the ARN of a user, group or role.")
+        kind, _, rest = parts[5].partition("/")
+        path, _, name = ("/" + rest).rpartition("/")
+        if kind not in ("user", "group", "role") or not name:
+            raise InvalidInput(f"Invalid ARN {arn}: must be the ARN of a user, group or role.")
+        if parts[4] != self._tx.account_id:
+            raise NoSuchEntity(f"The {kind} with name {name} cannot be found.")
+        return kind, name, path + "/"
+
+    def _user_policies(
+        self, repos: Repositories, user: User
+    ) -> tuple[tuple[CompiledPolicy, ...], tuple[CompiledPolicy, ...] | None]:
+        # Same sources, in the same order, as PolicyCompiler.for_user (enforcement).
+        identity = [
+            compile_policy(p.document, PolicyKind.IDENTITY, typed_source("user", p.name))
+            for p in repos.user_inline_policies.all(user.user_id)
+        ]
+        identity += _managed(
+            repos.policies.attached_documents(user_policy_attachments, "user_id", user.user_id),
+            PolicyKind.IDENTITY,
+        )
+        for group_id in repos.groups.group_ids_of_user(user.user_id):
+            identity += self._group_policies(repos, group_id)
+        boundary: tuple[CompiledPolicy, ...] | None = None
+        if user.permissions_boundary_arn:
+            document = repos.policies.document_of(user.permissions_boundary_arn)
+            boundary = (
+                tuple(_managed([(user.permissions_boundary_arn, document)], PolicyKind.BOUNDARY))
+                if document is not None
+                else ()
+            )
+        return tuple(identity), boundary
+
+    def _group_policies(self, repos: Repositories, group_id: str) -> list[CompiledPolicy]:
+        policies = [
+            compile_policy(p.document, PolicyKind.IDENTITY, typed_source("group", p.name))
+            for p in repos.group_inline_policies.all(group_id)
+        ]
+        policies += _managed(
+            repos.policies.attached_documents(group_policy_attachments, "group_id", group_id),
+            PolicyKind.IDENTITY,
+        )
+        return policies
+
+
+def _managed(sources: Sequence[tuple[str, str]], kind: PolicyKind) -> list[CompiledPolicy]:
+    """Managed policies are named by their policy name, typed aws-managed or user-managed."""
+    compiled = []
+    for arn, document in sources:
+        split = split_policy_arn(arn)
+        name = split[2] if split else arn
+        source_type = "aws-managed" if arn.startswith(AWS_MANAGED_PREFIX) else "user-managed"
+        compiled.append(compile_policy(document, kind, typed_source(source_type, name)))
+    return compiled
+
+
+def keys_of(policies: Sequence[CompiledPolicy]) -> list[str]:
+    """ContextKeyNames for GetContextKeysFor*Policy."""
+    return list(context_keys_of(policies))
