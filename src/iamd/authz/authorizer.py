@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Protocol
 
 from iamd.errors import AccessDenied
@@ -50,8 +51,7 @@ def request_context(request: AuthorizationRequest) -> RequestContext:
         {
             "aws:SourceIp": request.source_ip,
             "aws:UserAgent": request.user_agent,
-            "aws:CurrentTime": request.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "aws:EpochTime": str(int(request.now.timestamp())),
+            **_time_keys(int(request.now.timestamp())),
             "aws:SecureTransport": "true" if request.secure_transport else "false",
             "aws:RequestedRegion": _GLOBAL_SERVICE_REGION if service == "iam" else request.region,
             "aws:ViaAWSService": "false",
@@ -59,6 +59,17 @@ def request_context(request: AuthorizationRequest) -> RequestContext:
     )
     keys.update(request.request_keys)
     return RequestContext(request.action, request.resource, keys)
+
+
+@lru_cache(maxsize=4)
+def _time_keys(epoch_seconds: int) -> dict[str, str]:
+    # Formatting the time is a measurable part of a request; requests in the same second
+    # share it.
+    moment = datetime.fromtimestamp(epoch_seconds, UTC)
+    return {
+        "aws:CurrentTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(epoch_seconds),
+    }
 
 
 def access_denied(
