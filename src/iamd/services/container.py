@@ -14,6 +14,7 @@ from iamd.services.entity_paths import EntityPaths
 from iamd.services.groups import GroupService
 from iamd.services.inline_policies import InlinePolicyService
 from iamd.services.last_used import LastUsedRecorder
+from iamd.services.permissions_boundaries import PermissionsBoundaryService
 from iamd.services.policies import PolicyService
 from iamd.services.principal_policies import PolicyCompiler
 from iamd.services.quotas import Quotas
@@ -32,6 +33,7 @@ class Services:
     groups: GroupService
     policies: PolicyService
     inline_policies: InlinePolicyService
+    permissions_boundaries: PermissionsBoundaryService
     access_keys: AccessKeyService
     account: AccountService
     credentials: CredentialResolver
@@ -60,6 +62,7 @@ class Services:
             groups=GroupService(tx, clock, ids, quotas),
             policies=PolicyService(tx, clock, ids, quotas),
             inline_policies=InlinePolicyService(tx, quotas),
+            permissions_boundaries=PermissionsBoundaryService(tx),
             access_keys=AccessKeyService(tx, clock, ids, quotas, secret_box),
             account=AccountService(tx, quotas),
             credentials=CredentialResolver(tx, secret_box, PolicyCompiler()),

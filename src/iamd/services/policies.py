@@ -111,6 +111,7 @@ class PolicyService:
         path_prefix: str,
         marker: str | None,
         max_items: int,
+        usage: str | None = None,
     ) -> Page[ManagedPolicy]:
         with self._tx.read() as repos:
             return repos.policies.listing(
@@ -119,13 +120,16 @@ class PolicyService:
                 path_prefix=path_prefix,
                 marker=marker,
                 max_items=max_items,
+                usage=usage,
             )
 
     def delete(self, arn: str) -> None:
         with self._tx.write() as repos:
             policy = require_policy(repos, arn, for_update=True)
             _require_local(policy, "delete policies")
-            if policy.attachment_count:
+            # A policy in use as a permissions boundary counts as attached [I: AWS's
+            # console says so; the API message is the one for attachments].
+            if policy.attachment_count or policy.permissions_boundary_usage_count:
                 raise DeleteConflict.policy_attached()
             if len(repos.policies.list_versions(policy.policy_id)) > 1:
                 raise DeleteConflict.policy_versions()
@@ -294,18 +298,25 @@ class PolicyService:
         path_prefix: str,
         marker: str | None,
         max_items: int,
+        usage: str | None = None,
     ) -> Page[PolicyEntity]:
+        """Entities using the policy: as a permissions policy (attached), as a permissions
+        boundary, or either when `usage` is None."""
         with self._tx.read() as repos:
             policy = require_policy(repos, arn)
             ids = repos.policies.entities_for_policy(policy.policy_id)
+            user_ids = ids["user"] if usage in (None, "PermissionsPolicy") else []
+            if usage in (None, "PermissionsBoundary"):
+                user_ids = list(dict.fromkeys([*user_ids, *repos.policies.boundary_user_ids(arn)]))
+            group_ids = ids["group"] if usage in (None, "PermissionsPolicy") else []
             entities: list[PolicyEntity] = []
             if entity_filter in (None, "User"):
-                for user_id in ids["user"]:
+                for user_id in user_ids:
                     user = repos.users.get_by_id(user_id)
                     if user and user.path.startswith(path_prefix):
                         entities.append(PolicyEntity("User", user.name, user.user_id))
             if entity_filter in (None, "Group"):
-                for group_id in ids["group"]:
+                for group_id in group_ids:
                     group = repos.groups.get_by_id(group_id)
                     if group and group.path.startswith(path_prefix):
                         entities.append(PolicyEntity("Group", group.name, group.group_id))

@@ -83,6 +83,8 @@ users = Table(
     Column("permissions_boundary_arn", String(2048), nullable=True),
 )
 Index("ix_users_path_name", users.c.path, users.c.name_lower)
+# PermissionsBoundaryUsageCount and DeletePolicy look users up by boundary.
+Index("ix_users_permissions_boundary_arn", users.c.permissions_boundary_arn)
 
 user_tags = Table(
     "user_tags",

@@ -59,6 +59,7 @@ def list_policies(ctx: CallContext, p: Params) -> Result:
         path_prefix=p.get("PathPrefix", "/"),
         marker=p.get("Marker"),
         max_items=max_items(p),
+        usage=p.get("PolicyUsageFilter"),
     )
     return paged(page, "Policies", lambda policy: policy_shape(policy, full=False))
 
@@ -102,6 +103,7 @@ def list_entities_for_policy(ctx: CallContext, p: Params) -> Result:
         p.get("PathPrefix", "/"),
         p.get("Marker"),
         max_items(p),
+        usage=p.get("PolicyUsageFilter"),
     )
     result: dict[str, Any] = {
         "PolicyGroups": [

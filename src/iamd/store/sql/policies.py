@@ -16,6 +16,7 @@ from iamd.store.schema import (
     policy_tags,
     policy_versions,
     user_policy_attachments,
+    users,
 )
 from iamd.store.sql.paging import Page, decode_marker, page_of
 from iamd.store.sql.tags import TagRepository
@@ -37,6 +38,29 @@ def _attachment_count(policy_id_column: Any) -> Any:
     return total.label("attachment_count")
 
 
+def _boundary_usage_count(arn_column: Any) -> Any:
+    # Users whose permissions boundary is the policy (roles will count here too).
+    return (
+        select(func.count())
+        .select_from(users)
+        .where(users.c.permissions_boundary_arn == arn_column)
+        .scalar_subquery()
+        .label("permissions_boundary_usage_count")
+    )
+
+
+def _used_as_boundary(arn_column: Any) -> Any:
+    return select(users.c.user_id).where(users.c.permissions_boundary_arn == arn_column).exists()
+
+
+def _attached(policy_id_column: Any) -> Any:
+    attached = [
+        select(table.c.policy_id).where(table.c.policy_id == policy_id_column).exists()
+        for table in _ATTACHMENT_TABLES
+    ]
+    return attached[0] | attached[1]
+
+
 class PolicyRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -51,7 +75,7 @@ class PolicyRepository:
             scope=PolicyScope(row.scope),
             default_version_id=row.default_version_id,
             attachment_count=int(row.attachment_count),
-            permissions_boundary_usage_count=0,
+            permissions_boundary_usage_count=int(row.permissions_boundary_usage_count),
             is_attachable=bool(row.is_attachable),
             description=row.description,
             create_date=row.create_date,
@@ -60,7 +84,11 @@ class PolicyRepository:
         )
 
     def _select(self) -> Any:
-        return select(policies, _attachment_count(policies.c.policy_id))
+        return select(
+            policies,
+            _attachment_count(policies.c.policy_id),
+            _boundary_usage_count(policies.c.arn),
+        )
 
     def get_by_arn(self, arn: str, *, for_update: bool = False) -> ManagedPolicy | None:
         query = self._select().where(policies.c.arn == arn)
@@ -138,7 +166,11 @@ class PolicyRepository:
         path_prefix: str,
         marker: str | None,
         max_items: int,
+        usage: str | None = None,
     ) -> Page[ManagedPolicy]:
+        """A page of policies by ARN; `usage` keeps those used as a permissions policy
+        ("PermissionsPolicy": attached to an entity) or as a boundary ("PermissionsBoundary").
+        """
         after = decode_marker(marker)
         sort_key = policies.c.arn
         query = self._select().order_by(sort_key).limit(max_items + 1)
@@ -146,12 +178,10 @@ class PolicyRepository:
             query = query.where(policies.c.scope == scope)
         if path_prefix != "/":
             query = query.where(policies.c.path.startswith(path_prefix, autoescape=True))
-        if only_attached:
-            attached = [
-                select(table.c.policy_id).where(table.c.policy_id == policies.c.policy_id).exists()
-                for table in _ATTACHMENT_TABLES
-            ]
-            query = query.where(attached[0] | attached[1])
+        if only_attached or usage == "PermissionsPolicy":
+            query = query.where(_attached(policies.c.policy_id))
+        if usage == "PermissionsBoundary":
+            query = query.where(_used_as_boundary(policies.c.arn))
         if after is not None:
             query = query.where(sort_key > after)
         page = page_of(list(self._conn.execute(query)), max_items, lambda r: r.arn)
@@ -332,6 +362,15 @@ class PolicyRepository:
                 select(func.count()).select_from(table).where(table.c[owner_column] == owner_id)
             ).scalar_one()
         )
+
+    def boundary_user_ids(self, arn: str) -> list[str]:
+        """Ids of the users whose permissions boundary is the policy with this ARN."""
+        return [
+            r.user_id
+            for r in self._conn.execute(
+                select(users.c.user_id).where(users.c.permissions_boundary_arn == arn)
+            )
+        ]
 
     def entities_for_policy(self, policy_id: str) -> dict[str, list[str]]:
         """Ids of the users and groups the policy is attached to."""

@@ -84,6 +84,11 @@ class UserRepository:
             except IntegrityError as exc:
                 raise EntityAlreadyExists(f"User with name {new_name} already exists.") from exc
 
+    def set_permissions_boundary(self, user_id: str, arn: str | None) -> None:
+        self._conn.execute(
+            update(users).where(users.c.user_id == user_id).values(permissions_boundary_arn=arn)
+        )
+
     def set_password_last_used(self, user_id: str, when: datetime) -> None:
         self._conn.execute(
             update(users).where(users.c.user_id == user_id).values(password_last_used=when)

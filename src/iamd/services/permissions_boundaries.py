@@ -1,0 +1,42 @@
+"""Permissions boundaries of IAM users: set, replace and remove.
+
+A boundary is a managed policy (customer or AWS) whose Allow statements cap what the
+user's identity policies can grant; the authorizer evaluates identity ∩ boundary. A user
+has at most one boundary: PutUserPermissionsBoundary replaces the previous one.
+"""
+
+from __future__ import annotations
+
+from iamd.errors import NoSuchEntity, PolicyNotAttachable
+from iamd.services.policies import check_policy_arn
+from iamd.services.transactions import Repositories, Transactions
+from iamd.services.users import require_user
+
+
+def require_boundary_policy(repos: Repositories, arn: str) -> None:
+    """The policy must exist and be attachable to serve as a boundary."""
+    check_policy_arn(arn)
+    policy = repos.policies.get_by_arn(arn)
+    if policy is None:
+        # The same sentence CreateUser uses for an unknown boundary.
+        raise NoSuchEntity(f"Scope ARN: {arn} does not exist or is not attachable.")
+    if not policy.is_attachable:
+        raise PolicyNotAttachable(f"Policy {arn} is not attachable.")
+
+
+class PermissionsBoundaryService:
+    def __init__(self, tx: Transactions) -> None:
+        self._tx = tx
+
+    def put_user_boundary(self, user_name: str, policy_arn: str) -> None:
+        with self._tx.write() as repos:
+            user = require_user(repos, user_name, for_update=True)
+            require_boundary_policy(repos, policy_arn)
+            repos.users.set_permissions_boundary(user.user_id, policy_arn)
+
+    def delete_user_boundary(self, user_name: str) -> None:
+        # Removing a boundary that is not set succeeds: the user ends up without one,
+        # which is what the caller asked for [I: AWS's answer here is not documented].
+        with self._tx.write() as repos:
+            user = require_user(repos, user_name, for_update=True)
+            repos.users.set_permissions_boundary(user.user_id, None)
