@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.postgres import postgres_cluster
+from tests.support.postgres import create_database, postgres_cluster
 from tests.support.servers import RunningServer, start_server
 
 
@@ -32,6 +32,12 @@ def fresh_server(tmp_path: Path) -> Iterator[RunningServer]:
 def postgres_url() -> Iterator[str]:
     with postgres_cluster() as url:
         yield url
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_url: str, unique: str) -> str:
+    """A database of its own on the shared throwaway cluster."""
+    return create_database(postgres_url, unique)
 
 
 @pytest.fixture

@@ -80,9 +80,9 @@ def test_fifty_concurrent_create_access_key_leave_exactly_two(
 
 @pytest.mark.postgres
 def test_fifty_concurrent_create_access_key_on_postgresql(
-    postgres_url: str, tmp_path: Path
+    fresh_postgres_url: str, tmp_path: Path
 ) -> None:
-    running = start_server(tmp_path / "pg-node", database_url=postgres_url)
+    running = start_server(tmp_path / "pg-node", database_url=fresh_postgres_url)
     try:
         outcomes = _race_for_keys(running, "racer", 50)
         assert outcomes.count("created") == 2

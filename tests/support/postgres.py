@@ -114,3 +114,12 @@ def _run_cluster(base: Path) -> Iterator[str]:
             capture_output=True,
             check=False,
         )
+
+
+def create_database(cluster_url: str, name: str) -> str:
+    """Create database `name` on the cluster of `cluster_url`; return its URL."""
+    import psycopg
+
+    with psycopg.connect(cluster_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return cluster_url.rsplit("/", 1)[0] + f"/{name}"

@@ -100,7 +100,9 @@ def serve(
         raise click.UsageError(str(exc)) from exc
     try:
         run_server(settings, Quotas(users=users_quota), access_log=access_log)
-    except MasterKeyMismatch as exc:
+    except (MasterKeyMismatch, ValueError) as exc:
+        # Configuration problems (a bad IAMD_MASTER_KEY, a key file others can read...)
+        # are told in one line, never as a traceback.
         raise click.ClickException(str(exc)) from exc
 
 
