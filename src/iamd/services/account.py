@@ -41,6 +41,8 @@ class AccountService:
             "MFADevicesInUse": 0,
             "AccountMFAEnabled": 0,
             "AccountAccessKeysPresent": 0,
+            # The root user of an iamd account has no password (no console sign-in as root).
+            "AccountPasswordPresent": 0,
             "AccountSigningCertificatesPresent": 0,
             "AttachedPoliciesPerGroupQuota": q.attached_policies_per_group,
             "AttachedPoliciesPerRoleQuota": q.attached_policies_per_role,

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from iamd.operations.iam.shapes import max_items, paged
 from iamd.operations.registry import CallContext, Operation, Params, Result, any_resource
+from iamd.store.sql.paging import page_of_sequence
 
 
 def get_account_summary(ctx: CallContext, _p: Params) -> Result:
     return {"SummaryMap": ctx.services.account.summary()}
 
 
-def list_account_aliases(ctx: CallContext, _p: Params) -> Result:
-    return {"AccountAliases": ctx.services.account.aliases(), "IsTruncated": False}
+def list_account_aliases(ctx: CallContext, p: Params) -> Result:
+    # At most one alias, but Marker and MaxItems are checked like any List operation's.
+    page = page_of_sequence(ctx.services.account.aliases(), p.get("Marker"), max_items(p))
+    return paged(page, "AccountAliases", lambda alias: alias)
 
 
 def create_account_alias(ctx: CallContext, p: Params) -> Result:

@@ -1,0 +1,132 @@
+"""The account through boto3: summary, aliases, and operations iamd does not serve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tests.server.iam_helpers import bad_pattern, error_of, policy_json
+
+QUOTAS = {
+    "UsersQuota": 5000,
+    "GroupsQuota": 300,
+    "RolesQuota": 1000,
+    "PoliciesQuota": 1500,
+    "InstanceProfilesQuota": 1000,
+    "ServerCertificatesQuota": 20,
+    "PolicySizeQuota": 6144,
+    "UserPolicySizeQuota": 2048,
+    "GroupPolicySizeQuota": 5120,
+    "RolePolicySizeQuota": 10240,
+    "AssumeRolePolicySizeQuota": 2048,
+    "AttachedPoliciesPerUserQuota": 10,
+    "AttachedPoliciesPerGroupQuota": 10,
+    "AttachedPoliciesPerRoleQuota": 10,
+    "VersionsPerPolicyQuota": 5,
+    "PolicyVersionsInUseQuota": 10000,
+    "GroupsPerUserQuota": 10,
+    "AccessKeysPerUserQuota": 2,
+    "SigningCertificatesPerUserQuota": 2,
+    "GlobalEndpointTokenVersion": 1,
+}
+
+ALIAS_PATTERN = r"^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$"
+
+
+def test_account_summary_has_every_model_key_and_aws_quotas(iam: Any) -> None:
+    summary = iam.get_account_summary()["SummaryMap"]
+    model_keys = iam.meta.service_model.shape_for("summaryKeyType").enum
+    assert len(model_keys) == 34
+    assert set(summary) == set(model_keys)
+    assert {k: summary[k] for k in QUOTAS} == QUOTAS
+    assert all(isinstance(v, int) and v >= 0 for v in summary.values())
+
+
+def test_account_summary_counts_move_with_the_account(iam: Any, unique: str) -> None:
+    # Each xdist worker has a server of its own and runs one test at a time on it.
+    before = iam.get_account_summary()["SummaryMap"]
+    iam.create_user(UserName=f"{unique}-u1")
+    iam.create_user(UserName=f"{unique}-u2")
+    iam.create_group(GroupName=f"{unique}-g")
+    arn = iam.create_policy(PolicyName=f"{unique}-p", PolicyDocument=policy_json())["Policy"]["Arn"]
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=policy_json("s3:PutObject"))
+    after = iam.get_account_summary()["SummaryMap"]
+    assert after["Users"] == before["Users"] + 2
+    assert after["Groups"] == before["Groups"] + 1
+    assert after["Policies"] == before["Policies"] + 1
+    assert after["PolicyVersionsInUse"] == before["PolicyVersionsInUse"] + 2
+
+    iam.delete_user(UserName=f"{unique}-u2")
+    iam.delete_policy_version(PolicyArn=arn, VersionId="v2")
+    again = iam.get_account_summary()["SummaryMap"]
+    assert again["Users"] == before["Users"] + 1
+    assert again["PolicyVersionsInUse"] == before["PolicyVersionsInUse"] + 1
+    # AWS managed policies are not the account's.
+    listed_local = iam.list_policies(Scope="Local", MaxItems=1000)["Policies"]
+    assert again["Policies"] == len(listed_local)
+    assert again["Users"] == len(iam.list_users(MaxItems=1000)["Users"])
+
+
+def test_account_alias_create_list_delete(iam: Any) -> None:
+    assert iam.list_account_aliases()["AccountAliases"] == []
+    iam.create_account_alias(AccountAlias="example-corp")
+    listed = iam.list_account_aliases()
+    assert listed["AccountAliases"] == ["example-corp"]
+    assert listed["IsTruncated"] is False
+    # Creating the alias the account already has is not an error.
+    iam.create_account_alias(AccountAlias="example-corp")
+
+    assert error_of(iam.create_account_alias, AccountAlias="another-corp") == (
+        409,
+        "LimitExceeded",
+        "Cannot exceed quota for AccountAliasesPerAccount: 1",
+    )
+    assert error_of(iam.delete_account_alias, AccountAlias="another-corp") == (
+        404,
+        "NoSuchEntity",
+        "The account alias another-corp cannot be found.",
+    )
+    iam.delete_account_alias(AccountAlias="example-corp")
+    assert iam.list_account_aliases()["AccountAliases"] == []
+    assert error_of(iam.delete_account_alias, AccountAlias="example-corp")[1] == "NoSuchEntity"
+
+
+@pytest.mark.parametrize("alias", ["Upper-case", "double--hyphen", "-leading", "trailing-"])
+def test_account_alias_outside_the_pattern_is_refused(iam: Any, alias: str) -> None:
+    status, code, message = error_of(iam.create_account_alias, AccountAlias=alias)
+    assert (status, code) == (400, "ValidationError")
+    assert message == bad_pattern(alias, "accountAlias", ALIAS_PATTERN)
+    assert iam.list_account_aliases()["AccountAliases"] == []
+
+
+def test_twelve_digit_alias_is_refused(iam: Any) -> None:
+    # It would read as an account id.
+    assert error_of(iam.create_account_alias, AccountAlias="123456789012") == (
+        400,
+        "ValidationError",
+        "Account alias cannot be a 12-digit number.",
+    )
+    iam.create_account_alias(AccountAlias="1234567890123")
+    iam.delete_account_alias(AccountAlias="1234567890123")
+
+
+@pytest.mark.parametrize(
+    ("operation", "params", "name"),
+    [
+        (
+            "create_role",
+            {"RoleName": "r", "AssumeRolePolicyDocument": policy_json()},
+            "CreateRole",
+        ),
+        ("list_server_certificates", {}, "ListServerCertificates"),
+        ("list_saml_providers", {}, "ListSAMLProviders"),
+    ],
+)
+def test_unimplemented_operations_answer_501(
+    iam: Any, operation: str, params: dict[str, Any], name: str
+) -> None:
+    assert error_of(getattr(iam, operation), **params) == (
+        501,
+        "NotImplemented",
+        f"The operation iam:{name} is not implemented by iamd.",
+    )
