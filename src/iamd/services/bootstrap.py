@@ -12,9 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from iamd.errors import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from iamd.errors import EntityAlreadyExists
 from iamd.ids import IdPrefix
 from iamd.model import AccessKey, AccessKeyStatus, Group, User, iam_arn
 from iamd.services.access_keys import secret_context
@@ -45,28 +48,56 @@ def bootstrap(
     credentials_file: Path,
 ) -> BootstrapResult:
     tx = services.tx
+    _sync_managed_policies(services)
     with tx.read() as repos:
         if repos.account.get() is not None:
-            sync_aws_managed_policies(tx, services.clock)
             return BootstrapResult(created=False)
     if (access_key_id is None) != (secret_access_key is None):
-        raise ValidationError(
+        raise ValueError(
             "IAMD_BOOTSTRAP_ACCESS_KEY_ID and IAMD_BOOTSTRAP_SECRET_ACCESS_KEY go together"
         )
     if access_key_id is not None and not (
         16 <= len(access_key_id) <= 128 and access_key_id.isalnum()
     ):
-        raise ValidationError("IAMD_BOOTSTRAP_ACCESS_KEY_ID must be 16 to 128 letters and digits")
+        raise ValueError("IAMD_BOOTSTRAP_ACCESS_KEY_ID must be 16 to 128 letters and digits")
     if secret_access_key is not None and len(secret_access_key) < 16:
-        raise ValidationError("IAMD_BOOTSTRAP_SECRET_ACCESS_KEY must have 16 characters or more")
+        raise ValueError("IAMD_BOOTSTRAP_SECRET_ACCESS_KEY must have 16 characters or more")
     generated = access_key_id is None
     key_id = access_key_id or services.ids.key_id(IdPrefix.ACCESS_KEY)
     secret = secret_access_key or services.ids.secret_access_key()
     now = services.clock.now()
+    try:
+        _create_account_and_admin(services, secret_box_seal, key_id, secret, now)
+    except (IntegrityError, EntityAlreadyExists):
+        # Another node sharing the database bootstrapped it at the same moment; its
+        # transaction won and ours left nothing behind.
+        return BootstrapResult(created=False)
+    written: Path | None = None
+    if generated:
+        write_credentials_file(credentials_file, key_id, secret)
+        written = credentials_file
+    return BootstrapResult(created=True, access_key_id=key_id, credentials_file=written)
+
+
+def _sync_managed_policies(services: Services) -> None:
+    # Nodes starting together may insert the same AWS policy at once; the loser retries
+    # and then finds it.
+    for attempt in range(3):
+        try:
+            sync_aws_managed_policies(services.tx, services.clock)
+            return
+        except (IntegrityError, EntityAlreadyExists):
+            if attempt == 2:
+                raise
+
+
+def _create_account_and_admin(
+    services: Services, secret_box_seal: SealFunction, key_id: str, secret: str, now: datetime
+) -> None:
+    """The account, the Administrators group, the admin user and its key: all or nothing."""
+    tx = services.tx
     with tx.write() as repos:
         repos.account.create(now)
-    sync_aws_managed_policies(tx, services.clock)
-    with tx.write() as repos:
         group = Group(
             group_id=services.ids.entity_id(IdPrefix.GROUP),
             name=ADMIN_GROUP,
@@ -98,11 +129,6 @@ def bootstrap(
             create_date=now,
         )
         repos.access_keys.add(key, secret_box_seal(secret, secret_context(key_id)))
-    written: Path | None = None
-    if generated:
-        write_credentials_file(credentials_file, key_id, secret)
-        written = credentials_file
-    return BootstrapResult(created=True, access_key_id=key_id, credentials_file=written)
 
 
 def write_credentials_file(path: Path, access_key_id: str, secret_access_key: str) -> None:
