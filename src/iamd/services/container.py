@@ -9,6 +9,7 @@ from iamd.clock import Clock
 from iamd.ids import IdGenerator
 from iamd.services.access_keys import AccessKeyService
 from iamd.services.account import AccountService
+from iamd.services.authorization_details import AuthorizationDetailsService
 from iamd.services.credentials import CredentialResolver
 from iamd.services.entity_paths import EntityPaths
 from iamd.services.groups import GroupService
@@ -34,6 +35,7 @@ class Services:
     policies: PolicyService
     inline_policies: InlinePolicyService
     permissions_boundaries: PermissionsBoundaryService
+    authorization_details: AuthorizationDetailsService
     access_keys: AccessKeyService
     account: AccountService
     credentials: CredentialResolver
@@ -63,6 +65,7 @@ class Services:
             policies=PolicyService(tx, clock, ids, quotas),
             inline_policies=InlinePolicyService(tx, quotas),
             permissions_boundaries=PermissionsBoundaryService(tx),
+            authorization_details=AuthorizationDetailsService(tx),
             access_keys=AccessKeyService(tx, clock, ids, quotas, secret_box),
             account=AccountService(tx, quotas),
             credentials=CredentialResolver(tx, secret_box, PolicyCompiler()),

@@ -3,6 +3,7 @@
 from iamd.operations.iam import (
     access_keys,
     account,
+    authorization_details,
     groups,
     inline_policies,
     permissions_boundaries,
@@ -20,5 +21,6 @@ OPERATIONS: tuple[Operation, ...] = (
     *permissions_boundaries.OPERATIONS,
     *access_keys.OPERATIONS,
     *account.OPERATIONS,
+    *authorization_details.OPERATIONS,
     *simulation.OPERATIONS,
 )

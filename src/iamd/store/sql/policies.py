@@ -182,6 +182,8 @@ class PolicyRepository:
             query = query.where(_attached(policies.c.policy_id))
         if usage == "PermissionsBoundary":
             query = query.where(_used_as_boundary(policies.c.arn))
+        if usage == "InUse":  # either of the above (GetAccountAuthorizationDetails)
+            query = query.where(_attached(policies.c.policy_id) | _used_as_boundary(policies.c.arn))
         if after is not None:
             query = query.where(sort_key > after)
         page = page_of(list(self._conn.execute(query)), max_items, lambda r: r.arn)
