@@ -405,7 +405,7 @@ def _enforced(jdoe: Any, action: str, target: str | None) -> str:
         "iam:DeleteAccessKey": lambda: jdoe.delete_access_key(
             AccessKeyId="AKIAIOSFODNN7EXAMPLE", **user_param
         ),
-        "iam:GetAccountSummary": lambda: jdoe.get_account_summary(),
+        "iam:GetAccountSummary": jdoe.get_account_summary,
         "iam:CreateUser": lambda: jdoe.create_user(UserName="mallory"),
     }
     user_param = {} if target is None else {"UserName": target}
@@ -421,19 +421,19 @@ def _enforced(jdoe: Any, action: str, target: str | None) -> str:
     return "allowed"
 
 
-def _simulated(aws: AwsCli, action: str, resource: str) -> str:
+def _simulated(aws: AwsCli, actions: list[str], resources: list[str]) -> dict[tuple[str, str], Any]:
+    """What the simulator decides, through the real `aws` command (one call)."""
     out = aws.run(
         "iam",
         "simulate-principal-policy",
         "--policy-source-arn",
         JDOE,
         "--action-names",
-        action,
+        *actions,
         "--resource-arns",
-        resource,
+        *resources,
     ).json()
-    [result] = out["EvaluationResults"]
-    return str(result["EvalDecision"])
+    return {(r["EvalActionName"], r["EvalResourceName"]): r for r in out["EvaluationResults"]}
 
 
 @pytest.mark.slow
@@ -465,10 +465,11 @@ def test_simulator_agrees_with_enforcement_for_the_guide(
         ("iam:GetAccountSummary", None, "*", "allowed"),
         ("iam:CreateUser", None, f"arn:aws:iam::{ACCOUNT}:user/mallory", "implicitDeny"),
     ]
+    simulated = _simulated(aws, sorted({c[0] for c in cases}), sorted({c[2] for c in cases}))
     for action, target, resource, expected in cases:
         enforced = _enforced(jdoe, action, target)
         assert enforced == ("allowed" if expected == "allowed" else "AccessDenied"), action
-        assert _simulated(aws, action, resource) == expected, (action, resource)
+        assert simulated[(action, resource)]["EvalDecision"] == expected, (action, resource)
 
     # The guide's MFA condition on CreateAccessKey/DeleteAccessKey: long-term keys carry
     # no aws:MultiFactorAuthPresent, so both paths deny, and the simulator says why.
@@ -482,20 +483,13 @@ def test_simulator_agrees_with_enforcement_for_the_guide(
     admin.create_policy_version(
         PolicyArn=policy_arn, PolicyDocument=json.dumps(with_mfa, indent=2), SetAsDefault=True
     )
+    simulated = _simulated(
+        aws, ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys"], [JDOE]
+    )
     for action, target in (("iam:CreateAccessKey", None), ("iam:DeleteAccessKey", "jdoe")):
         assert _enforced(jdoe, action, target) == "AccessDenied"
-        out = aws.run(
-            "iam",
-            "simulate-principal-policy",
-            "--policy-source-arn",
-            JDOE,
-            "--action-names",
-            action,
-            "--resource-arns",
-            JDOE,
-        ).json()
-        [result] = out["EvaluationResults"]
+        result = simulated[(action, JDOE)]
         assert result["EvalDecision"] == "implicitDeny"
         assert result["MissingContextValues"] == ["aws:MultiFactorAuthPresent"]
     assert _enforced(jdoe, "iam:ListAccessKeys", None) == "allowed"
-    assert _simulated(aws, "iam:ListAccessKeys", JDOE) == "allowed"
+    assert simulated[("iam:ListAccessKeys", JDOE)]["EvalDecision"] == "allowed"
