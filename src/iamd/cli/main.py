@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from iamd import __version__
+from iamd.cli.policy import policy
 from iamd.config import DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings
 from iamd.services.quotas import Quotas
 
@@ -178,6 +179,8 @@ def _update_ini(path: Path, section: str, values: dict[str, str]) -> None:
         parser.write(handle)
     os.replace(temporary, path)
 
+
+main.add_command(policy)
 
 if __name__ == "__main__":
     main()
