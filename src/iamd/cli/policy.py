@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from iamd.cli.policy_check import check
 from iamd.policy import PolicyKind, check_policy
 from iamd.services.simulation import (
     CONTEXT_KEY_TYPES,
@@ -255,3 +256,4 @@ def simulate_command(
 
 
 simulate_command.name = "simulate"
+policy.add_command(check)
