@@ -1,0 +1,218 @@
+"""The operation table is complete and names the resource AWS authorizes each call against.
+
+Every served operation must have its action, a resource resolver, and exist in botocore's
+model of its service. Every IAM operation in the table has an entry below with sample
+parameters and the ARN AWS authorizes against (Service Authorization Reference, iam-facts
+§4.3): a new operation cannot be served without saying what it is authorized against.
+The resolvers run on real services over a real (SQLite) database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import botocore.session
+import pytest
+
+from iamd.auth.secret_box import SecretBox
+from iamd.clock import SystemClock
+from iamd.ids import RandomIds
+from iamd.operations.registry import CallContext, Operation, Params
+from iamd.operations.table import build_operation_table
+from iamd.services.bootstrap import bootstrap
+from iamd.services.caller import Caller, PrincipalType
+from iamd.services.container import Services
+from iamd.services.quotas import Quotas
+from iamd.store.database import Database
+from iamd.store.migrate import upgrade_to_head
+
+ACCOUNT = "123456789012"
+CALLER_ARN = f"arn:aws:iam::{ACCOUNT}:user/ops/caller"
+BOB = f"arn:aws:iam::{ACCOUNT}:user/division/bob"
+DEVS = f"arn:aws:iam::{ACCOUNT}:group/eng/devs"
+POLICY = f"arn:aws:iam::{ACCOUNT}:policy/team/Readers"
+AWS_POLICY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+KEY = "<bob's access key>"  # replaced by a real key id of bob's
+
+TABLE = build_operation_table()
+
+
+@dataclass(frozen=True)
+class World:
+    ctx: CallContext
+    bob_key: str
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    data = tmp_path_factory.mktemp("table")
+    database = Database(f"sqlite:///{data / 'iamd.db'}")
+    upgrade_to_head(database)
+    box = SecretBox(os.urandom(32))
+    services = Services.build(
+        database=database,
+        account_id=ACCOUNT,
+        clock=SystemClock(),
+        ids=RandomIds(),
+        quotas=Quotas(),
+        secret_box=box,
+        last_used_flush_seconds=3600,
+    )
+    bootstrap(
+        services,
+        box.seal,
+        access_key_id=None,
+        secret_access_key=None,
+        credentials_file=data / "bootstrap-credentials",
+    )
+    caller_user = services.users.create("caller", "/ops/")
+    services.users.create("bob", "/division/")
+    services.groups.create("devs", "/eng/")
+    bob_key = services.access_keys.create("bob").key.access_key_id
+    caller = Caller(
+        account_id=ACCOUNT,
+        arn=CALLER_ARN,
+        user_id=caller_user.user_id,
+        principal_type=PrincipalType.USER,
+        access_key_id="AKIAEXAMPLEEXAMPLE01",
+        user=caller_user,
+    )
+    ctx = CallContext(caller, services, "req-1", "us-east-1", "127.0.0.1")
+    try:
+        yield World(ctx, bob_key)
+    finally:
+        database.engine.dispose()
+
+
+USER = {"UserName": "bob"}
+GROUP = {"GroupName": "devs"}
+MEMBERSHIP = {"GroupName": "devs", "UserName": "bob"}
+ON_POLICY = {"PolicyArn": POLICY}
+ANY: Params = {}
+
+# operation → (sample parameters, the resource AWS authorizes against)
+EXPECTED: dict[str, tuple[Params, str]] = {
+    # users: the named user, with its path; new ones with the path they will have
+    "CreateUser": ({"UserName": "newbie", "Path": "/p/"}, f"arn:aws:iam::{ACCOUNT}:user/p/newbie"),
+    "GetUser": (USER, BOB),
+    "ListUsers": (ANY, "*"),
+    "UpdateUser": ({"UserName": "bob", "NewUserName": "robert"}, BOB),
+    "DeleteUser": (USER, BOB),
+    "TagUser": ({**USER, "Tags": [{"Key": "k", "Value": "v"}]}, BOB),
+    "UntagUser": ({**USER, "TagKeys": ["k"]}, BOB),
+    "ListUserTags": (USER, BOB),
+    # groups: the group, also for memberships (not the user)
+    "CreateGroup": ({"GroupName": "ops", "Path": "/x/"}, f"arn:aws:iam::{ACCOUNT}:group/x/ops"),
+    "GetGroup": (GROUP, DEVS),
+    "ListGroups": (ANY, "*"),
+    "ListGroupsForUser": (USER, BOB),
+    "UpdateGroup": ({**GROUP, "NewGroupName": "developers"}, DEVS),
+    "DeleteGroup": (GROUP, DEVS),
+    "AddUserToGroup": (MEMBERSHIP, DEVS),
+    "RemoveUserFromGroup": (MEMBERSHIP, DEVS),
+    # managed policies: the policy, new ones with their path
+    "CreatePolicy": (
+        {"PolicyName": "Readers", "Path": "/team/", "PolicyDocument": "{}"},
+        POLICY,
+    ),
+    "GetPolicy": (ON_POLICY, POLICY),
+    "ListPolicies": (ANY, "*"),
+    "DeletePolicy": (ON_POLICY, POLICY),
+    "CreatePolicyVersion": (ON_POLICY, POLICY),
+    "GetPolicyVersion": ({**ON_POLICY, "VersionId": "v1"}, POLICY),
+    "ListPolicyVersions": (ON_POLICY, POLICY),
+    "DeletePolicyVersion": ({**ON_POLICY, "VersionId": "v2"}, POLICY),
+    "SetDefaultPolicyVersion": ({**ON_POLICY, "VersionId": "v2"}, POLICY),
+    "ListEntitiesForPolicy": ({"PolicyArn": AWS_POLICY}, AWS_POLICY),
+    "TagPolicy": (ON_POLICY, POLICY),
+    "UntagPolicy": (ON_POLICY, POLICY),
+    "ListPolicyTags": (ON_POLICY, POLICY),
+    # attachments: the user or group the policy is attached to
+    "AttachUserPolicy": ({**USER, "PolicyArn": AWS_POLICY}, BOB),
+    "DetachUserPolicy": ({**USER, "PolicyArn": AWS_POLICY}, BOB),
+    "AttachGroupPolicy": ({**GROUP, "PolicyArn": AWS_POLICY}, DEVS),
+    "DetachGroupPolicy": ({**GROUP, "PolicyArn": AWS_POLICY}, DEVS),
+    "ListAttachedUserPolicies": (USER, BOB),
+    "ListAttachedGroupPolicies": (GROUP, DEVS),
+    # inline policies
+    "PutUserPolicy": ({**USER, "PolicyName": "p"}, BOB),
+    "GetUserPolicy": ({**USER, "PolicyName": "p"}, BOB),
+    "ListUserPolicies": (USER, BOB),
+    "DeleteUserPolicy": ({**USER, "PolicyName": "p"}, BOB),
+    "PutGroupPolicy": ({**GROUP, "PolicyName": "p"}, DEVS),
+    "GetGroupPolicy": ({**GROUP, "PolicyName": "p"}, DEVS),
+    "ListGroupPolicies": (GROUP, DEVS),
+    "DeleteGroupPolicy": ({**GROUP, "PolicyName": "p"}, DEVS),
+    # permissions boundaries: the user
+    "PutUserPermissionsBoundary": ({**USER, "PermissionsBoundary": POLICY}, BOB),
+    "DeleteUserPermissionsBoundary": (USER, BOB),
+    # access keys: the named user, else the caller; last use: the key's owner
+    "CreateAccessKey": (ANY, CALLER_ARN),
+    "ListAccessKeys": (ANY, CALLER_ARN),
+    "UpdateAccessKey": ({"AccessKeyId": KEY, "Status": "Inactive"}, CALLER_ARN),
+    "DeleteAccessKey": ({**USER, "AccessKeyId": KEY}, BOB),
+    "GetAccessKeyLastUsed": ({"AccessKeyId": KEY}, BOB),
+    # account-wide
+    "GetAccountSummary": (ANY, "*"),
+    "ListAccountAliases": (ANY, "*"),
+    "CreateAccountAlias": ({"AccountAlias": "acme"}, "*"),
+    "DeleteAccountAlias": ({"AccountAlias": "acme"}, "*"),
+    "GetAccountAuthorizationDetails": (ANY, "*"),
+    # simulation: the principal simulated; custom policies: nothing in particular
+    "SimulatePrincipalPolicy": ({"PolicySourceArn": BOB, "ActionNames": ["iam:GetUser"]}, BOB),
+    "SimulateCustomPolicy": ({"PolicyInputList": ["{}"], "ActionNames": ["s3:GetObject"]}, "*"),
+    "GetContextKeysForPrincipalPolicy": ({"PolicySourceArn": DEVS}, DEVS),
+    "GetContextKeysForCustomPolicy": ({"PolicyInputList": ["{}"]}, "*"),
+}
+
+
+@pytest.mark.parametrize("op", list(TABLE), ids=lambda op: op.action)
+def test_every_operation_is_complete_and_modelled(op: Operation) -> None:
+    assert op.action == f"{op.service}:{op.name}"
+    assert callable(op.handler)
+    assert callable(op.resource)
+    model = botocore.session.get_session().get_service_model(op.service)
+    assert op.name in model.operation_names, f"{op.action} is not in botocore's model"
+
+
+def test_every_iam_operation_served_has_its_expected_resource() -> None:
+    served = {op.name for op in TABLE if op.service == "iam"}
+    assert served == set(EXPECTED), (
+        f"missing here: {sorted(served - set(EXPECTED))}; "
+        f"no longer served: {sorted(set(EXPECTED) - served)}"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_resource_is_the_arn_aws_authorizes(world: World, name: str) -> None:
+    op = TABLE.get("iam", name)
+    assert op is not None
+    params, expected = EXPECTED[name]
+    params = {k: (world.bob_key if v == KEY else v) for k, v in params.items()}
+    assert op.resource(world.ctx, params) == expected
+
+
+def test_named_caller_is_the_caller_and_unknown_names_take_the_default_path(
+    world: World,
+) -> None:
+    create_key = TABLE.get("iam", "CreateAccessKey")
+    assert create_key is not None
+    # Naming oneself, in any case, is the same resource as omitting the name.
+    assert create_key.resource(world.ctx, {"UserName": "CALLER"}) == CALLER_ARN
+    # A user that does not exist is authorized at the default path, as AWS does before
+    # it finds nothing.
+    assert create_key.resource(world.ctx, {"UserName": "ghost"}) == (
+        f"arn:aws:iam::{ACCOUNT}:user/ghost"
+    )
+    last_used = TABLE.get("iam", "GetAccessKeyLastUsed")
+    assert last_used is not None
+    assert last_used.resource(world.ctx, {"AccessKeyId": "AKIANOSUCHKEYANYWHERE"}) == "*"
+
+
+def test_sts_operations_are_always_allowed(world: World) -> None:
+    for op in TABLE:
+        if op.service == "sts":
+            assert op.always_allowed, op.action
+            assert op.resource(world.ctx, {}) == "*"
