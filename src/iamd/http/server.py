@@ -49,27 +49,36 @@ class ChangeWatcher:
         self._services = services
         self._interval = interval
         self._stop = threading.Event()
-        self._last: int | None = None
+        self._last = 0
         self._thread = threading.Thread(target=self._run, name="iamd-changes", daemon=True)
 
     def start(self) -> None:
+        # Read the counter before this node caches anything: a first reading taken later
+        # could already include a change made after a cache fill, and that change would
+        # then never be noticed.
+        self._last = self._read_counter()
         self._thread.start()
+
+    def _read_counter(self) -> int:
+        tx = self._services.tx
+        with tx.database.read() as conn:
+            return AccountRepository(conn, tx.account_id).change_counter()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        tx = self._services.tx
         while not self._stop.wait(self._interval):
             try:
-                with tx.database.read() as conn:
-                    counter = AccountRepository(conn, tx.account_id).change_counter()
+                counter = self._read_counter()
             except Exception:
+                # Unknown whether another node wrote: drop the caches to stay correct.
                 log.exception("could not read the change counter")
+                self._services.tx.drop_caches()
                 continue
-            if self._last is not None and counter != self._last:
-                tx.drop_caches()
+            if counter != self._last:
+                self._services.tx.drop_caches()
             self._last = counter
 
 
