@@ -39,6 +39,7 @@ class Services:
     access_keys: AccessKeyService
     account: AccountService
     credentials: CredentialResolver
+    policy_compiler: PolicyCompiler
     last_used: LastUsedRecorder
     paths: EntityPaths
 
@@ -55,6 +56,7 @@ class Services:
         last_used_flush_seconds: float,
     ) -> Services:
         tx = Transactions(database, account_id)
+        compiler = PolicyCompiler()
         return cls(
             tx=tx,
             clock=clock,
@@ -68,7 +70,8 @@ class Services:
             authorization_details=AuthorizationDetailsService(tx),
             access_keys=AccessKeyService(tx, clock, ids, quotas, secret_box),
             account=AccountService(tx, quotas),
-            credentials=CredentialResolver(tx, secret_box, PolicyCompiler()),
+            credentials=CredentialResolver(tx, secret_box, compiler),
+            policy_compiler=compiler,
             last_used=LastUsedRecorder(database, last_used_flush_seconds),
             paths=EntityPaths(tx),
         )

@@ -1,21 +1,40 @@
-"""Loading and compiling the policies that govern a principal.
+"""Loading and compiling the policies that govern a principal: one loader for both
+enforcement and the policy simulator, so the two can never disagree.
 
 For an IAM user: its inline policies, the managed policies attached to it, and the
 inline and attached policies of each of its groups (identity policies), plus its
-permissions boundary when one is set. Compiled policies are cached by document text,
-which never changes meaning, so a policy attached to many users compiles once.
+permissions boundary when one is set. Each compiled policy's source id carries its
+SourcePolicyType (`user`, `group`, `aws-managed`, `user-managed`...) and its name, as
+the simulator reports them. Compiled policies are cached by document text, which never
+changes meaning, so a policy attached to many users compiles once.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from iamd.model import User
+from iamd.model.arn import split_policy_arn
 from iamd.policy import CompiledPolicy, PolicyKind, compile_policy
 from iamd.services.cache import BoundedCache
 from iamd.services.transactions import Repositories
 from iamd.store.schema import group_policy_attachments, user_policy_attachments
+
+AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
+# Joins a source's type and name in a compiled policy's source id.
+_TYPE_SEPARATOR = "\x1f"
+
+
+def typed_source(source_type: str, source_id: str) -> str:
+    return f"{source_type}{_TYPE_SEPARATOR}{source_id}"
+
+
+def split_source(source: str) -> tuple[str, str]:
+    """(SourcePolicyType, SourcePolicyId) of a compiled policy's source id."""
+    source_type, sep, source_id = source.partition(_TYPE_SEPARATOR)
+    return (source_type, source_id) if sep else ("none", source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,26 +59,47 @@ class PolicyCompiler:
         return found
 
     def for_user(self, repos: Repositories, user: User) -> PrincipalPolicies:
-        sources: list[tuple[str, str]] = [
-            (p.name, p.document) for p in repos.user_inline_policies.all(user.user_id)
+        identity = [
+            self.compile(p.document, PolicyKind.IDENTITY, typed_source("user", p.name))
+            for p in repos.user_inline_policies.all(user.user_id)
         ]
-        sources += repos.policies.attached_documents(
-            user_policy_attachments, "user_id", user.user_id
+        identity += self._managed(
+            repos.policies.attached_documents(user_policy_attachments, "user_id", user.user_id),
+            PolicyKind.IDENTITY,
         )
         for group_id in repos.groups.group_ids_of_user(user.user_id):
-            sources += [(p.name, p.document) for p in repos.group_inline_policies.all(group_id)]
-            sources += repos.policies.attached_documents(
-                group_policy_attachments, "group_id", group_id
-            )
-        identity = tuple(
-            self.compile(document, PolicyKind.IDENTITY, source) for source, document in sources
-        )
+            identity += self.for_group(repos, group_id)
         boundary: tuple[CompiledPolicy, ...] | None = None
         if user.permissions_boundary_arn:
             document = repos.policies.document_of(user.permissions_boundary_arn)
             boundary = (
-                (self.compile(document, PolicyKind.BOUNDARY, user.permissions_boundary_arn),)
+                tuple(
+                    self._managed([(user.permissions_boundary_arn, document)], PolicyKind.BOUNDARY)
+                )
                 if document is not None
                 else ()
             )
-        return PrincipalPolicies(identity, boundary)
+        return PrincipalPolicies(tuple(identity), boundary)
+
+    def for_group(self, repos: Repositories, group_id: str) -> list[CompiledPolicy]:
+        policies = [
+            self.compile(p.document, PolicyKind.IDENTITY, typed_source("group", p.name))
+            for p in repos.group_inline_policies.all(group_id)
+        ]
+        policies += self._managed(
+            repos.policies.attached_documents(group_policy_attachments, "group_id", group_id),
+            PolicyKind.IDENTITY,
+        )
+        return policies
+
+    def _managed(
+        self, sources: Sequence[tuple[str, str]], kind: PolicyKind
+    ) -> list[CompiledPolicy]:
+        """Managed policies are named by their policy name, typed aws- or user-managed."""
+        compiled = []
+        for arn, document in sources:
+            split = split_policy_arn(arn)
+            name = split[2] if split else arn
+            source_type = "aws-managed" if arn.startswith(AWS_MANAGED_PREFIX) else "user-managed"
+            compiled.append(self.compile(document, kind, typed_source(source_type, name)))
+        return compiled

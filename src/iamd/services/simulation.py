@@ -13,7 +13,7 @@ action and resource asked about. Two things differ from enforcement, as in AWS:
   aws-managed, user-managed, resource, none).
 
 `simulate` is pure (the `iamd policy simulate` command uses it offline);
-`SimulationService` loads a principal's policies the way `PolicyCompiler.for_user` does.
+`SimulationService` loads a principal's policies with `PolicyCompiler`, as enforcement does.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from iamd.errors import InvalidInput, LimitExceeded, MalformedPolicyDocument, NoSuchEntity
 from iamd.model import User
-from iamd.model.arn import iam_arn, split_policy_arn
+from iamd.model.arn import iam_arn
 from iamd.policy import (
     CompiledPolicy,
     Decision,
@@ -35,8 +35,8 @@ from iamd.policy import (
     context_keys_of,
     evaluate,
 )
-from iamd.services.transactions import Repositories, Transactions
-from iamd.store.schema import group_policy_attachments, user_policy_attachments
+from iamd.services.principal_policies import PolicyCompiler, split_source, typed_source
+from iamd.services.transactions import Transactions
 from iamd.store.sql.paging import decode_marker, encode_marker
 
 # ContextKeyType values (the model's enum); the *List ones make the key multivalued.
@@ -56,12 +56,6 @@ CONTEXT_KEY_TYPES = frozenset(
         "dateList",
     }
 )
-
-AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
-# The engine's StatementRef carries one source id; the simulator folds the policy type
-# into it (type, separator, wire id) so two policies of the same name but of different
-# types (a user's inline "X" and its group's inline "X") stay apart.
-_TYPE_SEPARATOR = "\x1f"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,16 +84,6 @@ class PolicySet:
     resource: CompiledPolicy | None = None
     # Who the resource policy's Principal element is matched against.
     caller_arn: str | None = None
-
-
-def typed_source(source_type: str, source_id: str) -> str:
-    return f"{source_type}{_TYPE_SEPARATOR}{source_id}"
-
-
-def split_source(source: str) -> tuple[str, str]:
-    """(SourcePolicyType, SourcePolicyId) of a compiled policy's source id."""
-    source_type, sep, source_id = source.partition(_TYPE_SEPARATOR)
-    return (source_type, source_id) if sep else ("none", source)
 
 
 def compile_input(
@@ -206,8 +190,9 @@ class Principal:
 
 
 class SimulationService:
-    def __init__(self, tx: Transactions) -> None:
+    def __init__(self, tx: Transactions, compiler: PolicyCompiler) -> None:
         self._tx = tx
+        self._compiler = compiler
 
     @property
     def account_id(self) -> str:
@@ -221,12 +206,13 @@ class SimulationService:
                 user = repos.users.get_by_name(name)
                 if user is None or user.path != path or user.name != name:
                     raise NoSuchEntity.user(name)
-                return Principal(*self._user_policies(repos, user), user)
+                loaded = self._compiler.for_user(repos, user)
+                return Principal(loaded.identity, loaded.boundary, user)
             if kind == "group":
                 group = repos.groups.get_by_name(name)
                 if group is None or group.path != path or group.name != name:
                     raise NoSuchEntity.group(name)
-                return Principal(tuple(self._group_policies(repos, group.group_id)), None, None)
+                return Principal(tuple(self._compiler.for_group(repos, group.group_id)), None, None)
         # Roles do not exist in iamd yet: any role ARN names an entity that cannot be found.
         raise NoSuchEntity(f"The role with name {name} cannot be found.")
 
@@ -252,52 +238,6 @@ class SimulationService:
         if parts[4] != self._tx.account_id:
             raise NoSuchEntity(f"The {kind} with name {name} cannot be found.")
         return kind, name, path + "/"
-
-    def _user_policies(
-        self, repos: Repositories, user: User
-    ) -> tuple[tuple[CompiledPolicy, ...], tuple[CompiledPolicy, ...] | None]:
-        # Same sources, in the same order, as PolicyCompiler.for_user (enforcement).
-        identity = [
-            compile_policy(p.document, PolicyKind.IDENTITY, typed_source("user", p.name))
-            for p in repos.user_inline_policies.all(user.user_id)
-        ]
-        identity += _managed(
-            repos.policies.attached_documents(user_policy_attachments, "user_id", user.user_id),
-            PolicyKind.IDENTITY,
-        )
-        for group_id in repos.groups.group_ids_of_user(user.user_id):
-            identity += self._group_policies(repos, group_id)
-        boundary: tuple[CompiledPolicy, ...] | None = None
-        if user.permissions_boundary_arn:
-            document = repos.policies.document_of(user.permissions_boundary_arn)
-            boundary = (
-                tuple(_managed([(user.permissions_boundary_arn, document)], PolicyKind.BOUNDARY))
-                if document is not None
-                else ()
-            )
-        return tuple(identity), boundary
-
-    def _group_policies(self, repos: Repositories, group_id: str) -> list[CompiledPolicy]:
-        policies = [
-            compile_policy(p.document, PolicyKind.IDENTITY, typed_source("group", p.name))
-            for p in repos.group_inline_policies.all(group_id)
-        ]
-        policies += _managed(
-            repos.policies.attached_documents(group_policy_attachments, "group_id", group_id),
-            PolicyKind.IDENTITY,
-        )
-        return policies
-
-
-def _managed(sources: Sequence[tuple[str, str]], kind: PolicyKind) -> list[CompiledPolicy]:
-    """Managed policies are named by their policy name, typed aws-managed or user-managed."""
-    compiled = []
-    for arn, document in sources:
-        split = split_policy_arn(arn)
-        name = split[2] if split else arn
-        source_type = "aws-managed" if arn.startswith(AWS_MANAGED_PREFIX) else "user-managed"
-        compiled.append(compile_policy(document, kind, typed_source(source_type, name)))
-    return compiled
 
 
 def keys_of(policies: Sequence[CompiledPolicy]) -> list[str]:

@@ -31,7 +31,7 @@ from iamd.services.simulation import (
 
 
 def _service(ctx: CallContext) -> SimulationService:
-    return SimulationService(ctx.services.tx)
+    return SimulationService(ctx.services.tx, ctx.services.policy_compiler)
 
 
 def _position(position: Position) -> dict[str, int]:
