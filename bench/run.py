@@ -725,6 +725,13 @@ def machine_info(cfg: Config) -> dict[str, Any]:
         text=True,
     )
     info["iamd_commit"] = commit.stdout.strip() or None
+    dirty = subprocess.run(
+        ["git", "-C", str(REPO_DIR), "status", "--porcelain", "--", "src"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    info["iamd_src_modified"] = bool(dirty.stdout.strip())
     return info
 
 
@@ -770,6 +777,7 @@ def iter_targets(run: Run) -> Iterator[Target]:
 
 def benchmark(run: Run) -> dict[str, Any]:
     cfg, tmp = run.cfg, run.tmp
+    machine = machine_info(cfg)  # before the servers start: the commit they run
     start_errors: dict[str, str] = {}
     for name in cfg.servers:
         log(f"starting {name}...")
@@ -858,7 +866,7 @@ def benchmark(run: Run) -> dict[str, Any]:
             for k, v in dataclasses.asdict(cfg).items()
             if k not in ("keep_tmp", "output")
         },
-        "machine": machine_info(cfg),
+        "machine": machine,
         "seeding": seeding,
         "servers": {
             t.name: {
