@@ -1,0 +1,108 @@
+"""What every named IAM entity table shares (users, groups, and roles to come).
+
+Each has an id column, a `name` unique ignoring case through `name_lower`, a `path`, and
+is listed in name order with keyset markers. Subclasses say which table, what the
+entity is called in AWS's messages, and how a row becomes a domain object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Column, Connection, Row, Select, Table, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from iamd.errors import EntityAlreadyExists
+from iamd.store.sql.paging import Page, decode_marker, page_of
+
+E = TypeVar("E")
+
+
+class NamedEntityRepository(Generic[E]):
+    table: Table
+    id_column: str
+    # How AWS names the entity in "<Label> with name X already exists."
+    label: str
+
+    def __init__(self, conn: Connection, account_id: str) -> None:
+        self._conn = conn
+        self._account_id = account_id
+
+    def _to_entity(self, row: Row[Any]) -> E:
+        raise NotImplementedError
+
+    @property
+    def _id(self) -> Column[Any]:
+        return self.table.c[self.id_column]
+
+    def get_by_name(self, name: str, *, for_update: bool = False) -> E | None:
+        query = select(self.table).where(self.table.c.name_lower == name.lower())
+        if for_update:
+            query = query.with_for_update()
+        row = self._conn.execute(query).first()
+        return self._to_entity(row) if row else None
+
+    def get_by_id(self, entity_id: str) -> E | None:
+        row = self._conn.execute(select(self.table).where(self._id == entity_id)).first()
+        return self._to_entity(row) if row else None
+
+    def count(self) -> int:
+        return int(self._conn.execute(select(func.count()).select_from(self.table)).scalar_one())
+
+    def _insert(self, name: str, values: dict[str, Any]) -> None:
+        try:
+            self._conn.execute(
+                insert(self.table).values({**values, "name": name, "name_lower": name.lower()})
+            )
+        except IntegrityError as exc:
+            raise EntityAlreadyExists(f"{self.label} with name {name} already exists.") from exc
+
+    def rename(self, entity_id: str, new_name: str | None, new_path: str | None) -> None:
+        values: dict[str, str] = {}
+        if new_name is not None:
+            values["name"] = new_name
+            values["name_lower"] = new_name.lower()
+        if new_path is not None:
+            values["path"] = new_path
+        if not values:
+            return
+        try:
+            self._conn.execute(update(self.table).where(self._id == entity_id).values(values))
+        except IntegrityError as exc:
+            raise EntityAlreadyExists(f"{self.label} with name {new_name} already exists.") from exc
+
+    def delete(self, entity_id: str) -> None:
+        self._conn.execute(delete(self.table).where(self._id == entity_id))
+
+    def _page_by_name(
+        self,
+        query: Select[Any],
+        marker: str | None,
+        max_items: int,
+        path_prefix: str = "/",
+    ) -> Page[Row[Any]]:
+        """Rows of `query` in name order, one page after `marker`."""
+        name_lower = self.table.c.name_lower
+        query = query.order_by(name_lower).limit(max_items + 1)
+        if path_prefix != "/":
+            query = query.where(self.table.c.path.startswith(path_prefix, autoescape=True))
+        after = decode_marker(marker)
+        if after is not None:
+            query = query.where(name_lower > after)
+        return page_of(list(self._conn.execute(query)), max_items, _name_lower)
+
+    def _listing(
+        self,
+        path_prefix: str,
+        marker: str | None,
+        max_items: int,
+        render: Callable[[list[Row[Any]]], list[E]] | None = None,
+    ) -> Page[E]:
+        rows = self._page_by_name(select(self.table), marker, max_items, path_prefix)
+        entities = render(rows.items) if render else [self._to_entity(r) for r in rows.items]
+        return Page(entities, rows.next_marker)
+
+
+def _name_lower(row: Row[Any]) -> str:
+    return str(row.name_lower)
