@@ -21,6 +21,7 @@ from iamd.errors import (
     InvalidClientTokenId,
     SignatureDoesNotMatch,
 )
+from iamd.http.access_log import AccessLog
 from iamd.model import AccessKeyStatus
 from iamd.operations.context_keys import request_condition_keys
 from iamd.operations.registry import CallContext, OperationTable, unimplemented_operation
@@ -59,7 +60,7 @@ class AwsPipeline:
         operations: OperationTable,
         authorizer: Authorizer,
         *,
-        access_log: bool = True,
+        access_log: AccessLog | None = None,
     ) -> None:
         self._services = services
         self._codecs = codecs
@@ -117,7 +118,12 @@ class AwsPipeline:
                         secure_transport=request.secure,
                         region=signed.region,
                         now=now,
-                        request_keys=request_condition_keys(ctx, spec.action, params),
+                        request_keys=request_condition_keys(
+                            ctx,
+                            spec.action,
+                            params,
+                            with_resource_tags=credential.policies.uses_resource_tags,
+                        ),
                     )
                 )
             result = spec.handler(ctx, params)
@@ -134,9 +140,8 @@ class AwsPipeline:
             body = codec.serialize_error(failure, request_id)
             status = failure.status
             error_code = failure.code
-        if self._access_log:
-            log.info(
-                "%s %s %s %s %d %s %.1fms",
+        if self._access_log is not None:
+            self._access_log.record(
                 request_id,
                 request.client_ip,
                 operation,

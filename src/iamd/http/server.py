@@ -18,6 +18,7 @@ from iamd.auth.secret_box import SecretBox
 from iamd.authz import PolicyAuthorizer
 from iamd.clock import SystemClock
 from iamd.config import Settings
+from iamd.http.access_log import AccessLog
 from iamd.http.app import IamdApp
 from iamd.http.pipeline import AwsPipeline
 from iamd.ids import RandomIds
@@ -148,15 +149,18 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         max_workers=settings.worker_threads, thread_name_prefix="iamd-worker"
     )
     codecs = {name: QueryCodec(name) for name in ("iam", "sts")}
+    requests_log = AccessLog() if access_log else None
     pipeline = AwsPipeline(
         services,
         codecs,
         build_operation_table(),
         PolicyAuthorizer(),
-        access_log=access_log,
+        access_log=requests_log,
     )
-    app = IamdApp(pipeline, executor)
+    app = IamdApp(pipeline, executor, inline_reads=database.is_sqlite)
     services.last_used.start()
+    if requests_log is not None:
+        requests_log.start()
     watcher = ChangeWatcher(services, settings.change_poll_seconds)
     watcher.start()
     config = uvicorn.Config(
@@ -167,6 +171,9 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         access_log=False,
         log_config=None,
         server_header=False,
+        # X-Forwarded-For would let any client choose its aws:SourceIp; iamd trusts
+        # only the address the connection comes from.
+        proxy_headers=False,
         timeout_graceful_shutdown=20,
     )
     server = uvicorn.Server(config)
@@ -190,5 +197,7 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         watcher.stop()
         executor.shutdown(wait=True)
         services.last_used.close()
+        if requests_log is not None:
+            requests_log.close()
         database.dispose()
         log.info("iamd stopped")

@@ -26,7 +26,7 @@ _POLICY_ARN_ACTIONS = frozenset(
 
 
 def request_condition_keys(
-    ctx: CallContext, action: str, params: Params
+    ctx: CallContext, action: str, params: Params, *, with_resource_tags: bool
 ) -> dict[str, str | Sequence[str]]:
     keys: dict[str, str | Sequence[str]] = {}
     tags = params.get("Tags")
@@ -42,7 +42,11 @@ def request_condition_keys(
     boundary = params.get("PermissionsBoundary")
     if boundary:
         keys["iam:PermissionsBoundary"] = boundary
-    if action.startswith("iam:") and ("UserName" in params or action in _CALLER_ACTIONS):
+    if (
+        with_resource_tags
+        and action.startswith("iam:")
+        and ("UserName" in params or action in _CALLER_ACTIONS)
+    ):
         keys.update(_resource_tags(ctx, params.get("UserName")))
     return keys
 

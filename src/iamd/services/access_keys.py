@@ -17,7 +17,7 @@ from iamd.ids import IdGenerator, IdPrefix
 from iamd.model import AccessKey, AccessKeyStatus
 from iamd.services.quotas import Quotas
 from iamd.services.read_cache import ReadThrough
-from iamd.services.transactions import Repositories, Transactions
+from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
 from iamd.services.users import require_user
 from iamd.store.sql.paging import Page, page_of_sequence
 
@@ -59,7 +59,8 @@ class AccessKeyService:
         key_id = access_key_id or self._ids.key_id(IdPrefix.ACCESS_KEY)
         secret = secret_access_key or self._ids.secret_access_key()
         sealed = self._box.seal(secret, secret_context(key_id))
-        with self._tx.write() as repos:
+        # A new key changes no credential already cached (unknown keys are never cached).
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             user = require_user(repos, user_name, for_update=True)
             if repos.access_keys.count_for_user(user.user_id) >= self._quotas.access_keys_per_user:
                 raise LimitExceeded.quota("AccessKeysPerUser", self._quotas.access_keys_per_user)
@@ -82,12 +83,12 @@ class AccessKeyService:
         return page_of_sequence(self._by_user.get(user_name.lower(), load), marker, max_items)
 
     def update(self, user_name: str, access_key_id: str, status: AccessKeyStatus) -> None:
-        with self._tx.write() as repos:
+        with self._tx.write(credentials=frozenset({access_key_id})) as repos:
             self._require_users_key(repos, user_name, access_key_id)
             repos.access_keys.set_status(access_key_id, status)
 
     def delete(self, user_name: str, access_key_id: str) -> None:
-        with self._tx.write() as repos:
+        with self._tx.write(credentials=frozenset({access_key_id})) as repos:
             self._require_users_key(repos, user_name, access_key_id)
             repos.access_keys.delete(access_key_id)
 

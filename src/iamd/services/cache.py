@@ -34,6 +34,12 @@ class BoundedCache(Generic[K, V]):
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
 
+    def discard(self, key: K) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+            # A fill in flight may hold the old value: it must not land after this.
+            self.generation += 1
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

@@ -7,6 +7,7 @@ reports a change), so a deactivated key or a deleted user stops working at once 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from iamd.auth.secret_box import SecretBox
@@ -42,7 +43,14 @@ class CredentialResolver:
         self._box = secret_box
         self._compiler = compiler
         self._cache: BoundedCache[str, ResolvedCredential] = BoundedCache(max_entries)
-        tx.on_write_committed(self._cache.clear)
+        tx.register_credential_cache(self)
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    def forget(self, access_key_ids: Iterable[str]) -> None:
+        for access_key_id in access_key_ids:
+            self._cache.discard(access_key_id)
 
     def resolve(self, access_key_id: str) -> ResolvedCredential | None:
         cached = self._cache.get(access_key_id)

@@ -7,7 +7,7 @@ from iamd.errors import DeleteConflict, LimitExceeded, NoSuchEntity
 from iamd.ids import IdGenerator, IdPrefix
 from iamd.model import Group, User, iam_arn
 from iamd.services.quotas import Quotas
-from iamd.services.transactions import Repositories, Transactions
+from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
 from iamd.services.users import require_user
 from iamd.store.sql.paging import Page
 
@@ -33,7 +33,8 @@ class GroupService:
         self._quotas = quotas
 
     def create(self, name: str, path: str) -> Group:
-        with self._tx.write() as repos:
+        # A new group has no members: no cached credential can depend on it.
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             repos.account.lock()
             if repos.groups.count() >= self._quotas.groups:
                 raise LimitExceeded.quota("GroupsPerAccount", self._quotas.groups)

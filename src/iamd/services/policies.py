@@ -24,7 +24,7 @@ from iamd.services.documents import check_policy_document
 from iamd.services.groups import require_group
 from iamd.services.quotas import Quotas
 from iamd.services.tagging import check_tag_count
-from iamd.services.transactions import Repositories, Transactions
+from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
 from iamd.services.users import require_user
 from iamd.store.schema import group_policy_attachments, user_policy_attachments
 from iamd.store.sql.paging import Page, page_of_sequence
@@ -77,7 +77,8 @@ class PolicyService:
         check_policy_document(document, managed=True, max_size=self._quotas.policy_size)
         check_tag_count((), tags, self._quotas.tags_per_resource)
         now = self._clock.now()
-        with self._tx.write() as repos:
+        # A new policy is attached to nobody: no cached credential can depend on it.
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             repos.account.lock()
             if repos.policies.count_local() >= self._quotas.policies:
                 raise LimitExceeded.quota("PoliciesPerAccount", self._quotas.policies)

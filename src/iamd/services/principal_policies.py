@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from iamd.model import User
 from iamd.model.arn import split_policy_arn
-from iamd.policy import CompiledPolicy, PolicyKind, compile_policy
+from iamd.policy import CompiledPolicy, PolicyKind, compile_policy, context_keys_of
 from iamd.services.cache import BoundedCache
 from iamd.services.transactions import Repositories
 from iamd.store.schema import group_policy_attachments, user_policy_attachments
@@ -42,6 +42,21 @@ class PrincipalPolicies:
     identity: tuple[CompiledPolicy, ...]
     # None when no boundary is set; a boundary whose policy is gone allows nothing.
     boundary: tuple[CompiledPolicy, ...] | None
+
+    # Whether any condition reads `aws:ResourceTag/*` or `iam:ResourceTag/*`: looking up
+    # the tags of a request's target costs a query, done only when a policy can use them.
+    uses_resource_tags: bool
+
+    @classmethod
+    def of(
+        cls, identity: Sequence[CompiledPolicy], boundary: Sequence[CompiledPolicy] | None
+    ) -> PrincipalPolicies:
+        keys = context_keys_of([*identity, *(boundary or ())])
+        return cls(
+            tuple(identity),
+            None if boundary is None else tuple(boundary),
+            any(k.lower().startswith(("aws:resourcetag/", "iam:resourcetag/")) for k in keys),
+        )
 
 
 class PolicyCompiler:
@@ -79,7 +94,7 @@ class PolicyCompiler:
                 if document is not None
                 else ()
             )
-        return PrincipalPolicies(tuple(identity), boundary)
+        return PrincipalPolicies.of(identity, boundary)
 
     def for_group(self, repos: Repositories, group_id: str) -> list[CompiledPolicy]:
         policies = [

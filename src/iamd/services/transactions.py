@@ -7,9 +7,10 @@ change at once here, and other nodes see it at their next poll of the counter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
+from typing import Protocol
 
 from sqlalchemy import Connection
 
@@ -21,6 +22,15 @@ from iamd.store.sql.groups import GroupRepository
 from iamd.store.sql.inline_policies import InlinePolicyRepository
 from iamd.store.sql.policies import PolicyRepository
 from iamd.store.sql.users import UserRepository
+
+
+class _AllCredentials:
+    """Marker: a write that may change any cached credential."""
+
+
+ALL_CREDENTIALS = _AllCredentials()
+NO_CREDENTIALS: frozenset[str] = frozenset()
+CredentialImpact = _AllCredentials | frozenset[str]
 
 
 class Repositories:
@@ -59,19 +69,32 @@ class Repositories:
         return AccessKeyRepository(self.conn)
 
 
+class CredentialCache(Protocol):
+    def clear(self) -> None: ...
+
+    def forget(self, access_key_ids: Iterable[str]) -> None: ...
+
+
 class Transactions:
     def __init__(self, database: Database, account_id: str) -> None:
         self.database = database
         self.account_id = account_id
         self._on_commit: list[Callable[[], None]] = []
+        self._credentials: list[CredentialCache] = []
 
     def on_write_committed(self, callback: Callable[[], None]) -> None:
-        """Register a cache to drop after every committed write, here or on another node."""
+        """Register a read cache to drop after every committed write, here or elsewhere."""
         self._on_commit.append(callback)
+
+    def register_credential_cache(self, cache: CredentialCache) -> None:
+        """Register the credential cache, which writes drop only as far as they affect it."""
+        self._credentials.append(cache)
 
     def drop_caches(self) -> None:
         for callback in self._on_commit:
             callback()
+        for cache in self._credentials:
+            cache.clear()
 
     @contextmanager
     def read(self) -> Iterator[Repositories]:
@@ -79,7 +102,14 @@ class Transactions:
             yield Repositories(conn, self.account_id)
 
     @contextmanager
-    def write(self) -> Iterator[Repositories]:
+    def write(self, *, credentials: CredentialImpact = ALL_CREDENTIALS) -> Iterator[Repositories]:
+        """A write transaction; `credentials` says which cached credentials it can change.
+
+        By default every cached credential is dropped. A write that only adds entities no
+        existing credential depends on (a new user, a new key) passes `NO_CREDENTIALS`;
+        one that changes particular keys passes their ids. Read caches are always dropped.
+        Requests on this node see the change at once; other nodes at their next poll.
+        """
         try:
             with self.database.write() as conn:
                 repos = Repositories(conn, self.account_id)
@@ -88,4 +118,10 @@ class Transactions:
         finally:
             # Dropped on failure too: a cache filled while the transaction ran may hold
             # rows the rollback undid (harmless to drop; never harmful).
-            self.drop_caches()
+            for callback in self._on_commit:
+                callback()
+            for cache in self._credentials:
+                if isinstance(credentials, frozenset):
+                    cache.forget(credentials)
+                else:
+                    cache.clear()

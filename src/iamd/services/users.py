@@ -12,7 +12,7 @@ from iamd.services.caller import Caller
 from iamd.services.quotas import Quotas
 from iamd.services.read_cache import ReadThrough
 from iamd.services.tagging import check_tag_count
-from iamd.services.transactions import Repositories, Transactions
+from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
 from iamd.store.sql.paging import Page, page_of_sequence
 
 # What DeleteUser reports when something still hangs off the user, in AWS's order.
@@ -56,7 +56,8 @@ class UserService:
         tags: Sequence[Tag] = (),
         permissions_boundary_arn: str | None = None,
     ) -> User:
-        with self._tx.write() as repos:
+        # A new user: no cached credential can depend on it.
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             repos.account.lock()
             if permissions_boundary_arn is not None:
                 _require_boundary_policy(repos, permissions_boundary_arn)
