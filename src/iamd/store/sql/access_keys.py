@@ -51,23 +51,15 @@ class AccessKeyRepository:
         self._conn = conn
 
     def get(self, access_key_id: str) -> AccessKey | None:
-        row = self._conn.execute(
-            _select().where(access_keys.c.access_key_id == access_key_id)
-        ).first()
+        row = self._conn.execute(_BY_ID, {"key_id": access_key_id}).first()
         return _to_key(row) if row else None
 
     def get_with_secret(self, access_key_id: str) -> KeyWithSecret | None:
-        row = self._conn.execute(
-            _select().where(access_keys.c.access_key_id == access_key_id)
-        ).first()
+        row = self._conn.execute(_BY_ID, {"key_id": access_key_id}).first()
         return KeyWithSecret(_to_key(row), bytes(row.secret_sealed)) if row else None
 
     def for_user(self, user_id: str) -> list[AccessKey]:
-        rows = self._conn.execute(
-            _select()
-            .where(access_keys.c.user_id == user_id)
-            .order_by(access_keys.c.create_date, access_keys.c.access_key_id)
-        )
+        rows = self._conn.execute(_OF_USER, {"user_id": user_id})
         return [_to_key(r) for r in rows]
 
     def any_with_secret(self) -> KeyWithSecret | None:
@@ -75,37 +67,28 @@ class AccessKeyRepository:
         return KeyWithSecret(_to_key(row), bytes(row.secret_sealed)) if row else None
 
     def count_for_user(self, user_id: str) -> int:
-        return int(
-            self._conn.execute(
-                select(func.count())
-                .select_from(access_keys)
-                .where(access_keys.c.user_id == user_id)
-            ).scalar_one()
-        )
+        return int(self._conn.execute(_COUNT_OF_USER, {"user_id": user_id}).scalar_one())
 
     def count_all(self) -> int:
         return int(self._conn.execute(select(func.count()).select_from(access_keys)).scalar_one())
 
     def add(self, key: AccessKey, secret_sealed: bytes) -> None:
         self._conn.execute(
-            insert(access_keys).values(
-                access_key_id=key.access_key_id,
-                user_id=key.user_id,
-                secret_sealed=secret_sealed,
-                status=key.status.value,
-                create_date=key.create_date,
-            )
+            _INSERT,
+            {
+                "access_key_id": key.access_key_id,
+                "user_id": key.user_id,
+                "secret_sealed": secret_sealed,
+                "status": key.status.value,
+                "create_date": key.create_date,
+            },
         )
 
     def set_status(self, access_key_id: str, status: AccessKeyStatus) -> None:
-        self._conn.execute(
-            update(access_keys)
-            .where(access_keys.c.access_key_id == access_key_id)
-            .values(status=status.value)
-        )
+        self._conn.execute(_SET_STATUS, {"key_id": access_key_id, "new_status": status.value})
 
     def delete(self, access_key_id: str) -> None:
-        self._conn.execute(delete(access_keys).where(access_keys.c.access_key_id == access_key_id))
+        self._conn.execute(_DELETE, {"key_id": access_key_id})
 
     def record_last_uses(self, uses: Iterable[LastUse]) -> None:
         """Write a batch of last-used records; a later date never goes backwards."""
@@ -129,3 +112,24 @@ class AccessKeyRepository:
             )
         )
         self._conn.execute(statement, params)
+
+
+# The statements of the request path, built once (see named_entities for why).
+_BY_ID = _select().where(access_keys.c.access_key_id == bindparam("key_id"))
+_OF_USER = (
+    _select()
+    .where(access_keys.c.user_id == bindparam("user_id"))
+    .order_by(access_keys.c.create_date, access_keys.c.access_key_id)
+)
+_COUNT_OF_USER = (
+    select(func.count())
+    .select_from(access_keys)
+    .where(access_keys.c.user_id == bindparam("user_id"))
+)
+_INSERT = insert(access_keys)
+_SET_STATUS = (
+    update(access_keys)
+    .where(access_keys.c.access_key_id == bindparam("key_id"))
+    .values(status=bindparam("new_status"))
+)
+_DELETE = delete(access_keys).where(access_keys.c.access_key_id == bindparam("key_id"))

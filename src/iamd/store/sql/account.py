@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from iamd.errors import EntityAlreadyExists
@@ -33,11 +33,7 @@ class AccountRepository:
 
     def lock(self) -> None:
         """Serialise account-wide quota checks between PostgreSQL writers."""
-        self._conn.execute(
-            select(account.c.account_id)
-            .where(account.c.account_id == self._account_id)
-            .with_for_update()
-        )
+        self._conn.execute(_LOCK, {"the_account": self._account_id})
 
     def set_alias(self, alias: str | None) -> None:
         try:
@@ -48,14 +44,23 @@ class AccountRepository:
             raise EntityAlreadyExists(f"The account alias {alias} already exists.") from exc
 
     def bump_change_counter(self) -> None:
-        self._conn.execute(
-            update(account)
-            .where(account.c.account_id == self._account_id)
-            .values(change_counter=account.c.change_counter + 1)
-        )
+        self._conn.execute(_BUMP, {"the_account": self._account_id})
 
     def change_counter(self) -> int:
         value = self._conn.execute(
             select(account.c.change_counter).where(account.c.account_id == self._account_id)
         ).scalar()
         return int(value or 0)
+
+
+# Every write runs these; they are built once (see named_entities).
+_LOCK = (
+    select(account.c.account_id)
+    .where(account.c.account_id == bindparam("the_account"))
+    .with_for_update()
+)
+_BUMP = (
+    update(account)
+    .where(account.c.account_id == bindparam("the_account"))
+    .values(change_counter=account.c.change_counter + 1)
+)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, insert, select
+from sqlalchemy import Connection, Select, Table, bindparam, delete, func, insert, select
 
 from iamd.model import Tag
 
@@ -16,10 +18,7 @@ class TagRepository:
         self._owner = table.c[owner_column]
 
     def of(self, owner_id: str) -> tuple[Tag, ...]:
-        t = self._table
-        rows = self._conn.execute(
-            select(t.c.key, t.c.value).where(self._owner == owner_id).order_by(t.c.position)
-        )
+        rows = self._conn.execute(_tags_of(self._table, self._owner.name), {"owner": owner_id})
         return tuple(Tag(r.key, r.value) for r in rows)
 
     def list_many(self, owner_ids: Sequence[str]) -> dict[str, tuple[Tag, ...]]:
@@ -71,3 +70,13 @@ class TagRepository:
                 select(func.count()).select_from(t).where(self._owner == owner_id)
             ).scalar_one()
         )
+
+
+@cache
+def _tags_of(table: Table, owner_column: str) -> Select[Any]:
+    # Built once: see named_entities for why statements are prebuilt on hot paths.
+    return (
+        select(table.c.key, table.c.value)
+        .where(table.c[owner_column] == bindparam("owner"))
+        .order_by(table.c.position)
+    )
