@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from iamd.model import InlinePolicy
-from iamd.operations.iam.shapes import attached_policy_shape, group_shape, max_items, tags_shape
+from iamd.operations.iam.shapes import (
+    attached_policy_shape,
+    group_shape,
+    max_items,
+    policy_shape,
+    tags_shape,
+)
 from iamd.operations.registry import CallContext, Operation, Params, Result, any_resource
 from iamd.services.authorization_details import GroupDetail, PolicyDetail, UserDetail
 
@@ -45,21 +51,10 @@ def _group(detail: GroupDetail) -> dict[str, Any]:
 
 
 def _policy(detail: PolicyDetail) -> dict[str, Any]:
-    policy = detail.policy
-    shape: dict[str, Any] = {
-        "PolicyName": policy.name,
-        "PolicyId": policy.policy_id,
-        "Arn": policy.arn,
-        "Path": policy.path,
-        "DefaultVersionId": policy.default_version_id,
-        "AttachmentCount": policy.attachment_count,
-        "PermissionsBoundaryUsageCount": policy.permissions_boundary_usage_count,
-        "IsAttachable": policy.is_attachable,
-    }
-    if policy.description:
-        shape["Description"] = policy.description
-    shape["CreateDate"] = policy.create_date
-    shape["UpdateDate"] = policy.update_date
+    # The listing shape plus Description (when set) and every version with its document.
+    shape = policy_shape(detail.policy, full=False)
+    if detail.policy.description:
+        shape["Description"] = detail.policy.description
     shape["PolicyVersionList"] = [
         {
             "Document": v.document,
