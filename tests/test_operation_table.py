@@ -154,6 +154,11 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     "UpdateAccessKey": ({"AccessKeyId": KEY, "Status": "Inactive"}, CALLER_ARN),
     "DeleteAccessKey": ({**USER, "AccessKeyId": KEY}, BOB),
     "GetAccessKeyLastUsed": ({"AccessKeyId": KEY}, BOB),
+    "UploadSSHPublicKey": ({**USER, "SSHPublicKeyBody": "ssh-rsa AAAA"}, BOB),
+    "GetSSHPublicKey": ({**USER, "SSHPublicKeyId": "APKAEXAMPLE", "Encoding": "SSH"}, BOB),
+    "ListSSHPublicKeys": (ANY, CALLER_ARN),
+    "UpdateSSHPublicKey": ({**USER, "SSHPublicKeyId": "APKAEXAMPLE", "Status": "Active"}, BOB),
+    "DeleteSSHPublicKey": ({**USER, "SSHPublicKeyId": "APKAEXAMPLE"}, BOB),
     # account-wide
     "GetAccountSummary": (ANY, "*"),
     "ListAccountAliases": (ANY, "*"),

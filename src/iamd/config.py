@@ -12,6 +12,8 @@ DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_DATA_DIR = Path("./data")
 
 _ACCOUNT_ID = re.compile(r"\d{12}")
+# `rsa`: only the RSA keys AWS accepts; `all`: also Ed25519 and ECDSA.
+SSH_KEY_TYPES = ("rsa", "all")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +33,15 @@ class Settings:
     # database (they are flushed at shutdown too).
     last_used_flush_seconds: float = 1.0
     worker_threads: int = 8
+    ssh_key_types: str = "all"
 
     def __post_init__(self) -> None:
         if not _ACCOUNT_ID.fullmatch(self.account_id):
             raise ValueError("the account id must be 12 digits")
         if not 0 < self.port < 65536:
             raise ValueError("the port must be between 1 and 65535")
+        if self.ssh_key_types not in SSH_KEY_TYPES:
+            raise ValueError("the SSH key types must be 'rsa' or 'all'")
 
     @property
     def effective_database_url(self) -> str:

@@ -171,6 +171,10 @@ class NoSuchEntity(AwsError):
     def attached_policy(cls, arn: str) -> NoSuchEntity:
         return cls(f"Policy {arn} was not found.")
 
+    @classmethod
+    def ssh_public_key(cls, ssh_public_key_id: str) -> NoSuchEntity:
+        return cls(f"The Public Key with id {ssh_public_key_id} cannot be found.")
+
 
 class EntityAlreadyExists(AwsError):
     code = "EntityAlreadyExists"
@@ -197,6 +201,9 @@ class DeleteConflict(AwsError):
     INLINE_POLICIES: ClassVar[str] = "Cannot delete entity, must delete policies first."
     ATTACHED_POLICIES: ClassVar[str] = "Cannot delete entity, must detach all policies first."
     GROUP_MEMBERSHIPS: ClassVar[str] = "Cannot delete entity, must remove users from group first."
+    # AWS names no SSH keys here: the sentence is its generic one for what still refers
+    # to the user.
+    SSH_PUBLIC_KEYS: ClassVar[str] = "Cannot delete entity, must remove referenced objects first."
 
     @classmethod
     def policy_attached(cls) -> DeleteConflict:
@@ -283,4 +290,60 @@ class ServiceUnavailable(AwsError):
     sender_fault = False
 
     def __init__(self, message: str = "The service is shutting down.") -> None:
+        super().__init__(message)
+
+
+# ---------------------------------------------------------------------------------------
+# SSH public keys (UploadSSHPublicKey family).
+
+
+class UnrecognizedPublicKeyEncoding(AwsError):
+    """The text is not a public key in any encoding iamd reads."""
+
+    code = "UnrecognizedPublicKeyEncoding"
+    status = 400
+
+    def __init__(
+        self,
+        message: str = (
+            "The SSH public key could not be decoded. "
+            "It must be in ssh-rsa (OpenSSH), SSH2 or PEM format."
+        ),
+    ) -> None:
+        super().__init__(message)
+
+
+class InvalidPublicKey(AwsError):
+    """A readable public key that IAM does not accept (size, algorithm, certificate...)."""
+
+    code = "InvalidPublicKey"
+    status = 400
+
+    @classmethod
+    def rsa_size(cls, bits: int) -> InvalidPublicKey:
+        return cls(
+            f"The SSH public key is {bits} bits long; RSA keys must be between 2048 and 16384 bits."
+        )
+
+    @classmethod
+    def unsupported_type(cls, key_type: str) -> InvalidPublicKey:
+        return cls(f"The SSH public key type {key_type} is not supported.")
+
+    @classmethod
+    def certificate(cls) -> InvalidPublicKey:
+        return cls("The SSH public key is a certificate; upload the public key itself.")
+
+    @classmethod
+    def private_key(cls) -> InvalidPublicKey:
+        return cls("The SSH public key body is a private key; upload the public key only.")
+
+
+class DuplicateSSHPublicKey(AwsError):
+    code = "DuplicateSSHPublicKey"
+    status = 400
+
+    def __init__(
+        self,
+        message: str = "The SSH public key is already associated with the specified IAM user.",
+    ) -> None:
         super().__init__(message)

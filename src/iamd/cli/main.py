@@ -12,7 +12,14 @@ import click
 
 from iamd import __version__
 from iamd.cli.policy import policy
-from iamd.config import DEFAULT_ACCOUNT_ID, DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings
+from iamd.config import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_DATA_DIR,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    SSH_KEY_TYPES,
+    Settings,
+)
 from iamd.services.quotas import Quotas
 
 
@@ -58,6 +65,14 @@ def main() -> None:
     envvar="IAMD_WORKER_THREADS",
 )
 @click.option(
+    "--ssh-key-types",
+    default="all",
+    show_default=True,
+    type=click.Choice(SSH_KEY_TYPES),
+    envvar="IAMD_SSH_KEY_TYPES",
+    help="SSH public keys accepted: 'rsa' as AWS (2048-16384 bits), 'all' adds Ed25519 and ECDSA.",
+)
+@click.option(
     "--access-log/--no-access-log", default=True, show_default=True, envvar="IAMD_ACCESS_LOG"
 )
 @click.option("--log-level", default="INFO", show_default=True, envvar="IAMD_LOG_LEVEL")
@@ -69,6 +84,7 @@ def serve(
     account_id: str,
     users_quota: int,
     worker_threads: int,
+    ssh_key_types: str,
     access_log: bool,
     log_level: str,
 ) -> None:
@@ -96,6 +112,7 @@ def serve(
             bootstrap_access_key_id=os.environ.get("IAMD_BOOTSTRAP_ACCESS_KEY_ID"),
             bootstrap_secret_access_key=os.environ.get("IAMD_BOOTSTRAP_SECRET_ACCESS_KEY"),
             worker_threads=worker_threads,
+            ssh_key_types=ssh_key_types,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc

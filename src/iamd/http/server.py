@@ -96,6 +96,7 @@ def build_services(
         quotas=quotas,
         secret_box=box,
         last_used_flush_seconds=settings.last_used_flush_seconds,
+        ssh_rsa_only=settings.ssh_key_types == "rsa",
     )
     return services, box
 

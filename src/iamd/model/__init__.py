@@ -11,6 +11,8 @@ from iamd.model.entities import (
     ManagedPolicy,
     PolicyScope,
     PolicyVersion,
+    SSHPublicKey,
+    SSHPublicKeyStatus,
     Tag,
     User,
 )
@@ -27,6 +29,8 @@ __all__ = [
     "ManagedPolicy",
     "PolicyScope",
     "PolicyVersion",
+    "SSHPublicKey",
+    "SSHPublicKeyStatus",
     "Tag",
     "User",
     "iam_arn",

@@ -101,3 +101,21 @@ class AccessKey:
     last_used_date: datetime | None = None
     last_used_service: str | None = None
     last_used_region: str | None = None
+
+
+class SSHPublicKeyStatus(StrEnum):
+    ACTIVE = "Active"
+    INACTIVE = "Inactive"
+
+
+@dataclass(frozen=True, slots=True)
+class SSHPublicKey:
+    """An SSH public key of a user; `body` is the OpenSSH form without a comment."""
+
+    ssh_public_key_id: str
+    user_id: str
+    user_name: str
+    fingerprint: str
+    body: str
+    status: SSHPublicKeyStatus
+    upload_date: datetime

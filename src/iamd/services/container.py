@@ -19,6 +19,7 @@ from iamd.services.permissions_boundaries import PermissionsBoundaryService
 from iamd.services.policies import PolicyService
 from iamd.services.principal_policies import PolicyCompiler
 from iamd.services.quotas import Quotas
+from iamd.services.ssh_public_keys import SSHPublicKeyService
 from iamd.services.transactions import Transactions
 from iamd.services.users import UserService
 from iamd.store.database import Database
@@ -37,6 +38,7 @@ class Services:
     permissions_boundaries: PermissionsBoundaryService
     authorization_details: AuthorizationDetailsService
     access_keys: AccessKeyService
+    ssh_public_keys: SSHPublicKeyService
     account: AccountService
     credentials: CredentialResolver
     policy_compiler: PolicyCompiler
@@ -54,6 +56,7 @@ class Services:
         quotas: Quotas,
         secret_box: SecretBox,
         last_used_flush_seconds: float,
+        ssh_rsa_only: bool = False,
     ) -> Services:
         tx = Transactions(database, account_id)
         compiler = PolicyCompiler()
@@ -69,6 +72,7 @@ class Services:
             permissions_boundaries=PermissionsBoundaryService(tx),
             authorization_details=AuthorizationDetailsService(tx),
             access_keys=AccessKeyService(tx, clock, ids, quotas, secret_box),
+            ssh_public_keys=SSHPublicKeyService(tx, clock, ids, quotas, rsa_only=ssh_rsa_only),
             account=AccountService(tx, quotas),
             credentials=CredentialResolver(tx, secret_box, compiler),
             policy_compiler=compiler,

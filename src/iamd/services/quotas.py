@@ -15,6 +15,7 @@ class Quotas:
     server_certificates: int = 20
     access_keys_per_user: int = 2
     signing_certificates_per_user: int = 2
+    ssh_public_keys_per_user: int = 5
     groups_per_user: int = 10
     attached_policies_per_user: int = 10
     attached_policies_per_group: int = 10

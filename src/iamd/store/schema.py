@@ -200,3 +200,18 @@ access_keys = Table(
     Column("last_used_region", String(64), nullable=True),
 )
 Index("ix_access_keys_user", access_keys.c.user_id)
+
+# Each user's SSH public keys (UploadSSHPublicKey). `body` is the OpenSSH form without
+# comment; the fingerprint (MD5 of the key blob) is unique per user: AWS answers
+# DuplicateSSHPublicKey for the same key twice, in whatever encoding.
+ssh_public_keys = Table(
+    "ssh_public_keys",
+    metadata,
+    Column("ssh_public_key_id", String(32), primary_key=True),
+    Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("upload_date", UtcDateTime, nullable=False),
+    UniqueConstraint("user_id", "fingerprint"),
+)

@@ -9,6 +9,7 @@ from iamd.operations.iam import (
     permissions_boundaries,
     policies,
     simulation,
+    ssh_public_keys,
     users,
 )
 from iamd.operations.registry import Operation
@@ -20,6 +21,7 @@ OPERATIONS: tuple[Operation, ...] = (
     *inline_policies.OPERATIONS,
     *permissions_boundaries.OPERATIONS,
     *access_keys.OPERATIONS,
+    *ssh_public_keys.OPERATIONS,
     *account.OPERATIONS,
     *authorization_details.OPERATIONS,
     *simulation.OPERATIONS,

@@ -11,6 +11,7 @@ from iamd.model import Tag, User, iam_arn
 from iamd.store.schema import (
     access_keys,
     group_members,
+    ssh_public_keys,
     user_inline_policies,
     user_policy_attachments,
     user_tags,
@@ -89,6 +90,7 @@ class UserRepository(NamedEntityRepository[User]):
         """What must go before the user can be deleted, in the order AWS reports it."""
         checks = [
             ("access keys", access_keys.c.user_id),
+            ("ssh public keys", ssh_public_keys.c.user_id),
             ("policies", user_inline_policies.c.user_id),
             ("attached policies", user_policy_attachments.c.user_id),
             ("groups", group_members.c.user_id),
