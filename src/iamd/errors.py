@@ -347,3 +347,60 @@ class DuplicateSSHPublicKey(AwsError):
         message: str = "The SSH public key is already associated with the specified IAM user.",
     ) -> None:
         super().__init__(message)
+
+
+# ---------------------------------------------------------------------------------------
+# JSON-protocol request errors (CodeCommit and the other JSON services).
+
+
+class SerializationException(AwsError):
+    """A JSON body that is not JSON, or a value of the wrong JSON type for its member."""
+
+    code = "SerializationException"
+    status = 400
+
+
+class UnknownOperationException(AwsError):
+    """An ``X-Amz-Target`` that names no operation of the service."""
+
+    code = "UnknownOperationException"
+    status = 400
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+
+
+# ---------------------------------------------------------------------------------------
+# CodeCommit repositories. CodeCommit answers HTTP 400 for all of these.
+
+
+class RepositoryNameExistsException(AwsError):
+    code = "RepositoryNameExistsException"
+    status = 400
+
+    @classmethod
+    def named(cls, name: str) -> RepositoryNameExistsException:
+        return cls(f"Repository named {name} already exists")
+
+
+class RepositoryDoesNotExistException(AwsError):
+    code = "RepositoryDoesNotExistException"
+    status = 400
+
+    @classmethod
+    def named(cls, name: str, account_id: str) -> RepositoryDoesNotExistException:
+        # AWS's wording: "<name> for <account id>".
+        return cls(f"{name} for {account_id}")
+
+
+class RepositoryLimitExceededException(AwsError):
+    code = "RepositoryLimitExceededException"
+    status = 400
+
+
+class InvalidContinuationTokenException(AwsError):
+    code = "InvalidContinuationTokenException"
+    status = 400
+
+    def __init__(self, message: str = "The continuation token is not valid.") -> None:
+        super().__init__(message)

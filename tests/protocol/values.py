@@ -65,6 +65,9 @@ PATTERN_SAMPLES: dict[str, list[str]] = {
     r"[\w]*": ["AKIAIOSFODNN7EXAMPLE"],
     r"[\w+=,.@:-]*": ["AROA1234567890EXAMPLE:session"],
     r"[\w+=,.@\:-]*": ["123456789012:bob"],
+    # CodeCommit
+    r"[\w\.-]+": ["MyDemoRepo", "my.repo-1_x"],
+    r"^[a-zA-Z0-9:/_-]+$": ["alias/aws/codecommit", "1234abcd-12ab-34cd-56ef-1234567890ab"],
 }
 
 # Characters that exercise form encoding (space, +, %, &, =, /) and non-ASCII text.

@@ -39,6 +39,7 @@ class _OutputPlan:
 class QueryCodec:
     """Codec for one AWS Query-protocol service ('iam' or 'sts')."""
 
+    content_type = b"text/xml"
     service_name: str
     api_version: str
     xml_namespace: str
