@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import configparser
+import importlib
 import logging
 import os
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import click
 
 from iamd import __version__
-from iamd.cli.policy import policy
+from iamd.cli.authorized_keys import authorized_keys
 from iamd.config import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_DATA_DIR,
@@ -23,7 +25,26 @@ from iamd.config import (
 from iamd.services.quotas import Quotas
 
 
-@click.group()
+class _LazyGroup(click.Group):
+    """A group whose heavy subcommands are imported only when they run.
+
+    `iamd policy` pulls in SQLAlchemy and the policy engine (half a second); sshd runs
+    `iamd authorized-keys` on every login attempt, which must not pay for them.
+    """
+
+    lazy_commands: ClassVar[dict[str, str]] = {"policy": "iamd.cli.policy"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = self.lazy_commands.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            self.add_command(getattr(importlib.import_module(module), cmd_name))
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup)
 @click.version_option(__version__, prog_name="iamd")
 def main() -> None:
     """iamd: a self-hosted identity service that speaks AWS IAM and STS."""
@@ -197,7 +218,7 @@ def _update_ini(path: Path, section: str, values: dict[str, str]) -> None:
     os.replace(temporary, path)
 
 
-main.add_command(policy)
+main.add_command(authorized_keys)
 
 if __name__ == "__main__":
     main()
