@@ -7,6 +7,9 @@ need=()
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then need+=(postgresql); fi
 command -v git >/dev/null 2>&1 || need+=(git)
+# The ssh-login e2e test runs its own sshd and logs in with the real client.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 
 if ((${#need[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
