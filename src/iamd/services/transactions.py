@@ -21,6 +21,7 @@ from iamd.store.sql.account import AccountRepository
 from iamd.store.sql.groups import GroupRepository
 from iamd.store.sql.inline_policies import InlinePolicyRepository
 from iamd.store.sql.policies import PolicyRepository
+from iamd.store.sql.repositories import RepositoryRepository
 from iamd.store.sql.ssh_public_keys import SSHPublicKeyRepository
 from iamd.store.sql.users import UserRepository
 
@@ -72,6 +73,10 @@ class Repositories:
     @cached_property
     def ssh_public_keys(self) -> SSHPublicKeyRepository:
         return SSHPublicKeyRepository(self.conn)
+
+    @cached_property
+    def repositories(self) -> RepositoryRepository:
+        return RepositoryRepository(self.conn)
 
 
 class CredentialCache(Protocol):

@@ -215,3 +215,30 @@ ssh_public_keys = Table(
     Column("upload_date", UtcDateTime, nullable=False),
     UniqueConstraint("user_id", "fingerprint"),
 )
+
+# CodeCommit repositories. Names are unique as written (they appear in ARNs and clone
+# URLs); the bare git repository lives at `<data-dir>/repositories/<repository_id>.git`.
+# `default_branch` stays NULL until the first push.
+repositories = Table(
+    "repositories",
+    metadata,
+    Column("repository_id", String(36), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("description", Text, nullable=True),
+    Column("default_branch", String(256), nullable=True),
+    Column("creation_date", UtcDateTime, nullable=False),
+    Column("last_modified_date", UtcDateTime, nullable=False),
+)
+Index("ix_repositories_last_modified_date", repositories.c.last_modified_date)
+
+repository_tags = Table(
+    "repository_tags",
+    metadata,
+    Column(
+        "repository_id",
+        ForeignKey("repositories.repository_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", String(128), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
