@@ -10,6 +10,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4580
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_DATA_DIR = Path("./data")
+# git over SSH (CodeCommit's cloneUrlSsh); 22 is usually sshd's own.
+DEFAULT_SSH_PORT = 4522
 
 _ACCOUNT_ID = re.compile(r"\d{12}")
 # `rsa`: only the RSA keys AWS accepts; `all`: also Ed25519 and ECDSA.
@@ -34,12 +36,15 @@ class Settings:
     last_used_flush_seconds: float = 1.0
     worker_threads: int = 8
     ssh_key_types: str = "all"
+    ssh_port: int = DEFAULT_SSH_PORT
 
     def __post_init__(self) -> None:
         if not _ACCOUNT_ID.fullmatch(self.account_id):
             raise ValueError("the account id must be 12 digits")
         if not 0 < self.port < 65536:
             raise ValueError("the port must be between 1 and 65535")
+        if not 0 < self.ssh_port < 65536:
+            raise ValueError("the SSH port must be between 1 and 65535")
         if self.ssh_key_types not in SSH_KEY_TYPES:
             raise ValueError("the SSH key types must be 'rsa' or 'all'")
 
@@ -48,6 +53,11 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'iamd.sqlite3').resolve()}"
+
+    @property
+    def repositories_dir(self) -> Path:
+        """Where the bare git repositories live, one ``<repositoryId>.git`` each."""
+        return self.data_dir / "repositories"
 
     @property
     def master_key_file(self) -> Path:

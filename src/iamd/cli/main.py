@@ -19,6 +19,7 @@ from iamd.config import (
     DEFAULT_DATA_DIR,
     DEFAULT_HOST,
     DEFAULT_PORT,
+    DEFAULT_SSH_PORT,
     SSH_KEY_TYPES,
     Settings,
 )
@@ -94,6 +95,14 @@ def main() -> None:
     help="SSH public keys accepted: 'rsa' as AWS (2048-16384 bits), 'all' adds Ed25519 and ECDSA.",
 )
 @click.option(
+    "--ssh-port",
+    default=DEFAULT_SSH_PORT,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    envvar="IAMD_SSH_PORT",
+    help="Port of git over SSH; repositories' cloneUrlSsh names it.",
+)
+@click.option(
     "--access-log/--no-access-log", default=True, show_default=True, envvar="IAMD_ACCESS_LOG"
 )
 @click.option("--log-level", default="INFO", show_default=True, envvar="IAMD_LOG_LEVEL")
@@ -106,6 +115,7 @@ def serve(
     users_quota: int,
     worker_threads: int,
     ssh_key_types: str,
+    ssh_port: int,
     access_log: bool,
     log_level: str,
 ) -> None:
@@ -134,6 +144,7 @@ def serve(
             bootstrap_secret_access_key=os.environ.get("IAMD_BOOTSTRAP_SECRET_ACCESS_KEY"),
             worker_threads=worker_threads,
             ssh_key_types=ssh_key_types,
+            ssh_port=ssh_port,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
