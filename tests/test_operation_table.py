@@ -221,3 +221,25 @@ def test_sts_operations_are_always_allowed(world: World) -> None:
         if op.service == "sts":
             assert op.always_allowed, op.action
             assert op.resource(world.ctx, {}) == "*"
+
+
+REPO = f"arn:aws:codecommit:us-east-1:{ACCOUNT}:MyDemoRepo"
+ON_REPO = {"repositoryName": "MyDemoRepo"}
+# CodeCommit: the repository's ARN in the request's region; listing is on "*".
+CODECOMMIT_EXPECTED: dict[str, tuple[Params, str]] = {
+    "CreateRepository": (ON_REPO, REPO),
+    "GetRepository": (ON_REPO, REPO),
+    "ListRepositories": (ANY, "*"),
+    "UpdateRepositoryDescription": (ON_REPO, REPO),
+    "DeleteRepository": (ON_REPO, REPO),
+}
+
+
+def test_every_codecommit_operation_served_has_its_expected_resource(world: World) -> None:
+    served = {op.name for op in TABLE if op.service == "codecommit"}
+    assert served == set(CODECOMMIT_EXPECTED)
+    for name, (params, expected) in CODECOMMIT_EXPECTED.items():
+        op = TABLE.get("codecommit", name)
+        assert op is not None
+        assert not op.always_allowed
+        assert op.resource(world.ctx, params) == expected, name

@@ -92,7 +92,9 @@ def _is_read(request: HttpRequest) -> bool:
     """Whether the request names a read-only operation (Get*, List*, Simulate*).
 
     A cheap look at the form before the real parse; a wrong guess only changes which
-    thread runs the request, never what it does.
+    thread runs the request, never what it does. JSON-protocol requests (CodeCommit)
+    name their operation in a header, not the body, so they go to the thread pool:
+    their writes run git, which must never block the event loop.
     """
     source = request.body or request.raw_query
     return any(marker in source for marker in _READ_ACTIONS)

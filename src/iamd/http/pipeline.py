@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from iamd.auth import sigv4
@@ -25,13 +25,16 @@ from iamd.http.access_log import AccessLog
 from iamd.model import AccessKeyStatus
 from iamd.operations.context_keys import request_condition_keys
 from iamd.operations.registry import CallContext, OperationTable, unimplemented_operation
-from iamd.protocol import QueryCodec, parse_form
+from iamd.protocol import JsonCodec, QueryCodec, parse_form
 from iamd.services.container import Services
 from iamd.services.credentials import ResolvedCredential
 
 log = logging.getLogger("iamd.request")
 
 _FORM_CONTENT_TYPE = b"application/x-www-form-urlencoded"
+
+#: A codec per SigV4 service name: Query (iam, sts) or JSON (codecommit).
+Codec = QueryCodec | JsonCodec
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,7 @@ class AwsPipeline:
     def __init__(
         self,
         services: Services,
-        codecs: dict[str, QueryCodec],
+        codecs: Mapping[str, Codec],
         operations: OperationTable,
         authorizer: Authorizer,
         *,
@@ -64,7 +67,7 @@ class AwsPipeline:
     ) -> None:
         self._services = services
         self._codecs = codecs
-        self._default_codec = codecs["iam"]
+        self._default_codec: Codec = codecs["iam"]
         self._operations = operations
         self._authorizer = authorizer
         self._access_log = access_log
@@ -96,7 +99,13 @@ class AwsPipeline:
             self._services.last_used.record(
                 credential.access_key_id, now, signed.service, signed.region
             )
-            operation, params = codec.parse(self._form(request))
+            if isinstance(codec, QueryCodec):
+                operation, params = codec.parse(self._form(request))
+            else:
+                # JSON protocol: the operation is in X-Amz-Target, the params the body.
+                operation, params = codec.parse(
+                    _header(request.headers, b"x-amz-target"), request.body
+                )
             spec = self._operations.get(signed.service, operation) or unimplemented_operation(
                 signed.service, operation
             )
@@ -153,7 +162,7 @@ class AwsPipeline:
         return HttpResponse(
             status,
             [
-                (b"content-type", b"text/xml"),
+                (b"content-type", codec.content_type),
                 (b"x-amzn-requestid", request_id.encode("ascii")),
             ],
             body,

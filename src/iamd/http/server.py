@@ -23,9 +23,10 @@ from iamd.http.app import IamdApp
 from iamd.http.pipeline import AwsPipeline
 from iamd.ids import RandomIds
 from iamd.operations.table import build_operation_table
-from iamd.protocol import QueryCodec
+from iamd.protocol import JsonCodec, QueryCodec
 from iamd.services.access_keys import secret_context
 from iamd.services.bootstrap import bootstrap
+from iamd.services.clone_urls import CloneUrls, public_host
 from iamd.services.container import Services
 from iamd.services.quotas import Quotas
 from iamd.store.database import Database
@@ -97,6 +98,8 @@ def build_services(
         secret_box=box,
         last_used_flush_seconds=settings.last_used_flush_seconds,
         ssh_rsa_only=settings.ssh_key_types == "rsa",
+        repositories_dir=settings.repositories_dir,
+        clone_urls=CloneUrls(public_host(settings.host), settings.port, settings.ssh_port),
     )
     return services, box
 
@@ -149,7 +152,8 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
     executor = ThreadPoolExecutor(
         max_workers=settings.worker_threads, thread_name_prefix="iamd-worker"
     )
-    codecs = {name: QueryCodec(name) for name in ("iam", "sts")}
+    codecs: dict[str, QueryCodec | JsonCodec] = {name: QueryCodec(name) for name in ("iam", "sts")}
+    codecs["codecommit"] = JsonCodec("codecommit")
     requests_log = AccessLog() if access_log else None
     pipeline = AwsPipeline(
         services,

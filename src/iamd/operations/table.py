@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from iamd.operations import iam, sts
+from iamd.operations import codecommit, iam, sts
 from iamd.operations.registry import OperationTable
 
 
 def build_operation_table() -> OperationTable:
-    return OperationTable((*iam.OPERATIONS, *sts.OPERATIONS))
+    return OperationTable((*iam.OPERATIONS, *sts.OPERATIONS, *codecommit.OPERATIONS))

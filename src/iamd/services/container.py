@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from iamd.auth.secret_box import SecretBox
 from iamd.clock import Clock
@@ -10,6 +11,7 @@ from iamd.ids import IdGenerator
 from iamd.services.access_keys import AccessKeyService
 from iamd.services.account import AccountService
 from iamd.services.authorization_details import AuthorizationDetailsService
+from iamd.services.clone_urls import CloneUrls
 from iamd.services.credentials import CredentialResolver
 from iamd.services.entity_paths import EntityPaths
 from iamd.services.groups import GroupService
@@ -19,6 +21,7 @@ from iamd.services.permissions_boundaries import PermissionsBoundaryService
 from iamd.services.policies import PolicyService
 from iamd.services.principal_policies import PolicyCompiler
 from iamd.services.quotas import Quotas
+from iamd.services.repositories import RepositoryService
 from iamd.services.ssh_public_keys import SSHPublicKeyService
 from iamd.services.transactions import Transactions
 from iamd.services.users import UserService
@@ -44,6 +47,8 @@ class Services:
     policy_compiler: PolicyCompiler
     last_used: LastUsedRecorder
     paths: EntityPaths
+    repositories: RepositoryService
+    clone_urls: CloneUrls
 
     @classmethod
     def build(
@@ -57,6 +62,8 @@ class Services:
         secret_box: SecretBox,
         last_used_flush_seconds: float,
         ssh_rsa_only: bool = False,
+        repositories_dir: Path = Path("./data/repositories"),
+        clone_urls: CloneUrls | None = None,
     ) -> Services:
         tx = Transactions(database, account_id)
         compiler = PolicyCompiler()
@@ -78,4 +85,6 @@ class Services:
             policy_compiler=compiler,
             last_used=LastUsedRecorder(database, last_used_flush_seconds),
             paths=EntityPaths(tx),
+            repositories=RepositoryService(tx, clock, repositories_dir),
+            clone_urls=clone_urls or CloneUrls(),
         )
