@@ -148,40 +148,31 @@ def _string_equals_ignore_case(values: Sequence[str], variables: bool) -> Matche
     return match
 
 
-def _string_like(values: Sequence[str], variables: bool) -> Matcher:
-    templates = _templates(values, variables)
-    static = tuple(Glob(t.literal_parts()) for t in templates if not t.has_variables)
-    dynamic = tuple(t for t in templates if t.has_variables)
+def _like(glob_type: type[Glob] | type[ArnGlob]) -> Builder:
+    """StringLike and ArnLike: the same wildcard matching, per string or per ARN segment."""
 
-    def match(v: str, ctx: RequestContext) -> bool:
-        for glob in static:
-            if glob.matches(v):
-                return True
-        for t in dynamic:
-            parts = t.resolve(ctx.variable)
-            if parts is not None and Glob(parts).matches(v):
-                return True
-        return False
+    def build(values: Sequence[str], variables: bool) -> Matcher:
+        templates = _templates(values, variables)
+        static = tuple(glob_type(t.literal_parts()) for t in templates if not t.has_variables)
+        dynamic = tuple(t for t in templates if t.has_variables)
 
-    return match
+        def match(v: str, ctx: RequestContext) -> bool:
+            for glob in static:
+                if glob.matches(v):
+                    return True
+            for t in dynamic:
+                parts = t.resolve(ctx.variable)
+                if parts is not None and glob_type(parts).matches(v):
+                    return True
+            return False
+
+        return match
+
+    return build
 
 
-def _arn_like(values: Sequence[str], variables: bool) -> Matcher:
-    templates = _templates(values, variables)
-    static = tuple(ArnGlob(t.literal_parts()) for t in templates if not t.has_variables)
-    dynamic = tuple(t for t in templates if t.has_variables)
-
-    def match(v: str, ctx: RequestContext) -> bool:
-        for glob in static:
-            if glob.matches(v):
-                return True
-        for t in dynamic:
-            parts = t.resolve(ctx.variable)
-            if parts is not None and ArnGlob(parts).matches(v):
-                return True
-        return False
-
-    return match
+_string_like = _like(Glob)
+_arn_like = _like(ArnGlob)
 
 
 def _ordered(parse: Callable[[str], float | None], test: Callable[[float, float], bool]) -> Builder:
