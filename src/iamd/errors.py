@@ -78,11 +78,6 @@ class ExpiredToken(AwsError):
         super().__init__(message)
 
 
-class InvalidAccessKeyId(AwsError):
-    code = "InvalidAccessKeyId"
-    status = 403
-
-
 # ---------------------------------------------------------------------------------------
 # Request-shape errors.
 
@@ -112,11 +107,6 @@ class MissingAction(AwsError):
 
     def __init__(self, message: str = "Missing Action") -> None:
         super().__init__(message)
-
-
-class InvalidParameterValue(AwsError):
-    code = "InvalidParameterValue"
-    status = 400
 
 
 class NotImplementedOperation(AwsError):
@@ -231,21 +221,6 @@ class PolicyNotAttachable(AwsError):
     status = 400
 
 
-class ConcurrentModification(AwsError):
-    code = "ConcurrentModification"
-    status = 409
-
-
-class EntityTemporarilyUnmodifiable(AwsError):
-    code = "EntityTemporarilyUnmodifiable"
-    status = 409
-
-
-class UnmodifiableEntity(AwsError):
-    code = "UnmodifiableEntity"
-    status = 400
-
-
 class ServiceFailure(AwsError):
     code = "ServiceFailure"
     status = 500
@@ -281,15 +256,6 @@ class InternalFailure(AwsError):
     def __init__(
         self, message: str = "The request processing has failed because of an unknown error."
     ) -> None:
-        super().__init__(message)
-
-
-class ServiceUnavailable(AwsError):
-    code = "ServiceUnavailable"
-    status = 503
-    sender_fault = False
-
-    def __init__(self, message: str = "The service is shutting down.") -> None:
         super().__init__(message)
 
 
@@ -391,11 +357,6 @@ class RepositoryDoesNotExistException(AwsError):
     def named(cls, name: str, account_id: str) -> RepositoryDoesNotExistException:
         # AWS's wording: "<name> for <account id>".
         return cls(f"{name} for {account_id}")
-
-
-class RepositoryLimitExceededException(AwsError):
-    code = "RepositoryLimitExceededException"
-    status = 400
 
 
 class InvalidContinuationTokenException(AwsError):

@@ -13,7 +13,6 @@ import uuid
 from enum import StrEnum
 from typing import Protocol
 
-_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"  # noqa: S105 - an alphabet, not a secret
 
 
@@ -63,11 +62,3 @@ def _random_base32(length: int) -> str:
     # 5 bits per character: take enough random bytes and keep the first `length`.
     raw = secrets.token_bytes((length * 5 + 7) // 8 + 1)
     return base64.b32encode(raw).decode("ascii")[:length]
-
-
-def is_base32_id(value: str, prefix: str, suffix_length: int) -> bool:
-    return (
-        len(value) == len(prefix) + suffix_length
-        and value.startswith(prefix)
-        and all(c in _BASE32 for c in value[len(prefix) :])
-    )

@@ -14,10 +14,6 @@ def iam_arn(account_id: str, kind: str, path: str, name: str) -> Arn:
     return Arn(f"arn:aws:iam::{account_id}:{kind}{path}{name}")
 
 
-def root_arn(account_id: str) -> Arn:
-    return Arn(f"arn:aws:iam::{account_id}:root")
-
-
 def split_policy_arn(arn: str) -> tuple[str, str, str] | None:
     """(account, path, name) of a managed policy ARN, or None when it is not one."""
     prefix = "arn:aws:iam::"

@@ -60,9 +60,6 @@ class RequestContext:
     def has(self, key: str) -> bool:
         return key.lower() in self._values
 
-    def is_multivalued(self, key: str) -> bool:
-        return key.lower() in self._multi
-
     def keys(self) -> Iterator[str]:
         return iter(self._values)
 

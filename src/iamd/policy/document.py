@@ -13,7 +13,6 @@ they are (inside string literals too; the service layer's check counts the same 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
@@ -473,7 +472,3 @@ def analyse(
     policy = checker.document(root)
     errors = [p for p in checker.problems if p.kind == "error"]
     return (None if errors else policy), checker.problems
-
-
-def error_messages(problems: Iterable[Problem]) -> list[str]:
-    return [p.message for p in problems if p.kind == "error"]

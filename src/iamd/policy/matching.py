@@ -108,10 +108,6 @@ class Glob:
     def of(cls, text: str, *, ignore_case: bool = False) -> Glob:
         return cls(((text, True),), ignore_case=ignore_case)
 
-    @property
-    def is_literal(self) -> bool:
-        return self._kind == _EXACT
-
     def matches(self, value: str) -> bool:
         if self.ignore_case:
             value = value.lower()

@@ -69,9 +69,6 @@ class AccessKeyRepository:
     def count_for_user(self, user_id: str) -> int:
         return int(self._conn.execute(_COUNT_OF_USER, {"user_id": user_id}).scalar_one())
 
-    def count_all(self) -> int:
-        return int(self._conn.execute(select(func.count()).select_from(access_keys)).scalar_one())
-
     def add(self, key: AccessKey, secret_sealed: bytes) -> None:
         self._conn.execute(
             _INSERT,

@@ -206,18 +206,6 @@ class PolicyRepository:
             row.version_id, row.document, row.version_id == row.default_version_id, row.create_date
         )
 
-    def default_document(self, policy_id: str) -> str:
-        return str(
-            self._conn.execute(
-                select(policy_versions.c.document)
-                .join(policies)
-                .where(
-                    policies.c.policy_id == policy_id,
-                    policy_versions.c.version_id == policies.c.default_version_id,
-                )
-            ).scalar_one()
-        )
-
     def list_versions(self, policy_id: str) -> list[PolicyVersion]:
         rows = self._conn.execute(
             select(policy_versions, policies.c.default_version_id)
@@ -357,13 +345,6 @@ class PolicyRepository:
             )
         ).first()
         return str(row.document) if row else None
-
-    def count_attached(self, table: Table, owner_column: str, owner_id: str) -> int:
-        return int(
-            self._conn.execute(
-                select(func.count()).select_from(table).where(table.c[owner_column] == owner_id)
-            ).scalar_one()
-        )
 
     def boundary_user_ids(self, arn: str) -> list[str]:
         """Ids of the users whose permissions boundary is the policy with this ARN."""

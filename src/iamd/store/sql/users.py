@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, exists, select, update
@@ -62,11 +61,6 @@ class UserRepository(NamedEntityRepository[User]):
     def set_permissions_boundary(self, user_id: str, arn: str | None) -> None:
         self._conn.execute(
             update(users).where(users.c.user_id == user_id).values(permissions_boundary_arn=arn)
-        )
-
-    def set_password_last_used(self, user_id: str, when: datetime) -> None:
-        self._conn.execute(
-            update(users).where(users.c.user_id == user_id).values(password_last_used=when)
         )
 
     def listing(self, path_prefix: str, marker: str | None, max_items: int) -> Page[User]:
