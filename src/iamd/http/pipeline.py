@@ -25,13 +25,12 @@ from iamd.http.access_log import AccessLog
 from iamd.model import AccessKeyStatus
 from iamd.operations.context_keys import request_condition_keys
 from iamd.operations.registry import CallContext, OperationTable, unimplemented_operation
-from iamd.protocol import JsonCodec, QueryCodec, parse_form
+from iamd.protocol import JsonCodec, QueryCodec
+from iamd.protocol.form import header
 from iamd.services.container import Services
 from iamd.services.credentials import ResolvedCredential
 
 log = logging.getLogger("iamd.request")
-
-_FORM_CONTENT_TYPE = b"application/x-www-form-urlencoded"
 
 #: A codec per SigV4 service name: Query (iam, sts) or JSON (codecommit).
 Codec = QueryCodec | JsonCodec
@@ -99,13 +98,9 @@ class AwsPipeline:
             self._services.last_used.record(
                 credential.access_key_id, now, signed.service, signed.region
             )
-            if isinstance(codec, QueryCodec):
-                operation, params = codec.parse(self._form(request))
-            else:
-                # JSON protocol: the operation is in X-Amz-Target, the params the body.
-                operation, params = codec.parse(
-                    _header(request.headers, b"x-amz-target"), request.body
-                )
+            operation, params = codec.parse_http(
+                request.method, request.raw_query, request.headers, request.body
+            )
             spec = self._operations.get(signed.service, operation) or unimplemented_operation(
                 signed.service, operation
             )
@@ -123,7 +118,7 @@ class AwsPipeline:
                         action=spec.action,
                         resource=spec.resource(ctx, params),
                         source_ip=request.client_ip,
-                        user_agent=_header(request.headers, b"user-agent"),
+                        user_agent=header(request.headers, b"user-agent"),
                         secure_transport=request.secure,
                         region=signed.region,
                         now=now,
@@ -177,22 +172,3 @@ class AwsPipeline:
         if credential.status is not AccessKeyStatus.ACTIVE or signed.security_token:
             raise InvalidClientTokenId()
         return credential
-
-    @staticmethod
-    def _form(request: HttpRequest) -> dict[str, str]:
-        form = parse_form(request.raw_query) if request.raw_query else {}
-        if request.body and (
-            request.method == "POST"
-            and _header(request.headers, b"content-type")
-            .encode("latin-1")
-            .startswith(_FORM_CONTENT_TYPE)
-        ):
-            form.update(parse_form(request.body))
-        return form
-
-
-def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str:
-    for key, value in headers:
-        if key == name:
-            return value.decode("latin-1")
-    return ""

@@ -9,10 +9,11 @@ service model, so a request only runs the compiled closures.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from iamd.errors import AwsError, InvalidAction, MissingAction
+from iamd.protocol.form import query_form
 from iamd.protocol.query_parser import CompoundReader, InputCompiler
 from iamd.protocol.service_model import load_service_model
 from iamd.protocol.validation import raise_if_problems
@@ -78,6 +79,12 @@ class QueryCodec:
                 result_close=result_close,
             )
         self._error_head = f"<ErrorResponse{namespace}><Error><Type>"
+
+    def parse_http(
+        self, method: str, raw_query: bytes, headers: Sequence[tuple[bytes, bytes]], body: bytes
+    ) -> tuple[str, dict[str, Any]]:
+        """Parse a request as it arrived: the form is its query string and POSTed body."""
+        return self.parse(query_form(method, raw_query, headers, body))
 
     def parse(self, form: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
         """Return (operation name, typed params) or raise an ``AwsError``."""

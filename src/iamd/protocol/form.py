@@ -8,6 +8,7 @@ sender's fault and is reported as ``ValidationError``, never as a Python excepti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import parse_qsl
 
 from iamd.errors import ValidationError
@@ -27,3 +28,28 @@ def parse_form(body: bytes) -> dict[str, str]:
     except (UnicodeDecodeError, ValueError) as exc:
         raise ValidationError("The request body is not valid form-encoded UTF-8.") from exc
     return dict(pairs)
+
+
+def header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str:
+    """The first value of a header (lower-case name, as ASGI gives them), or ''."""
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+_FORM_CONTENT_TYPE = b"application/x-www-form-urlencoded"
+
+
+def query_form(
+    method: str, raw_query: bytes, headers: Sequence[tuple[bytes, bytes]], body: bytes
+) -> dict[str, str]:
+    """The parameters of a Query-protocol request: its query string, and a POSTed form."""
+    form = parse_form(raw_query) if raw_query else {}
+    if (
+        body
+        and method == "POST"
+        and header(headers, b"content-type").encode("latin-1").startswith(_FORM_CONTENT_TYPE)
+    ):
+        form.update(parse_form(body))
+    return form

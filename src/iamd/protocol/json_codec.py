@@ -18,11 +18,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from iamd.errors import AwsError, SerializationException, UnknownOperationException
+from iamd.protocol.form import header
 from iamd.protocol.service_model import (
     is_sensitive,
     load_service_model,
@@ -350,6 +351,12 @@ class JsonCodec:
         if not dot or prefix != self.target_prefix or name not in self._readers:
             raise UnknownOperationException()
         return name
+
+    def parse_http(
+        self, method: str, raw_query: bytes, headers: Sequence[tuple[bytes, bytes]], body: bytes
+    ) -> tuple[str, dict[str, Any]]:
+        """Parse a request as it arrived: the operation is in X-Amz-Target, params in the body."""
+        return self.parse(header(headers, b"x-amz-target"), body)
 
     def parse(self, target: str, body: bytes) -> tuple[str, dict[str, Any]]:
         """Return (operation name, typed params) or raise an ``AwsError``."""
