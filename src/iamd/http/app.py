@@ -93,11 +93,13 @@ def _is_read(request: HttpRequest) -> bool:
 
     A cheap look at the form before the real parse; a wrong guess only changes which
     thread runs the request, never what it does. JSON-protocol requests (CodeCommit)
-    name their operation in a header, not the body, so they go to the thread pool:
-    their writes run git, which must never block the event loop.
+    always go to the thread pool, whatever text their body holds: their writes run git,
+    which must never block the event loop.
     """
     source = request.body or request.raw_query
-    return any(marker in source for marker in _READ_ACTIONS)
+    if source[:1] == b"{":
+        return False
+    return any(source.startswith(m) or b"&" + m in source for m in _READ_ACTIONS)
 
 
 async def _read_body(receive: Receive) -> bytes | None:
