@@ -127,9 +127,7 @@ def serve(
     )
     # Alembic narrates every plugin it loads; only its warnings matter to operators.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    from iamd.http.server import (  # noqa: PLC0415 - keeps other commands fast
-        MasterKeyMismatch,
-    )
+    from iamd.http.server import StartupError  # noqa: PLC0415 - keeps other commands fast
     from iamd.http.server import serve as run_server  # noqa: PLC0415
 
     try:
@@ -150,9 +148,9 @@ def serve(
         raise click.UsageError(str(exc)) from exc
     try:
         run_server(settings, Quotas(users=users_quota), access_log=access_log)
-    except (MasterKeyMismatch, ValueError) as exc:
+    except StartupError as exc:
         # Configuration problems (a bad IAMD_MASTER_KEY, a key file others can read...)
-        # are told in one line, never as a traceback.
+        # are told in one line, never as a traceback; anything else keeps its traceback.
         raise click.ClickException(str(exc)) from exc
 
 

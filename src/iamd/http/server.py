@@ -104,7 +104,11 @@ def build_services(
     return services, box
 
 
-class MasterKeyMismatch(RuntimeError):
+class StartupError(RuntimeError):
+    """A configuration problem found before serving; told to the operator in one line."""
+
+
+class MasterKeyMismatch(StartupError):
     """The master key cannot open the secrets this database holds."""
 
 
@@ -132,14 +136,19 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(settings.effective_database_url, pool_size=settings.worker_threads)
     upgrade_to_head(database)
-    services, box = build_services(settings, database, quotas)
-    result = bootstrap(
-        services,
-        box.seal,
-        access_key_id=settings.bootstrap_access_key_id,
-        secret_access_key=settings.bootstrap_secret_access_key,
-        credentials_file=settings.bootstrap_credentials_file,
-    )
+    try:
+        # Only these steps raise ValueError for configuration (a malformed master key, a
+        # key file others can read, bootstrap variables that do not go together).
+        services, box = build_services(settings, database, quotas)
+        result = bootstrap(
+            services,
+            box.seal,
+            access_key_id=settings.bootstrap_access_key_id,
+            secret_access_key=settings.bootstrap_secret_access_key,
+            credentials_file=settings.bootstrap_credentials_file,
+        )
+    except ValueError as exc:
+        raise StartupError(str(exc)) from exc
     _check_master_key(services, box)
     if result.created:
         log.info(
