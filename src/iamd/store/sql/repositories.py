@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from iamd.errors import RepositoryNameExistsException
 from iamd.model.repository import Repository
 from iamd.store.schema import repositories, repository_tags
 
@@ -32,17 +34,22 @@ class RepositoryRepository:
         return _to_repository(row) if row else None
 
     def add(self, repository: Repository, tags: Mapping[str, str]) -> None:
-        self._conn.execute(
-            _INSERT,
-            {
-                "repository_id": repository.repository_id,
-                "name": repository.name,
-                "description": repository.description,
-                "default_branch": repository.default_branch,
-                "creation_date": repository.creation_date,
-                "last_modified_date": repository.last_modified_date,
-            },
-        )
+        try:
+            self._conn.execute(
+                _INSERT,
+                {
+                    "repository_id": repository.repository_id,
+                    "name": repository.name,
+                    "description": repository.description,
+                    "default_branch": repository.default_branch,
+                    "creation_date": repository.creation_date,
+                    "last_modified_date": repository.last_modified_date,
+                },
+            )
+        except IntegrityError as exc:
+            # A concurrent CreateRepository of the same name won (PostgreSQL writers do
+            # not serialise on a lock here, SQLite's do).
+            raise RepositoryNameExistsException.named(repository.name) from exc
         if tags:
             self._conn.execute(
                 _INSERT_TAG,
