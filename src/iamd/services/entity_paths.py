@@ -15,31 +15,25 @@ from iamd.services.transactions import Transactions
 class EntityPaths:
     def __init__(self, tx: Transactions, max_entries: int = 50_000) -> None:
         self._tx = tx
-        self._users: BoundedCache[str, str] = BoundedCache(max_entries)
-        self._groups: BoundedCache[str, str] = BoundedCache(max_entries)
-        tx.on_write_committed(self._users.clear)
-        tx.on_write_committed(self._groups.clear)
+        # (kind, lower-case name) -> ARN with the stored path and spelling of the name.
+        self._arns: BoundedCache[tuple[str, str], str] = BoundedCache(max_entries)
+        tx.on_write_committed(self._arns.clear)
 
     def user_arn(self, name: str) -> str:
-        key = name.lower()
-        path = self._users.get(key)
-        if path is None:
-            generation = self._users.generation
-            with self._tx.read() as repos:
-                user = repos.users.get_by_name(name)
-            path = user.path if user else "/"
-            if user:
-                name = user.name
-            self._users.put(key, path, generation)
-        return iam_arn(self._tx.account_id, "user", path, name)
+        return self._arn("user", name)
 
     def group_arn(self, name: str) -> str:
-        key = name.lower()
-        path = self._groups.get(key)
-        if path is None:
-            generation = self._groups.generation
+        return self._arn("group", name)
+
+    def _arn(self, kind: str, name: str) -> str:
+        key = (kind, name.lower())
+        arn = self._arns.get(key)
+        if arn is None:
+            generation = self._arns.generation
             with self._tx.read() as repos:
-                group = repos.groups.get_by_name(name)
-            path = group.path if group else "/"
-            self._groups.put(key, path, generation)
-        return iam_arn(self._tx.account_id, "group", path, name)
+                table = repos.users if kind == "user" else repos.groups
+                found = table.get_by_name(name)
+            path, spelled = (found.path, found.name) if found is not None else ("/", name)
+            arn = iam_arn(self._tx.account_id, kind, path, spelled)
+            self._arns.put(key, arn, generation)
+        return arn

@@ -131,8 +131,7 @@ class PolicyRepository:
                     arn=policy.arn,
                     description=policy.description,
                     default_version_id=policy.default_version_id,
-                    next_version_number=int(policy.default_version_id.lstrip("v").split(".")[0])
-                    + 1,
+                    next_version_number=version_number(policy.default_version_id) + 1,
                     is_attachable=policy.is_attachable,
                     create_date=policy.create_date,
                     update_date=policy.update_date,
@@ -146,7 +145,7 @@ class PolicyRepository:
             insert(policy_versions).values(
                 policy_id=policy.policy_id,
                 version_id=policy.default_version_id,
-                number=int(policy.default_version_id.lstrip("v").split(".")[0]),
+                number=version_number(policy.default_version_id),
                 document=document,
                 create_date=policy.create_date,
             )
@@ -248,7 +247,7 @@ class PolicyRepository:
         self, policy_id: str, version_id: str, document: str, when: datetime
     ) -> None:
         """Make `version_id` the only version (AWS managed policies track AWS's)."""
-        number = int(version_id.lstrip("v").split(".")[0])
+        number = version_number(version_id)
         self._conn.execute(delete(policy_versions).where(policy_versions.c.policy_id == policy_id))
         self._conn.execute(
             insert(policy_versions).values(
@@ -375,3 +374,8 @@ class PolicyRepository:
                 )
             ],
         }
+
+
+def version_number(version_id: str) -> int:
+    """The number of a policy version id (`v3` → 3; AWS also allows `v3.suffix`)."""
+    return int(version_id.lstrip("v").split(".")[0])
