@@ -400,7 +400,7 @@ def authorized_keys(
     \b
     sshd_config:
       AuthorizedKeysCommand /path/to/iamd authorized-keys %u %f
-      AuthorizedKeysCommandUser nobody
+      AuthorizedKeysCommandUser iamd-keys   (a dedicated account that can read the key)
 
     Exits 1 with nothing printed when it cannot get a trustworthy answer (fail closed).
     See docs/ssh-logins.md.
