@@ -242,3 +242,120 @@ repository_tags = Table(
     Column("key", String(128), primary_key=True),
     Column("value", String(256), nullable=False),
 )
+
+# Virtual MFA devices (CreateVirtualMFADevice). The serial number is the device's ARN;
+# names are unique ignoring case. The TOTP seed is sealed. `user_id` is set while the
+# device is enabled for a user; `last_used_step` is the newest TOTP time step accepted,
+# so a code is never accepted twice (AWS refuses a replayed code).
+mfa_devices = Table(
+    "mfa_devices",
+    metadata,
+    Column("serial_number", String(512), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("name_lower", String(128), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("seed_sealed", LargeBinary, nullable=False),
+    Column("create_date", UtcDateTime, nullable=False),
+    Column("user_id", ForeignKey("users.user_id"), nullable=True),
+    Column("enable_date", UtcDateTime, nullable=True),
+    Column("last_used_step", BigInteger, nullable=True),
+)
+Index("ix_mfa_devices_user", mfa_devices.c.user_id)
+
+mfa_device_tags = Table(
+    "mfa_device_tags",
+    metadata,
+    Column(
+        "serial_number",
+        ForeignKey("mfa_devices.serial_number", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key_lower", String(128), primary_key=True),
+    Column("key", String(128), nullable=False),
+    Column("value", String(256), nullable=False),
+    Column("position", Integer, nullable=False),
+)
+
+# Console passwords (CreateLoginProfile). Only an argon2 hash is stored. Failed sign-ins
+# are counted so repeated failures are slowed down.
+login_profiles = Table(
+    "login_profiles",
+    metadata,
+    Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("password_reset_required", Boolean, nullable=False),
+    Column("create_date", UtcDateTime, nullable=False),
+    Column("password_changed", UtcDateTime, nullable=False),
+    Column("failed_attempts", Integer, nullable=False, default=0),
+    Column("last_failure", UtcDateTime, nullable=True),
+)
+
+# Earlier password hashes of a user, newest first, for PasswordReusePrevention.
+password_history = Table(
+    "password_history",
+    metadata,
+    Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
+    Column("set_date", UtcDateTime, primary_key=True),
+    Column("password_hash", Text, nullable=False),
+)
+
+# The account password policy (UpdateAccountPasswordPolicy); no row means none is set.
+password_policy = Table(
+    "password_policy",
+    metadata,
+    Column("account_id", ForeignKey("account.account_id"), primary_key=True),
+    Column("minimum_password_length", Integer, nullable=False),
+    Column("require_symbols", Boolean, nullable=False),
+    Column("require_numbers", Boolean, nullable=False),
+    Column("require_uppercase_characters", Boolean, nullable=False),
+    Column("require_lowercase_characters", Boolean, nullable=False),
+    Column("allow_users_to_change_password", Boolean, nullable=False),
+    Column("max_password_age", Integer, nullable=True),
+    Column("password_reuse_prevention", Integer, nullable=True),
+    Column("hard_expiry", Boolean, nullable=True),
+)
+
+roles = Table(
+    "roles",
+    metadata,
+    Column("role_id", String(32), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("name_lower", String(64), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("create_date", UtcDateTime, nullable=False),
+    Column("assume_role_policy", Text, nullable=False),
+    Column("description", String(1000), nullable=True),
+    Column("max_session_duration", Integer, nullable=False),
+    Column("permissions_boundary_arn", String(2048), nullable=True),
+    Column("last_used_date", UtcDateTime, nullable=True),
+    Column("last_used_region", String(64), nullable=True),
+)
+Index("ix_roles_path_name", roles.c.path, roles.c.name_lower)
+Index("ix_roles_permissions_boundary_arn", roles.c.permissions_boundary_arn)
+
+role_tags = Table(
+    "role_tags",
+    metadata,
+    Column("role_id", ForeignKey("roles.role_id", ondelete="CASCADE"), primary_key=True),
+    Column("key_lower", String(128), primary_key=True),
+    Column("key", String(128), nullable=False),
+    Column("value", String(256), nullable=False),
+    Column("position", Integer, nullable=False),
+)
+
+role_policy_attachments = Table(
+    "role_policy_attachments",
+    metadata,
+    Column("role_id", ForeignKey("roles.role_id", ondelete="CASCADE"), primary_key=True),
+    Column("policy_id", ForeignKey("policies.policy_id"), primary_key=True),
+    Column("attached", UtcDateTime, nullable=False),
+)
+Index("ix_role_policy_attachments_policy", role_policy_attachments.c.policy_id)
+
+role_inline_policies = Table(
+    "role_inline_policies",
+    metadata,
+    Column("role_id", ForeignKey("roles.role_id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("document", Text, nullable=False),
+)
