@@ -161,6 +161,8 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     "DeleteSSHPublicKey": ({**USER, "SSHPublicKeyId": "APKAEXAMPLE"}, BOB),
     # account-wide
     "GetAccountSummary": (ANY, "*"),
+    "GenerateCredentialReport": (ANY, "*"),
+    "GetCredentialReport": (ANY, "*"),
     "ListAccountAliases": (ANY, "*"),
     "CreateAccountAlias": ({"AccountAlias": "acme"}, "*"),
     "DeleteAccountAlias": ({"AccountAlias": "acme"}, "*"),

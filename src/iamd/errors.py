@@ -221,6 +221,39 @@ class PolicyNotAttachable(AwsError):
     status = 400
 
 
+class ReportNotPresent(AwsError):
+    # AWS sends these three with no message at all; iamd says what to do instead.
+    code = "ReportNotPresent"
+    status = 410
+
+    def __init__(
+        self,
+        message: str = "The credential report does not exist. "
+        "To generate a credential report, use GenerateCredentialReport.",
+    ) -> None:
+        super().__init__(message)
+
+
+class ReportExpired(AwsError):
+    code = "ReportExpired"
+    status = 410
+
+    def __init__(
+        self,
+        message: str = "The most recent credential report has expired. "
+        "To generate a new credential report, use GenerateCredentialReport.",
+    ) -> None:
+        super().__init__(message)
+
+
+class ReportInProgress(AwsError):
+    code = "ReportInProgress"
+    status = 404
+
+    def __init__(self, message: str = "The credential report is still being generated.") -> None:
+        super().__init__(message)
+
+
 class ServiceFailure(AwsError):
     code = "ServiceFailure"
     status = 500

@@ -12,6 +12,7 @@ from iamd.services.access_keys import AccessKeyService
 from iamd.services.account import AccountService
 from iamd.services.authorization_details import AuthorizationDetailsService
 from iamd.services.clone_urls import CloneUrls
+from iamd.services.credential_report import CredentialReportService
 from iamd.services.credentials import CredentialResolver
 from iamd.services.entity_paths import EntityPaths
 from iamd.services.groups import GroupService
@@ -49,6 +50,7 @@ class Services:
     paths: EntityPaths
     repositories: RepositoryService
     clone_urls: CloneUrls
+    credential_report: CredentialReportService
 
     @classmethod
     def build(
@@ -67,6 +69,7 @@ class Services:
     ) -> Services:
         tx = Transactions(database, account_id)
         compiler = PolicyCompiler()
+        last_used = LastUsedRecorder(database, last_used_flush_seconds)
         return cls(
             tx=tx,
             clock=clock,
@@ -83,8 +86,9 @@ class Services:
             account=AccountService(tx, quotas),
             credentials=CredentialResolver(tx, secret_box, compiler),
             policy_compiler=compiler,
-            last_used=LastUsedRecorder(database, last_used_flush_seconds),
+            last_used=last_used,
             paths=EntityPaths(tx),
             repositories=RepositoryService(tx, clock, repositories_dir),
             clone_urls=clone_urls or CloneUrls(),
+            credential_report=CredentialReportService(tx, clock, last_used),
         )

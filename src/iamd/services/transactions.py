@@ -18,6 +18,7 @@ from iamd.store.database import Database
 from iamd.store.schema import group_inline_policies, user_inline_policies
 from iamd.store.sql.access_keys import AccessKeyRepository
 from iamd.store.sql.account import AccountRepository
+from iamd.store.sql.credential_reports import CredentialReportRepository
 from iamd.store.sql.groups import GroupRepository
 from iamd.store.sql.inline_policies import InlinePolicyRepository
 from iamd.store.sql.policies import PolicyRepository
@@ -77,6 +78,10 @@ class Repositories:
     @cached_property
     def repositories(self) -> RepositoryRepository:
         return RepositoryRepository(self.conn)
+
+    @cached_property
+    def credential_reports(self) -> CredentialReportRepository:
+        return CredentialReportRepository(self.conn, self._account_id)
 
 
 class CredentialCache(Protocol):

@@ -4,6 +4,7 @@ from iamd.operations.iam import (
     access_keys,
     account,
     authorization_details,
+    credential_report,
     groups,
     inline_policies,
     permissions_boundaries,
@@ -24,5 +25,6 @@ OPERATIONS: tuple[Operation, ...] = (
     *ssh_public_keys.OPERATIONS,
     *account.OPERATIONS,
     *authorization_details.OPERATIONS,
+    *credential_report.OPERATIONS,
     *simulation.OPERATIONS,
 )
