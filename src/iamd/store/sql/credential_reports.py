@@ -23,6 +23,9 @@ from iamd.store.schema import (
     users,
 )
 
+# Rows arrive in batches rather than one fetch per row.
+_STREAM = {"yield_per": 2000}
+
 
 @dataclass(frozen=True, slots=True)
 class StoredReport:
@@ -145,7 +148,7 @@ class CredentialReportRepository:
             .outerjoin(mfa_users, mfa_users.c.user_id == users.c.user_id)
             .order_by(users.c.name_lower)
         )
-        for row in self._conn.execute(query):
+        for row in self._conn.execute(query, execution_options=_STREAM):
             yield ReportUser(
                 user_id=row.user_id,
                 name=row.name,
@@ -170,7 +173,7 @@ class CredentialReportRepository:
             .join(users, users.c.user_id == access_keys.c.user_id)
             .order_by(users.c.name_lower, access_keys.c.create_date, access_keys.c.access_key_id)
         )
-        for row in self._conn.execute(query):
+        for row in self._conn.execute(query, execution_options=_STREAM):
             yield ReportKey(
                 user_id=row.user_id,
                 active=row.status == "Active",
