@@ -23,9 +23,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
+from iamd.clients import Endpoint
 from iamd.rotation.credentials_file import (
     StaticKeys,
     read_profile_keys,
@@ -69,6 +69,9 @@ class KeyRotation:
         self._say = say
         self._now = now
         self._state = RotationState(options.credentials_path)
+        self._endpoint = Endpoint(
+            options.profile, options.endpoint_url, options.region, options.credentials_path
+        )
 
     # -- the three commands -------------------------------------------------------------
 
@@ -180,8 +183,7 @@ class KeyRotation:
         self._delete_old(pending, new)
 
     def _check_chain_uses(self, keys: StaticKeys) -> None:
-        session = self._session()
-        credentials = session.get_credentials()
+        credentials = self._endpoint.session().get_credentials()
         chain_key = credentials.access_key if credentials is not None else None
         if chain_key != keys.access_key_id:
             raise RotationError(
@@ -296,21 +298,8 @@ class KeyRotation:
 
     # -- plumbing -----------------------------------------------------------------------
 
-    def _session(self) -> botocore.session.Session:
-        session = botocore.session.Session(profile=self._options.profile)
-        session.set_config_variable("credentials_file", str(self._options.credentials_path))
-        return session
-
     def _client(self, service: str, keys: StaticKeys) -> Any:
-        session = self._session()
-        region = self._options.region or session.get_config_variable("region") or "us-east-1"
-        return session.create_client(
-            service,
-            region_name=region,
-            endpoint_url=self._options.endpoint_url,
-            aws_access_key_id=keys.access_key_id,
-            aws_secret_access_key=keys.secret_access_key,
-        )
+        return self._endpoint.client(service, keys.access_key_id, keys.secret_access_key)
 
     def _call(self, what: str, call: Callable[[], Any]) -> Any:
         try:
