@@ -6,6 +6,7 @@ from iamd.operations.iam import (
     authorization_details,
     groups,
     inline_policies,
+    passwords,
     permissions_boundaries,
     policies,
     simulation,
@@ -25,4 +26,5 @@ OPERATIONS: tuple[Operation, ...] = (
     *account.OPERATIONS,
     *authorization_details.OPERATIONS,
     *simulation.OPERATIONS,
+    *passwords.OPERATIONS,
 )
