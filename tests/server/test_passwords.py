@@ -464,3 +464,20 @@ def test_no_password_in_plain_text_in_the_database_or_the_log(fresh_server: Runn
         for encoded in (password.encode(), password.encode("utf-16-le")):
             assert encoded not in stored, password
             assert encoded not in log, password
+
+
+def test_guessing_the_old_password_through_the_api_is_slowed_down_too(
+    server: RunningServer, iam: Any, unique: str
+) -> None:
+    name = f"{unique}-guess"
+    user = _user_with_key(server, iam, name)
+    iam.attach_user_policy(UserName=name, PolicyArn="arn:aws:iam::aws:policy/IAMUserChangePassword")
+    iam.create_login_profile(UserName=name, Password=GOOD)
+    for _ in range(3):
+        status, code, _ = error_of(user.change_password, OldPassword=OTHER, NewPassword=OTHER)
+        assert (status, code) == (403, "AccessDenied")
+    # The right old password inside the back-off window is refused unchecked.
+    status, code, _ = error_of(user.change_password, OldPassword=GOOD, NewPassword=OTHER)
+    assert (status, code) == (409, "EntityTemporarilyUnmodifiable")
+    # The failures are the same count sign-in uses.
+    assert sign_in(server, name, GOOD)[1]["outcome"] == "throttled"
