@@ -177,7 +177,9 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         pipeline,
         executor,
         inline_reads=database.is_sqlite,
-        sign_in=SignInEndpoint(services, requests_log).handle,
+        sign_in=SignInEndpoint(
+            services, requests_log, max_concurrent=settings.worker_threads // 2
+        ).handle,
     )
     services.last_used.start()
     if requests_log is not None:

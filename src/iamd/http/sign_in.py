@@ -8,13 +8,16 @@ password proved right), with the HTTP status the outcome deserves; a throttled a
 carries `Retry-After`. No answer, log line or error ever holds a password, and the
 answers for an unknown user and a wrong password are the same.
 
-It runs on the worker threads: checking a password costs an argon2 computation.
+It runs on the worker threads: checking a password costs an argon2 computation. At
+most `max_concurrent` attempts are checked at a time (half the pool by default); more
+are answered `throttled` at once, so a flood of sign-ins cannot starve the API's writes.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from typing import Any
 from urllib.parse import parse_qs
@@ -45,9 +48,16 @@ class BadSignInRequest(ValueError):
 
 
 class SignInEndpoint:
-    def __init__(self, services: Services, access_log: AccessLog | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        access_log: AccessLog | None = None,
+        *,
+        max_concurrent: int = 4,
+    ) -> None:
         self._services = services
         self._access_log = access_log
+        self._slots = threading.BoundedSemaphore(max(1, max_concurrent))
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -58,12 +68,7 @@ class SignInEndpoint:
         else:
             try:
                 fields = _fields(request)
-                result = self._services.sign_in.verify(
-                    fields["account"],
-                    fields["userName"],
-                    fields["password"],
-                    fields.get("newPassword"),
-                )
+                result = self._verify(fields)
             except BadSignInRequest as bad:
                 status, payload, outcome = (
                     400,
@@ -95,6 +100,20 @@ class SignInEndpoint:
                 (time.perf_counter() - started) * 1000,
             )
         return HttpResponse(status, headers, json.dumps(payload).encode())
+
+    def _verify(self, fields: dict[str, str]) -> SignInResult:
+        if not self._slots.acquire(blocking=False):
+            return _busy()
+        try:
+            return self._services.sign_in.verify(
+                fields["account"], fields["userName"], fields["password"], fields.get("newPassword")
+            )
+        finally:
+            self._slots.release()
+
+
+def _busy() -> SignInResult:
+    return SignInResult(Outcome.THROTTLED, retry_after_seconds=1)
 
 
 def _payload(result: SignInResult) -> dict[str, Any]:
