@@ -159,6 +159,15 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     "ListSSHPublicKeys": (ANY, CALLER_ARN),
     "UpdateSSHPublicKey": ({**USER, "SSHPublicKeyId": "APKAEXAMPLE", "Status": "Active"}, BOB),
     "DeleteSSHPublicKey": ({**USER, "SSHPublicKeyId": "APKAEXAMPLE"}, BOB),
+    # console passwords: the user (ChangePassword: the caller); the policy: "*"
+    "CreateLoginProfile": ({**USER, "Password": "x"}, BOB),
+    "GetLoginProfile": (ANY, CALLER_ARN),
+    "UpdateLoginProfile": (USER, BOB),
+    "DeleteLoginProfile": (USER, BOB),
+    "ChangePassword": ({"OldPassword": "a", "NewPassword": "b"}, CALLER_ARN),
+    "GetAccountPasswordPolicy": (ANY, "*"),
+    "UpdateAccountPasswordPolicy": ({"MinimumPasswordLength": 8}, "*"),
+    "DeleteAccountPasswordPolicy": (ANY, "*"),
     # account-wide
     "GetAccountSummary": (ANY, "*"),
     "GenerateCredentialReport": (ANY, "*"),

@@ -165,10 +165,45 @@ class NoSuchEntity(AwsError):
     def ssh_public_key(cls, ssh_public_key_id: str) -> NoSuchEntity:
         return cls(f"The Public Key with id {ssh_public_key_id} cannot be found.")
 
+    @classmethod
+    def login_profile(cls, user_name: str) -> NoSuchEntity:
+        return cls(f"Login Profile for User {user_name} cannot be found.")
+
+    @classmethod
+    def password_policy(cls, account_id: str) -> NoSuchEntity:
+        # AWS names the account id "domain name" here.
+        return cls(f"The Password Policy with domain name {account_id} cannot be found.")
+
 
 class EntityAlreadyExists(AwsError):
     code = "EntityAlreadyExists"
     status = 409
+
+    @classmethod
+    def login_profile(cls, user_name: str) -> EntityAlreadyExists:
+        return cls(f"Login Profile for user {user_name} already exists.")
+
+
+class EntityTemporarilyUnmodifiable(AwsError):
+    code = "EntityTemporarilyUnmodifiable"
+    status = 409
+
+
+class PasswordPolicyViolation(AwsError):
+    code = "PasswordPolicyViolation"
+    status = 400
+
+    # AWS's one sentence for every broken rule, from CreateLoginProfile,
+    # UpdateLoginProfile and ChangePassword alike; it never says which rule.
+    def __init__(
+        self, message: str = "Password does not conform to the account password policy."
+    ) -> None:
+        super().__init__(message)
+
+
+class InvalidUserType(AwsError):
+    code = "InvalidUserType"
+    status = 400
 
 
 class LimitExceeded(AwsError):
@@ -187,6 +222,7 @@ class DeleteConflict(AwsError):
     # What still hangs off a user or group, in AWS's words: inline policies are
     # "deleted", managed ones "detached", and DeleteUser reports a membership with the
     # same sentence DeleteGroup uses for members.
+    LOGIN_PROFILE: ClassVar[str] = "Cannot delete entity, must delete login profile first."
     ACCESS_KEYS: ClassVar[str] = "Cannot delete entity, must delete access keys first."
     INLINE_POLICIES: ClassVar[str] = "Cannot delete entity, must delete policies first."
     ATTACHED_POLICIES: ClassVar[str] = "Cannot delete entity, must detach all policies first."

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from iamd.auth.passwords import PasswordHashing
 from iamd.auth.secret_box import SecretBox
 from iamd.clock import Clock
 from iamd.ids import IdGenerator
@@ -18,12 +19,15 @@ from iamd.services.entity_paths import EntityPaths
 from iamd.services.groups import GroupService
 from iamd.services.inline_policies import InlinePolicyService
 from iamd.services.last_used import LastUsedRecorder
+from iamd.services.passwords import PasswordService
 from iamd.services.permissions_boundaries import PermissionsBoundaryService
 from iamd.services.policies import PolicyService
 from iamd.services.principal_policies import PolicyCompiler
 from iamd.services.quotas import Quotas
 from iamd.services.repositories import RepositoryService
+from iamd.services.sign_in import SignInService
 from iamd.services.ssh_public_keys import SSHPublicKeyService
+from iamd.services.throttle import Backoff
 from iamd.services.transactions import Transactions
 from iamd.services.users import UserService
 from iamd.store.database import Database
@@ -51,6 +55,8 @@ class Services:
     repositories: RepositoryService
     clone_urls: CloneUrls
     credential_report: CredentialReportService
+    passwords: PasswordService
+    sign_in: SignInService
 
     @classmethod
     def build(
@@ -66,10 +72,15 @@ class Services:
         ssh_rsa_only: bool = False,
         repositories_dir: Path = Path("./data/repositories"),
         clone_urls: CloneUrls | None = None,
+        password_hashing: PasswordHashing | None = None,
+        sign_in_backoff: Backoff | None = None,
     ) -> Services:
         tx = Transactions(database, account_id)
         compiler = PolicyCompiler()
         last_used = LastUsedRecorder(database, last_used_flush_seconds)
+        passwords = PasswordService(
+            tx, clock, password_hashing or PasswordHashing(), sign_in_backoff or Backoff()
+        )
         return cls(
             tx=tx,
             clock=clock,
@@ -91,4 +102,6 @@ class Services:
             repositories=RepositoryService(tx, clock, repositories_dir),
             clone_urls=clone_urls or CloneUrls(),
             credential_report=CredentialReportService(tx, clock, last_used),
+            passwords=passwords,
+            sign_in=SignInService(passwords, clock, account_id),
         )

@@ -21,6 +21,11 @@ from iamd.store.sql.account import AccountRepository
 from iamd.store.sql.credential_reports import CredentialReportRepository
 from iamd.store.sql.groups import GroupRepository
 from iamd.store.sql.inline_policies import InlinePolicyRepository
+from iamd.store.sql.passwords import (
+    LoginProfileRepository,
+    PasswordHistoryRepository,
+    PasswordPolicyRepository,
+)
 from iamd.store.sql.policies import PolicyRepository
 from iamd.store.sql.repositories import RepositoryRepository
 from iamd.store.sql.ssh_public_keys import SSHPublicKeyRepository
@@ -82,6 +87,18 @@ class Repositories:
     @cached_property
     def credential_reports(self) -> CredentialReportRepository:
         return CredentialReportRepository(self.conn, self._account_id)
+
+    @cached_property
+    def login_profiles(self) -> LoginProfileRepository:
+        return LoginProfileRepository(self.conn)
+
+    @cached_property
+    def password_history(self) -> PasswordHistoryRepository:
+        return PasswordHistoryRepository(self.conn)
+
+    @cached_property
+    def password_policy(self) -> PasswordPolicyRepository:
+        return PasswordPolicyRepository(self.conn, self._account_id)
 
 
 class CredentialCache(Protocol):

@@ -17,6 +17,7 @@ from iamd.store.sql.paging import Page, page_of_sequence
 
 # What DeleteUser reports when something still hangs off the user, in AWS's order.
 _DELETE_CONFLICTS = {
+    "login profile": DeleteConflict.LOGIN_PROFILE,
     "access keys": DeleteConflict.ACCESS_KEYS,
     "ssh public keys": DeleteConflict.SSH_PUBLIC_KEYS,
     "policies": DeleteConflict.INLINE_POLICIES,

@@ -7,6 +7,7 @@ from iamd.operations.iam import (
     credential_report,
     groups,
     inline_policies,
+    passwords,
     permissions_boundaries,
     policies,
     simulation,
@@ -27,4 +28,5 @@ OPERATIONS: tuple[Operation, ...] = (
     *authorization_details.OPERATIONS,
     *credential_report.OPERATIONS,
     *simulation.OPERATIONS,
+    *passwords.OPERATIONS,
 )
