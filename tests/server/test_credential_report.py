@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from tests.server.iam_helpers import error_of
+from tests.server.test_passwords import sign_in
 from tests.support.servers import RunningServer
 
 from iamd.auth.secret_box import SecretBox
@@ -128,6 +129,34 @@ def test_report_columns_for_users_in_every_state(fresh_server: RunningServer) ->
     assert row["access_key_1_active"] == "false"  # the older key, set Inactive
     assert row["access_key_2_active"] == "true"
     assert TIMESTAMP.match(row["access_key_2_last_rotated"])
+
+
+def test_password_columns(fresh_server: RunningServer) -> None:
+    iam = fresh_server.client()
+    iam.update_account_password_policy(MinimumPasswordLength=12, MaxPasswordAge=30)
+    password = "Correct-Horse-Battery-9"
+    for name in ("signed-in", "never-signed-in"):
+        iam.create_user(UserName=name)
+        iam.create_login_profile(UserName=name, Password=password)
+    status, outcome, _ = sign_in(fresh_server, "signed-in", password)
+    assert status == 200, outcome
+
+    generate_until_complete(iam)
+    by_name = {row["user"]: row for row in report_rows(iam)}
+
+    signed_in = by_name["signed-in"]
+    assert signed_in["password_enabled"] == "true"
+    assert TIMESTAMP.match(signed_in["password_last_used"])
+    last_used = iam.get_user(UserName="signed-in")["User"]["PasswordLastUsed"]
+    assert signed_in["password_last_used"] == last_used.isoformat(timespec="seconds")
+    changed = datetime.fromisoformat(signed_in["password_last_changed"])
+    created = iam.get_login_profile(UserName="signed-in")["LoginProfile"]["CreateDate"]
+    assert abs(changed - created) < timedelta(seconds=1)
+    assert datetime.fromisoformat(signed_in["password_next_rotation"]) == changed + timedelta(
+        days=30
+    )
+    assert signed_in["mfa_active"] == "false"
+    assert by_name["never-signed-in"]["password_last_used"] == "no_information"
 
 
 def _identity(row: dict[str, str]) -> dict[str, str]:
