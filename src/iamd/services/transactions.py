@@ -20,6 +20,7 @@ from iamd.store.sql.access_keys import AccessKeyRepository
 from iamd.store.sql.account import AccountRepository
 from iamd.store.sql.groups import GroupRepository
 from iamd.store.sql.inline_policies import InlinePolicyRepository
+from iamd.store.sql.mfa_devices import MFADeviceRepository
 from iamd.store.sql.policies import PolicyRepository
 from iamd.store.sql.repositories import RepositoryRepository
 from iamd.store.sql.ssh_public_keys import SSHPublicKeyRepository
@@ -73,6 +74,10 @@ class Repositories:
     @cached_property
     def ssh_public_keys(self) -> SSHPublicKeyRepository:
         return SSHPublicKeyRepository(self.conn)
+
+    @cached_property
+    def mfa_devices(self) -> MFADeviceRepository:
+        return MFADeviceRepository(self.conn, self._account_id)
 
     @cached_property
     def repositories(self) -> RepositoryRepository:

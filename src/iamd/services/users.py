@@ -19,6 +19,7 @@ from iamd.store.sql.paging import Page, page_of_sequence
 _DELETE_CONFLICTS = {
     "access keys": DeleteConflict.ACCESS_KEYS,
     "ssh public keys": DeleteConflict.SSH_PUBLIC_KEYS,
+    "mfa devices": DeleteConflict.MFA_DEVICES,
     "policies": DeleteConflict.INLINE_POLICIES,
     "attached policies": DeleteConflict.ATTACHED_POLICIES,
     "groups": DeleteConflict.GROUP_MEMBERSHIPS,

@@ -10,6 +10,7 @@ from iamd.model import Tag, User, iam_arn
 from iamd.store.schema import (
     access_keys,
     group_members,
+    mfa_devices,
     ssh_public_keys,
     user_inline_policies,
     user_policy_attachments,
@@ -85,6 +86,7 @@ class UserRepository(NamedEntityRepository[User]):
         checks = [
             ("access keys", access_keys.c.user_id),
             ("ssh public keys", ssh_public_keys.c.user_id),
+            ("mfa devices", mfa_devices.c.user_id),
             ("policies", user_inline_policies.c.user_id),
             ("attached policies", user_policy_attachments.c.user_id),
             ("groups", group_members.c.user_id),
