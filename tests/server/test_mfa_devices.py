@@ -334,6 +334,8 @@ def test_list_virtual_mfa_devices_pages_by_status(fresh_server: RunningServer) -
         iam, "list_virtual_mfa_devices", "VirtualMFADevices", 5, AssignmentStatus="Any"
     )
     assert any_status == everything
+    summary = iam.get_account_summary()["SummaryMap"]
+    assert (summary["MFADevices"], summary["MFADevicesInUse"]) == (7, 3)
 
 
 def test_tags(iam: Any, unique: str) -> None:

@@ -91,6 +91,10 @@ class MFADeviceRepository:
     def count(self) -> int:
         return int(self._conn.execute(select(func.count()).select_from(mfa_devices)).scalar_one())
 
+    def count_assigned(self) -> int:
+        query = select(func.count()).select_from(mfa_devices)
+        return int(self._conn.execute(query.where(mfa_devices.c.user_id.is_not(None))).scalar_one())
+
     def count_for_user(self, user_id: str) -> int:
         return int(self._conn.execute(_COUNT_OF_USER, {"user_id": user_id}).scalar_one())
 
