@@ -174,6 +174,15 @@ class NoSuchEntity(AwsError):
         # AWS names the account id "domain name" here.
         return cls(f"The Password Policy with domain name {account_id} cannot be found.")
 
+    @classmethod
+    def mfa_device(cls, serial_number: str) -> NoSuchEntity:
+        return cls(f"VirtualMFADevice with serial number {serial_number} does not exist.")
+
+    @classmethod
+    def mfa_device_of_user(cls) -> NoSuchEntity:
+        """A device that exists but is not enabled for the user named."""
+        return cls("MFA Device invalid for user.")
+
 
 class EntityAlreadyExists(AwsError):
     code = "EntityAlreadyExists"
@@ -230,6 +239,11 @@ class DeleteConflict(AwsError):
     # AWS names no SSH keys here: the sentence is its generic one for what still refers
     # to the user.
     SSH_PUBLIC_KEYS: ClassVar[str] = "Cannot delete entity, must remove referenced objects first."
+    MFA_DEVICES: ClassVar[str] = "Cannot delete entity, must delete MFA device first."
+
+    @classmethod
+    def mfa_device_in_use(cls) -> DeleteConflict:
+        return cls("MFA VirtualDevice in use. Must deactivate first.")
 
     @classmethod
     def policy_attached(cls) -> DeleteConflict:
@@ -245,6 +259,16 @@ class DeleteConflict(AwsError):
     @classmethod
     def default_version(cls) -> DeleteConflict:
         return cls("Cannot delete the default version of a policy.")
+
+
+class InvalidAuthenticationCode(AwsError):
+    """EnableMFADevice / ResyncMFADevice codes that are wrong, stale or already used."""
+
+    code = "InvalidAuthenticationCode"
+    status = 403
+
+    def __init__(self, message: str = "Authentication code for device is not valid.") -> None:
+        super().__init__(message)
 
 
 class MalformedPolicyDocument(AwsError):
@@ -311,6 +335,20 @@ class AccessDenied(AwsError):
         `change` reads like AWS's: "delete policies", "create versions for policies".
         """
         return cls(f"Cannot {change} outside your own account.")
+
+    # STS's answers when an MFA code does not authenticate (GetSessionToken, AssumeRole).
+    @classmethod
+    def mfa_code_invalid(cls) -> AccessDenied:
+        """A wrong, stale or already used code for a device the user has."""
+        return cls("MultiFactorAuthentication failed with invalid MFA one time pass code.")
+
+    @classmethod
+    def mfa_device_unknown(cls) -> AccessDenied:
+        """A serial number that names no device enabled for the caller."""
+        return cls(
+            "MultiFactorAuthentication failed, unable to validate MFA code.  "
+            "Please verify your MFA serial number is valid and associated with this user."
+        )
 
 
 # ---------------------------------------------------------------------------------------

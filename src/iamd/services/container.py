@@ -19,6 +19,7 @@ from iamd.services.entity_paths import EntityPaths
 from iamd.services.groups import GroupService
 from iamd.services.inline_policies import InlinePolicyService
 from iamd.services.last_used import LastUsedRecorder
+from iamd.services.mfa_devices import MFADeviceService
 from iamd.services.passwords import PasswordService
 from iamd.services.permissions_boundaries import PermissionsBoundaryService
 from iamd.services.policies import PolicyService
@@ -47,6 +48,7 @@ class Services:
     authorization_details: AuthorizationDetailsService
     access_keys: AccessKeyService
     ssh_public_keys: SSHPublicKeyService
+    mfa_devices: MFADeviceService
     account: AccountService
     credentials: CredentialResolver
     policy_compiler: PolicyCompiler
@@ -94,6 +96,7 @@ class Services:
             authorization_details=AuthorizationDetailsService(tx),
             access_keys=AccessKeyService(tx, clock, ids, quotas, secret_box),
             ssh_public_keys=SSHPublicKeyService(tx, clock, ids, quotas, rsa_only=ssh_rsa_only),
+            mfa_devices=MFADeviceService(tx, clock, quotas, secret_box),
             account=AccountService(tx, quotas),
             credentials=CredentialResolver(tx, secret_box, compiler),
             policy_compiler=compiler,

@@ -21,6 +21,7 @@ from iamd.store.sql.account import AccountRepository
 from iamd.store.sql.credential_reports import CredentialReportRepository
 from iamd.store.sql.groups import GroupRepository
 from iamd.store.sql.inline_policies import InlinePolicyRepository
+from iamd.store.sql.mfa_devices import MFADeviceRepository
 from iamd.store.sql.passwords import (
     LoginProfileRepository,
     PasswordHistoryRepository,
@@ -79,6 +80,10 @@ class Repositories:
     @cached_property
     def ssh_public_keys(self) -> SSHPublicKeyRepository:
         return SSHPublicKeyRepository(self.conn)
+
+    @cached_property
+    def mfa_devices(self) -> MFADeviceRepository:
+        return MFADeviceRepository(self.conn, self._account_id)
 
     @cached_property
     def repositories(self) -> RepositoryRepository:

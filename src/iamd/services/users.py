@@ -20,6 +20,7 @@ _DELETE_CONFLICTS = {
     "login profile": DeleteConflict.LOGIN_PROFILE,
     "access keys": DeleteConflict.ACCESS_KEYS,
     "ssh public keys": DeleteConflict.SSH_PUBLIC_KEYS,
+    "mfa devices": DeleteConflict.MFA_DEVICES,
     "policies": DeleteConflict.INLINE_POLICIES,
     "attached policies": DeleteConflict.ATTACHED_POLICIES,
     "groups": DeleteConflict.GROUP_MEMBERSHIPS,
