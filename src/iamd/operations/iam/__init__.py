@@ -8,6 +8,7 @@ from iamd.operations.iam import (
     inline_policies,
     permissions_boundaries,
     policies,
+    roles,
     simulation,
     ssh_public_keys,
     users,
@@ -17,6 +18,7 @@ from iamd.operations.registry import Operation
 OPERATIONS: tuple[Operation, ...] = (
     *users.OPERATIONS,
     *groups.OPERATIONS,
+    *roles.OPERATIONS,
     *policies.OPERATIONS,
     *inline_policies.OPERATIONS,
     *permissions_boundaries.OPERATIONS,
