@@ -113,11 +113,7 @@ def test_twelve_digit_alias_is_refused(iam: Any) -> None:
 @pytest.mark.parametrize(
     ("operation", "params", "name"),
     [
-        (
-            "create_role",
-            {"RoleName": "r", "AssumeRolePolicyDocument": policy_json()},
-            "CreateRole",
-        ),
+        ("create_instance_profile", {"InstanceProfileName": "p"}, "CreateInstanceProfile"),
         ("list_server_certificates", {}, "ListServerCertificates"),
         ("list_saml_providers", {}, "ListSAMLProviders"),
     ],

@@ -74,10 +74,10 @@ class OwnerKind(Enum):
         }[self]
 
     def not_found(self, name: str) -> NoSuchEntity:
-        return NoSuchEntity(f"The {self.value} with name {name} cannot be found.")
+        return NoSuchEntity.named(self.value, name)
 
     def inline_policy_not_found(self, policy_name: str) -> NoSuchEntity:
-        return NoSuchEntity(f"The {self.value} policy with name {policy_name} cannot be found.")
+        return NoSuchEntity.inline_policy(self.value, policy_name)
 
 
 _ATTACHMENTS = {
