@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-
 from tests.server.iam_helpers import (
     ACCOUNT,
     ADMINISTRATOR_ACCESS,
@@ -23,7 +23,7 @@ from tests.server.iam_helpers import (
     too_long,
     validation_message,
 )
-from tests.support.servers import RunningServer
+from tests.support.servers import RunningServer, start_server
 
 ROLE_ID = re.compile(r"AROA[A-Z2-7]{17}")
 ROOT = f"arn:aws:iam::{ACCOUNT}:root"
@@ -69,7 +69,8 @@ def test_create_get_list_update_delete(iam: Any, unique: str) -> None:
     listed = [r for r in iam.list_roles(PathPrefix="/ci/")["Roles"] if r["RoleName"] == name]
     assert len(listed) == 1
     # ListRoles shows neither tags nor the last use, as AWS's does not.
-    assert "Tags" not in listed[0] and "RoleLastUsed" not in listed[0]
+    assert "Tags" not in listed[0]
+    assert "RoleLastUsed" not in listed[0]
     assert listed[0]["AssumeRolePolicyDocument"] == json.loads(document)
     assert listed[0]["Description"] == "Deploys things"
     assert iam.list_roles(PathPrefix="/nothing-here/")["Roles"] == []
@@ -108,7 +109,8 @@ def test_trust_policy_is_percent_encoded_on_the_wire(server: RunningServer, uniq
     assert f"<AssumeRolePolicyDocument>{quote(document, safe='')}</AssumeRolePolicyDocument>" in (
         text
     )
-    assert "%20" in text and "+" not in text.split("AssumeRolePolicyDocument")[1]
+    assert "%20" in text
+    assert "+" not in text.split("AssumeRolePolicyDocument")[1]
 
 
 def test_duplicate_names_and_missing_roles(iam: Any, unique: str) -> None:
@@ -202,17 +204,18 @@ def test_input_validation(iam: Any, unique: str) -> None:
             'Invalid principal in policy: "AWS":"arn:aws:iam::123456789012:user/*"',
         ),
         (
-            trust({"AWS": f"arn:aws:iam::{ACCOUNT}:user/no-such-user-anywhere"}),
-            f'Invalid principal in policy: "AWS":"arn:aws:iam::{ACCOUNT}:user/no-such-user-anywhere"',
+            trust({"AWS": f"arn:aws:iam::{ACCOUNT}:user/no-such-user"}),
+            f'Invalid principal in policy: "AWS":"arn:aws:iam::{ACCOUNT}:user/no-such-user"',
         ),
         (
-            trust({"AWS": f"arn:aws:iam::{ACCOUNT}:role/no-such-role-anywhere"}),
-            f'Invalid principal in policy: "AWS":"arn:aws:iam::{ACCOUNT}:role/no-such-role-anywhere"',
+            trust({"AWS": f"arn:aws:iam::{ACCOUNT}:role/no-such-role"}),
+            f'Invalid principal in policy: "AWS":"arn:aws:iam::{ACCOUNT}:role/no-such-role"',
         ),
         ("{not json", "Syntax errors in policy."),
         (
             trust(Sid="not ok"),
-            "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*",
+            "Statement IDs (SID) must be alpha-numeric. "
+            "Check that your input satisfies the regular expression [0-9A-Za-z]*",
         ),
     ],
 )
@@ -288,7 +291,8 @@ def test_tags(iam: Any, unique: str) -> None:
     assert tags["Tags"] == [{"Key": "b", "Value": ""}, {"Key": "env", "Value": "dev"}]
     assert tags["IsTruncated"] is False
     first = iam.list_role_tags(RoleName=name, MaxItems=1)
-    assert first["IsTruncated"] is True and len(first["Tags"]) == 1
+    assert first["IsTruncated"] is True
+    assert len(first["Tags"]) == 1
     rest = iam.list_role_tags(RoleName=name, Marker=first["Marker"])
     assert first["Tags"] + rest["Tags"] == tags["Tags"]
     assert iam.get_role(RoleName=name)["Role"]["Tags"] == tags["Tags"]
@@ -383,7 +387,8 @@ def test_attached_policies_quota_and_listing(iam: Any, unique: str) -> None:
     assert entities["PolicyRoles"] == [
         {"RoleName": name, "RoleId": iam.get_role(RoleName=name)["Role"]["RoleId"]}
     ]
-    assert entities["PolicyUsers"] == [] and entities["PolicyGroups"] == []
+    assert entities["PolicyUsers"] == []
+    assert entities["PolicyGroups"] == []
     assert iam.list_entities_for_policy(PolicyArn=arns[0], EntityFilter="User")["PolicyRoles"] == []
     assert error_of(iam.delete_policy, PolicyArn=arns[0]) == (
         409,
@@ -439,10 +444,8 @@ def test_permissions_boundary(iam: Any, unique: str) -> None:
     }
     assert created["PermissionsBoundary"] == expected
     assert iam.get_role(RoleName=name)["Role"]["PermissionsBoundary"] == expected
-    assert (
-        "PermissionsBoundary"
-        not in [r for r in iam.list_roles()["Roles"] if r["RoleName"] == name][0]
-    )
+    listed = next(r for r in iam.list_roles()["Roles"] if r["RoleName"] == name)
+    assert "PermissionsBoundary" not in listed
     policy = iam.get_policy(PolicyArn=boundary)["Policy"]
     assert (policy["AttachmentCount"], policy["PermissionsBoundaryUsageCount"]) == (0, 1)
     used = iam.list_entities_for_policy(PolicyArn=boundary, PolicyUsageFilter="PermissionsBoundary")
@@ -484,3 +487,21 @@ def test_list_roles_paginates(iam: Any, unique: str) -> None:
     roles, pages = all_pages(iam, "list_roles", "Roles", 3, PathPrefix=f"/{unique}/")
     assert [r["RoleName"] for r in roles] == names
     assert pages == 3
+
+
+def test_roles_per_account_quota(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data", extra_args=["--roles-quota", "2"])
+    try:
+        iam = server.client("iam")
+        iam.create_role(RoleName="one", AssumeRolePolicyDocument=trust())
+        iam.create_role(RoleName="two", AssumeRolePolicyDocument=trust())
+        assert error_of(iam.create_role, RoleName="three", AssumeRolePolicyDocument=trust()) == (
+            409,
+            "LimitExceeded",
+            "Cannot exceed quota for RolesPerAccount: 2",
+        )
+        assert iam.get_account_summary()["SummaryMap"]["RolesQuota"] == 2
+        iam.delete_role(RoleName="two")
+        iam.create_role(RoleName="three", AssumeRolePolicyDocument=trust())
+    finally:
+        server.stop()
