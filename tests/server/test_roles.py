@@ -505,3 +505,124 @@ def test_roles_per_account_quota(tmp_path: Path) -> None:
         iam.create_role(RoleName="three", AssumeRolePolicyDocument=trust())
     finally:
         server.stop()
+
+
+def test_simulate_principal_policy_with_a_role(iam: Any, unique: str) -> None:
+    name = f"{unique}-sim"
+    role = iam.create_role(RoleName=name, Path="/sim/", AssumeRolePolicyDocument=trust())["Role"]
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="Inline",
+        PolicyDocument=policy_json(["iam:GetRole", "iam:CreateUser"]),
+    )
+    iam.attach_role_policy(RoleName=name, PolicyArn=READ_ONLY_ACCESS)
+    results = iam.simulate_principal_policy(
+        PolicySourceArn=role["Arn"],
+        ActionNames=["iam:GetRole", "iam:CreateUser", "iam:DeleteUser", "s3:GetObject"],
+    )["EvaluationResults"]
+    decisions = {r["EvalActionName"]: r["EvalDecision"] for r in results}
+    assert decisions == {
+        "iam:GetRole": "allowed",
+        "iam:CreateUser": "allowed",
+        "iam:DeleteUser": "implicitDeny",
+        "s3:GetObject": "implicitDeny",
+    }
+    matched = {
+        (m["SourcePolicyType"], m["SourcePolicyId"])
+        for r in results
+        if r["EvalActionName"] == "iam:GetRole"
+        for m in r["MatchedStatements"]
+    }
+    assert ("role", "Inline") in matched
+    assert ("aws-managed", "ReadOnlyAccess") in matched
+
+    # The role's boundary caps what its policies allow.
+    boundary = iam.create_policy(
+        PolicyName=f"{unique}-cap", PolicyDocument=policy_json("iam:Get*")
+    )["Policy"]["Arn"]
+    iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary=boundary)
+    capped = iam.simulate_principal_policy(
+        PolicySourceArn=role["Arn"], ActionNames=["iam:GetRole", "iam:CreateUser"]
+    )["EvaluationResults"]
+    assert {r["EvalActionName"]: r["EvalDecision"] for r in capped} == {
+        "iam:GetRole": "allowed",
+        "iam:CreateUser": "implicitDeny",
+    }
+    create_user = next(r for r in capped if r["EvalActionName"] == "iam:CreateUser")
+    assert create_user["PermissionsBoundaryDecisionDetail"] == {
+        "AllowedByPermissionsBoundary": False
+    }
+    keys = iam.get_context_keys_for_principal_policy(PolicySourceArn=role["Arn"])
+    assert keys["ContextKeyNames"] == []
+
+    # The ARN must name the role with its path.
+    wrong_path = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+    assert error_of(
+        iam.simulate_principal_policy, PolicySourceArn=wrong_path, ActionNames=["iam:GetRole"]
+    ) == (404, "NoSuchEntity", f"The role with name {name} cannot be found.")
+    # A resource policy needs a CallerArn when the source is not a user.
+    status, code, _ = error_of(
+        iam.simulate_principal_policy,
+        PolicySourceArn=role["Arn"],
+        ActionNames=["s3:GetObject"],
+        ResourcePolicy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}
+                ],
+            }
+        ),
+    )
+    assert (status, code) == (400, "InvalidInput")
+
+
+def test_role_operations_are_authorized_against_the_role(
+    server: RunningServer, iam: Any, unique: str
+) -> None:
+    allowed, denied = f"{unique}-mine", f"{unique}-theirs"
+    for name, path in ((allowed, "/team/"), (denied, "/other/")):
+        iam.create_role(
+            RoleName=name,
+            Path=path,
+            AssumeRolePolicyDocument=trust(),
+            Tags=[{"Key": "owner", "Value": "team" if path == "/team/" else "other"}],
+        )
+    user = f"{unique}-u"
+    iam.create_user(UserName=user)
+    iam.put_user_policy(
+        UserName=user,
+        PolicyName="TeamRoles",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["iam:GetRole", "iam:TagRole"],
+                        "Resource": f"arn:aws:iam::{ACCOUNT}:role/team/*",
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Action": "iam:ListRoleTags",
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:ResourceTag/owner": "team"}},
+                    },
+                ],
+            }
+        ),
+    )
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    client = server.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
+    assert client.get_role(RoleName=allowed)["Role"]["RoleName"] == allowed
+    assert client.list_role_tags(RoleName=allowed)["Tags"] == [{"Key": "owner", "Value": "team"}]
+    me = f"arn:aws:iam::{ACCOUNT}:user/{user}"
+    theirs = f"arn:aws:iam::{ACCOUNT}:role/other/{denied}"
+    assert error_of(client.get_role, RoleName=denied) == (
+        403,
+        "AccessDenied",
+        f"User: {me} is not authorized to perform: iam:GetRole on resource: {theirs} "
+        "because no identity-based policy allows the iam:GetRole action",
+    )
+    assert error_of(client.list_role_tags, RoleName=denied)[1] == "AccessDenied"
+    assert error_of(client.delete_role, RoleName=allowed)[1] == "AccessDenied"
