@@ -626,3 +626,30 @@ def test_role_operations_are_authorized_against_the_role(
     )
     assert error_of(client.list_role_tags, RoleName=denied)[1] == "AccessDenied"
     assert error_of(client.delete_role, RoleName=allowed)[1] == "AccessDenied"
+
+
+def test_deleted_principals_show_as_their_unique_ids(iam: Any, unique: str) -> None:
+    user = iam.create_user(UserName=f"{unique}-u", Path="/p/")["User"]
+    other = iam.create_role(RoleName=f"{unique}-o", AssumeRolePolicyDocument=trust())["Role"]
+    name = f"{unique}-trusting"
+    iam.create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=trust({"AWS": [user["Arn"], other["Arn"], ACCOUNT]}),
+    )
+    iam.delete_user(UserName=user["UserName"])
+    iam.delete_role(RoleName=other["RoleName"])
+
+    def principals() -> Any:
+        document = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+        return document["Statement"][0]["Principal"]["AWS"]
+
+    # As AWS shows it: the unique ids of the deleted user and role.
+    assert principals() == [user["UserId"], other["RoleId"], ACCOUNT]
+    # A new user of the same name is someone else: the trust policy does not name it.
+    again = iam.create_user(UserName=user["UserName"], Path="/p/")["User"]
+    assert again["UserId"] != user["UserId"]
+    assert principals() == [user["UserId"], other["RoleId"], ACCOUNT]
+    # The stored document still validates when written back.
+    iam.update_assume_role_policy(
+        RoleName=name, PolicyDocument=trust({"AWS": [user["UserId"], again["Arn"]]})
+    )

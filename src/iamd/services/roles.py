@@ -6,7 +6,9 @@ says who may assume it. It is checked when written with the policy engine's TRUS
 checks that need the account: its size (`AssumeRolePolicySizeQuota`, 2,048 characters
 without whitespace, LimitExceeded "ACLSizePerRole" as AWS words it) and that every user
 or role of this account it names exists (IAM resolves those ARNs to unique ids on save,
-and refuses one it cannot resolve).
+and refuses one it cannot resolve). When a user or role is deleted, trust policies that
+name it are rewritten to name its unique id (`forget_principal`), as AWS shows them, so
+trust does not pass to a new entity of the same name.
 
 `trust_allows` evaluates a trust policy for a caller (sts:AssumeRole and its siblings).
 Inline policies, attachments and boundaries of roles are served by the services shared
@@ -15,8 +17,10 @@ with users and groups (`owners.OwnerKind.ROLE`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 from iamd.clock import Clock
 from iamd.errors import DeleteConflict, LimitExceeded, MalformedPolicyDocument
@@ -87,6 +91,40 @@ def _principal_exists(repos: Repositories, value: str) -> bool:
     entity = OwnerKind(kind).entities(repos).get_by_name(name)
     # User and role names in principals are case-sensitive, and the path must match.
     return entity is not None and entity.name == name and entity.path == path + "/"
+
+
+def forget_principal(repos: Repositories, arn: str, unique_id: str) -> None:
+    """A user or role is being deleted: trust policies naming it now name its unique id.
+
+    IAM stores a principal ARN as the entity's unique id and shows the id once the entity
+    is gone, so a new user or role of the same name is NOT trusted: trust granted to
+    the old one does not pass to whoever takes the name next.
+    """
+    name = arn.rpartition("/")[2]
+    for role in repos.roles.trust_policies_containing(name):
+        document = json.loads(role.assume_role_policy)
+        if _replace_principal(document, arn, unique_id):
+            repos.roles.update(role.role_id, assume_role_policy=json.dumps(document))
+
+
+def _replace_principal(document: Any, arn: str, unique_id: str) -> bool:
+    changed = False
+    statements = document.get("Statement") if isinstance(document, dict) else None
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(statement, dict):
+            continue
+        for element in ("Principal", "NotPrincipal"):
+            principal = statement.get(element)
+            if not isinstance(principal, dict) or "AWS" not in principal:
+                continue
+            values = principal["AWS"]
+            if values == arn:
+                principal["AWS"] = unique_id
+                changed = True
+            elif isinstance(values, list) and arn in values:
+                principal["AWS"] = [unique_id if v == arn else v for v in values]
+                changed = True
+    return changed
 
 
 class RoleService:
@@ -173,6 +211,7 @@ class RoleService:
             if conflicts:
                 raise DeleteConflict(_DELETE_CONFLICTS[conflicts[0]])
             repos.roles.delete(role.role_id)
+            forget_principal(repos, role.arn, role.role_id)
 
     def tag(self, name: str, tags: Sequence[Tag]) -> None:
         with self._tx.write() as repos:

@@ -12,6 +12,7 @@ from iamd.services.caller import Caller
 from iamd.services.permissions_boundaries import require_boundary_policy
 from iamd.services.quotas import Quotas
 from iamd.services.read_cache import ReadThrough
+from iamd.services.roles import forget_principal
 from iamd.services.tagging import add_tags, check_tag_count
 from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
 from iamd.store.sql.paging import Page, page_of_sequence
@@ -104,6 +105,7 @@ class UserService:
             if conflicts:
                 raise DeleteConflict(_DELETE_CONFLICTS[conflicts[0]])
             repos.users.delete(user.user_id)
+            forget_principal(repos, user.arn, user.user_id)
 
     def tag(self, name: str, tags: Sequence[Tag]) -> None:
         with self._tx.write() as repos:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from iamd.model import Role, Tag, iam_arn
 from iamd.store.schema import role_inline_policies, role_policy_attachments, role_tags, roles
@@ -83,6 +83,11 @@ class RoleRepository(NamedEntityRepository[Role]):
             return [self._role(row, tags.get(row.role_id, ())) for row in rows]
 
         return self._listing("/", marker, max_items, render)
+
+    def trust_policies_containing(self, fragment: str) -> list[Role]:
+        """Roles whose trust policy text contains `fragment` (without their tags)."""
+        query = select(roles).where(roles.c.assume_role_policy.contains(fragment, autoescape=True))
+        return [self._role(row, ()) for row in self._conn.execute(query)]
 
     def dependents(self, role_id: str) -> list[str]:
         """What must go before the role can be deleted, in the order AWS reports it."""
