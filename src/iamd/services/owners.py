@@ -41,7 +41,7 @@ class OwnerKind(Enum):
 
     @property
     def attachment_quota_name(self) -> str:
-        """The quota AWS names when a 11th managed policy is attached."""
+        """The quota AWS names when one managed policy too many is attached."""
         return f"PoliciesPer{self.value.capitalize()}"
 
     def attachment_quota(self, quotas: Quotas) -> int:
