@@ -5,25 +5,20 @@ sts:AssumeRole callers meet (ExternalId, MFA), and a role's compiled policies
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.local_services import local_services
 
-from iamd.auth.secret_box import SecretBox
 from iamd.clock import SystemClock
-from iamd.ids import RandomIds
 from iamd.model import Role
 from iamd.policy import Effect, RequestContext, evaluate
 from iamd.services.container import Services
 from iamd.services.owners import OwnerKind
-from iamd.services.quotas import Quotas
 from iamd.services.roles import trust_allows
-from iamd.store.database import Database
-from iamd.store.migrate import upgrade_to_head
 
 ACCOUNT = "123456789012"
 OTHER = "111122223333"
@@ -158,23 +153,8 @@ def _fields(role: Role) -> dict[str, Any]:
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    database = Database(f"sqlite:///{tmp_path / 'iamd.db'}")
-    upgrade_to_head(database)
-    built = Services.build(
-        database=database,
-        account_id=ACCOUNT,
-        clock=SystemClock(),
-        ids=RandomIds(),
-        quotas=Quotas(),
-        secret_box=SecretBox(os.urandom(32)),
-        last_used_flush_seconds=3600,
-    )
-    with built.tx.write() as repos:
-        repos.account.create(datetime.now(UTC))
-    try:
+    with local_services(tmp_path, SystemClock()) as built:
         yield built
-    finally:
-        database.engine.dispose()
 
 
 def _policy(action: str, effect: str = "Allow") -> str:
