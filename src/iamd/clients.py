@@ -27,7 +27,11 @@ class Endpoint:
         return session
 
     def client(
-        self, service: str, access_key_id: str | None = None, secret_access_key: str | None = None
+        self,
+        service: str,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        session_token: str | None = None,
     ) -> Any:
         """A client with the profile's credentials, or with the key given."""
         session = self.session()
@@ -38,4 +42,5 @@ class Endpoint:
             endpoint_url=self.endpoint_url,
             aws_access_key_id=access_key_id,
             aws_secret_access_key=secret_access_key,
+            aws_session_token=session_token,
         )

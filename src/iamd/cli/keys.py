@@ -77,6 +77,12 @@ def keys() -> None:
     show_default=True,
     help="Seconds to wait for the new key to work.",
 )
+@click.option(
+    "--serial-number",
+    default=None,
+    help="MFA device ARN: manage keys with an MFA session (for policies that require MFA).",
+)
+@click.option("--token-code", default=None, help="The MFA device's current code.")
 @click.option("--finish", is_flag=True, help="Delete the old key of a pending rotation now.")
 @click.option(
     "--rollback",
@@ -93,6 +99,8 @@ def rotate(
     grace: timedelta,
     verify_command: str | None,
     verify_timeout: float,
+    serial_number: str | None,
+    token_code: str | None,
     finish: bool,
     rollback: bool,
     dry_run: bool,
@@ -106,6 +114,8 @@ def rotate(
     """
     if finish and rollback:
         raise click.UsageError("--finish and --rollback exclude each other")
+    if (serial_number is None) != (token_code is None):
+        raise click.UsageError("--serial-number and --token-code go together")
     options = RotationOptions(
         profile=profile,
         credentials_path=credentials_file or default_credentials_path(),
@@ -116,6 +126,8 @@ def rotate(
         dry_run=dry_run,
         verify_command=verify_command,
         verify_timeout=verify_timeout,
+        mfa_serial=serial_number,
+        token_code=token_code,
     )
     rotation = KeyRotation(options, say=click.echo)
     try:

@@ -53,6 +53,8 @@ class RotationOptions:
     dry_run: bool = False
     verify_command: str | None = None
     verify_timeout: float = 30.0
+    mfa_serial: str | None = None
+    token_code: str | None = None
 
 
 Printer = Callable[[str], None]
@@ -69,6 +71,7 @@ class KeyRotation:
         self._say = say
         self._now = now
         self._state = RotationState(options.credentials_path)
+        self._mfa_iam: Any = None
         self._endpoint = Endpoint(
             options.profile, options.endpoint_url, options.region, options.credentials_path
         )
@@ -92,7 +95,7 @@ class KeyRotation:
             self._say_plan(old, user_name)
             return
 
-        iam = self._client("iam", old)
+        iam = self._iam(old)
         created = self._call(
             "create the new access key", lambda: iam.create_access_key(UserName=user_name)
         )["AccessKey"]
@@ -118,7 +121,7 @@ class KeyRotation:
             raise
         self._call(
             f"set {old.access_key_id} Inactive",
-            lambda: self._client("iam", new).update_access_key(
+            lambda: self._iam(new).update_access_key(
                 UserName=user_name, AccessKeyId=old.access_key_id, Status="Inactive"
             ),
         )
@@ -158,7 +161,7 @@ class KeyRotation:
             return
         self._call(
             f"reactivate {old.access_key_id}",
-            lambda: self._client("iam", new).update_access_key(
+            lambda: self._iam(new).update_access_key(
                 UserName=pending.user_name, AccessKeyId=old.access_key_id, Status="Active"
             ),
         )
@@ -202,7 +205,7 @@ class KeyRotation:
         return arn.rsplit("/", 1)[1]
 
     def _make_room(self, old: StaticKeys, user_name: str) -> None:
-        iam = self._client("iam", old)
+        iam = self._iam(old)
         listed = self._call(
             "list the user's access keys", lambda: iam.list_access_keys(UserName=user_name)
         )
@@ -273,7 +276,7 @@ class KeyRotation:
         self._say(f"restored {old.access_key_id} in [{self._options.profile}]")
         self._call(
             f"delete {new.access_key_id}",
-            lambda: self._client("iam", old).delete_access_key(
+            lambda: self._iam(old).delete_access_key(
                 UserName=user_name, AccessKeyId=new.access_key_id
             ),
         )
@@ -283,7 +286,7 @@ class KeyRotation:
     def _delete_old(self, pending: PendingRotation, new: StaticKeys) -> None:
         self._call(
             f"delete {pending.old_access_key_id}",
-            lambda: self._client("iam", new).delete_access_key(
+            lambda: self._iam(new).delete_access_key(
                 UserName=pending.user_name, AccessKeyId=pending.old_access_key_id
             ),
         )
@@ -300,6 +303,32 @@ class KeyRotation:
 
     def _client(self, service: str, keys: StaticKeys) -> Any:
         return self._endpoint.client(service, keys.access_key_id, keys.secret_access_key)
+
+    def _iam(self, keys: StaticKeys) -> Any:
+        """The client that manages keys: with `keys`, or with one MFA session for the run.
+
+        Policies such as the guide's require MFA to create or delete keys; the session is
+        taken once, from the first key asked for (the old key when rotating), because a
+        one-time code works once. It outlives the deactivation of that key.
+        """
+        options = self._options
+        if options.mfa_serial is None or options.token_code is None:
+            return self._client("iam", keys)
+        if self._mfa_iam is None:
+            session = self._call(
+                "get an MFA session (sts get-session-token)",
+                lambda: self._client("sts", keys).get_session_token(
+                    SerialNumber=options.mfa_serial, TokenCode=options.token_code
+                ),
+            )["Credentials"]
+            self._mfa_iam = self._endpoint.client(
+                "iam",
+                session["AccessKeyId"],
+                session["SecretAccessKey"],
+                session["SessionToken"],
+            )
+            self._say(f"MFA session from {keys.access_key_id} with {options.mfa_serial}")
+        return self._mfa_iam
 
     def _call(self, what: str, call: Callable[[], Any]) -> Any:
         try:
