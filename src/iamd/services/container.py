@@ -22,6 +22,7 @@ from iamd.services.policies import PolicyService
 from iamd.services.principal_policies import PolicyCompiler
 from iamd.services.quotas import Quotas
 from iamd.services.repositories import RepositoryService
+from iamd.services.ssh_logins import SSHLoginResolver
 from iamd.services.ssh_public_keys import SSHPublicKeyService
 from iamd.services.transactions import Transactions
 from iamd.services.users import UserService
@@ -49,6 +50,7 @@ class Services:
     paths: EntityPaths
     repositories: RepositoryService
     clone_urls: CloneUrls
+    ssh_logins: SSHLoginResolver
 
     @classmethod
     def build(
@@ -87,4 +89,5 @@ class Services:
             paths=EntityPaths(tx),
             repositories=RepositoryService(tx, clock, repositories_dir),
             clone_urls=clone_urls or CloneUrls(),
+            ssh_logins=SSHLoginResolver(tx, compiler),
         )
