@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -432,3 +433,16 @@ def test_git_is_killed_when_the_client_disconnects_or_the_server_stops(
     client.wait(timeout=10)
     assert "iamd stopped" in own_server.log_text()
     assert os.path.isdir(own_server.data_dir / "repositories")
+
+
+def test_no_git_ssh_leaves_the_ssh_port_closed(tmp_path: Path) -> None:
+    running = start_server(tmp_path / "data", extra_args=["--no-git-ssh"])
+    try:
+        with (
+            pytest.raises(ConnectionRefusedError),
+            socket.create_connection(("127.0.0.1", running.ssh_port), timeout=5),
+        ):
+            pass
+        assert not (running.data_dir / "ssh_host_ed25519_key").exists()
+    finally:
+        assert running.stop() == 0
