@@ -114,6 +114,14 @@ def test_clone_an_empty_repository_push_and_clone_elsewhere(
     assert dev.home.git("pull", "-q", cwd=second).returncode == 0
     assert dev.home.git("rev-parse", "HEAD", cwd=second).stdout.strip() == newer
 
+    # git's protocol v2 (asked for through GIT_PROTOCOL, which ssh sends) is spoken.
+    traced = dev.home.git(
+        "-c", "protocol.version=2", "ls-remote", url, env={"GIT_TRACE_PACKET": "1"}
+    )
+    assert traced.returncode == 0, traced.stderr
+    assert "< version 2" in traced.stderr
+    assert f"{newer}\trefs/heads/develop" in traced.stdout
+
     # Each session is in the access log: action, principal, exit status, repository, key.
     time.sleep(0.5)
     log = server.log_text()

@@ -70,11 +70,13 @@ class GitHome:
         )
         self.config.chmod(0o600)
 
-    def git(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def git(
+        self, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             ["git", *args],
             cwd=cwd or self.home,
-            env=self.env,
+            env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
             timeout=120,
