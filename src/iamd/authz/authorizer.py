@@ -11,7 +11,7 @@ apply to them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -98,10 +98,24 @@ def access_denied(
     return AccessDenied(f"{prefix} because no identity-based policy allows the {action} action")
 
 
+#: A permission the account grants outside any policy (AllowUsersToChangePassword).
+AccountGrant = Callable[[AuthorizationRequest], bool]
+
+
 class PolicyAuthorizer:
+    def __init__(self, account_grant: AccountGrant | None = None) -> None:
+        self._account_grant = account_grant
+
     def authorize(self, request: AuthorizationRequest) -> Decision:
         policies = request.credential.policies
         decision = evaluate(request_context(request), policies.identity, boundary=policies.boundary)
+        if (
+            decision.effect is Effect.IMPLICIT_DENY
+            and self._account_grant is not None
+            and self._account_grant(request)
+        ):
+            # Granted by the account itself; an explicit deny would still have won.
+            return decision
         if decision.effect is not Effect.ALLOW:
             raise access_denied(
                 request.credential.caller.arn, request.action, request.resource, decision

@@ -34,7 +34,11 @@ class _LazyGroup(click.Group):
     `iamd authorized-keys` on every login attempt, which must not pay for them.
     """
 
-    lazy_commands: ClassVar[dict[str, str]] = {"policy": "iamd.cli.policy"}
+    lazy_commands: ClassVar[dict[str, str]] = {
+        "policy": "iamd.cli.policy",
+        "keys": "iamd.cli.keys",
+        "audit": "iamd.cli.audit",
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy_commands})
@@ -79,6 +83,14 @@ def main() -> None:
     type=click.IntRange(1),
     envvar="IAMD_USERS_QUOTA",
     help="Users per account (AWS's is 5000).",
+)
+@click.option(
+    "--roles-quota",
+    default=Quotas().roles,
+    show_default=True,
+    type=click.IntRange(1),
+    envvar="IAMD_ROLES_QUOTA",
+    help="Roles per account (AWS's default is 1000, raisable to 5000).",
 )
 @click.option(
     "--worker-threads",
@@ -129,6 +141,7 @@ def serve(
     database_url: str | None,
     account_id: str,
     users_quota: int,
+    roles_quota: int,
     worker_threads: int,
     ssh_key_types: str,
     ssh_port: int,
@@ -169,7 +182,7 @@ def serve(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     try:
-        run_server(settings, Quotas(users=users_quota), access_log=access_log)
+        run_server(settings, Quotas(users=users_quota, roles=roles_quota), access_log=access_log)
     except StartupError as exc:
         # Configuration problems (a bad IAMD_MASTER_KEY, a key file others can read...)
         # are told in one line, never as a traceback; anything else keeps its traceback.

@@ -19,6 +19,7 @@ import uvicorn
 
 from iamd.auth.secret_box import SecretBox
 from iamd.authz import PolicyAuthorizer
+from iamd.authz.password_self_service import password_self_service
 from iamd.clock import SystemClock
 from iamd.config import Settings
 from iamd.gitssh.host_keys import load_or_create_host_key
@@ -28,6 +29,7 @@ from iamd.gitssh.sessions import GitSessions
 from iamd.http.access_log import AccessLog
 from iamd.http.app import IamdApp
 from iamd.http.pipeline import AwsPipeline
+from iamd.http.sign_in import SignInEndpoint
 from iamd.ids import RandomIds
 from iamd.operations.table import build_operation_table
 from iamd.protocol import JsonCodec, QueryCodec
@@ -178,10 +180,17 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         services,
         codecs,
         build_operation_table(),
-        PolicyAuthorizer(),
+        PolicyAuthorizer(password_self_service(services.passwords)),
         access_log=requests_log,
     )
-    app = IamdApp(pipeline, executor, inline_reads=database.is_sqlite)
+    app = IamdApp(
+        pipeline,
+        executor,
+        inline_reads=database.is_sqlite,
+        sign_in=SignInEndpoint(
+            services, requests_log, max_concurrent=settings.worker_threads // 2
+        ).handle,
+    )
     git_ssh = (
         _git_ssh_server(settings, services, executor, requests_log, database.is_sqlite)
         if settings.git_ssh

@@ -15,13 +15,21 @@ from typing import Protocol
 from sqlalchemy import Connection
 
 from iamd.store.database import Database
-from iamd.store.schema import group_inline_policies, user_inline_policies
+from iamd.store.schema import group_inline_policies, role_inline_policies, user_inline_policies
 from iamd.store.sql.access_keys import AccessKeyRepository
 from iamd.store.sql.account import AccountRepository
+from iamd.store.sql.credential_reports import CredentialReportRepository
 from iamd.store.sql.groups import GroupRepository
 from iamd.store.sql.inline_policies import InlinePolicyRepository
+from iamd.store.sql.mfa_devices import MFADeviceRepository
+from iamd.store.sql.passwords import (
+    LoginProfileRepository,
+    PasswordHistoryRepository,
+    PasswordPolicyRepository,
+)
 from iamd.store.sql.policies import PolicyRepository
 from iamd.store.sql.repositories import RepositoryRepository
+from iamd.store.sql.roles import RoleRepository
 from iamd.store.sql.ssh_public_keys import SSHPublicKeyRepository
 from iamd.store.sql.users import UserRepository
 
@@ -42,6 +50,10 @@ class Repositories:
         self.conn = conn
         self._account_id = account_id
 
+    @property
+    def account_id(self) -> str:
+        return self._account_id
+
     @cached_property
     def account(self) -> AccountRepository:
         return AccountRepository(self.conn, self._account_id)
@@ -53,6 +65,10 @@ class Repositories:
     @cached_property
     def groups(self) -> GroupRepository:
         return GroupRepository(self.conn, self._account_id)
+
+    @cached_property
+    def roles(self) -> RoleRepository:
+        return RoleRepository(self.conn, self._account_id)
 
     @cached_property
     def policies(self) -> PolicyRepository:
@@ -67,6 +83,10 @@ class Repositories:
         return InlinePolicyRepository(self.conn, group_inline_policies, "group_id")
 
     @cached_property
+    def role_inline_policies(self) -> InlinePolicyRepository:
+        return InlinePolicyRepository(self.conn, role_inline_policies, "role_id")
+
+    @cached_property
     def access_keys(self) -> AccessKeyRepository:
         return AccessKeyRepository(self.conn)
 
@@ -75,8 +95,28 @@ class Repositories:
         return SSHPublicKeyRepository(self.conn)
 
     @cached_property
+    def mfa_devices(self) -> MFADeviceRepository:
+        return MFADeviceRepository(self.conn, self._account_id)
+
+    @cached_property
     def repositories(self) -> RepositoryRepository:
         return RepositoryRepository(self.conn)
+
+    @cached_property
+    def credential_reports(self) -> CredentialReportRepository:
+        return CredentialReportRepository(self.conn, self._account_id)
+
+    @cached_property
+    def login_profiles(self) -> LoginProfileRepository:
+        return LoginProfileRepository(self.conn)
+
+    @cached_property
+    def password_history(self) -> PasswordHistoryRepository:
+        return PasswordHistoryRepository(self.conn)
+
+    @cached_property
+    def password_policy(self) -> PasswordPolicyRepository:
+        return PasswordPolicyRepository(self.conn, self._account_id)
 
 
 class CredentialCache(Protocol):
