@@ -12,8 +12,11 @@ DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_DATA_DIR = Path("./data")
 # git over SSH (CodeCommit's cloneUrlSsh); 22 is usually sshd's own.
 DEFAULT_SSH_PORT = 4522
+# The Region git over SSH authorizes in: arn:aws:codecommit:REGION:ACCOUNT:NAME.
+DEFAULT_REGION = "us-east-1"
 
 _ACCOUNT_ID = re.compile(r"\d{12}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+)+")
 # `rsa`: only the RSA keys AWS accepts; `all`: also Ed25519 and ECDSA.
 SSH_KEY_TYPES = ("rsa", "all")
 
@@ -37,6 +40,10 @@ class Settings:
     worker_threads: int = 8
     ssh_key_types: str = "all"
     ssh_port: int = DEFAULT_SSH_PORT
+    # Whether `serve` answers git over SSH on `ssh_port` (the port is named in clone URLs
+    # either way).
+    git_ssh: bool = True
+    region: str = DEFAULT_REGION
 
     def __post_init__(self) -> None:
         if not _ACCOUNT_ID.fullmatch(self.account_id):
@@ -45,6 +52,8 @@ class Settings:
             raise ValueError("the port must be between 1 and 65535")
         if not 0 < self.ssh_port < 65536:
             raise ValueError("the SSH port must be between 1 and 65535")
+        if not _REGION.fullmatch(self.region):
+            raise ValueError("the region must look like us-east-1")
         if self.ssh_key_types not in SSH_KEY_TYPES:
             raise ValueError("the SSH key types must be 'rsa' or 'all'")
 
@@ -58,6 +67,11 @@ class Settings:
     def repositories_dir(self) -> Path:
         """Where the bare git repositories live, one ``<repositoryId>.git`` each."""
         return self.data_dir / "repositories"
+
+    @property
+    def ssh_host_key_file(self) -> Path:
+        """git over SSH's host key (Ed25519), generated at the first start."""
+        return self.data_dir / "ssh_host_ed25519_key"
 
     @property
     def master_key_file(self) -> Path:

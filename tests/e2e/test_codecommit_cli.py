@@ -30,7 +30,7 @@ def test_repository_lifecycle_with_the_aws_cli(fresh_server: RunningServer, tmp_
     assert created["repositoryName"] == "MyDemoRepo"
     assert created["repositoryDescription"] == DESCRIPTION
     assert created["Arn"] == "arn:aws:codecommit:us-east-1:123456789012:MyDemoRepo"
-    assert created["cloneUrlSsh"] == "ssh://127.0.0.1:4522/v1/repos/MyDemoRepo"
+    assert created["cloneUrlSsh"] == f"ssh://127.0.0.1:{fresh_server.ssh_port}/v1/repos/MyDemoRepo"
     repository_id = created["repositoryId"]
     assert (fresh_server.data_dir / "repositories" / f"{repository_id}.git" / "HEAD").is_file()
 

@@ -50,7 +50,7 @@ def test_create_returns_aws_shaped_metadata_and_a_bare_git_repository(
     assert meta["repositoryName"] == name
     assert meta["repositoryDescription"] == "My demonstration repository"
     assert meta["Arn"] == f"arn:aws:codecommit:{REGION}:{ACCOUNT}:{name}"
-    assert meta["cloneUrlSsh"] == f"ssh://127.0.0.1:4522/v1/repos/{name}"
+    assert meta["cloneUrlSsh"] == f"ssh://127.0.0.1:{server.ssh_port}/v1/repos/{name}"
     assert meta["cloneUrlHttp"] == f"http://127.0.0.1:{server.port}/v1/repos/{name}"
     assert "defaultBranch" not in meta  # until the first push
     assert_recent_utc(meta["creationDate"])

@@ -33,6 +33,8 @@ class RunningServer:
     data_dir: Path
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
+    # git over SSH listens here (a free port of its own for each server).
+    ssh_port: int = 0
 
     @property
     def endpoint(self) -> str:
@@ -80,6 +82,7 @@ def start_server(
 ) -> RunningServer:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
+    ssh_port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IAMD_"))}
     if bootstrap_key:
         env["IAMD_BOOTSTRAP_ACCESS_KEY_ID"] = ADMIN_KEY_ID
@@ -97,11 +100,13 @@ def start_server(
         str(port),
         "--data-dir",
         str(data_dir),
+        "--ssh-port",
+        str(ssh_port),
         *(extra_args or []),
     ]
     with log_path.open("ab") as log:
         process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = RunningServer(process, port, data_dir, log_path, env)
+    server = RunningServer(process, port, data_dir, log_path, env, ssh_port)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import os
-import stat
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from iamd.auth.private_files import create_private_file, read_private_file
 
 __all__ = ["KEY_BYTES", "SecretBox"]
 
@@ -95,29 +95,14 @@ def _read_or_create_key_file(key_file: Path) -> bytes:
     except FileNotFoundError:
         pass
     key = os.urandom(KEY_BYTES)
-    if _create_key_file(key_file, base64.b64encode(key) + b"\n"):
+    if create_private_file(key_file, base64.b64encode(key) + b"\n"):
         return key
     # Another process created it first: use theirs, so both agree on one key.
     return _read_key_file(key_file)
 
 
 def _read_key_file(key_file: Path) -> bytes:
-    # Symbolic links are followed (Kubernetes mounts secrets as links); the permissions
-    # checked are those of the open descriptor, so the file checked is the file read.
-    fd = os.open(key_file, os.O_RDONLY)
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise ValueError(f"master key file {key_file} is not a regular file")
-        if mode & 0o077:
-            raise ValueError(
-                f"master key file {key_file} is accessible by group or others "
-                f"(mode {stat.S_IMODE(mode):04o}); it must be 0600"
-            )
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(4096)
-    finally:
-        os.close(fd)
+    data = read_private_file(key_file, "master key file", 4096)
     if len(data) == KEY_BYTES:
         return data
     try:
@@ -129,39 +114,3 @@ def _read_key_file(key_file: Path) -> bytes:
             f"master key file {key_file} must hold {KEY_BYTES} raw bytes or their base64"
         )
     return key
-
-
-def _create_key_file(key_file: Path, content: bytes) -> bool:
-    """Write ``content`` to ``key_file`` atomically with mode 0600; False if it exists.
-
-    The key is written and synced under a temporary name and then hard-linked into place,
-    so no reader ever sees a half-written key, and an existing key is never replaced.
-    """
-    key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = key_file.with_name(f".{key_file.name}.{os.getpid()}.{os.urandom(4).hex()}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        try:
-            os.fchmod(fd, 0o600)  # independent of the umask
-            os.write(fd, content)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(temporary, key_file)
-        except FileExistsError:
-            return False
-        _fsync_directory(key_file.parent)
-        return True
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-
-
-def _fsync_directory(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

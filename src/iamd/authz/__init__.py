@@ -7,6 +7,7 @@ request pipeline calls it for every operation except the few AWS never denies
 """
 
 from iamd.authz.authorizer import (
+    AuthenticatedPrincipal,
     AuthorizationRequest,
     Authorizer,
     PolicyAuthorizer,
@@ -15,6 +16,7 @@ from iamd.authz.authorizer import (
 )
 
 __all__ = [
+    "AuthenticatedPrincipal",
     "AuthorizationRequest",
     "Authorizer",
     "PolicyAuthorizer",

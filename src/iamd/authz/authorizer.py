@@ -19,15 +19,30 @@ from typing import Protocol
 
 from iamd.errors import AccessDenied
 from iamd.policy import Decision, Effect, RequestContext, evaluate
-from iamd.services.credentials import ResolvedCredential
+from iamd.services.caller import Caller
+from iamd.services.principal_policies import PrincipalPolicies
 
 # AWS evaluates IAM, a global service, as if requested in us-east-1.
 _GLOBAL_SERVICE_REGION = "us-east-1"
 
 
+class AuthenticatedPrincipal(Protocol):
+    """Whoever authenticated: an access key (`ResolvedCredential`) or an SSH key
+    (`SSHLogin`); both carry the principal, its compiled policies and its condition keys."""
+
+    @property
+    def caller(self) -> Caller: ...
+
+    @property
+    def policies(self) -> PrincipalPolicies: ...
+
+    @property
+    def principal_keys(self) -> Mapping[str, str]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class AuthorizationRequest:
-    credential: ResolvedCredential
+    credential: AuthenticatedPrincipal
     action: str
     resource: str
     source_ip: str

@@ -19,6 +19,7 @@ from iamd.config import (
     DEFAULT_DATA_DIR,
     DEFAULT_HOST,
     DEFAULT_PORT,
+    DEFAULT_REGION,
     DEFAULT_SSH_PORT,
     SSH_KEY_TYPES,
     Settings,
@@ -115,6 +116,21 @@ def main() -> None:
     help="Port of git over SSH; repositories' cloneUrlSsh names it.",
 )
 @click.option(
+    "--git-ssh/--no-git-ssh",
+    default=True,
+    show_default=True,
+    envvar="IAMD_GIT_SSH",
+    help="Serve git over SSH on --ssh-port (CodeCommit-style, keys from UploadSSHPublicKey).",
+)
+@click.option(
+    "--region",
+    default=DEFAULT_REGION,
+    show_default=True,
+    envvar="IAMD_REGION",
+    help="Region of git over SSH: pushes and pulls are authorized on "
+    "arn:aws:codecommit:REGION:ACCOUNT:NAME.",
+)
+@click.option(
     "--access-log/--no-access-log", default=True, show_default=True, envvar="IAMD_ACCESS_LOG"
 )
 @click.option("--log-level", default="INFO", show_default=True, envvar="IAMD_LOG_LEVEL")
@@ -129,10 +145,12 @@ def serve(
     worker_threads: int,
     ssh_key_types: str,
     ssh_port: int,
+    git_ssh: bool,
+    region: str,
     access_log: bool,
     log_level: str,
 ) -> None:
-    """Start the server (IAM and STS over HTTP on one port)."""
+    """Start the server (IAM, STS and CodeCommit over HTTP; git over SSH)."""
     logging.basicConfig(
         level=log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
@@ -140,6 +158,8 @@ def serve(
     )
     # Alembic narrates every plugin it loads; only its warnings matter to operators.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # asyncssh narrates every connection and channel; iamd logs each git session itself.
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)
     from iamd.http.server import StartupError  # noqa: PLC0415 - keeps other commands fast
     from iamd.http.server import serve as run_server  # noqa: PLC0415
 
@@ -156,6 +176,8 @@ def serve(
             worker_threads=worker_threads,
             ssh_key_types=ssh_key_types,
             ssh_port=ssh_port,
+            git_ssh=git_ssh,
+            region=region,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc

@@ -2,10 +2,13 @@
 
 SIGTERM and SIGINT stop accepting connections, let requests in flight finish, then
 write the pending last-used dates and close the database: nothing acknowledged is lost.
+git over SSH (`iamd.gitssh`) runs on the same event loop as the HTTP server; it stops
+accepting after the HTTP drain and gives git sessions in flight the same grace period.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import threading
@@ -19,6 +22,10 @@ from iamd.authz import PolicyAuthorizer
 from iamd.authz.password_self_service import password_self_service
 from iamd.clock import SystemClock
 from iamd.config import Settings
+from iamd.gitssh.host_keys import load_or_create_host_key
+from iamd.gitssh.offload import Offload
+from iamd.gitssh.server import GitSshServer
+from iamd.gitssh.sessions import GitSessions
 from iamd.http.access_log import AccessLog
 from iamd.http.app import IamdApp
 from iamd.http.pipeline import AwsPipeline
@@ -36,6 +43,9 @@ from iamd.store.migrate import upgrade_to_head
 from iamd.store.sql.account import AccountRepository
 
 log = logging.getLogger("iamd")
+
+# Seconds requests (HTTP) and git sessions (SSH) in flight get to finish at shutdown.
+_GRACE_SECONDS = 20
 
 
 class _Stop(Exception):
@@ -181,6 +191,11 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
             services, requests_log, max_concurrent=settings.worker_threads // 2
         ).handle,
     )
+    git_ssh = (
+        _git_ssh_server(settings, services, executor, requests_log, database.is_sqlite)
+        if settings.git_ssh
+        else None
+    )
     services.last_used.start()
     if requests_log is not None:
         requests_log.start()
@@ -197,7 +212,7 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         # X-Forwarded-For would let any client choose its aws:SourceIp; iamd trusts
         # only the address the connection comes from.
         proxy_headers=False,
-        timeout_graceful_shutdown=20,
+        timeout_graceful_shutdown=_GRACE_SECONDS,
     )
     server = uvicorn.Server(config)
     log.info(
@@ -211,7 +226,7 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
     # return, so the clean-up below (pending last-used dates, pools) always runs.
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        server.run()
+        _run(server, config, git_ssh, settings)
     except _Stop:
         pass
     finally:
@@ -224,3 +239,67 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
             requests_log.close()
         database.dispose()
         log.info("iamd stopped")
+
+
+def _git_ssh_server(
+    settings: Settings,
+    services: Services,
+    executor: ThreadPoolExecutor,
+    access_log: AccessLog | None,
+    inline_reads: bool,
+) -> GitSshServer:
+    try:
+        host_key = load_or_create_host_key(settings.ssh_host_key_file)
+    except (ValueError, OSError) as exc:
+        raise StartupError(str(exc)) from exc
+    offload = Offload(executor, inline_reads=inline_reads)
+    sessions = GitSessions(
+        services, PolicyAuthorizer(), offload, region=settings.region, access_log=access_log
+    )
+    return GitSshServer(
+        services.ssh_logins,
+        sessions,
+        offload,
+        host_key,
+        host=settings.host,
+        port=settings.ssh_port,
+    )
+
+
+def _run(
+    server: uvicorn.Server,
+    config: uvicorn.Config,
+    git_ssh: GitSshServer | None,
+    settings: Settings,
+) -> None:
+    """Serve HTTP, and git over SSH on the same event loop, until a signal stops them."""
+    if git_ssh is None:
+        server.run()
+        return
+
+    async def serve_both() -> None:
+        try:
+            await git_ssh.start()
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen for git over SSH on {settings.host}:{settings.ssh_port}: "
+                f"{exc.strerror or exc}"
+            ) from exc
+        log.info(
+            "git over SSH on ssh://%s:%d (host key %s)",
+            settings.host,
+            settings.ssh_port,
+            git_ssh.host_key_fingerprint,
+        )
+        try:
+            await server.serve()
+        finally:
+            await git_ssh.stop(grace=_GRACE_SECONDS)
+
+    loop_factory = getattr(config, "get_loop_factory", None)  # uvicorn >= 0.36
+    if loop_factory is None:
+        config.setup_event_loop()
+        asyncio.run(serve_both())
+        return
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        runner.run(serve_both())

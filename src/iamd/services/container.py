@@ -28,6 +28,7 @@ from iamd.services.quotas import Quotas
 from iamd.services.repositories import RepositoryService
 from iamd.services.roles import RoleService
 from iamd.services.sign_in import SignInService
+from iamd.services.ssh_logins import SSHLoginResolver
 from iamd.services.ssh_public_keys import SSHPublicKeyService
 from iamd.services.throttle import Backoff
 from iamd.services.transactions import Transactions
@@ -61,6 +62,7 @@ class Services:
     credential_report: CredentialReportService
     passwords: PasswordService
     sign_in: SignInService
+    ssh_logins: SSHLoginResolver
 
     @classmethod
     def build(
@@ -110,4 +112,5 @@ class Services:
             credential_report=CredentialReportService(tx, clock, last_used),
             passwords=passwords,
             sign_in=SignInService(passwords, clock, account_id),
+            ssh_logins=SSHLoginResolver(tx, compiler),
         )

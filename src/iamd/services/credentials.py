@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from iamd.auth.secret_box import SecretBox
-from iamd.model import AccessKeyStatus
+from iamd.model import AccessKeyStatus, User
 from iamd.model.arn import iam_arn
 from iamd.services.access_keys import secret_context
 from iamd.services.cache import BoundedCache
@@ -72,25 +72,31 @@ class CredentialResolver:
                 return None
             policies = self._compiler.for_user(repos, user)
         secret = self._box.open(found.secret_sealed, secret_context(access_key_id))
-        caller = Caller(
-            account_id=self._tx.account_id,
-            arn=iam_arn(self._tx.account_id, "user", user.path, user.name),
-            user_id=user.user_id,
-            principal_type=PrincipalType.USER,
-            access_key_id=access_key_id,
-            user=user,
-        )
+        caller = user_caller(self._tx.account_id, user, access_key_id)
         return ResolvedCredential(
             access_key_id=access_key_id,
             secret_access_key=secret,
             status=found.key.status,
             caller=caller,
             policies=policies,
-            principal_keys=_principal_keys(caller),
+            principal_keys=principal_keys(caller),
         )
 
 
-def _principal_keys(caller: Caller) -> dict[str, str]:
+def user_caller(account_id: str, user: User, key_id: str) -> Caller:
+    """The IAM user ``user`` as the caller of a request made with the key ``key_id``."""
+    return Caller(
+        account_id=account_id,
+        arn=iam_arn(account_id, "user", user.path, user.name),
+        user_id=user.user_id,
+        principal_type=PrincipalType.USER,
+        access_key_id=key_id,
+        user=user,
+    )
+
+
+def principal_keys(caller: Caller) -> dict[str, str]:
+    """The condition keys that describe ``caller``, whatever it authenticated with."""
     keys = {
         "aws:userid": caller.user_id,
         "aws:PrincipalArn": caller.arn,

@@ -95,11 +95,77 @@ class RepositoryService:
         return repository
 
     def get(self, name: str) -> Repository:
-        with self._tx.read() as repos:
-            repository = repos.repositories.by_name(name)
+        repository = self.find(name)
         if repository is None:
             raise RepositoryDoesNotExistException.named(name, self._tx.account_id)
         return repository
+
+    def find(self, name: str) -> Repository | None:
+        with self._tx.read() as repos:
+            return repos.repositories.by_name(name)
+
+    def branches(self, repository: Repository) -> dict[str, str]:
+        """The branches of the bare repository on disk, name to commit id."""
+        result = subprocess.run(
+            ["git", "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/"],
+            cwd=self.path_of(repository),
+            capture_output=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            log.error("git for-each-ref failed in %s", self.path_of(repository))
+            raise RuntimeError("git for-each-ref failed")
+        branches = {}
+        for line in result.stdout.decode("utf-8", "replace").splitlines():
+            commit, _, ref = line.partition(" ")
+            branches[ref.removeprefix("refs/heads/")] = commit
+        return branches
+
+    def record_push(
+        self, repository: Repository, before: Mapping[str, str], after: Mapping[str, str]
+    ) -> None:
+        """Note a push that moved branches from ``before`` to ``after``.
+
+        The repository's lastModifiedDate becomes now. A repository without a default
+        branch gets one, as on CodeCommit, where the first branch pushed becomes it: the
+        branch HEAD already names if it was pushed (``git init``'s default), else
+        ``main``, ``master`` or the first by name. HEAD then points at it, so clones
+        check it out.
+        """
+        if dict(before) == dict(after):
+            return
+        branch = None
+        if repository.default_branch is None and after:
+            branch = self._first_branch(repository, after)
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+            current = repos.repositories.by_name(repository.name)
+            if current is None or current.repository_id != repository.repository_id:
+                return  # deleted (or replaced) while the push ran
+            repos.repositories.record_push(repository.repository_id, branch, self._clock.now())
+            # Read back: a concurrent first push may have chosen the branch.
+            stored = repos.repositories.by_name(repository.name)
+            chosen = stored.default_branch if stored is not None else None
+        if branch is not None and branch == chosen:
+            self._point_head_at(repository, branch)
+
+    def _point_head_at(self, repository: Repository, branch: str) -> None:
+        if self._git(repository, "symbolic-ref", "HEAD", f"refs/heads/{branch}") is None:
+            log.error("could not point HEAD at %s in %s", branch, self.path_of(repository))
+
+    def _first_branch(self, repository: Repository, branches: Mapping[str, str]) -> str:
+        head = self._git(repository, "symbolic-ref", "--short", "HEAD")
+        for candidate in (head, "main", "master"):
+            if candidate is not None and candidate in branches:
+                return candidate
+        return min(branches)
+
+    def _git(self, repository: Repository, *args: str) -> str | None:
+        result = subprocess.run(
+            ["git", *args], cwd=self.path_of(repository), capture_output=True, check=False
+        )
+        if result.returncode != 0:
+            return None
+        return result.stdout.decode("utf-8", "replace").strip()
 
     def listing(
         self, token: str | None, *, by_last_modified: bool, descending: bool

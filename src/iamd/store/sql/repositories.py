@@ -65,6 +65,13 @@ class RepositoryRepository:
             {"rid": repository_id, "new_description": description, "now": now},
         )
 
+    def record_push(self, repository_id: str, default_branch: str | None, now: datetime) -> None:
+        """A push changed the repository: its modification date, and its default branch
+        when it had none (only then: a concurrent first push must not override it)."""
+        self._conn.execute(_TOUCH, {"rid": repository_id, "now": now})
+        if default_branch is not None:
+            self._conn.execute(_SET_FIRST_BRANCH, {"rid": repository_id, "branch": default_branch})
+
     def delete(self, repository_id: str) -> None:
         self._conn.execute(_DELETE, {"rid": repository_id})
 
@@ -90,6 +97,19 @@ _SET_DESCRIPTION = (
     update(repositories)
     .where(repositories.c.repository_id == bindparam("rid"))
     .values(description=bindparam("new_description"), last_modified_date=bindparam("now"))
+)
+_TOUCH = (
+    update(repositories)
+    .where(repositories.c.repository_id == bindparam("rid"))
+    .values(last_modified_date=bindparam("now"))
+)
+_SET_FIRST_BRANCH = (
+    update(repositories)
+    .where(
+        repositories.c.repository_id == bindparam("rid"),
+        repositories.c.default_branch.is_(None),
+    )
+    .values(default_branch=bindparam("branch"))
 )
 _DELETE = delete(repositories).where(repositories.c.repository_id == bindparam("rid"))
 _COUNT = select(func.count()).select_from(repositories)
