@@ -44,6 +44,10 @@ class Settings:
     # either way).
     git_ssh: bool = True
     region: str = DEFAULT_REGION
+    # The optional guard: access keys unused for this many days are set Inactive
+    # (None: off, as in AWS), looked for every `unused_key_sweep_seconds`.
+    deactivate_unused_keys_after_days: int | None = None
+    unused_key_sweep_seconds: float = 3600.0
 
     def __post_init__(self) -> None:
         if not _ACCOUNT_ID.fullmatch(self.account_id):
@@ -54,6 +58,11 @@ class Settings:
             raise ValueError("the SSH port must be between 1 and 65535")
         if not _REGION.fullmatch(self.region):
             raise ValueError("the region must look like us-east-1")
+        days = self.deactivate_unused_keys_after_days
+        if days is not None and days < 1:
+            raise ValueError("--deactivate-unused-keys-after must be at least 1 day")
+        if self.unused_key_sweep_seconds <= 0:
+            raise ValueError("the unused-key sweep interval must be positive")
         if self.ssh_key_types not in SSH_KEY_TYPES:
             raise ValueError("the SSH key types must be 'rsa' or 'all'")
 

@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -27,17 +28,19 @@ class AuditError(Exception):
     """The endpoint did not give what the audit needs; the message says why."""
 
 
-def credential_report(iam: Any, timeout: float = 120.0) -> list[dict[str, str]]:
+def credential_report(iam: Any, timeout: float = 120.0) -> tuple[list[dict[str, str]], datetime]:
+    """The report's rows and when it was generated (the "now" its ages are measured at)."""
     deadline = time.monotonic() + timeout
     try:
         while iam.generate_credential_report()["State"] != "COMPLETE":
             if time.monotonic() > deadline:
                 raise AuditError(f"the credential report was not ready within {timeout:.0f} s")
             time.sleep(0.5)
-        content = iam.get_credential_report()["Content"]
+        report = iam.get_credential_report()
     except (ClientError, BotoCoreError) as error:
         raise AuditError(f"could not get the credential report: {error}") from None
-    return list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(report["Content"].decode("utf-8"))))
+    return rows, report["GeneratedTime"]
 
 
 def customer_policies(iam: Any) -> Iterator[PolicyDocument]:

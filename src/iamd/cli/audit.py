@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import click
 
@@ -92,9 +92,9 @@ def audit(
     SSH-key management on every user.
     """
     iam = Endpoint(profile, endpoint_url, region).client("iam")
-    now = datetime.now(UTC)
     try:
-        rows = credential_report(iam)
+        # Ages are measured at the report's generation time, the server's clock.
+        rows, now = credential_report(iam)
         findings = list(report_findings(rows, now, timedelta(days=days)))
         findings += policy_findings(customer_policies(iam))
         findings = with_key_ids(iam, findings)

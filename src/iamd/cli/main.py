@@ -131,6 +131,24 @@ def main() -> None:
     "arn:aws:codecommit:REGION:ACCOUNT:NAME.",
 )
 @click.option(
+    "--deactivate-unused-keys-after",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="DAYS",
+    envvar="IAMD_DEACTIVATE_UNUSED_KEYS_AFTER",
+    help="Guard (off by default): set Inactive the access keys unused for DAYS days "
+    "(or never used and older), each change logged.",
+)
+@click.option(
+    "--unused-key-sweep-interval",
+    type=click.FloatRange(min=1),
+    default=3600.0,
+    show_default=True,
+    metavar="SECONDS",
+    envvar="IAMD_UNUSED_KEY_SWEEP_INTERVAL",
+    help="How often the guard looks for unused keys.",
+)
+@click.option(
     "--access-log/--no-access-log", default=True, show_default=True, envvar="IAMD_ACCESS_LOG"
 )
 @click.option("--log-level", default="INFO", show_default=True, envvar="IAMD_LOG_LEVEL")
@@ -147,6 +165,8 @@ def serve(
     ssh_port: int,
     git_ssh: bool,
     region: str,
+    deactivate_unused_keys_after: int | None,
+    unused_key_sweep_interval: float,
     access_log: bool,
     log_level: str,
 ) -> None:
@@ -178,6 +198,8 @@ def serve(
             ssh_port=ssh_port,
             git_ssh=git_ssh,
             region=region,
+            deactivate_unused_keys_after_days=deactivate_unused_keys_after,
+            unused_key_sweep_seconds=unused_key_sweep_interval,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc

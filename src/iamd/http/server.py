@@ -13,6 +13,7 @@ import logging
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from types import FrameType
 
 import uvicorn
@@ -38,6 +39,7 @@ from iamd.services.bootstrap import bootstrap
 from iamd.services.clone_urls import CloneUrls, public_host
 from iamd.services.container import Services
 from iamd.services.quotas import Quotas
+from iamd.services.unused_key_guard import UnusedKeyGuard
 from iamd.store.database import Database
 from iamd.store.migrate import upgrade_to_head
 from iamd.store.sql.account import AccountRepository
@@ -201,6 +203,7 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         requests_log.start()
     watcher = ChangeWatcher(services, settings.change_poll_seconds)
     watcher.start()
+    guard = _unused_key_guard(settings, services)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -233,12 +236,35 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         watcher.stop()
+        if guard is not None:
+            guard.stop()
         executor.shutdown(wait=True)
         services.last_used.close()
         if requests_log is not None:
             requests_log.close()
         database.dispose()
         log.info("iamd stopped")
+
+
+def _unused_key_guard(settings: Settings, services: Services) -> UnusedKeyGuard | None:
+    days = settings.deactivate_unused_keys_after_days
+    if days is None:
+        return None
+    guard = UnusedKeyGuard(
+        services.tx,
+        services.clock,
+        services.last_used,
+        unused_for=timedelta(days=days),
+        interval=timedelta(seconds=settings.unused_key_sweep_seconds),
+    )
+    guard.start()
+    log.info(
+        "unused-key guard on: access keys unused for %d days are set Inactive "
+        "(checked every %.0f s)",
+        days,
+        settings.unused_key_sweep_seconds,
+    )
+    return guard
 
 
 def _git_ssh_server(
