@@ -12,6 +12,7 @@ from typing import Any
 
 from iamd.model.mfa_devices import AssignmentStatus, VirtualMFADevice
 from iamd.operations.iam.shapes import max_items, paged, tags_shape, user_shape
+from iamd.operations.iam.tag_operations import tag_operations
 from iamd.operations.registry import (
     CallContext,
     Operation,
@@ -108,23 +109,6 @@ def get_mfa_device(ctx: CallContext, p: Params) -> Result:
     return _user_device_shape(device)
 
 
-def tag_mfa_device(ctx: CallContext, p: Params) -> Result:
-    ctx.services.mfa_devices.tag(p["SerialNumber"], tags_from_params(p["Tags"]))
-    return None
-
-
-def untag_mfa_device(ctx: CallContext, p: Params) -> Result:
-    ctx.services.mfa_devices.untag(p["SerialNumber"], p["TagKeys"])
-    return None
-
-
-def list_mfa_device_tags(ctx: CallContext, p: Params) -> Result:
-    page = ctx.services.mfa_devices.list_tags(p["SerialNumber"], p.get("Marker"), max_items(p))
-    result = paged(page, "Tags", lambda t: t)
-    result["Tags"] = tags_shape(page.items)
-    return result
-
-
 OPERATIONS = (
     Operation(
         "iam",
@@ -139,7 +123,7 @@ OPERATIONS = (
     Operation("iam", "ListMFADevices", list_mfa_devices, user_resource),
     Operation("iam", "ListVirtualMFADevices", list_virtual_mfa_devices, any_resource),
     Operation("iam", "GetMFADevice", get_mfa_device, user_resource),
-    Operation("iam", "TagMFADevice", tag_mfa_device, serial_number_resource),
-    Operation("iam", "UntagMFADevice", untag_mfa_device, serial_number_resource),
-    Operation("iam", "ListMFADeviceTags", list_mfa_device_tags, serial_number_resource),
+    *tag_operations(
+        "MFADevice", "SerialNumber", lambda services: services.mfa_devices, serial_number_resource
+    ),
 )

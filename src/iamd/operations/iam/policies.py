@@ -11,8 +11,8 @@ from iamd.operations.iam.shapes import (
     max_items,
     paged,
     policy_shape,
-    tags_shape,
 )
+from iamd.operations.iam.tag_operations import tag_operations
 from iamd.operations.registry import (
     CallContext,
     Operation,
@@ -126,23 +126,6 @@ def list_entities_for_policy(ctx: CallContext, p: Params) -> Result:
     return result
 
 
-def tag_policy(ctx: CallContext, p: Params) -> Result:
-    ctx.services.policies.tag(p["PolicyArn"], tags_from_params(p["Tags"]))
-    return None
-
-
-def untag_policy(ctx: CallContext, p: Params) -> Result:
-    ctx.services.policies.untag(p["PolicyArn"], p["TagKeys"])
-    return None
-
-
-def list_policy_tags(ctx: CallContext, p: Params) -> Result:
-    page = ctx.services.policies.list_tags(p["PolicyArn"], p.get("Marker"), max_items(p))
-    result = paged(page, "Tags", lambda t: t)
-    result["Tags"] = tags_shape(page.items)
-    return result
-
-
 def _attachment_operations(kind: OwnerKind, resource: ResourceOf) -> tuple[Operation, ...]:
     """Attach/Detach/ListAttached<Kind>Policies of one kind of owner."""
     title = kind.value.capitalize()
@@ -180,9 +163,7 @@ OPERATIONS = (
     Operation("iam", "DeletePolicyVersion", delete_policy_version, policy_resource),
     Operation("iam", "SetDefaultPolicyVersion", set_default_policy_version, policy_resource),
     Operation("iam", "ListEntitiesForPolicy", list_entities_for_policy, policy_resource),
-    Operation("iam", "TagPolicy", tag_policy, policy_resource),
-    Operation("iam", "UntagPolicy", untag_policy, policy_resource),
-    Operation("iam", "ListPolicyTags", list_policy_tags, policy_resource),
+    *tag_operations("Policy", "PolicyArn", lambda services: services.policies, policy_resource),
     *_attachment_operations(OwnerKind.USER, user_resource),
     *_attachment_operations(OwnerKind.GROUP, group_resource),
     *_attachment_operations(OwnerKind.ROLE, role_resource),

@@ -11,8 +11,8 @@ from iamd.operations.iam.shapes import (
     paged,
     role_last_used_shape,
     role_shape,
-    tags_shape,
 )
+from iamd.operations.iam.tag_operations import tag_operations
 from iamd.operations.registry import (
     CallContext,
     Operation,
@@ -79,23 +79,6 @@ def delete_role(ctx: CallContext, p: Params) -> Result:
     return None
 
 
-def tag_role(ctx: CallContext, p: Params) -> Result:
-    ctx.services.roles.tag(p["RoleName"], tags_from_params(p["Tags"]))
-    return None
-
-
-def untag_role(ctx: CallContext, p: Params) -> Result:
-    ctx.services.roles.untag(p["RoleName"], p["TagKeys"])
-    return None
-
-
-def list_role_tags(ctx: CallContext, p: Params) -> Result:
-    page = ctx.services.roles.list_tags(p["RoleName"], p.get("Marker"), max_items(p))
-    result = paged(page, "Tags", lambda t: t)
-    result["Tags"] = tags_shape(page.items)
-    return result
-
-
 OPERATIONS = (
     Operation("iam", "CreateRole", create_role, new_entity_resource("role", "RoleName")),
     Operation("iam", "GetRole", get_role, role_resource),
@@ -104,7 +87,5 @@ OPERATIONS = (
     Operation("iam", "UpdateRoleDescription", update_role_description, role_resource),
     Operation("iam", "UpdateAssumeRolePolicy", update_assume_role_policy, role_resource),
     Operation("iam", "DeleteRole", delete_role, role_resource),
-    Operation("iam", "TagRole", tag_role, role_resource),
-    Operation("iam", "UntagRole", untag_role, role_resource),
-    Operation("iam", "ListRoleTags", list_role_tags, role_resource),
+    *tag_operations("Role", "RoleName", lambda services: services.roles, role_resource),
 )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from iamd.operations.iam.shapes import max_items, paged, tags_shape, user_shape
+from iamd.operations.iam.shapes import max_items, paged, user_shape
+from iamd.operations.iam.tag_operations import tag_operations
 from iamd.operations.registry import (
     CallContext,
     Operation,
@@ -46,30 +47,11 @@ def delete_user(ctx: CallContext, p: Params) -> Result:
     return None
 
 
-def tag_user(ctx: CallContext, p: Params) -> Result:
-    ctx.services.users.tag(p["UserName"], tags_from_params(p["Tags"]))
-    return None
-
-
-def untag_user(ctx: CallContext, p: Params) -> Result:
-    ctx.services.users.untag(p["UserName"], p["TagKeys"])
-    return None
-
-
-def list_user_tags(ctx: CallContext, p: Params) -> Result:
-    page = ctx.services.users.list_tags(p["UserName"], p.get("Marker"), max_items(p))
-    result = paged(page, "Tags", lambda t: t)
-    result["Tags"] = tags_shape(page.items)
-    return result
-
-
 OPERATIONS = (
     Operation("iam", "CreateUser", create_user, new_entity_resource("user", "UserName")),
     Operation("iam", "GetUser", get_user, user_resource),
     Operation("iam", "ListUsers", list_users, any_resource),
     Operation("iam", "UpdateUser", update_user, user_resource),
     Operation("iam", "DeleteUser", delete_user, user_resource),
-    Operation("iam", "TagUser", tag_user, user_resource),
-    Operation("iam", "UntagUser", untag_user, user_resource),
-    Operation("iam", "ListUserTags", list_user_tags, user_resource),
+    *tag_operations("User", "UserName", lambda services: services.users, user_resource),
 )
