@@ -37,6 +37,9 @@ class Settings:
     worker_threads: int = 8
     ssh_key_types: str = "all"
     ssh_port: int = DEFAULT_SSH_PORT
+    # Tests only (hidden option --test-clock-file): a file holding a number of seconds
+    # the server's clock is moved by, so tests can watch STS sessions expire.
+    test_clock_file: Path | None = None
 
     def __post_init__(self) -> None:
         if not _ACCOUNT_ID.fullmatch(self.account_id):

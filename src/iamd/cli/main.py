@@ -106,6 +106,14 @@ def main() -> None:
     "--access-log/--no-access-log", default=True, show_default=True, envvar="IAMD_ACCESS_LOG"
 )
 @click.option("--log-level", default="INFO", show_default=True, envvar="IAMD_LOG_LEVEL")
+# For the test suite only: hidden, and deliberately without an environment variable, so
+# it cannot be switched on by a stray IAMD_* setting in production.
+@click.option(
+    "--test-clock-file",
+    default=None,
+    hidden=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
 def serve(
     host: str,
     port: int,
@@ -118,6 +126,7 @@ def serve(
     ssh_port: int,
     access_log: bool,
     log_level: str,
+    test_clock_file: Path | None,
 ) -> None:
     """Start the server (IAM and STS over HTTP on one port)."""
     logging.basicConfig(
@@ -143,6 +152,7 @@ def serve(
             worker_threads=worker_threads,
             ssh_key_types=ssh_key_types,
             ssh_port=ssh_port,
+            test_clock_file=test_clock_file,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc

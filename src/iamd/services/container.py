@@ -23,6 +23,7 @@ from iamd.services.principal_policies import PolicyCompiler
 from iamd.services.quotas import Quotas
 from iamd.services.repositories import RepositoryService
 from iamd.services.ssh_public_keys import SSHPublicKeyService
+from iamd.services.sts import StsService
 from iamd.services.transactions import Transactions
 from iamd.services.users import UserService
 from iamd.store.database import Database
@@ -49,6 +50,7 @@ class Services:
     paths: EntityPaths
     repositories: RepositoryService
     clone_urls: CloneUrls
+    sts: StsService
 
     @classmethod
     def build(
@@ -67,6 +69,7 @@ class Services:
     ) -> Services:
         tx = Transactions(database, account_id)
         compiler = PolicyCompiler()
+        credentials = CredentialResolver(tx, secret_box, compiler)
         return cls(
             tx=tx,
             clock=clock,
@@ -81,10 +84,11 @@ class Services:
             access_keys=AccessKeyService(tx, clock, ids, quotas, secret_box),
             ssh_public_keys=SSHPublicKeyService(tx, clock, ids, quotas, rsa_only=ssh_rsa_only),
             account=AccountService(tx, quotas),
-            credentials=CredentialResolver(tx, secret_box, compiler),
+            credentials=credentials,
             policy_compiler=compiler,
             last_used=LastUsedRecorder(database, last_used_flush_seconds),
             paths=EntityPaths(tx),
             repositories=RepositoryService(tx, clock, repositories_dir),
             clone_urls=clone_urls or CloneUrls(),
+            sts=StsService(tx, clock, ids, credentials.tokens, mfa=None),
         )
