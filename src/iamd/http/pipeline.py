@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from iamd.auth import sigv4
+from iamd.auth.session_tokens import SessionKind
 from iamd.authz import AuthorizationRequest, Authorizer, sessions
 from iamd.errors import (
     AwsError,
@@ -98,11 +99,15 @@ class AwsPipeline:
             credential = self._authenticate(signed, now)
             principal = credential.caller.arn
             sessions.check_service(credential.caller, signed.service)
-            if credential.session is None:
-                # Temporary (ASIA) keys are not IAM access keys: no last-used date.
+            session = credential.session
+            if session is None:
                 self._services.last_used.record(
                     credential.access_key_id, now, signed.service, signed.region
                 )
+            elif session.kind is SessionKind.ROLE:
+                # Temporary (ASIA) keys are not IAM access keys and get no last-used
+                # date; a role session's use is its role's (RoleLastUsed).
+                self._services.last_used.record_role(session.principal_id, now, signed.region)
             operation, params = codec.parse_http(
                 request.method, request.raw_query, request.headers, request.body
             )
@@ -116,15 +121,19 @@ class AwsPipeline:
                 request_id=request_id,
                 region=signed.region,
                 source_ip=request.client_ip,
+                credential=credential,
+                user_agent=header(request.headers, b"user-agent"),
+                secure_transport=request.secure,
+                now=now,
             )
-            if not spec.always_allowed:
+            if not (spec.always_allowed or spec.authorized_by_handler):
                 self._authorizer.authorize(
                     AuthorizationRequest(
                         credential=credential,
                         action=spec.action,
                         resource=spec.resource(ctx, params),
                         source_ip=request.client_ip,
-                        user_agent=header(request.headers, b"user-agent"),
+                        user_agent=ctx.user_agent,
                         secure_transport=request.secure,
                         region=signed.region,
                         now=now,

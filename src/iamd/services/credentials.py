@@ -183,7 +183,48 @@ class CredentialResolver:
     def _load_role_session(
         self, repos: Repositories, claims: SessionClaims
     ) -> ResolvedCredential | None:
-        return None
+        # A role session: the role's policies and boundary as they are now, limited by
+        # the session policies it was issued with.
+        role = repos.roles.get_by_id(claims.principal_id)
+        if role is None or claims.session_name is None:
+            return None
+        session_policies = self._compiler.for_session(
+            repos, claims.session_policy, claims.policy_arns
+        )
+        policies = self._compiler.for_role(repos, role).with_session(session_policies)
+        account = self._tx.account_id
+        caller = Caller(
+            account_id=account,
+            arn=f"arn:aws:sts::{account}:assumed-role/{role.name}/{claims.session_name}",
+            user_id=f"{role.role_id}:{claims.session_name}",
+            principal_type=PrincipalType.ASSUMED_ROLE,
+            access_key_id=claims.access_key_id,
+            user=None,
+            session=claims,
+            role_arn=role.arn,
+            role_name=role.name,
+        )
+        keys = {
+            "aws:userid": caller.user_id,
+            # A role session's aws:PrincipalArn is its role's ARN (iam-facts §7.6).
+            "aws:PrincipalArn": role.arn,
+            "aws:PrincipalAccount": account,
+            "aws:PrincipalType": caller.principal_type.value,
+        }
+        # Role tags, overridden by the session's tags of the same key (case-insensitive).
+        tags = {tag.key.lower(): (tag.key, tag.value) for tag in role.tags}
+        tags.update({key.lower(): (key, value) for key, value in claims.tags})
+        for key, value in tags.values():
+            keys[f"aws:PrincipalTag/{key}"] = value
+        keys.update(_session_keys(claims))
+        return ResolvedCredential(
+            access_key_id=claims.access_key_id,
+            secret_access_key=claims.secret_access_key,
+            status=AccessKeyStatus.ACTIVE,
+            caller=caller,
+            policies=policies,
+            principal_keys=keys,
+        )
 
 
 def _epoch(moment: datetime) -> int:
