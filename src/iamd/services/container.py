@@ -17,6 +17,7 @@ from iamd.services.entity_paths import EntityPaths
 from iamd.services.groups import GroupService
 from iamd.services.inline_policies import InlinePolicyService
 from iamd.services.last_used import LastUsedRecorder
+from iamd.services.mfa_devices import MFADeviceService
 from iamd.services.permissions_boundaries import PermissionsBoundaryService
 from iamd.services.policies import PolicyService
 from iamd.services.principal_policies import PolicyCompiler
@@ -43,6 +44,7 @@ class Services:
     authorization_details: AuthorizationDetailsService
     access_keys: AccessKeyService
     ssh_public_keys: SSHPublicKeyService
+    mfa_devices: MFADeviceService
     account: AccountService
     credentials: CredentialResolver
     policy_compiler: PolicyCompiler
@@ -70,6 +72,7 @@ class Services:
         tx = Transactions(database, account_id)
         compiler = PolicyCompiler()
         credentials = CredentialResolver(tx, secret_box, compiler)
+        mfa_devices = MFADeviceService(tx, clock, quotas, secret_box)
         return cls(
             tx=tx,
             clock=clock,
@@ -83,6 +86,7 @@ class Services:
             authorization_details=AuthorizationDetailsService(tx),
             access_keys=AccessKeyService(tx, clock, ids, quotas, secret_box),
             ssh_public_keys=SSHPublicKeyService(tx, clock, ids, quotas, rsa_only=ssh_rsa_only),
+            mfa_devices=mfa_devices,
             account=AccountService(tx, quotas),
             credentials=credentials,
             policy_compiler=compiler,
@@ -90,5 +94,5 @@ class Services:
             paths=EntityPaths(tx),
             repositories=RepositoryService(tx, clock, repositories_dir),
             clone_urls=clone_urls or CloneUrls(),
-            sts=StsService(tx, clock, ids, credentials.tokens, mfa=None),
+            sts=StsService(tx, clock, ids, credentials.tokens, mfa=mfa_devices),
         )

@@ -37,7 +37,9 @@ SESSION_POLICY_MAX_CHARS = 2_048
 SESSION_POLICY_ARNS_MAX = 10
 PACKED_LIMIT_CHARS = 2_048
 
-EXCEEDS_ROLE_MAXIMUM = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+EXCEEDS_ROLE_MAXIMUM = (
+    "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+)
 EXCEEDS_CHAINING_LIMIT = (
     "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by "
     "role chaining."
@@ -176,7 +178,9 @@ class StsService:
             raise PackedPolicyTooLarge(f"Packed policy consumes {percent}% of allotted space")
         return percent
 
-    def assume_role(self, caller: Caller, role: Role, request: AssumeRoleRequest) -> IssuedCredentials:
+    def assume_role(
+        self, caller: Caller, role: Role, request: AssumeRoleRequest
+    ) -> IssuedCredentials:
         """Issue a session of `role` to an already authorized caller."""
         chained = caller.session is not None and caller.session.kind is SessionKind.ROLE
         duration = request.duration_seconds
