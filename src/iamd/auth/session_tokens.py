@@ -25,7 +25,13 @@ from typing import Any
 
 from iamd.auth.secret_box import SecretBox
 
-__all__ = ["MAX_TOKEN_CHARS", "SessionClaims", "SessionKind", "SessionTokens"]
+__all__ = [
+    "MAX_TOKEN_CHARS",
+    "InvalidSessionToken",
+    "SessionClaims",
+    "SessionKind",
+    "SessionTokens",
+]
 
 # Larger than any token iamd issues (session policies are at most a few KiB); anything
 # longer is refused before it is decoded.
