@@ -18,6 +18,7 @@ import pytest
 from tests.server.iam_helpers import ACCOUNT, error_of, validation_message
 from tests.support.clock import ServerClock
 from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, start_server
+from tests.support.signing import presigned_get, send_raw
 
 TEMPORARY_KEY_ID = re.compile(r"ASIA[A-Z2-7]{16}")
 INVALID_TOKEN = (
@@ -157,6 +158,34 @@ def test_long_term_key_with_a_token_is_refused(server: RunningServer) -> None:
     credentials = server.client("sts").get_session_token(DurationSeconds=900)["Credentials"]
     sts = server.client("sts", ADMIN_KEY_ID, ADMIN_SECRET, credentials["SessionToken"])
     assert error_of(sts.get_caller_identity) == INVALID_TOKEN
+
+
+def test_session_token_in_a_presigned_url(server: RunningServer) -> None:
+    # The identity proof EKS and Vault use: a presigned GetCallerIdentity URL, here
+    # signed with session credentials (X-Amz-Security-Token in the query).
+    credentials = server.client("sts").get_session_token(DurationSeconds=900)["Credentials"]
+    query = "Action=GetCallerIdentity&Version=2011-06-15"
+    url = presigned_get(
+        server.endpoint,
+        query,
+        credentials["AccessKeyId"],
+        credentials["SecretAccessKey"],
+        service="sts",
+        token=credentials["SessionToken"],
+    )
+    assert "X-Amz-Security-Token=" in url
+    response = send_raw(url)
+    assert response.status == 200
+    assert "<Arn>arn:aws:iam::123456789012:user/admin</Arn>" in response.body
+    without = presigned_get(
+        server.endpoint,
+        query,
+        credentials["AccessKeyId"],
+        credentials["SecretAccessKey"],
+        service="sts",
+    )
+    response = send_raw(without)
+    assert (response.status, response.error_code) == (403, "InvalidClientTokenId")
 
 
 def test_session_ends_when_its_user_is_deleted(

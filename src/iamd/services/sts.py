@@ -45,13 +45,6 @@ EXCEEDS_CHAINING_LIMIT = (
     "role chaining."
 )
 
-# AWS's answers to an MFA code it cannot accept (iam-facts §1.3).
-MFA_INVALID_CODE = "MultiFactorAuthentication failed with invalid MFA one time pass code."
-MFA_UNKNOWN_DEVICE = (
-    "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your "
-    "MFA serial number is valid and associated with this user."
-)
-
 
 class MfaAuthenticator(Protocol):
     def authenticate(self, user_id: str, serial_number: str, token_code: str) -> datetime:
@@ -132,11 +125,11 @@ class StsService:
         if serial_number is None and token_code is None:
             return None
         if serial_number is None:
-            raise AccessDenied(MFA_UNKNOWN_DEVICE)
+            raise AccessDenied.mfa_device_unknown()
         if token_code is None:
-            raise AccessDenied(MFA_INVALID_CODE)
+            raise AccessDenied.mfa_code_invalid()
         if self._mfa is None:
-            raise AccessDenied(MFA_UNKNOWN_DEVICE)
+            raise AccessDenied.mfa_device_unknown()
         return _epoch(self._mfa.authenticate(user_id, serial_number, token_code))
 
     def check_session_policies(

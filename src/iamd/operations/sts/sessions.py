@@ -15,7 +15,7 @@ from iamd.errors import AccessDenied, NoSuchEntity
 from iamd.model import Role
 from iamd.operations.context_keys import request_condition_keys
 from iamd.operations.registry import CallContext, Operation, Params, Result, any_resource
-from iamd.services.sts import MFA_UNKNOWN_DEVICE, AssumeRoleRequest
+from iamd.services.sts import AssumeRoleRequest
 
 
 def get_session_token(ctx: CallContext, params: Params) -> Result:
@@ -46,7 +46,7 @@ def assume_role(ctx: CallContext, params: Params) -> Result:
     if "SerialNumber" in params or "TokenCode" in params:
         # MFA devices belong to IAM users; a role session has none to offer.
         if caller.user is None:
-            raise AccessDenied(MFA_UNKNOWN_DEVICE)
+            raise AccessDenied.mfa_device_unknown()
         mfa_time = ctx.services.sts.verify_mfa(
             caller.user.user_id, params.get("SerialNumber"), params.get("TokenCode")
         )
