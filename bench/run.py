@@ -309,7 +309,7 @@ def start_iamd(
 ) -> Server:
     port = free_port()
     data_dir = tmp / "iamd-data"
-    data_dir.mkdir()
+    data_dir.mkdir(exist_ok=True)  # an existing one is served as it is
     env = dict(
         os.environ,
         IAMD_BOOTSTRAP_ACCESS_KEY_ID=key_id,

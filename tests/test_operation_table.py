@@ -91,6 +91,10 @@ GROUP = {"GroupName": "devs"}
 MEMBERSHIP = {"GroupName": "devs", "UserName": "bob"}
 ON_POLICY = {"PolicyArn": POLICY}
 ANY: Params = {}
+MFA = f"arn:aws:iam::{ACCOUNT}:mfa/phones/bobs-phone"
+MFA_NEW = f"arn:aws:iam::{ACCOUNT}:mfa/p/phone"
+ON_MFA = {"SerialNumber": MFA}
+CODES = {"AuthenticationCode1": "123456", "AuthenticationCode2": "654321"}
 
 # operation → (sample parameters, the resource AWS authorizes against)
 EXPECTED: dict[str, tuple[Params, str]] = {
@@ -159,8 +163,32 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     "ListSSHPublicKeys": (ANY, CALLER_ARN),
     "UpdateSSHPublicKey": ({**USER, "SSHPublicKeyId": "APKAEXAMPLE", "Status": "Active"}, BOB),
     "DeleteSSHPublicKey": ({**USER, "SSHPublicKeyId": "APKAEXAMPLE"}, BOB),
+    # console passwords: the user (ChangePassword: the caller); the policy: "*"
+    "CreateLoginProfile": ({**USER, "Password": "x"}, BOB),
+    "GetLoginProfile": (ANY, CALLER_ARN),
+    "UpdateLoginProfile": (USER, BOB),
+    "DeleteLoginProfile": (USER, BOB),
+    "ChangePassword": ({"OldPassword": "a", "NewPassword": "b"}, CALLER_ARN),
+    "GetAccountPasswordPolicy": (ANY, "*"),
+    "UpdateAccountPasswordPolicy": ({"MinimumPasswordLength": 8}, "*"),
+    "DeleteAccountPasswordPolicy": (ANY, "*"),
+    # virtual MFA devices: the device's ARN for the device, the user's ARN for what ties
+    # a device to a user, nothing in particular for the account-wide listing
+    "CreateVirtualMFADevice": ({"VirtualMFADeviceName": "phone", "Path": "/p/"}, MFA_NEW),
+    "DeleteVirtualMFADevice": (ON_MFA, MFA),
+    "TagMFADevice": ({**ON_MFA, "Tags": [{"Key": "k", "Value": "v"}]}, MFA),
+    "UntagMFADevice": ({**ON_MFA, "TagKeys": ["k"]}, MFA),
+    "ListMFADeviceTags": (ON_MFA, MFA),
+    "EnableMFADevice": ({**USER, **ON_MFA, **CODES}, BOB),
+    "ResyncMFADevice": ({**USER, **ON_MFA, **CODES}, BOB),
+    "DeactivateMFADevice": (ON_MFA, CALLER_ARN),
+    "ListMFADevices": (ANY, CALLER_ARN),
+    "GetMFADevice": ({**USER, **ON_MFA}, BOB),
+    "ListVirtualMFADevices": ({"AssignmentStatus": "Any"}, "*"),
     # account-wide
     "GetAccountSummary": (ANY, "*"),
+    "GenerateCredentialReport": (ANY, "*"),
+    "GetCredentialReport": (ANY, "*"),
     "ListAccountAliases": (ANY, "*"),
     "CreateAccountAlias": ({"AccountAlias": "acme"}, "*"),
     "DeleteAccountAlias": ({"AccountAlias": "acme"}, "*"),

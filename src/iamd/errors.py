@@ -165,10 +165,54 @@ class NoSuchEntity(AwsError):
     def ssh_public_key(cls, ssh_public_key_id: str) -> NoSuchEntity:
         return cls(f"The Public Key with id {ssh_public_key_id} cannot be found.")
 
+    @classmethod
+    def login_profile(cls, user_name: str) -> NoSuchEntity:
+        return cls(f"Login Profile for User {user_name} cannot be found.")
+
+    @classmethod
+    def password_policy(cls, account_id: str) -> NoSuchEntity:
+        # AWS names the account id "domain name" here.
+        return cls(f"The Password Policy with domain name {account_id} cannot be found.")
+
+    @classmethod
+    def mfa_device(cls, serial_number: str) -> NoSuchEntity:
+        return cls(f"VirtualMFADevice with serial number {serial_number} does not exist.")
+
+    @classmethod
+    def mfa_device_of_user(cls) -> NoSuchEntity:
+        """A device that exists but is not enabled for the user named."""
+        return cls("MFA Device invalid for user.")
+
 
 class EntityAlreadyExists(AwsError):
     code = "EntityAlreadyExists"
     status = 409
+
+    @classmethod
+    def login_profile(cls, user_name: str) -> EntityAlreadyExists:
+        return cls(f"Login Profile for user {user_name} already exists.")
+
+
+class EntityTemporarilyUnmodifiable(AwsError):
+    code = "EntityTemporarilyUnmodifiable"
+    status = 409
+
+
+class PasswordPolicyViolation(AwsError):
+    code = "PasswordPolicyViolation"
+    status = 400
+
+    # AWS's one sentence for every broken rule, from CreateLoginProfile,
+    # UpdateLoginProfile and ChangePassword alike; it never says which rule.
+    def __init__(
+        self, message: str = "Password does not conform to the account password policy."
+    ) -> None:
+        super().__init__(message)
+
+
+class InvalidUserType(AwsError):
+    code = "InvalidUserType"
+    status = 400
 
 
 class LimitExceeded(AwsError):
@@ -187,6 +231,7 @@ class DeleteConflict(AwsError):
     # What still hangs off a user or group, in AWS's words: inline policies are
     # "deleted", managed ones "detached", and DeleteUser reports a membership with the
     # same sentence DeleteGroup uses for members.
+    LOGIN_PROFILE: ClassVar[str] = "Cannot delete entity, must delete login profile first."
     ACCESS_KEYS: ClassVar[str] = "Cannot delete entity, must delete access keys first."
     INLINE_POLICIES: ClassVar[str] = "Cannot delete entity, must delete policies first."
     ATTACHED_POLICIES: ClassVar[str] = "Cannot delete entity, must detach all policies first."
@@ -194,6 +239,11 @@ class DeleteConflict(AwsError):
     # AWS names no SSH keys here: the sentence is its generic one for what still refers
     # to the user.
     SSH_PUBLIC_KEYS: ClassVar[str] = "Cannot delete entity, must remove referenced objects first."
+    MFA_DEVICES: ClassVar[str] = "Cannot delete entity, must delete MFA device first."
+
+    @classmethod
+    def mfa_device_in_use(cls) -> DeleteConflict:
+        return cls("MFA VirtualDevice in use. Must deactivate first.")
 
     @classmethod
     def policy_attached(cls) -> DeleteConflict:
@@ -211,6 +261,16 @@ class DeleteConflict(AwsError):
         return cls("Cannot delete the default version of a policy.")
 
 
+class InvalidAuthenticationCode(AwsError):
+    """EnableMFADevice / ResyncMFADevice codes that are wrong, stale or already used."""
+
+    code = "InvalidAuthenticationCode"
+    status = 403
+
+    def __init__(self, message: str = "Authentication code for device is not valid.") -> None:
+        super().__init__(message)
+
+
 class MalformedPolicyDocument(AwsError):
     code = "MalformedPolicyDocument"
     status = 400
@@ -219,6 +279,39 @@ class MalformedPolicyDocument(AwsError):
 class PolicyNotAttachable(AwsError):
     code = "PolicyNotAttachable"
     status = 400
+
+
+class ReportNotPresent(AwsError):
+    # AWS sends these three with no message at all; iamd says what to do instead.
+    code = "ReportNotPresent"
+    status = 410
+
+    def __init__(
+        self,
+        message: str = "The credential report does not exist. "
+        "To generate a credential report, use GenerateCredentialReport.",
+    ) -> None:
+        super().__init__(message)
+
+
+class ReportExpired(AwsError):
+    code = "ReportExpired"
+    status = 410
+
+    def __init__(
+        self,
+        message: str = "The most recent credential report has expired. "
+        "To generate a new credential report, use GenerateCredentialReport.",
+    ) -> None:
+        super().__init__(message)
+
+
+class ReportInProgress(AwsError):
+    code = "ReportInProgress"
+    status = 404
+
+    def __init__(self, message: str = "The credential report is still being generated.") -> None:
+        super().__init__(message)
 
 
 class ServiceFailure(AwsError):
@@ -249,6 +342,20 @@ class AccessDenied(AwsError):
         `change` reads like AWS's: "delete policies", "create versions for policies".
         """
         return cls(f"Cannot {change} outside your own account.")
+
+    # STS's answers when an MFA code does not authenticate (GetSessionToken, AssumeRole).
+    @classmethod
+    def mfa_code_invalid(cls) -> AccessDenied:
+        """A wrong, stale or already used code for a device the user has."""
+        return cls("MultiFactorAuthentication failed with invalid MFA one time pass code.")
+
+    @classmethod
+    def mfa_device_unknown(cls) -> AccessDenied:
+        """A serial number that names no device enabled for the caller."""
+        return cls(
+            "MultiFactorAuthentication failed, unable to validate MFA code.  "
+            "Please verify your MFA serial number is valid and associated with this user."
+        )
 
 
 # ---------------------------------------------------------------------------------------

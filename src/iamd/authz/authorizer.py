@@ -14,7 +14,7 @@ policies when it has some (their intersection).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -100,13 +100,27 @@ def access_denied(
     return AccessDenied(f"{prefix} because no identity-based policy allows the {action} action")
 
 
+#: A permission the account grants outside any policy (AllowUsersToChangePassword).
+AccountGrant = Callable[[AuthorizationRequest], bool]
+
+
 class PolicyAuthorizer:
+    def __init__(self, account_grant: AccountGrant | None = None) -> None:
+        self._account_grant = account_grant
+
     def authorize(self, request: AuthorizationRequest) -> Decision:
         policies = request.credential.policies
         context = request_context(request)
         decision = evaluate(
             context, policies.identity, boundary=policies.boundary, session=policies.session
         )
+        if (
+            decision.effect is Effect.IMPLICIT_DENY
+            and self._account_grant is not None
+            and self._account_grant(request)
+        ):
+            # Granted by the account itself; an explicit deny would still have won.
+            return decision
         if decision.effect is not Effect.ALLOW:
             raise access_denied(
                 request.credential.caller.arn,

@@ -33,7 +33,11 @@ class _LazyGroup(click.Group):
     `iamd authorized-keys` on every login attempt, which must not pay for them.
     """
 
-    lazy_commands: ClassVar[dict[str, str]] = {"policy": "iamd.cli.policy"}
+    lazy_commands: ClassVar[dict[str, str]] = {
+        "policy": "iamd.cli.policy",
+        "keys": "iamd.cli.keys",
+        "audit": "iamd.cli.audit",
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy_commands})

@@ -16,11 +16,13 @@ import uvicorn
 
 from iamd.auth.secret_box import SecretBox
 from iamd.authz import PolicyAuthorizer
+from iamd.authz.password_self_service import password_self_service
 from iamd.clock import Clock, OffsetFileClock, SystemClock
 from iamd.config import Settings
 from iamd.http.access_log import AccessLog
 from iamd.http.app import IamdApp
 from iamd.http.pipeline import AwsPipeline
+from iamd.http.sign_in import SignInEndpoint
 from iamd.ids import RandomIds
 from iamd.operations.table import build_operation_table
 from iamd.protocol import JsonCodec, QueryCodec
@@ -176,10 +178,17 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         services,
         codecs,
         build_operation_table(),
-        PolicyAuthorizer(),
+        PolicyAuthorizer(password_self_service(services.passwords)),
         access_log=requests_log,
     )
-    app = IamdApp(pipeline, executor, inline_reads=database.is_sqlite)
+    app = IamdApp(
+        pipeline,
+        executor,
+        inline_reads=database.is_sqlite,
+        sign_in=SignInEndpoint(
+            services, requests_log, max_concurrent=settings.worker_threads // 2
+        ).handle,
+    )
     services.last_used.start()
     if requests_log is not None:
         requests_log.start()

@@ -45,9 +45,19 @@ _CREDENTIAL_ACTIONS = (
 
 @dataclass(frozen=True)
 class Finding:
+    kind: str  # one of KINDS
     message: str
     start: Position
     end: Position
+
+
+KINDS = (
+    "not-action",
+    "not-resource",
+    "administrator",
+    "credentials-for-every-user",
+    "pass-any-role",
+)
 
 
 def security_findings(text: str) -> list[Finding]:
@@ -59,8 +69,10 @@ def security_findings(text: str) -> list[Finding]:
     lines = LineIndex(text)
     findings: list[Finding] = []
     for statement in _statements(root):
-        for message, node in _statement_findings(statement):
-            findings.append(Finding(message, lines.position(node.start), lines.position(node.end)))
+        for kind, message, node in _statement_findings(statement):
+            findings.append(
+                Finding(kind, message, lines.position(node.start), lines.position(node.end))
+            )
     return findings
 
 
@@ -82,7 +94,7 @@ def _strings(node: Node | None) -> list[Node]:
     return [item for item in node.items if item.kind == "string"]
 
 
-def _statement_findings(statement: Node) -> Iterator[tuple[str, Node]]:
+def _statement_findings(statement: Node) -> Iterator[tuple[str, str, Node]]:
     effect = statement.member("Effect")
     if effect is None or effect.kind != "string" or effect.text != "Allow":
         return
@@ -90,12 +102,14 @@ def _statement_findings(statement: Node) -> Iterator[tuple[str, Node]]:
     not_resource = statement.member("NotResource")
     if not_action is not None:
         yield (
+            "not-action",
             "Allow with NotAction allows every action not listed, including actions added "
             "later; list the actions to allow instead.",
             not_action,
         )
     if not_resource is not None:
         yield (
+            "not-resource",
             "Allow with NotResource allows every resource not listed, including resources "
             "created later; list the resources to allow instead.",
             not_resource,
@@ -108,6 +122,7 @@ def _statement_findings(statement: Node) -> Iterator[tuple[str, Node]]:
     for node in actions:
         if every_resource and node.text in ("*", "*:*"):
             yield (
+                "administrator",
                 "Allows every action on every resource: this is administrator access.",
                 node,
             )
@@ -116,6 +131,7 @@ def _statement_findings(statement: Node) -> Iterator[tuple[str, Node]]:
         matched = _first_matching(actions, names)
         if matched is not None and _covers(resources, _ANY_USER):
             yield (
+                "credentials-for-every-user",
                 f"Allows {matched.text} on every user: its holder can create {what} for any "
                 "IAM user and act as that user; restrict Resource to "
                 "arn:aws:iam::ACCOUNT:user/${aws:username} or to named users.",
@@ -128,6 +144,7 @@ def _statement_findings(statement: Node) -> Iterator[tuple[str, Node]]:
         and _covers(resources, _ANY_ROLE)
     ):
         yield (
+            "pass-any-role",
             f"Allows {passes.text} on every role: its holder can pass any role, and its "
             "permissions, to any service; restrict Resource to the roles to pass or add an "
             "iam:PassedToService condition.",

@@ -23,6 +23,8 @@ class AccountService:
             groups = repos.groups.count()
             policies = repos.policies.count_local()
             versions_in_use = repos.policies.count_versions_in_use()
+            mfa_devices = repos.mfa_devices.count()
+            mfa_devices_in_use = repos.mfa_devices.count_assigned()
         # Keys AWS returns for an account, with iamd's real counts; entities iamd does not
         # have yet (roles, instance profiles, providers, certificates) count zero.
         return {
@@ -37,8 +39,8 @@ class AccountService:
             "GroupsPerUserQuota": q.groups_per_user,
             "SigningCertificatesPerUserQuota": q.signing_certificates_per_user,
             "AccessKeysPerUserQuota": q.access_keys_per_user,
-            "MFADevices": 0,
-            "MFADevicesInUse": 0,
+            "MFADevices": mfa_devices,
+            "MFADevicesInUse": mfa_devices_in_use,
             "AccountMFAEnabled": 0,
             "AccountAccessKeysPresent": 0,
             # The root user of an iamd account has no password (no console sign-in as root).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from iamd.auth.passwords import PasswordHashing
 from iamd.auth.secret_box import SecretBox
 from iamd.clock import Clock
 from iamd.ids import IdGenerator
@@ -12,19 +13,23 @@ from iamd.services.access_keys import AccessKeyService
 from iamd.services.account import AccountService
 from iamd.services.authorization_details import AuthorizationDetailsService
 from iamd.services.clone_urls import CloneUrls
+from iamd.services.credential_report import CredentialReportService
 from iamd.services.credentials import CredentialResolver
 from iamd.services.entity_paths import EntityPaths
 from iamd.services.groups import GroupService
 from iamd.services.inline_policies import InlinePolicyService
 from iamd.services.last_used import LastUsedRecorder
 from iamd.services.mfa_devices import MFADeviceService
+from iamd.services.passwords import PasswordService
 from iamd.services.permissions_boundaries import PermissionsBoundaryService
 from iamd.services.policies import PolicyService
 from iamd.services.principal_policies import PolicyCompiler
 from iamd.services.quotas import Quotas
 from iamd.services.repositories import RepositoryService
+from iamd.services.sign_in import SignInService
 from iamd.services.ssh_public_keys import SSHPublicKeyService
 from iamd.services.sts import StsService
+from iamd.services.throttle import Backoff
 from iamd.services.transactions import Transactions
 from iamd.services.users import UserService
 from iamd.store.database import Database
@@ -53,6 +58,9 @@ class Services:
     repositories: RepositoryService
     clone_urls: CloneUrls
     sts: StsService
+    credential_report: CredentialReportService
+    passwords: PasswordService
+    sign_in: SignInService
 
     @classmethod
     def build(
@@ -68,11 +76,17 @@ class Services:
         ssh_rsa_only: bool = False,
         repositories_dir: Path = Path("./data/repositories"),
         clone_urls: CloneUrls | None = None,
+        password_hashing: PasswordHashing | None = None,
+        sign_in_backoff: Backoff | None = None,
     ) -> Services:
         tx = Transactions(database, account_id)
         compiler = PolicyCompiler()
         credentials = CredentialResolver(tx, secret_box, compiler)
         mfa_devices = MFADeviceService(tx, clock, quotas, secret_box)
+        last_used = LastUsedRecorder(database, last_used_flush_seconds)
+        passwords = PasswordService(
+            tx, clock, password_hashing or PasswordHashing(), sign_in_backoff or Backoff()
+        )
         return cls(
             tx=tx,
             clock=clock,
@@ -90,9 +104,12 @@ class Services:
             account=AccountService(tx, quotas),
             credentials=credentials,
             policy_compiler=compiler,
-            last_used=LastUsedRecorder(database, last_used_flush_seconds),
+            last_used=last_used,
             paths=EntityPaths(tx),
             repositories=RepositoryService(tx, clock, repositories_dir),
             clone_urls=clone_urls or CloneUrls(),
             sts=StsService(tx, clock, ids, credentials.tokens, mfa=mfa_devices),
+            credential_report=CredentialReportService(tx, clock, last_used),
+            passwords=passwords,
+            sign_in=SignInService(passwords, clock, account_id),
         )

@@ -18,8 +18,15 @@ from iamd.store.database import Database
 from iamd.store.schema import group_inline_policies, user_inline_policies
 from iamd.store.sql.access_keys import AccessKeyRepository
 from iamd.store.sql.account import AccountRepository
+from iamd.store.sql.credential_reports import CredentialReportRepository
 from iamd.store.sql.groups import GroupRepository
 from iamd.store.sql.inline_policies import InlinePolicyRepository
+from iamd.store.sql.mfa_devices import MFADeviceRepository
+from iamd.store.sql.passwords import (
+    LoginProfileRepository,
+    PasswordHistoryRepository,
+    PasswordPolicyRepository,
+)
 from iamd.store.sql.policies import PolicyRepository
 from iamd.store.sql.repositories import RepositoryRepository
 from iamd.store.sql.ssh_public_keys import SSHPublicKeyRepository
@@ -75,8 +82,28 @@ class Repositories:
         return SSHPublicKeyRepository(self.conn)
 
     @cached_property
+    def mfa_devices(self) -> MFADeviceRepository:
+        return MFADeviceRepository(self.conn, self._account_id)
+
+    @cached_property
     def repositories(self) -> RepositoryRepository:
         return RepositoryRepository(self.conn)
+
+    @cached_property
+    def credential_reports(self) -> CredentialReportRepository:
+        return CredentialReportRepository(self.conn, self._account_id)
+
+    @cached_property
+    def login_profiles(self) -> LoginProfileRepository:
+        return LoginProfileRepository(self.conn)
+
+    @cached_property
+    def password_history(self) -> PasswordHistoryRepository:
+        return PasswordHistoryRepository(self.conn)
+
+    @cached_property
+    def password_policy(self) -> PasswordPolicyRepository:
+        return PasswordPolicyRepository(self.conn, self._account_id)
 
 
 class CredentialCache(Protocol):

@@ -17,8 +17,10 @@ from iamd.store.sql.paging import Page, page_of_sequence
 
 # What DeleteUser reports when something still hangs off the user, in AWS's order.
 _DELETE_CONFLICTS = {
+    "login profile": DeleteConflict.LOGIN_PROFILE,
     "access keys": DeleteConflict.ACCESS_KEYS,
     "ssh public keys": DeleteConflict.SSH_PUBLIC_KEYS,
+    "mfa devices": DeleteConflict.MFA_DEVICES,
     "policies": DeleteConflict.INLINE_POLICIES,
     "attached policies": DeleteConflict.ATTACHED_POLICIES,
     "groups": DeleteConflict.GROUP_MEMBERSHIPS,

@@ -359,3 +359,16 @@ role_inline_policies = Table(
     Column("name", String(128), primary_key=True),
     Column("document", Text, nullable=False),
 )
+
+# The account's one credential report (GenerateCredentialReport). `state` is INPROGRESS
+# while a node builds it and COMPLETE once `content` (the CSV, zlib-compressed) is stored;
+# any node serves it.
+credential_reports = Table(
+    "credential_reports",
+    metadata,
+    Column("account_id", ForeignKey("account.account_id"), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("started", UtcDateTime, nullable=False),
+    Column("generated_time", UtcDateTime, nullable=True),
+    Column("content", LargeBinary, nullable=True),
+)

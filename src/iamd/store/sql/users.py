@@ -10,6 +10,8 @@ from iamd.model import Tag, User, iam_arn
 from iamd.store.schema import (
     access_keys,
     group_members,
+    login_profiles,
+    mfa_devices,
     ssh_public_keys,
     user_inline_policies,
     user_policy_attachments,
@@ -83,8 +85,10 @@ class UserRepository(NamedEntityRepository[User]):
     def dependents(self, user_id: str) -> list[str]:
         """What must go before the user can be deleted, in the order AWS reports it."""
         checks = [
+            ("login profile", login_profiles.c.user_id),
             ("access keys", access_keys.c.user_id),
             ("ssh public keys", ssh_public_keys.c.user_id),
+            ("mfa devices", mfa_devices.c.user_id),
             ("policies", user_inline_policies.c.user_id),
             ("attached policies", user_policy_attachments.c.user_id),
             ("groups", group_members.c.user_id),

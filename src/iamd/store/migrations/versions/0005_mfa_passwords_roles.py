@@ -16,7 +16,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "roles",
         sa.Column("role_id", sa.String(length=32), nullable=False),
@@ -175,7 +174,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     op.drop_table("mfa_device_tags")
     op.drop_table("role_tags")
     with op.batch_alter_table("role_policy_attachments", schema=None) as batch_op:

@@ -1,0 +1,1 @@
+"""`iamd audit`: credential hygiene findings from the credential report and policies."""

@@ -1,0 +1,27 @@
+"""AllowUsersToChangePassword: the permission the account password policy grants.
+
+AWS documents the policy field as giving every IAM user `iam:ChangePassword` on its own
+user and `iam:GetAccountPasswordPolicy`, "at the account level", without attaching a
+policy. iamd applies it after the policy engine: it turns an implicit deny of exactly
+those two requests into an allow for an IAM user. An explicit Deny in the user's
+policies still wins (iamd's reading: nothing in AWS's evaluation logic lets an allow
+beat an explicit deny); root needs no grant and roles have no password.
+"""
+
+from __future__ import annotations
+
+from iamd.authz.authorizer import AccountGrant, AuthorizationRequest
+from iamd.services.passwords import PasswordService
+
+
+def password_self_service(passwords: PasswordService) -> AccountGrant:
+    def grant(request: AuthorizationRequest) -> bool:
+        caller = request.credential.caller
+        if caller.user is None:
+            return False
+        own_password = request.action == "iam:ChangePassword" and request.resource == caller.arn
+        if not own_password and request.action != "iam:GetAccountPasswordPolicy":
+            return False
+        return passwords.users_may_change_password()
+
+    return grant

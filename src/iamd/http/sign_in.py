@@ -1,0 +1,159 @@
+"""`POST /_iamd/signin`: password sign-in of an IAM user, for the console and SSO portal.
+
+The body is JSON (`application/json`) or a form (`application/x-www-form-urlencoded`)
+with `account` (the account id or its alias), `userName`, `password` and, to replace a
+password that must be changed first, `newPassword`. The answer is JSON:
+`{"outcome": ..., "userName", "arn", "userId"}` (the user's identity only once the
+password proved right), with the HTTP status the outcome deserves; a throttled attempt
+carries `Retry-After`. No answer, log line or error ever holds a password, and the
+answers for an unknown user and a wrong password are the same.
+
+It runs on the worker threads: checking a password costs an argon2 computation. At
+most `max_concurrent` attempts are checked at a time (half the pool by default); more
+are answered `throttled` at once, so a flood of sign-ins cannot starve the API's writes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from iamd.http.access_log import AccessLog
+from iamd.http.pipeline import HttpRequest, HttpResponse
+from iamd.protocol.form import header
+from iamd.services.container import Services
+from iamd.services.sign_in import Outcome, SignInResult
+
+_STATUS = {
+    Outcome.SIGNED_IN: 200,
+    Outcome.INVALID_CREDENTIALS: 401,
+    Outcome.THROTTLED: 429,
+    Outcome.PASSWORD_RESET_REQUIRED: 403,
+    Outcome.PASSWORD_EXPIRED: 403,
+    Outcome.PASSWORD_EXPIRED_HARD: 403,
+    Outcome.NEW_PASSWORD_REJECTED: 403,
+}
+# IAM's own constraints on these values (userNameType, passwordType).
+_USER_NAME = re.compile(r"[\w+=,.@-]{1,64}")
+_PASSWORD = re.compile(r"[\t\n\r\u0020-\u00ff]{1,128}")
+_ACCOUNT = re.compile(r"[a-z0-9-]{1,63}|\d{12}", re.IGNORECASE)
+
+
+class BadSignInRequest(ValueError):
+    """A request that is not a sign-in attempt; its message never quotes a value."""
+
+
+class SignInEndpoint:
+    def __init__(
+        self,
+        services: Services,
+        access_log: AccessLog | None = None,
+        *,
+        max_concurrent: int = 4,
+    ) -> None:
+        self._services = services
+        self._access_log = access_log
+        self._slots = threading.BoundedSemaphore(max(1, max_concurrent))
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        request_id = self._services.ids.request_id()
+        principal = "-"
+        if request.method != "POST":
+            status, payload, outcome = 405, {"outcome": "method_not_allowed"}, "MethodNotAllowed"
+        else:
+            try:
+                fields = _fields(request)
+                result = self._verify(fields)
+            except BadSignInRequest as bad:
+                status, payload, outcome = (
+                    400,
+                    {"outcome": "bad_request", "message": str(bad)},
+                    "BadRequest",
+                )
+            else:
+                status, payload, outcome = (
+                    _STATUS[result.outcome],
+                    _payload(result),
+                    result.outcome.value,
+                )
+                principal = result.user_arn or "-"
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"cache-control", b"no-store"),
+            (b"x-amzn-requestid", request_id.encode("ascii")),
+        ]
+        if "retryAfterSeconds" in payload:
+            headers.append((b"retry-after", str(payload["retryAfterSeconds"]).encode()))
+        if self._access_log is not None:
+            self._access_log.record(
+                request_id,
+                request.client_ip,
+                "SignIn",
+                principal,
+                status,
+                outcome,
+                (time.perf_counter() - started) * 1000,
+            )
+        return HttpResponse(status, headers, json.dumps(payload).encode())
+
+    def _verify(self, fields: dict[str, str]) -> SignInResult:
+        if not self._slots.acquire(blocking=False):
+            return _busy()
+        try:
+            return self._services.sign_in.verify(
+                fields["account"], fields["userName"], fields["password"], fields.get("newPassword")
+            )
+        finally:
+            self._slots.release()
+
+
+def _busy() -> SignInResult:
+    return SignInResult(Outcome.THROTTLED, retry_after_seconds=1)
+
+
+def _payload(result: SignInResult) -> dict[str, Any]:
+    payload: dict[str, Any] = {"outcome": result.outcome.value}
+    if result.user_name is not None:
+        payload.update(userName=result.user_name, arn=result.user_arn, userId=result.user_id)
+    if result.retry_after_seconds is not None:
+        payload["retryAfterSeconds"] = result.retry_after_seconds
+    return payload
+
+
+def _fields(request: HttpRequest) -> dict[str, str]:
+    content_type = header(request.headers, b"content-type").split(";")[0].strip().lower()
+    raw: dict[str, Any]
+    try:
+        if content_type == "application/json":
+            decoded = json.loads(request.body.decode("utf-8"))
+            if not isinstance(decoded, dict):
+                raise BadSignInRequest("the body must be a JSON object")
+            raw = decoded
+        elif content_type == "application/x-www-form-urlencoded":
+            form = parse_qs(
+                request.body.decode("utf-8"), keep_blank_values=True, strict_parsing=False
+            )
+            raw = {k: v[0] for k, v in form.items() if len(v) == 1}
+        else:
+            raise BadSignInRequest("send application/json or application/x-www-form-urlencoded")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BadSignInRequest("the body cannot be read") from None
+    fields: dict[str, str] = {}
+    for name, pattern, required in (
+        ("account", _ACCOUNT, True),
+        ("userName", _USER_NAME, True),
+        ("password", _PASSWORD, True),
+        ("newPassword", _PASSWORD, False),
+    ):
+        value = raw.get(name)
+        if value is None and not required:
+            continue
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise BadSignInRequest(f"'{name}' is missing or not valid")
+        fields[name] = value
+    return fields

@@ -1,0 +1,1 @@
+"""Rotating access keys in an AWS shared credentials file (`iamd keys rotate`)."""

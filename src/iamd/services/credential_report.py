@@ -1,0 +1,227 @@
+"""The credential report: every user's credentials and their use, as AWS's 22-column CSV.
+
+GenerateCredentialReport marks a generation as started in the database and builds the
+report on a background thread with its own read transaction, so requests go on being
+served; any node then serves the stored report. A report younger than four hours is
+reused, as AWS does, and after four hours GetCredentialReport answers ReportExpired.
+A generation left unfinished by a node that died is started again after a few minutes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import groupby
+
+from iamd.clock import Clock
+from iamd.errors import ReportExpired, ReportInProgress, ReportNotPresent
+from iamd.model.arn import iam_arn
+from iamd.services.last_used import LastUsedRecorder
+from iamd.services.transactions import NO_CREDENTIALS, Transactions
+from iamd.store.sql.credential_reports import ReportKey, ReportUser
+
+log = logging.getLogger(__name__)
+
+COLUMNS = (
+    "user",
+    "arn",
+    "user_creation_time",
+    "password_enabled",
+    "password_last_used",
+    "password_last_changed",
+    "password_next_rotation",
+    "mfa_active",
+    "access_key_1_active",
+    "access_key_1_last_rotated",
+    "access_key_1_last_used_date",
+    "access_key_1_last_used_region",
+    "access_key_1_last_used_service",
+    "access_key_2_active",
+    "access_key_2_last_rotated",
+    "access_key_2_last_used_date",
+    "access_key_2_last_used_region",
+    "access_key_2_last_used_service",
+    "cert_1_active",
+    "cert_1_last_rotated",
+    "cert_2_active",
+    "cert_2_last_rotated",
+)
+REPORT_LIFETIME = timedelta(hours=4)
+# A generation still INPROGRESS after this long was abandoned by a node that stopped.
+ABANDONED_AFTER = timedelta(minutes=5)
+NOT_APPLICABLE = "N/A"
+# iamd has no X.509 signing certificates: both certificate slots are always empty.
+_NO_CERTIFICATES = ("false", NOT_APPLICABLE, "false", NOT_APPLICABLE)
+_NO_KEY = ("false", NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE)
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationState:
+    state: str  # STARTED | INPROGRESS | COMPLETE
+    description: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    content: bytes
+    generated_time: datetime
+
+
+class CredentialReportService:
+    def __init__(self, tx: Transactions, clock: Clock, last_used: LastUsedRecorder) -> None:
+        self._tx = tx
+        self._clock = clock
+        self._last_used = last_used
+
+    def generate(self) -> GenerationState:
+        now = self._clock.now()
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+            repos.account.lock()
+            stored = repos.credential_reports.get()
+            if stored is not None:
+                if stored.state == "COMPLETE" and stored.generated_time is not None:
+                    if now - stored.generated_time < REPORT_LIFETIME:
+                        return GenerationState("COMPLETE", None)
+                elif now - stored.started < ABANDONED_AFTER:
+                    return GenerationState("INPROGRESS", None)
+            repos.credential_reports.start(now)
+        threading.Thread(
+            target=self._build_and_store, args=(now,), name="iamd-credential-report", daemon=True
+        ).start()
+        return GenerationState("STARTED", "No report exists. Starting a new report generation task")
+
+    def get(self) -> Report:
+        with self._tx.read() as repos:
+            stored = repos.credential_reports.get(with_content=True)
+        if stored is None:
+            raise ReportNotPresent()
+        if stored.state != "COMPLETE" or stored.content is None or stored.generated_time is None:
+            raise ReportInProgress()
+        if self._clock.now() - stored.generated_time >= REPORT_LIFETIME:
+            raise ReportExpired()
+        return Report(stored.content, stored.generated_time)
+
+    def build(self) -> tuple[bytes, datetime]:
+        """The report as of now (its rows read in one transaction) and when it was read."""
+        try:
+            self._last_used.flush()
+        except Exception:
+            # The report then shows the uses written so far; they are retried later.
+            log.exception("could not write pending last-used dates before the report")
+        with self._tx.read() as repos:
+            generated_time = self._clock.now()
+            account = repos.account.get()
+            max_age = repos.credential_reports.max_password_age_days()
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            writer.writerow(COLUMNS)
+            root_created = account.create_date if account else generated_time
+            writer.writerow(_root_row(self._tx.account_id, root_created))
+            keys_by_user = _keys_by_user(repos.credential_reports.keys())
+            for user in repos.credential_reports.users():
+                writer.writerow(
+                    _user_row(self._tx.account_id, user, keys_by_user.take(user.user_id), max_age)
+                )
+        return buffer.getvalue().encode("utf-8"), generated_time
+
+    def _build_and_store(self, started: datetime) -> None:
+        try:
+            content, generated_time = self.build()
+            with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+                repos.credential_reports.complete(started, generated_time, content)
+        except Exception:
+            log.exception("credential report generation failed")
+            try:
+                with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+                    repos.credential_reports.abandon(started)
+            except Exception:
+                log.exception("could not clear the failed credential report generation")
+
+
+class _KeysByUser:
+    """Walks the key rows (in the users' order) alongside the user rows."""
+
+    def __init__(self, groups: Iterator[tuple[str, list[ReportKey]]]) -> None:
+        self._groups = groups
+        self._current: tuple[str, list[ReportKey]] | None = next(groups, None)
+
+    def take(self, user_id: str) -> list[ReportKey]:
+        if self._current is not None and self._current[0] == user_id:
+            keys = self._current[1]
+            self._current = next(self._groups, None)
+            return keys
+        return []
+
+
+def _keys_by_user(keys: Iterator[ReportKey]) -> _KeysByUser:
+    return _KeysByUser(
+        (user_id, list(group)) for user_id, group in groupby(keys, lambda k: k.user_id)
+    )
+
+
+def _timestamp(value: datetime) -> str:
+    return value.isoformat(timespec="seconds")
+
+
+def _root_row(account_id: str, created: datetime) -> tuple[str, ...]:
+    return (
+        "<root_account>",
+        f"arn:aws:iam::{account_id}:root",
+        _timestamp(created),
+        "not_supported",
+        "no_information",
+        "not_supported",
+        "not_supported",
+        "false",
+        *_NO_KEY,
+        *_NO_KEY,
+        *_NO_CERTIFICATES,
+    )
+
+
+def _user_row(
+    account_id: str, user: ReportUser, keys: list[ReportKey], max_password_age: int | None
+) -> tuple[str, ...]:
+    has_password = user.password_changed is not None
+    if user.password_changed is None:
+        password = (NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE)
+    else:
+        last_used = (
+            _timestamp(user.password_last_used) if user.password_last_used else "no_information"
+        )
+        next_rotation = (
+            _timestamp(user.password_changed + timedelta(days=max_password_age))
+            if max_password_age
+            else NOT_APPLICABLE
+        )
+        password = (last_used, _timestamp(user.password_changed), next_rotation)
+    return (
+        user.name,
+        iam_arn(account_id, "user", user.path, user.name),
+        _timestamp(user.create_date),
+        "true" if has_password else "false",
+        *password,
+        "true" if user.mfa_active else "false",
+        *_key_columns(keys[0] if keys else None),
+        *_key_columns(keys[1] if len(keys) > 1 else None),
+        *_NO_CERTIFICATES,
+    )
+
+
+def _key_columns(key: ReportKey | None) -> tuple[str, ...]:
+    if key is None:
+        return _NO_KEY
+    if key.last_used_date is None:
+        used = (NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE)
+    else:
+        used = (
+            _timestamp(key.last_used_date),
+            key.last_used_region or NOT_APPLICABLE,
+            key.last_used_service or NOT_APPLICABLE,
+        )
+    return ("true" if key.active else "false", _timestamp(key.create_date), *used)

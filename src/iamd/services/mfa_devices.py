@@ -1,0 +1,225 @@
+"""Virtual MFA devices: create, enable for a user, resync, deactivate, delete, and the
+one-time-code check the STS operations call (`authenticate`).
+
+The TOTP seed is returned once, by CreateVirtualMFADevice (as base32 and as a QR code),
+and stored only sealed by the secret box, bound to the device's serial number. A code is
+accepted once: the device keeps the newest time step it accepted, and the step of every
+accepted code is recorded by a conditional UPDATE in the transaction that checked it
+(under the database write lock on SQLite, the device's row lock on PostgreSQL), so two
+requests, or two nodes, can never both accept the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from iamd.auth import totp
+from iamd.auth.secret_box import SecretBox
+from iamd.clock import Clock
+from iamd.errors import (
+    AccessDenied,
+    DeleteConflict,
+    EntityAlreadyExists,
+    InvalidAuthenticationCode,
+    LimitExceeded,
+    NoSuchEntity,
+)
+from iamd.model import Tag, iam_arn
+from iamd.model.mfa_devices import AssignmentStatus, VirtualMFADevice
+from iamd.services.qr_codes import qr_png
+from iamd.services.quotas import Quotas
+from iamd.services.tagging import check_tag_count
+from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
+from iamd.services.users import require_user
+from iamd.store.sql.paging import Page, page_of_sequence
+
+# ResyncMFADevice accepts codes from a device whose clock drifted: ten minutes either side.
+RESYNC_WINDOW_STEPS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class NewVirtualMFADevice:
+    device: VirtualMFADevice
+    base32_seed: str
+    qr_code_png: bytes
+
+
+def seed_context(serial_number: str) -> bytes:
+    """Associated data binding a sealed seed to its device."""
+    return f"mfa-device:{serial_number}".encode()
+
+
+class MFADeviceService:
+    def __init__(self, tx: Transactions, clock: Clock, quotas: Quotas, box: SecretBox) -> None:
+        self._tx = tx
+        self._clock = clock
+        self._quotas = quotas
+        self._box = box
+
+    # -- devices -------------------------------------------------------------------------
+
+    def create(self, name: str, path: str, tags: Sequence[Tag] = ()) -> NewVirtualMFADevice:
+        serial = iam_arn(self._tx.account_id, "mfa", path, name)
+        check_tag_count((), tags, self._quotas.tags_per_resource)
+        seed = totp.new_seed()
+        base32_seed = totp.seed_base32(seed)
+        sealed = self._box.seal(base32_seed, seed_context(serial))
+        # A new, unassigned device changes no credential.
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+            repos.account.lock()
+            # AWS allows as many virtual devices as users in an account.
+            if repos.mfa_devices.count() >= self._quotas.users:
+                raise LimitExceeded.quota("VirtualMFADevicesPerAccount", self._quotas.users)
+            account = repos.account.get()
+            device = VirtualMFADevice(
+                serial_number=serial,
+                name=name,
+                path=path,
+                create_date=self._clock.now(),
+                tags=tuple(tags),
+            )
+            repos.mfa_devices.add(device, sealed)
+        # The QR label names the account by its alias when it has one, else by its id.
+        account_name = account.alias if account and account.alias else self._tx.account_id
+        uri = totp.otpauth_uri(name, account_name, base32_seed)
+        return NewVirtualMFADevice(device, base32_seed, qr_png(uri))
+
+    def delete(self, serial_number: str) -> None:
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+            device = _require_device(repos, serial_number)
+            if device.user is not None:
+                raise DeleteConflict.mfa_device_in_use()
+            repos.mfa_devices.delete(serial_number)
+
+    def listing(
+        self, status: AssignmentStatus, marker: str | None, max_items: int
+    ) -> Page[VirtualMFADevice]:
+        with self._tx.read() as repos:
+            return repos.mfa_devices.listing(status, marker, max_items)
+
+    # -- devices of users ----------------------------------------------------------------
+
+    def enable(self, user_name: str, serial_number: str, code1: str, code2: str) -> None:
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+            user = require_user(repos, user_name, for_update=True)
+            device = _require_device(repos, serial_number, for_update=True)
+            if device.user is not None:
+                raise EntityAlreadyExists("MFA Device is already in use.")
+            limit = self._quotas.mfa_devices_per_user
+            if repos.mfa_devices.count_for_user(user.user_id) >= limit:
+                raise LimitExceeded.quota("MFADevicesPerUser", limit)
+            step = self._consecutive_step(repos, device, code1, code2, totp.DRIFT_STEPS)
+            repos.mfa_devices.assign(serial_number, user.user_id, self._clock.now(), step)
+
+    def resync(self, user_name: str, serial_number: str, code1: str, code2: str) -> None:
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+            device = _require_users_device(repos, user_name, serial_number)
+            step = self._consecutive_step(repos, device, code1, code2, RESYNC_WINDOW_STEPS)
+            if not repos.mfa_devices.consume_step(serial_number, step):
+                raise InvalidAuthenticationCode()
+
+    def deactivate(self, user_name: str, serial_number: str) -> None:
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+            _require_users_device(repos, user_name, serial_number)
+            repos.mfa_devices.unassign(serial_number)
+
+    def of_user(self, user_name: str, marker: str | None, max_items: int) -> Page[VirtualMFADevice]:
+        with self._tx.read() as repos:
+            user = require_user(repos, user_name)
+            devices = repos.mfa_devices.for_user(user.user_id)
+        return page_of_sequence(devices, marker, max_items)
+
+    def get(self, user_name: str, serial_number: str) -> VirtualMFADevice:
+        with self._tx.read() as repos:
+            return _require_users_device(repos, user_name, serial_number, for_update=False)
+
+    # -- tags ----------------------------------------------------------------------------
+
+    def tag(self, serial_number: str, tags: Sequence[Tag]) -> None:
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+            device = _require_device(repos, serial_number, for_update=True)
+            check_tag_count([t.key for t in device.tags], tags, self._quotas.tags_per_resource)
+            repos.mfa_devices.tags.upsert(serial_number, tags)
+
+    def untag(self, serial_number: str, keys: Sequence[str]) -> None:
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+            _require_device(repos, serial_number, for_update=True)
+            repos.mfa_devices.tags.remove(serial_number, keys)
+
+    def list_tags(self, serial_number: str, marker: str | None, max_items: int) -> Page[Tag]:
+        with self._tx.read() as repos:
+            device = _require_device(repos, serial_number)
+        return page_of_sequence(list(device.tags), marker, max_items)
+
+    # -- one-time codes ------------------------------------------------------------------
+
+    def authenticate(self, user_id: str, serial_number: str, token_code: str) -> datetime:
+        """Check an MFA code of a device enabled for the user; the time it authenticated.
+
+        For STS (GetSessionToken, AssumeRole with SerialNumber and TokenCode). The code
+        must be the device's for the current time step, give or take one, and newer than
+        any code the device accepted before; its step is consumed in the same
+        transaction. Every failure is AccessDenied with STS's words: a serial number that
+        names no device enabled for this user reads differently from a bad code.
+        """
+        now = self._clock.now()
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+            device = repos.mfa_devices.get(serial_number, for_update=True)
+            if device is None or device.user is None or device.user.user_id != user_id:
+                raise AccessDenied.mfa_device_unknown()
+            seed = self._seed(repos, serial_number)
+            step = totp.matching_step(
+                seed, token_code, totp.time_step(now), after=device.last_used_step
+            )
+            if step is None or not repos.mfa_devices.consume_step(serial_number, step):
+                raise AccessDenied.mfa_code_invalid()
+        return now
+
+    def _consecutive_step(
+        self,
+        repos: Repositories,
+        device: VirtualMFADevice,
+        code1: str,
+        code2: str,
+        window: int,
+    ) -> int:
+        seed = self._seed(repos, device.serial_number)
+        step = totp.matching_consecutive_steps(
+            seed,
+            code1,
+            code2,
+            totp.time_step(self._clock.now()),
+            window=window,
+            after=device.last_used_step,
+        )
+        if step is None:
+            raise InvalidAuthenticationCode()
+        return step
+
+    def _seed(self, repos: Repositories, serial_number: str) -> bytes:
+        sealed = repos.mfa_devices.sealed_seed(serial_number)
+        if sealed is None:
+            raise NoSuchEntity.mfa_device(serial_number)
+        return totp.seed_of_base32(self._box.open(sealed, seed_context(serial_number)))
+
+
+def _require_device(
+    repos: Repositories, serial_number: str, *, for_update: bool = False
+) -> VirtualMFADevice:
+    device = repos.mfa_devices.get(serial_number, for_update=for_update)
+    if device is None:
+        raise NoSuchEntity.mfa_device(serial_number)
+    return device
+
+
+def _require_users_device(
+    repos: Repositories, user_name: str, serial_number: str, *, for_update: bool = True
+) -> VirtualMFADevice:
+    user = require_user(repos, user_name, for_update=for_update)
+    device = _require_device(repos, serial_number, for_update=for_update)
+    # A device enabled for someone else reads like one not enabled at all.
+    if device.user is None or device.user.user_id != user.user_id:
+        raise NoSuchEntity.mfa_device_of_user()
+    return device
