@@ -32,6 +32,7 @@ ACCOUNT = "123456789012"
 CALLER_ARN = f"arn:aws:iam::{ACCOUNT}:user/ops/caller"
 BOB = f"arn:aws:iam::{ACCOUNT}:user/division/bob"
 DEVS = f"arn:aws:iam::{ACCOUNT}:group/eng/devs"
+DEPLOYER = f"arn:aws:iam::{ACCOUNT}:role/ci/deployer"
 POLICY = f"arn:aws:iam::{ACCOUNT}:policy/team/Readers"
 AWS_POLICY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 KEY = "<bob's access key>"  # replaced by a real key id of bob's
@@ -70,6 +71,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     caller_user = services.users.create("caller", "/ops/")
     services.users.create("bob", "/division/")
     services.groups.create("devs", "/eng/")
+    services.roles.create("deployer", "/ci/", TRUST_ACCOUNT)
     bob_key = services.access_keys.create("bob").key.access_key_id
     caller = Caller(
         account_id=ACCOUNT,
@@ -86,7 +88,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         database.engine.dispose()
 
 
+TRUST_ACCOUNT = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+    f'"Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}'
+)
 USER = {"UserName": "bob"}
+ROLE = {"RoleName": "deployer"}
 GROUP = {"GroupName": "devs"}
 MEMBERSHIP = {"GroupName": "devs", "UserName": "bob"}
 ON_POLICY = {"PolicyArn": POLICY}
@@ -116,6 +123,17 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     "DeleteGroup": (GROUP, DEVS),
     "AddUserToGroup": (MEMBERSHIP, DEVS),
     "RemoveUserFromGroup": (MEMBERSHIP, DEVS),
+    # roles: the role, with its path; new ones with the path they will have
+    "CreateRole": ({"RoleName": "ci", "Path": "/r/"}, f"arn:aws:iam::{ACCOUNT}:role/r/ci"),
+    "GetRole": (ROLE, DEPLOYER),
+    "ListRoles": (ANY, "*"),
+    "UpdateRole": ({**ROLE, "MaxSessionDuration": 7200}, DEPLOYER),
+    "UpdateRoleDescription": ({**ROLE, "Description": "d"}, DEPLOYER),
+    "UpdateAssumeRolePolicy": ({**ROLE, "PolicyDocument": "{}"}, DEPLOYER),
+    "DeleteRole": (ROLE, DEPLOYER),
+    "TagRole": ({**ROLE, "Tags": [{"Key": "k", "Value": "v"}]}, DEPLOYER),
+    "UntagRole": ({**ROLE, "TagKeys": ["k"]}, DEPLOYER),
+    "ListRoleTags": (ROLE, DEPLOYER),
     # managed policies: the policy, new ones with their path
     "CreatePolicy": (
         {"PolicyName": "Readers", "Path": "/team/", "PolicyDocument": "{}"},
@@ -140,6 +158,9 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     "DetachGroupPolicy": ({**GROUP, "PolicyArn": AWS_POLICY}, DEVS),
     "ListAttachedUserPolicies": (USER, BOB),
     "ListAttachedGroupPolicies": (GROUP, DEVS),
+    "AttachRolePolicy": ({**ROLE, "PolicyArn": AWS_POLICY}, DEPLOYER),
+    "DetachRolePolicy": ({**ROLE, "PolicyArn": AWS_POLICY}, DEPLOYER),
+    "ListAttachedRolePolicies": (ROLE, DEPLOYER),
     # inline policies
     "PutUserPolicy": ({**USER, "PolicyName": "p"}, BOB),
     "GetUserPolicy": ({**USER, "PolicyName": "p"}, BOB),
@@ -149,9 +170,15 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     "GetGroupPolicy": ({**GROUP, "PolicyName": "p"}, DEVS),
     "ListGroupPolicies": (GROUP, DEVS),
     "DeleteGroupPolicy": ({**GROUP, "PolicyName": "p"}, DEVS),
-    # permissions boundaries: the user
+    "PutRolePolicy": ({**ROLE, "PolicyName": "p"}, DEPLOYER),
+    "GetRolePolicy": ({**ROLE, "PolicyName": "p"}, DEPLOYER),
+    "ListRolePolicies": (ROLE, DEPLOYER),
+    "DeleteRolePolicy": ({**ROLE, "PolicyName": "p"}, DEPLOYER),
+    # permissions boundaries: the user or role
     "PutUserPermissionsBoundary": ({**USER, "PermissionsBoundary": POLICY}, BOB),
     "DeleteUserPermissionsBoundary": (USER, BOB),
+    "PutRolePermissionsBoundary": ({**ROLE, "PermissionsBoundary": POLICY}, DEPLOYER),
+    "DeleteRolePermissionsBoundary": (ROLE, DEPLOYER),
     # access keys: the named user, else the caller; last use: the key's owner
     "CreateAccessKey": (ANY, CALLER_ARN),
     "ListAccessKeys": (ANY, CALLER_ARN),

@@ -130,12 +130,22 @@ class NoSuchEntity(AwsError):
     status = 404
 
     @classmethod
+    def named(cls, kind: str, name: str) -> NoSuchEntity:
+        """A user, group or role (`kind` in lower case) that does not exist."""
+        return cls(f"The {kind} with name {name} cannot be found.")
+
+    @classmethod
+    def inline_policy(cls, kind: str, policy_name: str) -> NoSuchEntity:
+        """An inline policy a user, group or role does not have."""
+        return cls(f"The {kind} policy with name {policy_name} cannot be found.")
+
+    @classmethod
     def user(cls, name: str) -> NoSuchEntity:
-        return cls(f"The user with name {name} cannot be found.")
+        return cls.named("user", name)
 
     @classmethod
     def group(cls, name: str) -> NoSuchEntity:
-        return cls(f"The group with name {name} cannot be found.")
+        return cls.named("group", name)
 
     @classmethod
     def policy(cls, arn: str) -> NoSuchEntity:
@@ -144,14 +154,6 @@ class NoSuchEntity(AwsError):
     @classmethod
     def policy_version(cls, arn: str, version_id: str) -> NoSuchEntity:
         return cls(f"Policy {arn} version {version_id} does not exist or is not attachable.")
-
-    @classmethod
-    def user_policy(cls, user_name: str, policy_name: str) -> NoSuchEntity:
-        return cls(f"The user policy with name {policy_name} cannot be found.")
-
-    @classmethod
-    def group_policy(cls, group_name: str, policy_name: str) -> NoSuchEntity:
-        return cls(f"The group policy with name {policy_name} cannot be found.")
 
     @classmethod
     def access_key(cls, access_key_id: str) -> NoSuchEntity:
@@ -228,7 +230,7 @@ class DeleteConflict(AwsError):
     code = "DeleteConflict"
     status = 409
 
-    # What still hangs off a user or group, in AWS's words: inline policies are
+    # What still hangs off a user, group or role, in AWS's words: inline policies are
     # "deleted", managed ones "detached", and DeleteUser reports a membership with the
     # same sentence DeleteGroup uses for members.
     LOGIN_PROFILE: ClassVar[str] = "Cannot delete entity, must delete login profile first."

@@ -48,15 +48,23 @@ def test_account_summary_counts_move_with_the_account(iam: Any, unique: str) -> 
     iam.create_user(UserName=f"{unique}-u1")
     iam.create_user(UserName=f"{unique}-u2")
     iam.create_group(GroupName=f"{unique}-g")
+    trust = (
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},'
+        '"Action":"sts:AssumeRole"}]}'
+    )
+    iam.create_role(RoleName=f"{unique}-r1", AssumeRolePolicyDocument=trust)
+    iam.create_role(RoleName=f"{unique}-r2", AssumeRolePolicyDocument=trust)
     arn = iam.create_policy(PolicyName=f"{unique}-p", PolicyDocument=policy_json())["Policy"]["Arn"]
     iam.create_policy_version(PolicyArn=arn, PolicyDocument=policy_json("s3:PutObject"))
     after = iam.get_account_summary()["SummaryMap"]
     assert after["Users"] == before["Users"] + 2
     assert after["Groups"] == before["Groups"] + 1
+    assert after["Roles"] == before["Roles"] + 2
     assert after["Policies"] == before["Policies"] + 1
     assert after["PolicyVersionsInUse"] == before["PolicyVersionsInUse"] + 2
 
     iam.delete_user(UserName=f"{unique}-u2")
+    iam.delete_role(RoleName=f"{unique}-r2")
     iam.delete_policy_version(PolicyArn=arn, VersionId="v2")
     again = iam.get_account_summary()["SummaryMap"]
     assert again["Users"] == before["Users"] + 1
@@ -65,6 +73,7 @@ def test_account_summary_counts_move_with_the_account(iam: Any, unique: str) -> 
     listed_local = iam.list_policies(Scope="Local", MaxItems=1000)["Policies"]
     assert again["Policies"] == len(listed_local)
     assert again["Users"] == len(iam.list_users(MaxItems=1000)["Users"])
+    assert again["Roles"] == before["Roles"] + 1 == len(iam.list_roles(MaxItems=1000)["Roles"])
 
 
 def test_account_alias_create_list_delete(iam: Any) -> None:
@@ -113,11 +122,7 @@ def test_twelve_digit_alias_is_refused(iam: Any) -> None:
 @pytest.mark.parametrize(
     ("operation", "params", "name"),
     [
-        (
-            "create_role",
-            {"RoleName": "r", "AssumeRolePolicyDocument": policy_json()},
-            "CreateRole",
-        ),
+        ("create_instance_profile", {"InstanceProfileName": "p"}, "CreateInstanceProfile"),
         ("list_server_certificates", {}, "ListServerCertificates"),
         ("list_saml_providers", {}, "ListSAMLProviders"),
     ],

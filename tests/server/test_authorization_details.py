@@ -69,6 +69,33 @@ def _populate(iam: Any) -> None:
         PolicyDocument=json.dumps(policy_document("sns:Publish")),
     )
     iam.create_user(UserName="bob")
+    iam.create_role(
+        RoleName="deployer",
+        Path="/ci/",
+        AssumeRolePolicyDocument=TRUST,
+        PermissionsBoundary=boundary["Arn"],
+        Tags=[{"Key": "env", "Value": "prod"}],
+    )
+    iam.put_role_policy(
+        RoleName="deployer",
+        PolicyName="inline-r",
+        PolicyDocument=json.dumps(policy_document("ec2:*")),
+    )
+    iam.attach_role_policy(RoleName="deployer", PolicyArn=shared["Arn"])
+
+
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
 
 
 def test_snapshot_shapes_and_filters(own_server: RunningServer) -> None:
@@ -82,7 +109,33 @@ def test_snapshot_shapes_and_filters(own_server: RunningServer) -> None:
     details = iam.get_account_authorization_details()
     assert details["IsTruncated"] is False
     assert "Marker" not in details
-    assert details["RoleDetailList"] == []
+    (deployer,) = details["RoleDetailList"]
+    assert set(deployer) == {
+        "Path",
+        "RoleName",
+        "RoleId",
+        "Arn",
+        "CreateDate",
+        "AssumeRolePolicyDocument",
+        "InstanceProfileList",
+        "RolePolicyList",
+        "AttachedManagedPolicies",
+        "PermissionsBoundary",
+        "Tags",
+        "RoleLastUsed",
+    }
+    assert deployer["Arn"] == f"arn:aws:iam::{ACCOUNT}:role/ci/deployer"
+    assert deployer["AssumeRolePolicyDocument"] == json.loads(TRUST)
+    assert deployer["RolePolicyList"] == [
+        {"PolicyName": "inline-r", "PolicyDocument": policy_document("ec2:*")}
+    ]
+    assert deployer["AttachedManagedPolicies"] == [
+        {"PolicyName": "Shared", "PolicyArn": made["shared"]["Arn"]}
+    ]
+    assert deployer["PermissionsBoundary"]["PermissionsBoundaryArn"] == made["boundary"]["Arn"]
+    assert deployer["Tags"] == [{"Key": "env", "Value": "prod"}]
+    assert deployer["InstanceProfileList"] == []
+    assert deployer["RoleLastUsed"] == {}
 
     users = {u["UserName"]: u for u in details["UserDetailList"]}
     alice = users["alice"]
@@ -133,7 +186,7 @@ def test_snapshot_shapes_and_filters(own_server: RunningServer) -> None:
     assert shared["PolicyName"] == "Shared"
     assert shared["Description"] == "shared reads"
     assert shared["DefaultVersionId"] == "v2"
-    assert shared["AttachmentCount"] == 1
+    assert shared["AttachmentCount"] == 2
     assert shared["PermissionsBoundaryUsageCount"] == 0
     assert shared["IsAttachable"] is True
     versions = {v["VersionId"]: v for v in shared["PolicyVersionList"]}
@@ -144,7 +197,7 @@ def test_snapshot_shapes_and_filters(own_server: RunningServer) -> None:
     assert versions["v2"]["Document"] == policy_document("s3:PutObject")
     boundary = policies[made["boundary"]["Arn"]]
     assert boundary["Path"] == "/limits/"
-    assert (boundary["AttachmentCount"], boundary["PermissionsBoundaryUsageCount"]) == (0, 1)
+    assert (boundary["AttachmentCount"], boundary["PermissionsBoundaryUsageCount"]) == (0, 2)
     # AWS managed policies appear only when the account uses them.
     aws_policies = {arn for arn in policies if arn.startswith("arn:aws:iam::aws:")}
     assert READ_ONLY_ACCESS in aws_policies
@@ -166,7 +219,12 @@ def test_snapshot_shapes_and_filters(own_server: RunningServer) -> None:
     by_group = listed("Group")
     assert "devs" in by_group["groups"]
     assert by_group["users"] == by_group["policies"] == by_group["roles"] == empty
-    assert listed("Role") == {"users": empty, "groups": empty, "roles": empty, "policies": empty}
+    assert listed("Role") == {
+        "users": empty,
+        "groups": empty,
+        "roles": {"deployer"},
+        "policies": empty,
+    }
     assert listed("LocalManagedPolicy")["policies"] == {"Boundary", "Shared"}
     aws_used = listed("AWSManagedPolicy")
     assert "ReadOnlyAccess" in aws_used["policies"]
@@ -182,12 +240,14 @@ def test_paginator_returns_everything_exactly_once(own_server: RunningServer) ->
     for n in range(7):
         iam.create_user(UserName=f"user{n:02d}")
         iam.create_group(GroupName=f"group{n:02d}")
+        iam.create_role(RoleName=f"role{n:02d}", AssumeRolePolicyDocument=TRUST)
     iam.attach_user_policy(UserName="user00", PolicyArn=ADMINISTRATOR_ACCESS)
     whole = iam.get_account_authorization_details(MaxItems=1000)
     assert whole["IsTruncated"] is False
     expected = {key: [_identity(item) for item in whole[key]] for key in RESULT_KEYS}
     total = sum(len(items) for items in expected.values())
-    assert total >= 20
+    assert total >= 27
+    assert len(expected["RoleDetailList"]) == 8
 
     for page_size in (1, 3, 7):
         paginator = iam.get_paginator("get_account_authorization_details")

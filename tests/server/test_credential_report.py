@@ -7,24 +7,19 @@ import io
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.server.iam_helpers import error_of
 from tests.server.test_passwords import sign_in
+from tests.support.local_services import MovableClock, local_services
 from tests.support.servers import RunningServer
 
-from iamd.auth.secret_box import SecretBox
-from iamd.clock import Clock
 from iamd.errors import ReportExpired, ReportInProgress
-from iamd.ids import RandomIds
 from iamd.services.container import Services
 from iamd.services.credential_report import COLUMNS
-from iamd.services.quotas import Quotas
-from iamd.store.database import Database
-from iamd.store.migrate import upgrade_to_head
 
 ACCOUNT = "123456789012"
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
@@ -182,32 +177,11 @@ def test_a_comma_in_a_user_name_is_quoted(fresh_server: RunningServer) -> None:
     assert "smith,john" in names
 
 
-class SteppingClock(Clock):
-    def __init__(self) -> None:
-        self.current = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.current
-
-
 @pytest.fixture
-def services(tmp_path: Path) -> Iterator[tuple[Services, SteppingClock]]:
-    database = Database(f"sqlite:///{tmp_path / 'iamd.sqlite3'}")
-    upgrade_to_head(database)
-    clock = SteppingClock()
-    built = Services.build(
-        database=database,
-        account_id=ACCOUNT,
-        clock=clock,
-        ids=RandomIds(),
-        quotas=Quotas(),
-        secret_box=SecretBox(bytes(32)),
-        last_used_flush_seconds=60,
-    )
-    with built.tx.write() as repos:
-        repos.account.create(clock.now())
-    yield built, clock
-    database.dispose()
+def services(tmp_path: Path) -> Iterator[tuple[Services, MovableClock]]:
+    clock = MovableClock()
+    with local_services(tmp_path, clock) as built:
+        yield built, clock
 
 
 def _wait_complete(services: Services) -> None:
@@ -221,23 +195,23 @@ def _wait_complete(services: Services) -> None:
 
 
 def test_report_expires_after_four_hours_and_is_then_regenerated(
-    services: tuple[Services, SteppingClock],
+    services: tuple[Services, MovableClock],
 ) -> None:
     built, clock = services
     assert built.credential_report.generate().state == "STARTED"
     _wait_complete(built)
-    clock.current += timedelta(hours=3, minutes=59)
+    clock.when += timedelta(hours=3, minutes=59)
     assert built.credential_report.generate().state == "COMPLETE"
     built.credential_report.get()
 
-    clock.current += timedelta(minutes=1)
+    clock.when += timedelta(minutes=1)
     with pytest.raises(ReportExpired):
         built.credential_report.get()
     assert built.credential_report.generate().state == "STARTED"
     _wait_complete(built)
 
 
-def test_an_abandoned_generation_is_started_again(services: tuple[Services, SteppingClock]) -> None:
+def test_an_abandoned_generation_is_started_again(services: tuple[Services, MovableClock]) -> None:
     built, clock = services
     with built.tx.write() as repos:
         repos.credential_reports.start(clock.now())  # a node died while building
@@ -245,6 +219,6 @@ def test_an_abandoned_generation_is_started_again(services: tuple[Services, Step
     assert built.credential_report.generate().state == "INPROGRESS"
     with pytest.raises(ReportInProgress):
         built.credential_report.get()
-    clock.current += timedelta(minutes=5)
+    clock.when += timedelta(minutes=5)
     assert built.credential_report.generate().state == "STARTED"
     _wait_complete(built)

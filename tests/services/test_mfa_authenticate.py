@@ -6,7 +6,6 @@ services and the SQLite database are the real ones.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,15 +13,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tests.support.local_services import MovableClock, local_services
 
 from iamd.auth import totp
-from iamd.auth.secret_box import SecretBox
 from iamd.errors import AccessDenied
-from iamd.ids import RandomIds
 from iamd.services.container import Services
-from iamd.services.quotas import Quotas
-from iamd.store.database import Database
-from iamd.store.migrate import upgrade_to_head
 
 ACCOUNT = "123456789012"
 BAD_CODE = "MultiFactorAuthentication failed with invalid MFA one time pass code."
@@ -30,14 +25,6 @@ UNKNOWN_DEVICE = (
     "MultiFactorAuthentication failed, unable to validate MFA code.  "
     "Please verify your MFA serial number is valid and associated with this user."
 )
-
-
-class MovableClock:
-    def __init__(self, when: datetime) -> None:
-        self.when = when
-
-    def now(self) -> datetime:
-        return self.when
 
 
 @dataclass
@@ -58,22 +45,13 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    database = Database(f"sqlite:///{tmp_path / 'iamd.db'}")
-    upgrade_to_head(database)
     # Mid-step, so the steps around it are whole.
     clock = MovableClock(datetime(2026, 3, 1, 12, 0, 15, tzinfo=UTC))
-    services = Services.build(
-        database=database,
-        account_id=ACCOUNT,
-        clock=clock,
-        ids=RandomIds(),
-        quotas=Quotas(),
-        secret_box=SecretBox(os.urandom(32)),
-        last_used_flush_seconds=3600,
-    )
-    # The account row, as the server's bootstrap makes it.
-    with services.tx.write() as repos:
-        repos.account.create(clock.now())
+    with local_services(tmp_path, clock) as services:
+        yield _world(services, clock)
+
+
+def _world(services: Services, clock: MovableClock) -> World:
     user = services.users.create("alice", "/")
     new = services.mfa_devices.create("alice-phone", "/")
     seed = totp.seed_of_base32(new.base32_seed)
@@ -86,10 +64,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     )
     # The next step: the codes that enabled the device are spent.
     clock.when += timedelta(seconds=30)
-    try:
-        yield World(services, clock, user.user_id, new.device.serial_number, seed)
-    finally:
-        database.engine.dispose()
+    return World(services, clock, user.user_id, new.device.serial_number, seed)
 
 
 def _denied(

@@ -84,6 +84,14 @@ def main() -> None:
     help="Users per account (AWS's is 5000).",
 )
 @click.option(
+    "--roles-quota",
+    default=Quotas().roles,
+    show_default=True,
+    type=click.IntRange(1),
+    envvar="IAMD_ROLES_QUOTA",
+    help="Roles per account (AWS's default is 1000, raisable to 5000).",
+)
+@click.option(
     "--worker-threads",
     default=8,
     show_default=True,
@@ -125,6 +133,7 @@ def serve(
     database_url: str | None,
     account_id: str,
     users_quota: int,
+    roles_quota: int,
     worker_threads: int,
     ssh_key_types: str,
     ssh_port: int,
@@ -161,7 +170,7 @@ def serve(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     try:
-        run_server(settings, Quotas(users=users_quota), access_log=access_log)
+        run_server(settings, Quotas(users=users_quota, roles=roles_quota), access_log=access_log)
     except StartupError as exc:
         # Configuration problems (a bad IAMD_MASTER_KEY, a key file others can read...)
         # are told in one line, never as a traceback; anything else keeps its traceback.

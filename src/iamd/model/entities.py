@@ -44,6 +44,26 @@ class Group:
     create_date: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Role:
+    """An IAM role. `assume_role_policy` is its trust policy as submitted (JSON text);
+    `last_used_date` / `last_used_region` say when and where a session of it last
+    made a request (None: never, as far as iamd knows)."""
+
+    role_id: str
+    name: str
+    path: str
+    arn: str
+    create_date: datetime
+    assume_role_policy: str
+    max_session_duration: int = 3600
+    description: str | None = None
+    permissions_boundary_arn: str | None = None
+    last_used_date: datetime | None = None
+    last_used_region: str | None = None
+    tags: tuple[Tag, ...] = field(default=())
+
+
 class PolicyScope(StrEnum):
     AWS = "AWS"
     LOCAL = "Local"

@@ -3,7 +3,7 @@
 AWS sets these for IAM: `aws:RequestTag/<key>` and `aws:TagKeys` when a request carries
 tags (or removes them), `iam:PolicyARN` when it attaches or detaches a managed policy,
 `iam:PermissionsBoundary` when it sets a boundary, and `aws:ResourceTag/<key>` (also as
-`iam:ResourceTag/<key>`) with the tags of the user a request is about.
+`iam:ResourceTag/<key>`) with the tags of the user or role a request is about.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from iamd.errors import NoSuchEntity
+from iamd.model import Tag
 from iamd.operations.registry import CallContext, Params
 
 _POLICY_ARN_ACTIONS = frozenset(
@@ -42,12 +43,11 @@ def request_condition_keys(
     boundary = params.get("PermissionsBoundary")
     if boundary:
         keys["iam:PermissionsBoundary"] = boundary
-    if (
-        with_resource_tags
-        and action.startswith("iam:")
-        and ("UserName" in params or action in _CALLER_ACTIONS)
-    ):
-        keys.update(_resource_tags(ctx, params.get("UserName")))
+    if with_resource_tags and action.startswith("iam:"):
+        if "UserName" in params or action in _CALLER_ACTIONS:
+            keys.update(_resource_tags(ctx, params.get("UserName")))
+        elif "RoleName" in params:
+            keys.update(_role_tags(ctx, params["RoleName"]))
     return keys
 
 
@@ -73,6 +73,17 @@ def _resource_tags(ctx: CallContext, user_name: str | None) -> dict[str, str | S
             tags = ctx.services.users.get(user_name).tags
         except NoSuchEntity:
             return {}
+    return _tag_keys(tags)
+
+
+def _role_tags(ctx: CallContext, role_name: str) -> dict[str, str | Sequence[str]]:
+    try:
+        return _tag_keys(ctx.services.roles.get(role_name).tags)
+    except NoSuchEntity:
+        return {}
+
+
+def _tag_keys(tags: Sequence[Tag]) -> dict[str, str | Sequence[str]]:
     keys: dict[str, str | Sequence[str]] = {}
     for tag in tags:
         keys[f"aws:ResourceTag/{tag.key}"] = tag.value

@@ -100,6 +100,10 @@ def group_resource(ctx: CallContext, params: Params) -> str:
     return ctx.services.paths.group_arn(params["GroupName"])
 
 
+def role_resource(ctx: CallContext, params: Params) -> str:
+    return ctx.services.paths.role_arn(params["RoleName"])
+
+
 def policy_resource(_ctx: CallContext, params: Params) -> str:
     return str(params["PolicyArn"])
 
@@ -120,6 +124,8 @@ def guessed_resource(ctx: CallContext, params: Params) -> str:
         return user_resource(ctx, params)
     if "GroupName" in params:
         return group_resource(ctx, params)
+    if "RoleName" in params:
+        return role_resource(ctx, params)
     if "PolicyArn" in params:
         return policy_resource(ctx, params)
     return "*"

@@ -19,6 +19,7 @@ from typing import Literal
 
 from iamd.policy import conditions
 from iamd.policy.jsonscan import JsonError, LineIndex, Node, Position, scan
+from iamd.policy.matching import Glob
 
 SYNTAX = "Syntax errors in policy."
 LEGACY = "The policy failed legacy parsing"
@@ -33,6 +34,21 @@ NO_PRINCIPAL_ALLOWED = "Policy document should not specify a principal."
 PRINCIPAL_REQUIRED = "Missing required field Principal"
 NO_VENDOR = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
 ONE_COLON = "Actions/Condition can contain only one colon."
+TRUST_ACTIONS_ONLY = "AssumeRole policy may only specify STS AssumeRole actions."
+# The actions a role's trust policy may name (lower case): assuming the role, and what
+# may accompany it (session tags, source identity, context). A wildcard is accepted when
+# it stays within `sts:` and covers one of them [I: AWS's rule for wildcards here is not
+# documented; a bare "*" is refused].
+TRUST_ACTIONS = frozenset(
+    {
+        "sts:assumerole",
+        "sts:assumerolewithsaml",
+        "sts:assumerolewithwebidentity",
+        "sts:tagsession",
+        "sts:setsourceidentity",
+        "sts:setcontext",
+    }
+)
 RESOURCE_VENDOR = "Resource vendor must be fully qualified and cannot contain regexes."
 IAM_RESOURCE_PREFIXES = (
     "user/",
@@ -275,6 +291,8 @@ class _Checker:
     def action(self, node: Node) -> None:
         text = node.text
         if text == "*":
+            if self.kind is PolicyKind.TRUST:
+                self.report(TRUST_ACTIONS_ONLY, node)
             return
         if ":" not in text:
             self.report(NO_VENDOR, node)
@@ -284,6 +302,8 @@ class _Checker:
             self.report(ONE_COLON, node)
         elif not vendor or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in vendor):
             self.report(f"Vendor {vendor} is not valid", node)
+        elif self.kind is PolicyKind.TRUST and not _trust_action(text):
+            self.report(TRUST_ACTIONS_ONLY, node)
 
     def resources(self, m: dict[str, Node], statement: Node) -> tuple[tuple[str, ...] | None, bool]:
         if "Resource" in m and "NotResource" in m:
@@ -426,6 +446,16 @@ class _Checker:
                 self.report(SYNTAX, item)
                 return None
         return out
+
+
+def _trust_action(text: str) -> bool:
+    lowered = text.lower()
+    if not lowered.startswith("sts:"):
+        return False
+    if "*" in lowered or "?" in lowered:
+        glob = Glob.of(lowered)
+        return any(glob.matches(action) for action in TRUST_ACTIONS)
+    return lowered in TRUST_ACTIONS
 
 
 def valid_aws_principal(value: str) -> bool:

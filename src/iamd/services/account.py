@@ -21,12 +21,13 @@ class AccountService:
         with self._tx.read() as repos:
             users = repos.users.count()
             groups = repos.groups.count()
+            roles = repos.roles.count()
             policies = repos.policies.count_local()
             versions_in_use = repos.policies.count_versions_in_use()
             mfa_devices = repos.mfa_devices.count()
             mfa_devices_in_use = repos.mfa_devices.count_assigned()
         # Keys AWS returns for an account, with iamd's real counts; entities iamd does not
-        # have yet (roles, instance profiles, providers, certificates) count zero.
+        # have yet (instance profiles, providers, certificates) count zero.
         return {
             "Users": users,
             "UsersQuota": q.users,
@@ -61,7 +62,7 @@ class AccountService:
             "InstanceProfilesQuota": q.instance_profiles,
             "Providers": 0,
             "RolePolicySizeQuota": q.role_policy_size,
-            "Roles": 0,
+            "Roles": roles,
             "RolesQuota": q.roles,
         }
 

@@ -1,7 +1,7 @@
 """GetAccountAuthorizationDetails: a snapshot of users, groups, roles and policies.
 
 The listing is one sequence, paginated as a whole: users (by name), groups (by name),
-roles (none yet), customer managed policies, then the AWS managed policies the account
+roles (by name), customer managed policies, then the AWS managed policies the account
 uses (by ARN). A marker names the section and the sort key of the last item returned,
 so each page is a few indexed range queries however deep it is.
 
@@ -16,9 +16,21 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from iamd.errors import InvalidInput
-from iamd.model import AttachedPolicy, Group, InlinePolicy, ManagedPolicy, PolicyVersion, User
+from iamd.model import (
+    AttachedPolicy,
+    Group,
+    InlinePolicy,
+    ManagedPolicy,
+    PolicyVersion,
+    Role,
+    User,
+)
 from iamd.services.transactions import Repositories, Transactions
-from iamd.store.schema import group_policy_attachments, user_policy_attachments
+from iamd.store.schema import (
+    group_policy_attachments,
+    role_policy_attachments,
+    user_policy_attachments,
+)
 from iamd.store.sql.paging import decode_marker, encode_marker
 
 ALL_FILTERS = frozenset({"User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"})
@@ -40,6 +52,13 @@ class GroupDetail:
 
 
 @dataclass(frozen=True, slots=True)
+class RoleDetail:
+    role: Role
+    inline_policies: list[InlinePolicy]
+    attached_policies: list[AttachedPolicy]
+
+
+@dataclass(frozen=True, slots=True)
 class PolicyDetail:
     policy: ManagedPolicy
     versions: list[PolicyVersion]
@@ -49,12 +68,13 @@ class PolicyDetail:
 class AuthorizationDetails:
     users: list[UserDetail] = field(default_factory=list)
     groups: list[GroupDetail] = field(default_factory=list)
+    roles: list[RoleDetail] = field(default_factory=list)
     policies: list[PolicyDetail] = field(default_factory=list)
     next_marker: str | None = None
 
     @property
     def count(self) -> int:
-        return len(self.users) + len(self.groups) + len(self.policies)
+        return len(self.users) + len(self.groups) + len(self.roles) + len(self.policies)
 
 
 # One section of the listing: given (after, limit) it adds up to `limit` items to the
@@ -102,6 +122,23 @@ def _groups(
     return [group.name.lower() for group in page.items]
 
 
+def _roles(
+    repos: Repositories, after: str | None, limit: int, out: AuthorizationDetails
+) -> list[str]:
+    page = repos.roles.listing_with_tags(_marker(after), limit)
+    for role in page.items:
+        out.roles.append(
+            RoleDetail(
+                role=role,
+                inline_policies=repos.role_inline_policies.all(role.role_id),
+                attached_policies=repos.policies.attached_to(
+                    role_policy_attachments, "role_id", role.role_id
+                ),
+            )
+        )
+    return [role.name.lower() for role in page.items]
+
+
 def _policies(scope: str, usage: str | None) -> _Section:
     def section(
         repos: Repositories, after: str | None, limit: int, out: AuthorizationDetails
@@ -127,6 +164,7 @@ def _policies(scope: str, usage: str | None) -> _Section:
 _SECTIONS: tuple[tuple[str, str, _Section], ...] = (
     ("user", "User", _users),
     ("group", "Group", _groups),
+    ("role", "Role", _roles),
     ("local", "LocalManagedPolicy", _policies("Local", None)),
     ("aws", "AWSManagedPolicy", _policies("AWS", "InUse")),
 )
@@ -182,5 +220,7 @@ def _drop_last(out: AuthorizationDetails, section: str) -> None:
         out.users.pop()
     elif section == "group":
         out.groups.pop()
+    elif section == "role":
+        out.roles.pop()
     else:
         out.policies.pop()

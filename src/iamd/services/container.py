@@ -26,6 +26,7 @@ from iamd.services.policies import PolicyService
 from iamd.services.principal_policies import PolicyCompiler
 from iamd.services.quotas import Quotas
 from iamd.services.repositories import RepositoryService
+from iamd.services.roles import RoleService
 from iamd.services.sign_in import SignInService
 from iamd.services.ssh_public_keys import SSHPublicKeyService
 from iamd.services.sts import StsService
@@ -43,6 +44,7 @@ class Services:
     quotas: Quotas
     users: UserService
     groups: GroupService
+    roles: RoleService
     policies: PolicyService
     inline_policies: InlinePolicyService
     permissions_boundaries: PermissionsBoundaryService
@@ -94,6 +96,7 @@ class Services:
             quotas=quotas,
             users=UserService(tx, clock, ids, quotas),
             groups=GroupService(tx, clock, ids, quotas),
+            roles=RoleService(tx, clock, ids, quotas),
             policies=PolicyService(tx, clock, ids, quotas),
             inline_policies=InlinePolicyService(tx, quotas),
             permissions_boundaries=PermissionsBoundaryService(tx),

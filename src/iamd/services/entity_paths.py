@@ -1,7 +1,7 @@
-"""ARNs of users and groups named in requests, for authorization, cached.
+"""ARNs of users, groups and roles named in requests, for authorization, cached.
 
-Policies match a user's full ARN, path included (`user/division/jdoe`), so authorizing
-an operation on a named user needs its path. Names that do not exist resolve with the
+Policies match an entity's full ARN, path included (`user/division/jdoe`), so authorizing
+an operation on a named user (group, role) needs its path. Names that do not exist resolve with the
 default path `/`: the request is authorized as AWS would before it finds nothing.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from iamd.model import iam_arn
 from iamd.services.cache import BoundedCache
+from iamd.services.owners import OwnerKind
 from iamd.services.transactions import Transactions
 
 
@@ -25,14 +26,16 @@ class EntityPaths:
     def group_arn(self, name: str) -> str:
         return self._arn("group", name)
 
+    def role_arn(self, name: str) -> str:
+        return self._arn("role", name)
+
     def _arn(self, kind: str, name: str) -> str:
         key = (kind, name.lower())
         arn = self._arns.get(key)
         if arn is None:
             generation = self._arns.generation
             with self._tx.read() as repos:
-                table = repos.users if kind == "user" else repos.groups
-                found = table.get_by_name(name)
+                found = OwnerKind(kind).entities(repos).get_by_name(name)
             path, spelled = (found.path, found.name) if found is not None else ("/", name)
             arn = iam_arn(self._tx.account_id, kind, path, spelled)
             self._arns.put(key, arn, generation)

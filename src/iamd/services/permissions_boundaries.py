@@ -1,16 +1,16 @@
-"""Permissions boundaries of IAM users: set, replace and remove.
+"""Permissions boundaries of IAM users and roles: set, replace and remove.
 
 A boundary is a managed policy (customer or AWS) whose Allow statements cap what the
-user's identity policies can grant; the authorizer evaluates identity ∩ boundary. A user
-has at most one boundary: PutUserPermissionsBoundary replaces the previous one.
+entity's identity policies can grant; the authorizer evaluates identity ∩ boundary. A
+user or role has at most one boundary: Put*PermissionsBoundary replaces the previous one.
 """
 
 from __future__ import annotations
 
 from iamd.errors import NoSuchEntity, PolicyNotAttachable
+from iamd.services.owners import OwnerKind, require_owner
 from iamd.services.policies import check_policy_arn
 from iamd.services.transactions import Repositories, Transactions
-from iamd.services.users import require_user
 
 
 def require_boundary_policy(repos: Repositories, arn: str) -> None:
@@ -28,15 +28,16 @@ class PermissionsBoundaryService:
     def __init__(self, tx: Transactions) -> None:
         self._tx = tx
 
-    def put_user_boundary(self, user_name: str, policy_arn: str) -> None:
+    def put(self, kind: OwnerKind, owner_name: str, policy_arn: str) -> None:
+        """Put{User,Role}PermissionsBoundary."""
         with self._tx.write() as repos:
-            user = require_user(repos, user_name, for_update=True)
+            owner = require_owner(repos, kind, owner_name, for_update=True)
             require_boundary_policy(repos, policy_arn)
-            repos.users.set_permissions_boundary(user.user_id, policy_arn)
+            kind.entities(repos).set_permissions_boundary(owner.owner_id, policy_arn)
 
-    def delete_user_boundary(self, user_name: str) -> None:
-        # Removing a boundary that is not set succeeds: the user ends up without one,
+    def delete(self, kind: OwnerKind, owner_name: str) -> None:
+        # Removing a boundary that is not set succeeds: the entity ends up without one,
         # which is what the caller asked for [I: AWS's answer here is not documented].
         with self._tx.write() as repos:
-            user = require_user(repos, user_name, for_update=True)
-            repos.users.set_permissions_boundary(user.user_id, None)
+            owner = require_owner(repos, kind, owner_name, for_update=True)
+            kind.entities(repos).set_permissions_boundary(owner.owner_id, None)

@@ -1,11 +1,9 @@
-"""Managed policies: create, version, list, attach to users and groups, delete."""
+"""Managed policies: create, version, list, attach to users, groups and roles, delete."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from sqlalchemy import Table
 
 from iamd.aws_managed_policies import load_aws_managed_policies
 from iamd.clock import Clock
@@ -21,12 +19,10 @@ from iamd.model import (
 )
 from iamd.model.arn import split_policy_arn
 from iamd.services.documents import check_policy_document
-from iamd.services.groups import require_group
+from iamd.services.owners import OwnerKind, require_owner
 from iamd.services.quotas import Quotas
-from iamd.services.tagging import check_tag_count
+from iamd.services.tagging import add_tags, check_tag_count
 from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
-from iamd.services.users import require_user
-from iamd.store.schema import group_policy_attachments, user_policy_attachments
 from iamd.store.sql.paging import Page, page_of_sequence
 
 
@@ -140,8 +136,13 @@ class PolicyService:
         with self._tx.write() as repos:
             policy = require_policy(repos, arn, for_update=True)
             _require_local(policy, "tag policies")
-            check_tag_count([t.key for t in policy.tags], tags, self._quotas.tags_per_resource)
-            repos.policies.tags.upsert(policy.policy_id, tags)
+            add_tags(
+                repos.policies.tags,
+                policy.policy_id,
+                policy.tags,
+                tags,
+                self._quotas.tags_per_resource,
+            )
 
     def untag(self, arn: str, keys: Sequence[str]) -> None:
         with self._tx.write() as repos:
@@ -207,88 +208,45 @@ class PolicyService:
 
     # -- attachments --------------------------------------------------------------------
 
-    def attach_to_user(self, user_name: str, arn: str) -> None:
+    def attach(self, kind: OwnerKind, owner_name: str, arn: str) -> None:
+        """Attach the managed policy to a user, group or role (attached already: success)."""
         with self._tx.write() as repos:
-            user = require_user(repos, user_name, for_update=True)
+            owner = require_owner(repos, kind, owner_name, for_update=True)
             policy = require_policy(repos, arn)
-            self._attach(
-                repos,
-                user_policy_attachments,
-                "user_id",
-                user.user_id,
-                policy,
-                "PoliciesPerUser",
-                self._quotas.attached_policies_per_user,
+            if not policy.is_attachable:
+                raise InvalidInput(f"Policy {policy.arn} is not attachable.")
+            table, column = kind.attachments, kind.owner_column
+            attached = {p.arn for p in repos.policies.attached_to(table, column, owner.owner_id)}
+            if policy.arn in attached:
+                return
+            limit = kind.attachment_quota(self._quotas)
+            if len(attached) >= limit:
+                raise LimitExceeded.quota(kind.attachment_quota_name, limit)
+            repos.policies.attach(
+                table, column, owner.owner_id, policy.policy_id, self._clock.now()
             )
 
-    def attach_to_group(self, group_name: str, arn: str) -> None:
+    def detach(self, kind: OwnerKind, owner_name: str, arn: str) -> None:
         with self._tx.write() as repos:
-            group = require_group(repos, group_name, for_update=True)
+            owner = require_owner(repos, kind, owner_name, for_update=True)
             policy = require_policy(repos, arn)
-            self._attach(
-                repos,
-                group_policy_attachments,
-                "group_id",
-                group.group_id,
-                policy,
-                "PoliciesPerGroup",
-                self._quotas.attached_policies_per_group,
-            )
+            if not repos.policies.detach(
+                kind.attachments, kind.owner_column, owner.owner_id, policy.policy_id
+            ):
+                raise NoSuchEntity.attached_policy(arn)
 
-    def _attach(
+    def attached(
         self,
-        repos: Repositories,
-        table: Table,
-        owner_column: str,
-        owner_id: str,
-        policy: ManagedPolicy,
-        quota_name: str,
-        limit: int,
-    ) -> None:
-        if not policy.is_attachable:
-            raise InvalidInput(f"Policy {policy.arn} is not attachable.")
-        attached = {p.arn for p in repos.policies.attached_to(table, owner_column, owner_id)}
-        if policy.arn in attached:
-            return
-        if len(attached) >= limit:
-            raise LimitExceeded.quota(quota_name, limit)
-        repos.policies.attach(table, owner_column, owner_id, policy.policy_id, self._clock.now())
-
-    def detach_from_user(self, user_name: str, arn: str) -> None:
-        with self._tx.write() as repos:
-            user = require_user(repos, user_name, for_update=True)
-            policy = require_policy(repos, arn)
-            if not repos.policies.detach(
-                user_policy_attachments, "user_id", user.user_id, policy.policy_id
-            ):
-                raise NoSuchEntity.attached_policy(arn)
-
-    def detach_from_group(self, group_name: str, arn: str) -> None:
-        with self._tx.write() as repos:
-            group = require_group(repos, group_name, for_update=True)
-            policy = require_policy(repos, arn)
-            if not repos.policies.detach(
-                group_policy_attachments, "group_id", group.group_id, policy.policy_id
-            ):
-                raise NoSuchEntity.attached_policy(arn)
-
-    def attached_to_user(
-        self, user_name: str, path_prefix: str, marker: str | None, max_items: int
+        kind: OwnerKind,
+        owner_name: str,
+        path_prefix: str,
+        marker: str | None,
+        max_items: int,
     ) -> Page[AttachedPolicy]:
         with self._tx.read() as repos:
-            user = require_user(repos, user_name)
+            owner = require_owner(repos, kind, owner_name)
             found = repos.policies.attached_to(
-                user_policy_attachments, "user_id", user.user_id, path_prefix
-            )
-        return page_of_sequence(found, marker, max_items)
-
-    def attached_to_group(
-        self, group_name: str, path_prefix: str, marker: str | None, max_items: int
-    ) -> Page[AttachedPolicy]:
-        with self._tx.read() as repos:
-            group = require_group(repos, group_name)
-            found = repos.policies.attached_to(
-                group_policy_attachments, "group_id", group.group_id, path_prefix
+                kind.attachments, kind.owner_column, owner.owner_id, path_prefix
             )
         return page_of_sequence(found, marker, max_items)
 
@@ -302,25 +260,25 @@ class PolicyService:
         usage: str | None = None,
     ) -> Page[PolicyEntity]:
         """Entities using the policy: as a permissions policy (attached), as a permissions
-        boundary, or either when `usage` is None."""
+        boundary, or either when `usage` is None. Listed groups, then roles, then users."""
         with self._tx.read() as repos:
             policy = require_policy(repos, arn)
-            ids = repos.policies.entities_for_policy(policy.policy_id)
-            user_ids = ids["user"] if usage in (None, "PermissionsPolicy") else []
+            ids: dict[str, list[str]] = {"user": [], "group": [], "role": []}
+            if usage in (None, "PermissionsPolicy"):
+                for name, found in repos.policies.entities_for_policy(policy.policy_id).items():
+                    ids[name] += found
             if usage in (None, "PermissionsBoundary"):
-                user_ids = list(dict.fromkeys([*user_ids, *repos.policies.boundary_user_ids(arn)]))
-            group_ids = ids["group"] if usage in (None, "PermissionsPolicy") else []
+                for name, found in repos.policies.boundary_entity_ids(arn).items():
+                    ids[name] += found
             entities: list[PolicyEntity] = []
-            if entity_filter in (None, "User"):
-                for user_id in user_ids:
-                    user = repos.users.get_by_id(user_id)
-                    if user and user.path.startswith(path_prefix):
-                        entities.append(PolicyEntity("User", user.name, user.user_id))
-            if entity_filter in (None, "Group"):
-                for group_id in group_ids:
-                    group = repos.groups.get_by_id(group_id)
-                    if group and group.path.startswith(path_prefix):
-                        entities.append(PolicyEntity("Group", group.name, group.group_id))
+            for kind in OwnerKind:
+                title = kind.value.capitalize()
+                if entity_filter not in (None, title):
+                    continue
+                for entity_id in dict.fromkeys(ids[kind.value]):
+                    entity = kind.entities(repos).get_by_id(entity_id)
+                    if entity is not None and entity.path.startswith(path_prefix):
+                        entities.append(PolicyEntity(title, entity.name, entity_id))
         entities.sort(key=lambda e: (e.kind, e.name.lower()))
         return page_of_sequence(entities, marker, max_items)
 

@@ -3,7 +3,8 @@ enforcement and the policy simulator, so the two can never disagree.
 
 For an IAM user: its inline policies, the managed policies attached to it, and the
 inline and attached policies of each of its groups (identity policies), plus its
-permissions boundary when one is set. Each compiled policy's source id carries its
+permissions boundary when one is set. For a role: its inline and attached policies and
+its boundary (what its sessions may do). Each compiled policy's source id carries its
 SourcePolicyType (`user`, `group`, `aws-managed`, `user-managed`...) and its name, as
 the simulator reports them. Compiled policies are cached by document text, which never
 changes meaning, so a policy attached to many users compiles once.
@@ -15,12 +16,12 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from iamd.model import User
+from iamd.model import Role, User
 from iamd.model.arn import split_policy_arn
 from iamd.policy import CompiledPolicy, PolicyKind, compile_policy, context_keys_of
 from iamd.services.cache import BoundedCache
+from iamd.services.owners import OwnerKind
 from iamd.services.transactions import Repositories
-from iamd.store.schema import group_policy_attachments, user_policy_attachments
 
 AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
 # Joins a source's type and name in a compiled policy's source id.
@@ -87,27 +88,10 @@ class PolicyCompiler:
         return found
 
     def for_user(self, repos: Repositories, user: User) -> PrincipalPolicies:
-        identity = [
-            self.compile(p.document, PolicyKind.IDENTITY, typed_source("user", p.name))
-            for p in repos.user_inline_policies.all(user.user_id)
-        ]
-        identity += self._managed(
-            repos.policies.attached_documents(user_policy_attachments, "user_id", user.user_id),
-            PolicyKind.IDENTITY,
-        )
+        identity = self._owned(repos, OwnerKind.USER, user.user_id)
         for group_id in repos.groups.group_ids_of_user(user.user_id):
             identity += self.for_group(repos, group_id)
-        boundary: tuple[CompiledPolicy, ...] | None = None
-        if user.permissions_boundary_arn:
-            document = repos.policies.document_of(user.permissions_boundary_arn)
-            boundary = (
-                tuple(
-                    self._managed([(user.permissions_boundary_arn, document)], PolicyKind.BOUNDARY)
-                )
-                if document is not None
-                else ()
-            )
-        return PrincipalPolicies.of(identity, boundary)
+        return PrincipalPolicies.of(identity, self._boundary(repos, user.permissions_boundary_arn))
 
     def for_session(
         self, repos: Repositories, inline: str | None, policy_arns: Sequence[str]
@@ -131,15 +115,33 @@ class PolicyCompiler:
         return tuple(compiled)
 
     def for_group(self, repos: Repositories, group_id: str) -> list[CompiledPolicy]:
+        return self._owned(repos, OwnerKind.GROUP, group_id)
+
+    def for_role(self, repos: Repositories, role: Role) -> PrincipalPolicies:
+        """The role's inline and attached policies, and its boundary: what a session of
+        the role may do (before any session policy)."""
+        identity = self._owned(repos, OwnerKind.ROLE, role.role_id)
+        return PrincipalPolicies.of(identity, self._boundary(repos, role.permissions_boundary_arn))
+
+    def _owned(self, repos: Repositories, kind: OwnerKind, owner_id: str) -> list[CompiledPolicy]:
+        """An owner's inline policies (typed `user`, `group`, `role`) and attached ones."""
         policies = [
-            self.compile(p.document, PolicyKind.IDENTITY, typed_source("group", p.name))
-            for p in repos.group_inline_policies.all(group_id)
+            self.compile(p.document, PolicyKind.IDENTITY, typed_source(kind.value, p.name))
+            for p in kind.inline_policies(repos).all(owner_id)
         ]
         policies += self._managed(
-            repos.policies.attached_documents(group_policy_attachments, "group_id", group_id),
+            repos.policies.attached_documents(kind.attachments, kind.owner_column, owner_id),
             PolicyKind.IDENTITY,
         )
         return policies
+
+    def _boundary(self, repos: Repositories, arn: str | None) -> tuple[CompiledPolicy, ...] | None:
+        if not arn:
+            return None
+        document = repos.policies.document_of(arn)
+        if document is None:
+            return ()  # a boundary whose policy is gone allows nothing
+        return tuple(self._managed([(arn, document)], PolicyKind.BOUNDARY))
 
     def _managed(
         self, sources: Sequence[tuple[str, str]], kind: PolicyKind

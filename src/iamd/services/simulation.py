@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from iamd.errors import InvalidInput, LimitExceeded, MalformedPolicyDocument, NoSuchEntity
-from iamd.model import User
+from iamd.model import Role, User
 from iamd.model.arn import iam_arn
 from iamd.policy import (
     CompiledPolicy,
@@ -180,13 +180,24 @@ def page(
     return outcomes[start:end], next_marker
 
 
+def role_keys(role: Role, account_id: str) -> dict[str, str]:
+    """The principal keys of a simulated role: those a session of it has that do not
+    depend on the session [I: AWS does not document what it fills in for a role]."""
+    return {
+        "aws:PrincipalArn": role.arn,
+        "aws:PrincipalAccount": account_id,
+        "aws:PrincipalType": "AssumedRole",
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """A PolicySourceArn resolved: its policies and, for a user, the user."""
+    """A PolicySourceArn resolved: its policies and, for a user or a role, the entity."""
 
     identity: tuple[CompiledPolicy, ...]
     boundary: tuple[CompiledPolicy, ...] | None
     user: User | None
+    role: Role | None = None
 
 
 class SimulationService:
@@ -199,7 +210,8 @@ class SimulationService:
         return self._tx.account_id
 
     def principal(self, arn: str) -> Principal:
-        """The stored policies of the user or group `arn` names (NoSuchEntity otherwise)."""
+        """The stored policies of the user, group or role `arn` names (NoSuchEntity
+        otherwise); a user's include its groups', a role's are its own and its boundary."""
         kind, name, path = self._split_entity_arn(arn)
         with self._tx.read() as repos:
             if kind == "user":
@@ -213,8 +225,11 @@ class SimulationService:
                 if group is None or group.path != path or group.name != name:
                     raise NoSuchEntity.group(name)
                 return Principal(tuple(self._compiler.for_group(repos, group.group_id)), None, None)
-        # Roles do not exist in iamd yet: any role ARN names an entity that cannot be found.
-        raise NoSuchEntity(f"The role with name {name} cannot be found.")
+            role = repos.roles.get_by_name(name)
+            if role is None or role.path != path or role.name != name:
+                raise NoSuchEntity.named("role", name)
+            loaded = self._compiler.for_role(repos, role)
+            return Principal(loaded.identity, loaded.boundary, None, role)
 
     def caller(self, arn: str) -> User:
         """CallerArn: AWS accepts only an IAM user's ARN."""
@@ -236,7 +251,7 @@ class SimulationService:
         if kind not in ("user", "group", "role") or not name:
             raise InvalidInput(f"Invalid ARN {arn}: must be the ARN of a user, group or role.")
         if parts[4] != self._tx.account_id:
-            raise NoSuchEntity(f"The {kind} with name {name} cannot be found.")
+            raise NoSuchEntity.named(kind, name)
         return kind, name, path + "/"
 
 

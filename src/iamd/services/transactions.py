@@ -15,7 +15,7 @@ from typing import Protocol
 from sqlalchemy import Connection
 
 from iamd.store.database import Database
-from iamd.store.schema import group_inline_policies, user_inline_policies
+from iamd.store.schema import group_inline_policies, role_inline_policies, user_inline_policies
 from iamd.store.sql.access_keys import AccessKeyRepository
 from iamd.store.sql.account import AccountRepository
 from iamd.store.sql.credential_reports import CredentialReportRepository
@@ -29,6 +29,7 @@ from iamd.store.sql.passwords import (
 )
 from iamd.store.sql.policies import PolicyRepository
 from iamd.store.sql.repositories import RepositoryRepository
+from iamd.store.sql.roles import RoleRepository
 from iamd.store.sql.ssh_public_keys import SSHPublicKeyRepository
 from iamd.store.sql.users import UserRepository
 
@@ -49,6 +50,10 @@ class Repositories:
         self.conn = conn
         self._account_id = account_id
 
+    @property
+    def account_id(self) -> str:
+        return self._account_id
+
     @cached_property
     def account(self) -> AccountRepository:
         return AccountRepository(self.conn, self._account_id)
@@ -62,6 +67,10 @@ class Repositories:
         return GroupRepository(self.conn, self._account_id)
 
     @cached_property
+    def roles(self) -> RoleRepository:
+        return RoleRepository(self.conn, self._account_id)
+
+    @cached_property
     def policies(self) -> PolicyRepository:
         return PolicyRepository(self.conn)
 
@@ -72,6 +81,10 @@ class Repositories:
     @cached_property
     def group_inline_policies(self) -> InlinePolicyRepository:
         return InlinePolicyRepository(self.conn, group_inline_policies, "group_id")
+
+    @cached_property
+    def role_inline_policies(self) -> InlinePolicyRepository:
+        return InlinePolicyRepository(self.conn, role_inline_policies, "role_id")
 
     @cached_property
     def access_keys(self) -> AccessKeyRepository:

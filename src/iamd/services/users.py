@@ -9,9 +9,11 @@ from iamd.errors import DeleteConflict, LimitExceeded, NoSuchEntity, ValidationE
 from iamd.ids import IdGenerator, IdPrefix
 from iamd.model import Tag, User, iam_arn
 from iamd.services.caller import Caller
+from iamd.services.permissions_boundaries import require_boundary_policy
 from iamd.services.quotas import Quotas
 from iamd.services.read_cache import ReadThrough
-from iamd.services.tagging import check_tag_count
+from iamd.services.roles import forget_principal
+from iamd.services.tagging import add_tags, check_tag_count
 from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
 from iamd.store.sql.paging import Page, page_of_sequence
 
@@ -64,7 +66,7 @@ class UserService:
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             repos.account.lock()
             if permissions_boundary_arn is not None:
-                _require_boundary_policy(repos, permissions_boundary_arn)
+                require_boundary_policy(repos, permissions_boundary_arn)
             if repos.users.count() >= self._quotas.users:
                 raise LimitExceeded.quota("UsersPerAccount", self._quotas.users)
             check_tag_count((), tags, self._quotas.tags_per_resource)
@@ -106,12 +108,14 @@ class UserService:
             if conflicts:
                 raise DeleteConflict(_DELETE_CONFLICTS[conflicts[0]])
             repos.users.delete(user.user_id)
+            forget_principal(repos, user.arn, user.user_id)
 
     def tag(self, name: str, tags: Sequence[Tag]) -> None:
         with self._tx.write() as repos:
             user = require_user(repos, name, for_update=True)
-            check_tag_count([t.key for t in user.tags], tags, self._quotas.tags_per_resource)
-            repos.users.tags.upsert(user.user_id, tags)
+            add_tags(
+                repos.users.tags, user.user_id, user.tags, tags, self._quotas.tags_per_resource
+            )
 
     def untag(self, name: str, keys: Sequence[str]) -> None:
         with self._tx.write() as repos:
@@ -122,8 +126,3 @@ class UserService:
         with self._tx.read() as repos:
             user = require_user(repos, name)
         return page_of_sequence(list(user.tags), marker, max_items)
-
-
-def _require_boundary_policy(repos: Repositories, arn: str) -> None:
-    if repos.policies.get_by_arn(arn) is None:
-        raise NoSuchEntity(f"Scope ARN: {arn} does not exist or is not attachable.")

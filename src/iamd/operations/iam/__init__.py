@@ -11,6 +11,7 @@ from iamd.operations.iam import (
     passwords,
     permissions_boundaries,
     policies,
+    roles,
     simulation,
     ssh_public_keys,
     users,
@@ -20,6 +21,7 @@ from iamd.operations.registry import Operation
 OPERATIONS: tuple[Operation, ...] = (
     *users.OPERATIONS,
     *groups.OPERATIONS,
+    *roles.OPERATIONS,
     *policies.OPERATIONS,
     *inline_policies.OPERATIONS,
     *permissions_boundaries.OPERATIONS,

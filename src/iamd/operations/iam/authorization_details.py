@@ -7,13 +7,21 @@ from typing import Any
 from iamd.model import InlinePolicy
 from iamd.operations.iam.shapes import (
     attached_policy_shape,
+    boundary_shape,
     group_shape,
     max_items,
     policy_shape,
+    role_last_used_shape,
+    role_shape,
     tags_shape,
 )
 from iamd.operations.registry import CallContext, Operation, Params, Result, any_resource
-from iamd.services.authorization_details import GroupDetail, PolicyDetail, UserDetail
+from iamd.services.authorization_details import (
+    GroupDetail,
+    PolicyDetail,
+    RoleDetail,
+    UserDetail,
+)
 
 
 def _inline(policies: list[InlinePolicy]) -> list[dict[str, str]]:
@@ -33,10 +41,7 @@ def _user(detail: UserDetail) -> dict[str, Any]:
         "AttachedManagedPolicies": [attached_policy_shape(p) for p in detail.attached_policies],
     }
     if user.permissions_boundary_arn:
-        shape["PermissionsBoundary"] = {
-            "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
-            "PermissionsBoundaryArn": user.permissions_boundary_arn,
-        }
+        shape["PermissionsBoundary"] = boundary_shape(user.permissions_boundary_arn)
     if user.tags:
         shape["Tags"] = tags_shape(user.tags)
     return shape
@@ -48,6 +53,28 @@ def _group(detail: GroupDetail) -> dict[str, Any]:
         "GroupPolicyList": _inline(detail.inline_policies),
         "AttachedManagedPolicies": [attached_policy_shape(p) for p in detail.attached_policies],
     }
+
+
+def _role(detail: RoleDetail) -> dict[str, Any]:
+    role = detail.role
+    shape: dict[str, Any] = {
+        "Path": role.path,
+        "RoleName": role.name,
+        "RoleId": role.role_id,
+        "Arn": role.arn,
+        "CreateDate": role.create_date,
+        "AssumeRolePolicyDocument": role.assume_role_policy,
+        # Instance profiles are not served by iamd: a role is in none.
+        "InstanceProfileList": [],
+        "RolePolicyList": _inline(detail.inline_policies),
+        "AttachedManagedPolicies": [attached_policy_shape(p) for p in detail.attached_policies],
+    }
+    full = role_shape(role)
+    for member in ("PermissionsBoundary", "Tags"):
+        if member in full:
+            shape[member] = full[member]
+    shape["RoleLastUsed"] = role_last_used_shape(role.last_used_date, role.last_used_region)
+    return shape
 
 
 def _policy(detail: PolicyDetail) -> dict[str, Any]:
@@ -74,7 +101,7 @@ def get_account_authorization_details(ctx: CallContext, p: Params) -> Result:
     result: dict[str, Any] = {
         "UserDetailList": [_user(d) for d in found.users],
         "GroupDetailList": [_group(d) for d in found.groups],
-        "RoleDetailList": [],
+        "RoleDetailList": [_role(d) for d in found.roles],
         "Policies": [_policy(d) for d in found.policies],
         "IsTruncated": found.next_marker is not None,
     }

@@ -1,79 +1,59 @@
-"""IAM inline policy operations for users and groups."""
+"""IAM inline policy operations of users, groups and roles (Put/Get/List/Delete*Policy).
+
+The twelve operations differ only in the kind of owner and the name of its parameter
+(`UserName`, `GroupName`, `RoleName`), so they are made from one set of handlers.
+"""
 
 from __future__ import annotations
 
 from iamd.operations.iam.shapes import max_items, paged
 from iamd.operations.registry import (
     CallContext,
+    Handler,
     Operation,
     Params,
+    ResourceOf,
     Result,
     group_resource,
+    role_resource,
     user_resource,
 )
+from iamd.services.owners import OwnerKind
 
 
-def put_user_policy(ctx: CallContext, p: Params) -> Result:
-    ctx.services.inline_policies.put_user_policy(
-        p["UserName"], p["PolicyName"], p["PolicyDocument"]
+def _operations(kind: OwnerKind, resource: ResourceOf) -> tuple[Operation, ...]:
+    title = kind.value.capitalize()  # "User", "Group", "Role"
+    owner_param = f"{title}Name"
+
+    def put(ctx: CallContext, p: Params) -> Result:
+        ctx.services.inline_policies.put(kind, p[owner_param], p["PolicyName"], p["PolicyDocument"])
+        return None
+
+    def get(ctx: CallContext, p: Params) -> Result:
+        owner, policy = ctx.services.inline_policies.get(kind, p[owner_param], p["PolicyName"])
+        return {owner_param: owner, "PolicyName": policy.name, "PolicyDocument": policy.document}
+
+    def names(ctx: CallContext, p: Params) -> Result:
+        page = ctx.services.inline_policies.names(
+            kind, p[owner_param], p.get("Marker"), max_items(p)
+        )
+        return paged(page, "PolicyNames", lambda name: name)
+
+    def delete(ctx: CallContext, p: Params) -> Result:
+        ctx.services.inline_policies.delete(kind, p[owner_param], p["PolicyName"])
+        return None
+
+    handlers: tuple[tuple[str, Handler], ...] = (
+        (f"Put{title}Policy", put),
+        (f"Get{title}Policy", get),
+        (f"List{title}Policies", names),
+        (f"Delete{title}Policy", delete),
     )
-    return None
-
-
-def get_user_policy(ctx: CallContext, p: Params) -> Result:
-    user_name, policy = ctx.services.inline_policies.get_user_policy(p["UserName"], p["PolicyName"])
-    return {"UserName": user_name, "PolicyName": policy.name, "PolicyDocument": policy.document}
-
-
-def list_user_policies(ctx: CallContext, p: Params) -> Result:
-    page = ctx.services.inline_policies.list_user_policies(
-        p["UserName"], p.get("Marker"), max_items(p)
-    )
-    return paged(page, "PolicyNames", lambda name: name)
-
-
-def delete_user_policy(ctx: CallContext, p: Params) -> Result:
-    ctx.services.inline_policies.delete_user_policy(p["UserName"], p["PolicyName"])
-    return None
-
-
-def put_group_policy(ctx: CallContext, p: Params) -> Result:
-    ctx.services.inline_policies.put_group_policy(
-        p["GroupName"], p["PolicyName"], p["PolicyDocument"]
-    )
-    return None
-
-
-def get_group_policy(ctx: CallContext, p: Params) -> Result:
-    group_name, policy = ctx.services.inline_policies.get_group_policy(
-        p["GroupName"], p["PolicyName"]
-    )
-    return {
-        "GroupName": group_name,
-        "PolicyName": policy.name,
-        "PolicyDocument": policy.document,
-    }
-
-
-def list_group_policies(ctx: CallContext, p: Params) -> Result:
-    page = ctx.services.inline_policies.list_group_policies(
-        p["GroupName"], p.get("Marker"), max_items(p)
-    )
-    return paged(page, "PolicyNames", lambda name: name)
-
-
-def delete_group_policy(ctx: CallContext, p: Params) -> Result:
-    ctx.services.inline_policies.delete_group_policy(p["GroupName"], p["PolicyName"])
-    return None
+    return tuple(Operation("iam", name, handler, resource) for name, handler in handlers)
 
 
 OPERATIONS = (
-    Operation("iam", "PutUserPolicy", put_user_policy, user_resource),
-    Operation("iam", "GetUserPolicy", get_user_policy, user_resource),
-    Operation("iam", "ListUserPolicies", list_user_policies, user_resource),
-    Operation("iam", "DeleteUserPolicy", delete_user_policy, user_resource),
-    Operation("iam", "PutGroupPolicy", put_group_policy, group_resource),
-    Operation("iam", "GetGroupPolicy", get_group_policy, group_resource),
-    Operation("iam", "ListGroupPolicies", list_group_policies, group_resource),
-    Operation("iam", "DeleteGroupPolicy", delete_group_policy, group_resource),
+    *_operations(OwnerKind.USER, user_resource),
+    *_operations(OwnerKind.GROUP, group_resource),
+    *_operations(OwnerKind.ROLE, role_resource),
 )

@@ -1,25 +1,40 @@
-"""IAM permissions boundary operations of users (set and remove)."""
+"""IAM permissions boundary operations of users and roles (set and remove)."""
 
 from __future__ import annotations
 
-from iamd.operations.registry import CallContext, Operation, Params, Result, user_resource
+from iamd.operations.registry import (
+    CallContext,
+    Operation,
+    Params,
+    ResourceOf,
+    Result,
+    role_resource,
+    user_resource,
+)
+from iamd.services.owners import OwnerKind
 
 
-def put_user_permissions_boundary(ctx: CallContext, p: Params) -> Result:
-    ctx.services.permissions_boundaries.put_user_boundary(p["UserName"], p["PermissionsBoundary"])
-    return None
+def _operations(kind: OwnerKind, resource: ResourceOf) -> tuple[Operation, ...]:
+    title = kind.value.capitalize()
+    owner_param = f"{title}Name"
 
+    def put(ctx: CallContext, p: Params) -> Result:
+        ctx.services.permissions_boundaries.put(kind, p[owner_param], p["PermissionsBoundary"])
+        return None
 
-def delete_user_permissions_boundary(ctx: CallContext, p: Params) -> Result:
-    ctx.services.permissions_boundaries.delete_user_boundary(p["UserName"])
-    return None
+    def delete(ctx: CallContext, p: Params) -> Result:
+        ctx.services.permissions_boundaries.delete(kind, p[owner_param])
+        return None
+
+    # Both are authorized against the user or role; the new boundary's ARN is the
+    # request's iam:PermissionsBoundary condition key (operations/context_keys.py).
+    return (
+        Operation("iam", f"Put{title}PermissionsBoundary", put, resource),
+        Operation("iam", f"Delete{title}PermissionsBoundary", delete, resource),
+    )
 
 
 OPERATIONS = (
-    # Both are authorized against the user; the new boundary's ARN is the request's
-    # iam:PermissionsBoundary condition key (operations/context_keys.py).
-    Operation("iam", "PutUserPermissionsBoundary", put_user_permissions_boundary, user_resource),
-    Operation(
-        "iam", "DeleteUserPermissionsBoundary", delete_user_permissions_boundary, user_resource
-    ),
+    *_operations(OwnerKind.USER, user_resource),
+    *_operations(OwnerKind.ROLE, role_resource),
 )

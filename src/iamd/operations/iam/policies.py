@@ -1,4 +1,5 @@
-"""IAM managed policy operations: policies, versions, tags and attachments."""
+"""IAM managed policy operations: policies, versions, tags, and attachments to users,
+groups and roles."""
 
 from __future__ import annotations
 
@@ -16,13 +17,16 @@ from iamd.operations.registry import (
     CallContext,
     Operation,
     Params,
+    ResourceOf,
     Result,
     any_resource,
     group_resource,
     new_entity_resource,
     policy_resource,
+    role_resource,
     user_resource,
 )
+from iamd.services.owners import OwnerKind
 from iamd.services.tagging import tags_from_params
 
 
@@ -112,7 +116,9 @@ def list_entities_for_policy(ctx: CallContext, p: Params) -> Result:
         "PolicyUsers": [
             {"UserName": e.name, "UserId": e.entity_id} for e in page.items if e.kind == "User"
         ],
-        "PolicyRoles": [],
+        "PolicyRoles": [
+            {"RoleName": e.name, "RoleId": e.entity_id} for e in page.items if e.kind == "Role"
+        ],
         "IsTruncated": page.is_truncated,
     }
     if page.next_marker is not None:
@@ -137,38 +143,30 @@ def list_policy_tags(ctx: CallContext, p: Params) -> Result:
     return result
 
 
-def attach_user_policy(ctx: CallContext, p: Params) -> Result:
-    ctx.services.policies.attach_to_user(p["UserName"], p["PolicyArn"])
-    return None
+def _attachment_operations(kind: OwnerKind, resource: ResourceOf) -> tuple[Operation, ...]:
+    """Attach/Detach/ListAttached<Kind>Policies of one kind of owner."""
+    title = kind.value.capitalize()
+    owner_param = f"{title}Name"
 
+    def attach(ctx: CallContext, p: Params) -> Result:
+        ctx.services.policies.attach(kind, p[owner_param], p["PolicyArn"])
+        return None
 
-def detach_user_policy(ctx: CallContext, p: Params) -> Result:
-    ctx.services.policies.detach_from_user(p["UserName"], p["PolicyArn"])
-    return None
+    def detach(ctx: CallContext, p: Params) -> Result:
+        ctx.services.policies.detach(kind, p[owner_param], p["PolicyArn"])
+        return None
 
+    def listing(ctx: CallContext, p: Params) -> Result:
+        page = ctx.services.policies.attached(
+            kind, p[owner_param], p.get("PathPrefix", "/"), p.get("Marker"), max_items(p)
+        )
+        return paged(page, "AttachedPolicies", attached_policy_shape)
 
-def attach_group_policy(ctx: CallContext, p: Params) -> Result:
-    ctx.services.policies.attach_to_group(p["GroupName"], p["PolicyArn"])
-    return None
-
-
-def detach_group_policy(ctx: CallContext, p: Params) -> Result:
-    ctx.services.policies.detach_from_group(p["GroupName"], p["PolicyArn"])
-    return None
-
-
-def list_attached_user_policies(ctx: CallContext, p: Params) -> Result:
-    page = ctx.services.policies.attached_to_user(
-        p["UserName"], p.get("PathPrefix", "/"), p.get("Marker"), max_items(p)
+    return (
+        Operation("iam", f"Attach{title}Policy", attach, resource),
+        Operation("iam", f"Detach{title}Policy", detach, resource),
+        Operation("iam", f"ListAttached{title}Policies", listing, resource),
     )
-    return paged(page, "AttachedPolicies", attached_policy_shape)
-
-
-def list_attached_group_policies(ctx: CallContext, p: Params) -> Result:
-    page = ctx.services.policies.attached_to_group(
-        p["GroupName"], p.get("PathPrefix", "/"), p.get("Marker"), max_items(p)
-    )
-    return paged(page, "AttachedPolicies", attached_policy_shape)
 
 
 OPERATIONS = (
@@ -185,10 +183,7 @@ OPERATIONS = (
     Operation("iam", "TagPolicy", tag_policy, policy_resource),
     Operation("iam", "UntagPolicy", untag_policy, policy_resource),
     Operation("iam", "ListPolicyTags", list_policy_tags, policy_resource),
-    Operation("iam", "AttachUserPolicy", attach_user_policy, user_resource),
-    Operation("iam", "DetachUserPolicy", detach_user_policy, user_resource),
-    Operation("iam", "AttachGroupPolicy", attach_group_policy, group_resource),
-    Operation("iam", "DetachGroupPolicy", detach_group_policy, group_resource),
-    Operation("iam", "ListAttachedUserPolicies", list_attached_user_policies, user_resource),
-    Operation("iam", "ListAttachedGroupPolicies", list_attached_group_policies, group_resource),
+    *_attachment_operations(OwnerKind.USER, user_resource),
+    *_attachment_operations(OwnerKind.GROUP, group_resource),
+    *_attachment_operations(OwnerKind.ROLE, role_resource),
 )

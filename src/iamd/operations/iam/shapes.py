@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
-from iamd.model import AccessKey, AttachedPolicy, Group, ManagedPolicy, Tag, User
+from iamd.model import AccessKey, AttachedPolicy, Group, ManagedPolicy, Role, Tag, User
 from iamd.store.sql.paging import Page
 
 T = TypeVar("T")
@@ -21,6 +22,10 @@ def tags_shape(tags: Sequence[Tag]) -> list[dict[str, str]]:
     return [{"Key": t.key, "Value": t.value} for t in tags]
 
 
+def boundary_shape(arn: str) -> dict[str, str]:
+    return {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": arn}
+
+
 def user_shape(user: User, *, full: bool = True) -> dict[str, Any]:
     shape: dict[str, Any] = {
         "Path": user.path,
@@ -32,10 +37,7 @@ def user_shape(user: User, *, full: bool = True) -> dict[str, Any]:
     if user.password_last_used is not None:
         shape["PasswordLastUsed"] = user.password_last_used
     if full and user.permissions_boundary_arn:
-        shape["PermissionsBoundary"] = {
-            "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
-            "PermissionsBoundaryArn": user.permissions_boundary_arn,
-        }
+        shape["PermissionsBoundary"] = boundary_shape(user.permissions_boundary_arn)
     if full and user.tags:
         shape["Tags"] = tags_shape(user.tags)
     return shape
@@ -49,6 +51,37 @@ def group_shape(group: Group) -> dict[str, Any]:
         "Arn": group.arn,
         "CreateDate": group.create_date,
     }
+
+
+def role_shape(role: Role, *, full: bool = True) -> dict[str, Any]:
+    """A Role; listings (`full=False`) omit the boundary and tags, as ListRoles does.
+    The trust policy is percent-encoded on the wire by the serializer (policyDocumentType)."""
+    shape: dict[str, Any] = {
+        "Path": role.path,
+        "RoleName": role.name,
+        "RoleId": role.role_id,
+        "Arn": role.arn,
+        "CreateDate": role.create_date,
+        "AssumeRolePolicyDocument": role.assume_role_policy,
+    }
+    if role.description:
+        shape["Description"] = role.description
+    shape["MaxSessionDuration"] = role.max_session_duration
+    if full and role.permissions_boundary_arn:
+        shape["PermissionsBoundary"] = boundary_shape(role.permissions_boundary_arn)
+    if full and role.tags:
+        shape["Tags"] = tags_shape(role.tags)
+    return shape
+
+
+def role_last_used_shape(when: datetime | None, region: str | None) -> dict[str, Any]:
+    """RoleLastUsed: empty when no session of the role was ever used."""
+    shape: dict[str, Any] = {}
+    if when is not None:
+        shape["LastUsedDate"] = when
+    if region is not None:
+        shape["Region"] = region
+    return shape
 
 
 def policy_shape(policy: ManagedPolicy, *, full: bool = True) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from iamd.services.simulation import (
     input_policies,
     keys_of,
     page,
+    role_keys,
     simulate,
     user_keys,
 )
@@ -124,12 +125,13 @@ def _run(
 
 
 def _caller(
-    ctx: CallContext, p: Params, default_keys: dict[str, str]
+    ctx: CallContext, p: Params, default_keys: dict[str, str], default_caller: str | None
 ) -> tuple[dict[str, Any], str | None]:
-    """Principal keys and resource-policy principal: CallerArn's user when given."""
+    """Principal keys and resource-policy principal: CallerArn's user when given, else
+    the simulated user (a group or role cannot be a resource policy's caller)."""
     caller_arn = p.get("CallerArn")
     if caller_arn is None:
-        return dict(default_keys), default_keys.get("aws:PrincipalArn")
+        return dict(default_keys), default_caller
     user = _service(ctx).caller(caller_arn)
     keys = user_keys(user, ctx.services.tx.account_id)
     return dict(keys), keys["aws:PrincipalArn"]
@@ -141,8 +143,13 @@ def simulate_principal_policy(ctx: CallContext, p: Params) -> Result:
     identity = principal.identity + tuple(
         input_policies(p.get("PolicyInputList") or [], "PolicyInputList", PolicyKind.IDENTITY)
     )
-    default = {} if principal.user is None else user_keys(principal.user, service.account_id)
-    keys, caller_arn = _caller(ctx, p, default)
+    default: dict[str, str] = {}
+    if principal.user is not None:
+        default = user_keys(principal.user, service.account_id)
+    elif principal.role is not None:
+        default = role_keys(principal.role, service.account_id)
+    caller = principal.user.arn if principal.user is not None else None
+    keys, caller_arn = _caller(ctx, p, default, caller)
     return _run(ctx, p, identity, principal.boundary, keys, caller_arn)
 
 
@@ -151,7 +158,7 @@ def simulate_custom_policy(ctx: CallContext, p: Params) -> Result:
         if "*" in action or "?" in action:
             raise InvalidInput(f"Action names cannot contain wildcards: {action}")
     identity = tuple(input_policies(p["PolicyInputList"], "PolicyInputList", PolicyKind.IDENTITY))
-    keys, caller_arn = _caller(ctx, p, {})
+    keys, caller_arn = _caller(ctx, p, {}, None)
     return _run(ctx, p, identity, None, keys, caller_arn)
 
 

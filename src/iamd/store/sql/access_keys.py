@@ -87,6 +87,29 @@ class AccessKeyRepository:
     def delete(self, access_key_id: str) -> None:
         self._conn.execute(_DELETE, {"key_id": access_key_id})
 
+    def active_unused_since(self, cutoff: datetime) -> list[AccessKey]:
+        """Active keys last used before `cutoff`, or never used and created before it."""
+        last_activity = func.coalesce(access_keys.c.last_used_date, access_keys.c.create_date)
+        rows = self._conn.execute(
+            _select()
+            .where(access_keys.c.status == AccessKeyStatus.ACTIVE.value)
+            .where(last_activity < cutoff)
+            .order_by(users.c.name_lower, access_keys.c.create_date)
+        )
+        return [_to_key(row) for row in rows]
+
+    def deactivate_if_unused_since(self, access_key_id: str, cutoff: datetime) -> bool:
+        """Set Inactive unless the key was used (or reactivated) meanwhile."""
+        last_activity = func.coalesce(access_keys.c.last_used_date, access_keys.c.create_date)
+        result = self._conn.execute(
+            update(access_keys)
+            .where(access_keys.c.access_key_id == access_key_id)
+            .where(access_keys.c.status == AccessKeyStatus.ACTIVE.value)
+            .where(last_activity < cutoff)
+            .values(status=AccessKeyStatus.INACTIVE.value)
+        )
+        return result.rowcount == 1
+
     def record_last_uses(self, uses: Iterable[LastUse]) -> None:
         """Write a batch of last-used records; a later date never goes backwards."""
         params = [

@@ -96,13 +96,11 @@ class GroupRepository(NamedEntityRepository[Group]):
         )
 
     def dependents(self, group_id: str) -> list[str]:
-        checks = [
-            ("users", group_members.c.group_id),
-            ("policies", group_inline_policies.c.group_id),
-            ("attached policies", group_policy_attachments.c.group_id),
-        ]
-        return [
-            label
-            for label, column in checks
-            if self._conn.execute(select(exists().where(column == group_id))).scalar()
-        ]
+        return self._dependents(
+            group_id,
+            [
+                ("users", group_members.c.group_id),
+                ("policies", group_inline_policies.c.group_id),
+                ("attached policies", group_policy_attachments.c.group_id),
+            ],
+        )

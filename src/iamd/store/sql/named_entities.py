@@ -1,4 +1,4 @@
-"""What every named IAM entity table shares (users, groups, and roles to come).
+"""What every named IAM entity table shares (users, groups and roles).
 
 Each has an id column, a `name` unique ignoring case through `name_lower`, a `path`, and
 is listed in name order with keyset markers. Subclasses say which table, what the
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     select,
@@ -86,6 +87,20 @@ class NamedEntityRepository(Generic[E]):
 
     def delete(self, entity_id: str) -> None:
         self._conn.execute(delete(self.table).where(self._id == entity_id))
+
+    def set_permissions_boundary(self, entity_id: str, arn: str | None) -> None:
+        """Users and roles: set (or, with None, remove) the permissions boundary."""
+        self._conn.execute(
+            update(self.table).where(self._id == entity_id).values(permissions_boundary_arn=arn)
+        )
+
+    def _dependents(self, entity_id: str, checks: list[tuple[str, Column[Any]]]) -> list[str]:
+        """The labels of `checks` whose column holds a row referring to the entity."""
+        return [
+            label
+            for label, column in checks
+            if self._conn.execute(select(exists().where(column == entity_id))).scalar()
+        ]
 
     def _page_by_name(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from iamd.errors import EntityAlreadyExists
@@ -15,13 +15,31 @@ from iamd.store.schema import (
     policies,
     policy_tags,
     policy_versions,
+    role_policy_attachments,
+    roles,
     user_policy_attachments,
     users,
 )
 from iamd.store.sql.paging import Page, decode_marker, page_of
 from iamd.store.sql.tags import TagRepository
 
-_ATTACHMENT_TABLES: tuple[Table, ...] = (user_policy_attachments, group_policy_attachments)
+# Each kind of entity policies attach to, with its attachment table (owner column
+# `<kind>_id`).
+_ATTACHMENTS: tuple[tuple[str, Table], ...] = (
+    ("user", user_policy_attachments),
+    ("group", group_policy_attachments),
+    ("role", role_policy_attachments),
+)
+_ATTACHMENT_TABLES = tuple(table for _kind, table in _ATTACHMENTS)
+# The kinds of entity that can have a permissions boundary, and their tables.
+_BOUNDED: tuple[tuple[str, Table], ...] = (("user", users), ("role", roles))
+
+
+def _sum(counts: list[Any]) -> Any:
+    total: Any = counts[0]
+    for extra in counts[1:]:
+        total = total + extra
+    return total
 
 
 def _attachment_count(policy_id_column: Any) -> Any:
@@ -32,25 +50,27 @@ def _attachment_count(policy_id_column: Any) -> Any:
         .scalar_subquery()
         for table in _ATTACHMENT_TABLES
     ]
-    total: Any = counts[0]
-    for extra in counts[1:]:
-        total = total + extra
-    return total.label("attachment_count")
+    return _sum(counts).label("attachment_count")
 
 
 def _boundary_usage_count(arn_column: Any) -> Any:
-    # Users whose permissions boundary is the policy (roles will count here too).
-    return (
+    # Users and roles whose permissions boundary is the policy.
+    counts = [
         select(func.count())
-        .select_from(users)
-        .where(users.c.permissions_boundary_arn == arn_column)
+        .select_from(table)
+        .where(table.c.permissions_boundary_arn == arn_column)
         .scalar_subquery()
-        .label("permissions_boundary_usage_count")
-    )
+        for _kind, table in _BOUNDED
+    ]
+    return _sum(counts).label("permissions_boundary_usage_count")
 
 
 def _used_as_boundary(arn_column: Any) -> Any:
-    return select(users.c.user_id).where(users.c.permissions_boundary_arn == arn_column).exists()
+    used = [
+        select(table.c[f"{kind}_id"]).where(table.c.permissions_boundary_arn == arn_column).exists()
+        for kind, table in _BOUNDED
+    ]
+    return or_(*used)
 
 
 def _attached(policy_id_column: Any) -> Any:
@@ -58,7 +78,7 @@ def _attached(policy_id_column: Any) -> Any:
         select(table.c.policy_id).where(table.c.policy_id == policy_id_column).exists()
         for table in _ATTACHMENT_TABLES
     ]
-    return attached[0] | attached[1]
+    return or_(*attached)
 
 
 class PolicyRepository:
@@ -345,34 +365,28 @@ class PolicyRepository:
         ).first()
         return str(row.document) if row else None
 
-    def boundary_user_ids(self, arn: str) -> list[str]:
-        """Ids of the users whose permissions boundary is the policy with this ARN."""
-        return [
-            r.user_id
-            for r in self._conn.execute(
-                select(users.c.user_id).where(users.c.permissions_boundary_arn == arn)
-            )
-        ]
+    def boundary_entity_ids(self, arn: str) -> dict[str, list[str]]:
+        """Ids of the users and roles whose permissions boundary is this policy, by kind."""
+        return {
+            kind: [
+                r[0]
+                for r in self._conn.execute(
+                    select(table.c[f"{kind}_id"]).where(table.c.permissions_boundary_arn == arn)
+                )
+            ]
+            for kind, table in _BOUNDED
+        }
 
     def entities_for_policy(self, policy_id: str) -> dict[str, list[str]]:
-        """Ids of the users and groups the policy is attached to."""
+        """Ids of the users, groups and roles the policy is attached to, by kind."""
         return {
-            "user": [
-                r.user_id
+            kind: [
+                r[0]
                 for r in self._conn.execute(
-                    select(user_policy_attachments.c.user_id).where(
-                        user_policy_attachments.c.policy_id == policy_id
-                    )
+                    select(table.c[f"{kind}_id"]).where(table.c.policy_id == policy_id)
                 )
-            ],
-            "group": [
-                r.group_id
-                for r in self._conn.execute(
-                    select(group_policy_attachments.c.group_id).where(
-                        group_policy_attachments.c.policy_id == policy_id
-                    )
-                )
-            ],
+            ]
+            for kind, table in _ATTACHMENTS
         }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, exists, select, update
+from sqlalchemy import Connection, Row, select
 
 from iamd.model import Tag, User, iam_arn
 from iamd.store.schema import (
@@ -60,11 +60,6 @@ class UserRepository(NamedEntityRepository[User]):
         if user.tags:
             self.tags.upsert(user.user_id, user.tags)
 
-    def set_permissions_boundary(self, user_id: str, arn: str | None) -> None:
-        self._conn.execute(
-            update(users).where(users.c.user_id == user_id).values(permissions_boundary_arn=arn)
-        )
-
     def listing(self, path_prefix: str, marker: str | None, max_items: int) -> Page[User]:
         # Tags of the whole page in one query rather than one per user.
         def render(rows: list[Row[Any]]) -> list[User]:
@@ -84,17 +79,15 @@ class UserRepository(NamedEntityRepository[User]):
 
     def dependents(self, user_id: str) -> list[str]:
         """What must go before the user can be deleted, in the order AWS reports it."""
-        checks = [
-            ("login profile", login_profiles.c.user_id),
-            ("access keys", access_keys.c.user_id),
-            ("ssh public keys", ssh_public_keys.c.user_id),
-            ("mfa devices", mfa_devices.c.user_id),
-            ("policies", user_inline_policies.c.user_id),
-            ("attached policies", user_policy_attachments.c.user_id),
-            ("groups", group_members.c.user_id),
-        ]
-        found: list[str] = []
-        for label, column in checks:
-            if self._conn.execute(select(exists().where(column == user_id))).scalar():
-                found.append(label)
-        return found
+        return self._dependents(
+            user_id,
+            [
+                ("login profile", login_profiles.c.user_id),
+                ("access keys", access_keys.c.user_id),
+                ("ssh public keys", ssh_public_keys.c.user_id),
+                ("mfa devices", mfa_devices.c.user_id),
+                ("policies", user_inline_policies.c.user_id),
+                ("attached policies", user_policy_attachments.c.user_id),
+                ("groups", group_members.c.user_id),
+            ],
+        )

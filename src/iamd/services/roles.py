@@ -1,0 +1,283 @@
+"""IAM roles: create, read, list, update, delete, tag; trust policies checked and evaluated.
+
+A role's trust policy (AssumeRolePolicyDocument) is a resource policy on the role: it
+says who may assume it. It is checked when written with the policy engine's TRUST rules
+(Principal required, no Resource, STS assume-role actions only: iam-facts §7.9) plus two
+checks that need the account: its size (`AssumeRolePolicySizeQuota`, 2,048 characters
+without whitespace, LimitExceeded "ACLSizePerRole" as AWS words it) and that every user
+or role of this account it names exists (IAM resolves those ARNs to unique ids on save,
+and refuses one it cannot resolve). When a user or role is deleted, trust policies that
+name it are rewritten to name its unique id (`forget_principal`), as AWS shows them, so
+trust does not pass to a new entity of the same name.
+
+`trust_allows` evaluates a trust policy for a caller (sts:AssumeRole and its siblings).
+Inline policies, attachments and boundaries of roles are served by the services shared
+with users and groups (`owners.OwnerKind.ROLE`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from iamd.clock import Clock
+from iamd.errors import DeleteConflict, LimitExceeded, MalformedPolicyDocument
+from iamd.ids import IdGenerator, IdPrefix
+from iamd.model import Role, Tag, iam_arn
+from iamd.policy import (
+    CompiledPolicy,
+    Effect,
+    PolicyKind,
+    PrincipalInfo,
+    RequestContext,
+    check_policy,
+    compile_policy,
+    evaluate_trust,
+)
+from iamd.policy.document import analyse
+from iamd.services.owners import OwnerKind
+from iamd.services.permissions_boundaries import require_boundary_policy
+from iamd.services.quotas import Quotas
+from iamd.services.tagging import add_tags, check_tag_count
+from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
+from iamd.store.sql.paging import Page, page_of_sequence
+
+DEFAULT_MAX_SESSION_DURATION = 3600
+
+# What DeleteRole reports when something still hangs off the role, in AWS's order.
+_DELETE_CONFLICTS = {
+    "policies": DeleteConflict.INLINE_POLICIES,
+    "attached policies": DeleteConflict.ATTACHED_POLICIES,
+}
+
+
+def require_role(repos: Repositories, name: str, *, for_update: bool = False) -> Role:
+    role = repos.roles.get_by_name(name, for_update=for_update)
+    if role is None:
+        raise OwnerKind.ROLE.not_found(name)
+    return role
+
+
+def check_trust_policy(repos: Repositories, document: str, max_size: int) -> None:
+    """Raise MalformedPolicyDocument or LimitExceeded unless `document` may be stored
+    as a role's trust policy."""
+    problems = check_policy(document, PolicyKind.TRUST, max_size=max_size)
+    for problem in problems:
+        if problem.kind == "error":
+            raise MalformedPolicyDocument(problem.message)
+    if problems:
+        raise LimitExceeded(f"Cannot exceed quota for ACLSizePerRole: {max_size}")
+    parsed, _ = analyse(document, PolicyKind.TRUST)
+    for statement in parsed.statements if parsed else ():
+        for kind, value in statement.principals or ():
+            if kind == "AWS" and not _principal_exists(repos, value):
+                raise MalformedPolicyDocument(f'Invalid principal in policy: "AWS":"{value}"')
+
+
+def _principal_exists(repos: Repositories, value: str) -> bool:
+    """False for an ARN naming a user or role of this account that does not exist.
+
+    Other accounts' principals cannot be checked here and are taken as given.
+    """
+    parts = value.split(":", 5)
+    if len(parts) != 6 or parts[2] != "iam" or parts[4] != repos.account_id:
+        return True
+    kind, _, rest = parts[5].partition("/")
+    if kind not in ("user", "role"):
+        return True
+    path, _, name = ("/" + rest).rpartition("/")
+    entity = OwnerKind(kind).entities(repos).get_by_name(name)
+    # User and role names in principals are case-sensitive, and the path must match.
+    return entity is not None and entity.name == name and entity.path == path + "/"
+
+
+def forget_principal(repos: Repositories, arn: str, unique_id: str) -> None:
+    """A user or role is being deleted: trust policies naming it now name its unique id.
+
+    IAM stores a principal ARN as the entity's unique id and shows the id once the entity
+    is gone, so a new user or role of the same name is NOT trusted: trust granted to
+    the old one does not pass to whoever takes the name next.
+    """
+    name = arn.rpartition("/")[2]
+    for role in repos.roles.trust_policies_containing(name):
+        document = json.loads(role.assume_role_policy)
+        if _replace_principal(document, arn, unique_id):
+            repos.roles.update(role.role_id, assume_role_policy=json.dumps(document))
+
+
+def _replace_principal(document: Any, arn: str, unique_id: str) -> bool:
+    changed = False
+    statements = document.get("Statement") if isinstance(document, dict) else None
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(statement, dict):
+            continue
+        for element in ("Principal", "NotPrincipal"):
+            principal = statement.get(element)
+            if not isinstance(principal, dict) or "AWS" not in principal:
+                continue
+            values = principal["AWS"]
+            if values == arn:
+                principal["AWS"] = unique_id
+                changed = True
+            elif isinstance(values, list) and arn in values:
+                principal["AWS"] = [unique_id if v == arn else v for v in values]
+                changed = True
+    return changed
+
+
+class RoleService:
+    def __init__(self, tx: Transactions, clock: Clock, ids: IdGenerator, quotas: Quotas) -> None:
+        self._tx = tx
+        self._clock = clock
+        self._ids = ids
+        self._quotas = quotas
+
+    def create(
+        self,
+        name: str,
+        path: str,
+        assume_role_policy: str,
+        *,
+        description: str | None = None,
+        max_session_duration: int | None = None,
+        permissions_boundary_arn: str | None = None,
+        tags: Sequence[Tag] = (),
+    ) -> Role:
+        # A new role: no cached credential can depend on it.
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+            repos.account.lock()
+            check_trust_policy(repos, assume_role_policy, self._quotas.assume_role_policy_size)
+            if permissions_boundary_arn is not None:
+                require_boundary_policy(repos, permissions_boundary_arn)
+            if repos.roles.count() >= self._quotas.roles:
+                raise LimitExceeded.quota("RolesPerAccount", self._quotas.roles)
+            check_tag_count((), tags, self._quotas.tags_per_resource)
+            role = Role(
+                role_id=self._ids.entity_id(IdPrefix.ROLE),
+                name=name,
+                path=path,
+                arn=iam_arn(self._tx.account_id, "role", path, name),
+                create_date=self._clock.now(),
+                assume_role_policy=assume_role_policy,
+                max_session_duration=max_session_duration or DEFAULT_MAX_SESSION_DURATION,
+                description=description,
+                permissions_boundary_arn=permissions_boundary_arn,
+                tags=tuple(tags),
+            )
+            repos.roles.add(role)
+            return role
+
+    def get(self, name: str) -> Role:
+        with self._tx.read() as repos:
+            return require_role(repos, name)
+
+    def get_by_id(self, role_id: str) -> Role | None:
+        with self._tx.read() as repos:
+            return repos.roles.get_by_id(role_id)
+
+    def listing(self, path_prefix: str, marker: str | None, max_items: int) -> Page[Role]:
+        with self._tx.read() as repos:
+            return repos.roles.listing(path_prefix, marker, max_items)
+
+    def update(
+        self, name: str, *, description: str | None, max_session_duration: int | None
+    ) -> Role:
+        """UpdateRole / UpdateRoleDescription: change what is given, keep the rest."""
+        values: dict[str, str | int | None] = {}
+        if description is not None:
+            # An empty description removes it [I: AWS's rendering of "" is not documented].
+            values["description"] = description or None
+        if max_session_duration is not None:
+            values["max_session_duration"] = max_session_duration
+        # Sessions already issued keep their expiry: no cached credential changes.
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+            role = require_role(repos, name, for_update=True)
+            repos.roles.update(role.role_id, **values)
+            return require_role(repos, name)
+
+    def update_assume_role_policy(self, name: str, document: str) -> None:
+        # Who may assume the role changes; existing sessions are not affected.
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+            role = require_role(repos, name, for_update=True)
+            check_trust_policy(repos, document, self._quotas.assume_role_policy_size)
+            repos.roles.update(role.role_id, assume_role_policy=document)
+
+    def delete(self, name: str) -> None:
+        with self._tx.write() as repos:
+            role = require_role(repos, name, for_update=True)
+            conflicts = repos.roles.dependents(role.role_id)
+            if conflicts:
+                raise DeleteConflict(_DELETE_CONFLICTS[conflicts[0]])
+            repos.roles.delete(role.role_id)
+            forget_principal(repos, role.arn, role.role_id)
+
+    def tag(self, name: str, tags: Sequence[Tag]) -> None:
+        with self._tx.write() as repos:
+            role = require_role(repos, name, for_update=True)
+            add_tags(
+                repos.roles.tags, role.role_id, role.tags, tags, self._quotas.tags_per_resource
+            )
+
+    def untag(self, name: str, keys: Sequence[str]) -> None:
+        with self._tx.write() as repos:
+            role = require_role(repos, name, for_update=True)
+            repos.roles.tags.remove(role.role_id, keys)
+
+    def list_tags(self, name: str, marker: str | None, max_items: int) -> Page[Tag]:
+        with self._tx.read() as repos:
+            role = require_role(repos, name)
+        return page_of_sequence(list(role.tags), marker, max_items)
+
+
+# -- trust policy evaluation (used by sts:AssumeRole) -------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _compiled_trust(document: str) -> CompiledPolicy:
+    # Pure memo: a document's compiled form never changes; a stored document that no
+    # longer validates compiles to a policy that denies everything (fails closed).
+    return compile_policy(document, PolicyKind.TRUST, "trust")
+
+
+def trust_allows(role: Role, context: RequestContext, action: str = "sts:AssumeRole") -> bool:
+    """Does the role's trust policy allow the caller described by `context` to `action`?
+
+    The caller is taken from the context: `aws:PrincipalArn` (a user's ARN, the account
+    root's, or for a role session the role's ARN), `aws:PrincipalAccount` and `aws:userid`
+    (whose part before any `:` is the caller's unique id, matched against principals
+    that AWS stored as unique ids). `arn:aws:iam::ACCOUNT:root` or the bare account id in
+    the trust policy matches any principal of that account (the caller's own identity
+    policy must then also allow the action: the caller's job, not this function's); a user
+    ARN that user; a role ARN that role's sessions; `*` everyone. `Service` and
+    `Federated` principals never match an IAM caller. An explicit Deny wins; conditions
+    (`sts:ExternalId`, `aws:MultiFactorAuthPresent`...) are read from the context.
+    """
+    principal_arn = context.variable("aws:principalarn")
+    if principal_arn is None:
+        return False
+    account = context.variable("aws:principalaccount") or _account_of(principal_arn)
+    user_id = context.variable("aws:userid")
+    principal = PrincipalInfo(
+        principal_arn, account, user_id.partition(":")[0] if user_id else None, "AWS"
+    )
+    decision = evaluate_trust(
+        _with_action(context, action, role.arn), _compiled_trust(role.assume_role_policy), principal
+    )
+    return decision.effect is Effect.ALLOW
+
+
+def _account_of(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 else ""
+
+
+def _with_action(context: RequestContext, action: str, resource: str) -> RequestContext:
+    if context.action == action and context.resource == resource:
+        return context
+    keys: dict[str, str | Sequence[str]] = {}
+    for key in context.keys():  # noqa: SIM118 (RequestContext is not iterable)
+        single = context.variable(key)
+        keys[key] = single if single is not None else (context.values(key) or ())
+    return RequestContext(action, resource, keys)
