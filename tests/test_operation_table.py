@@ -271,11 +271,24 @@ def test_named_caller_is_the_caller_and_unknown_names_take_the_default_path(
     assert last_used.resource(world.ctx, {"AccessKeyId": "AKIANOSUCHKEYANYWHERE"}) == "*"
 
 
-def test_sts_operations_are_always_allowed(world: World) -> None:
-    for op in TABLE:
-        if op.service == "sts":
-            assert op.always_allowed, op.action
-            assert op.resource(world.ctx, {}) == "*"
+def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
+    served = {op.name: op for op in TABLE if op.service == "sts"}
+    assert set(served) == {"GetCallerIdentity", "GetSessionToken", "GetAccessKeyInfo", "AssumeRole"}
+    # No policy can deny these two.
+    for name in ("GetCallerIdentity", "GetSessionToken"):
+        assert served[name].always_allowed, name
+        assert served[name].resource(world.ctx, {}) == "*"
+    # GetAccessKeyInfo needs sts:GetAccessKeyInfo (no resource type).
+    info = served["GetAccessKeyInfo"]
+    assert not info.always_allowed
+    assert not info.authorized_by_handler
+    assert info.resource(world.ctx, {"AccessKeyId": "AKIAEXAMPLEEXAMPLE01"}) == "*"
+    # AssumeRole weighs the role's trust policy with the caller's policies itself.
+    assume = served["AssumeRole"]
+    assert assume.authorized_by_handler
+    assert not assume.always_allowed
+    role = f"arn:aws:iam::{ACCOUNT}:role/ops/Deployer"
+    assert assume.resource(world.ctx, {"RoleArn": role, "RoleSessionName": "s1"}) == role
 
 
 REPO = f"arn:aws:codecommit:us-east-1:{ACCOUNT}:MyDemoRepo"

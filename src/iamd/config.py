@@ -48,6 +48,9 @@ class Settings:
     # (None: off, as in AWS), looked for every `unused_key_sweep_seconds`.
     deactivate_unused_keys_after_days: int | None = None
     unused_key_sweep_seconds: float = 3600.0
+    # Tests only (hidden option --test-clock-file): a file holding a number of seconds
+    # the server's clock is moved by, so tests can watch STS sessions expire.
+    test_clock_file: Path | None = None
 
     def __post_init__(self) -> None:
         if not _ACCOUNT_ID.fullmatch(self.account_id):

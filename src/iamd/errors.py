@@ -326,6 +326,13 @@ class ServiceFailure(AwsError):
 # Authorization.
 
 
+class PackedPolicyTooLarge(AwsError):
+    """STS: the session policies and tags of AssumeRole take too much room."""
+
+    code = "PackedPolicyTooLarge"
+    status = 400
+
+
 class AccessDenied(AwsError):
     code = "AccessDenied"
     status = 403

@@ -53,3 +53,38 @@ def test_two_nodes_share_state_and_revocations(fresh_postgres_url: str, tmp_path
     finally:
         node_a.stop()
         node_b.stop()
+
+
+def test_sessions_issued_by_one_node_work_on_the_other(
+    fresh_postgres_url: str, tmp_path: Path
+) -> None:
+    # Session tokens are sealed with the master key, not stored: any node with the same
+    # key accepts them, and a deleted user's sessions end on every node within the bound.
+    env = {"IAMD_MASTER_KEY": "aWFtZC10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXMhISE="}
+    node_a = start_server(tmp_path / "a", database_url=fresh_postgres_url, extra_env=env)
+    node_b = start_server(tmp_path / "b", database_url=fresh_postgres_url, extra_env=env)
+    try:
+        iam_a = node_a.client()
+        iam_a.create_user(UserName="Traveller")
+        key = iam_a.create_access_key(UserName="Traveller")["AccessKey"]
+        sts_a = node_a.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+        session = sts_a.get_session_token(DurationSeconds=900)["Credentials"]
+        sts_b = node_b.client(
+            "sts", session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"]
+        )
+        assert sts_b.get_caller_identity()["Arn"].endswith(":user/Traveller")
+
+        iam_a.delete_access_key(UserName="Traveller", AccessKeyId=key["AccessKeyId"])
+        iam_a.delete_user(UserName="Traveller")
+        deadline = time.monotonic() + CROSS_NODE_BOUND_SECONDS + 0.5
+        refused_with = None
+        while refused_with is None and time.monotonic() < deadline:
+            try:
+                sts_b.get_caller_identity()
+            except ClientError as error:
+                refused_with = error.response["Error"]["Code"]
+            time.sleep(0.05)
+        assert refused_with == "InvalidClientTokenId", "node B kept a deleted user's session"
+    finally:
+        node_a.stop()
+        node_b.stop()

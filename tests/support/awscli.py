@@ -33,7 +33,14 @@ class CliResult:
 class AwsCli:
     """`aws` with credentials and --endpoint-url for one iamd server, run in `cwd`."""
 
-    def __init__(self, server: RunningServer, key_id: str, secret: str, cwd: Path) -> None:
+    def __init__(
+        self,
+        server: RunningServer,
+        key_id: str,
+        secret: str,
+        cwd: Path,
+        session_token: str | None = None,
+    ) -> None:
         self.server = server
         self.cwd = cwd
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IAMD_"))}
@@ -47,6 +54,8 @@ class AwsCli:
                 "AWS_PAGER": "",
             }
         )
+        if session_token is not None:
+            self.env["AWS_SESSION_TOKEN"] = session_token
 
     def run(self, *args: str, check: bool = True) -> CliResult:
         completed = subprocess.run(

@@ -79,6 +79,7 @@ def start_server(
     extra_env: dict[str, str] | None = None,
     extra_args: list[str] | None = None,
     bootstrap_key: bool = True,
+    test_clock_file: Path | None = None,
 ) -> RunningServer:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -103,6 +104,7 @@ def start_server(
         "--ssh-port",
         str(ssh_port),
         *(extra_args or []),
+        *(["--test-clock-file", str(test_clock_file)] if test_clock_file else []),
     ]
     with log_path.open("ab") as log:
         process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)

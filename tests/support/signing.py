@@ -56,12 +56,19 @@ def signed_post(
 
 
 def presigned_get(
-    endpoint: str, query: str, key_id: str, secret: str, *, service: str = "iam", expires: int = 900
+    endpoint: str,
+    query: str,
+    key_id: str,
+    secret: str,
+    *,
+    service: str = "iam",
+    expires: int = 900,
+    token: str | None = None,
 ) -> str:
     request = AWSRequest(method="GET", url=f"{endpoint}/?{query}")
-    SigV4QueryAuth(Credentials(key_id, secret), service, "us-east-1", expires=expires).add_auth(
-        request
-    )
+    SigV4QueryAuth(
+        Credentials(key_id, secret, token), service, "us-east-1", expires=expires
+    ).add_auth(request)
     return str(request.url)
 
 

@@ -6,7 +6,10 @@ Every request's context carries the principal's keys (`aws:username`, `aws:useri
 `aws:RequestedRegion`) and those its parameters imply (tags, policy ARN...). Requests
 signed with long-term access keys carry no `aws:MultiFactorAuthPresent` or
 `aws:MultiFactorAuthAge`, exactly as in AWS, so an Allow conditioned on MFA does not
-apply to them.
+apply to them; STS sessions carry `aws:MultiFactorAuthPresent` ("true" only when issued
+against an MFA code), `aws:MultiFactorAuthAge` (MFA sessions), `aws:TokenIssueTime`.
+A role session is allowed only by its role's policies, its boundary, and its session
+policies when it has some (their intersection).
 """
 
 from __future__ import annotations
@@ -72,6 +75,11 @@ def request_context(request: AuthorizationRequest) -> RequestContext:
             "aws:ViaAWSService": "false",
         }
     )
+    session = request.credential.caller.session
+    if session is not None and session.mfa_authenticated is not None:
+        # Seconds since the session's MFA authentication (iam-facts §7.7).
+        age = max(0, int(request.now.timestamp()) - session.mfa_authenticated)
+        keys["aws:MultiFactorAuthAge"] = str(age)
     keys.update(request.request_keys)
     return RequestContext(request.action, request.resource, keys)
 
@@ -88,13 +96,21 @@ def _time_keys(epoch_seconds: int) -> dict[str, str]:
 
 
 def access_denied(
-    principal_arn: str, action: str, resource: str, decision: Decision
+    principal_arn: str,
+    action: str,
+    resource: str,
+    decision: Decision,
+    *,
+    denied_by_session: bool = False,
 ) -> AccessDenied:
     prefix = f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource}"
     if decision.effect is Effect.EXPLICIT_DENY:
-        return AccessDenied(f"{prefix} with an explicit deny in an identity-based policy")
+        where = "a session policy" if denied_by_session else "an identity-based policy"
+        return AccessDenied(f"{prefix} with an explicit deny in {where}")
     if decision.allowed_by_boundary is False:
         return AccessDenied(f"{prefix} because no permissions boundary allows the {action} action")
+    if denied_by_session:
+        return AccessDenied(f"{prefix} because no session policy allows the {action} action")
     return AccessDenied(f"{prefix} because no identity-based policy allows the {action} action")
 
 
@@ -108,7 +124,10 @@ class PolicyAuthorizer:
 
     def authorize(self, request: AuthorizationRequest) -> Decision:
         policies = request.credential.policies
-        decision = evaluate(request_context(request), policies.identity, boundary=policies.boundary)
+        context = request_context(request)
+        decision = evaluate(
+            context, policies.identity, boundary=policies.boundary, session=policies.session
+        )
         if (
             decision.effect is Effect.IMPLICIT_DENY
             and self._account_grant is not None
@@ -118,6 +137,23 @@ class PolicyAuthorizer:
             return decision
         if decision.effect is not Effect.ALLOW:
             raise access_denied(
-                request.credential.caller.arn, request.action, request.resource, decision
+                request.credential.caller.arn,
+                request.action,
+                request.resource,
+                decision,
+                denied_by_session=_session_refused(context, decision, policies),
             )
         return decision
+
+
+def _session_refused(
+    context: RequestContext, decision: Decision, policies: PrincipalPolicies
+) -> bool:
+    """Whether the session policies, not the role's own, refused the request: worked
+    out only on the way to an AccessDenied, to word it as AWS does."""
+    if policies.session is None:
+        return False
+    own = evaluate(context, policies.identity, boundary=policies.boundary)
+    if decision.effect is Effect.EXPLICIT_DENY:
+        return own.effect is not Effect.EXPLICIT_DENY
+    return own.effect is Effect.ALLOW

@@ -152,6 +152,14 @@ def main() -> None:
     "--access-log/--no-access-log", default=True, show_default=True, envvar="IAMD_ACCESS_LOG"
 )
 @click.option("--log-level", default="INFO", show_default=True, envvar="IAMD_LOG_LEVEL")
+# For the test suite only: hidden, and deliberately without an environment variable, so
+# it cannot be switched on by a stray IAMD_* setting in production.
+@click.option(
+    "--test-clock-file",
+    default=None,
+    hidden=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
 def serve(
     host: str,
     port: int,
@@ -169,6 +177,7 @@ def serve(
     unused_key_sweep_interval: float,
     access_log: bool,
     log_level: str,
+    test_clock_file: Path | None,
 ) -> None:
     """Start the server (IAM, STS and CodeCommit over HTTP; git over SSH)."""
     logging.basicConfig(
@@ -200,6 +209,7 @@ def serve(
             region=region,
             deactivate_unused_keys_after_days=deactivate_unused_keys_after,
             unused_key_sweep_seconds=unused_key_sweep_interval,
+            test_clock_file=test_clock_file,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc

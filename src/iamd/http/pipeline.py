@@ -13,9 +13,11 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from iamd.auth import sigv4
-from iamd.authz import AuthorizationRequest, Authorizer
+from iamd.auth.session_tokens import SessionKind
+from iamd.authz import AuthorizationRequest, Authorizer, sessions
 from iamd.errors import (
     AwsError,
     InternalFailure,
@@ -29,7 +31,7 @@ from iamd.operations.registry import CallContext, OperationTable, unimplemented_
 from iamd.protocol import JsonCodec, QueryCodec
 from iamd.protocol.form import header
 from iamd.services.container import Services
-from iamd.services.credentials import ResolvedCredential
+from iamd.services.credentials import ResolvedCredential, is_temporary_key
 
 log = logging.getLogger("iamd.request")
 
@@ -94,14 +96,22 @@ class AwsPipeline:
                     f"Credential should be scoped to correct service: '{codec.service_name}'. "
                 )
             codec = found
-            credential = self._authenticate(signed)
+            credential = self._authenticate(signed, now)
             principal = credential.caller.arn
-            self._services.last_used.record(
-                credential.access_key_id, now, signed.service, signed.region
-            )
+            sessions.check_service(credential.caller, signed.service)
+            session = credential.session
+            if session is None:
+                self._services.last_used.record(
+                    credential.access_key_id, now, signed.service, signed.region
+                )
+            elif session.kind is SessionKind.ROLE:
+                # Temporary (ASIA) keys are not IAM access keys and get no last-used
+                # date; a role session's use is its role's (RoleLastUsed).
+                self._services.last_used.record_role(session.principal_id, now, signed.region)
             operation, params = codec.parse_http(
                 request.method, request.raw_query, request.headers, request.body
             )
+            sessions.check_operation(credential.caller, signed.service, operation)
             spec = self._operations.get(signed.service, operation) or unimplemented_operation(
                 signed.service, operation
             )
@@ -111,15 +121,19 @@ class AwsPipeline:
                 request_id=request_id,
                 region=signed.region,
                 source_ip=request.client_ip,
+                credential=credential,
+                user_agent=header(request.headers, b"user-agent"),
+                secure_transport=request.secure,
+                now=now,
             )
-            if not spec.always_allowed:
+            if not (spec.always_allowed or spec.authorized_by_handler):
                 self._authorizer.authorize(
                     AuthorizationRequest(
                         credential=credential,
                         action=spec.action,
                         resource=spec.resource(ctx, params),
                         source_ip=request.client_ip,
-                        user_agent=header(request.headers, b"user-agent"),
+                        user_agent=ctx.user_agent,
                         secure_transport=request.secure,
                         region=signed.region,
                         now=now,
@@ -164,7 +178,16 @@ class AwsPipeline:
             body,
         )
 
-    def _authenticate(self, signed: sigv4.SigV4Request) -> ResolvedCredential:
+    def _authenticate(self, signed: sigv4.SigV4Request, now: datetime) -> ResolvedCredential:
+        if is_temporary_key(signed.access_key_id):
+            # The session token is the session: it must be there, open with this key id
+            # and not be expired (InvalidClientTokenId / ExpiredToken); the request must
+            # be signed with the secret sealed inside it.
+            session = self._services.credentials.resolve_session(
+                signed.access_key_id, signed.security_token, now
+            )
+            sigv4.verify(signed, session.secret_access_key)
+            return session
         credential = self._services.credentials.resolve(signed.access_key_id)
         if credential is None:
             raise InvalidClientTokenId()

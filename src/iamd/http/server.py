@@ -21,7 +21,7 @@ import uvicorn
 from iamd.auth.secret_box import SecretBox
 from iamd.authz import PolicyAuthorizer
 from iamd.authz.password_self_service import password_self_service
-from iamd.clock import SystemClock
+from iamd.clock import Clock, OffsetFileClock, SystemClock
 from iamd.config import Settings
 from iamd.gitssh.host_keys import load_or_create_host_key
 from iamd.gitssh.offload import Offload
@@ -103,10 +103,18 @@ def build_services(
 ) -> tuple[Services, SecretBox]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     box = SecretBox.from_environment_or_file(settings.master_key, settings.master_key_file)
+    clock: Clock = SystemClock()
+    if settings.test_clock_file is not None:
+        log.warning(
+            "TEST CLOCK: the server's time is moved by the seconds in %s; never use this "
+            "outside tests",
+            settings.test_clock_file,
+        )
+        clock = OffsetFileClock(settings.test_clock_file)
     services = Services.build(
         database=database,
         account_id=settings.account_id,
-        clock=SystemClock(),
+        clock=clock,
         ids=RandomIds(),
         quotas=quotas,
         secret_box=box,

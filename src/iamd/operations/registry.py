@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from iamd.errors import NotImplementedOperation
 from iamd.services.caller import Caller
 from iamd.services.container import Services
+from iamd.services.credentials import ResolvedCredential
 
 Params = Mapping[str, Any]
 Result = dict[str, Any] | None
@@ -29,6 +31,12 @@ class CallContext:
     request_id: str
     region: str
     source_ip: str
+    # What an operation that authorizes further actions itself (sts:AssumeRole checks
+    # the role's trust policy) needs to build the request context.
+    credential: ResolvedCredential | None = None
+    user_agent: str = ""
+    secure_transport: bool = False
+    now: datetime | None = None
 
 
 Handler = Callable[[CallContext, Params], Result]
@@ -43,6 +51,9 @@ class Operation:
     resource: ResourceOf
     # GetCallerIdentity and GetSessionToken cannot be denied by any policy in AWS.
     always_allowed: bool = False
+    # The handler authorizes the request itself (AssumeRole: the role's trust policy and
+    # the caller's policies together); the pipeline's generic step is skipped.
+    authorized_by_handler: bool = False
 
     @property
     def action(self) -> str:

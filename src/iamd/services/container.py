@@ -30,6 +30,7 @@ from iamd.services.roles import RoleService
 from iamd.services.sign_in import SignInService
 from iamd.services.ssh_logins import SSHLoginResolver
 from iamd.services.ssh_public_keys import SSHPublicKeyService
+from iamd.services.sts import StsService
 from iamd.services.throttle import Backoff
 from iamd.services.transactions import Transactions
 from iamd.services.users import UserService
@@ -59,6 +60,7 @@ class Services:
     paths: EntityPaths
     repositories: RepositoryService
     clone_urls: CloneUrls
+    sts: StsService
     credential_report: CredentialReportService
     passwords: PasswordService
     sign_in: SignInService
@@ -83,6 +85,8 @@ class Services:
     ) -> Services:
         tx = Transactions(database, account_id)
         compiler = PolicyCompiler()
+        credentials = CredentialResolver(tx, secret_box, compiler)
+        mfa_devices = MFADeviceService(tx, clock, quotas, secret_box)
         last_used = LastUsedRecorder(database, last_used_flush_seconds)
         passwords = PasswordService(
             tx, clock, password_hashing or PasswordHashing(), sign_in_backoff or Backoff()
@@ -101,14 +105,15 @@ class Services:
             authorization_details=AuthorizationDetailsService(tx),
             access_keys=AccessKeyService(tx, clock, ids, quotas, secret_box),
             ssh_public_keys=SSHPublicKeyService(tx, clock, ids, quotas, rsa_only=ssh_rsa_only),
-            mfa_devices=MFADeviceService(tx, clock, quotas, secret_box),
+            mfa_devices=mfa_devices,
             account=AccountService(tx, quotas),
-            credentials=CredentialResolver(tx, secret_box, compiler),
+            credentials=credentials,
             policy_compiler=compiler,
             last_used=last_used,
             paths=EntityPaths(tx),
             repositories=RepositoryService(tx, clock, repositories_dir),
             clone_urls=clone_urls or CloneUrls(),
+            sts=StsService(tx, clock, ids, credentials.tokens, mfa=mfa_devices),
             credential_report=CredentialReportService(tx, clock, last_used),
             passwords=passwords,
             sign_in=SignInService(passwords, clock, account_id),

@@ -3,21 +3,33 @@
 This is the hot path of every request: a cache hit costs one dictionary look-up. The
 cache is bounded and dropped whole after every committed write (and when another node
 reports a change), so a deactivated key or a deleted user stops working at once here.
+
+Long-term keys (``AKIA``) are looked up in the database. Temporary keys (``ASIA``) come
+with a session token that holds the session itself (``auth/session_tokens.py``): the
+token is opened, and the principal it names (the user of a GetSessionToken session, the
+role of an AssumeRole session) is loaded from the database as it is now, so a deleted
+user or role ends its sessions. Resolved sessions are cached by key id and token hash;
+expiry is checked on every request.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from iamd.auth.secret_box import SecretBox
+from iamd.auth.session_tokens import InvalidSessionToken, SessionClaims, SessionKind, SessionTokens
+from iamd.errors import ExpiredToken, InvalidClientTokenId
+from iamd.ids import IdPrefix
 from iamd.model import AccessKeyStatus, User
 from iamd.model.arn import iam_arn
 from iamd.services.access_keys import secret_context
 from iamd.services.cache import BoundedCache
 from iamd.services.caller import Caller, PrincipalType
 from iamd.services.principal_policies import PolicyCompiler, PrincipalPolicies
-from iamd.services.transactions import Transactions
+from iamd.services.transactions import Repositories, Transactions
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +42,14 @@ class ResolvedCredential:
     # Condition keys that describe the principal, the same for each of its requests.
     principal_keys: dict[str, str]
 
+    @property
+    def session(self) -> SessionClaims | None:
+        return self.caller.session
+
+
+def is_temporary_key(access_key_id: str) -> bool:
+    return access_key_id.startswith(IdPrefix.TEMPORARY_ACCESS_KEY)
+
 
 class CredentialResolver:
     def __init__(
@@ -41,14 +61,25 @@ class CredentialResolver:
     ) -> None:
         self._tx = tx
         self._box = secret_box
+        self._tokens = SessionTokens(secret_box)
         self._compiler = compiler
         self._cache: BoundedCache[str, ResolvedCredential] = BoundedCache(max_entries)
+        self._sessions: BoundedCache[tuple[str, bytes], ResolvedCredential] = BoundedCache(
+            max_entries
+        )
         tx.register_credential_cache(self)
+
+    @property
+    def tokens(self) -> SessionTokens:
+        return self._tokens
 
     def clear(self) -> None:
         self._cache.clear()
+        self._sessions.clear()
 
     def forget(self, access_key_ids: Iterable[str]) -> None:
+        # Sessions outlive the long-term key that asked for them, as in AWS; only their
+        # principal (cleared by the writes that change it) decides what they may do.
         for access_key_id in access_key_ids:
             self._cache.discard(access_key_id)
 
@@ -60,6 +91,34 @@ class CredentialResolver:
         resolved = self._load(access_key_id)
         if resolved is not None:
             self._cache.put(access_key_id, resolved, generation)
+        return resolved
+
+    def resolve_session(
+        self, access_key_id: str, token: str | None, now: datetime
+    ) -> ResolvedCredential:
+        """The session a temporary key and its token stand for.
+
+        InvalidClientTokenId when the token is missing, was not issued by this server
+        for this key id, or names a principal that no longer exists; ExpiredToken once
+        the session has expired.
+        """
+        if not token:
+            raise InvalidClientTokenId()
+        cache_key = (access_key_id, hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest())
+        resolved = self._sessions.get(cache_key)
+        if resolved is None:
+            generation = self._sessions.generation
+            try:
+                claims = self._tokens.open(token, access_key_id)
+            except InvalidSessionToken:
+                raise InvalidClientTokenId() from None
+            resolved = self._load_session(claims)
+            if resolved is None:
+                raise InvalidClientTokenId()
+            self._sessions.put(cache_key, resolved, generation)
+        session = resolved.caller.session
+        if session is None or _epoch(now) >= session.expires:
+            raise ExpiredToken()
         return resolved
 
     def _load(self, access_key_id: str) -> ResolvedCredential | None:
@@ -81,6 +140,90 @@ class CredentialResolver:
             policies=policies,
             principal_keys=principal_keys(caller),
         )
+
+    def _load_session(self, claims: SessionClaims) -> ResolvedCredential | None:
+        with self._tx.read() as repos:
+            if claims.kind is SessionKind.USER:
+                return self._load_user_session(repos, claims)
+            return self._load_role_session(repos, claims)
+
+    def _load_user_session(
+        self, repos: Repositories, claims: SessionClaims
+    ) -> ResolvedCredential | None:
+        # A GetSessionToken session acts as its IAM user, with the user's policies.
+        user = repos.users.get_by_id(claims.principal_id)
+        if user is None:
+            return None
+        policies = self._compiler.for_user(repos, user)
+        caller = Caller(
+            account_id=self._tx.account_id,
+            arn=iam_arn(self._tx.account_id, "user", user.path, user.name),
+            user_id=user.user_id,
+            principal_type=PrincipalType.USER,
+            access_key_id=claims.access_key_id,
+            user=user,
+            session=claims,
+        )
+        return ResolvedCredential(
+            access_key_id=claims.access_key_id,
+            secret_access_key=claims.secret_access_key,
+            status=AccessKeyStatus.ACTIVE,
+            caller=caller,
+            policies=policies,
+            principal_keys={**principal_keys(caller), **_session_keys(claims)},
+        )
+
+    def _load_role_session(
+        self, repos: Repositories, claims: SessionClaims
+    ) -> ResolvedCredential | None:
+        # A role session: the role's policies and boundary as they are now, limited by
+        # the session policies it was issued with.
+        role = repos.roles.get_by_id(claims.principal_id)
+        if role is None or claims.session_name is None:
+            return None
+        session_policies = self._compiler.for_session(
+            repos, claims.session_policy, claims.policy_arns
+        )
+        policies = self._compiler.for_role(repos, role).with_session(session_policies)
+        account = self._tx.account_id
+        caller = Caller(
+            account_id=account,
+            arn=f"arn:aws:sts::{account}:assumed-role/{role.name}/{claims.session_name}",
+            user_id=f"{role.role_id}:{claims.session_name}",
+            principal_type=PrincipalType.ASSUMED_ROLE,
+            access_key_id=claims.access_key_id,
+            user=None,
+            session=claims,
+            role_arn=role.arn,
+            role_name=role.name,
+        )
+        keys = {
+            "aws:userid": caller.user_id,
+            # A role session's aws:PrincipalArn is its role's ARN (iam-facts §7.6).
+            "aws:PrincipalArn": role.arn,
+            "aws:PrincipalAccount": account,
+            "aws:PrincipalType": caller.principal_type.value,
+        }
+        # Role tags, overridden by the session's tags of the same key (case-insensitive).
+        tags = {tag.key.lower(): (tag.key, tag.value) for tag in role.tags}
+        tags.update({key.lower(): (key, value) for key, value in claims.tags})
+        for key, value in tags.values():
+            keys[f"aws:PrincipalTag/{key}"] = value
+        keys.update(_session_keys(claims))
+        return ResolvedCredential(
+            access_key_id=claims.access_key_id,
+            secret_access_key=claims.secret_access_key,
+            status=AccessKeyStatus.ACTIVE,
+            caller=caller,
+            policies=policies,
+            principal_keys=keys,
+        )
+
+
+def _epoch(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
 
 
 def user_caller(account_id: str, user: User, key_id: str) -> Caller:
@@ -107,4 +250,22 @@ def principal_keys(caller: Caller) -> dict[str, str]:
         keys["aws:username"] = caller.user.name
         for tag in caller.user.tags:
             keys[f"aws:PrincipalTag/{tag.key}"] = tag.value
+    return keys
+
+
+def _session_keys(claims: SessionClaims) -> dict[str, str]:
+    """Keys every request of an STS session carries (iam-facts §7.6, §7.7).
+
+    aws:MultiFactorAuthPresent exists only for temporary credentials: "true" when the
+    session was issued against an MFA code, "false" otherwise. aws:MultiFactorAuthAge
+    changes with time and is added per request by the authorizer.
+    """
+    keys = {
+        "aws:TokenIssueTime": datetime.fromtimestamp(claims.issued, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        ),
+        "aws:MultiFactorAuthPresent": "true" if claims.mfa_authenticated is not None else "false",
+    }
+    if claims.source_identity is not None:
+        keys["aws:SourceIdentity"] = claims.source_identity
     return keys

@@ -47,17 +47,30 @@ class PrincipalPolicies:
     # Whether any condition reads `aws:ResourceTag/*` or `iam:ResourceTag/*`: looking up
     # the tags of a request's target costs a query, done only when a policy can use them.
     uses_resource_tags: bool
+    # Session policies of an STS role session (None: none were passed); a request must
+    # be allowed by them too.
+    session: tuple[CompiledPolicy, ...] | None = None
 
     @classmethod
     def of(
-        cls, identity: Sequence[CompiledPolicy], boundary: Sequence[CompiledPolicy] | None
+        cls,
+        identity: Sequence[CompiledPolicy],
+        boundary: Sequence[CompiledPolicy] | None,
+        session: Sequence[CompiledPolicy] | None = None,
     ) -> PrincipalPolicies:
-        keys = context_keys_of([*identity, *(boundary or ())])
+        keys = context_keys_of([*identity, *(boundary or ()), *(session or ())])
         return cls(
             tuple(identity),
             None if boundary is None else tuple(boundary),
             any(k.lower().startswith(("aws:resourcetag/", "iam:resourcetag/")) for k in keys),
+            None if session is None else tuple(session),
         )
+
+    def with_session(self, session: Sequence[CompiledPolicy] | None) -> PrincipalPolicies:
+        """These policies, further limited by an STS session's policies."""
+        if session is None:
+            return self
+        return PrincipalPolicies.of(self.identity, self.boundary, session)
 
 
 class PolicyCompiler:
@@ -79,6 +92,27 @@ class PolicyCompiler:
         for group_id in repos.groups.group_ids_of_user(user.user_id):
             identity += self.for_group(repos, group_id)
         return PrincipalPolicies.of(identity, self._boundary(repos, user.permissions_boundary_arn))
+
+    def for_session(
+        self, repos: Repositories, inline: str | None, policy_arns: Sequence[str]
+    ) -> tuple[CompiledPolicy, ...] | None:
+        """The session policies passed to AssumeRole, or None when none were.
+
+        Managed session policies are read as they are now; one deleted since the
+        session began allows nothing (the session still has policies, so the
+        intersection fails closed).
+        """
+        if inline is None and not policy_arns:
+            return None
+        compiled: list[CompiledPolicy] = []
+        if inline is not None:
+            source = typed_source("none", "session")
+            compiled.append(self.compile(inline, PolicyKind.SESSION, source))
+        for arn in policy_arns:
+            document = repos.policies.document_of(arn)
+            if document is not None:
+                compiled += self._managed([(arn, document)], PolicyKind.SESSION)
+        return tuple(compiled)
 
     def for_group(self, repos: Repositories, group_id: str) -> list[CompiledPolicy]:
         return self._owned(repos, OwnerKind.GROUP, group_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from iamd.clock import Clock
-from iamd.errors import DeleteConflict, LimitExceeded, NoSuchEntity
+from iamd.errors import DeleteConflict, LimitExceeded, NoSuchEntity, ValidationError
 from iamd.ids import IdGenerator, IdPrefix
 from iamd.model import Tag, User, iam_arn
 from iamd.services.caller import Caller
@@ -41,7 +41,8 @@ def target_user_name(caller: Caller, user_name: str | None) -> str:
     if user_name is not None:
         return user_name
     if caller.user is None:
-        raise NoSuchEntity("The user with name (caller) cannot be found.")
+        # A role session has no user to default to (AWS's answer).
+        raise ValidationError("Must specify userName when calling with non-User credentials")
     return caller.user.name
 
 

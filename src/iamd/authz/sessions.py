@@ -1,0 +1,43 @@
+"""What STS session credentials may call at all, before any policy is consulted.
+
+AWS limits credentials from GetSessionToken (iam-facts §4.2, §9 item 9): without MFA
+they cannot call IAM (AWS answers InvalidClientTokenId, as for an unknown key), and of
+STS they may call only AssumeRole and GetCallerIdentity. No session credentials (from
+GetSessionToken or AssumeRole) may call GetSessionToken again.
+"""
+
+from __future__ import annotations
+
+from iamd.auth.session_tokens import SessionKind
+from iamd.errors import AccessDenied, InvalidClientTokenId
+from iamd.services.caller import Caller
+from iamd.services.sts import CANNOT_NEST
+
+_USER_SESSION_STS = frozenset({"AssumeRole", "GetCallerIdentity"})
+
+
+def check_service(caller: Caller, service: str) -> None:
+    """Refuse IAM to GetSessionToken credentials issued without MFA."""
+    session = caller.session
+    if (
+        session is not None
+        and session.kind is SessionKind.USER
+        and session.mfa_authenticated is None
+        and service == "iam"
+    ):
+        raise InvalidClientTokenId()
+
+
+def check_operation(caller: Caller, service: str, operation: str) -> None:
+    """Refuse the STS operations session credentials cannot call."""
+    session = caller.session
+    if session is None or service != "sts":
+        return
+    if operation == "GetSessionToken":
+        raise AccessDenied(CANNOT_NEST)
+    if session.kind is SessionKind.USER and operation not in _USER_SESSION_STS:
+        # AWS documents the rule but not its message; this one names the rule.
+        raise AccessDenied(
+            f"User: {caller.arn} is not authorized to perform: sts:{operation} "
+            "with credentials from GetSessionToken"
+        )

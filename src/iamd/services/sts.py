@@ -1,0 +1,288 @@
+"""STS use cases: session credentials (GetSessionToken, AssumeRole) and key look-ups.
+
+Issuing a session draws a new ``ASIA`` access key id and a secret, and seals both with
+the session's facts into the session token (``auth/session_tokens.py``); nothing is
+written to the database. The rules reproduced here are AWS's (iam-facts §4.2): session
+lengths, MFA verification, which credentials may ask for which session.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from iamd.auth.session_tokens import SessionClaims, SessionKind, SessionTokens
+from iamd.clock import Clock
+from iamd.errors import AccessDenied, MalformedPolicyDocument, PackedPolicyTooLarge, ValidationError
+from iamd.ids import IdGenerator, IdPrefix
+from iamd.model import Role
+from iamd.policy import PolicyKind, check_policy
+from iamd.services.caller import Caller
+from iamd.services.transactions import Transactions
+
+# Session credentials cannot ask for another GetSessionToken session (iam-facts §4.2).
+CANNOT_NEST = "Cannot call GetSessionToken with session credentials"
+# GetSessionToken for an IAM user: 15 minutes to 36 hours, 12 hours by default.
+SESSION_TOKEN_DEFAULT_SECONDS = 43_200
+# AssumeRole: one hour by default, at most the role's MaxSessionDuration, and at most
+# one hour when a role session assumes a role (role chaining).
+ROLE_SESSION_DEFAULT_SECONDS = 3_600
+CHAINED_SESSION_MAX_SECONDS = 3_600
+# Session policies: at most 2048 characters of inline policy plaintext, at most 10
+# managed policy ARNs; the packed form of policies and tags has its own limit.
+SESSION_POLICY_MAX_CHARS = 2_048
+SESSION_POLICY_ARNS_MAX = 10
+PACKED_LIMIT_CHARS = 2_048
+
+EXCEEDS_ROLE_MAXIMUM = (
+    "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+)
+EXCEEDS_CHAINING_LIMIT = (
+    "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by "
+    "role chaining."
+)
+
+
+class MfaAuthenticator(Protocol):
+    def authenticate(self, user_id: str, serial_number: str, token_code: str) -> datetime:
+        """Verify and consume a TOTP code of a device enabled for the user; return the
+        authentication time; AccessDenied with AWS's message otherwise."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AssumeRoleRequest:
+    session_name: str
+    duration_seconds: int | None = None
+    policy: str | None = None
+    policy_arns: tuple[str, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
+    transitive_tag_keys: tuple[str, ...] = ()
+    source_identity: str | None = None
+    # When an MFA code given with this request was verified (epoch seconds).
+    mfa_authenticated: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCredentials:
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
+    expiration: datetime
+    source_identity: str | None = None
+
+    def as_result(self) -> dict[str, object]:
+        return {
+            "AccessKeyId": self.access_key_id,
+            "SecretAccessKey": self.secret_access_key,
+            "SessionToken": self.session_token,
+            "Expiration": self.expiration,
+        }
+
+
+class StsService:
+    def __init__(
+        self,
+        tx: Transactions,
+        clock: Clock,
+        ids: IdGenerator,
+        tokens: SessionTokens,
+        mfa: MfaAuthenticator | None,
+    ) -> None:
+        self._tx = tx
+        self._clock = clock
+        self._ids = ids
+        self._tokens = tokens
+        self._mfa = mfa
+
+    def get_session_token(
+        self,
+        caller: Caller,
+        duration_seconds: int | None,
+        serial_number: str | None,
+        token_code: str | None,
+    ) -> IssuedCredentials:
+        if caller.session is not None or caller.user is None:
+            raise AccessDenied(CANNOT_NEST)
+        duration = SESSION_TOKEN_DEFAULT_SECONDS if duration_seconds is None else duration_seconds
+        now = self._clock.now()
+        mfa_time = self.verify_mfa(caller.user.user_id, serial_number, token_code)
+        return self._issue(
+            now,
+            duration,
+            kind=SessionKind.USER,
+            principal_id=caller.user.user_id,
+            mfa_authenticated=mfa_time,
+        )
+
+    def verify_mfa(
+        self, user_id: str, serial_number: str | None, token_code: str | None
+    ) -> int | None:
+        """The epoch second of a successful MFA check, None when no MFA was offered."""
+        if serial_number is None and token_code is None:
+            return None
+        if serial_number is None:
+            raise AccessDenied.mfa_device_unknown()
+        if token_code is None:
+            raise AccessDenied.mfa_code_invalid()
+        if self._mfa is None:
+            raise AccessDenied.mfa_device_unknown()
+        return _epoch(self._mfa.authenticate(user_id, serial_number, token_code))
+
+    def check_session_policies(
+        self, policy: str | None, policy_arns: Sequence[str], tags: Sequence[tuple[str, str]]
+    ) -> int | None:
+        """Validate AssumeRole's session policies and tags; their packed size in percent
+        of the limit (None when none were passed), or PackedPolicyTooLarge.
+
+        AWS packs the inline policy, the managed policy ARNs and the session tags into a
+        compressed binary form with its own limit; iamd measures the same inputs as
+        plain characters (JSON without insignificant whitespace, ARNs, tag keys and
+        values) against 2048, which is stricter than AWS for large policies.
+        """
+        if policy is not None:
+            if len(policy) > SESSION_POLICY_MAX_CHARS:
+                raise ValidationError(
+                    f"1 validation error detected: Value '{policy}' at 'policy' failed to "
+                    "satisfy constraint: Member must have length less than or equal to "
+                    f"{SESSION_POLICY_MAX_CHARS}"
+                )
+            for problem in check_policy(policy, PolicyKind.SESSION):
+                if problem.kind == "error":
+                    raise MalformedPolicyDocument(problem.message)
+        if len(policy_arns) > SESSION_POLICY_ARNS_MAX:
+            raise ValidationError(
+                "1 validation error detected: Value at 'policyArns' failed to satisfy "
+                f"constraint: Member must have length less than or equal to "
+                f"{SESSION_POLICY_ARNS_MAX}"
+            )
+        if policy is None and not policy_arns and not tags:
+            return None
+        packed = (
+            (_compact_length(policy) if policy is not None else 0)
+            + sum(len(arn) for arn in policy_arns)
+            + sum(len(key) + len(value) for key, value in tags)
+        )
+        percent = -(-packed * 100 // PACKED_LIMIT_CHARS)
+        if percent > 100:
+            raise PackedPolicyTooLarge(f"Packed policy consumes {percent}% of allotted space")
+        return percent
+
+    def assume_role(
+        self, caller: Caller, role: Role, request: AssumeRoleRequest
+    ) -> IssuedCredentials:
+        """Issue a session of `role` to an already authorized caller."""
+        chained = caller.session is not None and caller.session.kind is SessionKind.ROLE
+        duration = request.duration_seconds
+        if duration is None:
+            duration = ROLE_SESSION_DEFAULT_SECONDS
+        elif chained and duration > CHAINED_SESSION_MAX_SECONDS:
+            raise ValidationError(EXCEEDS_CHAINING_LIMIT)
+        elif duration > role.max_session_duration:
+            raise ValidationError(EXCEEDS_ROLE_MAXIMUM)
+        tags = dict(request.tags)
+        transitive = list(request.transitive_tag_keys)
+        source_identity = request.source_identity
+        mfa = request.mfa_authenticated
+        if caller.session is not None:
+            # What passes on from the calling session: its MFA authentication, its
+            # source identity (which cannot be changed once set) and, when chaining,
+            # its transitive session tags.
+            if mfa is None:
+                mfa = caller.session.mfa_authenticated
+            source_identity = caller.session.source_identity or source_identity
+            if chained:
+                inherited = {k.lower() for k in caller.session.transitive_tag_keys}
+                for key, value in caller.session.tags:
+                    if key.lower() in inherited:
+                        tags[key] = value
+                        if key not in transitive:
+                            transitive.append(key)
+        return self._issue(
+            self._clock.now(),
+            duration,
+            kind=SessionKind.ROLE,
+            principal_id=role.role_id,
+            mfa_authenticated=mfa,
+            session_name=request.session_name,
+            source_identity=source_identity,
+            session_policy=request.policy,
+            policy_arns=tuple(request.policy_arns),
+            tags=tuple(tags.items()),
+            transitive_tag_keys=tuple(transitive),
+            chained=chained,
+        )
+
+    def get_access_key_info(self, access_key_id: str) -> str:
+        """The account an access key belongs to.
+
+        AWS reads the account out of any key id. iamd serves one account: it answers it
+        for the long-term keys it holds and for temporary (ASIA) key ids, which it
+        cannot look up (sessions are not stored), and refuses other key ids.
+        """
+        if access_key_id.startswith(IdPrefix.TEMPORARY_ACCESS_KEY):
+            return self._tx.account_id
+        with self._tx.read() as repos:
+            found = repos.access_keys.get(access_key_id)
+        if found is None:
+            raise ValidationError(
+                f"The access key ID {access_key_id} does not belong to this account."
+            )
+        return self._tx.account_id
+
+    def _issue(
+        self,
+        now: datetime,
+        duration: int,
+        *,
+        kind: SessionKind,
+        principal_id: str,
+        mfa_authenticated: int | None = None,
+        session_name: str | None = None,
+        source_identity: str | None = None,
+        session_policy: str | None = None,
+        policy_arns: tuple[str, ...] = (),
+        tags: tuple[tuple[str, str], ...] = (),
+        transitive_tag_keys: tuple[str, ...] = (),
+        chained: bool = False,
+    ) -> IssuedCredentials:
+        issued = _epoch(now)
+        claims = SessionClaims(
+            access_key_id=self._ids.key_id(IdPrefix.TEMPORARY_ACCESS_KEY),
+            secret_access_key=self._ids.secret_access_key(),
+            kind=kind,
+            principal_id=principal_id,
+            issued=issued,
+            expires=issued + duration,
+            mfa_authenticated=mfa_authenticated,
+            session_name=session_name,
+            source_identity=source_identity,
+            session_policy=session_policy,
+            policy_arns=policy_arns,
+            tags=tags,
+            transitive_tag_keys=transitive_tag_keys,
+            chained=chained,
+        )
+        return IssuedCredentials(
+            access_key_id=claims.access_key_id,
+            secret_access_key=claims.secret_access_key,
+            session_token=self._tokens.seal(claims),
+            expiration=datetime.fromtimestamp(claims.expires, UTC),
+            source_identity=claims.source_identity,
+        )
+
+
+def _epoch(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def _compact_length(document: str) -> int:
+    try:
+        return len(json.dumps(json.loads(document), separators=(",", ":"), ensure_ascii=False))
+    except ValueError:
+        return len(document)
