@@ -95,6 +95,8 @@ def audit(
     try:
         # Ages are measured at the report's generation time, the server's clock.
         rows, now = credential_report(iam)
+        # A report younger than 4 hours is reused (as AWS does): say how fresh this is.
+        click.echo(f"credential report generated {now.isoformat(timespec='seconds')}", err=True)
         findings = list(report_findings(rows, now, timedelta(days=days)))
         findings += policy_findings(customer_policies(iam))
         findings = with_key_ids(iam, findings)
