@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 from tests.e2e.test_guide_access_keys import SELF_MANAGE_KEYS
 from tests.support.servers import RunningServer
+from tests.support.totp import code_at
 
 pytestmark = pytest.mark.slow
 
@@ -195,3 +197,52 @@ def test_dry_run_changes_nothing(rotation: Rotation) -> None:
     assert "would create a new access key" in planned.stdout
     assert rotation.credentials.read_text() == original
     assert rotation.key_statuses() == {rotation.old_key_id: "Active"}
+
+
+def test_with_the_guides_mfa_condition_rotation_needs_and_uses_an_mfa_session(
+    rotation: Rotation,
+) -> None:
+    policy = json.loads(json.dumps(SELF_MANAGE_KEYS))
+    key_statement = policy["Statement"][0]
+    key_statement["Action"] = [
+        a
+        for a in key_statement["Action"]
+        if a not in ("iam:CreateAccessKey", "iam:DeleteAccessKey")
+    ]
+    policy["Statement"].append(
+        {
+            "Sid": "CreateDeleteKeysWithMfa",
+            "Effect": "Allow",
+            "Action": ["iam:CreateAccessKey", "iam:DeleteAccessKey"],
+            "Resource": "arn:aws:iam::*:user/${aws:username}",
+            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+        }
+    )
+    rotation.admin.put_user_policy(
+        UserName=rotation.user_name,
+        PolicyName="SelfManageAccessKeys",
+        PolicyDocument=json.dumps(policy),
+    )
+    device = rotation.admin.create_virtual_mfa_device(VirtualMFADeviceName=rotation.user_name)
+    serial = device["VirtualMFADevice"]["SerialNumber"]
+    seed = device["VirtualMFADevice"]["Base32StringSeed"].decode()
+    now = time.time()
+    rotation.admin.enable_mfa_device(
+        UserName=rotation.user_name,
+        SerialNumber=serial,
+        AuthenticationCode1=code_at(seed, now - 60),
+        AuthenticationCode2=code_at(seed, now - 30),
+    )
+
+    refused = rotation.run("--grace", "0")
+    assert refused.returncode == 1
+    assert "AccessDenied" in refused.stderr
+    assert rotation.key_statuses() == {rotation.old_key_id: "Active"}
+
+    done = rotation.run(
+        "--grace", "0", "--serial-number", serial, "--token-code", code_at(seed, now)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "MFA session" in done.stdout
+    new_key_id, _ = rotation.profile_keys()
+    assert rotation.key_statuses() == {new_key_id: "Active"}

@@ -16,6 +16,7 @@ from tests.server.iam_helpers import error_of
 from tests.server.test_passwords import sign_in
 from tests.support.local_services import MovableClock, local_services
 from tests.support.servers import RunningServer
+from tests.support.totp import code_at
 
 from iamd.errors import ReportExpired, ReportInProgress
 from iamd.services.container import Services
@@ -135,6 +136,15 @@ def test_password_columns(fresh_server: RunningServer) -> None:
         iam.create_login_profile(UserName=name, Password=password)
     status, outcome, _ = sign_in(fresh_server, "signed-in", password)
     assert status == 200, outcome
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName="signed-in")["VirtualMFADevice"]
+    seed = device["Base32StringSeed"].decode()
+    now = time.time()
+    iam.enable_mfa_device(
+        UserName="signed-in",
+        SerialNumber=device["SerialNumber"],
+        AuthenticationCode1=code_at(seed, now - 30),
+        AuthenticationCode2=code_at(seed, now),
+    )
 
     generate_until_complete(iam)
     by_name = {row["user"]: row for row in report_rows(iam)}
@@ -150,8 +160,9 @@ def test_password_columns(fresh_server: RunningServer) -> None:
     assert datetime.fromisoformat(signed_in["password_next_rotation"]) == changed + timedelta(
         days=30
     )
-    assert signed_in["mfa_active"] == "false"
+    assert signed_in["mfa_active"] == "true"
     assert by_name["never-signed-in"]["password_last_used"] == "no_information"
+    assert by_name["never-signed-in"]["mfa_active"] == "false"
 
 
 def _identity(row: dict[str, str]) -> dict[str, str]:
