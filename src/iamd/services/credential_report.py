@@ -13,17 +13,24 @@ import csv
 import io
 import logging
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
 
 from iamd.clock import Clock
 from iamd.errors import ReportExpired, ReportInProgress, ReportNotPresent
-from iamd.model.arn import iam_arn
 from iamd.services.last_used import LastUsedRecorder
-from iamd.services.transactions import NO_CREDENTIALS, Transactions
-from iamd.store.sql.credential_reports import ReportKey, ReportUser
+from iamd.services.transactions import Transactions
+from iamd.store.sql.account import AccountRepository
+from iamd.store.sql.credential_reports import (
+    CredentialReportRepository,
+    ReportKey,
+    ReportUser,
+    StoredReport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +65,7 @@ NOT_APPLICABLE = "N/A"
 # iamd has no X.509 signing certificates: both certificate slots are always empty.
 _NO_CERTIFICATES = ("false", NOT_APPLICABLE, "false", NOT_APPLICABLE)
 _NO_KEY = ("false", NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE)
+_NEVER_USED = (NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,16 +88,15 @@ class CredentialReportService:
 
     def generate(self) -> GenerationState:
         now = self._clock.now()
-        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
-            repos.account.lock()
-            stored = repos.credential_reports.get()
-            if stored is not None:
-                if stored.state == "COMPLETE" and stored.generated_time is not None:
-                    if now - stored.generated_time < REPORT_LIFETIME:
-                        return GenerationState("COMPLETE", None)
-                elif now - stored.started < ABANDONED_AFTER:
-                    return GenerationState("INPROGRESS", None)
-            repos.credential_reports.start(now)
+        with self._tx.read() as repos:
+            current = _current_state(repos.credential_reports.get(), now)
+        if current is not None:
+            return current
+        with self._report_writer() as reports:
+            current = _current_state(reports.get(), now)  # another request may have won
+            if current is not None:
+                return current
+            reports.start(now)
         threading.Thread(
             target=self._build_and_store, args=(now,), name="iamd-credential-report", daemon=True
         ).start()
@@ -132,15 +139,39 @@ class CredentialReportService:
     def _build_and_store(self, started: datetime) -> None:
         try:
             content, generated_time = self.build()
-            with self._tx.write(credentials=NO_CREDENTIALS) as repos:
-                repos.credential_reports.complete(started, generated_time, content)
+            with self._report_writer() as reports:
+                reports.complete(started, generated_time, content)
         except Exception:
             log.exception("credential report generation failed")
             try:
-                with self._tx.write(credentials=NO_CREDENTIALS) as repos:
-                    repos.credential_reports.abandon(started)
+                with self._report_writer() as reports:
+                    reports.abandon(started)
             except Exception:
                 log.exception("could not clear the failed credential report generation")
+
+    @contextmanager
+    def _report_writer(self) -> Iterator[CredentialReportRepository]:
+        """A write of the report row alone, serialised per account.
+
+        Not `Transactions.write`: no cache holds the report, so other nodes need not
+        drop theirs, and polling GenerateCredentialReport must not make them.
+        """
+        with self._tx.database.write() as conn:
+            AccountRepository(conn, self._tx.account_id).lock()
+            yield CredentialReportRepository(conn, self._tx.account_id)
+
+
+def _current_state(stored: StoredReport | None, now: datetime) -> GenerationState | None:
+    """What GenerateCredentialReport answers without starting anything, if it can."""
+    if stored is None:
+        return None
+    if stored.state == "COMPLETE" and stored.generated_time is not None:
+        if now - stored.generated_time < REPORT_LIFETIME:
+            return GenerationState("COMPLETE", None)
+        return None
+    if now - stored.started < ABANDONED_AFTER:
+        return GenerationState("INPROGRESS", None)
+    return None
 
 
 class _KeysByUser:
@@ -168,6 +199,10 @@ def _timestamp(value: datetime) -> str:
     return value.isoformat(timespec="seconds")
 
 
+def _micros_timestamp(micros: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(micros // 1_000_000))
+
+
 def _root_row(account_id: str, created: datetime) -> tuple[str, ...]:
     return (
         "<root_account>",
@@ -187,26 +222,28 @@ def _root_row(account_id: str, created: datetime) -> tuple[str, ...]:
 def _user_row(
     account_id: str, user: ReportUser, keys: list[ReportKey], max_password_age: int | None
 ) -> tuple[str, ...]:
-    has_password = user.password_changed is not None
-    if user.password_changed is None:
+    changed = user.password_changed
+    if changed is None:
         password = (NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE)
     else:
-        last_used = (
-            _timestamp(user.password_last_used) if user.password_last_used else "no_information"
-        )
+        last_used = user.password_last_used
         next_rotation = (
-            _timestamp(user.password_changed + timedelta(days=max_password_age))
+            _micros_timestamp(changed + max_password_age * 86_400_000_000)
             if max_password_age
             else NOT_APPLICABLE
         )
-        password = (last_used, _timestamp(user.password_changed), next_rotation)
+        password = (
+            _micros_timestamp(last_used) if last_used is not None else "no_information",
+            _micros_timestamp(changed),
+            next_rotation,
+        )
     return (
         user.name,
-        iam_arn(account_id, "user", user.path, user.name),
-        _timestamp(user.create_date),
-        "true" if has_password else "false",
+        f"arn:aws:iam::{account_id}:user{user.path}{user.name}",
+        _micros_timestamp(user.create_date),
+        "false" if changed is None else "true",
         *password,
-        "true" if user.mfa_active else "false",
+        "true" if user.mfa_devices else "false",
         *_key_columns(keys[0] if keys else None),
         *_key_columns(keys[1] if len(keys) > 1 else None),
         *_NO_CERTIFICATES,
@@ -216,12 +253,13 @@ def _user_row(
 def _key_columns(key: ReportKey | None) -> tuple[str, ...]:
     if key is None:
         return _NO_KEY
+    active = "true" if key.status == "Active" else "false"
     if key.last_used_date is None:
-        used = (NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE)
-    else:
-        used = (
-            _timestamp(key.last_used_date),
-            key.last_used_region or NOT_APPLICABLE,
-            key.last_used_service or NOT_APPLICABLE,
-        )
-    return ("true" if key.active else "false", _timestamp(key.create_date), *used)
+        return (active, _micros_timestamp(key.create_date), *_NEVER_USED)
+    return (
+        active,
+        _micros_timestamp(key.create_date),
+        _micros_timestamp(key.last_used_date),
+        key.last_used_region or NOT_APPLICABLE,
+        key.last_used_service or NOT_APPLICABLE,
+    )
