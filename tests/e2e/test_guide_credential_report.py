@@ -7,6 +7,7 @@ import csv
 import io
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -120,11 +121,6 @@ def test_generate_then_decode_the_report(fresh_server: RunningServer, tmp_path: 
     assert last_used["AccessKeyLastUsed"] == {"ServiceName": "N/A", "Region": "N/A"}
     used = aws.run("iam", "get-access-key-last-used", "--access-key-id", keys["used"]).json()
     assert used["AccessKeyLastUsed"]["ServiceName"] == "sts"
-    assert (
-        rows["key-used"]["access_key_1_last_used_date"]
-        == used["AccessKeyLastUsed"]["LastUsedDate"]
-        .replace("Z", "+00:00")
-        .split(".")[0]
-        .replace("+00:00", "")
-        + "+00:00"
-    )
+    cli_date = datetime.fromisoformat(used["AccessKeyLastUsed"]["LastUsedDate"])
+    report_date = datetime.fromisoformat(rows["key-used"]["access_key_1_last_used_date"])
+    assert report_date == cli_date.replace(microsecond=0)
