@@ -7,8 +7,8 @@ root-owned 0755 directory outside /tmp, because sshd refuses a command whose pat
 directory others can write to (/tmp is world-writable). It runs the venv's
 `iamd authorized-keys` with the dedicated read-only credential from a 0600 profile file.
 
-The real `ssh` client logs in as the local account `iamdtest` (created for the test
-when absent) with the key uploaded to the IAM user `iamdtest`; after the key is made
+The real `ssh` client logs in as the local account `iamdtest<pid>` (created for the test
+when absent) with the key uploaded to the IAM user of the same name; after the key is made
 Inactive it cannot; reactivated it can; deleted it cannot; with iamd down nobody can.
 Needs root and Debian's openssh-server/openssh-client (scripts/ensure-system-deps.sh).
 """
@@ -35,7 +35,8 @@ from tests.support.servers import RunningServer, free_port
 pytestmark = pytest.mark.slow
 
 SSHD = Path("/usr/sbin/sshd")
-LOCAL_USER = "iamdtest"
+# One per test process: two suites on one machine must not share (and remove) it.
+LOCAL_USER = f"iamdtest{os.getpid()}"
 IAMD = Path(sys.executable).with_name("iamd")
 READER_POLICY = {
     "Version": "2012-10-17",
