@@ -9,38 +9,16 @@ symbols), and not the account's name (iamd: the account id or its alias).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+
+from iamd.model.password_policy import PasswordPolicy
+
+__all__ = ["PasswordPolicy"]
 
 # The symbols AWS counts for RequireSymbols (UpdateAccountPasswordPolicy documentation).
 SYMBOLS = frozenset("!@#$%^&*()_+-=[]{}|'")
 
 DEFAULT_MINIMUM_LENGTH = 8
 DEFAULT_CLASSES_REQUIRED = 3
-
-
-@dataclass(frozen=True, slots=True)
-class PasswordPolicy:
-    """The fields of UpdateAccountPasswordPolicy, with AWS's defaults for omitted ones."""
-
-    minimum_password_length: int = 6
-    require_symbols: bool = False
-    require_numbers: bool = False
-    require_uppercase_characters: bool = False
-    require_lowercase_characters: bool = False
-    allow_users_to_change_password: bool = False
-    max_password_age: int | None = None
-    password_reuse_prevention: int | None = None
-    hard_expiry: bool | None = None
-
-    @property
-    def expire_passwords(self) -> bool:
-        return bool(self.max_password_age)
-
-    def expires_at(self, password_changed: datetime) -> datetime | None:
-        if not self.max_password_age:
-            return None
-        return password_changed + timedelta(days=self.max_password_age)
 
 
 def _classes(password: str) -> dict[str, bool]:

@@ -32,7 +32,7 @@ from iamd.services.read_cache import ReadThrough
 from iamd.services.throttle import Backoff
 from iamd.services.transactions import NO_CREDENTIALS, Transactions
 from iamd.services.users import require_user
-from iamd.store.sql.passwords import StoredLoginProfile, StoredPasswordPolicy
+from iamd.store.sql.passwords import StoredLoginProfile
 
 # AWS's PasswordReusePrevention allows at most 24; iamd keeps that many earlier hashes.
 HISTORY_KEPT = 24
@@ -72,8 +72,7 @@ class PasswordService:
     def current_policy(self) -> PasswordPolicy | None:
         def load() -> tuple[PasswordPolicy | None]:
             with self._tx.read() as repos:
-                stored = repos.password_policy.get()
-            return (None if stored is None else _policy_of(stored),)
+                return (repos.password_policy.get(),)
 
         return self._policy.get("policy", load)[0]
 
@@ -84,10 +83,9 @@ class PasswordService:
         return policy
 
     def update_policy(self, policy: PasswordPolicy) -> None:
-        stored = _stored(policy)
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             repos.account.lock()
-            repos.password_policy.put(stored)
+            repos.password_policy.put(policy)
 
     def delete_policy(self) -> None:
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
@@ -246,31 +244,3 @@ class PasswordService:
             if any(self.hashing.verify(old, password) for old in recent):
                 raise PasswordPolicyViolation()
         return self.hashing.hash(password)
-
-
-def _policy_of(stored: StoredPasswordPolicy) -> PasswordPolicy:
-    return PasswordPolicy(
-        minimum_password_length=stored.minimum_password_length,
-        require_symbols=stored.require_symbols,
-        require_numbers=stored.require_numbers,
-        require_uppercase_characters=stored.require_uppercase_characters,
-        require_lowercase_characters=stored.require_lowercase_characters,
-        allow_users_to_change_password=stored.allow_users_to_change_password,
-        max_password_age=stored.max_password_age,
-        password_reuse_prevention=stored.password_reuse_prevention,
-        hard_expiry=stored.hard_expiry,
-    )
-
-
-def _stored(policy: PasswordPolicy) -> StoredPasswordPolicy:
-    return StoredPasswordPolicy(
-        minimum_password_length=policy.minimum_password_length,
-        require_symbols=policy.require_symbols,
-        require_numbers=policy.require_numbers,
-        require_uppercase_characters=policy.require_uppercase_characters,
-        require_lowercase_characters=policy.require_lowercase_characters,
-        allow_users_to_change_password=policy.allow_users_to_change_password,
-        max_password_age=policy.max_password_age,
-        password_reuse_prevention=policy.password_reuse_prevention,
-        hard_expiry=policy.hard_expiry,
-    )

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
+from iamd.model.password_policy import PasswordPolicy
 from iamd.store.schema import login_profiles, password_history, password_policy, users
 
 
@@ -23,19 +24,6 @@ class StoredLoginProfile:
     password_changed: datetime
     failed_attempts: int
     last_failure: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredPasswordPolicy:
-    minimum_password_length: int
-    require_symbols: bool
-    require_numbers: bool
-    require_uppercase_characters: bool
-    require_lowercase_characters: bool
-    allow_users_to_change_password: bool
-    max_password_age: int | None
-    password_reuse_prevention: int | None
-    hard_expiry: bool | None
 
 
 def _to_profile(row: Row[Any]) -> StoredLoginProfile:
@@ -169,13 +157,13 @@ class PasswordPolicyRepository:
         self._conn = conn
         self._account_id = account_id
 
-    def get(self) -> StoredPasswordPolicy | None:
+    def get(self) -> PasswordPolicy | None:
         row = self._conn.execute(
             select(password_policy).where(password_policy.c.account_id == self._account_id)
         ).first()
         if row is None:
             return None
-        return StoredPasswordPolicy(
+        return PasswordPolicy(
             minimum_password_length=int(row.minimum_password_length),
             require_symbols=bool(row.require_symbols),
             require_numbers=bool(row.require_numbers),
@@ -187,7 +175,7 @@ class PasswordPolicyRepository:
             hard_expiry=None if row.hard_expiry is None else bool(row.hard_expiry),
         )
 
-    def put(self, policy: StoredPasswordPolicy) -> None:
+    def put(self, policy: PasswordPolicy) -> None:
         """Replace the policy (UpdateAccountPasswordPolicy sets every field at once)."""
         self.delete()
         self._conn.execute(
