@@ -12,8 +12,6 @@ from collections.abc import Iterable
 
 from iamd.model.password_policy import PasswordPolicy
 
-__all__ = ["PasswordPolicy"]
-
 # The symbols AWS counts for RequireSymbols (UpdateAccountPasswordPolicy documentation).
 SYMBOLS = frozenset("!@#$%^&*()_+-=[]{}|'")
 

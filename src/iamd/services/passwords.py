@@ -26,8 +26,9 @@ from iamd.errors import (
     ValidationError,
 )
 from iamd.model import User
+from iamd.model.password_policy import PasswordPolicy
 from iamd.services.caller import Caller
-from iamd.services.password_rules import PasswordPolicy, broken_rules
+from iamd.services.password_rules import broken_rules
 from iamd.services.read_cache import ReadThrough
 from iamd.services.throttle import Backoff
 from iamd.services.transactions import NO_CREDENTIALS, Transactions

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from iamd.model.password_policy import PasswordPolicy
 from iamd.operations.registry import (
     CallContext,
     Operation,
@@ -12,7 +13,6 @@ from iamd.operations.registry import (
     any_resource,
     user_resource,
 )
-from iamd.services.password_rules import PasswordPolicy
 from iamd.services.passwords import LoginProfile
 from iamd.services.users import target_user_name
 
