@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -203,6 +204,26 @@ def _wait_complete(services: Services) -> None:
         except ReportInProgress:
             time.sleep(0.01)
     raise AssertionError("never completed")
+
+
+def test_building_shortens_gil_slices_only_while_it_runs(
+    services: tuple[Services, MovableClock],
+) -> None:
+    built, _ = services
+    default = sys.getswitchinterval()
+    seen: list[float] = []
+    original = built.credential_report.build
+
+    def observed_build() -> tuple[bytes, datetime]:
+        seen.append(sys.getswitchinterval())
+        return original()
+
+    built.credential_report.build = observed_build  # type: ignore[method-assign]
+    assert built.credential_report.generate().state == "STARTED"
+    _wait_complete(built)
+
+    assert seen == [0.0005]
+    assert sys.getswitchinterval() == default
 
 
 def test_report_expires_after_four_hours_and_is_then_regenerated(
