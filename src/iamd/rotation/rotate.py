@@ -27,6 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from iamd.clients import Endpoint
 from iamd.rotation.credentials_file import (
+    CredentialsFileError,
     StaticKeys,
     read_profile_keys,
     write_profile_keys,
@@ -110,7 +111,12 @@ class KeyRotation:
             delete_after=self._now() + options.grace,
         )
         self._state.put(pending)
-        write_profile_keys(options.credentials_path, options.profile, new)
+        try:
+            write_profile_keys(options.credentials_path, options.profile, new)
+        except (OSError, CredentialsFileError) as error:
+            # The file still holds the old key: take the new one back and say why.
+            self._discard_new_key(old, new, user_name)
+            raise RotationError(f"could not write {options.credentials_path}: {error}") from None
         self._say(
             f"wrote {new.access_key_id} into [{options.profile}] of {options.credentials_path}"
         )
@@ -274,6 +280,9 @@ class KeyRotation:
     def _undo_new_key(self, old: StaticKeys, new: StaticKeys, user_name: str) -> None:
         write_profile_keys(self._options.credentials_path, self._options.profile, old)
         self._say(f"restored {old.access_key_id} in [{self._options.profile}]")
+        self._discard_new_key(old, new, user_name)
+
+    def _discard_new_key(self, old: StaticKeys, new: StaticKeys, user_name: str) -> None:
         self._call(
             f"delete {new.access_key_id}",
             lambda: self._iam(old).delete_access_key(
