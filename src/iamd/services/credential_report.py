@@ -25,7 +25,6 @@ from iamd.clock import Clock
 from iamd.errors import ReportExpired, ReportInProgress, ReportNotPresent
 from iamd.services.last_used import LastUsedRecorder
 from iamd.services.transactions import Transactions
-from iamd.store.sql.account import AccountRepository
 from iamd.store.sql.credential_reports import (
     CredentialReportRepository,
     ReportKey,
@@ -153,14 +152,10 @@ class CredentialReportService:
 
     @contextmanager
     def _report_writer(self) -> Iterator[CredentialReportRepository]:
-        """A write of the report row alone, serialised per account.
-
-        Not `Transactions.write`: no cache holds the report, so other nodes need not
-        drop theirs, and polling GenerateCredentialReport must not make them.
-        """
-        with self._tx.database.write() as conn:
-            AccountRepository(conn, self._tx.account_id).lock()
-            yield CredentialReportRepository(conn, self._tx.account_id)
+        """A write of the report row alone, serialised per account; no cache holds it."""
+        with self._tx.write_uncached() as repos:
+            repos.account.lock()
+            yield repos.credential_reports
 
 
 # While a report is built, the builder thread holds the GIL for whole switch intervals

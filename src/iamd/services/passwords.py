@@ -212,7 +212,8 @@ class PasswordService:
         return None if profile is None else UserPassword(user, profile)
 
     def record_failure(self, user_id: str) -> None:
-        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+        # Only the sign-in check reads the count, fresh from the database every time.
+        with self._tx.write_uncached() as repos:
             repos.login_profiles.record_failure(user_id, self._clock.now())
 
     def record_success(self, found: UserPassword, password: str) -> None:

@@ -152,6 +152,16 @@ class Transactions:
             yield Repositories(conn, self.account_id)
 
     @contextmanager
+    def write_uncached(self) -> Iterator[Repositories]:
+        """A write of rows no cache holds (failed sign-in counts, the credential report).
+
+        It drops no cache here and bumps no change counter, so other nodes keep theirs:
+        a flood of such writes must not turn into a flood of cache misses everywhere.
+        """
+        with self.database.write() as conn:
+            yield Repositories(conn, self.account_id)
+
+    @contextmanager
     def write(self, *, credentials: CredentialImpact = ALL_CREDENTIALS) -> Iterator[Repositories]:
         """A write transaction; `credentials` says which cached credentials it can change.
 
