@@ -3,16 +3,19 @@
 AWS sets these for IAM: `aws:RequestTag/<key>` and `aws:TagKeys` when a request carries
 tags (or removes them), `iam:PolicyARN` when it attaches or detaches a managed policy,
 `iam:PermissionsBoundary` when it sets a boundary, and `aws:ResourceTag/<key>` (also as
-`iam:ResourceTag/<key>`) with the tags of the user or role a request is about.
+`iam:ResourceTag/<key>`) with the tags of the user, role, MFA device or managed policy a
+request is about.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
-from iamd.errors import NoSuchEntity
+from iamd.errors import AwsError, NoSuchEntity
 from iamd.model import Tag
 from iamd.operations.registry import CallContext, Params
+from iamd.store.sql.paging import Page
 
 _POLICY_ARN_ACTIONS = frozenset(
     {
@@ -48,7 +51,24 @@ def request_condition_keys(
             keys.update(_resource_tags(ctx, params.get("UserName")))
         elif "RoleName" in params:
             keys.update(_role_tags(ctx, params["RoleName"]))
+        elif "SerialNumber" in params:
+            keys.update(_listed_tags(ctx.services.mfa_devices, params["SerialNumber"]))
+        elif "PolicyArn" in params:
+            keys.update(_listed_tags(ctx.services.policies, params["PolicyArn"]))
     return keys
+
+
+class _TagLister(Protocol):
+    def list_tags(self, key: str, marker: str | None, max_items: int, /) -> Page[Tag]: ...
+
+
+def _listed_tags(service: _TagLister, key: str) -> dict[str, str | Sequence[str]]:
+    """The tags of the MFA device or managed policy a request is about (at most 50)."""
+    try:
+        return _tag_keys(service.list_tags(key, None, 50).items)
+    except AwsError:
+        # No such device or policy: the handler answers that after authorization.
+        return {}
 
 
 # Operations whose UserName defaults to the caller (their resource is then the caller).
