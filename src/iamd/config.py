@@ -43,6 +43,8 @@ class Settings:
     # Whether `serve` answers git over SSH on `ssh_port` (the port is named in clone URLs
     # either way).
     git_ssh: bool = True
+    # Git sessions served at once; more are refused with a message to retry.
+    max_git_sessions: int = 32
     region: str = DEFAULT_REGION
     # The optional guard: access keys unused for this many days are set Inactive
     # (None: off, as in AWS), looked for every `unused_key_sweep_seconds`.
@@ -61,6 +63,8 @@ class Settings:
             raise ValueError("the SSH port must be between 1 and 65535")
         if not _REGION.fullmatch(self.region):
             raise ValueError("the region must look like us-east-1")
+        if self.max_git_sessions < 1:
+            raise ValueError("--max-git-sessions must be at least 1")
         days = self.deactivate_unused_keys_after_days
         if days is not None and days < 1:
             raise ValueError("--deactivate-unused-keys-after must be at least 1 day")

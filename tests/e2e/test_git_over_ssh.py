@@ -454,3 +454,32 @@ def test_no_git_ssh_leaves_the_ssh_port_closed(tmp_path: Path) -> None:
         assert not (running.data_dir / "ssh_host_ed25519_key").exists()
     finally:
         assert running.stop() == 0
+
+
+def test_sessions_beyond_the_limit_are_refused_with_a_message(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "capped", extra_args=["--max-git-sessions", "1"])
+    try:
+        dev = _developer(
+            server,
+            tmp_path,
+            "busy",
+            _policy(_allow(["codecommit:GitPull"], "*")),
+            key_kind="ed25519",
+        )
+        url = _create_repository(server, "popular")["cloneUrlSsh"]
+        held = _open_upload_pack(dev, "popular")
+
+        refused = dev.home.git("ls-remote", url)
+        assert refused.returncode != 0
+        assert "Too many git sessions at once (at most 1)" in refused.stderr
+
+        held.kill()
+        held.wait()
+        for _ in range(50):
+            if dev.home.git("ls-remote", url).returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the slot was never freed")
+    finally:
+        server.stop()

@@ -123,6 +123,14 @@ def main() -> None:
     help="Serve git over SSH on --ssh-port (CodeCommit-style, keys from UploadSSHPublicKey).",
 )
 @click.option(
+    "--max-git-sessions",
+    default=32,
+    show_default=True,
+    type=click.IntRange(min=1),
+    envvar="IAMD_MAX_GIT_SESSIONS",
+    help="Git sessions over SSH served at once; more are refused with a message to retry.",
+)
+@click.option(
     "--region",
     default=DEFAULT_REGION,
     show_default=True,
@@ -172,6 +180,7 @@ def serve(
     ssh_key_types: str,
     ssh_port: int,
     git_ssh: bool,
+    max_git_sessions: int,
     region: str,
     deactivate_unused_keys_after: int | None,
     unused_key_sweep_interval: float,
@@ -206,6 +215,7 @@ def serve(
             ssh_key_types=ssh_key_types,
             ssh_port=ssh_port,
             git_ssh=git_ssh,
+            max_git_sessions=max_git_sessions,
             region=region,
             deactivate_unused_keys_after_days=deactivate_unused_keys_after,
             unused_key_sweep_seconds=unused_key_sweep_interval,

@@ -68,7 +68,9 @@ class GitSessions:
         *,
         region: str,
         access_log: AccessLog | None,
+        max_sessions: int = 32,
     ) -> None:
+        self._max_sessions = max_sessions
         self._services = services
         self._authorizer = authorizer
         self._offload = offload
@@ -132,6 +134,14 @@ class GitSessions:
     ) -> int:
         if process.subsystem is not None:
             raise Refusal("CommandRefused", "Subsystems (sftp...) are not supported.")
+        if len(self.active) > self._max_sessions:
+            # Each session is a git process and a pipe: a bound keeps a burst of clones
+            # from taking the machine (and the API on the same loop) down.
+            raise Refusal(
+                "Throttling",
+                f"Too many git sessions at once (at most {self._max_sessions}); "
+                "try again in a moment.",
+            )
         try:
             command = parse_git_command(process.command)
         except CommandRefused as refused:

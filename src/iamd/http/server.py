@@ -288,7 +288,12 @@ def _git_ssh_server(
         raise StartupError(str(exc)) from exc
     offload = Offload(executor, inline_reads=inline_reads)
     sessions = GitSessions(
-        services, PolicyAuthorizer(), offload, region=settings.region, access_log=access_log
+        services,
+        PolicyAuthorizer(),
+        offload,
+        region=settings.region,
+        access_log=access_log,
+        max_sessions=settings.max_git_sessions,
     )
     return GitSshServer(
         services.ssh_logins,
