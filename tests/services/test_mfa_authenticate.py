@@ -137,3 +137,25 @@ def test_two_requests_racing_with_one_code_accept_it_once(world: World) -> None:
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["accepted", "denied", "denied", "denied"]
+
+
+def test_resync_teaches_the_device_drift_to_later_codes(world: World) -> None:
+    # The phone's clock runs 5 steps (2.5 minutes) fast: its codes are out of the window.
+    ahead = 5
+    assert _denied(world, world.code(world.step + ahead)) == BAD_CODE
+    now = world.step
+    world.services.mfa_devices.resync(
+        "alice", world.serial, world.code(now + ahead - 1), world.code(now + ahead)
+    )
+    world.clock.when += timedelta(seconds=30)
+    # The next code the phone shows is accepted, one step either side of it too.
+    world.services.mfa_devices.authenticate(
+        world.user_id, world.serial, world.code(world.step + ahead)
+    )
+    world.clock.when += timedelta(seconds=60)
+    world.services.mfa_devices.authenticate(
+        world.user_id, world.serial, world.code(world.step + ahead - 1)
+    )
+    # A code of the server's own time is now as far off as the phone's were.
+    world.clock.when += timedelta(seconds=60)
+    assert _denied(world, world.code(world.step)) == BAD_CODE

@@ -27,3 +27,5 @@ class VirtualMFADevice:
     # The newest TOTP time step accepted: older and equal steps are refused (replay).
     last_used_step: int | None = None
     tags: tuple[Tag, ...] = field(default=())
+    # Time steps the device's clock runs ahead of the server's (negative: behind).
+    drift_steps: int = 0

@@ -110,14 +110,18 @@ class MFADeviceService:
             limit = self._quotas.mfa_devices_per_user
             if repos.mfa_devices.count_for_user(user.user_id) >= limit:
                 raise LimitExceeded.quota("MFADevicesPerUser", limit)
+            now = self._clock.now()
             step = self._consecutive_step(repos, device, code1, code2, totp.DRIFT_STEPS)
-            repos.mfa_devices.assign(serial_number, user.user_id, self._clock.now(), step)
+            drift = step - totp.time_step(now)
+            repos.mfa_devices.assign(serial_number, user.user_id, now, step, drift)
 
     def resync(self, user_name: str, serial_number: str, code1: str, code2: str) -> None:
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             device = _require_users_device(repos, user_name, serial_number)
             step = self._consecutive_step(repos, device, code1, code2, RESYNC_WINDOW_STEPS)
-            if not repos.mfa_devices.consume_step(serial_number, step):
+            # The device's clock is this far off: later codes are looked for there.
+            drift = step - totp.time_step(self._clock.now())
+            if not repos.mfa_devices.consume_step(serial_number, step, drift):
                 raise InvalidAuthenticationCode()
 
     def deactivate(self, user_name: str, serial_number: str) -> None:
@@ -170,10 +174,15 @@ class MFADeviceService:
             if device is None or device.user is None or device.user.user_id != user_id:
                 raise AccessDenied.mfa_device_unknown()
             seed = self._seed(repos, serial_number)
+            current = totp.time_step(now)
             step = totp.matching_step(
-                seed, token_code, totp.time_step(now), after=device.last_used_step
+                seed, token_code, current + device.drift_steps, after=device.last_used_step
             )
-            if step is None or not repos.mfa_devices.consume_step(serial_number, step):
+            # The drift stays as enable or resync learnt it: a code typed a step late
+            # must not move the window for the next one.
+            if step is None or not repos.mfa_devices.consume_step(
+                serial_number, step, device.drift_steps
+            ):
                 raise AccessDenied.mfa_code_invalid()
         return now
 

@@ -259,6 +259,9 @@ mfa_devices = Table(
     Column("user_id", ForeignKey("users.user_id"), nullable=True),
     Column("enable_date", UtcDateTime, nullable=True),
     Column("last_used_step", BigInteger, nullable=True),
+    # How many time steps the device's clock is ahead of the server's (negative: behind),
+    # learnt at EnableMFADevice and ResyncMFADevice and followed as codes come in.
+    Column("drift_steps", Integer, nullable=False, server_default="0"),
 )
 Index("ix_mfa_devices_user", mfa_devices.c.user_id)
 

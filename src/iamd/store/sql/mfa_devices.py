@@ -56,6 +56,7 @@ class MFADeviceRepository:
             enable_date=row.enable_date,
             last_used_step=row.last_used_step,
             tags=tags,
+            drift_steps=row.drift_steps,
         )
 
     def get(self, serial_number: str, *, for_update: bool = False) -> VirtualMFADevice | None:
@@ -101,11 +102,13 @@ class MFADeviceRepository:
     def for_user(self, user_id: str) -> list[VirtualMFADevice]:
         return [self._device(r) for r in self._conn.execute(_OF_USER, {"user_id": user_id})]
 
-    def assign(self, serial_number: str, user_id: str, when: datetime, step: int) -> None:
+    def assign(
+        self, serial_number: str, user_id: str, when: datetime, step: int, drift: int
+    ) -> None:
         self._conn.execute(
             update(mfa_devices)
             .where(mfa_devices.c.serial_number == serial_number)
-            .values(user_id=user_id, enable_date=when, last_used_step=step)
+            .values(user_id=user_id, enable_date=when, last_used_step=step, drift_steps=drift)
         )
 
     def unassign(self, serial_number: str) -> None:
@@ -117,13 +120,16 @@ class MFADeviceRepository:
             .values(user_id=None, enable_date=None)
         )
 
-    def consume_step(self, serial_number: str, step: int) -> bool:
-        """Record `step` as used unless a step as new was recorded first (False then).
+    def consume_step(self, serial_number: str, step: int, drift: int) -> bool:
+        """Record `step` as used, and the drift it shows, unless a step as new was
+        recorded first (False then).
 
         The condition is part of the UPDATE, so of two transactions racing with the same
         code only one changes the row, whatever the isolation level.
         """
-        result = self._conn.execute(_CONSUME, {"serial": serial_number, "step": step})
+        result = self._conn.execute(
+            _CONSUME, {"serial": serial_number, "step": step, "drift": drift}
+        )
         return result.rowcount == 1
 
     def delete(self, serial_number: str) -> None:
@@ -160,6 +166,7 @@ _SELECT: Select[Any] = select(
     mfa_devices.c.user_id,
     mfa_devices.c.enable_date,
     mfa_devices.c.last_used_step,
+    mfa_devices.c.drift_steps,
     users.c.name.label("user_name"),
     users.c.path.label("user_path"),
     users.c.create_date.label("user_create_date"),
@@ -183,5 +190,5 @@ _CONSUME = (
     .where(
         mfa_devices.c.last_used_step.is_(None) | (mfa_devices.c.last_used_step < bindparam("step"))
     )
-    .values(last_used_step=bindparam("step"))
+    .values(last_used_step=bindparam("step"), drift_steps=bindparam("drift"))
 )
