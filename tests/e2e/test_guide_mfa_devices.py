@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.e2e.test_guide_policy_enforcement import COMBINED_POLICY, POLICY_ARN
+from tests.e2e.test_guide_policy_enforcement import guide_developers
 from tests.support.awscli import AwsCli, CliResult
-from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer
+from tests.support.servers import RunningServer
 
 from iamd.auth import totp
 
@@ -58,24 +58,8 @@ def _two_codes(seed: str) -> tuple[str, str]:
 
 
 def _set_up(server: RunningServer, tmp_path: Path) -> tuple[AwsCli, AwsCli]:
-    admin = AwsCli(server, ADMIN_KEY_ID, ADMIN_SECRET, tmp_path)
-    (tmp_path / "combined.json").write_text(json.dumps(COMBINED_POLICY, indent=2))
+    admin = guide_developers(server, tmp_path)
     (tmp_path / "mfa.json").write_text(json.dumps(SELF_MANAGE_MFA, indent=2))
-    admin.run(
-        "iam",
-        "create-policy",
-        "--policy-name",
-        "SelfManageKeys",
-        "--policy-document",
-        "file://combined.json",
-    )
-    admin.run("iam", "create-group", "--group-name", "Developers")
-    admin.run(
-        "iam", "attach-group-policy", "--group-name", "Developers", "--policy-arn", POLICY_ARN
-    )
-    for user in ("jdoe", "alice"):
-        admin.run("iam", "create-user", "--user-name", user)
-        admin.run("iam", "add-user-to-group", "--group-name", "Developers", "--user-name", user)
     key = admin.run("iam", "create-access-key", "--user-name", "jdoe").json()["AccessKey"]
     return admin, AwsCli(server, key["AccessKeyId"], key["SecretAccessKey"], tmp_path)
 

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.e2e.test_guide_policy_enforcement import COMBINED_POLICY, POLICY_ARN
+from tests.e2e.test_guide_policy_enforcement import COMBINED_POLICY, guide_developers
 from tests.support.awscli import AwsCli
 from tests.support.clock import ServerClock
-from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, start_server
+from tests.support.servers import RunningServer, start_server
 from tests.support.totp import code_at
 
 pytestmark = pytest.mark.slow
@@ -74,25 +74,8 @@ def _guide_policy_with_mfa_condition() -> dict[str, Any]:
 
 
 def _set_up(server: RunningServer, tmp_path: Path) -> AwsCli:
-    admin = AwsCli(server, ADMIN_KEY_ID, ADMIN_SECRET, tmp_path)
-    (tmp_path / "self-manage-keys.json").write_text(
-        json.dumps(_guide_policy_with_mfa_condition(), indent=2)
-    )
+    admin = guide_developers(server, tmp_path, _guide_policy_with_mfa_condition())
     (tmp_path / "own-mfa.json").write_text(json.dumps(OWN_MFA_DEVICE))
-    admin.run(
-        "iam",
-        "create-policy",
-        "--policy-name",
-        "SelfManageKeys",
-        "--policy-document",
-        "file://self-manage-keys.json",
-    )
-    admin.run("iam", "create-group", "--group-name", "Developers")
-    admin.run(
-        "iam", "attach-group-policy", "--group-name", "Developers", "--policy-arn", POLICY_ARN
-    )
-    admin.run("iam", "create-user", "--user-name", "jdoe")
-    admin.run("iam", "add-user-to-group", "--group-name", "Developers", "--user-name", "jdoe")
     admin.run(
         "iam",
         "put-user-policy",

@@ -68,9 +68,14 @@ def _denied(result: Any, action: str) -> None:
     assert f"is not authorized to perform: {action}" in result.stderr
 
 
-def _set_up(server: RunningServer, tmp_path: Path) -> tuple[AwsCli, AwsCli, str]:
+def guide_developers(
+    server: RunningServer, tmp_path: Path, policy: dict[str, Any] | None = None
+) -> AwsCli:
+    """The guide's set-up, as the admin with the CLI: the combined policy (or `policy`) as
+    SelfManageKeys on the group Developers, jdoe and alice in it. The admin's CLI."""
     admin = AwsCli(server, ADMIN_KEY_ID, ADMIN_SECRET, tmp_path)
-    (tmp_path / "combined.json").write_text(json.dumps(COMBINED_POLICY, indent=2))
+    document = COMBINED_POLICY if policy is None else policy
+    (tmp_path / "combined.json").write_text(json.dumps(document, indent=2))
     admin.run(
         "iam",
         "create-policy",
@@ -86,6 +91,11 @@ def _set_up(server: RunningServer, tmp_path: Path) -> tuple[AwsCli, AwsCli, str]
     for user in ("jdoe", "alice"):
         admin.run("iam", "create-user", "--user-name", user)
         admin.run("iam", "add-user-to-group", "--group-name", "Developers", "--user-name", user)
+    return admin
+
+
+def _set_up(server: RunningServer, tmp_path: Path) -> tuple[AwsCli, AwsCli, str]:
+    admin = guide_developers(server, tmp_path)
     jdoe_key = admin.run("iam", "create-access-key", "--user-name", "jdoe").json()["AccessKey"]
     alice_key = admin.run("iam", "create-access-key", "--user-name", "alice").json()["AccessKey"]
     jdoe = AwsCli(server, jdoe_key["AccessKeyId"], jdoe_key["SecretAccessKey"], tmp_path)

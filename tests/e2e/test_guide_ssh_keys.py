@@ -8,14 +8,13 @@ included), and cannot upload a key for alice.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
 import pytest
-from tests.e2e.test_guide_policy_enforcement import COMBINED_POLICY, POLICY_ARN
+from tests.e2e.test_guide_policy_enforcement import guide_developers
 from tests.support.awscli import AwsCli
-from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer
+from tests.support.servers import RunningServer
 
 pytestmark = pytest.mark.slow
 
@@ -47,23 +46,7 @@ def _md5_fingerprint(public_key: Path) -> str:
 def test_users_upload_and_list_their_own_ssh_keys(
     fresh_server: RunningServer, tmp_path: Path
 ) -> None:
-    admin = AwsCli(fresh_server, ADMIN_KEY_ID, ADMIN_SECRET, tmp_path)
-    (tmp_path / "combined.json").write_text(json.dumps(COMBINED_POLICY, indent=2))
-    admin.run(
-        "iam",
-        "create-policy",
-        "--policy-name",
-        "SelfManageKeys",
-        "--policy-document",
-        "file://combined.json",
-    )
-    admin.run("iam", "create-group", "--group-name", "Developers")
-    admin.run(
-        "iam", "attach-group-policy", "--group-name", "Developers", "--policy-arn", POLICY_ARN
-    )
-    for user in ("jdoe", "alice"):
-        admin.run("iam", "create-user", "--user-name", user)
-        admin.run("iam", "add-user-to-group", "--group-name", "Developers", "--user-name", user)
+    admin = guide_developers(fresh_server, tmp_path)
     key = admin.run("iam", "create-access-key", "--user-name", "jdoe").json()["AccessKey"]
 
     jdoe = AwsCli(fresh_server, key["AccessKeyId"], key["SecretAccessKey"], tmp_path)
