@@ -24,7 +24,6 @@ from iamd.auth.session_tokens import InvalidSessionToken, SessionClaims, Session
 from iamd.errors import ExpiredToken, InvalidClientTokenId
 from iamd.ids import IdPrefix
 from iamd.model import AccessKeyStatus, User
-from iamd.model.arn import iam_arn
 from iamd.services.access_keys import secret_context
 from iamd.services.cache import BoundedCache
 from iamd.services.caller import Caller, PrincipalType
@@ -155,15 +154,7 @@ class CredentialResolver:
         if user is None:
             return None
         policies = self._compiler.for_user(repos, user)
-        caller = Caller(
-            account_id=self._tx.account_id,
-            arn=iam_arn(self._tx.account_id, "user", user.path, user.name),
-            user_id=user.user_id,
-            principal_type=PrincipalType.USER,
-            access_key_id=claims.access_key_id,
-            user=user,
-            session=claims,
-        )
+        caller = user_caller(self._tx.account_id, user, claims.access_key_id, claims)
         return ResolvedCredential(
             access_key_id=claims.access_key_id,
             secret_access_key=claims.secret_access_key,
@@ -226,15 +217,19 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def user_caller(account_id: str, user: User, key_id: str) -> Caller:
-    """The IAM user ``user`` as the caller of a request made with the key ``key_id``."""
+def user_caller(
+    account_id: str, user: User, key_id: str, session: SessionClaims | None = None
+) -> Caller:
+    """The IAM user ``user`` as the caller of a request made with the key ``key_id``
+    (a GetSessionToken session's temporary key when ``session`` is given)."""
     return Caller(
         account_id=account_id,
-        arn=iam_arn(account_id, "user", user.path, user.name),
+        arn=user.arn,
         user_id=user.user_id,
         principal_type=PrincipalType.USER,
         access_key_id=key_id,
         user=user,
+        session=session,
     )
 
 
