@@ -6,6 +6,7 @@ Every repository is a row and a real bare git repository under
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
@@ -160,8 +161,15 @@ def test_list_sorts_and_orders(fresh_server: RunningServer) -> None:
     assert names(sortBy="repositoryName", order="descending") == ["gamma", "beta", "alpha"]
     assert names(sortBy="lastModifiedDate") == ["beta", "gamma", "alpha"]
     assert names(sortBy="lastModifiedDate", order="descending") == ["alpha", "gamma", "beta"]
-    status, code, _ = error_of(codecommit.list_repositories, nextToken="not-a-token")
-    assert (status, code) == (400, "InvalidContinuationTokenException")
+    # Not ours; and offsets int() refuses ("²" is a digit to str.isdigit) or the
+    # database cannot hold: all the token error, never InternalFailure.
+    for token in (
+        "not-a-token",
+        base64.urlsafe_b64encode("iamdrepos1:²".encode()).decode(),
+        base64.urlsafe_b64encode(b"iamdrepos1:" + b"9" * 20).decode(),
+    ):
+        status, code, _ = error_of(codecommit.list_repositories, nextToken=token)
+        assert (token, status, code) == (token, 400, "InvalidContinuationTokenException")
 
 
 def test_access_is_authorized_by_policy(server: RunningServer, iam: Any, unique: str) -> None:

@@ -6,6 +6,7 @@ item exactly once, in the order of the single-page listing.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from tests.server.iam_helpers import (
@@ -211,3 +212,15 @@ def test_a_marker_iamd_did_not_issue_is_refused_everywhere(iam: Any) -> None:
                 marker,
                 (400, "InvalidInput", "Invalid Marker."),
             )
+
+
+def test_an_offset_marker_int_refuses_is_invalid_not_a_failure(iam: Any) -> None:
+    # In-memory listings (aliases, tags) resume at an offset; "²" passes str.isdigit
+    # but not int(), and twenty digits overflow: both are a bad marker.
+    for offset in ("²", "9" * 20):
+        marker = base64.urlsafe_b64encode(f"iamd1:{offset}".encode()).decode()
+        assert error_of(iam.list_account_aliases, Marker=marker) == (
+            400,
+            "InvalidInput",
+            "Invalid Marker.",
+        )

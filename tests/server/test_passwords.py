@@ -389,6 +389,7 @@ def test_sign_in_takes_a_form_and_rejects_what_is_no_attempt(
             "application/json",
         ),
         (form, "text/plain"),
+        (b"[" * 200_000, "application/json"),  # too deep for json: still a bad request
     ):
         status, answer, _ = _post(server, body, content_type)
         assert status == 400

@@ -27,6 +27,7 @@ from iamd.gitssh.commands import CommandRefused, GitCommand, GitService, parse_g
 from iamd.gitssh.offload import Offload
 from iamd.gitssh.pipes import CLIENT_GONE, ClientGone, run_git
 from iamd.http.access_log import AccessLog
+from iamd.model.arn import codecommit_repository_arn
 from iamd.model.repository import Repository
 from iamd.services.container import Services
 from iamd.services.ssh_logins import SSHLogin
@@ -79,7 +80,7 @@ class GitSessions:
         self.active: set[asyncio.Task[None]] = set()
 
     def repository_arn(self, name: str) -> str:
-        return f"arn:aws:codecommit:{self._region}:{self._services.tx.account_id}:{name}"
+        return codecommit_repository_arn(self._region, self._services.tx.account_id, name)
 
     async def handle(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
         """The process factory asyncssh calls for each session channel."""

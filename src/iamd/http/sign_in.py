@@ -16,6 +16,7 @@ are answered `throttled` at once, so a flood of sign-ins cannot starve the API's
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -41,6 +42,9 @@ _STATUS = {
 _USER_NAME = re.compile(r"[\w+=,.@-]{1,64}")
 _PASSWORD = re.compile(r"[\t\n\r\u0020-\u00ff]{1,128}")
 _ACCOUNT = re.compile(r"[a-z0-9-]{1,63}|\d{12}", re.IGNORECASE)
+
+
+log = logging.getLogger(__name__)
 
 
 class BadSignInRequest(ValueError):
@@ -74,6 +78,15 @@ class SignInEndpoint:
                     400,
                     {"outcome": "bad_request", "message": str(bad)},
                     "BadRequest",
+                )
+            except Exception:
+                # Never a bare 500 from uvicorn: JSON, the request id, and a log line
+                # (without the body, which holds a password).
+                log.exception("sign-in %s failed", request_id)
+                status, payload, outcome = (
+                    500,
+                    {"outcome": "internal_failure", "requestId": request_id},
+                    "InternalFailure",
                 )
             else:
                 status, payload, outcome = (
@@ -141,7 +154,7 @@ def _fields(request: HttpRequest) -> dict[str, str]:
             raw = {k: v[0] for k, v in form.items() if len(v) == 1}
         else:
             raise BadSignInRequest("send application/json or application/x-www-form-urlencoded")
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise BadSignInRequest("the body cannot be read") from None
     fields: dict[str, str] = {}
     for name, pattern, required in (

@@ -1,4 +1,4 @@
-"""ARNs of IAM entities: `arn:aws:iam::ACCOUNT:kind{path}{name}`."""
+"""ARNs of IAM entities (`arn:aws:iam::ACCOUNT:kind{path}{name}`) and CodeCommit repositories."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ AWS_MANAGED_ACCOUNT = "aws"
 def iam_arn(account_id: str, kind: str, path: str, name: str) -> Arn:
     """The ARN of an IAM entity; `path` starts and ends with '/'."""
     return Arn(f"arn:aws:iam::{account_id}:{kind}{path}{name}")
+
+
+def codecommit_repository_arn(region: str, account_id: str, name: str) -> Arn:
+    """What GitPull, GitPush and the repository operations are authorized on."""
+    return Arn(f"arn:aws:codecommit:{region}:{account_id}:{name}")
 
 
 def split_policy_arn(arn: str) -> tuple[str, str, str] | None:

@@ -458,18 +458,22 @@ def _trust_action(text: str) -> bool:
     return lowered in TRUST_ACTIONS
 
 
+def _is_account_id(value: str) -> bool:
+    return len(value) == 12 and value.isascii() and value.isdigit()
+
+
 def valid_aws_principal(value: str) -> bool:
     """`*`, an account id, an IAM/STS principal ARN (no wildcards) or a unique id."""
     if value == "*":
         return True
-    if len(value) == 12 and value.isdigit():
+    if _is_account_id(value):
         return True
     if value.startswith("arn:"):
         parts = value.split(":", 5)
         if len(parts) != 6 or "*" in value or "?" in value:
             return False
         _, partition, service, region, account, resource = parts
-        if partition not in PARTITIONS or region or not (len(account) == 12 and account.isdigit()):
+        if partition not in PARTITIONS or region or not _is_account_id(account):
             return False
         if service == "iam":
             return resource == "root" or resource.startswith(("user/", "role/", "federated-user/"))

@@ -30,7 +30,7 @@ from iamd.model import Tag, iam_arn
 from iamd.model.mfa_devices import AssignmentStatus, VirtualMFADevice
 from iamd.services.qr_codes import qr_png
 from iamd.services.quotas import Quotas
-from iamd.services.tagging import check_tag_count
+from iamd.services.tagging import add_tags, check_tag_count
 from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
 from iamd.services.users import require_user
 from iamd.store.sql.paging import Page, page_of_sequence
@@ -144,8 +144,13 @@ class MFADeviceService:
     def tag(self, serial_number: str, tags: Sequence[Tag]) -> None:
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             device = _require_device(repos, serial_number, for_update=True)
-            check_tag_count([t.key for t in device.tags], tags, self._quotas.tags_per_resource)
-            repos.mfa_devices.tags.upsert(serial_number, tags)
+            add_tags(
+                repos.mfa_devices.tags,
+                serial_number,
+                device.tags,
+                tags,
+                self._quotas.tags_per_resource,
+            )
 
     def untag(self, serial_number: str, keys: Sequence[str]) -> None:
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:

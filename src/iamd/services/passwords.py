@@ -216,10 +216,10 @@ class PasswordService:
         with self._tx.write_uncached() as repos:
             repos.login_profiles.record_failure(user_id, self._clock.now())
 
-    def record_success(self, found: UserPassword, password: str) -> None:
+    def record_success(self, found: UserPassword, password: str, *, rehash: bool = True) -> None:
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             repos.login_profiles.record_success(found.user.user_id, self._clock.now())
-        if self.hashing.needs_rehash(found.profile.password_hash):
+        if rehash and self.hashing.needs_rehash(found.profile.password_hash):
             # Hashed with older parameters: upgrade it now that the password is at hand.
             new_hash = self.hashing.hash(password)
             with self._tx.write(credentials=NO_CREDENTIALS) as repos:

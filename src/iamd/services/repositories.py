@@ -31,6 +31,7 @@ from iamd.errors import (
 )
 from iamd.model.repository import Repository
 from iamd.services.transactions import NO_CREDENTIALS, Transactions
+from iamd.store.sql.paging import offset_in
 
 log = logging.getLogger("iamd.repositories")
 
@@ -56,10 +57,10 @@ def _decode_token(token: str | None) -> int:
         text = base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError):
         raise InvalidContinuationTokenException() from None
-    number = text.removeprefix(_TOKEN_PREFIX)
-    if number == text or not number.isdigit():
+    offset = offset_in(text.removeprefix(_TOKEN_PREFIX))
+    if not text.startswith(_TOKEN_PREFIX) or offset is None:
         raise InvalidContinuationTokenException()
-    return int(number)
+    return offset
 
 
 class RepositoryService:

@@ -21,7 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from iamd.clock import Clock
-from iamd.errors import PasswordPolicyViolation
+from iamd.errors import EntityTemporarilyUnmodifiable, NoSuchEntity, PasswordPolicyViolation
 from iamd.services.passwords import PasswordService, UserPassword
 from iamd.services.throttle import UnknownNameFailures
 
@@ -91,7 +91,14 @@ class SignInService:
                 self._passwords.set_own_password(found, new_password)
             except PasswordPolicyViolation:
                 return self._identified(found, Outcome.NEW_PASSWORD_REJECTED)
-            self._passwords.record_success(found, new_password)
+            except EntityTemporarilyUnmodifiable:
+                # An administrator changed the login profile meanwhile: try again.
+                return SignInResult(Outcome.THROTTLED, retry_after_seconds=1)
+            except NoSuchEntity:
+                # The user or its password was deleted meanwhile.
+                return SignInResult(Outcome.INVALID_CREDENTIALS)
+            # Just hashed with today's parameters: nothing to upgrade.
+            self._passwords.record_success(found, new_password, rehash=False)
             return self._identified(found, Outcome.SIGNED_IN)
         self._passwords.record_success(found, password)
         return self._identified(found, Outcome.SIGNED_IN)

@@ -37,7 +37,7 @@ from iamd.policy import (
 )
 from iamd.services.principal_policies import PolicyCompiler, split_source, typed_source
 from iamd.services.transactions import Transactions
-from iamd.store.sql.paging import decode_marker, encode_marker
+from iamd.store.sql.paging import decode_marker, encode_marker, offset_in
 
 # ContextKeyType values (the model's enum); the *List ones make the key multivalued.
 CONTEXT_KEY_TYPES = frozenset(
@@ -172,9 +172,10 @@ def page(
     start = 0
     if marker is not None:
         decoded = decode_marker(marker) or ""
-        if not decoded.startswith("simulation:") or not decoded[11:].isdigit():
+        found = offset_in(decoded.removeprefix("simulation:"))
+        if not decoded.startswith("simulation:") or found is None:
             raise InvalidInput("Invalid Marker.")
-        start = int(decoded[11:])
+        start = found
     end = start + max_items
     next_marker = encode_marker(f"simulation:{end}") if end < len(outcomes) else None
     return outcomes[start:end], next_marker

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from iamd.model.arn import codecommit_repository_arn
 from iamd.model.repository import Repository
 from iamd.operations.registry import CallContext, Operation, Params, Result, any_resource
 
 
 def repository_arn(ctx: CallContext, name: str) -> str:
-    return f"arn:aws:codecommit:{ctx.region}:{ctx.caller.account_id}:{name}"
+    return codecommit_repository_arn(ctx.region, ctx.caller.account_id, name)
 
 
 def repository_resource(ctx: CallContext, params: Params) -> str:

@@ -133,9 +133,7 @@ class MFADeviceRepository:
         return result.rowcount == 1
 
     def delete(self, serial_number: str) -> None:
-        self._conn.execute(
-            delete(mfa_device_tags).where(mfa_device_tags.c.serial_number == serial_number)
-        )
+        # The device's tags go with it (ON DELETE CASCADE).
         self._conn.execute(delete(mfa_devices).where(mfa_devices.c.serial_number == serial_number))
 
     def listing(

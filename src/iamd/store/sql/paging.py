@@ -58,14 +58,23 @@ def page_of(rows: list[T], limit: int, sort_key_of: Callable[[T], str]) -> Page[
     return Page(rows, None)
 
 
+def offset_in(text: str) -> int | None:
+    """The position a marker of an in-memory or offset page names, or None when `text`
+    is not one: ASCII digits only (`str.isdigit` takes "²", which `int` refuses) and at
+    most ten of them (a huge offset overflows the database's integer)."""
+    if not (0 < len(text) <= 10 and text.isascii() and text.isdigit()):
+        return None
+    return int(text)
+
+
 def page_of_sequence(items: list[T], marker: str | None, max_items: int) -> Page[T]:
     """Paginate a short list held in memory; the marker is the index to resume at."""
     start = 0
     if marker is not None:
-        decoded = decode_marker(marker) or ""
-        if not decoded.isdigit():
+        found = offset_in(decode_marker(marker) or "")
+        if found is None:
             raise InvalidInput("Invalid Marker.")
-        start = int(decoded)
+        start = found
     chunk = items[start : start + max_items]
     end = start + len(chunk)
     return Page(chunk, encode_marker(str(end)) if end < len(items) else None)

@@ -148,9 +148,6 @@ class PasswordHistoryRepository:
                 )
             )
 
-    def forget(self, user_id: str) -> None:
-        self._conn.execute(delete(password_history).where(password_history.c.user_id == user_id))
-
 
 class PasswordPolicyRepository:
     def __init__(self, conn: Connection, account_id: str) -> None:
