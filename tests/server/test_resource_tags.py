@@ -63,3 +63,21 @@ def test_resource_tags_of_mfa_devices_and_policies(
     ):
         with pytest.raises(ClientError, match="AccessDenied"):
             call(**params)
+
+
+def test_a_policy_s_tags_are_not_a_group_s(server: RunningServer, iam: Any, unique: str) -> None:
+    # AttachGroupPolicy names a PolicyArn, but its resource is the group (which has no
+    # tags): a condition on aws:ResourceTag must not be met by the policy's tags.
+    policy_arn = iam.create_policy(
+        PolicyName=f"{unique}-attach-blue",
+        PolicyDocument=only_tagged_blue(["iam:AttachGroupPolicy"]),
+    )["Policy"]["Arn"]
+    client, _ = new_user_client(server, iam, f"{unique}-g", policy_arn)
+    iam.create_group(GroupName=f"{unique}-grp")
+    tagged = iam.create_policy(
+        PolicyName=f"{unique}-tagged-blue",
+        PolicyDocument=only_tagged_blue(["s3:GetObject"]),
+        Tags=[{"Key": "team", "Value": "blue"}],
+    )["Policy"]["Arn"]
+    with pytest.raises(ClientError, match="AccessDenied"):
+        client.attach_group_policy(GroupName=f"{unique}-grp", PolicyArn=tagged)

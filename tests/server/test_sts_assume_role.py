@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 from typing import Any
 
 from tests.server.iam_helpers import ACCOUNT, ADMINISTRATOR_ACCESS, READ_ONLY_ACCESS, error_of
 from tests.server.test_sts_sessions import session_client, user_with_key
 from tests.support.servers import RunningServer
+from tests.support.signing import send, signed_post
 from tests.support.totp import code_at
 
 ACCOUNT_ROOT = f"arn:aws:iam::{ACCOUNT}:root"
@@ -358,3 +360,23 @@ def test_role_sessions_end_with_their_role(server: RunningServer, iam: Any, uniq
     assert sts.get_caller_identity()["Arn"].endswith(f"/{name}/s1")
     iam.delete_role(RoleName=name)
     assert error_of(sts.get_caller_identity)[1] == "InvalidClientTokenId"
+
+
+def test_a_policy_arn_descriptor_without_an_arn_is_a_validation_error(
+    server: RunningServer, iam: Any, unique: str
+) -> None:
+    role_arn = make_role(iam, f"{unique}-r", trust(ACCOUNT_ROOT))
+    key_id, secret = user_allowed_to_assume(iam, f"{unique}-u")
+    body = urllib.parse.urlencode(
+        {
+            "Action": "AssumeRole",
+            "Version": "2011-06-15",
+            "RoleArn": role_arn,
+            "RoleSessionName": "s1",
+            "PolicyArns.member.1.Foo": "x",
+        }
+    )
+    answer = send(signed_post(server.endpoint, body, key_id, secret, service="sts"))
+    assert answer.status == 400
+    assert "<Code>ValidationError</Code>" in answer.body
+    assert "Each member of PolicyArns must name an arn." in answer.body

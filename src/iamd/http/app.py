@@ -109,7 +109,8 @@ def _is_read(request: HttpRequest) -> bool:
     which must never block the event loop.
     """
     source = request.body or request.raw_query
-    if source[:1] == b"{":
+    if source[:1] == b"{" or b"Action=GetSessionToken" in source:
+        # GetSessionToken consumes an MFA code: a write, like every JSON request.
         return False
     return any(source.startswith(m) or b"&" + m in source for m in _READ_ACTIONS)
 

@@ -51,9 +51,9 @@ def request_condition_keys(
             keys.update(_resource_tags(ctx, params.get("UserName")))
         elif "RoleName" in params:
             keys.update(_role_tags(ctx, params["RoleName"]))
-        elif "SerialNumber" in params:
+        elif action in _MFA_DEVICE_ACTIONS:
             keys.update(_listed_tags(ctx.services.mfa_devices, params["SerialNumber"]))
-        elif "PolicyArn" in params:
+        elif action in _MANAGED_POLICY_ACTIONS:
             keys.update(_listed_tags(ctx.services.policies, params["PolicyArn"]))
     return keys
 
@@ -79,6 +79,33 @@ _CALLER_ACTIONS = frozenset(
         "iam:ListAccessKeys",
         "iam:UpdateAccessKey",
         "iam:DeleteAccessKey",
+        "iam:ListMFADevices",
+        "iam:GetMFADevice",
+        "iam:DeactivateMFADevice",
+    }
+)
+# Operations whose resource is the MFA device or the managed policy itself: only these
+# see its tags (AttachGroupPolicy names a PolicyArn, but its resource is the group).
+_MFA_DEVICE_ACTIONS = frozenset(
+    {
+        "iam:DeleteVirtualMFADevice",
+        "iam:TagMFADevice",
+        "iam:UntagMFADevice",
+        "iam:ListMFADeviceTags",
+    }
+)
+_MANAGED_POLICY_ACTIONS = frozenset(
+    {
+        "iam:GetPolicy",
+        "iam:DeletePolicy",
+        "iam:CreatePolicyVersion",
+        "iam:GetPolicyVersion",
+        "iam:DeletePolicyVersion",
+        "iam:ListPolicyVersions",
+        "iam:SetDefaultPolicyVersion",
+        "iam:TagPolicy",
+        "iam:UntagPolicy",
+        "iam:ListPolicyTags",
     }
 )
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from iamd.auth.secret_box import SecretBox
@@ -34,7 +34,7 @@ from iamd.services.transactions import Repositories, Transactions
 @dataclass(frozen=True, slots=True)
 class ResolvedCredential:
     access_key_id: str
-    secret_access_key: str
+    secret_access_key: str = field(repr=False)
     status: AccessKeyStatus
     caller: Caller
     policies: PrincipalPolicies

@@ -174,7 +174,7 @@ class MFADeviceService:
         names no device enabled for this user reads differently from a bad code.
         """
         now = self._clock.now()
-        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+        with self._tx.write_uncached() as repos:  # no cache holds the step or drift
             device = repos.mfa_devices.get(serial_number, for_update=True)
             if device is None or device.user is None or device.user.user_id != user_id:
                 raise AccessDenied.mfa_device_unknown()

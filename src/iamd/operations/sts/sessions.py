@@ -8,10 +8,11 @@ trust policy has its say, with the MFA code of this very request taken into acco
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from iamd.authz import AuthorizationRequest
 from iamd.authz.assume_role import authorize_assume_role, refused
-from iamd.errors import AccessDenied, NoSuchEntity
+from iamd.errors import AccessDenied, NoSuchEntity, ValidationError
 from iamd.model import Role
 from iamd.operations.context_keys import request_condition_keys
 from iamd.operations.registry import CallContext, Operation, Params, Result, any_resource
@@ -39,7 +40,7 @@ def assume_role(ctx: CallContext, params: Params) -> Result:
     caller = ctx.caller
     role_arn = str(params["RoleArn"])
     tags = tuple((t["Key"], t["Value"]) for t in params.get("Tags", ()))
-    policy_arns = tuple(str(p["arn"]) for p in params.get("PolicyArns", ()))
+    policy_arns = tuple(_policy_arn(p) for p in params.get("PolicyArns", ()))
     packed = ctx.services.sts.check_session_policies(params.get("Policy"), policy_arns, tags)
 
     mfa_time: int | None = None
@@ -147,3 +148,10 @@ OPERATIONS: tuple[Operation, ...] = (
     # Authorized by its handler: the trust policy and the caller's policies together.
     Operation("sts", "AssumeRole", assume_role, role_arn_resource, authorized_by_handler=True),
 )
+
+
+def _policy_arn(descriptor: dict[str, Any]) -> str:
+    arn = descriptor.get("arn")
+    if not isinstance(arn, str) or not arn:
+        raise ValidationError("Each member of PolicyArns must name an arn.")
+    return arn
