@@ -653,3 +653,16 @@ def test_deleted_principals_show_as_their_unique_ids(iam: Any, unique: str) -> N
     iam.update_assume_role_policy(
         RoleName=name, PolicyDocument=trust({"AWS": [user["UserId"], again["Arn"]]})
     )
+
+
+def test_trust_follows_a_renamed_user(iam: Any, unique: str) -> None:
+    user = iam.create_user(UserName=f"{unique}-a")["User"]
+    name = f"{unique}-follows"
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust({"AWS": user["Arn"]}))
+
+    iam.update_user(UserName=f"{unique}-a", NewUserName=f"{unique}-b", NewPath="/moved/")
+
+    renamed = iam.get_user(UserName=f"{unique}-b")["User"]["Arn"]
+    document = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+    # The renamed user is still trusted; whoever takes the old name next is not.
+    assert document["Statement"][0]["Principal"]["AWS"] == renamed

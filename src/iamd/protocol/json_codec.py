@@ -363,7 +363,7 @@ class JsonCodec:
         operation = self.operation_of(target)
         try:
             document = json.loads(body) if body.strip() else {}
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise SerializationException("The request body is not valid JSON.") from None
         if not isinstance(document, dict):
             raise SerializationException("The request body must be a JSON object.")

@@ -23,6 +23,7 @@ from itertools import groupby
 
 from iamd.clock import Clock
 from iamd.errors import ReportExpired, ReportInProgress, ReportNotPresent
+from iamd.model.arn import iam_arn
 from iamd.services.last_used import LastUsedRecorder
 from iamd.services.transactions import Transactions
 from iamd.store.sql.credential_reports import (
@@ -268,7 +269,7 @@ def _user_row(
         )
     return (
         user.name,
-        f"arn:aws:iam::{account_id}:user{user.path}{user.name}",
+        iam_arn(account_id, "user", user.path, user.name),
         _micros_timestamp(user.create_date),
         "false" if changed is None else "true",
         *password,

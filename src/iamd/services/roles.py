@@ -93,6 +93,21 @@ def _principal_exists(repos: Repositories, value: str) -> bool:
     return entity is not None and entity.name == name and entity.path == path + "/"
 
 
+def follow_principal(repos: Repositories, old_arn: str, new_arn: str) -> None:
+    """A user was renamed or moved: trust policies naming its old ARN name the new one.
+
+    IAM stores the unique id, so trust follows the entity; leaving the old ARN would
+    both cut the renamed user off and trust whoever is created with the old name next.
+    """
+    if old_arn == new_arn:
+        return
+    name = old_arn.rpartition("/")[2]
+    for role in repos.roles.trust_policies_containing(name):
+        document = json.loads(role.assume_role_policy)
+        if _replace_principal(document, old_arn, new_arn):
+            repos.roles.update(role.role_id, assume_role_policy=json.dumps(document))
+
+
 def forget_principal(repos: Repositories, arn: str, unique_id: str) -> None:
     """A user or role is being deleted: trust policies naming it now name its unique id.
 

@@ -12,7 +12,7 @@ from iamd.services.caller import Caller
 from iamd.services.permissions_boundaries import require_boundary_policy
 from iamd.services.quotas import Quotas
 from iamd.services.read_cache import ReadThrough
-from iamd.services.roles import forget_principal
+from iamd.services.roles import follow_principal, forget_principal
 from iamd.services.tagging import add_tags, check_tag_count
 from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
 from iamd.store.sql.paging import Page, page_of_sequence
@@ -100,6 +100,10 @@ class UserService:
         with self._tx.write() as repos:
             user = require_user(repos, name, for_update=True)
             repos.users.rename(user.user_id, new_name, new_path)
+            renamed = iam_arn(
+                self._tx.account_id, "user", new_path or user.path, new_name or user.name
+            )
+            follow_principal(repos, user.arn, renamed)
 
     def delete(self, name: str) -> None:
         with self._tx.write() as repos:
