@@ -109,6 +109,32 @@ class MissingAction(AwsError):
         super().__init__(message)
 
 
+class InvalidQueryParameter(AwsError):
+    """AWS's common error for a query string that does not follow AWS's rules (here: a
+    parameter given more than once, which no SDK sends and whose meaning is ambiguous)."""
+
+    code = "InvalidQueryParameter"
+    status = 400
+
+    @classmethod
+    def repeated(cls, name: str) -> InvalidQueryParameter:
+        shown = name if len(name) <= 128 else name[:128] + "..."
+        return cls(
+            "The AWS query string is malformed or does not adhere to AWS standards: "
+            f"the parameter {shown} is given more than once."
+        )
+
+
+class Throttling(AwsError):
+    """Too many costly requests at once (AWS's code; botocore retries it with backoff)."""
+
+    code = "Throttling"
+    status = 400
+
+    def __init__(self, message: str = "Rate exceeded") -> None:
+        super().__init__(message)
+
+
 class NotImplementedOperation(AwsError):
     """An operation that exists in the AWS model but that iamd does not serve (yet)."""
 

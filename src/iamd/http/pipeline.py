@@ -10,6 +10,7 @@ secret.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,13 +24,21 @@ from iamd.errors import (
     InternalFailure,
     InvalidClientTokenId,
     SignatureDoesNotMatch,
+    Throttling,
 )
 from iamd.http.access_log import AccessLog
 from iamd.model import AccessKeyStatus
 from iamd.operations.context_keys import request_condition_keys
-from iamd.operations.registry import CallContext, OperationTable, unimplemented_operation
+from iamd.operations.registry import (
+    CallContext,
+    Operation,
+    OperationTable,
+    Params,
+    Result,
+    unimplemented_operation,
+)
 from iamd.protocol import JsonCodec, QueryCodec
-from iamd.protocol.form import header
+from iamd.protocol.form import DecodedForm, header
 from iamd.services.container import Services
 from iamd.services.credentials import ResolvedCredential, is_temporary_key
 
@@ -48,6 +57,9 @@ class HttpRequest:
     body: bytes
     client_ip: str
     secure: bool
+    # The Query parameters, when the front already decoded them to decide where the
+    # request runs (never decoded twice).
+    form: DecodedForm | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +78,7 @@ class AwsPipeline:
         authorizer: Authorizer,
         *,
         access_log: AccessLog | None = None,
+        max_concurrent_costly: int = 2,
     ) -> None:
         self._services = services
         self._codecs = codecs
@@ -73,6 +86,9 @@ class AwsPipeline:
         self._operations = operations
         self._authorizer = authorizer
         self._access_log = access_log
+        # Over the bound a costly operation answers Throttling at once (botocore retries
+        # it) rather than waiting on a worker thread that others need.
+        self._costly_slots = threading.BoundedSemaphore(max(1, max_concurrent_costly))
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -108,9 +124,12 @@ class AwsPipeline:
                 # Temporary (ASIA) keys are not IAM access keys and get no last-used
                 # date; a role session's use is its role's (RoleLastUsed).
                 self._services.last_used.record_role(session.principal_id, now, signed.region)
-            operation, params = codec.parse_http(
-                request.method, request.raw_query, request.headers, request.body
-            )
+            if request.form is not None and isinstance(codec, QueryCodec):
+                operation, params = codec.parse(request.form.get())
+            else:
+                operation, params = codec.parse_http(
+                    request.method, request.raw_query, request.headers, request.body
+                )
             sessions.check_operation(credential.caller, signed.service, operation)
             spec = self._operations.get(signed.service, operation) or unimplemented_operation(
                 signed.service, operation
@@ -145,7 +164,10 @@ class AwsPipeline:
                         ),
                     )
                 )
-            result = spec.handler(ctx, params)
+            if spec.costly:
+                result = self._run_costly(spec, ctx, params)
+            else:
+                result = spec.handler(ctx, params)
             body = codec.serialize_result(operation, result, request_id)
             status = 200
             error_code = "-"
@@ -177,6 +199,14 @@ class AwsPipeline:
             ],
             body,
         )
+
+    def _run_costly(self, spec: Operation, ctx: CallContext, params: Params) -> Result:
+        if not self._costly_slots.acquire(blocking=False):
+            raise Throttling()
+        try:
+            return spec.handler(ctx, params)
+        finally:
+            self._costly_slots.release()
 
     def _authenticate(self, signed: sigv4.SigV4Request, now: datetime) -> ResolvedCredential:
         if is_temporary_key(signed.access_key_id):

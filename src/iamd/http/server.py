@@ -192,6 +192,7 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         build_operation_table(),
         PolicyAuthorizer(password_self_service(services.passwords)),
         access_log=requests_log,
+        max_concurrent_costly=settings.worker_threads // 2,
     )
     app = IamdApp(
         pipeline,

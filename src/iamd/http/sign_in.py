@@ -21,7 +21,7 @@ import re
 import threading
 import time
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl
 
 from iamd.http.access_log import AccessLog
 from iamd.http.pipeline import HttpRequest, HttpResponse
@@ -42,6 +42,9 @@ _STATUS = {
 _USER_NAME = re.compile(r"[\w+=,.@-]{1,64}")
 _PASSWORD = re.compile(r"[\t\n\r\u0020-\u00ff]{1,128}")
 _ACCOUNT = re.compile(r"[a-z0-9-]{1,63}|\d{12}", re.IGNORECASE)
+#: The largest sign-in body taken: four fields of at most 128 characters, each up to
+#: six bytes once escaped as JSON or percent-encoded, and room for the syntax.
+MAX_BODY_BYTES = 8 * 1024
 
 
 log = logging.getLogger(__name__)
@@ -138,23 +141,40 @@ def _payload(result: SignInResult) -> dict[str, Any]:
     return payload
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _fields(request: HttpRequest) -> dict[str, str]:
+    """The sign-in fields, each a string IAM's constraints accept, or BadSignInRequest.
+
+    Anything else (a number where a string belongs, NaN, a repeated field, an oversized
+    body) is refused before any work; other fields are ignored.
+    """
+    if len(request.body) > MAX_BODY_BYTES:
+        raise BadSignInRequest("the body is too large")
     content_type = header(request.headers, b"content-type").split(";")[0].strip().lower()
     raw: dict[str, Any]
     try:
         if content_type == "application/json":
-            decoded = json.loads(request.body.decode("utf-8"))
+            # ValueError also covers numbers past Python's 4,300-digit limit.
+            decoded = json.loads(request.body.decode("utf-8"), parse_constant=_refuse_constant)
             if not isinstance(decoded, dict):
                 raise BadSignInRequest("the body must be a JSON object")
             raw = decoded
         elif content_type == "application/x-www-form-urlencoded":
-            form = parse_qs(
-                request.body.decode("utf-8"), keep_blank_values=True, strict_parsing=False
+            pairs = parse_qsl(
+                request.body.decode("utf-8"),
+                keep_blank_values=True,
+                strict_parsing=False,
+                errors="strict",
             )
-            raw = {k: v[0] for k, v in form.items() if len(v) == 1}
+            raw = dict(pairs)
+            if len(raw) != len(pairs):
+                raise BadSignInRequest("a field is given more than once")
         else:
             raise BadSignInRequest("send application/json or application/x-www-form-urlencoded")
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
         raise BadSignInRequest("the body cannot be read") from None
     fields: dict[str, str] = {}
     for name, pattern, required in (

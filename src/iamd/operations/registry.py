@@ -54,6 +54,9 @@ class Operation:
     # The handler authorizes the request itself (AssumeRole: the role's trust policy and
     # the caller's policies together); the pipeline's generic step is skipped.
     authorized_by_handler: bool = False
+    # Costs far more than a look-up (policy simulation, whole-account reports): at most
+    # a few run at once, so they can never take every worker thread.
+    costly: bool = False
 
     @property
     def action(self) -> str:

@@ -60,6 +60,9 @@ def parse_number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+_EPOCH_DIGITS = 300
+
+
 def parse_date(text: str) -> float | None:
     """Seconds since the epoch for a W3C/ISO-8601 date or an integer epoch, else None.
 
@@ -79,7 +82,9 @@ def parse_date(text: str) -> float | None:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         return moment.timestamp()
-    if raw.isdigit() and raw.isascii():
+    # An epoch integer with more digits than a float's range is no date (and `int` of
+    # more than 4,300 digits raises).
+    if raw.isdigit() and raw.isascii() and len(raw) <= _EPOCH_DIGITS:
         return float(int(raw))
     return None
 

@@ -5,7 +5,9 @@ must point into the original text (1-based line and column, like SimulatePrincip
 StartPosition/EndPosition). This scanner follows RFC 8259 strictly (no NaN, no trailing
 commas, no raw control characters in strings), keeps object members in order *with*
 duplicates (the validator reports them), keeps numbers as their source text, and limits
-nesting depth so that hostile input cannot exhaust the stack.
+nesting depth so that hostile input cannot exhaust the stack, and the length of a number
+(AWS's JSON parser, Jackson, refuses numbers over 1,000 characters by default; Python's
+own `json`, which reads stored documents again, refuses integers over 4,300 digits).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 MAX_DEPTH = 64
+#: The longest number literal taken, in characters (sign, digits, fraction, exponent).
+MAX_NUMBER_CHARS = 1000
 
 NodeKind = Literal["object", "array", "string", "number", "true", "false", "null"]
 
@@ -221,6 +225,8 @@ class _Scanner:
                 raise JsonError(pos)
             while pos < len(text) and text[pos] in _DIGITS:
                 pos += 1
+        if pos - start > MAX_NUMBER_CHARS:
+            raise JsonError(start + MAX_NUMBER_CHARS)
         self.pos = pos
         return Node("number", start, pos - 1, text[start:pos])
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +33,9 @@ from iamd.protocol.service_model import (
     wire_name,
 )
 from iamd.protocol.validation import (
+    UNREAD_ELEMENTS,
     Problems,
+    max_elements,
     missing,
     number_checker,
     problem,
@@ -39,6 +43,7 @@ from iamd.protocol.validation import (
     render_value,
     size_checker,
     string_checker,
+    too_many,
 )
 
 #: ``read(value, path, problems)``: the typed value of one decoded JSON value.
@@ -60,6 +65,17 @@ _JSON_ERROR_CODES = {
     "InvalidAction": "UnknownOperationException",
 }
 _INT_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refuse_constant(name: str) -> Any:
+    # Python's json takes NaN, Infinity and -Infinity; JSON (RFC 8259) does not.
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_json(body: bytes) -> Any:
+    """RFC 8259 JSON, or ValueError/RecursionError (numbers: at most 4,300 digits)."""
+    return json.loads(body, parse_constant=_refuse_constant)
 
 
 def _wrong_type(path: str, expected: str) -> SerializationException:
@@ -115,10 +131,15 @@ class _InputCompiler:
     def _list(self, shape: Any) -> Reader:
         element = self.reader(shape.member)
         check = size_checker(shape)
+        high = max_elements(shape)
+        readable = max(high, UNREAD_ELEMENTS)
 
         def read(value: Any, path: str, problems: Problems) -> Any:
             if not isinstance(value, list):
                 raise _wrong_type(path, "a list")
+            if len(value) > readable:
+                problems.append(too_many(path, high))
+                return []
             out = []
             for index, item in enumerate(value, start=1):
                 item_path = f"{path}.{index}.member"
@@ -126,8 +147,7 @@ class _InputCompiler:
                     problems.append(missing(item_path))
                     continue
                 out.append(element(item, item_path, problems))
-            if check is not None:
-                check(out, path, problems)
+            check(out, path, problems)
             return out
 
         return read
@@ -136,10 +156,15 @@ class _InputCompiler:
         read_key = self.reader(shape.key)
         read_value = self.reader(shape.value)
         check = size_checker(shape)
+        high = max_elements(shape)
+        readable = max(high, UNREAD_ELEMENTS)
 
         def read(value: Any, path: str, problems: Problems) -> Any:
             if not isinstance(value, dict):
                 raise _wrong_type(path, "an object")
+            if len(value) > readable:
+                problems.append(too_many(path, high))
+                return {}
             out: dict[Any, Any] = {}
             for key, item in value.items():
                 entry_path = f"{path}.{key}"
@@ -148,8 +173,7 @@ class _InputCompiler:
                     problems.append(missing(f"{entry_path}.value"))
                     continue
                 out[map_key] = read_value(item, f"{entry_path}.value", problems)
-            if check is not None:
-                check(out, path, problems)
+            check(out, path, problems)
             return out
 
         return read
@@ -160,6 +184,13 @@ class _InputCompiler:
         def read(value: Any, path: str, problems: Problems) -> Any:
             if not isinstance(value, str):
                 raise _wrong_type(path, "a string")
+            if not value.isascii() and _SURROGATE.search(value) is not None:
+                # ``"\ud800"`` decodes to a lone surrogate, which no UTF-8 text (the
+                # database's, the answer's) can hold.
+                raise SerializationException(
+                    f"Expected a string of Unicode characters at '{path}' "
+                    "(a lone surrogate escape is not one)"
+                )
             if check is not None:
                 check(value, path, problems)
             return value
@@ -194,7 +225,10 @@ class _InputCompiler:
         def read(value: Any, path: str, problems: Problems) -> Any:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise _wrong_type(path, "a number")
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):
+                raise _wrong_type(path, "a finite number")
+            return number
 
         return read
 
@@ -362,8 +396,8 @@ class JsonCodec:
         """Return (operation name, typed params) or raise an ``AwsError``."""
         operation = self.operation_of(target)
         try:
-            document = json.loads(body) if body.strip() else {}
-        except (ValueError, UnicodeDecodeError, RecursionError):
+            document = decode_json(body) if body.strip() else {}
+        except (ValueError, RecursionError):
             raise SerializationException("The request body is not valid JSON.") from None
         if not isinstance(document, dict):
             raise SerializationException("The request body must be a JSON object.")
@@ -392,4 +426,6 @@ class JsonCodec:
         """The JSON error body for ``error`` (botocore reads ``__type`` and ``message``)."""
         code = _JSON_ERROR_CODES.get(error.code, error.code)
         document = {"__type": code, "message": error.message}
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        # A message quoting a request's text must never fail to encode.
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+        return text.encode("utf-8", "replace")

@@ -17,7 +17,14 @@ from typing import Any
 
 from iamd.protocol.scalars import INVALID, ScalarReader, scalar_reader
 from iamd.protocol.service_model import is_flattened, lower_camel, wire_name
-from iamd.protocol.validation import Problems, missing, size_checker
+from iamd.protocol.validation import (
+    UNREAD_ELEMENTS,
+    Problems,
+    max_elements,
+    missing,
+    size_checker,
+    too_many,
+)
 
 Group = Mapping[str, str]
 CompoundReader = Callable[[Group, str, Problems], Any]
@@ -40,15 +47,25 @@ def _split(group: Group) -> dict[str, dict[str, str]]:
     return nested
 
 
+#: A list index has at most this many digits (``int`` of more than 4,300 raises).
+_INDEX_DIGITS = 10
+_BEYOND = -1
+
+
 def _index(text: str) -> int | None:
-    """A canonical 1-based list index, else None (such keys are ignored)."""
+    """A canonical 1-based list index, ``_BEYOND`` for one too long to be an index of
+    any list, else None (such keys are ignored)."""
     if text.isascii() and text.isdigit() and text[0] != "0":
-        return int(text)
+        return int(text) if len(text) <= _INDEX_DIGITS else _BEYOND
     return None
 
 
-def _elements(group: Group, prefix: str) -> dict[int, str | dict[str, str]]:
-    """Collect ``{prefix}N`` (scalar) and ``{prefix}N.rest`` (compound) keys by index."""
+def _elements(group: Group, prefix: str, high: int) -> dict[int, str | dict[str, str]] | None:
+    """Collect ``{prefix}N`` (scalar) and ``{prefix}N.rest`` (compound) keys by index.
+
+    None when there is an index past ``high`` or more than ``high`` elements: an element
+    at position N means a list of at least N, too long to read.
+    """
     found: dict[int, str | dict[str, str]] = {}
     skip = len(prefix)
     for key, value in group.items():
@@ -58,6 +75,8 @@ def _elements(group: Group, prefix: str) -> dict[int, str | dict[str, str]]:
         index = _index(number)
         if index is None:
             continue
+        if index == _BEYOND or index > high:
+            return None
         if dot:
             sub = found.get(index)
             if isinstance(sub, dict):
@@ -162,6 +181,10 @@ class InputCompiler:
         element = shape.member
         prefix = "" if is_flattened(shape) else wire_name(element, "member") + "."
         check = size_checker(shape)
+        high = max_elements(shape)
+        # Positions past the max are still read up to UNREAD_ELEMENTS, so that a list a
+        # little too long is reported with its elements, as AWS does.
+        readable = max(high, UNREAD_ELEMENTS)
         if element.type_name in _COMPOUND:
             read_compound = self.compound(element)
 
@@ -182,13 +205,15 @@ class InputCompiler:
                 return read_scalar(raw, path, problems)
 
         def read(group: Group, path: str, problems: Problems) -> Any:
-            found = _elements(group, prefix) if group else {}
+            found = _elements(group, prefix, readable) if group else {}
+            if found is None:
+                problems.append(too_many(path, high))
+                return INVALID
             out = [
                 read_element(found[index], f"{path}.{index}.member", problems)
                 for index in sorted(found)
             ]
-            if check is not None:
-                check(out, path, problems)
+            check(out, path, problems)
             return out
 
         return read
@@ -201,10 +226,16 @@ class InputCompiler:
         value_compound = shape.value.type_name in _COMPOUND
         read_value: Any = self.compound(shape.value) if value_compound else self.scalar(shape.value)
         check = size_checker(shape)
+        high = max_elements(shape)
+        readable = max(high, UNREAD_ELEMENTS)
 
         def read(group: Group, path: str, problems: Problems) -> Any:
             out: dict[Any, Any] = {}
-            for index, entry in sorted(_elements(group, prefix).items()):
+            found = _elements(group, prefix, readable)
+            if found is None:
+                problems.append(too_many(path, high))
+                return INVALID
+            for index, entry in sorted(found.items()):
                 entry_path = f"{path}.entry.{index}"
                 if isinstance(entry, str):
                     continue
@@ -225,8 +256,7 @@ class InputCompiler:
                         problems.append(missing(f"{entry_path}.value"))
                         continue
                     out[map_key] = read_value(raw_value, f"{entry_path}.value", problems)
-            if check is not None:
-                check(out, path, problems)
+            check(out, path, problems)
             return out
 
         return read

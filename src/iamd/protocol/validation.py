@@ -203,13 +203,22 @@ def number_checker(shape: Any) -> IntChecker | None:
     return check
 
 
-def size_checker(shape: Any) -> SizedChecker | None:
-    """Number of elements of a list or map shape."""
-    meta = shape.metadata
-    low: int = meta.get("min", 0)
-    high: int = meta.get("max", sys.maxsize)
-    if low <= 0 and high == sys.maxsize:
-        return None
+#: The most elements iamd takes in a list or map the model leaves unbounded
+#: (SimulateCustomPolicy's ActionNames, ResourceArns, ContextEntries...): AWS documents no
+#: limit for these, and every one of them multiplies the work of a request.
+DEFAULT_MAX_ELEMENTS = 1000
+
+
+def max_elements(shape: Any) -> int:
+    """The most elements a list or map shape may hold: its model max, else the default."""
+    high: int = shape.metadata.get("max", DEFAULT_MAX_ELEMENTS)
+    return high
+
+
+def size_checker(shape: Any) -> SizedChecker:
+    """Number of elements of a list or map shape (unbounded ones get the default max)."""
+    low: int = shape.metadata.get("min", 0)
+    high = max_elements(shape)
     sensitive = is_sensitive(shape)
 
     def check(value: Sized, path: str, problems: Problems) -> None:
@@ -232,3 +241,13 @@ def size_checker(shape: Any) -> SizedChecker | None:
             )
 
     return check
+
+
+#: Past this many elements a list or map is refused unread (its elements are neither
+#: decoded nor quoted in the message), whatever its own max.
+UNREAD_ELEMENTS = DEFAULT_MAX_ELEMENTS
+
+
+def too_many(path: str, high: int) -> str:
+    """A list or map far over its max, refused before any element is read."""
+    return problem(path, "'[...]'", f"Member must have length less than or equal to {high}")

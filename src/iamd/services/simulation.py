@@ -144,41 +144,47 @@ def simulate(
     actions: Sequence[str],
     resources: Sequence[str],
     keys: Mapping[str, str | Sequence[str]],
+    window: range | None = None,
 ) -> list[Outcome]:
-    """Evaluate every action on every resource, in that order (actions outer)."""
+    """Evaluate every action on every resource, in that order (actions outer).
+
+    `window` picks positions in that order (a page): only those pairs are evaluated, so
+    a page of a simulation costs its own size whatever the product of the two lists.
+    """
     outcomes: list[Outcome] = []
     resource_policies = () if policies.resource is None else (policies.resource,)
-    for action in actions:
-        for resource in resources:
-            decision = evaluate(
-                RequestContext(action, resource, keys),
-                policies.identity,
-                boundary=policies.boundary,
-                resource=resource_policies,
-                principal_arn_for_resource_policies=policies.caller_arn,
-            )
-            matched = []
-            for ref in decision.matched:
-                source_type, source_id = split_source(ref.source_id)
-                matched.append(MatchedStatement(source_id, source_type, ref))
-            outcomes.append(Outcome(action, resource, decision, tuple(matched)))
+    count = len(resources)
+    for position in window if window is not None else range(len(actions) * count):
+        action = actions[position // count]
+        resource = resources[position % count]
+        decision = evaluate(
+            RequestContext(action, resource, keys),
+            policies.identity,
+            boundary=policies.boundary,
+            resource=resource_policies,
+            principal_arn_for_resource_policies=policies.caller_arn,
+        )
+        matched = []
+        for ref in decision.matched:
+            source_type, source_id = split_source(ref.source_id)
+            matched.append(MatchedStatement(source_id, source_type, ref))
+        outcomes.append(Outcome(action, resource, decision, tuple(matched)))
     return outcomes
 
 
-def page(
-    outcomes: list[Outcome], marker: str | None, max_items: int
-) -> tuple[list[Outcome], str | None]:
-    """One page of results and the marker of the next (None when none is left)."""
+def page(total: int, marker: str | None, max_items: int) -> tuple[range, str | None]:
+    """The positions of one page of `total` results and the marker of the next (None
+    when none is left)."""
     start = 0
     if marker is not None:
         decoded = decode_marker(marker) or ""
         found = offset_in(decoded.removeprefix("simulation:"))
-        if not decoded.startswith("simulation:") or found is None:
+        if not decoded.startswith("simulation:") or found is None or found > total:
             raise InvalidInput("Invalid Marker.")
         start = found
-    end = start + max_items
-    next_marker = encode_marker(f"simulation:{end}") if end < len(outcomes) else None
-    return outcomes[start:end], next_marker
+    end = min(start + max_items, total)
+    next_marker = encode_marker(f"simulation:{end}") if end < total else None
+    return range(start, end), next_marker
 
 
 def role_keys(role: Role, account_id: str) -> dict[str, str]:

@@ -112,6 +112,10 @@ def get_account_authorization_details(ctx: CallContext, p: Params) -> Result:
 
 OPERATIONS = (
     Operation(
-        "iam", "GetAccountAuthorizationDetails", get_account_authorization_details, any_resource
+        "iam",
+        "GetAccountAuthorizationDetails",
+        get_account_authorization_details,
+        any_resource,
+        costly=True,
     ),
 )

@@ -113,8 +113,10 @@ def _run(
     keys.update(context_keys(p.get("ContextEntries") or []))
     resources = list(p.get("ResourceArns") or [])
     policies = PolicySet(identity, boundary, resource, caller_arn)
-    outcomes = simulate(policies, p["ActionNames"], resources or ["*"], keys)
-    items, marker = page(outcomes, p.get("Marker"), max_items(p))
+    actions = p["ActionNames"]
+    targets = resources or ["*"]
+    window, marker = page(len(actions) * len(targets), p.get("Marker"), max_items(p))
+    items = simulate(policies, actions, targets, keys, window)
     out: dict[str, Any] = {
         "EvaluationResults": [_result(o, bool(resources)) for o in items],
         "IsTruncated": marker is not None,
@@ -179,15 +181,22 @@ def _policy_source(_ctx: CallContext, p: Params) -> str:
 
 
 OPERATIONS = (
-    Operation("iam", "SimulatePrincipalPolicy", simulate_principal_policy, _policy_source),
-    Operation("iam", "SimulateCustomPolicy", simulate_custom_policy, any_resource),
+    Operation(
+        "iam", "SimulatePrincipalPolicy", simulate_principal_policy, _policy_source, costly=True
+    ),
+    Operation("iam", "SimulateCustomPolicy", simulate_custom_policy, any_resource, costly=True),
     Operation(
         "iam",
         "GetContextKeysForPrincipalPolicy",
         get_context_keys_for_principal_policy,
         _policy_source,
+        costly=True,
     ),
     Operation(
-        "iam", "GetContextKeysForCustomPolicy", get_context_keys_for_custom_policy, any_resource
+        "iam",
+        "GetContextKeysForCustomPolicy",
+        get_context_keys_for_custom_policy,
+        any_resource,
+        costly=True,
     ),
 )
