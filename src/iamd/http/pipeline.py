@@ -1,10 +1,10 @@
 """The one path every AWS API request takes, from bytes to bytes.
 
 authenticate (SigV4) -> parse (service model) -> authorize (action, resource, context)
--> operation -> serialize. Runs on a worker thread (reads run on the event loop with
-SQLite); every failure becomes an AWS error envelope, and anything unexpected is logged
-once with its request id and answered as InternalFailure, never with a traceback or a
-secret.
+-> operation -> serialize. Runs on a worker thread (cheap reads run on the event loop
+with SQLite; costly operations run a few at a time, Throttling beyond); every failure
+becomes an AWS error envelope, and anything unexpected is logged once with its request
+id and answered as InternalFailure, never with a traceback or a secret.
 """
 
 from __future__ import annotations
