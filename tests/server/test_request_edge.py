@@ -14,7 +14,9 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from tests.server.iam_helpers import error_of
@@ -386,3 +388,47 @@ def test_a_query_form_that_is_not_utf8_is_a_validation_error(server: RunningServ
         server.endpoint, b"Action=GetUser&UserName=%ff%fe&Version=2010-05-08"
     )
     assert (answer.status, answer.code) == (400, "ValidationError")
+
+
+def test_costly_operations_run_a_few_at_a_time_and_the_rest_are_throttled(
+    tmp_path: Path,
+) -> None:
+    # Two worker threads: one simulation at a time; the others answer Throttling at once
+    # (botocore retries it), and never wait on a thread the API's writes need.
+    running = start_server(tmp_path / "data", extra_args=["--worker-threads", "2"])
+    try:
+        statements = [
+            {
+                "Effect": "Allow",
+                "Action": f"s3:Get{n}*",
+                "Resource": f"arn:aws:s3:::bucket-{n}/*",
+                "Condition": {"StringLike": {"aws:username": f"user-{n}-*"}},
+            }
+            for n in range(20)
+        ]
+        heavy = json.dumps({"Version": "2012-10-17", "Statement": statements})
+        form = {"Action": "SimulateCustomPolicy", "Version": "2010-05-08", "MaxItems": "1000"}
+        form["PolicyInputList.member.1"] = heavy
+        form.update({f"ActionNames.member.{n}": f"s3:GetObject{n}" for n in range(1, 1001)})
+        body = urlencode(form).encode()
+        # Signed and built beforehand: the six arrive together, whatever the client costs.
+        requests = [raw_requests.signed(running.endpoint, body) for _ in range(6)]
+        barrier = threading.Barrier(len(requests))
+        outcomes: list[str] = []
+
+        def simulate(request: raw_requests.Signed) -> None:
+            barrier.wait()
+            answer = request.send()
+            outcomes.append("ok" if answer.status == 200 else str(answer.code))
+
+        threads = [threading.Thread(target=simulate, args=(r,)) for r in requests]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert set(outcomes) == {"ok", "Throttling"}, outcomes
+        # Writes still go through meanwhile, and nothing was logged as a failure.
+        running.client("iam").create_user(UserName="after-the-flood")
+        assert "Traceback" not in running.log_text()
+    finally:
+        running.stop()

@@ -51,6 +51,39 @@ class Answer:
         return str(document.get("message", "")) if isinstance(document, dict) else text
 
 
+@dataclass(frozen=True)
+class Signed:
+    """A request signed now, to be sent later (within SigV4's 15 minutes)."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+    def send(self, *, timeout: float = 30) -> Answer:
+        return send(self.url, self.body, self.headers, timeout=timeout)
+
+
+def signed(
+    endpoint: str,
+    body: bytes,
+    *,
+    service: str = "iam",
+    content_type: str = FORM,
+    headers: dict[str, str] | None = None,
+    key_id: str = ADMIN_KEY_ID,
+    secret: str = ADMIN_SECRET,
+    path: str = "/",
+) -> Signed:
+    request = AWSRequest(
+        method="POST",
+        url=endpoint + path,
+        data=body,
+        headers={"Content-Type": content_type, **(headers or {})},
+    )
+    SigV4Auth(Credentials(key_id, secret), service, "us-east-1").add_auth(request)
+    return Signed(endpoint + path, body, dict(request.headers.items()))
+
+
 def post(
     endpoint: str,
     body: bytes,
@@ -64,14 +97,17 @@ def post(
     timeout: float = 30,
 ) -> Answer:
     """POST `body` as is, signed with SigV4 for `service`."""
-    request = AWSRequest(
-        method="POST",
-        url=endpoint + path,
-        data=body,
-        headers={"Content-Type": content_type, **(headers or {})},
+    request = signed(
+        endpoint,
+        body,
+        service=service,
+        content_type=content_type,
+        headers=headers,
+        key_id=key_id,
+        secret=secret,
+        path=path,
     )
-    SigV4Auth(Credentials(key_id, secret), service, "us-east-1").add_auth(request)
-    return send(endpoint + path, body, dict(request.headers.items()), timeout=timeout)
+    return request.send(timeout=timeout)
 
 
 def codecommit(endpoint: str, operation: str, body: bytes, **kwargs: Any) -> Answer:
