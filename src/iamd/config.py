@@ -50,6 +50,14 @@ class Settings:
     # (None: off, as in AWS), looked for every `unused_key_sweep_seconds`.
     deactivate_unused_keys_after_days: int | None = None
     unused_key_sweep_seconds: float = 3600.0
+    # HTTP connections (`http.connection_limits`): seconds for a whole request head and a
+    # whole body, and connections open at once (lowered to fit the open-file limit).
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    max_connections: int = 4096
+    # Tests only (hidden option --test-fail-path): requests to this path fail inside the
+    # application, to prove that they are answered InternalFailure.
+    test_fail_path: str | None = None
     # Tests only (hidden option --test-clock-file): a file holding a number of seconds
     # the server's clock is moved by, so tests can watch STS sessions expire.
     test_clock_file: Path | None = None
@@ -70,6 +78,10 @@ class Settings:
             raise ValueError("--deactivate-unused-keys-after must be at least 1 day")
         if self.unused_key_sweep_seconds <= 0:
             raise ValueError("the unused-key sweep interval must be positive")
+        if self.header_timeout_seconds <= 0 or self.body_timeout_seconds <= 0:
+            raise ValueError("--header-timeout and --body-timeout must be positive")
+        if self.max_connections < 1:
+            raise ValueError("--max-connections must be at least 1")
         if self.ssh_key_types not in SSH_KEY_TYPES:
             raise ValueError("the SSH key types must be 'rsa' or 'all'")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -80,7 +81,9 @@ def start_server(
     extra_args: list[str] | None = None,
     bootstrap_key: bool = True,
     test_clock_file: Path | None = None,
+    open_file_limit: int | None = None,
 ) -> RunningServer:
+    """`open_file_limit`: the server's RLIMIT_NOFILE, soft and hard (it cannot raise it)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     ssh_port = free_port()
@@ -106,8 +109,19 @@ def start_server(
         *(extra_args or []),
         *(["--test-clock-file", str(test_clock_file)] if test_clock_file else []),
     ]
+
+    def limit_open_files() -> None:
+        if open_file_limit is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (open_file_limit, open_file_limit))
+
     with log_path.open("ab") as log:
-        process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            args,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=limit_open_files if open_file_limit is not None else None,  # noqa: PLW1509
+        )
     server = RunningServer(process, port, data_dir, log_path, env, ssh_port)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -157,6 +157,33 @@ def main() -> None:
     help="How often the guard looks for unused keys.",
 )
 @click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    envvar="IAMD_HEADER_TIMEOUT",
+    help="Time a client has to send a whole request head (408 and closed after).",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    envvar="IAMD_BODY_TIMEOUT",
+    help="Time a client has to send a whole request body after its head (408 and closed after).",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=16),
+    default=4096,
+    show_default=True,
+    envvar="IAMD_MAX_CONNECTIONS",
+    help="HTTP connections open at once (lowered to fit the open-file limit); beyond it, the "
+    "connection waiting longest for its client is closed.",
+)
+@click.option(
     "--access-log/--no-access-log", default=True, show_default=True, envvar="IAMD_ACCESS_LOG"
 )
 @click.option("--log-level", default="INFO", show_default=True, envvar="IAMD_LOG_LEVEL")
@@ -168,6 +195,7 @@ def main() -> None:
     hidden=True,
     type=click.Path(dir_okay=False, path_type=Path),
 )
+@click.option("--test-fail-path", default=None, hidden=True)
 def serve(
     host: str,
     port: int,
@@ -184,9 +212,13 @@ def serve(
     region: str,
     deactivate_unused_keys_after: int | None,
     unused_key_sweep_interval: float,
+    header_timeout: float,
+    body_timeout: float,
+    max_connections: int,
     access_log: bool,
     log_level: str,
     test_clock_file: Path | None,
+    test_fail_path: str | None,
 ) -> None:
     """Start the server (IAM, STS and CodeCommit over HTTP; git over SSH)."""
     logging.basicConfig(
@@ -219,6 +251,10 @@ def serve(
             region=region,
             deactivate_unused_keys_after_days=deactivate_unused_keys_after,
             unused_key_sweep_seconds=unused_key_sweep_interval,
+            header_timeout_seconds=header_timeout,
+            body_timeout_seconds=body_timeout,
+            max_connections=max_connections,
+            test_fail_path=test_fail_path,
             test_clock_file=test_clock_file,
         )
     except ValueError as exc:

@@ -1,18 +1,24 @@
 """The ASGI application: health endpoint, password sign-in, and AWS API requests.
 
 The pipeline is synchronous (SQLAlchemy Core) and runs on a bounded thread pool; the
-event loop only reads requests and writes responses.
+event loop only reads requests and writes responses. Whatever fails unexpectedly, here
+or below, is answered InternalFailure with a request id (`http.failures`): never a bare
+500 from uvicorn. The connection layer (`http.connections`) has already bounded the
+request head and the time the client takes to send it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from iamd.http.failures import UnexpectedFailures
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.protocol.form import DecodedForm, decode_query_form, header
 
@@ -36,12 +42,18 @@ class IamdApp:
         executor: ThreadPoolExecutor,
         *,
         inline_reads: bool,
+        failures: UnexpectedFailures,
         sign_in: ThreadedHandler | None = None,
+        fail_path: str | None = None,
     ) -> None:
         self._pipeline = pipeline
         self._executor = executor
         self._inline_reads = inline_reads
+        self._failures = failures
         self._sign_in = sign_in
+        # Tests only (hidden --test-fail-path): requests to this path fail before their
+        # body is read, to prove that such failures still get InternalFailure.
+        self._fail_path = fail_path
         self.ready = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -50,6 +62,24 @@ class IamdApp:
             return
         if scope["type"] != "http":
             return
+        started = time.perf_counter()
+        try:
+            await self._http(scope, receive, send)
+        except Exception as exc:
+            client = scope.get("client") or ("", 0)
+            response = self._failures.respond(
+                exc,
+                path=scope.get("path", ""),
+                headers=scope.get("headers", []),
+                client_ip=client[0] or "",
+                started=started,
+                sign_in_path=SIGN_IN_PATH,
+            )
+            # If the answer had already begun, uvicorn closes the connection.
+            with contextlib.suppress(Exception):
+                await _respond(send, response)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"] == HEALTH_PATH:
             status = 200 if self.ready else 503
             payload = json.dumps({"status": "ok" if self.ready else "starting"}).encode()
@@ -57,11 +87,22 @@ class IamdApp:
                 send, HttpResponse(status, [(b"content-type", b"application/json")], payload)
             )
             return
-        body = await _read_body(receive)
-        if body is None:
+        if scope["path"] == self._fail_path:
+            raise RuntimeError("failure injected by --test-fail-path")
+        try:
+            body = await _read_body(receive, scope["headers"])
+        except _ClientGone:
+            # Closed, or timed out by the connection layer (which answered 408).
+            return
+        except _BodyTooLarge:
             await _respond(
                 send,
-                HttpResponse(413, [(b"content-type", b"text/plain")], b"Request body too large\n"),
+                HttpResponse(
+                    413,
+                    # The rest of the body is not worth reading: the connection ends here.
+                    [(b"content-type", b"text/plain"), (b"connection", b"close")],
+                    b"Request body too large\n",
+                ),
             )
             return
         client = scope.get("client") or ("", 0)
@@ -144,20 +185,49 @@ def _runs_inline(action: str | None) -> bool:
     )
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
+class _ClientGone(Exception):
+    """The client went away (or was sent away) before its body was complete."""
+
+
+class _BodyTooLarge(Exception):
+    """The body is, or announces to be, larger than MAX_BODY_BYTES."""
+
+
+async def _read_body(receive: Receive, headers: list[tuple[bytes, bytes]]) -> bytes:
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        raise _ClientGone
+    first: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        # Nearly every request: the whole body came with the head.
+        if len(first) > MAX_BODY_BYTES:
+            raise _BodyTooLarge
+        return first
+    if _announced_length(headers) > MAX_BODY_BYTES:
+        # Refused before the client sends (and the server reads) the rest.
+        raise _BodyTooLarge
+    chunks = [first]
+    size = len(first)
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return b"".join(chunks)
+            # A truncated body must never be handled as if it were the whole request.
+            raise _ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            return None
+            raise _BodyTooLarge
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _announced_length(headers: list[tuple[bytes, bytes]]) -> int:
+    for name, value in headers:
+        if name == b"content-length":
+            # The HTTP parser has checked it is digits.
+            return int(value) if value.isdigit() and len(value) < 20 else MAX_BODY_BYTES + 1
+    return 0
 
 
 async def _respond(send: Send, response: HttpResponse) -> None:

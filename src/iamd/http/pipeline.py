@@ -27,6 +27,7 @@ from iamd.errors import (
     Throttling,
 )
 from iamd.http.access_log import AccessLog
+from iamd.http.failure_log import FailureLog
 from iamd.model import AccessKeyStatus
 from iamd.operations.context_keys import request_condition_keys
 from iamd.operations.registry import (
@@ -43,6 +44,8 @@ from iamd.services.container import Services
 from iamd.services.credentials import ResolvedCredential, is_temporary_key
 
 log = logging.getLogger("iamd.request")
+# One traceback per distinct failure, not one per request (a client may repeat it).
+_failures = FailureLog(log)
 
 #: A codec per SigV4 service name: Query (iam, sts) or JSON (codecommit).
 Codec = QueryCodec | JsonCodec
@@ -175,8 +178,8 @@ class AwsPipeline:
             body = codec.serialize_error(error, request_id)
             status = error.status
             error_code = error.code
-        except Exception:
-            log.exception("request %s failed (%s)", request_id, operation)
+        except Exception as exc:
+            _failures.exception(exc, "request %s failed (%s)", request_id, operation)
             failure = InternalFailure()
             body = codec.serialize_error(failure, request_id)
             status = failure.status

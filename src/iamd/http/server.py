@@ -29,6 +29,13 @@ from iamd.gitssh.server import GitSshServer
 from iamd.gitssh.sessions import GitSessions
 from iamd.http.access_log import AccessLog
 from iamd.http.app import IamdApp
+from iamd.http.connection_limits import (
+    ConnectionLimits,
+    connection_budget,
+    raise_open_file_limit,
+)
+from iamd.http.connections import ConnectionGuard, IamdHttpProtocol, RejectionLog
+from iamd.http.failures import UnexpectedFailures
 from iamd.http.pipeline import AwsPipeline
 from iamd.http.sign_in import SignInEndpoint
 from iamd.ids import RandomIds
@@ -154,8 +161,43 @@ def _check_master_key(services: Services, box: SecretBox) -> None:
         ) from None
 
 
+def _connection_limits(settings: Settings) -> ConnectionLimits:
+    open_files = raise_open_file_limit()
+    budget = connection_budget(
+        settings.max_connections,
+        open_files,
+        worker_threads=settings.worker_threads,
+        git_sessions=settings.max_git_sessions if settings.git_ssh else 0,
+    )
+    if budget < settings.max_connections:
+        log.warning(
+            "at most %d HTTP connections at once (not %d): the open-file limit is %d",
+            budget,
+            settings.max_connections,
+            open_files,
+        )
+    return ConnectionLimits(
+        header_timeout=settings.header_timeout_seconds,
+        body_timeout=settings.body_timeout_seconds,
+        max_connections=budget,
+    )
+
+
+def _rejection_log(services: Services, access_log: AccessLog | None) -> RejectionLog:
+    """Access-log lines for the requests the connection layer refuses (408, 414, 431...)."""
+
+    def record(client_ip: str, status: int, code: str) -> str:
+        request_id = services.ids.request_id()
+        if access_log is not None:
+            access_log.record(request_id, client_ip, "-", "-", status, code, 0.0)
+        return request_id
+
+    return record
+
+
 def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    limits = _connection_limits(settings)
     database = Database(settings.effective_database_url, pool_size=settings.worker_threads)
     upgrade_to_head(database)
     try:
@@ -198,9 +240,11 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         pipeline,
         executor,
         inline_reads=database.is_sqlite,
+        failures=UnexpectedFailures(services.ids.request_id, requests_log),
         sign_in=SignInEndpoint(
             services, requests_log, max_concurrent=settings.worker_threads // 2
         ).handle,
+        fail_path=settings.test_fail_path,
     )
     git_ssh = (
         _git_ssh_server(settings, services, executor, requests_log, database.is_sqlite)
@@ -225,6 +269,11 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         # only the address the connection comes from.
         proxy_headers=False,
         timeout_graceful_shutdown=_GRACE_SECONDS,
+        # uvicorn's httptools protocol with deadlines and size bounds (http/connections.py).
+        http=IamdHttpProtocol.bind(ConnectionGuard(limits, _rejection_log(services, requests_log))),
+        timeout_keep_alive=limits.keep_alive_timeout,
+        # No WebSocket endpoint: an upgrade request is answered as plain HTTP.
+        ws="none",
     )
     server = uvicorn.Server(config)
     log.info(

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from iamd.http.access_log import AccessLog
+from iamd.http.failure_log import FailureLog
 from iamd.http.pipeline import HttpRequest, HttpResponse
 from iamd.protocol.form import header
 from iamd.services.container import Services
@@ -48,6 +49,7 @@ MAX_BODY_BYTES = 8 * 1024
 
 
 log = logging.getLogger(__name__)
+_failures = FailureLog(log)
 
 
 class BadSignInRequest(ValueError):
@@ -82,10 +84,10 @@ class SignInEndpoint:
                     {"outcome": "bad_request", "message": str(bad)},
                     "BadRequest",
                 )
-            except Exception:
+            except Exception as exc:
                 # Never a bare 500 from uvicorn: JSON, the request id, and a log line
-                # (without the body, which holds a password).
-                log.exception("sign-in %s failed", request_id)
+                # (without the body, which holds a password), once per distinct failure.
+                _failures.exception(exc, "sign-in %s failed", request_id)
                 status, payload, outcome = (
                     500,
                     {"outcome": "internal_failure", "requestId": request_id},
