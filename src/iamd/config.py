@@ -17,6 +17,9 @@ DEFAULT_REGION = "us-east-1"
 
 _ACCOUNT_ID = re.compile(r"\d{12}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+)+")
+# SigV4's own ceiling for X-Amz-Expires: a presigned URL cannot be honoured for longer.
+MAX_PRESIGNED_URL_MAX_AGE_SECONDS = 7 * 24 * 3600
+DEFAULT_PRESIGNED_URL_MAX_AGE_SECONDS = 15 * 60
 # `rsa`: only the RSA keys AWS accepts; `all`: also Ed25519 and ECDSA.
 SSH_KEY_TYPES = ("rsa", "all")
 
@@ -50,6 +53,10 @@ class Settings:
     # (None: off, as in AWS), looked for every `unused_key_sweep_seconds`.
     deactivate_unused_keys_after_days: int | None = None
     unused_key_sweep_seconds: float = 3600.0
+    # A presigned URL (SigV4 in the query string) is refused once it is this old, even
+    # when its X-Amz-Expires allows longer: a URL is a bearer credential, and a leaked
+    # one replays its request (CreateAccessKey included) until then. AWS's STS: 15 min.
+    presigned_url_max_age_seconds: int = DEFAULT_PRESIGNED_URL_MAX_AGE_SECONDS
     # Tests only (hidden option --test-clock-file): a file holding a number of seconds
     # the server's clock is moved by, so tests can watch STS sessions expire.
     test_clock_file: Path | None = None
@@ -70,6 +77,10 @@ class Settings:
             raise ValueError("--deactivate-unused-keys-after must be at least 1 day")
         if self.unused_key_sweep_seconds <= 0:
             raise ValueError("the unused-key sweep interval must be positive")
+        if not 1 <= self.presigned_url_max_age_seconds <= MAX_PRESIGNED_URL_MAX_AGE_SECONDS:
+            raise ValueError(
+                "--presigned-url-max-age must be between 1 and 604800 seconds (7 days)"
+            )
         if self.ssh_key_types not in SSH_KEY_TYPES:
             raise ValueError("the SSH key types must be 'rsa' or 'all'")
 

@@ -19,8 +19,10 @@ from iamd.config import (
     DEFAULT_DATA_DIR,
     DEFAULT_HOST,
     DEFAULT_PORT,
+    DEFAULT_PRESIGNED_URL_MAX_AGE_SECONDS,
     DEFAULT_REGION,
     DEFAULT_SSH_PORT,
+    MAX_PRESIGNED_URL_MAX_AGE_SECONDS,
     SSH_KEY_TYPES,
     Settings,
 )
@@ -157,6 +159,16 @@ def main() -> None:
     help="How often the guard looks for unused keys.",
 )
 @click.option(
+    "--presigned-url-max-age",
+    type=click.IntRange(1, MAX_PRESIGNED_URL_MAX_AGE_SECONDS),
+    default=DEFAULT_PRESIGNED_URL_MAX_AGE_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    envvar="IAMD_PRESIGNED_URL_MAX_AGE",
+    help="Presigned URLs (reads and writes) are refused once this old, whatever their "
+    "X-Amz-Expires says (AWS's STS: 900).",
+)
+@click.option(
     "--access-log/--no-access-log", default=True, show_default=True, envvar="IAMD_ACCESS_LOG"
 )
 @click.option("--log-level", default="INFO", show_default=True, envvar="IAMD_LOG_LEVEL")
@@ -184,6 +196,7 @@ def serve(
     region: str,
     deactivate_unused_keys_after: int | None,
     unused_key_sweep_interval: float,
+    presigned_url_max_age: int,
     access_log: bool,
     log_level: str,
     test_clock_file: Path | None,
@@ -219,6 +232,7 @@ def serve(
             region=region,
             deactivate_unused_keys_after_days=deactivate_unused_keys_after,
             unused_key_sweep_seconds=unused_key_sweep_interval,
+            presigned_url_max_age_seconds=presigned_url_max_age,
             test_clock_file=test_clock_file,
         )
     except ValueError as exc:

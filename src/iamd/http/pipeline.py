@@ -66,6 +66,7 @@ class AwsPipeline:
         authorizer: Authorizer,
         *,
         access_log: AccessLog | None = None,
+        presigned_max_age: int = sigv4.DEFAULT_PRESIGNED_MAX_AGE_SECONDS,
     ) -> None:
         self._services = services
         self._codecs = codecs
@@ -73,6 +74,7 @@ class AwsPipeline:
         self._operations = operations
         self._authorizer = authorizer
         self._access_log = access_log
+        self._presigned_max_age = presigned_max_age
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -89,6 +91,7 @@ class AwsPipeline:
                 request.headers,
                 request.body,
                 now,
+                presigned_max_age=self._presigned_max_age,
             )
             found = self._codecs.get(signed.service)
             if found is None:

@@ -192,6 +192,7 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         build_operation_table(),
         PolicyAuthorizer(password_self_service(services.passwords)),
         access_log=requests_log,
+        presigned_max_age=settings.presigned_url_max_age_seconds,
     )
     app = IamdApp(
         pipeline,
