@@ -20,6 +20,7 @@ _REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+)+")
 # SigV4's own ceiling for X-Amz-Expires: a presigned URL cannot be honoured for longer.
 MAX_PRESIGNED_URL_MAX_AGE_SECONDS = 7 * 24 * 3600
 DEFAULT_PRESIGNED_URL_MAX_AGE_SECONDS = 15 * 60
+DEFAULT_SIGN_IN_TRACKED_NAMES = 50_000
 # `rsa`: only the RSA keys AWS accepts; `all`: also Ed25519 and ECDSA.
 SSH_KEY_TYPES = ("rsa", "all")
 
@@ -57,9 +58,15 @@ class Settings:
     # when its X-Amz-Expires allows longer: a URL is a bearer credential, and a leaked
     # one replays its request (CreateAccessKey included) until then. AWS's STS: 15 min.
     presigned_url_max_age_seconds: int = DEFAULT_PRESIGNED_URL_MAX_AGE_SECONDS
+    # Names whose sign-in failures are remembered at once (about 180 bytes each); see
+    # services/throttle.py for what is forgotten first when there are more.
+    sign_in_tracked_names: int = DEFAULT_SIGN_IN_TRACKED_NAMES
     # Tests only (hidden option --test-clock-file): a file holding a number of seconds
     # the server's clock is moved by, so tests can watch STS sessions expire.
     test_clock_file: Path | None = None
+    # Tests only (hidden option --test-fast-password-hashing): argon2 at its cheapest, so
+    # a test can send thousands of sign-in attempts in seconds.
+    test_fast_password_hashing: bool = False
 
     def __post_init__(self) -> None:
         if not _ACCOUNT_ID.fullmatch(self.account_id):
@@ -81,6 +88,8 @@ class Settings:
             raise ValueError(
                 "--presigned-url-max-age must be between 1 and 604800 seconds (7 days)"
             )
+        if self.sign_in_tracked_names < 1:
+            raise ValueError("--sign-in-tracked-names must be at least 1")
         if self.ssh_key_types not in SSH_KEY_TYPES:
             raise ValueError("the SSH key types must be 'rsa' or 'all'")
 

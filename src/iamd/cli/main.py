@@ -21,6 +21,7 @@ from iamd.config import (
     DEFAULT_PORT,
     DEFAULT_PRESIGNED_URL_MAX_AGE_SECONDS,
     DEFAULT_REGION,
+    DEFAULT_SIGN_IN_TRACKED_NAMES,
     DEFAULT_SSH_PORT,
     MAX_PRESIGNED_URL_MAX_AGE_SECONDS,
     SSH_KEY_TYPES,
@@ -169,6 +170,16 @@ def main() -> None:
     "X-Amz-Expires says (AWS's STS: 900).",
 )
 @click.option(
+    "--sign-in-tracked-names",
+    type=click.IntRange(min=1),
+    default=DEFAULT_SIGN_IN_TRACKED_NAMES,
+    show_default=True,
+    metavar="N",
+    envvar="IAMD_SIGN_IN_TRACKED_NAMES",
+    help="Names whose sign-in failures are remembered at once, for the back-off "
+    "(about 180 bytes each).",
+)
+@click.option(
     "--access-log/--no-access-log", default=True, show_default=True, envvar="IAMD_ACCESS_LOG"
 )
 @click.option("--log-level", default="INFO", show_default=True, envvar="IAMD_LOG_LEVEL")
@@ -180,6 +191,7 @@ def main() -> None:
     hidden=True,
     type=click.Path(dir_okay=False, path_type=Path),
 )
+@click.option("--test-fast-password-hashing", is_flag=True, default=False, hidden=True)
 def serve(
     host: str,
     port: int,
@@ -197,9 +209,11 @@ def serve(
     deactivate_unused_keys_after: int | None,
     unused_key_sweep_interval: float,
     presigned_url_max_age: int,
+    sign_in_tracked_names: int,
     access_log: bool,
     log_level: str,
     test_clock_file: Path | None,
+    test_fast_password_hashing: bool,
 ) -> None:
     """Start the server (IAM, STS and CodeCommit over HTTP; git over SSH)."""
     logging.basicConfig(
@@ -233,7 +247,9 @@ def serve(
             deactivate_unused_keys_after_days=deactivate_unused_keys_after,
             unused_key_sweep_seconds=unused_key_sweep_interval,
             presigned_url_max_age_seconds=presigned_url_max_age,
+            sign_in_tracked_names=sign_in_tracked_names,
             test_clock_file=test_clock_file,
+            test_fast_password_hashing=test_fast_password_hashing,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
