@@ -21,6 +21,8 @@ _REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+)+")
 MAX_PRESIGNED_URL_MAX_AGE_SECONDS = 7 * 24 * 3600
 DEFAULT_PRESIGNED_URL_MAX_AGE_SECONDS = 15 * 60
 DEFAULT_SIGN_IN_TRACKED_NAMES = 50_000
+# The files SQLite keeps beside a database in WAL mode (and its rollback journal).
+_SQLITE_SIDES = ("-wal", "-shm", "-journal")
 # `rsa`: only the RSA keys AWS accepts; `all`: also Ed25519 and ECDSA.
 SSH_KEY_TYPES = ("rsa", "all")
 
@@ -98,6 +100,34 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'iamd.sqlite3').resolve()}"
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The embedded database's file, when the database is SQLite on a file."""
+        url = self.effective_database_url
+        if not url.startswith("sqlite:///"):
+            return None
+        path = url.removeprefix("sqlite:///").split("?", 1)[0]
+        return Path(path) if path and path != ":memory:" else None
+
+    @property
+    def private_paths(self) -> list[Path]:
+        """What iamd keeps beside the data directory that a start tightens to 0600/0700.
+
+        Not the master key and the SSH host key: those are created 0600, and one found
+        readable by others is refused at start (it may have been copied), not mended.
+        """
+        paths = [
+            self.ssh_host_key_file.with_name(self.ssh_host_key_file.name + ".pub"),
+            self.bootstrap_credentials_file,
+            self.repositories_dir,
+        ]
+        database = self.sqlite_file
+        if database is not None:
+            # SQLite creates -wal and -shm with the database file's mode, so a file left
+            # loose by an older start would hand its mode on.
+            paths += [database, *(database.with_name(database.name + s) for s in _SQLITE_SIDES)]
+        return paths
 
     @property
     def repositories_dir(self) -> Path:

@@ -13,6 +13,7 @@ from typing import ClassVar
 import click
 
 from iamd import __version__
+from iamd.auth.data_dir_modes import make_private, restrict_umask
 from iamd.cli.authorized_keys import authorized_keys
 from iamd.config import (
     DEFAULT_ACCOUNT_ID,
@@ -225,6 +226,8 @@ def serve(
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # asyncssh narrates every connection and channel; iamd logs each git session itself.
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
+    # Before anything is created: the database, keys and repositories are private.
+    restrict_umask()
     from iamd.http.server import StartupError  # noqa: PLC0415 - keeps other commands fast
     from iamd.http.server import serve as run_server  # noqa: PLC0415
 
@@ -253,6 +256,12 @@ def serve(
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    try:
+        make_private(settings.data_dir, settings.private_paths)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot create the data directory {settings.data_dir}: {exc.strerror or exc}"
+        ) from exc
     try:
         run_server(settings, Quotas(users=users_quota, roles=roles_quota), access_log=access_log)
     except StartupError as exc:
