@@ -3,9 +3,10 @@
 `SignInService.verify` answers one attempt with an outcome, never with the reason a
 wrong attempt failed: an unknown account, an unknown user, a user without a password
 and a wrong password all read `invalid_credentials`. A wrong attempt does the same work
-whatever the reason: the same two queries (user, login profile), one argon2 check (a
-dummy hash stands in when there is no real one), one count in the failure ledger and no
-database write, so neither the answer nor its timing tells whether a user exists.
+whatever the reason: the same three queries (account, user, login profile), one argon2
+check (a dummy hash stands in when there is no real one), one count in the failure
+ledger and no database write, so neither the answer nor its timing tells whether a user
+exists.
 Repeated failures are slowed down by that ledger (`services/throttle.py`), which counts
 every name alike; a correct password forgives them and records PasswordLastUsed.
 
