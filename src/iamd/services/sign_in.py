@@ -6,9 +6,8 @@ and a wrong password all read `invalid_credentials`. A wrong attempt does the sa
 whatever the reason: the same three queries (account, user, login profile), one argon2
 check (a dummy hash stands in when there is no real one), one count in the failure
 ledger and no database write, so neither the answer nor its timing tells whether a user
-exists.
-Repeated failures are slowed down by that ledger (`services/throttle.py`), which counts
-every name alike; a correct password forgives them and records PasswordLastUsed.
+exists. Repeated failures are slowed down by that ledger (`services/throttle.py`), which
+counts every name alike; a correct password forgives them and records PasswordLastUsed.
 
 A correct password can still not be enough: a password an administrator set with
 PasswordResetRequired, or one older than the policy's MaxPasswordAge, must be replaced
