@@ -17,6 +17,12 @@ DEFAULT_REGION = "us-east-1"
 
 _ACCOUNT_ID = re.compile(r"\d{12}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+)+")
+# SigV4's own ceiling for X-Amz-Expires: a presigned URL cannot be honoured for longer.
+MAX_PRESIGNED_URL_MAX_AGE_SECONDS = 7 * 24 * 3600
+DEFAULT_PRESIGNED_URL_MAX_AGE_SECONDS = 15 * 60
+DEFAULT_SIGN_IN_TRACKED_NAMES = 50_000
+# The files SQLite keeps beside a database in WAL mode (and its rollback journal).
+_SQLITE_SIDES = ("-wal", "-shm", "-journal")
 # `rsa`: only the RSA keys AWS accepts; `all`: also Ed25519 and ECDSA.
 SSH_KEY_TYPES = ("rsa", "all")
 
@@ -58,9 +64,19 @@ class Settings:
     # Tests only (hidden option --test-fail-path): requests to this path fail inside the
     # application, to prove that they are answered InternalFailure.
     test_fail_path: str | None = None
+    # A presigned URL (SigV4 in the query string) is refused once it is this old, even
+    # when its X-Amz-Expires allows longer: a URL is a bearer credential, and a leaked
+    # one replays its request (CreateAccessKey included) until then. AWS's STS: 15 min.
+    presigned_url_max_age_seconds: int = DEFAULT_PRESIGNED_URL_MAX_AGE_SECONDS
+    # Names whose sign-in failures are remembered at once (about 180 bytes each); see
+    # services/throttle.py for what is forgotten first when there are more.
+    sign_in_tracked_names: int = DEFAULT_SIGN_IN_TRACKED_NAMES
     # Tests only (hidden option --test-clock-file): a file holding a number of seconds
     # the server's clock is moved by, so tests can watch STS sessions expire.
     test_clock_file: Path | None = None
+    # Tests only (hidden option --test-fast-password-hashing): argon2 at its cheapest, so
+    # a test can send thousands of sign-in attempts in seconds.
+    test_fast_password_hashing: bool = False
 
     def __post_init__(self) -> None:
         if not _ACCOUNT_ID.fullmatch(self.account_id):
@@ -82,6 +98,12 @@ class Settings:
             raise ValueError("--header-timeout and --body-timeout must be positive")
         if self.max_connections < 1:
             raise ValueError("--max-connections must be at least 1")
+        if not 1 <= self.presigned_url_max_age_seconds <= MAX_PRESIGNED_URL_MAX_AGE_SECONDS:
+            raise ValueError(
+                "--presigned-url-max-age must be between 1 and 604800 seconds (7 days)"
+            )
+        if self.sign_in_tracked_names < 1:
+            raise ValueError("--sign-in-tracked-names must be at least 1")
         if self.ssh_key_types not in SSH_KEY_TYPES:
             raise ValueError("the SSH key types must be 'rsa' or 'all'")
 
@@ -90,6 +112,34 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'iamd.sqlite3').resolve()}"
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The embedded database's file, when the database is SQLite on a file."""
+        url = self.effective_database_url
+        if not url.startswith("sqlite:///"):
+            return None
+        path = url.removeprefix("sqlite:///").split("?", 1)[0]
+        return Path(path) if path and path != ":memory:" else None
+
+    @property
+    def private_paths(self) -> list[Path]:
+        """What iamd keeps beside the data directory that a start tightens to 0600/0700.
+
+        Not the master key and the SSH host key: those are created 0600, and one found
+        readable by others is refused at start (it may have been copied), not mended.
+        """
+        paths = [
+            self.ssh_host_key_file.with_name(self.ssh_host_key_file.name + ".pub"),
+            self.bootstrap_credentials_file,
+            self.repositories_dir,
+        ]
+        database = self.sqlite_file
+        if database is not None:
+            # SQLite creates -wal and -shm with the database file's mode, so a file left
+            # loose by an older start would hand its mode on.
+            paths += [database, *(database.with_name(database.name + s) for s in _SQLITE_SIDES)]
+        return paths
 
     @property
     def repositories_dir(self) -> Path:

@@ -47,8 +47,10 @@ class Wire(NamedTuple):
     headers: list[tuple[bytes, bytes]]
     body: bytes
 
-    def parse(self, now: datetime = SIGNED_AT) -> SigV4Request:
-        return parse_request(self.method, self.path, self.query, self.headers, self.body, now)
+    def parse(self, now: datetime = SIGNED_AT, **options: int) -> SigV4Request:
+        return parse_request(
+            self.method, self.path, self.query, self.headers, self.body, now, **options
+        )
 
     def with_header(self, name: str, value: str) -> Wire:
         key = name.encode()
@@ -493,17 +495,41 @@ def test_naive_now_is_taken_as_utc() -> None:
     accepted(CASES["iam-post-form"], now=SIGNED_AT.replace(tzinfo=None) + timedelta(minutes=5))
 
 
-def test_presigned_url_lives_for_x_amz_expires() -> None:
+def test_presigned_url_lives_for_x_amz_expires_within_the_cap() -> None:
     wire = sign("GET", "http://localhost:8080/?Action=GetUser", presign_expires=3600)
-    accepted(wire, now=SIGNED_AT + timedelta(minutes=59))
+    wire.parse(now=SIGNED_AT + timedelta(minutes=59), presigned_max_age=7200)
     with pytest.raises(SignatureDoesNotMatch) as caught:
-        wire.parse(now=SIGNED_AT + timedelta(minutes=61))
+        wire.parse(now=SIGNED_AT + timedelta(minutes=61), presigned_max_age=7200)
     assert caught.value.message == (
         "Signature expired: 20260101T000000Z is now earlier than 20260101T000100Z "
         "(20260101T010100Z - 60 min.)"
     )
     with pytest.raises(SignatureDoesNotMatch, match="not yet current"):
         wire.parse(now=SIGNED_AT - timedelta(minutes=16))
+
+
+def test_presigned_url_is_capped_at_fifteen_minutes_by_default() -> None:
+    # As AWS's STS: a longer X-Amz-Expires is not honoured past 15 minutes.
+    wire = sign("GET", "http://localhost:8080/?Action=CreateUser", presign_expires=604800)
+    assert accepted(wire, now=SIGNED_AT + timedelta(minutes=15)).expires == 604800
+    with pytest.raises(SignatureDoesNotMatch) as caught:
+        wire.parse(now=SIGNED_AT + timedelta(minutes=15, seconds=1))
+    assert caught.value.status == 403
+    assert caught.value.message == (
+        "Signature expired: 20260101T000000Z is now earlier than 20260101T000001Z "
+        "(20260101T001501Z - 15 min.)"
+    )
+    with pytest.raises(SignatureDoesNotMatch, match="Signature expired"):
+        wire.parse(now=SIGNED_AT + timedelta(days=6))
+
+
+def test_a_shorter_cap_applies_to_presigned_urls_only() -> None:
+    presigned = sign("GET", "http://localhost:8080/?Action=GetUser", presign_expires=900)
+    presigned.parse(now=SIGNED_AT + timedelta(seconds=60), presigned_max_age=60)
+    with pytest.raises(SignatureDoesNotMatch, match=r"- 60 sec\.\)|- 1 min\.\)"):
+        presigned.parse(now=SIGNED_AT + timedelta(seconds=61), presigned_max_age=60)
+    # A request signed in its headers keeps the ±15 minutes clock-skew rule.
+    CASES["iam-post-form"].parse(now=SIGNED_AT + timedelta(minutes=14), presigned_max_age=60)
 
 
 def test_short_presigned_lifetime_is_reported_in_seconds() -> None:
@@ -772,9 +798,10 @@ def test_bad_presigned_expires(expires: str, message: str) -> None:
     assert error.message == message
 
 
-def test_maximum_presigned_expires_is_accepted() -> None:
+def test_maximum_presigned_expires_is_accepted_under_the_largest_cap() -> None:
     wire = sign("GET", "http://localhost:8080/?Action=GetUser", presign_expires=604800)
-    accepted(wire, now=SIGNED_AT + timedelta(days=6, hours=23))
+    request = wire.parse(now=SIGNED_AT + timedelta(days=6, hours=23), presigned_max_age=604800)
+    verify(request, SECRET)
 
 
 def test_duplicated_presigned_parameter_is_refused() -> None:

@@ -35,6 +35,12 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 CLOCK_SKEW_SECONDS = 15 * 60
 # Generic SigV4 presigned-URL rule: X-Amz-Expires is 1 second to 7 days.
 MAX_EXPIRES_SECONDS = 7 * 24 * 3600
+# How long after its X-Amz-Date a presigned URL is honoured at most, whatever its
+# X-Amz-Expires says. STS on AWS honours its presigned URLs for 15 minutes and ignores a
+# longer X-Amz-Expires (iam-facts §1.6 item 9); a URL is a bearer credential that ends up
+# in logs, shell histories and chat, so iamd applies that cap to every presigned request
+# (a setting: `--presigned-url-max-age`).
+DEFAULT_PRESIGNED_MAX_AGE_SECONDS = 15 * 60
 
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _AMZ_DATE_RE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
@@ -93,9 +99,8 @@ class SigV4Request:
     security_token: str | None = field(repr=False)
     presigned: bool
     string_to_sign: str  # computed during parse (needs no secret)
-    # Presigned URLs only: the X-Amz-Expires lifetime in seconds, already enforced here.
-    # STS on AWS ignores it and honours ~15 minutes (iam-facts §1.6 item 9); a caller
-    # that wants that stricter rule can apply it.
+    # Presigned URLs only: X-Amz-Expires in seconds as sent. What was enforced is the
+    # shorter of it and the server's cap (`presigned_max_age` of `parse_request`).
     expires: int | None = None
 
 
@@ -106,11 +111,15 @@ def parse_request(
     headers: Sequence[tuple[bytes, bytes]],
     body: bytes,
     now: datetime,
+    *,
+    presigned_max_age: int = DEFAULT_PRESIGNED_MAX_AGE_SECONDS,
 ) -> SigV4Request:
     """Parse and check a SigV4-signed request; raise the AWS error a bad one gets.
 
     ``path`` is the raw, still percent-encoded request path (ASGI ``raw_path`` decoded as
-    latin-1), ``raw_query`` the raw query string, ``headers`` the ASGI header list.
+    latin-1), ``raw_query`` the raw query string, ``headers`` the ASGI header list. A
+    presigned request is refused once it is older than X-Amz-Expires or than
+    ``presigned_max_age`` seconds, whichever comes first.
     """
     header_map = _header_map(headers)
     query = _parse_query(raw_query)
@@ -143,7 +152,11 @@ def parse_request(
     if "host" not in lowered_signed:
         raise SignatureDoesNotMatch(_HOST_NOT_SIGNED)
 
-    _check_time(amz_date, request_epoch, now, expires)
+    if authorization is not None:
+        lifetime = CLOCK_SKEW_SECONDS
+    else:
+        lifetime = presigned_max_age if expires is None else min(expires, presigned_max_age)
+    _check_time(amz_date, request_epoch, now, lifetime)
 
     canonical_request = "\n".join(
         (
@@ -406,7 +419,7 @@ def _check_scope(credential: str, amz_date: str) -> tuple[str, str, str, str]:
     return access_key_id, date_stamp, region, service
 
 
-def _check_time(amz_date: str, request_epoch: int, now: datetime, expires: int | None) -> None:
+def _check_time(amz_date: str, request_epoch: int, now: datetime, lifetime: int) -> None:
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     now_epoch = int(now.timestamp())
@@ -415,12 +428,10 @@ def _check_time(amz_date: str, request_epoch: int, now: datetime, expires: int |
             f"Signature not yet current: {amz_date} is still later than "
             f"{_amz(now_epoch + CLOCK_SKEW_SECONDS)} ({_amz(now_epoch)} + 15 min.)"
         )
-    # A presigned URL lives for X-Amz-Expires seconds. AWS answers an expired one with
-    # several codes depending on the service (S3: AccessDenied "Request has expired");
-    # we answer it with the same SignatureDoesNotMatch "Signature expired" sentence
-    # IAM/STS use for clock skew, with the lifetime in place of "15 min.", so a client
-    # sees one consistent error for "too old". Without X-Amz-Expires the skew rule applies.
-    lifetime = CLOCK_SKEW_SECONDS if expires is None else expires
+    # Too old: IAM and STS answer a request past the skew window, and an STS presigned
+    # URL past its 15 minutes, with SignatureDoesNotMatch "Signature expired: ... - 15
+    # min." (iam-facts §1.6 items 8-9; the generic docs' RequestExpired is not what they
+    # send). A presigned URL with a shorter lifetime gets the same sentence with its own.
     if request_epoch < now_epoch - lifetime:
         span = f"{lifetime // 60} min." if lifetime % 60 == 0 else f"{lifetime} sec."
         raise SignatureDoesNotMatch(

@@ -13,14 +13,18 @@ from typing import ClassVar
 import click
 
 from iamd import __version__
+from iamd.auth.data_dir_modes import make_private, restrict_umask
 from iamd.cli.authorized_keys import authorized_keys
 from iamd.config import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_DATA_DIR,
     DEFAULT_HOST,
     DEFAULT_PORT,
+    DEFAULT_PRESIGNED_URL_MAX_AGE_SECONDS,
     DEFAULT_REGION,
+    DEFAULT_SIGN_IN_TRACKED_NAMES,
     DEFAULT_SSH_PORT,
+    MAX_PRESIGNED_URL_MAX_AGE_SECONDS,
     SSH_KEY_TYPES,
     Settings,
 )
@@ -184,6 +188,26 @@ def main() -> None:
     "connection waiting longest for its client is closed.",
 )
 @click.option(
+    "--presigned-url-max-age",
+    type=click.IntRange(1, MAX_PRESIGNED_URL_MAX_AGE_SECONDS),
+    default=DEFAULT_PRESIGNED_URL_MAX_AGE_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    envvar="IAMD_PRESIGNED_URL_MAX_AGE",
+    help="Presigned URLs (reads and writes) are refused once this old, whatever their "
+    "X-Amz-Expires says (AWS's STS: 900).",
+)
+@click.option(
+    "--sign-in-tracked-names",
+    type=click.IntRange(min=1),
+    default=DEFAULT_SIGN_IN_TRACKED_NAMES,
+    show_default=True,
+    metavar="N",
+    envvar="IAMD_SIGN_IN_TRACKED_NAMES",
+    help="Names whose sign-in failures are remembered at once, for the back-off "
+    "(about 180 bytes each).",
+)
+@click.option(
     "--access-log/--no-access-log", default=True, show_default=True, envvar="IAMD_ACCESS_LOG"
 )
 @click.option("--log-level", default="INFO", show_default=True, envvar="IAMD_LOG_LEVEL")
@@ -196,6 +220,7 @@ def main() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
 )
 @click.option("--test-fail-path", default=None, hidden=True)
+@click.option("--test-fast-password-hashing", is_flag=True, default=False, hidden=True)
 def serve(
     host: str,
     port: int,
@@ -219,6 +244,9 @@ def serve(
     log_level: str,
     test_clock_file: Path | None,
     test_fail_path: str | None,
+    presigned_url_max_age: int,
+    sign_in_tracked_names: int,
+    test_fast_password_hashing: bool,
 ) -> None:
     """Start the server (IAM, STS and CodeCommit over HTTP; git over SSH)."""
     logging.basicConfig(
@@ -230,6 +258,8 @@ def serve(
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # asyncssh narrates every connection and channel; iamd logs each git session itself.
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
+    # Before anything is created: the database, keys and repositories are private.
+    restrict_umask()
     from iamd.http.server import StartupError  # noqa: PLC0415 - keeps other commands fast
     from iamd.http.server import serve as run_server  # noqa: PLC0415
 
@@ -255,10 +285,19 @@ def serve(
             body_timeout_seconds=body_timeout,
             max_connections=max_connections,
             test_fail_path=test_fail_path,
+            presigned_url_max_age_seconds=presigned_url_max_age,
+            sign_in_tracked_names=sign_in_tracked_names,
             test_clock_file=test_clock_file,
+            test_fast_password_hashing=test_fast_password_hashing,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    try:
+        make_private(settings.data_dir, settings.private_paths)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot create the data directory {settings.data_dir}: {exc.strerror or exc}"
+        ) from exc
     try:
         run_server(settings, Quotas(users=users_quota, roles=roles_quota), access_log=access_log)
     except StartupError as exc:

@@ -1,7 +1,8 @@
 """The SSH host key: an Ed25519 key generated at the first start into the data directory.
 
 It is written once, atomically, with mode 0600, next to its public half (``.pub``,
-0644, for known_hosts files), and reused at every start, so clients that trusted it
+for known_hosts files; 0600 too, like everything in the data directory), and reused
+at every start, so clients that trusted it
 keep trusting it. A key file that group or others can read is refused, like the master
 key. Ed25519 alone: every OpenSSH since 6.5 and current git clients accept it, and it
 costs nothing to generate.
@@ -50,7 +51,7 @@ def _write_public_half(path: Path, key: asyncssh.SSHKey) -> None:
     temporary = public.with_name(f".{public.name}.{os.getpid()}")
     try:
         temporary.write_bytes(key.export_public_key("openssh"))
-        temporary.chmod(0o644)
+        temporary.chmod(0o600)
         os.replace(temporary, public)
     finally:
         with contextlib.suppress(FileNotFoundError):

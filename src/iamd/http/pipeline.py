@@ -82,6 +82,7 @@ class AwsPipeline:
         *,
         access_log: AccessLog | None = None,
         max_concurrent_costly: int = 2,
+        presigned_max_age: int = sigv4.DEFAULT_PRESIGNED_MAX_AGE_SECONDS,
     ) -> None:
         self._services = services
         self._codecs = codecs
@@ -92,6 +93,7 @@ class AwsPipeline:
         # Over the bound a costly operation answers Throttling at once (botocore retries
         # it) rather than waiting on a worker thread that others need.
         self._costly_slots = threading.BoundedSemaphore(max(1, max_concurrent_costly))
+        self._presigned_max_age = presigned_max_age
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -108,6 +110,7 @@ class AwsPipeline:
                 request.headers,
                 request.body,
                 now,
+                presigned_max_age=self._presigned_max_age,
             )
             found = self._codecs.get(signed.service)
             if found is None:

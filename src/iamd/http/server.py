@@ -18,6 +18,7 @@ from types import FrameType
 
 import uvicorn
 
+from iamd.auth.passwords import PasswordHashing
 from iamd.auth.secret_box import SecretBox
 from iamd.authz import PolicyAuthorizer
 from iamd.authz.password_self_service import password_self_service
@@ -118,6 +119,10 @@ def build_services(
             settings.test_clock_file,
         )
         clock = OffsetFileClock(settings.test_clock_file)
+    hashing = None
+    if settings.test_fast_password_hashing:
+        log.warning("TEST PASSWORD HASHING: argon2 at its cheapest; never use this outside tests")
+        hashing = PasswordHashing(time_cost=1, memory_kib=8, lanes=1)
     services = Services.build(
         database=database,
         account_id=settings.account_id,
@@ -129,6 +134,8 @@ def build_services(
         ssh_rsa_only=settings.ssh_key_types == "rsa",
         repositories_dir=settings.repositories_dir,
         clone_urls=CloneUrls(public_host(settings.host), settings.port, settings.ssh_port),
+        password_hashing=hashing,
+        sign_in_tracked_names=settings.sign_in_tracked_names,
     )
     return services, box
 
@@ -235,6 +242,7 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         PolicyAuthorizer(password_self_service(services.passwords)),
         access_log=requests_log,
         max_concurrent_costly=settings.worker_threads // 2,
+        presigned_max_age=settings.presigned_url_max_age_seconds,
     )
     app = IamdApp(
         pipeline,

@@ -31,7 +31,7 @@ from iamd.services.sign_in import SignInService
 from iamd.services.ssh_logins import SSHLoginResolver
 from iamd.services.ssh_public_keys import SSHPublicKeyService
 from iamd.services.sts import StsService
-from iamd.services.throttle import Backoff
+from iamd.services.throttle import DEFAULT_MAX_NAMES, Backoff, FailureLedger
 from iamd.services.transactions import Transactions
 from iamd.services.users import UserService
 from iamd.store.database import Database
@@ -82,6 +82,7 @@ class Services:
         clone_urls: CloneUrls | None = None,
         password_hashing: PasswordHashing | None = None,
         sign_in_backoff: Backoff | None = None,
+        sign_in_tracked_names: int = DEFAULT_MAX_NAMES,
     ) -> Services:
         tx = Transactions(database, account_id)
         compiler = PolicyCompiler()
@@ -89,7 +90,10 @@ class Services:
         mfa_devices = MFADeviceService(tx, clock, quotas, secret_box)
         last_used = LastUsedRecorder(database, last_used_flush_seconds)
         passwords = PasswordService(
-            tx, clock, password_hashing or PasswordHashing(), sign_in_backoff or Backoff()
+            tx,
+            clock,
+            password_hashing or PasswordHashing(),
+            FailureLedger(sign_in_backoff or Backoff(), max_names=sign_in_tracked_names),
         )
         return cls(
             tx=tx,

@@ -30,13 +30,15 @@ from iamd.model.password_policy import PasswordPolicy
 from iamd.services.caller import Caller
 from iamd.services.password_rules import broken_rules
 from iamd.services.read_cache import ReadThrough
-from iamd.services.throttle import Backoff
+from iamd.services.throttle import FailureLedger
 from iamd.services.transactions import NO_CREDENTIALS, Transactions
 from iamd.services.users import require_user
 from iamd.store.sql.passwords import StoredLoginProfile
 
 # AWS's PasswordReusePrevention allows at most 24; iamd keeps that many earlier hashes.
 HISTORY_KEPT = 24
+# Looked up when no user has the name, so that both cases run the same two queries.
+_NO_SUCH_USER_ID = "-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +62,13 @@ class PasswordService:
         tx: Transactions,
         clock: Clock,
         hashing: PasswordHashing,
-        backoff: Backoff,
+        failures: FailureLedger,
     ) -> None:
         self._tx = tx
         self._clock = clock
         self.hashing = hashing
-        self.backoff = backoff
+        # Shared with sign-in: guessing through ChangePassword uses up the same attempts.
+        self.failures = failures
         self._policy: ReadThrough[str, tuple[PasswordPolicy | None]] = ReadThrough(tx, 1)
 
     # -- the account password policy -----------------------------------------------------
@@ -175,15 +178,14 @@ class PasswordService:
         found = self.user_password(caller.user.name)
         if found is None:
             raise NoSuchEntity.login_profile(caller.user.name)
-        now = self._clock.now()
-        if self.backoff.waiting(found.profile.failed_attempts, found.profile.last_failure, now):
+        if self.failures.admit(found.user.name, self._clock.now()) is not None:
             # Guessing the old password through the API is slowed down like sign-in.
             raise EntityTemporarilyUnmodifiable(
                 "Too many failed password attempts; try again later."
             )
         if not self.hashing.verify(found.profile.password_hash, old_password):
-            self.record_failure(found.user.user_id)
             raise AccessDenied("The old password is incorrect.")
+        self.failures.forgive(found.user.name)
         self.set_own_password(found, new_password)
 
     def set_own_password(self, found: UserPassword, new_password: str) -> None:
@@ -204,17 +206,14 @@ class PasswordService:
     # -- shared with sign-in ---------------------------------------------------------------
 
     def user_password(self, user_name: str) -> UserPassword | None:
+        # The same two queries whether or not the user exists: sign-in's timing must not
+        # tell (the login profile of a user id nobody has is looked up for a missing one).
         with self._tx.read() as repos:
             user = repos.users.get_by_name(user_name)
-            if user is None:
-                return None
-            profile = repos.login_profiles.get(user.user_id)
-        return None if profile is None else UserPassword(user, profile)
-
-    def record_failure(self, user_id: str) -> None:
-        # Only the sign-in check reads the count, fresh from the database every time.
-        with self._tx.write_uncached() as repos:
-            repos.login_profiles.record_failure(user_id, self._clock.now())
+            profile = repos.login_profiles.get(_NO_SUCH_USER_ID if user is None else user.user_id)
+        if user is None or profile is None:
+            return None
+        return UserPassword(user, profile)
 
     def record_success(self, found: UserPassword, password: str, *, rehash: bool = True) -> None:
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:

@@ -2,10 +2,12 @@
 
 `SignInService.verify` answers one attempt with an outcome, never with the reason a
 wrong attempt failed: an unknown account, an unknown user, a user without a password
-and a wrong password all read `invalid_credentials`, and all cost one argon2 check
-(a dummy hash stands in when there is no real one), so neither the answer nor its
-timing tells whether a user exists. Repeated failures are slowed down (see
-`services/throttle.py`); a success records the user's PasswordLastUsed.
+and a wrong password all read `invalid_credentials`. A wrong attempt does the same work
+whatever the reason: the same three queries (account, user, login profile), one argon2
+check (a dummy hash stands in when there is no real one), one count in the failure
+ledger and no database write, so neither the answer nor its timing tells whether a user
+exists. Repeated failures are slowed down by that ledger (`services/throttle.py`), which
+counts every name alike; a correct password forgives them and records PasswordLastUsed.
 
 A correct password can still not be enough: a password an administrator set with
 PasswordResetRequired, or one older than the policy's MaxPasswordAge, must be replaced
@@ -23,7 +25,6 @@ from enum import StrEnum
 from iamd.clock import Clock
 from iamd.errors import EntityTemporarilyUnmodifiable, NoSuchEntity, PasswordPolicyViolation
 from iamd.services.passwords import PasswordService, UserPassword
-from iamd.services.throttle import UnknownNameFailures
 
 
 # Outcome names, not secrets (ruff S105 reads "PASSWORD" as one).
@@ -53,7 +54,6 @@ class SignInService:
         self._passwords = passwords
         self._clock = clock
         self._account_id = account_id
-        self._unknown = UnknownNameFailures()
 
     def verify(
         self,
@@ -63,16 +63,21 @@ class SignInService:
         new_password: str | None = None,
     ) -> SignInResult:
         now = self._clock.now()
-        found = self._passwords.user_password(user_name) if self._is_ours(account) else None
-        if found is None:
-            return self._unknown_attempt(user_name, password, now)
-        profile = found.profile
-        retry = self._passwords.backoff.retry_at(profile.failed_attempts, profile.last_failure)
-        if retry is not None and now < retry:
+        # Counted as a failure before the check (and forgiven if the password is right),
+        # so that attempts racing on several threads cannot share one back-off window.
+        retry = self._passwords.failures.admit(user_name, now)
+        if retry is not None:
             return _throttled(retry, now)
-        if not self._passwords.hashing.verify(profile.password_hash, password):
-            self._passwords.record_failure(found.user.user_id)
+        ours = self._is_ours(account)
+        # Looked up in any account, so a wrong account costs what a wrong user costs.
+        found = self._passwords.user_password(user_name)
+        hashing = self._passwords.hashing
+        if found is None or not ours:
+            hashing.spend_like_verify(password)
             return SignInResult(Outcome.INVALID_CREDENTIALS)
+        if not hashing.verify(found.profile.password_hash, password):
+            return SignInResult(Outcome.INVALID_CREDENTIALS)
+        self._passwords.failures.forgive(user_name)
         return self._correct_password(found, password, new_password, now)
 
     def _correct_password(
@@ -102,15 +107,6 @@ class SignInService:
             return self._identified(found, Outcome.SIGNED_IN)
         self._passwords.record_success(found, password)
         return self._identified(found, Outcome.SIGNED_IN)
-
-    def _unknown_attempt(self, user_name: str, password: str, now: datetime) -> SignInResult:
-        failures, last = self._unknown.get(user_name)
-        retry = self._passwords.backoff.retry_at(failures, last)
-        if retry is not None and now < retry:
-            return _throttled(retry, now)
-        self._passwords.hashing.spend_like_verify(password)
-        self._unknown.record(user_name, self._clock.now())
-        return SignInResult(Outcome.INVALID_CREDENTIALS)
 
     def _is_ours(self, account: str) -> bool:
         return account.lower() in {name.lower() for name in self._passwords.account_names()}
