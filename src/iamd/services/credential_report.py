@@ -155,7 +155,7 @@ class CredentialReportService:
     def _report_writer(self) -> Iterator[CredentialReportRepository]:
         """A write of the report row alone, serialised per account; no cache holds it."""
         with self._tx.write_uncached() as repos:
-            repos.account.lock()
+            repos.account.lock("credential_report")
             yield repos.credential_reports
 
 
