@@ -41,8 +41,8 @@ class AccountRepository:
         longer than `lock_timeout`. SQLite writers are serialised by BEGIN IMMEDIATE.
         """
         if self._conn.dialect.name == "postgresql":
-            key = _signed32(zlib.crc32(f"{self._account_id}:{scope}".encode()))
-            self._conn.execute(_LOCK, {"namespace": _ADVISORY_NAMESPACE, "key": key})
+            namespace, key = quota_lock_keys(self._account_id, scope)
+            self._conn.execute(_LOCK, {"namespace": namespace, "key": key})
 
     def set_alias(self, alias: str | None) -> None:
         try:
@@ -51,6 +51,11 @@ class AccountRepository:
             )
         except IntegrityError as exc:
             raise EntityAlreadyExists(f"The account alias {alias} already exists.") from exc
+
+
+def quota_lock_keys(account_id: str, scope: str) -> tuple[int, int]:
+    """pg_advisory_xact_lock's two keys for one account-wide check."""
+    return _ADVISORY_NAMESPACE, _signed32(zlib.crc32(f"{account_id}:{scope}".encode()))
 
 
 def _signed32(value: int) -> int:
