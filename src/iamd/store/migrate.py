@@ -70,6 +70,11 @@ def startup_lock(database: Database) -> Iterator[None]:
 
 
 def upgrade_to_head(database: Database) -> None:
+    upgrade_to(database, "head")
+
+
+def upgrade_to(database: Database, revision: str) -> None:
+    """Upgrade to `revision` (tests build older schemas with it)."""
     config = alembic_config(database)
     with database.engine.connect() as connection:
         if database.is_sqlite:
@@ -84,7 +89,7 @@ def upgrade_to_head(database: Database) -> None:
         try:
             with connection.begin():
                 config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+                command.upgrade(config, revision)
                 if database.is_sqlite:
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
                     if broken is not None:
