@@ -44,6 +44,11 @@ class Settings:
     # database (they are flushed at shutdown too).
     last_used_flush_seconds: float = 1.0
     worker_threads: int = 8
+    # PostgreSQL's bounds on waiting (docs/architecture.md, "Several nodes"): a lock, a
+    # statement, and a transaction whose client went silent (a stopped node).
+    db_lock_timeout_seconds: float = 2.0
+    db_statement_timeout_seconds: float = 30.0
+    db_idle_in_transaction_timeout_seconds: float = 5.0
     ssh_key_types: str = "all"
     ssh_port: int = DEFAULT_SSH_PORT
     # Whether `serve` answers git over SSH on `ssh_port` (the port is named in clone URLs
@@ -104,6 +109,13 @@ class Settings:
             )
         if self.sign_in_tracked_names < 1:
             raise ValueError("--sign-in-tracked-names must be at least 1")
+        for value, option in (
+            (self.db_lock_timeout_seconds, "--db-lock-timeout"),
+            (self.db_statement_timeout_seconds, "--db-statement-timeout"),
+            (self.db_idle_in_transaction_timeout_seconds, "--db-idle-in-transaction-timeout"),
+        ):
+            if not 0 < value <= 3600:
+                raise ValueError(f"{option} must be more than 0 and at most 3600 seconds")
         if self.ssh_key_types not in SSH_KEY_TYPES:
             raise ValueError("the SSH key types must be 'rsa' or 'all'")
 

@@ -401,6 +401,24 @@ class InternalFailure(AwsError):
         super().__init__(message)
 
 
+class ServiceUnavailable(AwsError):
+    """The database cannot serve the request now (unreachable, or a bounded wait ran out).
+
+    AWS's common error for a temporary failure: the SDKs retry a 503 with back-off
+    (botocore's legacy and standard retry modes both do), where an InternalFailure
+    reads as a bug.
+    """
+
+    code = "ServiceUnavailable"
+    status = 503
+    sender_fault = False
+
+    def __init__(
+        self, message: str = "The request has failed due to a temporary failure of the server."
+    ) -> None:
+        super().__init__(message)
+
+
 # ---------------------------------------------------------------------------------------
 # SSH public keys (UploadSSHPublicKey family).
 

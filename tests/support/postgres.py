@@ -40,80 +40,101 @@ def postgres_cluster() -> Iterator[str]:
     The cluster lives in its own directory under the system temporary directory, not in
     pytest's (which is private to root, so the `postgres` user could not enter it).
     """
-    base = Path(tempfile.mkdtemp(prefix="iamd-pg-"))
-    os.chmod(base, 0o755)  # noqa: S103 - the postgres user must enter it
-    try:
-        yield from _run_cluster(base)
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    with controlled_postgres_cluster() as cluster:
+        yield cluster.url
 
 
-def _run_cluster(base: Path) -> Iterator[str]:
-    bin_dir = postgres_bin_dir()
-    data = base / "pgdata"
-    sockets = base / "pgsock"
-    data.mkdir(parents=True)
-    sockets.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-        shutil.chown(data, "postgres")
-        shutil.chown(sockets, "postgres")
-    port = free_port()
-    subprocess.run(
-        _as_cluster_user(
-            [str(bin_dir / "initdb"), "-D", str(data), "-U", "iamd", "--auth=trust", "-E", "UTF8"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    options = (
-        f"-c listen_addresses=127.0.0.1 -c port={port} "
-        f"-c unix_socket_directories={sockets} -c fsync=off"
-    )
-    subprocess.run(
-        _as_cluster_user(
-            [
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-l",
-                str(base / "pg.log"),
-                "-w",
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    try:
+class PostgresCluster:
+    """A running throwaway cluster that a test may stop and start again (same port)."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.bin_dir = postgres_bin_dir()
+        self.data = base / "pgdata"
+        self.sockets = base / "pgsock"
+        self.port = free_port()
+        self.url = f"postgresql://iamd@127.0.0.1:{self.port}/iamd"
+
+    def init(self) -> None:
+        self.data.mkdir(parents=True)
+        self.sockets.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "postgres")
+            shutil.chown(self.data, "postgres")
+            shutil.chown(self.sockets, "postgres")
+        subprocess.run(
+            _as_cluster_user(
+                [
+                    str(self.bin_dir / "initdb"),
+                    *("-D", str(self.data), "-U", "iamd", "--auth=trust", "-E", "UTF8"),
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+            f"-c unix_socket_directories={self.sockets} -c fsync=off"
+        )
+        subprocess.run(
+            _as_cluster_user(
+                [
+                    str(self.bin_dir / "pg_ctl"),
+                    *("-D", str(self.data), "-o", options, "-l", str(self.base / "pg.log")),
+                    *("-w", "start"),
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
         deadline = time.monotonic() + 30
         while True:
             ready = subprocess.run(
-                [str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                [str(self.bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
                 capture_output=True,
                 check=False,
             )
             if ready.returncode == 0:
-                break
+                return
             if time.monotonic() > deadline:
                 raise RuntimeError("PostgreSQL did not start")
             time.sleep(0.1)
-        subprocess.run(
-            [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "iamd", "iamd"],
-            check=True,
-            capture_output=True,
-        )
-        yield f"postgresql://iamd@127.0.0.1:{port}/iamd"
-    finally:
+
+    def stop(self) -> None:
         subprocess.run(
             _as_cluster_user(
-                [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]
+                [str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]
             ),
             capture_output=True,
             check=False,
         )
+
+
+@contextmanager
+def controlled_postgres_cluster() -> Iterator[PostgresCluster]:
+    """A cluster with database `iamd`, which the test may stop and start; then removed."""
+    base = Path(tempfile.mkdtemp(prefix="iamd-pg-"))
+    os.chmod(base, 0o755)  # noqa: S103 - the postgres user must enter it
+    cluster = PostgresCluster(base)
+    try:
+        cluster.init()
+        cluster.start()
+        try:
+            subprocess.run(
+                [
+                    str(cluster.bin_dir / "createdb"),
+                    *("-h", "127.0.0.1", "-p", str(cluster.port), "-U", "iamd", "iamd"),
+                ],
+                check=True,
+                capture_output=True,
+            )
+            yield cluster
+        finally:
+            cluster.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def create_database(cluster_url: str, name: str) -> str:

@@ -208,6 +208,31 @@ def main() -> None:
     "(about 180 bytes each).",
 )
 @click.option(
+    "--db-lock-timeout",
+    default=2.0,
+    show_default=True,
+    type=float,
+    envvar="IAMD_DB_LOCK_TIMEOUT",
+    help="PostgreSQL: seconds a write waits for a lock before answering ServiceUnavailable.",
+)
+@click.option(
+    "--db-statement-timeout",
+    default=30.0,
+    show_default=True,
+    type=float,
+    envvar="IAMD_DB_STATEMENT_TIMEOUT",
+    help="PostgreSQL: seconds any one statement may run.",
+)
+@click.option(
+    "--db-idle-in-transaction-timeout",
+    default=5.0,
+    show_default=True,
+    type=float,
+    envvar="IAMD_DB_IDLE_IN_TRANSACTION_TIMEOUT",
+    help="PostgreSQL: seconds a transaction may wait on its client (a stalled node) "
+    "before the server ends it and frees its locks.",
+)
+@click.option(
     "--access-log/--no-access-log", default=True, show_default=True, envvar="IAMD_ACCESS_LOG"
 )
 @click.option("--log-level", default="INFO", show_default=True, envvar="IAMD_LOG_LEVEL")
@@ -240,6 +265,9 @@ def serve(
     header_timeout: float,
     body_timeout: float,
     max_connections: int,
+    db_lock_timeout: float,
+    db_statement_timeout: float,
+    db_idle_in_transaction_timeout: float,
     access_log: bool,
     log_level: str,
     test_clock_file: Path | None,
@@ -274,6 +302,9 @@ def serve(
             bootstrap_access_key_id=os.environ.get("IAMD_BOOTSTRAP_ACCESS_KEY_ID"),
             bootstrap_secret_access_key=os.environ.get("IAMD_BOOTSTRAP_SECRET_ACCESS_KEY"),
             worker_threads=worker_threads,
+            db_lock_timeout_seconds=db_lock_timeout,
+            db_statement_timeout_seconds=db_statement_timeout,
+            db_idle_in_transaction_timeout_seconds=db_idle_in_transaction_timeout,
             ssh_key_types=ssh_key_types,
             ssh_port=ssh_port,
             git_ssh=git_ssh,

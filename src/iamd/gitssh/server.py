@@ -17,6 +17,7 @@ import re
 
 import asyncssh
 
+from iamd.errors import ServiceUnavailable
 from iamd.gitssh.offload import Offload
 from iamd.gitssh.sessions import GitSessions
 from iamd.services.ssh_logins import SSHLoginResolver
@@ -97,6 +98,8 @@ class GitSshServer:
             return False
         try:
             login = await self._offload.read(lambda: self._logins.resolve(username))
+        except ServiceUnavailable:
+            return False  # the database is away (logged once by it): fail closed
         except Exception:
             log.exception("could not look up SSH key %s", username)
             return False  # fail closed

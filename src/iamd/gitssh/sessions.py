@@ -22,7 +22,7 @@ from pathlib import Path
 import asyncssh
 
 from iamd.authz import AuthorizationRequest, Authorizer
-from iamd.errors import AccessDenied
+from iamd.errors import AccessDenied, ServiceUnavailable
 from iamd.gitssh.commands import CommandRefused, GitCommand, GitService, parse_git_command
 from iamd.gitssh.offload import Offload
 from iamd.gitssh.pipes import CLIENT_GONE, ClientGone, run_git
@@ -101,6 +101,10 @@ class GitSessions:
             _tell(process, refusal.message)
         except ClientGone:
             record.outcome = "ClientDisconnected"
+        except ServiceUnavailable:
+            # The database is away (logged once by it); the client may try again.
+            record.outcome = ServiceUnavailable.code
+            _tell(process, "iamd is temporarily unavailable; try again shortly.")
         except asyncio.CancelledError:
             record.outcome = "ServerShutdown"
             raise

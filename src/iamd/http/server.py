@@ -24,6 +24,7 @@ from iamd.authz import PolicyAuthorizer
 from iamd.authz.password_self_service import password_self_service
 from iamd.clock import Clock, OffsetFileClock, SystemClock
 from iamd.config import Settings
+from iamd.errors import ServiceUnavailable
 from iamd.gitssh.host_keys import load_or_create_host_key
 from iamd.gitssh.offload import Offload
 from iamd.gitssh.server import GitSshServer
@@ -48,9 +49,9 @@ from iamd.services.clone_urls import CloneUrls, public_host
 from iamd.services.container import Services
 from iamd.services.quotas import Quotas
 from iamd.services.unused_key_guard import UnusedKeyGuard
-from iamd.store.database import Database
-from iamd.store.migrate import upgrade_to_head
-from iamd.store.sql.account import AccountRepository
+from iamd.store.database import Database, DatabaseTimeouts
+from iamd.store.migrate import startup_lock, upgrade_to_head
+from iamd.store.sql import changes
 
 log = logging.getLogger("iamd")
 
@@ -84,9 +85,8 @@ class ChangeWatcher:
         self._thread.start()
 
     def _read_counter(self) -> int:
-        tx = self._services.tx
-        with tx.database.read() as conn:
-            return AccountRepository(conn, tx.account_id).change_counter()
+        with self._services.tx.database.read() as conn:
+            return changes.total(conn)
 
     def stop(self) -> None:
         self._stop.set()
@@ -96,9 +96,13 @@ class ChangeWatcher:
         while not self._stop.wait(self._interval):
             try:
                 counter = self._read_counter()
+            except ServiceUnavailable:
+                # Unknown whether another node wrote: drop the caches to stay correct
+                # (the outage is logged once, by the database's health).
+                self._services.tx.drop_caches()
+                continue
             except Exception:
-                # Unknown whether another node wrote: drop the caches to stay correct.
-                log.exception("could not read the change counter")
+                log.exception("could not read the change signal")
                 self._services.tx.drop_caches()
                 continue
             if counter != self._last:
@@ -205,21 +209,35 @@ def _rejection_log(services: Services, access_log: AccessLog | None) -> Rejectio
 def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     limits = _connection_limits(settings)
-    database = Database(settings.effective_database_url, pool_size=settings.worker_threads)
-    upgrade_to_head(database)
-    try:
-        # Only these steps raise ValueError for configuration (a malformed master key, a
-        # key file others can read, bootstrap variables that do not go together).
-        services, box = build_services(settings, database, quotas)
-        result = bootstrap(
-            services,
-            box.seal,
-            access_key_id=settings.bootstrap_access_key_id,
-            secret_access_key=settings.bootstrap_secret_access_key,
-            credentials_file=settings.bootstrap_credentials_file,
-        )
-    except ValueError as exc:
-        raise StartupError(str(exc)) from exc
+    database = Database(
+        settings.effective_database_url,
+        pool_size=settings.worker_threads,
+        timeouts=DatabaseTimeouts(
+            lock_seconds=settings.db_lock_timeout_seconds,
+            statement_seconds=settings.db_statement_timeout_seconds,
+            idle_in_transaction_seconds=settings.db_idle_in_transaction_timeout_seconds,
+        ),
+        # Names this node's sessions in pg_stat_activity.
+        application_name=f"iamd {settings.host}:{settings.port}",
+    )
+    # Nodes starting together take turns: one migrates and bootstraps, the others then
+    # find the schema current and the account there.
+    with startup_lock(database):
+        upgrade_to_head(database)
+        try:
+            # Only these steps raise ValueError for configuration (a malformed master
+            # key, a key file others can read, bootstrap variables that do not go
+            # together).
+            services, box = build_services(settings, database, quotas)
+            result = bootstrap(
+                services,
+                box.seal,
+                access_key_id=settings.bootstrap_access_key_id,
+                secret_access_key=settings.bootstrap_secret_access_key,
+                credentials_file=settings.bootstrap_credentials_file,
+            )
+        except ValueError as exc:
+            raise StartupError(str(exc)) from exc
     _check_master_key(services, box)
     if result.created:
         log.info(

@@ -23,6 +23,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
+from iamd.errors import ServiceUnavailable
 from iamd.http.access_log import AccessLog
 from iamd.http.failure_log import FailureLog
 from iamd.http.pipeline import HttpRequest, HttpResponse
@@ -83,6 +84,13 @@ class SignInEndpoint:
                     400,
                     {"outcome": "bad_request", "message": str(bad)},
                     "BadRequest",
+                )
+            except ServiceUnavailable:
+                # The database is away (logged once by it): retryable, no traceback.
+                status, payload, outcome = (
+                    503,
+                    {"outcome": "service_unavailable", "requestId": request_id},
+                    ServiceUnavailable.code,
                 )
             except Exception as exc:
                 # Never a bare 500 from uvicorn: JSON, the request id, and a log line

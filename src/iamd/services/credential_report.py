@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from itertools import groupby
 
 from iamd.clock import Clock
-from iamd.errors import ReportExpired, ReportInProgress, ReportNotPresent
+from iamd.errors import ReportExpired, ReportInProgress, ReportNotPresent, ServiceUnavailable
 from iamd.model.arn import iam_arn
 from iamd.services.last_used import LastUsedRecorder
 from iamd.services.transactions import Transactions
@@ -118,6 +118,8 @@ class CredentialReportService:
         """The report as of now (its rows read in one transaction) and when it was read."""
         try:
             self._last_used.flush()
+        except ServiceUnavailable:
+            pass  # logged once by the database; the report shows the uses written so far
         except Exception:
             # The report then shows the uses written so far; they are retried later.
             log.exception("could not write pending last-used dates before the report")
@@ -155,7 +157,7 @@ class CredentialReportService:
     def _report_writer(self) -> Iterator[CredentialReportRepository]:
         """A write of the report row alone, serialised per account; no cache holds it."""
         with self._tx.write_uncached() as repos:
-            repos.account.lock()
+            repos.account.lock("credential_report")
             yield repos.credential_reports
 
 

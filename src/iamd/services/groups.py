@@ -35,7 +35,7 @@ class GroupService:
     def create(self, name: str, path: str) -> Group:
         # A new group has no members: no cached credential can depend on it.
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
-            repos.account.lock()
+            repos.account.lock("groups")
             if repos.groups.count() >= self._quotas.groups:
                 raise LimitExceeded.quota("GroupsPerAccount", self._quotas.groups)
             group = Group(

@@ -14,6 +14,7 @@ import logging
 import threading
 from datetime import datetime
 
+from iamd.errors import ServiceUnavailable
 from iamd.store.database import Database
 from iamd.store.sql.access_keys import AccessKeyRepository, LastUse
 from iamd.store.sql.roles import RoleLastUse, record_role_last_uses
@@ -78,6 +79,8 @@ class LastUsedRecorder:
         while not self._stop.wait(self._flush_seconds):
             try:
                 self.flush()
+            except ServiceUnavailable:
+                pass  # the database is away (logged once by it); kept for the next try
             except Exception:
                 log.exception("could not write access key last-used dates; will retry")
 

@@ -25,6 +25,7 @@ from iamd.errors import (
     InvalidAuthenticationCode,
     LimitExceeded,
     NoSuchEntity,
+    ValidationError,
 )
 from iamd.model import Tag, iam_arn
 from iamd.model.mfa_devices import AssignmentStatus, VirtualMFADevice
@@ -33,6 +34,7 @@ from iamd.services.quotas import Quotas
 from iamd.services.tagging import add_tags, check_tag_count
 from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
 from iamd.services.users import require_user
+from iamd.store.schema import MFA_SERIAL_NUMBER_LENGTH
 from iamd.store.sql.paging import Page, page_of_sequence
 
 # ResyncMFADevice accepts codes from a device whose clock drifted: ten minutes either side.
@@ -62,17 +64,24 @@ class MFADeviceService:
 
     def create(self, name: str, path: str, tags: Sequence[Tag] = ()) -> NewVirtualMFADevice:
         serial = iam_arn(self._tx.account_id, "mfa", path, name)
+        _check_serial_number_length(name, path, serial)
         check_tag_count((), tags, self._quotas.tags_per_resource)
+        # Everything that can fail (sealing, drawing the QR code) comes before the first
+        # write: a device is saved only if the seed reaches the caller.
+        with self._tx.read() as repos:
+            account = repos.account.get()
         seed = totp.new_seed()
         base32_seed = totp.seed_base32(seed)
         sealed = self._box.seal(base32_seed, seed_context(serial))
+        # The QR label names the account by its alias when it has one, else by its id.
+        account_name = account.alias if account and account.alias else self._tx.account_id
+        qr_code = qr_png(totp.otpauth_uri(name, account_name, base32_seed))
         # A new, unassigned device changes no credential.
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
-            repos.account.lock()
+            repos.account.lock("mfa_devices")
             # AWS allows as many virtual devices as users in an account.
             if repos.mfa_devices.count() >= self._quotas.users:
                 raise LimitExceeded.quota("VirtualMFADevicesPerAccount", self._quotas.users)
-            account = repos.account.get()
             device = VirtualMFADevice(
                 serial_number=serial,
                 name=name,
@@ -81,10 +90,7 @@ class MFADeviceService:
                 tags=tuple(tags),
             )
             repos.mfa_devices.add(device, sealed)
-        # The QR label names the account by its alias when it has one, else by its id.
-        account_name = account.alias if account and account.alias else self._tx.account_id
-        uri = totp.otpauth_uri(name, account_name, base32_seed)
-        return NewVirtualMFADevice(device, base32_seed, qr_png(uri))
+        return NewVirtualMFADevice(device, base32_seed, qr_code)
 
     def delete(self, serial_number: str) -> None:
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
@@ -217,6 +223,25 @@ class MFADeviceService:
         if sealed is None:
             raise NoSuchEntity.mfa_device(serial_number)
         return totp.seed_of_base32(self._box.open(sealed, seed_context(serial_number)))
+
+
+def _check_serial_number_length(name: str, path: str, serial: str) -> None:
+    """The serial number must fit the SerialNumber every later operation takes (256).
+
+    The model bounds the name only below; past this, the device could be created but
+    never enabled, tagged or deleted (and its QR code would not hold the URI).
+    """
+    excess = len(serial) - MFA_SERIAL_NUMBER_LENGTH
+    if excess <= 0:
+        return
+    if len(name) - excess >= 1:
+        member, value, limit = "virtualMFADeviceName", name, len(name) - excess
+    else:  # no name fits behind this path
+        member, value, limit = "path", path, len(path) - (excess - len(name) + 1)
+    raise ValidationError(
+        f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
+        f"constraint: Member must have length less than or equal to {limit}"
+    )
 
 
 def _require_device(

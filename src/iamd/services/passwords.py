@@ -88,7 +88,7 @@ class PasswordService:
 
     def update_policy(self, policy: PasswordPolicy) -> None:
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
-            repos.account.lock()
+            repos.account.lock("password_policy")
             repos.password_policy.put(policy)
 
     def delete_policy(self) -> None:

@@ -75,7 +75,7 @@ class PolicyService:
         now = self._clock.now()
         # A new policy is attached to nobody: no cached credential can depend on it.
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
-            repos.account.lock()
+            repos.account.lock("policies")
             if repos.policies.count_local() >= self._quotas.policies:
                 raise LimitExceeded.quota("PoliciesPerAccount", self._quotas.policies)
             policy = ManagedPolicy(

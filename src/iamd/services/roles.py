@@ -162,7 +162,7 @@ class RoleService:
     ) -> Role:
         # A new role: no cached credential can depend on it.
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
-            repos.account.lock()
+            repos.account.lock("roles")
             check_trust_policy(repos, assume_role_policy, self._quotas.assume_role_policy_size)
             if permissions_boundary_arn is not None:
                 require_boundary_policy(repos, permissions_boundary_arn)

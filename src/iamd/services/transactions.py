@@ -1,8 +1,8 @@
 """Transactions handed to services, with the repositories bound to them.
 
-Every write transaction bumps the account's change counter, in the same transaction,
-and drops this process's caches once it has committed: the next request sees the
-change at once here, and other nodes see it at their next poll of the counter.
+Every write transaction bumps the cross-node change signal (`store/sql/changes.py`), in
+the same transaction, and drops this process's caches once it has committed: the next
+request sees the change at once here, and other nodes see it at their next poll.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from iamd.store.database import Database
 from iamd.store.schema import group_inline_policies, role_inline_policies, user_inline_policies
+from iamd.store.sql import changes
 from iamd.store.sql.access_keys import AccessKeyRepository
 from iamd.store.sql.account import AccountRepository
 from iamd.store.sql.credential_reports import CredentialReportRepository
@@ -174,7 +175,8 @@ class Transactions:
             with self.database.write() as conn:
                 repos = Repositories(conn, self.account_id)
                 yield repos
-                repos.account.bump_change_counter()
+                # Last, so the slot is held only from here to the commit.
+                changes.bump(conn)
         finally:
             # Dropped on failure too: a cache filled while the transaction ran may hold
             # rows the rollback undid (harmless to drop; never harmful).

@@ -15,6 +15,7 @@ import threading
 from datetime import timedelta
 
 from iamd.clock import Clock
+from iamd.errors import ServiceUnavailable
 from iamd.services.last_used import LastUsedRecorder
 from iamd.services.transactions import Transactions
 
@@ -82,6 +83,8 @@ class UnusedKeyGuard:
         while True:
             try:
                 self.sweep()
+            except ServiceUnavailable:
+                pass  # the database is away (logged once by it); the next sweep retries
             except Exception:
                 log.exception("unused-key guard: the sweep failed; will retry")
             if self._stop.wait(self._interval.total_seconds()):

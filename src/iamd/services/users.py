@@ -64,7 +64,7 @@ class UserService:
     ) -> User:
         # A new user: no cached credential can depend on it.
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
-            repos.account.lock()
+            repos.account.lock("users")
             if permissions_boundary_arn is not None:
                 require_boundary_policy(repos, permissions_boundary_arn)
             if repos.users.count() >= self._quotas.users:

@@ -6,27 +6,77 @@ write lock up front: two writers never interleave, so a count-then-insert quota 
 inside one is race-free. On PostgreSQL writers lock the parent row they check
 (`SELECT ... FOR UPDATE`), which the repositories do. SQLite runs with WAL and
 `synchronous=FULL` so that an acknowledged write survives a power loss.
+
+Every wait on PostgreSQL is bounded (`DatabaseTimeouts`, set on each new connection):
+a lock (`lock_timeout`), a statement (`statement_timeout`), a transaction left open by
+a client that stopped (`idle_in_transaction_session_timeout`, which ends its session and
+frees its locks), connecting (`connect_timeout`) and a peer that vanished (TCP
+keepalives). A database that is away or a wait that ran out raises `ServiceUnavailable`
+(`store/availability.py`); the outage is logged once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
+from iamd.errors import ServiceUnavailable
+from iamd.store.availability import DatabaseHealth, classify
+
 _WRITE_OPTION = "iamd_write"
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseTimeouts:
+    """PostgreSQL's bounds on waiting, in seconds (0 switches one off)."""
+
+    # A write waiting for a row or advisory lock another transaction holds.
+    lock_seconds: float = 2.0
+    # Any one statement; the slowest iamd runs (the credential report's) take well under.
+    statement_seconds: float = 30.0
+    # A transaction whose client sent nothing for this long (a stopped or stalled node)
+    # is ended by the server, and its locks freed.
+    idle_in_transaction_seconds: float = 5.0
+    connect_seconds: int = 5
+    # TCP keepalives: a half-open connection is noticed after about idle + 3 x interval.
+    keepalive_idle_seconds: int = 10
+    keepalive_interval_seconds: int = 3
+
+    def settings(self) -> dict[str, str]:
+        """The session settings, as PostgreSQL reads them (milliseconds)."""
+        return {
+            "lock_timeout": _milliseconds(self.lock_seconds),
+            "statement_timeout": _milliseconds(self.statement_seconds),
+            "idle_in_transaction_session_timeout": _milliseconds(self.idle_in_transaction_seconds),
+        }
+
+
+def _milliseconds(seconds: float) -> str:
+    return str(round(seconds * 1000))
 
 
 class Database:
     """The one handle on the database a process holds."""
 
-    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 8,
+        timeouts: DatabaseTimeouts | None = None,
+        application_name: str = "iamd",
+    ) -> None:
         self.url = _normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
+        self.timeouts = timeouts or DatabaseTimeouts()
+        self.health = DatabaseHealth()
         if self.is_sqlite:
             self.engine: Engine = create_engine(
                 self.url,
@@ -38,21 +88,57 @@ class Database:
             event.listen(self.engine, "connect", _configure_sqlite_connection)
             event.listen(self.engine, "begin", _begin_sqlite_transaction)
         else:
+            t = self.timeouts
             self.engine = create_engine(
-                self.url, pool_size=pool_size, max_overflow=4, pool_pre_ping=True
+                self.url,
+                pool_size=pool_size,
+                max_overflow=4,
+                pool_pre_ping=True,
+                # A request never waits long for a pooled connection either.
+                pool_timeout=max(t.lock_seconds, 1.0),
+                connect_args={
+                    "connect_timeout": t.connect_seconds,
+                    "application_name": application_name,
+                    "keepalives": 1,
+                    "keepalives_idle": t.keepalive_idle_seconds,
+                    "keepalives_interval": t.keepalive_interval_seconds,
+                    "keepalives_count": 3,
+                },
+            )
+            settings = t.settings()
+            event.listen(
+                self.engine,
+                "connect",
+                lambda dbapi_connection, _record: _configure_postgresql_connection(
+                    dbapi_connection, settings
+                ),
             )
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
+        with self._available(), self.engine.connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with self._available(), self.engine.connect() as conn:
             conn.execution_options(**{_WRITE_OPTION: True})
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def _available(self) -> Iterator[None]:
+        """Turn the database's absence, or a wait that ran out, into ServiceUnavailable."""
+        try:
+            yield
+        except (sa_exc.DBAPIError, sa_exc.TimeoutError) as error:
+            kind = classify(error)
+            if kind is None:
+                raise
+            self.health.failed(kind, error)
+            # Logged (once) above; the chain would only repeat it on every request.
+            raise ServiceUnavailable() from None
+        self.health.succeeded()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -64,6 +150,14 @@ def _normalise_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+def _configure_postgresql_connection(dbapi_connection: Any, settings: dict[str, str]) -> None:
+    cursor = dbapi_connection.cursor()
+    for name, value in settings.items():
+        cursor.execute("SELECT set_config(%s, %s, false)", (name, value))
+    cursor.close()
+    dbapi_connection.commit()
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:

@@ -60,15 +60,31 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+# Tag keys are up to 128 characters, but str.lower() can lengthen them: "\u0130" (I with a
+# dot) lowers to two code points. Room for any lowered 128-character key.
+TAG_KEY_LOWER_LENGTH = 512
+# A virtual MFA device's serial number (its ARN) is at most 256 characters, as every
+# operation that takes it says (serialNumberType); the name is what is left of it.
+MFA_SERIAL_NUMBER_LENGTH = 256
+
 account = Table(
     "account",
     metadata,
     Column("account_id", String(12), primary_key=True),
     Column("create_date", UtcDateTime, nullable=False),
     Column("alias", String(63), nullable=True, unique=True),
-    # Bumped by every write that can change an authentication or authorization
-    # outcome; other nodes poll it to drop their caches.
-    Column("change_counter", BigInteger, nullable=False, default=0),
+)
+
+# The cross-node change signal (docs/architecture.md, "Several nodes"). Every cached
+# write adds one to the counter of a slot no other transaction holds (FOR UPDATE SKIP
+# LOCKED), in its own transaction; each node polls the sum. Writers never wait for one
+# another here, and a committed write is visible in the sum exactly when its data is,
+# whatever order transactions commit in. Migration 0008 creates slots 0 to 127.
+change_slots = Table(
+    "change_slots",
+    metadata,
+    Column("slot", Integer, primary_key=True, autoincrement=False),
+    Column("counter", BigInteger, nullable=False),
 )
 
 users = Table(
@@ -90,7 +106,7 @@ user_tags = Table(
     "user_tags",
     metadata,
     Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
-    Column("key_lower", String(128), primary_key=True),
+    Column("key_lower", String(TAG_KEY_LOWER_LENGTH), primary_key=True),
     Column("key", String(128), nullable=False),
     Column("value", String(256), nullable=False),
     Column("position", Integer, nullable=False),
@@ -147,7 +163,7 @@ policy_tags = Table(
     "policy_tags",
     metadata,
     Column("policy_id", ForeignKey("policies.policy_id", ondelete="CASCADE"), primary_key=True),
-    Column("key_lower", String(128), primary_key=True),
+    Column("key_lower", String(TAG_KEY_LOWER_LENGTH), primary_key=True),
     Column("key", String(128), nullable=False),
     Column("value", String(256), nullable=False),
     Column("position", Integer, nullable=False),
@@ -196,8 +212,10 @@ access_keys = Table(
     Column("status", String(16), nullable=False),
     Column("create_date", UtcDateTime, nullable=False),
     Column("last_used_date", UtcDateTime, nullable=True),
-    Column("last_used_service", String(64), nullable=True),
-    Column("last_used_region", String(64), nullable=True),
+    # Service and region come from the request's credential scope, which bounds neither
+    # (any well-formed region is accepted): unbounded text, never a failed flush.
+    Column("last_used_service", Text, nullable=True),
+    Column("last_used_region", Text, nullable=True),
 )
 Index("ix_access_keys_user", access_keys.c.user_id)
 
@@ -225,7 +243,8 @@ repositories = Table(
     Column("repository_id", String(36), primary_key=True),
     Column("name", String(100), nullable=False, unique=True),
     Column("description", Text, nullable=True),
-    Column("default_branch", String(256), nullable=True),
+    # The first branch pushed: git bounds ref names less than CodeCommit's model does.
+    Column("default_branch", Text, nullable=True),
     Column("creation_date", UtcDateTime, nullable=False),
     Column("last_modified_date", UtcDateTime, nullable=False),
 )
@@ -251,8 +270,8 @@ mfa_devices = Table(
     "mfa_devices",
     metadata,
     Column("serial_number", String(512), primary_key=True),
-    Column("name", String(128), nullable=False),
-    Column("name_lower", String(128), nullable=False, unique=True),
+    Column("name", String(MFA_SERIAL_NUMBER_LENGTH), nullable=False),
+    Column("name_lower", String(MFA_SERIAL_NUMBER_LENGTH), nullable=False, unique=True),
     Column("path", String(512), nullable=False),
     Column("seed_sealed", LargeBinary, nullable=False),
     Column("create_date", UtcDateTime, nullable=False),
@@ -273,7 +292,7 @@ mfa_device_tags = Table(
         ForeignKey("mfa_devices.serial_number", ondelete="CASCADE"),
         primary_key=True,
     ),
-    Column("key_lower", String(128), primary_key=True),
+    Column("key_lower", String(TAG_KEY_LOWER_LENGTH), primary_key=True),
     Column("key", String(128), nullable=False),
     Column("value", String(256), nullable=False),
     Column("position", Integer, nullable=False),
@@ -331,7 +350,7 @@ roles = Table(
     Column("max_session_duration", Integer, nullable=False),
     Column("permissions_boundary_arn", String(2048), nullable=True),
     Column("last_used_date", UtcDateTime, nullable=True),
-    Column("last_used_region", String(64), nullable=True),
+    Column("last_used_region", Text, nullable=True),  # from the credential scope, as above
 )
 Index("ix_roles_path_name", roles.c.path, roles.c.name_lower)
 Index("ix_roles_permissions_boundary_arn", roles.c.permissions_boundary_arn)
@@ -340,7 +359,7 @@ role_tags = Table(
     "role_tags",
     metadata,
     Column("role_id", ForeignKey("roles.role_id", ondelete="CASCADE"), primary_key=True),
-    Column("key_lower", String(128), primary_key=True),
+    Column("key_lower", String(TAG_KEY_LOWER_LENGTH), primary_key=True),
     Column("key", String(128), nullable=False),
     Column("value", String(256), nullable=False),
     Column("position", Integer, nullable=False),
