@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import socket
+import tempfile
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from types import FrameType
 
+import asyncssh
 import uvicorn
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from iamd.auth.secret_box import SecretBox
 from iamd.authz import PolicyAuthorizer
@@ -29,6 +36,8 @@ from iamd.gitssh.server import GitSshServer
 from iamd.gitssh.sessions import GitSessions
 from iamd.http.access_log import AccessLog
 from iamd.http.app import IamdApp
+from iamd.http.listeners import PortUnavailable, bind_port
+from iamd.http.next_steps import announce_ready
 from iamd.http.pipeline import AwsPipeline
 from iamd.http.sign_in import SignInEndpoint
 from iamd.ids import RandomIds
@@ -155,9 +164,111 @@ def _check_master_key(services: Services, box: SecretBox) -> None:
 
 
 def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    database = Database(settings.effective_database_url, pool_size=settings.worker_threads)
-    upgrade_to_head(database)
+    """Serve until SIGTERM or SIGINT; `StartupError` (one line) when it cannot start.
+
+    What can be refused is refused before anything starts: the data directory, both
+    ports (bound before the database is opened), the database, the master key. Only
+    then does the server say it listens.
+    """
+    _adopt_uvicorn_logs()
+    _prepare_data_dir(settings)
+    http_socket = _bind(settings.host, settings.port, "HTTP", _HTTP_PORT_FIX)
+    sockets = [http_socket]
+    try:
+        ssh_socket = (
+            _bind(settings.host, settings.ssh_port, "git over SSH", _SSH_PORT_FIX)
+            if settings.git_ssh
+            else None
+        )
+        if ssh_socket is not None:
+            sockets.append(ssh_socket)
+        _serve_on(settings, quotas, access_log, http_socket, ssh_socket)
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+_HTTP_PORT_FIX = "choose another with --port (IAMD_PORT)"
+_SSH_PORT_FIX = (
+    "choose another with --ssh-port (IAMD_SSH_PORT), or serve no git over SSH with "
+    "--no-git-ssh (IAMD_GIT_SSH=false)"
+)
+_DATA_DIR_FIX = "choose another with --data-dir (IAMD_DATA_DIR)"
+
+
+def _bind(host: str, port: int, what: str, fix: str) -> socket.socket:
+    try:
+        return bind_port(host, port, what=what, fix=fix)
+    except PortUnavailable as exc:
+        raise StartupError(str(exc)) from None
+
+
+def _prepare_data_dir(settings: Settings) -> None:
+    """Create the data directory, and prove it can be listed and written."""
+    path = settings.data_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise StartupError(
+            f"the data directory {path} is not a directory; {_DATA_DIR_FIX}"
+        ) from None
+    except OSError as exc:
+        raise StartupError(
+            f"cannot create the data directory {path}: {exc.strerror or exc}; {_DATA_DIR_FIX}"
+        ) from None
+    try:
+        os.listdir(path)
+        # A file created and removed at once: permissions, a read-only file system and
+        # a full disk all show here rather than in the middle of the first write.
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise StartupError(
+            f"cannot read and write the data directory {path}: {exc.strerror or exc}; "
+            f"give the user running iamd access to it, or {_DATA_DIR_FIX}"
+        ) from None
+
+
+def _open_database(settings: Settings) -> Database:
+    """The database, at the current schema; `StartupError` when it cannot be used."""
+    try:
+        database = Database(settings.effective_database_url, pool_size=settings.worker_threads)
+    except ArgumentError as exc:
+        raise StartupError(
+            f"--database-url (IAMD_DATABASE_URL) is not a database URL iamd can use ({exc}); "
+            "give postgresql://user:password@host:5432/db, or leave it unset for SQLite"
+        ) from None
+    try:
+        upgrade_to_head(database)
+    except DBAPIError as exc:
+        database.dispose()
+        raise StartupError(_database_problem(settings, exc)) from None
+    return database
+
+
+def _database_problem(settings: Settings, exc: DBAPIError) -> str:
+    # The driver's first line says what happened (refused, no such database, password
+    # authentication failed); the URL is shown without its password.
+    lines = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+    reason = lines[0] if lines else type(exc).__name__
+    shown = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+    if settings.database_url:
+        return (
+            f"cannot use the database {shown}: {reason}; check --database-url "
+            "(IAMD_DATABASE_URL) and that PostgreSQL is running and reachable"
+        )
+    return f"cannot open the database {shown}: {reason}; {_DATA_DIR_FIX}"
+
+
+def _serve_on(
+    settings: Settings,
+    quotas: Quotas,
+    access_log: bool,
+    http_socket: socket.socket,
+    ssh_socket: socket.socket | None,
+) -> None:
+    database = _open_database(settings)
+    host_key: asyncssh.SSHKey | None = None
     try:
         # Only these steps raise ValueError for configuration (a malformed master key, a
         # key file others can read, bootstrap variables that do not go together).
@@ -169,9 +280,16 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
             secret_access_key=settings.bootstrap_secret_access_key,
             credentials_file=settings.bootstrap_credentials_file,
         )
-    except ValueError as exc:
+        _check_master_key(services, box)
+        if ssh_socket is not None:
+            host_key = load_or_create_host_key(settings.ssh_host_key_file)
+    except (ValueError, OSError) as exc:
+        # OSError: the SSH host key file cannot be read or written.
+        database.dispose()
         raise StartupError(str(exc)) from exc
-    _check_master_key(services, box)
+    except BaseException:
+        database.dispose()
+        raise
     if result.created:
         log.info(
             "created account %s with user admin (access key %s)",
@@ -202,8 +320,8 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         ).handle,
     )
     git_ssh = (
-        _git_ssh_server(settings, services, executor, requests_log, database.is_sqlite)
-        if settings.git_ssh
+        _git_ssh_server(settings, services, host_key, executor, requests_log, database.is_sqlite)
+        if host_key is not None
         else None
     )
     services.last_used.start()
@@ -225,19 +343,13 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         proxy_headers=False,
         timeout_graceful_shutdown=_GRACE_SECONDS,
     )
-    server = uvicorn.Server(config)
-    log.info(
-        "iamd listening on http://%s:%d (account %s)",
-        settings.host,
-        settings.port,
-        settings.account_id,
-    )
+    server = _Server(config, lambda: announce_ready(settings))
     # uvicorn drains connections on SIGTERM/SIGINT, then re-raises the signal with the
     # handler that was in place before it started. Ours turns that into an orderly
     # return, so the clean-up below (pending last-used dates, pools) always runs.
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        _run(server, config, git_ssh, settings)
+        _run(server, config, http_socket, git_ssh, ssh_socket, settings)
     except _Stop:
         pass
     finally:
@@ -278,14 +390,11 @@ def _unused_key_guard(settings: Settings, services: Services) -> UnusedKeyGuard 
 def _git_ssh_server(
     settings: Settings,
     services: Services,
+    host_key: asyncssh.SSHKey,
     executor: ThreadPoolExecutor,
     access_log: AccessLog | None,
     inline_reads: bool,
 ) -> GitSshServer:
-    try:
-        host_key = load_or_create_host_key(settings.ssh_host_key_file)
-    except (ValueError, OSError) as exc:
-        raise StartupError(str(exc)) from exc
     offload = Offload(executor, inline_reads=inline_reads)
     sessions = GitSessions(
         services,
@@ -305,25 +414,38 @@ def _git_ssh_server(
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, which says once it is ready what to do next, and when it stops."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:
+            self._on_ready()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        log.info("stopping: requests and git sessions in flight get %d s to finish", _GRACE_SECONDS)
+        await super().shutdown(sockets)
+
+
 def _run(
     server: uvicorn.Server,
     config: uvicorn.Config,
+    http_socket: socket.socket,
     git_ssh: GitSshServer | None,
+    ssh_socket: socket.socket | None,
     settings: Settings,
 ) -> None:
     """Serve HTTP, and git over SSH on the same event loop, until a signal stops them."""
-    if git_ssh is None:
-        server.run()
-        return
 
     async def serve_both() -> None:
-        try:
-            await git_ssh.start()
-        except OSError as exc:
-            raise StartupError(
-                f"cannot listen for git over SSH on {settings.host}:{settings.ssh_port}: "
-                f"{exc.strerror or exc}"
-            ) from exc
+        if git_ssh is None or ssh_socket is None:
+            await server.serve(sockets=[http_socket])
+            return
+        await git_ssh.start(ssh_socket)
         log.info(
             "git over SSH on ssh://%s:%d (host key %s)",
             settings.host,
@@ -331,7 +453,7 @@ def _run(
             git_ssh.host_key_fingerprint,
         )
         try:
-            await server.serve()
+            await server.serve(sockets=[http_socket])
         finally:
             await git_ssh.stop(grace=_GRACE_SECONDS)
 
@@ -342,3 +464,26 @@ def _run(
         return
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         runner.run(serve_both())
+
+
+class _RenamedLogger(logging.Filter):
+    """Gives uvicorn's records iamd's logger name: they are the server's own lines."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self._name = name
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.name = self._name
+        return True
+
+
+def _adopt_uvicorn_logs() -> None:
+    # uvicorn logs its warnings and errors (a bad request line, an exception in the
+    # application) as "uvicorn.error" at every level; they are iamd's HTTP server's.
+    # Its start-up narrative repeats what iamd says itself: shown with DEBUG only.
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _RenamedLogger) for f in uvicorn_log.filters):
+        uvicorn_log.addFilter(_RenamedLogger("iamd.http"))
+    if not log.isEnabledFor(logging.DEBUG):
+        uvicorn_log.setLevel(logging.WARNING)
