@@ -65,7 +65,8 @@ def main() -> None:
     default=str(DEFAULT_DATA_DIR),
     show_default=True,
     envvar="IAMD_DATA_DIR",
-    type=click.Path(file_okay=False, path_type=Path),
+    # Checked by the server itself, which names the problem in one line.
+    type=click.Path(path_type=Path),
     help="Where the embedded database, the master key and the bootstrap credentials live.",
 )
 @click.option(
