@@ -45,7 +45,7 @@ def announce_ready(settings: Settings) -> None:
     endpoint = local_endpoint(settings)
     write_endpoint_file(settings)
     log.info("iamd listening on %s (account %s)", endpoint, settings.account_id)
-    command = [_own_command(), "profile", "--name", "iamd"]
+    command = [*_own_command(), "profile", "--name", "iamd"]
     if settings.data_dir.resolve() != DEFAULT_DATA_DIR.resolve():
         command += ["--data-dir", str(settings.data_dir)]
     if settings.bootstrap_credentials_file.exists():
@@ -64,12 +64,12 @@ def announce_ready(settings: Settings) -> None:
     )
 
 
-def _own_command() -> str:
+def _own_command() -> list[str]:
     """How this `iamd` was started, as the user would type it again."""
     started = Path(sys.argv[0])
     if started.name == "iamd":
-        return _relative(started)
-    return f"{_relative(Path(sys.executable))} -m iamd"
+        return [_relative(started)]
+    return [_relative(Path(sys.executable)), "-m", "iamd"]
 
 
 def _relative(path: Path) -> str:
