@@ -80,7 +80,10 @@ def start_server(
     extra_args: list[str] | None = None,
     bootstrap_key: bool = True,
     test_clock_file: Path | None = None,
+    iamd: list[str] | None = None,
+    cwd: Path | None = None,
 ) -> RunningServer:
+    """``iamd``: the command that runs iamd (default: this interpreter's ``-m iamd``)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     ssh_port = free_port()
@@ -93,9 +96,7 @@ def start_server(
     env.update(extra_env or {})
     log_path = data_dir / f"server-{port}.log"
     args = [
-        sys.executable,
-        "-m",
-        "iamd",
+        *(iamd or [sys.executable, "-m", "iamd"]),
         "serve",
         "--port",
         str(port),
@@ -107,7 +108,7 @@ def start_server(
         *(["--test-clock-file", str(test_clock_file)] if test_clock_file else []),
     ]
     with log_path.open("ab") as log:
-        process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
     server = RunningServer(process, port, data_dir, log_path, env, ssh_port)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
