@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives, only when they are missing, so a
-# fresh machine (CI included) gets them and an equipped one pays nothing.
+# fresh machine (CI included) gets them and an equipped one pays nothing. It says what
+# it installs before it does, and installs nothing without root: it then prints the
+# command to run.
 set -euo pipefail
 
 need=()
@@ -11,12 +13,18 @@ command -v git >/dev/null 2>&1 || need+=(git)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 
-if ((${#need[@]})); then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "missing system packages: ${need[*]} (run as root or install them)" >&2
-    exit 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+if ((${#need[@]} == 0)); then
+  exit 0
 fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "the tests need these system packages, missing here: ${need[*]}" >&2
+  echo "install them, then run make test again:" >&2
+  echo "  sudo apt-get install --no-install-recommends ${need[*]}" >&2
+  exit 1
+fi
+echo "installing the system packages the tests need: ${need[*]} (apt-get update, then apt-get install --no-install-recommends)" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# --no-upgrade: a package that is there already is left as it is.
+apt-get install -y -qq --no-install-recommends --no-upgrade "${need[@]}" >/dev/null
+echo "installed: ${need[*]}" >&2

@@ -15,6 +15,10 @@ DEFAULT_SSH_PORT = 4522
 # The Region git over SSH authorizes in: arn:aws:codecommit:REGION:ACCOUNT:NAME.
 DEFAULT_REGION = "us-east-1"
 
+# Written by `iamd serve` at each start, read by `iamd profile`: a profile written after
+# `IAMD_PORT=4581 make serve` points at 4581 without being told.
+ENDPOINT_FILE_NAME = "endpoint-url"
+
 _ACCOUNT_ID = re.compile(r"\d{12}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+)+")
 # SigV4's own ceiling for X-Amz-Expires: a presigned URL cannot be honoured for longer.
@@ -170,3 +174,8 @@ class Settings:
     @property
     def bootstrap_credentials_file(self) -> Path:
         return self.data_dir / "bootstrap-credentials"
+
+    @property
+    def endpoint_file(self) -> Path:
+        """The URL the server last listened on, for `iamd profile` (ENDPOINT_FILE_NAME)."""
+        return self.data_dir / ENDPOINT_FILE_NAME

@@ -40,9 +40,21 @@ SELF_SERVICE = _policy(
 )
 
 
-def test_a_clean_policy_prints_nothing(tmp_path: Path) -> None:
+def test_a_clean_policy_prints_only_an_ok_summary(tmp_path: Path) -> None:
     result = _run(_write(tmp_path, "ok.json", SELF_SERVICE))
-    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert (result.returncode, result.stdout) == (0, "")
+    assert result.stderr == "OK: 1 file checked as identity policies, 0 errors, 0 warnings\n"
+
+
+def test_a_failed_check_says_so_with_the_counts(tmp_path: Path) -> None:
+    warned = _write(
+        tmp_path, "warned.json", _policy({"Effect": "Allow", "Action": "*", "Resource": "*"})
+    )
+    result = _run(
+        "--strict", "--kind", "boundary", warned, _write(tmp_path, "ok.json", SELF_SERVICE)
+    )
+    assert result.returncode == 1
+    assert result.stderr == "FAILED: 2 files checked as boundary policies, 0 errors, 1 warning\n"
 
 
 def test_errors_with_file_line_and_column(tmp_path: Path) -> None:

@@ -63,3 +63,44 @@ def test_profile_from_the_bootstrap_credentials(tmp_path: Path) -> None:
         assert '"UserName": "admin"' in listed.stdout
     finally:
         running.stop()
+
+
+def test_the_suggested_command_works_for_a_user_without_permissions(tmp_path: Path) -> None:
+    running: RunningServer = start_server(tmp_path / "data")
+    try:
+        iam = running.client("iam")
+        iam.create_user(UserName="jdoe")
+        key = iam.create_access_key(UserName="jdoe")["AccessKey"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IAMD_"))}
+        env["HOME"] = str(tmp_path / "home")
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        wrote = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "iamd",
+                "profile",
+                "--name",
+                "jdoe",
+                "--data-dir",
+                str(running.data_dir),
+                "--access-key-id",
+                key["AccessKeyId"],
+                "--secret-access-key",
+                key["SecretAccessKey"],
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        # No --endpoint-url: the server recorded where it listens in its data directory.
+        assert running.endpoint in wrote
+        suggested = wrote.split("`")[1]
+        assert suggested == "aws --profile jdoe sts get-caller-identity"
+        called = subprocess.run(
+            suggested.split(), env=env, check=True, capture_output=True, text=True
+        )
+        assert '"Arn": "arn:aws:iam::123456789012:user/jdoe"' in called.stdout
+    finally:
+        running.stop()

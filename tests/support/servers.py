@@ -82,8 +82,13 @@ def start_server(
     bootstrap_key: bool = True,
     test_clock_file: Path | None = None,
     open_file_limit: int | None = None,
+    iamd: list[str] | None = None,
+    cwd: Path | None = None,
 ) -> RunningServer:
-    """`open_file_limit`: the server's RLIMIT_NOFILE, soft and hard (it cannot raise it)."""
+    """``iamd``: the command that runs iamd (default: this interpreter's ``-m iamd``).
+
+    ``open_file_limit``: the server's RLIMIT_NOFILE, soft and hard (it cannot raise it).
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     ssh_port = free_port()
@@ -96,9 +101,7 @@ def start_server(
     env.update(extra_env or {})
     log_path = data_dir / f"server-{port}.log"
     args = [
-        sys.executable,
-        "-m",
-        "iamd",
+        *(iamd or [sys.executable, "-m", "iamd"]),
         "serve",
         "--port",
         str(port),
@@ -120,6 +123,7 @@ def start_server(
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            cwd=cwd,
             preexec_fn=limit_open_files if open_file_limit is not None else None,  # noqa: PLW1509
         )
     server = RunningServer(process, port, data_dir, log_path, env, ssh_port)

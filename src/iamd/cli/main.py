@@ -25,6 +25,7 @@ from iamd.config import (
     DEFAULT_SIGN_IN_TRACKED_NAMES,
     DEFAULT_SSH_PORT,
     MAX_PRESIGNED_URL_MAX_AGE_SECONDS,
+    ENDPOINT_FILE_NAME,
     SSH_KEY_TYPES,
     Settings,
 )
@@ -57,7 +58,7 @@ class _LazyGroup(click.Group):
 @click.group(cls=_LazyGroup)
 @click.version_option(__version__, prog_name="iamd")
 def main() -> None:
-    """iamd: a self-hosted identity service that speaks AWS IAM and STS."""
+    """iamd: a self-hosted identity service that speaks AWS IAM, STS and CodeCommit."""
 
 
 @main.command()
@@ -68,7 +69,8 @@ def main() -> None:
     default=str(DEFAULT_DATA_DIR),
     show_default=True,
     envvar="IAMD_DATA_DIR",
-    type=click.Path(file_okay=False, path_type=Path),
+    # Checked by the server itself, which names the problem in one line.
+    type=click.Path(path_type=Path),
     help="Where the embedded database, the master key and the bootstrap credentials live.",
 )
 @click.option(
@@ -332,18 +334,26 @@ def serve(
     try:
         run_server(settings, Quotas(users=users_quota, roles=roles_quota), access_log=access_log)
     except StartupError as exc:
-        # Configuration problems (a bad IAMD_MASTER_KEY, a key file others can read...)
-        # are told in one line, never as a traceback; anything else keeps its traceback.
-        raise click.ClickException(str(exc)) from exc
+        # Configuration problems (a port taken, a bad IAMD_MASTER_KEY, a database that
+        # cannot be reached...) are told in one line naming the option that fixes them,
+        # never as a traceback; anything else keeps its traceback.
+        raise _StartupFailure(str(exc)) from exc
+
+
+class _StartupFailure(click.ClickException):
+    """`iamd serve` could not start: exit code 2, like a usage error (1 is a crash)."""
+
+    exit_code = 2
 
 
 @main.command()
 @click.option("--name", required=True, help="The AWS CLI profile to write.")
 @click.option(
     "--endpoint-url",
-    default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
-    show_default=True,
+    default=None,
     envvar="IAMD_ENDPOINT_URL",
+    help="The server's URL. Default: where the server using --data-dir last listened "
+    f"(<data-dir>/{ENDPOINT_FILE_NAME}), else http://{DEFAULT_HOST}:{DEFAULT_PORT}.",
 )
 @click.option("--region", default="us-east-1", show_default=True)
 @click.option(
@@ -358,13 +368,15 @@ def serve(
 @click.option("--secret-access-key", envvar="IAMD_BOOTSTRAP_SECRET_ACCESS_KEY", default=None)
 def profile(
     name: str,
-    endpoint_url: str,
+    endpoint_url: str | None,
     region: str,
     data_dir: Path,
     access_key_id: str | None,
     secret_access_key: str | None,
 ) -> None:
-    """Write an AWS CLI profile (credentials and endpoint_url) for iamd."""
+    """Write an AWS CLI profile (credentials, region and endpoint_url) for iamd."""
+    if endpoint_url is None:
+        endpoint_url = _last_endpoint(data_dir / ENDPOINT_FILE_NAME)
     if access_key_id is None or secret_access_key is None:
         access_key_id, secret_access_key = _read_bootstrap_credentials(
             data_dir / "bootstrap-credentials"
@@ -380,7 +392,20 @@ def profile(
     )
     section = name if name == "default" else f"profile {name}"
     _update_ini(config_path, section, {"region": region, "endpoint_url": endpoint_url})
-    click.echo(f"wrote profile {name!r}: try `aws --profile {name} iam list-users`")
+    # GetCallerIdentity needs no permission: it works for every user, not only admins.
+    click.echo(
+        f"wrote profile {name!r} for {endpoint_url} (region {region}): try "
+        f"`aws --profile {name} sts get-caller-identity`, or `export AWS_PROFILE={name}`"
+    )
+
+
+def _last_endpoint(path: Path) -> str:
+    """The URL `iamd serve` wrote at its last start, or the default one."""
+    try:
+        written = path.read_text().strip()
+    except OSError:
+        written = ""
+    return written or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 
 
 def _read_bootstrap_credentials(path: Path) -> tuple[str, str]:

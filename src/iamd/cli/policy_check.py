@@ -3,7 +3,8 @@
 The files go through the same engine the server uses on every write, and the security
 warnings of `iamd.policy.findings` are added for valid but dangerous statements. Every
 problem is printed as `FILE:LINE:COL: error|warning: message`, the form editors and CI
-annotate. Exit status 1 when a file has an error (with --strict, also a warning).
+annotate; one summary line (OK or FAILED, with the counts) goes to stderr. Exit status
+1 when a file has an error (with --strict, also a warning).
 """
 
 from __future__ import annotations
@@ -55,5 +56,20 @@ def check(files: tuple[Path, ...], kind: str, max_size: int | None, strict: bool
             warnings += 1
         for position, message in sorted(lines, key=lambda line: (line[0].line, line[0].column)):
             click.echo(f"{path}:{position.line}:{position.column}: {message}")
-    if errors or (strict and warnings):
+    failed = bool(errors or (strict and warnings))
+    # On stderr: stdout stays FILE:LINE:COL lines only, for editors and CI annotations.
+    click.echo(
+        f"{'FAILED' if failed else 'OK'}: {_summary(len(files), kind, errors, warnings)}", err=True
+    )
+    if failed:
         raise SystemExit(1)
+
+
+def _summary(files: int, kind: str, errors: int, warnings: int) -> str:
+    def count(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    return (
+        f"{count(files, 'file')} checked as {kind} policies, "
+        f"{count(errors, 'error')}, {count(warnings, 'warning')}"
+    )

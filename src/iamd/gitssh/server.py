@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import socket
 
 import asyncssh
 
@@ -52,12 +53,14 @@ class GitSshServer:
     def host_key_fingerprint(self) -> str:
         return self._host_key.get_fingerprint("sha256")
 
-    async def start(self) -> None:
-        """Listen; OSError when the port cannot be bound."""
+    async def start(self, sock: socket.socket | None = None) -> None:
+        """Listen, on ``sock`` (bound already) if given; OSError when the port cannot be bound."""
+        where: dict[str, object] = (
+            {"sock": sock} if sock is not None else {"host": self._host, "port": self._port}
+        )
         self._acceptor = await asyncssh.create_server(
             lambda: _Connection(self),
-            self._host,
-            self._port,
+            **where,
             server_host_keys=[self._host_key],
             server_version="iamd",
             process_factory=self._sessions.handle,

@@ -31,6 +31,26 @@ Send = Callable[[Message], Awaitable[None]]
 MAX_BODY_BYTES = 1024 * 1024
 HEALTH_PATH = "/_iamd/health"
 SIGN_IN_PATH = "/_iamd/signin"
+# The SSO portal's and SSO OIDC's paths (botocore's `sso` and `sso-oidc` models, and the
+# browser's /authorize). Until iamd serves IAM Identity Center they get the JSON error
+# those clients parse (`x-amzn-ErrorType` and `message`), not an IAM XML 403.
+IDENTITY_CENTER_PATHS = frozenset(
+    {
+        "/federation/credentials",
+        "/assignment/accounts",
+        "/assignment/roles",
+        "/logout",
+        "/client/register",
+        "/device_authorization",
+        "/token",
+        "/authorize",
+    }
+)
+_IDENTITY_CENTER_NOT_SERVED = HttpResponse(
+    501,
+    [(b"content-type", b"application/json"), (b"x-amzn-errortype", b"NotImplemented")],
+    json.dumps({"message": "IAM Identity Center (SSO) is not served by this iamd yet"}).encode(),
+)
 #: Answers one request on a worker thread (the sign-in endpoint).
 ThreadedHandler = Callable[[HttpRequest], HttpResponse]
 
@@ -89,6 +109,9 @@ class IamdApp:
             return
         if scope["path"] == self._fail_path:
             raise RuntimeError("failure injected by --test-fail-path")
+        if scope["path"] in IDENTITY_CENTER_PATHS:
+            await _respond(send, _IDENTITY_CENTER_NOT_SERVED)
+            return
         try:
             body = await _read_body(receive, scope["headers"])
         except _ClientGone:

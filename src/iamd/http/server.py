@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import socket
+import tempfile
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from types import FrameType
 
+import asyncssh
 import uvicorn
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from iamd.auth.passwords import PasswordHashing
 from iamd.auth.secret_box import SecretBox
@@ -38,6 +45,8 @@ from iamd.http.connection_limits import (
 )
 from iamd.http.connections import ConnectionGuard, IamdHttpProtocol, RejectionLog
 from iamd.http.failures import UnexpectedFailures
+from iamd.http.listeners import PortUnavailable, bind_port
+from iamd.http.next_steps import announce_ready
 from iamd.http.pipeline import AwsPipeline
 from iamd.http.sign_in import SignInEndpoint
 from iamd.ids import RandomIds
@@ -50,7 +59,7 @@ from iamd.services.container import Services
 from iamd.services.quotas import Quotas
 from iamd.services.unused_key_guard import UnusedKeyGuard
 from iamd.store.database import Database, DatabaseTimeouts
-from iamd.store.migrate import startup_lock, upgrade_to_head
+from iamd.store.migrate import StartupLockTimeout, startup_lock, upgrade_to_head
 from iamd.store.sql import changes
 
 log = logging.getLogger("iamd")
@@ -207,24 +216,123 @@ def _rejection_log(services: Services, access_log: AccessLog | None) -> Rejectio
 
 
 def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Serve until SIGTERM or SIGINT; `StartupError` (one line) when it cannot start.
+
+    What can be refused is refused before anything starts: the data directory, both
+    ports (bound before the database is opened), the database, the master key. Only
+    then does the server say it listens.
+    """
+    _adopt_uvicorn_logs()
+    _prepare_data_dir(settings)
     limits = _connection_limits(settings)
-    database = Database(
-        settings.effective_database_url,
-        pool_size=settings.worker_threads,
-        timeouts=DatabaseTimeouts(
-            lock_seconds=settings.db_lock_timeout_seconds,
-            statement_seconds=settings.db_statement_timeout_seconds,
-            idle_in_transaction_seconds=settings.db_idle_in_transaction_timeout_seconds,
-        ),
-        # Names this node's sessions in pg_stat_activity.
-        application_name=f"iamd {settings.host}:{settings.port}",
-    )
-    # Nodes starting together take turns: one migrates and bootstraps, the others then
-    # find the schema current and the account there.
-    with startup_lock(database):
-        upgrade_to_head(database)
-        try:
+    http_socket = _bind(settings.host, settings.port, "HTTP", _HTTP_PORT_FIX)
+    sockets = [http_socket]
+    try:
+        ssh_socket = (
+            _bind(settings.host, settings.ssh_port, "git over SSH", _SSH_PORT_FIX)
+            if settings.git_ssh
+            else None
+        )
+        if ssh_socket is not None:
+            sockets.append(ssh_socket)
+        _serve_on(settings, quotas, access_log, limits, http_socket, ssh_socket)
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+_HTTP_PORT_FIX = "choose another with --port (IAMD_PORT)"
+_SSH_PORT_FIX = (
+    "choose another with --ssh-port (IAMD_SSH_PORT), or serve no git over SSH with "
+    "--no-git-ssh (IAMD_GIT_SSH=false)"
+)
+_DATA_DIR_FIX = "choose another with --data-dir (IAMD_DATA_DIR)"
+
+
+def _bind(host: str, port: int, what: str, fix: str) -> socket.socket:
+    try:
+        return bind_port(host, port, what=what, fix=fix)
+    except PortUnavailable as exc:
+        raise StartupError(str(exc)) from None
+
+
+def _prepare_data_dir(settings: Settings) -> None:
+    """Create the data directory, and prove it can be listed and written."""
+    path = settings.data_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise StartupError(
+            f"the data directory {path} is not a directory; {_DATA_DIR_FIX}"
+        ) from None
+    except OSError as exc:
+        raise StartupError(
+            f"cannot create the data directory {path}: {exc.strerror or exc}; {_DATA_DIR_FIX}"
+        ) from None
+    try:
+        os.listdir(path)
+        # A file created and removed at once: permissions, a read-only file system and
+        # a full disk all show here rather than in the middle of the first write.
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise StartupError(
+            f"cannot read and write the data directory {path}: {exc.strerror or exc}; "
+            f"give the user running iamd access to it, or {_DATA_DIR_FIX}"
+        ) from None
+
+
+def _open_database(settings: Settings) -> Database:
+    """The database engine (not yet connected); `StartupError` for a bad URL."""
+    try:
+        database = Database(
+            settings.effective_database_url,
+            pool_size=settings.worker_threads,
+            timeouts=DatabaseTimeouts(
+                lock_seconds=settings.db_lock_timeout_seconds,
+                statement_seconds=settings.db_statement_timeout_seconds,
+                idle_in_transaction_seconds=settings.db_idle_in_transaction_timeout_seconds,
+            ),
+            # Names this node's sessions in pg_stat_activity.
+            application_name=f"iamd {settings.host}:{settings.port}",
+        )
+    except ArgumentError as exc:
+        raise StartupError(
+            f"--database-url (IAMD_DATABASE_URL) is not a database URL iamd can use ({exc}); "
+            "give postgresql://user:password@host:5432/db, or leave it unset for SQLite"
+        ) from None
+    return database
+
+
+def _database_problem(settings: Settings, exc: DBAPIError) -> str:
+    # The driver's first line says what happened (refused, no such database, password
+    # authentication failed); the URL is shown without its password.
+    lines = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+    reason = lines[0] if lines else type(exc).__name__
+    shown = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+    if settings.database_url:
+        return (
+            f"cannot use the database {shown}: {reason}; check --database-url "
+            "(IAMD_DATABASE_URL) and that PostgreSQL is running and reachable"
+        )
+    return f"cannot open the database {shown}: {reason}; {_DATA_DIR_FIX}"
+
+
+def _serve_on(
+    settings: Settings,
+    quotas: Quotas,
+    access_log: bool,
+    limits: ConnectionLimits,
+    http_socket: socket.socket,
+    ssh_socket: socket.socket | None,
+) -> None:
+    database = _open_database(settings)
+    host_key: asyncssh.SSHKey | None = None
+    try:
+        # Nodes starting together take turns: one migrates and bootstraps, the others
+        # then find the schema current and the account there.
+        with startup_lock(database):
+            upgrade_to_head(database)
             # Only these steps raise ValueError for configuration (a malformed master
             # key, a key file others can read, bootstrap variables that do not go
             # together).
@@ -236,9 +344,19 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
                 secret_access_key=settings.bootstrap_secret_access_key,
                 credentials_file=settings.bootstrap_credentials_file,
             )
-        except ValueError as exc:
-            raise StartupError(str(exc)) from exc
-    _check_master_key(services, box)
+        _check_master_key(services, box)
+        if ssh_socket is not None:
+            host_key = load_or_create_host_key(settings.ssh_host_key_file)
+    except DBAPIError as exc:
+        database.dispose()
+        raise StartupError(_database_problem(settings, exc)) from None
+    except (ValueError, OSError, StartupLockTimeout) as exc:
+        # OSError: the SSH host key file cannot be read or written.
+        database.dispose()
+        raise StartupError(str(exc)) from exc
+    except BaseException:
+        database.dispose()
+        raise
     if result.created:
         log.info(
             "created account %s with user admin (access key %s)",
@@ -273,8 +391,8 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         fail_path=settings.test_fail_path,
     )
     git_ssh = (
-        _git_ssh_server(settings, services, executor, requests_log, database.is_sqlite)
-        if settings.git_ssh
+        _git_ssh_server(settings, services, host_key, executor, requests_log, database.is_sqlite)
+        if host_key is not None
         else None
     )
     services.last_used.start()
@@ -301,19 +419,13 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         # No WebSocket endpoint: an upgrade request is answered as plain HTTP.
         ws="none",
     )
-    server = uvicorn.Server(config)
-    log.info(
-        "iamd listening on http://%s:%d (account %s)",
-        settings.host,
-        settings.port,
-        settings.account_id,
-    )
+    server = _Server(config, lambda: announce_ready(settings))
     # uvicorn drains connections on SIGTERM/SIGINT, then re-raises the signal with the
     # handler that was in place before it started. Ours turns that into an orderly
     # return, so the clean-up below (pending last-used dates, pools) always runs.
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        _run(server, config, git_ssh, settings)
+        _run(server, config, http_socket, git_ssh, ssh_socket, settings)
     except _Stop:
         pass
     finally:
@@ -354,14 +466,11 @@ def _unused_key_guard(settings: Settings, services: Services) -> UnusedKeyGuard 
 def _git_ssh_server(
     settings: Settings,
     services: Services,
+    host_key: asyncssh.SSHKey,
     executor: ThreadPoolExecutor,
     access_log: AccessLog | None,
     inline_reads: bool,
 ) -> GitSshServer:
-    try:
-        host_key = load_or_create_host_key(settings.ssh_host_key_file)
-    except (ValueError, OSError) as exc:
-        raise StartupError(str(exc)) from exc
     offload = Offload(executor, inline_reads=inline_reads)
     sessions = GitSessions(
         services,
@@ -381,25 +490,38 @@ def _git_ssh_server(
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, which says once it is ready what to do next, and when it stops."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:
+            self._on_ready()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        log.info("stopping: requests and git sessions in flight get %d s to finish", _GRACE_SECONDS)
+        await super().shutdown(sockets)
+
+
 def _run(
     server: uvicorn.Server,
     config: uvicorn.Config,
+    http_socket: socket.socket,
     git_ssh: GitSshServer | None,
+    ssh_socket: socket.socket | None,
     settings: Settings,
 ) -> None:
     """Serve HTTP, and git over SSH on the same event loop, until a signal stops them."""
-    if git_ssh is None:
-        server.run()
-        return
 
     async def serve_both() -> None:
-        try:
-            await git_ssh.start()
-        except OSError as exc:
-            raise StartupError(
-                f"cannot listen for git over SSH on {settings.host}:{settings.ssh_port}: "
-                f"{exc.strerror or exc}"
-            ) from exc
+        if git_ssh is None or ssh_socket is None:
+            await server.serve(sockets=[http_socket])
+            return
+        await git_ssh.start(ssh_socket)
         log.info(
             "git over SSH on ssh://%s:%d (host key %s)",
             settings.host,
@@ -407,7 +529,7 @@ def _run(
             git_ssh.host_key_fingerprint,
         )
         try:
-            await server.serve()
+            await server.serve(sockets=[http_socket])
         finally:
             await git_ssh.stop(grace=_GRACE_SECONDS)
 
@@ -418,3 +540,26 @@ def _run(
         return
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         runner.run(serve_both())
+
+
+class _RenamedLogger(logging.Filter):
+    """Gives uvicorn's records iamd's logger name: they are the server's own lines."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self._name = name
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.name = self._name
+        return True
+
+
+def _adopt_uvicorn_logs() -> None:
+    # uvicorn logs its warnings and errors (a bad request line, an exception in the
+    # application) as "uvicorn.error" at every level; they are iamd's HTTP server's.
+    # Its start-up narrative repeats what iamd says itself: shown with DEBUG only.
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _RenamedLogger) for f in uvicorn_log.filters):
+        uvicorn_log.addFilter(_RenamedLogger("iamd.http"))
+    if not log.isEnabledFor(logging.DEBUG):
+        uvicorn_log.setLevel(logging.WARNING)
