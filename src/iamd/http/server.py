@@ -29,9 +29,13 @@ from iamd.gitssh.server import GitSshServer
 from iamd.gitssh.sessions import GitSessions
 from iamd.http.access_log import AccessLog
 from iamd.http.app import IamdApp
+from iamd.http.metrics_sources import register_sources
+from iamd.http.operator_routes import MetricsEndpoint, OperatorRoutes
 from iamd.http.pipeline import AwsPipeline
 from iamd.http.sign_in import SignInEndpoint
+from iamd.http.tls import TlsFiles, check_loadable, self_signed
 from iamd.ids import RandomIds
+from iamd.metrics import Metrics
 from iamd.operations.table import build_operation_table
 from iamd.protocol import JsonCodec, QueryCodec
 from iamd.services.access_keys import secret_context
@@ -121,7 +125,12 @@ def build_services(
         last_used_flush_seconds=settings.last_used_flush_seconds,
         ssh_rsa_only=settings.ssh_key_types == "rsa",
         repositories_dir=settings.repositories_dir,
-        clone_urls=CloneUrls(public_host(settings.host), settings.port, settings.ssh_port),
+        clone_urls=CloneUrls(
+            public_host(settings.host),
+            settings.port,
+            settings.ssh_port,
+            http_scheme="https" if settings.tls else "http",
+        ),
     )
     return services, box
 
@@ -154,8 +163,34 @@ def _check_master_key(services: Services, box: SecretBox) -> None:
         ) from None
 
 
-def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> None:
+def _tls_files(settings: Settings) -> TlsFiles | None:
+    """The certificate and key to serve HTTPS with, checked; None for plain HTTP."""
+    try:
+        if settings.tls_self_signed:
+            files = self_signed(settings.data_dir, settings.host)
+        elif settings.tls_cert_file is not None and settings.tls_key_file is not None:
+            files = TlsFiles(settings.tls_cert_file, settings.tls_key_file)
+        else:
+            return None
+        check_loadable(files)
+    except (ValueError, OSError) as exc:
+        raise StartupError(str(exc)) from exc
+    log.info("TLS certificate %s (SHA-256 fingerprint %s)", files.cert_file, files.fingerprint)
+    if settings.tls_self_signed:
+        log.info(
+            "clients trust it with ca_bundle = %s (AWS CLI profile) or AWS_CA_BUNDLE; "
+            "boto3: verify=%r",
+            files.cert_file.resolve(),
+            str(files.cert_file.resolve()),
+        )
+    return files
+
+
+def serve(
+    settings: Settings, quotas: Quotas, *, access_log: bool = True, json_logs: bool = False
+) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    tls = _tls_files(settings)
     database = Database(settings.effective_database_url, pool_size=settings.worker_threads)
     upgrade_to_head(database)
     try:
@@ -185,26 +220,37 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
     )
     codecs: dict[str, QueryCodec | JsonCodec] = {name: QueryCodec(name) for name in ("iam", "sts")}
     codecs["codecommit"] = JsonCodec("codecommit")
-    requests_log = AccessLog() if access_log else None
+    requests_log = AccessLog(json_lines=json_logs) if access_log else None
+    metrics = Metrics()
     pipeline = AwsPipeline(
         services,
         codecs,
         build_operation_table(),
         PolicyAuthorizer(password_self_service(services.passwords)),
         access_log=requests_log,
+        metrics=metrics,
     )
     app = IamdApp(
         pipeline,
         executor,
         inline_reads=database.is_sqlite,
         sign_in=SignInEndpoint(
-            services, requests_log, max_concurrent=settings.worker_threads // 2
+            services, requests_log, max_concurrent=settings.worker_threads // 2, metrics=metrics
         ).handle,
     )
     git_ssh = (
-        _git_ssh_server(settings, services, executor, requests_log, database.is_sqlite)
+        _git_ssh_server(settings, services, executor, requests_log, database.is_sqlite, metrics)
         if settings.git_ssh
         else None
+    )
+    register_sources(
+        metrics,
+        database,
+        git_ssh.active_sessions if git_ssh is not None else None,
+        settings.max_git_sessions,
+    )
+    front = OperatorRoutes(
+        app, MetricsEndpoint(metrics, settings.metrics_token) if settings.metrics else None
     )
     services.last_used.start()
     if requests_log is not None:
@@ -213,7 +259,7 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
     watcher.start()
     guard = _unused_key_guard(settings, services)
     config = uvicorn.Config(
-        app,
+        front,
         host=settings.host,
         port=settings.port,
         lifespan="on",
@@ -224,10 +270,13 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         # only the address the connection comes from.
         proxy_headers=False,
         timeout_graceful_shutdown=_GRACE_SECONDS,
+        ssl_certfile=str(tls.cert_file) if tls else None,
+        ssl_keyfile=str(tls.key_file) if tls else None,
     )
     server = uvicorn.Server(config)
     log.info(
-        "iamd listening on http://%s:%d (account %s)",
+        "iamd listening on %s://%s:%d (account %s)",
+        "https" if tls else "http",
         settings.host,
         settings.port,
         settings.account_id,
@@ -281,6 +330,7 @@ def _git_ssh_server(
     executor: ThreadPoolExecutor,
     access_log: AccessLog | None,
     inline_reads: bool,
+    metrics: Metrics,
 ) -> GitSshServer:
     try:
         host_key = load_or_create_host_key(settings.ssh_host_key_file)
@@ -302,6 +352,7 @@ def _git_ssh_server(
         host_key,
         host=settings.host,
         port=settings.ssh_port,
+        metrics=metrics,
     )
 
 

@@ -66,7 +66,9 @@ class PasswordService:
         self._clock = clock
         self.hashing = hashing
         self.backoff = backoff
-        self._policy: ReadThrough[str, tuple[PasswordPolicy | None]] = ReadThrough(tx, 1)
+        self._policy: ReadThrough[str, tuple[PasswordPolicy | None]] = ReadThrough(
+            tx, 1, name="password_policy"
+        )
 
     # -- the account password policy -----------------------------------------------------
 
