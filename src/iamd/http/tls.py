@@ -55,15 +55,16 @@ class TlsFiles:
 
 def check_loadable(files: TlsFiles) -> None:
     """ValueError (one line, no key material) unless the pair makes a server context."""
+    for path in (files.cert_file, files.key_file):
+        if not path.is_file():
+            raise ValueError(f"TLS file {path} does not exist (--tls-cert / --tls-key)")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
         context.load_cert_chain(files.cert_file, files.key_file)
-    except FileNotFoundError as exc:
+    except PermissionError:
         raise ValueError(
-            f"TLS file {exc.filename} does not exist (--tls-cert / --tls-key)"
+            f"TLS files {files.cert_file} and {files.key_file} must be readable by iamd's user"
         ) from None
-    except PermissionError as exc:
-        raise ValueError(f"TLS file {exc.filename} cannot be read by iamd's user") from None
     except ssl.SSLError as exc:
         reason = exc.reason or "not a PEM certificate and matching private key"
         raise ValueError(
