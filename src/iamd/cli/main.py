@@ -38,6 +38,8 @@ class _LazyGroup(click.Group):
         "policy": "iamd.cli.policy",
         "keys": "iamd.cli.keys",
         "audit": "iamd.cli.audit",
+        "backup": "iamd.cli.backup",
+        "restore": "iamd.cli.backup",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
