@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 from tests.support.gitssh import GitHome
+from tests.support.postgres import create_database
 from tests.support.servers import RunningServer, start_server
 
 pytestmark = pytest.mark.slow
@@ -173,3 +174,52 @@ def test_backup_refuses_a_master_key_that_does_not_open_the_database(tmp_path: P
     assert made.returncode == 2
     assert "does not open the secrets" in made.stderr
     assert not (tmp_path / "bad.tar.gz").exists()
+
+
+@pytest.mark.postgres
+def test_postgresql_backup_restores_into_a_new_database(
+    tmp_path: Path, postgres_url: str, unique: str
+) -> None:
+    source_url = create_database(postgres_url, f"{unique}_src")
+    target_url = create_database(postgres_url, f"{unique}_dst")
+    original = start_server(tmp_path / "node", database_url=source_url)
+    try:
+        admin = original.client()
+        admin.create_user(UserName="gina")
+        admin.put_user_policy(UserName="gina", PolicyName="git", PolicyDocument=GIT_POLICY)
+        key = admin.create_access_key(UserName="gina")["AccessKey"]
+        archive = tmp_path / "pg.tar.gz"
+        made = _iamd(
+            "backup",
+            "--data-dir",
+            str(original.data_dir),
+            "--database-url",
+            source_url,
+            "--output",
+            str(archive),
+        )
+        assert made.returncode == 0, made.stderr
+        assert "(postgresql," in made.stdout
+        admin.create_user(UserName="after-the-pg-backup")
+    finally:
+        original.stop()
+
+    fresh = tmp_path / "new-node"
+    restored_run = _iamd(
+        "restore", str(archive), "--data-dir", str(fresh), "--database-url", target_url
+    )
+    assert restored_run.returncode == 0, restored_run.stderr
+    # Restoring again into the now-populated database is refused.
+    again = _iamd(
+        "restore", str(archive), "--data-dir", str(tmp_path / "x"), "--database-url", target_url
+    )
+    assert again.returncode == 2
+    assert "not empty" in again.stderr
+    restored = start_server(fresh, database_url=target_url, bootstrap_key=False)
+    try:
+        gina = restored.client(key_id=key["AccessKeyId"], secret=key["SecretAccessKey"])
+        assert gina.get_user()["User"]["UserName"] == "gina"
+        with pytest.raises(ClientError):
+            restored.client().get_user(UserName="after-the-pg-backup")
+    finally:
+        restored.stop()
