@@ -138,7 +138,10 @@ def create_backup(
             for repository in repositories:
                 for path in _refs_then_objects(repository):
                     relative = path.relative_to(data_dir)
-                    archive.add(path, f"data/{relative}", recursive=False)
+                    # git's temporary files (a pack being received, a lock) come and
+                    # go while the server runs; one gone since the listing is skipped.
+                    with contextlib.suppress(FileNotFoundError):
+                        archive.add(path, f"data/{relative}", recursive=False)
             raw.flush()
             os.fsync(raw.fileno())
         os.link(partial, output)
@@ -368,7 +371,11 @@ def _walk(path: Path, seen: set[Path]) -> Iterator[Path]:
     seen.add(path)
     yield path
     if path.is_dir() and not path.is_symlink():
-        for child in sorted(path.iterdir()):
+        try:
+            children = sorted(path.iterdir())
+        except FileNotFoundError:
+            return
+        for child in children:
             yield from _walk(child, seen)
 
 
