@@ -38,8 +38,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(fields, ensure_ascii=False)
 
 
+def _uvicorn_by_its_name(record: logging.LogRecord) -> bool:
+    # uvicorn logs its general lines (start, stop, protocol errors) as "uvicorn.error"
+    # for historical reasons; operators read that as errors.
+    if record.name == "uvicorn.error":
+        record.name = "uvicorn"
+    return True
+
+
 def configure_logging(level: str, log_format: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_uvicorn_by_its_name)
     handler.setFormatter(
         JsonFormatter() if log_format == "json" else logging.Formatter(_TEXT_FORMAT)
     )
