@@ -157,7 +157,8 @@ def restore_backup(
 ) -> RestoreSummary:
     if not archive_path.is_file():
         raise BackupError(f"no backup at {archive_path}")
-    data_dir.mkdir(parents=True, exist_ok=True)
+    # Private from the start: it will hold the master key and the database.
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if database_url is None and (data_dir / SQLITE_NAME).exists():
         raise BackupError(
             f"{data_dir / SQLITE_NAME} exists: restore into an empty data directory "
