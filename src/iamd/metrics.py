@@ -156,10 +156,17 @@ class Metrics:
         self.sign_ins = LabeledCounter(
             "iamd_sign_ins_total", "Password sign-in attempts by outcome.", ("outcome",)
         )
+        self.git_sessions = LabeledCounter(
+            "iamd_git_sessions_total",
+            "git over SSH sessions ended, by action (codecommit:GitPull, codecommit:GitPush, "
+            "- when refused before) and outcome (ok or why not).",
+            ("action", "outcome"),
+        )
         self._collectors: list[Collector] = [
             self.requests.collect,
             self.authentication_failures.collect,
             self.sign_ins.collect,
+            self.git_sessions.collect,
         ]
 
     def add_collector(self, collector: Collector) -> None:

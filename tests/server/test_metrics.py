@@ -9,7 +9,6 @@ sessions; served to loopback clients, or to holders of the bearer token; off wit
 from __future__ import annotations
 
 import json
-import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,16 +16,12 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
+from tests.support.metrics import Samples, metric_value, parse_metrics
 from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, start_server
 from tests.support.signing import send, signed_post
 
 from iamd.http.operator_routes import MetricsEndpoint
 from iamd.metrics import Metrics
-
-_LINE = re.compile(r"^([a-z_]+)(?:\{(.*)\})? (\S+)$")
-_LABEL = re.compile(r'([a-z_]+)="((?:[^"\\]|\\.)*)"')
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
@@ -38,27 +33,11 @@ def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str
         return error.code, dict(error.headers), error.read().decode()
 
 
-def _parse(text: str) -> Samples:
-    samples: Samples = {}
-    for line in text.splitlines():
-        if line.startswith("#") or not line:
-            continue
-        found = _LINE.match(line)
-        assert found is not None, line
-        labels = frozenset(_LABEL.findall(found.group(2) or ""))
-        samples[(found.group(1), labels)] = float(found.group(3))
-    return samples
-
-
-def _value(samples: Samples, name: str, **labels: str) -> float:
-    return samples.get((name, frozenset(labels.items())), 0.0)
-
-
 def _scrape(server: RunningServer) -> Samples:
     status, headers, body = _get(f"{server.endpoint}/metrics")
     assert status == 200, body
     assert headers["content-type"].startswith("text/plain; version=0.0.4")
-    return _parse(body)
+    return parse_metrics(body)
 
 
 @pytest.fixture
@@ -102,17 +81,19 @@ def test_requests_failures_sign_ins_and_caches_are_counted(metered: RunningServe
 
     samples = _scrape(metered)
     ok = {"service": "iam", "operation": "GetUser", "outcome": "ok"}
-    assert _value(samples, "iamd_requests_total", **ok) == 3
-    assert _value(samples, "iamd_request_duration_seconds_count", **ok) == 3
-    assert _value(samples, "iamd_request_duration_seconds_bucket", **ok, le="+Inf") == 3
-    assert _value(samples, "iamd_request_duration_seconds_bucket", **ok, le="10") == 3
-    assert 0 < _value(samples, "iamd_request_duration_seconds_sum", **ok) < 30
+    assert metric_value(samples, "iamd_requests_total", **ok) == 3
+    assert metric_value(samples, "iamd_request_duration_seconds_count", **ok) == 3
+    assert metric_value(samples, "iamd_request_duration_seconds_bucket", **ok, le="+Inf") == 3
+    assert metric_value(samples, "iamd_request_duration_seconds_bucket", **ok, le="10") == 3
+    assert 0 < metric_value(samples, "iamd_request_duration_seconds_sum", **ok) < 30
     assert (
-        _value(samples, "iamd_requests_total", service="iam", operation="CreateUser", outcome="ok")
+        metric_value(
+            samples, "iamd_requests_total", service="iam", operation="CreateUser", outcome="ok"
+        )
         == 1
     )
     assert (
-        _value(
+        metric_value(
             samples,
             "iamd_requests_total",
             service="iam",
@@ -125,7 +106,7 @@ def test_requests_failures_sign_ins_and_caches_are_counted(metered: RunningServe
     assert not any(("operation", "NoSuchThing123") in labels for labels in names)
     assert any(("operation", "unknown") in labels for labels in names)
     assert (
-        _value(
+        metric_value(
             samples,
             "iamd_authentication_failures_total",
             front="api",
@@ -134,7 +115,7 @@ def test_requests_failures_sign_ins_and_caches_are_counted(metered: RunningServe
         == 1
     )
     assert (
-        _value(
+        metric_value(
             samples,
             "iamd_authentication_failures_total",
             front="api",
@@ -142,15 +123,15 @@ def test_requests_failures_sign_ins_and_caches_are_counted(metered: RunningServe
         )
         == 1
     )
-    assert _value(samples, "iamd_sign_ins_total", outcome="invalid_credentials") == 1
+    assert metric_value(samples, "iamd_sign_ins_total", outcome="invalid_credentials") == 1
     # The admin's key was resolved once and then served from the credential cache.
-    assert _value(samples, "iamd_cache_hits_total", cache="credentials") >= 4
-    assert 0 < _value(samples, "iamd_cache_hit_ratio", cache="credentials") < 1
-    assert _value(samples, "iamd_cache_max_entries", cache="credentials") == 20000
-    assert _value(samples, "iamd_database_pool_size") == 8
-    assert _value(samples, "iamd_database_pool_checked_out") == 0
-    assert _value(samples, "iamd_git_sessions_active") == 0
-    assert _value(samples, "iamd_git_sessions_max") == 32
+    assert metric_value(samples, "iamd_cache_hits_total", cache="credentials") >= 4
+    assert 0 < metric_value(samples, "iamd_cache_hit_ratio", cache="credentials") < 1
+    assert metric_value(samples, "iamd_cache_max_entries", cache="credentials") == 20000
+    assert metric_value(samples, "iamd_database_pool_size") == 8
+    assert metric_value(samples, "iamd_database_pool_checked_out") == 0
+    assert metric_value(samples, "iamd_git_sessions_active") == 0
+    assert metric_value(samples, "iamd_git_sessions_max") == 32
     assert ("iamd_build_info", frozenset({("version", "0.1.0")})) in samples
 
 

@@ -344,6 +344,7 @@ def _git_ssh_server(
         region=settings.region,
         access_log=access_log,
         max_sessions=settings.max_git_sessions,
+        metrics=metrics,
     )
     return GitSshServer(
         services.ssh_logins,
