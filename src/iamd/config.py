@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
@@ -86,6 +86,14 @@ class Settings:
     # Tests only (hidden option --test-fast-password-hashing): argon2 at its cheapest, so
     # a test can send thousands of sign-in attempts in seconds.
     test_fast_password_hashing: bool = False
+    # HTTPS on `port`: the operator's PEM certificate chain and key, or one generated
+    # into the data directory (`--tls-self-signed`); plain HTTP when neither.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_self_signed: bool = False
+    # `GET /metrics`: loopback clients only unless a bearer token is set; off with False.
+    metrics: bool = True
+    metrics_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not _ACCOUNT_ID.fullmatch(self.account_id):
@@ -122,6 +130,14 @@ class Settings:
                 raise ValueError(f"{option} must be more than 0 and at most 3600 seconds")
         if self.ssh_key_types not in SSH_KEY_TYPES:
             raise ValueError("the SSH key types must be 'rsa' or 'all'")
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("--tls-cert and --tls-key go together")
+        if self.tls_self_signed and self.tls_cert_file is not None:
+            raise ValueError(
+                "--tls-self-signed replaces --tls-cert/--tls-key: give one or the other"
+            )
+        if self.metrics_token is not None and len(self.metrics_token) < 16:
+            raise ValueError("--metrics-token must be at least 16 characters")
 
     @property
     def effective_database_url(self) -> str:
@@ -156,6 +172,10 @@ class Settings:
             # loose by an older start would hand its mode on.
             paths += [database, *(database.with_name(database.name + s) for s in _SQLITE_SIDES)]
         return paths
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_self_signed or self.tls_cert_file is not None
 
     @property
     def repositories_dir(self) -> Path:

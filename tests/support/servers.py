@@ -6,6 +6,7 @@ import os
 import resource
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -36,10 +37,13 @@ class RunningServer:
     env: dict[str, str] = field(default_factory=dict)
     # git over SSH listens here (a free port of its own for each server).
     ssh_port: int = 0
+    # The self-signed certificate clients trust when the server runs with TLS.
+    ca_bundle: Path | None = None
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.ca_bundle is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def client(
         self,
@@ -56,6 +60,7 @@ class RunningServer:
             aws_access_key_id=key_id,
             aws_secret_access_key=secret,
             aws_session_token=token,
+            verify=str(self.ca_bundle) if self.ca_bundle is not None else None,
             config=Config(retries={"max_attempts": 1, "mode": "standard"}),
         )
 
@@ -84,10 +89,15 @@ def start_server(
     open_file_limit: int | None = None,
     iamd: list[str] | None = None,
     cwd: Path | None = None,
+    tls: bool = False,
+    ca_bundle: Path | None = None,
 ) -> RunningServer:
     """``iamd``: the command that runs iamd (default: this interpreter's ``-m iamd``).
 
     ``open_file_limit``: the server's RLIMIT_NOFILE, soft and hard (it cannot raise it).
+    ``tls``: serve HTTPS with ``--tls-self-signed``, which clients then trust;
+    ``ca_bundle``: the server serves HTTPS with a certificate it is told of otherwise
+    (``IAMD_TLS_CERT``...), and clients trust ``ca_bundle``.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -111,6 +121,7 @@ def start_server(
         str(ssh_port),
         *(extra_args or []),
         *(["--test-clock-file", str(test_clock_file)] if test_clock_file else []),
+        *(["--tls-self-signed"] if tls else []),
     ]
 
     def limit_open_files() -> None:
@@ -126,14 +137,23 @@ def start_server(
             cwd=cwd,
             preexec_fn=limit_open_files if open_file_limit is not None else None,  # noqa: PLW1509
         )
-    server = RunningServer(process, port, data_dir, log_path, env, ssh_port)
+    if tls and ca_bundle is None:
+        ca_bundle = data_dir / "tls-self-signed.crt"
+    server = RunningServer(process, port, data_dir, log_path, env, ssh_port, ca_bundle)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"iamd exited early:\n{server.log_text()}")
         try:
-            with urllib.request.urlopen(  # noqa: S310 - our own http:// endpoint
-                f"{server.endpoint}/_iamd/health", timeout=1
+            context = (
+                ssl.create_default_context(cafile=str(ca_bundle))
+                if ca_bundle is not None and ca_bundle.exists()
+                else None
+            )
+            if ca_bundle is not None and context is None:
+                raise OSError("no certificate yet")
+            with urllib.request.urlopen(  # noqa: S310 - our own http(s):// endpoint
+                f"{server.endpoint}/_iamd/health", timeout=1, context=context
             ) as response:
                 if response.status == 200:
                     return server

@@ -6,7 +6,6 @@ import configparser
 import importlib
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import ClassVar
 
@@ -29,6 +28,7 @@ from iamd.config import (
     SSH_KEY_TYPES,
     Settings,
 )
+from iamd.log_format import LOG_FORMATS, configure_logging
 from iamd.services.quotas import Quotas
 
 
@@ -43,6 +43,8 @@ class _LazyGroup(click.Group):
         "policy": "iamd.cli.policy",
         "keys": "iamd.cli.keys",
         "audit": "iamd.cli.audit",
+        "backup": "iamd.cli.backup",
+        "restore": "iamd.cli.backup",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -238,6 +240,50 @@ def main() -> None:
     "--access-log/--no-access-log", default=True, show_default=True, envvar="IAMD_ACCESS_LOG"
 )
 @click.option("--log-level", default="INFO", show_default=True, envvar="IAMD_LOG_LEVEL")
+@click.option(
+    "--log-format",
+    default="text",
+    show_default=True,
+    type=click.Choice(LOG_FORMATS),
+    envvar="IAMD_LOG_FORMAT",
+    help="'json': one JSON object per line (time, level, logger, message, access-log fields).",
+)
+@click.option(
+    "--tls-cert",
+    default=None,
+    envvar="IAMD_TLS_CERT",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM certificate chain: serve HTTPS on --port (with --tls-key).",
+)
+@click.option(
+    "--tls-key",
+    default=None,
+    envvar="IAMD_TLS_KEY",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM private key of --tls-cert.",
+)
+@click.option(
+    "--tls-self-signed",
+    is_flag=True,
+    default=False,
+    envvar="IAMD_TLS_SELF_SIGNED",
+    help="Serve HTTPS with a certificate generated once into the data directory "
+    "(localhost, 127.0.0.1, ::1 and --host); for local use.",
+)
+@click.option(
+    "--metrics/--no-metrics",
+    default=True,
+    show_default=True,
+    envvar="IAMD_METRICS",
+    help="Serve Prometheus metrics on GET /metrics (loopback clients only without a token).",
+)
+@click.option(
+    "--metrics-token",
+    default=None,
+    envvar="IAMD_METRICS_TOKEN",
+    help="Bearer token /metrics requires from every client (prefer the variable: "
+    "arguments show in ps).",
+)
 # For the test suite only: hidden, and deliberately without an environment variable, so
 # it cannot be switched on by a stray IAMD_* setting in production.
 @click.option(
@@ -272,6 +318,12 @@ def serve(
     db_idle_in_transaction_timeout: float,
     access_log: bool,
     log_level: str,
+    log_format: str,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    tls_self_signed: bool,
+    metrics: bool,
+    metrics_token: str | None,
     test_clock_file: Path | None,
     test_fail_path: str | None,
     presigned_url_max_age: int,
@@ -279,11 +331,7 @@ def serve(
     test_fast_password_hashing: bool,
 ) -> None:
     """Start the server (IAM, STS and CodeCommit over HTTP; git over SSH)."""
-    logging.basicConfig(
-        level=log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(log_level, log_format)
     # Alembic narrates every plugin it loads; only its warnings matter to operators.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # asyncssh narrates every connection and channel; iamd logs each git session itself.
@@ -322,6 +370,11 @@ def serve(
             sign_in_tracked_names=sign_in_tracked_names,
             test_clock_file=test_clock_file,
             test_fast_password_hashing=test_fast_password_hashing,
+            tls_cert_file=tls_cert,
+            tls_key_file=tls_key,
+            tls_self_signed=tls_self_signed,
+            metrics=metrics,
+            metrics_token=metrics_token or None,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -332,7 +385,12 @@ def serve(
             f"cannot create the data directory {settings.data_dir}: {exc.strerror or exc}"
         ) from exc
     try:
-        run_server(settings, Quotas(users=users_quota, roles=roles_quota), access_log=access_log)
+        run_server(
+            settings,
+            Quotas(users=users_quota, roles=roles_quota),
+            access_log=access_log,
+            json_logs=log_format == "json",
+        )
     except StartupError as exc:
         # Configuration problems (a port taken, a bad IAMD_MASTER_KEY, a database that
         # cannot be reached...) are told in one line naming the option that fixes them,
@@ -366,6 +424,13 @@ class _StartupFailure(click.ClickException):
 )
 @click.option("--access-key-id", envvar="IAMD_BOOTSTRAP_ACCESS_KEY_ID", default=None)
 @click.option("--secret-access-key", envvar="IAMD_BOOTSTRAP_SECRET_ACCESS_KEY", default=None)
+@click.option(
+    "--ca-bundle",
+    default=None,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Certificate to trust for an https endpoint (the self-signed one: "
+    "<data-dir>/tls-self-signed.crt); written as ca_bundle.",
+)
 def profile(
     name: str,
     endpoint_url: str | None,
@@ -373,6 +438,7 @@ def profile(
     data_dir: Path,
     access_key_id: str | None,
     secret_access_key: str | None,
+    ca_bundle: Path | None,
 ) -> None:
     """Write an AWS CLI profile (credentials, region and endpoint_url) for iamd."""
     if endpoint_url is None:
@@ -391,7 +457,10 @@ def profile(
         {"aws_access_key_id": access_key_id, "aws_secret_access_key": secret_access_key},
     )
     section = name if name == "default" else f"profile {name}"
-    _update_ini(config_path, section, {"region": region, "endpoint_url": endpoint_url})
+    settings = {"region": region, "endpoint_url": endpoint_url}
+    if ca_bundle is not None:
+        settings["ca_bundle"] = str(ca_bundle.resolve())
+    _update_ini(config_path, section, settings)
     # GetCallerIdentity needs no permission: it works for every user, not only admins.
     click.echo(
         f"wrote profile {name!r} for {endpoint_url} (region {region}): try "

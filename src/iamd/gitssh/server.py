@@ -21,6 +21,7 @@ import asyncssh
 from iamd.errors import ServiceUnavailable
 from iamd.gitssh.offload import Offload
 from iamd.gitssh.sessions import GitSessions
+from iamd.metrics import Metrics
 from iamd.services.ssh_logins import SSHLoginResolver
 
 log = logging.getLogger("iamd.gitssh")
@@ -39,6 +40,7 @@ class GitSshServer:
         *,
         host: str,
         port: int,
+        metrics: Metrics | None = None,
     ) -> None:
         self._logins = logins
         self._sessions = sessions
@@ -46,8 +48,13 @@ class GitSshServer:
         self._host_key = host_key
         self._host = host
         self._port = port
+        self._metrics = metrics
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self._connections: set[asyncssh.SSHServerConnection] = set()
+
+    def active_sessions(self) -> int:
+        """git sessions running now (for /metrics)."""
+        return len(self._sessions.active)
 
     @property
     def host_key_fingerprint(self) -> str:
@@ -98,15 +105,24 @@ class GitSshServer:
     async def accepts(self, username: str, key: asyncssh.SSHKey) -> bool:
         """Whether ``key`` may log in as ``username`` (an SSHPublicKeyId)."""
         if not _KEY_ID.fullmatch(username):
-            return False
+            return self._refused("NotAnSSHPublicKeyId")
         try:
             login = await self._offload.read(lambda: self._logins.resolve(username))
         except ServiceUnavailable:
             return False  # the database is away (logged once by it): fail closed
         except Exception:
             log.exception("could not look up SSH key %s", username)
-            return False  # fail closed
-        return login is not None and login.accepts(key.public_data)
+            return self._refused("InternalFailure")  # fail closed
+        if login is None:
+            return self._refused("UnknownKey")
+        if not login.accepts(key.public_data):
+            return self._refused("KeyRefused")
+        return True
+
+    def _refused(self, reason: str) -> bool:
+        if self._metrics is not None:
+            self._metrics.authentication_failures.inc("ssh", reason)
+        return False
 
     def track(self, conn: asyncssh.SSHServerConnection, *, opened: bool) -> None:
         if opened:

@@ -27,6 +27,7 @@ from iamd.gitssh.commands import CommandRefused, GitCommand, GitService, parse_g
 from iamd.gitssh.offload import Offload
 from iamd.gitssh.pipes import CLIENT_GONE, ClientGone, run_git
 from iamd.http.access_log import AccessLog
+from iamd.metrics import Metrics
 from iamd.model.arn import codecommit_repository_arn
 from iamd.model.repository import Repository
 from iamd.services.container import Services
@@ -70,8 +71,10 @@ class GitSessions:
         region: str,
         access_log: AccessLog | None,
         max_sessions: int = 32,
+        metrics: Metrics | None = None,
     ) -> None:
         self._max_sessions = max_sessions
+        self._metrics = metrics
         self._services = services
         self._authorizer = authorizer
         self._offload = offload
@@ -117,6 +120,10 @@ class GitSessions:
                 process.exit(record.exit_status)
             if task is not None:
                 self.active.discard(task)
+            if self._metrics is not None:
+                self._metrics.git_sessions.inc(
+                    record.action, "ok" if record.outcome == "-" else record.outcome
+                )
             if self._access_log is not None:
                 self._access_log.record_git_session(
                     session_id,

@@ -8,21 +8,33 @@ outcome) followed by the repository and the SSH key id.
 Formatting a record through `logging` and writing it with a system call per request
 cost a fifth of a cached request's time; here a request only appends a line, and a
 background thread writes what accumulated every 200 ms (and at close).
+
+With `--log-format json` each line is one JSON object (`time`, `level`, `logger`,
+`message`, then the columns as fields: `request_id`, `client_ip`, `operation`,
+`principal`, `status`, `error_code`, `latency_ms`; git sessions add `repository` and
+`ssh_public_key_id`); the request only stores the values, and the writing thread
+encodes them.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import Any, TextIO
+
+from iamd.log_format import iso_time
 
 
 class AccessLog:
-    def __init__(self, stream: TextIO | None = None, interval: float = 0.2) -> None:
+    def __init__(
+        self, stream: TextIO | None = None, interval: float = 0.2, *, json_lines: bool = False
+    ) -> None:
         self._stream = stream or sys.stderr
         self._interval = interval
-        self._lines: list[str] = []
+        self._json = json_lines
+        self._lines: list[str | dict[str, Any]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="iamd-access-log", daemon=True)
@@ -39,10 +51,25 @@ class AccessLog:
         error_code: str,
         elapsed_ms: float,
     ) -> None:
-        self._append(
+        line = (
             f"{request_id} {client_ip} {operation} {principal} {status} {error_code} "
             f"{elapsed_ms:.1f}ms"
         )
+        if self._json:
+            self._append_fields(
+                {
+                    "message": line,
+                    "request_id": request_id,
+                    "client_ip": client_ip,
+                    "operation": operation,
+                    "principal": principal,
+                    "status": status,
+                    "error_code": error_code,
+                    "latency_ms": round(elapsed_ms, 3),
+                }
+            )
+            return
+        self._append(line)
 
     def record_git_session(
         self,
@@ -59,10 +86,32 @@ class AccessLog:
     ) -> None:
         """A git over SSH session: the same columns (the exit status for the HTTP one),
         then the repository and the SSH key id."""
-        self._append(
+        line = (
             f"{session_id} {client_ip} {action} {principal} {exit_status} {outcome} "
             f"{elapsed_ms:.1f}ms repository={repository} key={ssh_public_key_id}"
         )
+        if self._json:
+            self._append_fields(
+                {
+                    "message": line,
+                    "request_id": session_id,
+                    "client_ip": client_ip,
+                    "operation": action,
+                    "principal": principal,
+                    "status": exit_status,
+                    "error_code": outcome,
+                    "latency_ms": round(elapsed_ms, 3),
+                    "repository": repository,
+                    "ssh_public_key_id": ssh_public_key_id,
+                }
+            )
+            return
+        self._append(line)
+
+    def _append_fields(self, fields: dict[str, Any]) -> None:
+        fields["time"] = time.time()
+        with self._lock:
+            self._lines.append(fields)
 
     def _append(self, fields: str) -> None:
         now = time.time()
@@ -83,7 +132,7 @@ class AccessLog:
         with self._lock:
             lines, self._lines = self._lines, []
         if lines:
-            self._stream.write("".join(lines))
+            self._stream.write("".join(map(_encode, lines)))
             self._stream.flush()
 
     def _run(self) -> None:
@@ -95,3 +144,15 @@ class AccessLog:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
         self.flush()
+
+
+def _encode(line: str | dict[str, Any]) -> str:
+    if isinstance(line, str):
+        return line
+    fields = {
+        "time": iso_time(line.pop("time")),
+        "level": "INFO",
+        "logger": "iamd.access",
+        **line,
+    }
+    return json.dumps(fields, ensure_ascii=False) + "\n"

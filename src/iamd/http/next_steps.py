@@ -26,7 +26,8 @@ def local_endpoint(settings: Settings) -> str:
     host = _WILDCARDS.get(settings.host, settings.host)
     if ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{settings.port}"
+    scheme = "https" if settings.tls else "http"
+    return f"{scheme}://{host}:{settings.port}"
 
 
 def write_endpoint_file(settings: Settings) -> None:
@@ -48,6 +49,9 @@ def announce_ready(settings: Settings) -> None:
     command = [*_own_command(), "profile", "--name", "iamd"]
     if settings.data_dir.resolve() != DEFAULT_DATA_DIR.resolve():
         command += ["--data-dir", str(settings.data_dir)]
+    if settings.tls_self_signed:
+        # The profile must trust the generated certificate (ca_bundle).
+        command += ["--ca-bundle", str(settings.data_dir / "tls-self-signed.crt")]
     if settings.bootstrap_credentials_file.exists():
         where = f"in {settings.bootstrap_credentials_file}"
     elif settings.bootstrap_access_key_id:

@@ -28,6 +28,7 @@ from iamd.errors import (
 )
 from iamd.http.access_log import AccessLog
 from iamd.http.failure_log import FailureLog
+from iamd.metrics import UNKNOWN, Metrics
 from iamd.model import AccessKeyStatus
 from iamd.operations.context_keys import request_condition_keys
 from iamd.operations.registry import (
@@ -83,6 +84,7 @@ class AwsPipeline:
         access_log: AccessLog | None = None,
         max_concurrent_costly: int = 2,
         presigned_max_age: int = sigv4.DEFAULT_PRESIGNED_MAX_AGE_SECONDS,
+        metrics: Metrics | None = None,
     ) -> None:
         self._services = services
         self._codecs = codecs
@@ -94,6 +96,7 @@ class AwsPipeline:
         # it) rather than waiting on a worker thread that others need.
         self._costly_slots = threading.BoundedSemaphore(max(1, max_concurrent_costly))
         self._presigned_max_age = presigned_max_age
+        self._metrics = metrics
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -101,6 +104,9 @@ class AwsPipeline:
         codec = self._default_codec
         operation = "-"
         principal = "-"
+        # Metric labels: only the operation table's names, so no request adds a series.
+        known_operation = UNKNOWN
+        authenticated = False
         try:
             now = self._services.clock.now()
             signed = sigv4.parse_request(
@@ -119,6 +125,7 @@ class AwsPipeline:
                 )
             codec = found
             credential = self._authenticate(signed, now)
+            authenticated = True
             principal = credential.caller.arn
             sessions.check_service(credential.caller, signed.service)
             session = credential.session
@@ -137,9 +144,10 @@ class AwsPipeline:
                     request.method, request.raw_query, request.headers, request.body
                 )
             sessions.check_operation(credential.caller, signed.service, operation)
-            spec = self._operations.get(signed.service, operation) or unimplemented_operation(
-                signed.service, operation
-            )
+            found_spec = self._operations.get(signed.service, operation)
+            if found_spec is not None:
+                known_operation = operation
+            spec = found_spec or unimplemented_operation(signed.service, operation)
             ctx = CallContext(
                 caller=credential.caller,
                 services=self._services,
@@ -181,12 +189,22 @@ class AwsPipeline:
             body = codec.serialize_error(error, request_id)
             status = error.status
             error_code = error.code
+            if not authenticated and self._metrics is not None:
+                self._metrics.authentication_failures.inc("api", error.code)
         except Exception as exc:
             _failures.exception(exc, "request %s failed (%s)", request_id, operation)
             failure = InternalFailure()
             body = codec.serialize_error(failure, request_id)
             status = failure.status
             error_code = failure.code
+        elapsed = time.perf_counter() - started
+        if self._metrics is not None:
+            self._metrics.requests.observe(
+                codec.service_name,
+                known_operation,
+                "ok" if status == 200 else error_code,
+                elapsed,
+            )
         if self._access_log is not None:
             self._access_log.record(
                 request_id,
@@ -195,7 +213,7 @@ class AwsPipeline:
                 principal,
                 status,
                 error_code,
-                (time.perf_counter() - started) * 1000,
+                elapsed * 1000,
             )
         return HttpResponse(
             status,

@@ -47,9 +47,13 @@ from iamd.http.connections import ConnectionGuard, IamdHttpProtocol, RejectionLo
 from iamd.http.failures import UnexpectedFailures
 from iamd.http.listeners import PortUnavailable, bind_port
 from iamd.http.next_steps import announce_ready
+from iamd.http.metrics_sources import register_sources
+from iamd.http.operator_routes import MetricsEndpoint, OperatorRoutes
 from iamd.http.pipeline import AwsPipeline
 from iamd.http.sign_in import SignInEndpoint
+from iamd.http.tls import TlsFiles, check_loadable, self_signed
 from iamd.ids import RandomIds
+from iamd.metrics import Metrics
 from iamd.operations.table import build_operation_table
 from iamd.protocol import JsonCodec, QueryCodec
 from iamd.services.access_keys import secret_context
@@ -146,7 +150,12 @@ def build_services(
         last_used_flush_seconds=settings.last_used_flush_seconds,
         ssh_rsa_only=settings.ssh_key_types == "rsa",
         repositories_dir=settings.repositories_dir,
-        clone_urls=CloneUrls(public_host(settings.host), settings.port, settings.ssh_port),
+        clone_urls=CloneUrls(
+            public_host(settings.host),
+            settings.port,
+            settings.ssh_port,
+            http_scheme="https" if settings.tls else "http",
+        ),
         password_hashing=hashing,
         sign_in_tracked_names=settings.sign_in_tracked_names,
     )
@@ -179,6 +188,29 @@ def _check_master_key(services: Services, box: SecretBox) -> None:
             "the master key cannot decrypt the secrets in this database: restore the "
             "original master.key file or set IAMD_MASTER_KEY to the key it was created with"
         ) from None
+
+
+def _tls_files(settings: Settings) -> TlsFiles | None:
+    """The certificate and key to serve HTTPS with, checked; None for plain HTTP."""
+    try:
+        if settings.tls_self_signed:
+            files = self_signed(settings.data_dir, settings.host)
+        elif settings.tls_cert_file is not None and settings.tls_key_file is not None:
+            files = TlsFiles(settings.tls_cert_file, settings.tls_key_file)
+        else:
+            return None
+        check_loadable(files)
+    except (ValueError, OSError) as exc:
+        raise StartupError(str(exc)) from exc
+    log.info("TLS certificate %s (SHA-256 fingerprint %s)", files.cert_file, files.fingerprint)
+    if settings.tls_self_signed:
+        log.info(
+            "clients trust it with ca_bundle = %s (AWS CLI profile) or AWS_CA_BUNDLE; "
+            "boto3: verify=%r",
+            files.cert_file.resolve(),
+            str(files.cert_file.resolve()),
+        )
+    return files
 
 
 def _connection_limits(settings: Settings) -> ConnectionLimits:
@@ -370,7 +402,8 @@ def _serve_on(
     )
     codecs: dict[str, QueryCodec | JsonCodec] = {name: QueryCodec(name) for name in ("iam", "sts")}
     codecs["codecommit"] = JsonCodec("codecommit")
-    requests_log = AccessLog() if access_log else None
+    requests_log = AccessLog(json_lines=json_logs) if access_log else None
+    metrics = Metrics()
     pipeline = AwsPipeline(
         services,
         codecs,
@@ -379,6 +412,7 @@ def _serve_on(
         access_log=requests_log,
         max_concurrent_costly=settings.worker_threads // 2,
         presigned_max_age=settings.presigned_url_max_age_seconds,
+        metrics=metrics,
     )
     app = IamdApp(
         pipeline,
@@ -386,14 +420,25 @@ def _serve_on(
         inline_reads=database.is_sqlite,
         failures=UnexpectedFailures(services.ids.request_id, requests_log),
         sign_in=SignInEndpoint(
-            services, requests_log, max_concurrent=settings.worker_threads // 2
+            services, requests_log, max_concurrent=settings.worker_threads // 2, metrics=metrics
         ).handle,
         fail_path=settings.test_fail_path,
     )
     git_ssh = (
-        _git_ssh_server(settings, services, host_key, executor, requests_log, database.is_sqlite)
+        _git_ssh_server(
+            settings, services, host_key, executor, requests_log, database.is_sqlite, metrics
+        )
         if host_key is not None
         else None
+    )
+    register_sources(
+        metrics,
+        database,
+        git_ssh.active_sessions if git_ssh is not None else None,
+        settings.max_git_sessions,
+    )
+    front = OperatorRoutes(
+        app, MetricsEndpoint(metrics, settings.metrics_token) if settings.metrics else None
     )
     services.last_used.start()
     if requests_log is not None:
@@ -402,7 +447,7 @@ def _serve_on(
     watcher.start()
     guard = _unused_key_guard(settings, services)
     config = uvicorn.Config(
-        app,
+        front,
         host=settings.host,
         port=settings.port,
         lifespan="on",
@@ -418,6 +463,8 @@ def _serve_on(
         timeout_keep_alive=limits.keep_alive_timeout,
         # No WebSocket endpoint: an upgrade request is answered as plain HTTP.
         ws="none",
+        ssl_certfile=str(tls.cert_file) if tls else None,
+        ssl_keyfile=str(tls.key_file) if tls else None,
     )
     server = _Server(config, lambda: announce_ready(settings))
     # uvicorn drains connections on SIGTERM/SIGINT, then re-raises the signal with the
@@ -470,6 +517,7 @@ def _git_ssh_server(
     executor: ThreadPoolExecutor,
     access_log: AccessLog | None,
     inline_reads: bool,
+    metrics: Metrics,
 ) -> GitSshServer:
     offload = Offload(executor, inline_reads=inline_reads)
     sessions = GitSessions(
@@ -479,6 +527,7 @@ def _git_ssh_server(
         region=settings.region,
         access_log=access_log,
         max_sessions=settings.max_git_sessions,
+        metrics=metrics,
     )
     return GitSshServer(
         services.ssh_logins,
@@ -487,6 +536,7 @@ def _git_ssh_server(
         host_key,
         host=settings.host,
         port=settings.ssh_port,
+        metrics=metrics,
     )
 
 

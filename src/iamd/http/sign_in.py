@@ -27,6 +27,7 @@ from iamd.errors import ServiceUnavailable
 from iamd.http.access_log import AccessLog
 from iamd.http.failure_log import FailureLog
 from iamd.http.pipeline import HttpRequest, HttpResponse
+from iamd.metrics import Metrics
 from iamd.protocol.form import header
 from iamd.services.container import Services
 from iamd.services.sign_in import Outcome, SignInResult
@@ -64,9 +65,11 @@ class SignInEndpoint:
         access_log: AccessLog | None = None,
         *,
         max_concurrent: int = 4,
+        metrics: Metrics | None = None,
     ) -> None:
         self._services = services
         self._access_log = access_log
+        self._metrics = metrics
         self._slots = threading.BoundedSemaphore(max(1, max_concurrent))
 
     def handle(self, request: HttpRequest) -> HttpResponse:
@@ -115,6 +118,8 @@ class SignInEndpoint:
         ]
         if "retryAfterSeconds" in payload:
             headers.append((b"retry-after", str(payload["retryAfterSeconds"]).encode()))
+        if self._metrics is not None:
+            self._metrics.sign_ins.inc(outcome)
         if self._access_log is not None:
             self._access_log.record(
                 request_id,

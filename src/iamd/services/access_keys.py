@@ -47,7 +47,9 @@ class AccessKeyService:
         self._ids = ids
         self._quotas = quotas
         self._box = secret_box
-        self._by_user: ReadThrough[str, list[AccessKey]] = ReadThrough(tx, 20_000)
+        self._by_user: ReadThrough[str, list[AccessKey]] = ReadThrough(
+            tx, 20_000, name="access_keys_by_user"
+        )
 
     def create(
         self,

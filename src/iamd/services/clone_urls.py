@@ -29,9 +29,11 @@ class CloneUrls:
     host: str = "127.0.0.1"
     http_port: int = 4580
     ssh_port: int = 4522
+    # https when the API port serves TLS.
+    http_scheme: str = "http"
 
     def http(self, name: str) -> str:
-        return f"http://{self.host}:{self.http_port}/v1/repos/{name}"
+        return f"{self.http_scheme}://{self.host}:{self.http_port}/v1/repos/{name}"
 
     def ssh(self, name: str) -> str:
         return f"ssh://{self.host}:{self.ssh_port}/v1/repos/{name}"

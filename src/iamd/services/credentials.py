@@ -62,9 +62,11 @@ class CredentialResolver:
         self._box = secret_box
         self._tokens = SessionTokens(secret_box)
         self._compiler = compiler
-        self._cache: BoundedCache[str, ResolvedCredential] = BoundedCache(max_entries)
+        self._cache: BoundedCache[str, ResolvedCredential] = BoundedCache(
+            max_entries, name="credentials"
+        )
         self._sessions: BoundedCache[tuple[str, bytes], ResolvedCredential] = BoundedCache(
-            max_entries
+            max_entries, name="sessions"
         )
         tx.register_credential_cache(self)
 

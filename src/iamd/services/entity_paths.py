@@ -17,7 +17,9 @@ class EntityPaths:
     def __init__(self, tx: Transactions, max_entries: int = 50_000) -> None:
         self._tx = tx
         # (kind, lower-case name) -> ARN with the stored path and spelling of the name.
-        self._arns: BoundedCache[tuple[str, str], str] = BoundedCache(max_entries)
+        self._arns: BoundedCache[tuple[str, str], str] = BoundedCache(
+            max_entries, name="entity_arns"
+        )
         tx.on_write_committed(self._arns.clear)
 
     def user_arn(self, name: str) -> str:

@@ -69,7 +69,9 @@ class PasswordService:
         self.hashing = hashing
         # Shared with sign-in: guessing through ChangePassword uses up the same attempts.
         self.failures = failures
-        self._policy: ReadThrough[str, tuple[PasswordPolicy | None]] = ReadThrough(tx, 1)
+        self._policy: ReadThrough[str, tuple[PasswordPolicy | None]] = ReadThrough(
+            tx, 1, name="password_policy"
+        )
 
     # -- the account password policy -----------------------------------------------------
 

@@ -76,7 +76,7 @@ class PrincipalPolicies:
 class PolicyCompiler:
     def __init__(self, max_entries: int = 10_000) -> None:
         self._compiled: BoundedCache[tuple[str, str, str], CompiledPolicy] = BoundedCache(
-            max_entries
+            max_entries, name="compiled_policies"
         )
 
     def compile(self, document: str, kind: PolicyKind, source_id: str) -> CompiledPolicy:

@@ -20,8 +20,8 @@ V = TypeVar("V")
 
 
 class ReadThrough(Generic[K, V]):
-    def __init__(self, tx: Transactions, max_entries: int) -> None:
-        self._cache: BoundedCache[K, V] = BoundedCache(max_entries)
+    def __init__(self, tx: Transactions, max_entries: int, *, name: str) -> None:
+        self._cache: BoundedCache[K, V] = BoundedCache(max_entries, name=name)
         tx.on_write_committed(self._cache.clear)
 
     def get(self, key: K, load: Callable[[], V]) -> V:

@@ -58,7 +58,9 @@ class SSHLoginResolver:
     ) -> None:
         self._tx = tx
         self._compiler = compiler
-        self._cache: ReadThrough[str, SSHLogin | _Missing] = ReadThrough(tx, max_entries)
+        self._cache: ReadThrough[str, SSHLogin | _Missing] = ReadThrough(
+            tx, max_entries, name="ssh_logins"
+        )
 
     def resolve(self, ssh_public_key_id: str) -> SSHLogin | None:
         """The login of this key id, Active or not; None when no such key or user exists."""

@@ -52,8 +52,10 @@ class UserService:
         self._clock = clock
         self._ids = ids
         self._quotas = quotas
-        self._by_name: ReadThrough[str, User] = ReadThrough(tx, 20_000)
-        self._pages: ReadThrough[tuple[str, str | None, int], Page[User]] = ReadThrough(tx, 512)
+        self._by_name: ReadThrough[str, User] = ReadThrough(tx, 20_000, name="users_by_name")
+        self._pages: ReadThrough[tuple[str, str | None, int], Page[User]] = ReadThrough(
+            tx, 512, name="user_pages"
+        )
 
     def create(
         self,
