@@ -46,8 +46,8 @@ from iamd.http.connection_limits import (
 from iamd.http.connections import ConnectionGuard, IamdHttpProtocol, RejectionLog
 from iamd.http.failures import UnexpectedFailures
 from iamd.http.listeners import PortUnavailable, bind_port
-from iamd.http.next_steps import announce_ready
 from iamd.http.metrics_sources import register_sources
+from iamd.http.next_steps import announce_ready
 from iamd.http.operator_routes import MetricsEndpoint, OperatorRoutes
 from iamd.http.pipeline import AwsPipeline
 from iamd.http.sign_in import SignInEndpoint
@@ -247,7 +247,9 @@ def _rejection_log(services: Services, access_log: AccessLog | None) -> Rejectio
     return record
 
 
-def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> None:
+def serve(
+    settings: Settings, quotas: Quotas, *, access_log: bool = True, json_logs: bool = False
+) -> None:
     """Serve until SIGTERM or SIGINT; `StartupError` (one line) when it cannot start.
 
     What can be refused is refused before anything starts: the data directory, both
@@ -257,6 +259,7 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
     _adopt_uvicorn_logs()
     _prepare_data_dir(settings)
     limits = _connection_limits(settings)
+    tls = _tls_files(settings)
     http_socket = _bind(settings.host, settings.port, "HTTP", _HTTP_PORT_FIX)
     sockets = [http_socket]
     try:
@@ -267,7 +270,7 @@ def serve(settings: Settings, quotas: Quotas, *, access_log: bool = True) -> Non
         )
         if ssh_socket is not None:
             sockets.append(ssh_socket)
-        _serve_on(settings, quotas, access_log, limits, http_socket, ssh_socket)
+        _serve_on(settings, quotas, access_log, json_logs, limits, tls, http_socket, ssh_socket)
     finally:
         for sock in sockets:
             sock.close()
@@ -354,7 +357,9 @@ def _serve_on(
     settings: Settings,
     quotas: Quotas,
     access_log: bool,
+    json_logs: bool,
     limits: ConnectionLimits,
+    tls: TlsFiles | None,
     http_socket: socket.socket,
     ssh_socket: socket.socket | None,
 ) -> None:
