@@ -12,7 +12,7 @@ from typing import ClassVar
 import click
 
 from iamd import __version__
-from iamd.auth.data_dir_modes import make_private, restrict_umask
+from iamd.auth.data_dir_modes import restrict_umask
 from iamd.cli.authorized_keys import authorized_keys
 from iamd.config import (
     DEFAULT_ACCOUNT_ID,
@@ -378,12 +378,6 @@ def serve(
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    try:
-        make_private(settings.data_dir, settings.private_paths)
-    except OSError as exc:
-        raise click.ClickException(
-            f"cannot create the data directory {settings.data_dir}: {exc.strerror or exc}"
-        ) from exc
     try:
         run_server(
             settings,

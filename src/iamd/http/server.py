@@ -25,6 +25,7 @@ import uvicorn
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from iamd.auth.data_dir_modes import make_private
 from iamd.auth.passwords import PasswordHashing
 from iamd.auth.secret_box import SecretBox
 from iamd.authz import PolicyAuthorizer
@@ -314,6 +315,13 @@ def _prepare_data_dir(settings: Settings) -> None:
         raise StartupError(
             f"cannot read and write the data directory {path}: {exc.strerror or exc}; "
             f"give the user running iamd access to it, or {_DATA_DIR_FIX}"
+        ) from None
+    try:
+        # 0700 for the directory, 0600 for what an older start left looser.
+        make_private(path, settings.private_paths)
+    except OSError as exc:
+        raise StartupError(
+            f"cannot make the data directory {path} private: {exc.strerror or exc}; {_DATA_DIR_FIX}"
         ) from None
 
 
