@@ -12,6 +12,8 @@ command -v git >/dev/null 2>&1 || need+=(git)
 # The ssh-login e2e test runs its own sshd and logs in with the real client.
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+# The systemd unit test checks packaging/iamd.service with systemd-analyze.
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 
 if ((${#need[@]} == 0)); then
   exit 0
