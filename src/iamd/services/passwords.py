@@ -212,6 +212,9 @@ class PasswordService:
         # tell (the login profile of a user id nobody has is looked up for a missing one).
         with self._tx.read() as repos:
             user = repos.users.get_by_name(user_name)
+            if user is None:
+                # A found user also costs its tags' query (`get_by_name`): do the same.
+                repos.users.tags.of(_NO_SUCH_USER_ID)
             profile = repos.login_profiles.get(_NO_SUCH_USER_ID if user is None else user.user_id)
         if user is None or profile is None:
             return None
