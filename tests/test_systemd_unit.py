@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.servers import free_port
+from tests.support.tls import openssl_certificate
 
 UNIT = Path(__file__).resolve().parent.parent / "packaging" / "iamd.service"
 IAMD = Path(sys.executable).parent / "iamd"
@@ -88,31 +89,7 @@ def test_the_units_command_line_serves_https(tmp_path: Path) -> None:
     assert args[1] == "serve"
     tls = tmp_path / "tls"
     tls.mkdir()
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            str(tls / "iamd.key"),
-            "-out",
-            str(tls / "iamd.crt"),
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    openssl_certificate(tls / "iamd.crt", tls / "iamd.key")
     port = free_port()
     local = [
         arg.replace("/var/lib/iamd", str(tmp_path / "state"))

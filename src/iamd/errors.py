@@ -86,6 +86,21 @@ class ValidationError(AwsError):
     code = "ValidationError"
     status = 400
 
+    @classmethod
+    def constraint(
+        cls, member: str, constraint: str, *, value: str | None = None, null: bool = False
+    ) -> ValidationError:
+        """AWS's message for one member failing one constraint (the codec's wording).
+
+        `value` is quoted in the message; `null` says the member was missing; with
+        neither (a sensitive or long value) the value is not shown.
+        """
+        shown = " null" if null else "" if value is None else f" '{value}'"
+        return cls(
+            f"1 validation error detected: Value{shown} at '{member}' failed to satisfy "
+            f"constraint: {constraint}"
+        )
+
 
 class InvalidInput(AwsError):
     code = "InvalidInput"

@@ -25,6 +25,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from tests.support.awscli import aws_executable
 from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, start_server
+from tests.support.tls import openssl_certificate
 
 pytestmark = pytest.mark.slow
 
@@ -217,33 +218,8 @@ def test_secure_transport_is_true_over_tls_only_and_the_certificate_survives_res
 
 
 def _openssl_certificate(directory: Path) -> tuple[Path, Path]:
-    cert, key = directory / "server.crt", directory / "server.key"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return cert, key
+    directory.mkdir(parents=True, exist_ok=True)
+    return openssl_certificate(directory / "server.crt", directory / "server.key")
 
 
 def test_the_operators_certificate_from_the_environment(tmp_path: Path) -> None:

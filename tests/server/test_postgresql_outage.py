@@ -13,16 +13,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from tests.support.postgres import PostgresCluster, controlled_postgres_cluster
 from tests.support.servers import (
-    ADMIN_KEY_ID,
-    ADMIN_SECRET,
     RunningServer,
     start_server,
 )
@@ -36,17 +31,6 @@ MASTER_KEY = "aWFtZC10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXMhISE="
 def cluster() -> Iterator[PostgresCluster]:
     with controlled_postgres_cluster() as running:
         yield running
-
-
-def _iam(node: RunningServer, attempts: int) -> Any:
-    return boto3.client(
-        "iam",
-        endpoint_url=node.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=ADMIN_KEY_ID,
-        aws_secret_access_key=ADMIN_SECRET,
-        config=Config(retries={"total_max_attempts": attempts, "mode": "standard"}),
-    )
 
 
 def test_an_outage_is_retryable_and_logged_once(cluster: PostgresCluster, tmp_path: Path) -> None:
@@ -84,7 +68,7 @@ def test_an_outage_is_retryable_and_logged_once(cluster: PostgresCluster, tmp_pa
         restart = threading.Timer(1.0, cluster.start)
         restart.start()
         try:
-            retrying = _iam(node, attempts=10)
+            retrying = node.client("iam", attempts=10)
             assert retrying.get_user(UserName="steady")["User"]["UserName"] == "steady"
         finally:
             restart.join()

@@ -18,12 +18,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import psycopg
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, start_server
+from tests.support.servers import RunningServer, start_server
 
 from iamd.store.sql.account import quota_lock_keys
 
@@ -61,18 +59,6 @@ def nodes(fresh_postgres_url: str, tmp_path: Path) -> Iterator[list[RunningServe
             node.stop()
 
 
-def _single_attempt_iam(node: RunningServer) -> Any:
-    """An IAM client that never retries, so each call shows the server's own answer."""
-    return boto3.client(
-        "iam",
-        endpoint_url=node.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=ADMIN_KEY_ID,
-        aws_secret_access_key=ADMIN_SECRET,
-        config=Config(retries={"total_max_attempts": 1}),
-    )
-
-
 def _sessions(url: str, node: RunningServer) -> list[tuple[str, str | None]]:
     """(state, wait_event_type) of each database session of `node`."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -106,7 +92,7 @@ def test_a_stopped_node_does_not_stop_the_others(
     nodes: list[RunningServer], fresh_postgres_url: str
 ) -> None:
     node_a, node_b, node_c = nodes
-    iam_b, iam_c = _single_attempt_iam(node_b), _single_attempt_iam(node_c)
+    iam_b, iam_c = node_b.client("iam"), node_c.client("iam")
     iam_b.create_user(UserName="victim")
     key = iam_b.create_access_key(UserName="victim")["AccessKey"]
     sts_c = node_c.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
@@ -120,9 +106,7 @@ def test_a_stopped_node_does_not_stop_the_others(
     outcome_a: list[str] = []
 
     def create_on_a() -> None:
-        outcome_a.append(
-            _timed(lambda: _single_attempt_iam(node_a).create_user(UserName="stalled"))[1]
-        )
+        outcome_a.append(_timed(lambda: node_a.client("iam").create_user(UserName="stalled"))[1])
 
     thread_a = threading.Thread(target=create_on_a)
     thread_a.start()

@@ -52,7 +52,9 @@ class RunningServer:
         secret: str = ADMIN_SECRET,
         token: str | None = None,
         region: str = "us-east-1",
+        attempts: int = 1,
     ) -> Any:
+        """A client for this server; `attempts` > 1 retries as the standard mode does."""
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
@@ -61,7 +63,7 @@ class RunningServer:
             aws_secret_access_key=secret,
             aws_session_token=token,
             verify=str(self.ca_bundle) if self.ca_bundle is not None else None,
-            config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+            config=Config(retries={"total_max_attempts": attempts, "mode": "standard"}),
         )
 
     def log_text(self) -> str:

@@ -57,7 +57,7 @@ from iamd.ids import RandomIds
 from iamd.metrics import Metrics
 from iamd.operations.table import build_operation_table
 from iamd.protocol import JsonCodec, QueryCodec
-from iamd.services.access_keys import secret_context
+from iamd.services.access_keys import opens_stored_secrets
 from iamd.services.bootstrap import bootstrap
 from iamd.services.clone_urls import CloneUrls, public_host
 from iamd.services.container import Services
@@ -179,16 +179,12 @@ def _check_master_key(services: Services, box: SecretBox) -> None:
     IAMD_MASTER_KEY).
     """
     with services.tx.read() as repos:
-        sample = repos.access_keys.any_with_secret()
-    if sample is None:
-        return
-    try:
-        box.open(sample.secret_sealed, secret_context(sample.key.access_key_id))
-    except ValueError:
+        opens = opens_stored_secrets(box, repos.access_keys)
+    if not opens:
         raise MasterKeyMismatch(
             "the master key cannot decrypt the secrets in this database: restore the "
             "original master.key file or set IAMD_MASTER_KEY to the key it was created with"
-        ) from None
+        )
 
 
 def _tls_files(settings: Settings) -> TlsFiles | None:

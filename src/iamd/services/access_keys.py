@@ -19,6 +19,7 @@ from iamd.services.quotas import Quotas
 from iamd.services.read_cache import ReadThrough
 from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
 from iamd.services.users import require_user
+from iamd.store.sql.access_keys import AccessKeyRepository
 from iamd.store.sql.paging import Page, page_of_sequence
 
 
@@ -31,6 +32,21 @@ class NewAccessKey:
 def secret_context(access_key_id: str) -> bytes:
     """Associated data binding a sealed secret to its key id."""
     return f"access-key:{access_key_id}".encode()
+
+
+def opens_stored_secrets(box: SecretBox, keys: AccessKeyRepository) -> bool:
+    """Whether `box` opens the secrets this database holds (True when it holds none).
+
+    One sealed secret stands for all: they were all sealed with the same master key.
+    """
+    sample = keys.any_with_secret()
+    if sample is None:
+        return True
+    try:
+        box.open(sample.secret_sealed, secret_context(sample.key.access_key_id))
+    except ValueError:
+        return False
+    return True
 
 
 class AccessKeyService:

@@ -43,7 +43,7 @@ from sqlalchemy.engine import make_url
 
 from iamd import __version__
 from iamd.auth.secret_box import SecretBox
-from iamd.services.access_keys import secret_context
+from iamd.services.access_keys import opens_stored_secrets
 from iamd.store.database import Database
 from iamd.store.sql.access_keys import AccessKeyRepository
 
@@ -243,18 +243,14 @@ def _check_database(box: SecretBox, url: str) -> None:
         with database.read() as conn:
             if not inspect(conn).has_table("access_keys"):
                 raise BackupError("the database has no iamd tables")
-            sample = AccessKeyRepository(conn).any_with_secret()
+            opens = opens_stored_secrets(box, AccessKeyRepository(conn))
     finally:
         database.dispose()
-    if sample is None:
-        return
-    try:
-        box.open(sample.secret_sealed, secret_context(sample.key.access_key_id))
-    except ValueError:
+    if not opens:
         raise BackupError(
             "the master key does not open the secrets of this database: use the key it "
             "was created with (master.key or IAMD_MASTER_KEY)"
-        ) from None
+        )
 
 
 def _sqlite_snapshot(source: Path, target: Path) -> None:
@@ -289,31 +285,23 @@ def _pg_tool(name: str) -> str:
 
 
 def _pg_dump(url: str, target: Path) -> None:
-    libpq, env = _libpq(url)
-    done = subprocess.run(
-        [_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), libpq],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise BackupError(f"pg_dump failed: {_last_line(done.stderr)}")
+    _run_pg_tool("pg_dump", ["--format=custom", "--no-owner", "--file", str(target)], url)
 
 
 def _pg_restore(url: str, dump: Path) -> None:
+    _run_pg_tool(
+        "pg_restore",
+        ["--no-owner", "--single-transaction", "--exit-on-error", "--dbname"],
+        url,
+        str(dump),
+    )
+
+
+def _run_pg_tool(name: str, options: list[str], url: str, *after: str) -> None:
+    """Run one of PostgreSQL's client tools on `url`; the password goes in PGPASSWORD."""
     libpq, env = _libpq(url)
     done = subprocess.run(
-        [
-            _pg_tool("pg_restore"),
-            "--no-owner",
-            "--single-transaction",
-            "--exit-on-error",
-            "--dbname",
-            libpq,
-            str(dump),
-        ],
+        [_pg_tool(name), *options, libpq, *after],
         env=env,
         capture_output=True,
         text=True,
@@ -321,7 +309,7 @@ def _pg_restore(url: str, dump: Path) -> None:
         check=False,
     )
     if done.returncode != 0:
-        raise BackupError(f"pg_restore failed: {_last_line(done.stderr)}")
+        raise BackupError(f"{name} failed: {_last_line(done.stderr)}")
 
 
 def _refuse_non_empty(url: str) -> None:

@@ -238,9 +238,8 @@ def _check_serial_number_length(name: str, path: str, serial: str) -> None:
         member, value, limit = "virtualMFADeviceName", name, len(name) - excess
     else:  # no name fits behind this path
         member, value, limit = "path", path, len(path) - (excess - len(name) + 1)
-    raise ValidationError(
-        f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
-        f"constraint: Member must have length less than or equal to {limit}"
+    raise ValidationError.constraint(
+        member, f"Member must have length less than or equal to {limit}", value=value
     )
 
 

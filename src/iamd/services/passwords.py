@@ -114,10 +114,7 @@ class PasswordService:
 
     def create(self, user_name: str, password: str | None, reset_required: bool) -> LoginProfile:
         if password is None:
-            raise ValidationError(
-                "1 validation error detected: Value null at 'password' failed to satisfy "
-                "constraint: Member must not be null"
-            )
+            raise ValidationError.constraint("password", "Member must not be null", null=True)
         with self._tx.read() as repos:
             user = require_user(repos, user_name)
             if repos.login_profiles.get(user.user_id) is not None:

@@ -145,19 +145,18 @@ class StsService:
         """
         if policy is not None:
             if len(policy) > SESSION_POLICY_MAX_CHARS:
-                raise ValidationError(
-                    f"1 validation error detected: Value '{policy}' at 'policy' failed to "
-                    "satisfy constraint: Member must have length less than or equal to "
-                    f"{SESSION_POLICY_MAX_CHARS}"
+                raise ValidationError.constraint(
+                    "policy",
+                    f"Member must have length less than or equal to {SESSION_POLICY_MAX_CHARS}",
+                    value=policy,
                 )
             for problem in check_policy(policy, PolicyKind.SESSION):
                 if problem.kind == "error":
                     raise MalformedPolicyDocument(problem.message)
         if len(policy_arns) > SESSION_POLICY_ARNS_MAX:
-            raise ValidationError(
-                "1 validation error detected: Value at 'policyArns' failed to satisfy "
-                f"constraint: Member must have length less than or equal to "
-                f"{SESSION_POLICY_ARNS_MAX}"
+            raise ValidationError.constraint(
+                "policyArns",
+                f"Member must have length less than or equal to {SESSION_POLICY_ARNS_MAX}",
             )
         if policy is None and not policy_arns and not tags:
             return None

@@ -4,18 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from enum import Enum
 from typing import Any, TypeVar
 
+from iamd.errors import ValidationError
 from iamd.model import AccessKey, AttachedPolicy, Group, ManagedPolicy, Role, Tag, User
 from iamd.store.sql.paging import Page
 
 T = TypeVar("T")
+S = TypeVar("S", bound=Enum)
 
 DEFAULT_MAX_ITEMS = 100
 
 
 def max_items(params: Any) -> int:
     return int(params.get("MaxItems", DEFAULT_MAX_ITEMS))
+
+
+def settable_status(status: type[S], value: str) -> S:
+    """An access key's or SSH key's new Status: Active or Inactive.
+
+    'Expired' is in the model's status enum (which both share) but cannot be set.
+    """
+    try:
+        return status(value)
+    except ValueError:
+        allowed = ", ".join(str(member.value) for member in status)
+        raise ValidationError.constraint(
+            "status", f"Member must satisfy enum value set: [{allowed}]", value=value
+        ) from None
 
 
 def tags_shape(tags: Sequence[Tag]) -> list[dict[str, str]]:

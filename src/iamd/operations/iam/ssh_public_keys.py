@@ -4,22 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from iamd.errors import ValidationError
 from iamd.model import SSHPublicKey, SSHPublicKeyStatus
-from iamd.operations.iam.shapes import max_items, paged
+from iamd.operations.iam.shapes import max_items, paged, settable_status
 from iamd.operations.registry import CallContext, Operation, Params, Result, user_resource
 from iamd.services.users import target_user_name
-
-
-def _status(value: str) -> SSHPublicKeyStatus:
-    try:
-        return SSHPublicKeyStatus(value)
-    except ValueError:
-        # 'Expired' is in the model's shared status enum but cannot be set.
-        raise ValidationError(
-            f"1 validation error detected: Value '{value}' at 'status' failed to satisfy "
-            "constraint: Member must satisfy enum value set: [Active, Inactive]"
-        ) from None
 
 
 def _key_shape(key: SSHPublicKey) -> dict[str, Any]:
@@ -61,7 +49,7 @@ def list_ssh_public_keys(ctx: CallContext, p: Params) -> Result:
 
 
 def update_ssh_public_key(ctx: CallContext, p: Params) -> Result:
-    status = _status(p["Status"])
+    status = settable_status(SSHPublicKeyStatus, p["Status"])
     ctx.services.ssh_public_keys.update(p["UserName"], p["SSHPublicKeyId"], status)
     return None
 
