@@ -27,18 +27,15 @@ import argparse
 import http.client
 import json
 import math
-import os
 import random
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Sequence
 
 import boto3
+from bench.iamd_process import free_port, start_iamd
 
 KEY_ID = "AKIAIAMDBENCHSIGNIN1"
 SECRET = "iamdBenchSignInSecretKey00000000000000000"
@@ -46,41 +43,15 @@ ACCOUNT = "123456789012"
 WRONG = "Not-The-Password-1"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _start(port: int, data: str, *, fast_hashing: bool) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IAMD_"))}
-    env |= {"IAMD_BOOTSTRAP_ACCESS_KEY_ID": KEY_ID, "IAMD_BOOTSTRAP_SECRET_ACCESS_KEY": SECRET}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "iamd",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            data,
-            "--no-git-ssh",
-            "--no-access-log",
-            *(["--test-fast-password-hashing"] if fast_hashing else []),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    args = ["--no-git-ssh", "--no-access-log"]
+    return start_iamd(
+        port,
+        data,
+        KEY_ID,
+        SECRET,
+        [*args, *(["--test-fast-password-hashing"] if fast_hashing else [])],
     )
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_iamd/health", timeout=1)
-            return server
-        except OSError:
-            time.sleep(0.05)
-    server.terminate()
-    raise RuntimeError("iamd did not become healthy")
 
 
 def _attempt(conn: http.client.HTTPConnection, user: str) -> tuple[float, int]:
@@ -139,7 +110,7 @@ def main() -> None:
     parser.add_argument("--fast-hashing", action="store_true")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory() as data:
         server = _start(port, data, fast_hashing=args.fast_hashing)
         try:

@@ -12,13 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 
 import boto3
 import botocore.auth
@@ -26,16 +20,11 @@ import botocore.awsrequest
 import botocore.credentials
 import botocore.serialize
 import botocore.session
+from bench.iamd_process import free_port, start_iamd
 from bench.loadgen import replay, run_async
 
 KEY_ID = "AKIAIAMDBENCHSTS0001"
 SECRET = "iamdBenchStsSecretKey000000000000000000"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _signed_caller_identity(port: int, key: str, secret: str, token: str | None) -> bytes:
@@ -63,33 +52,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory() as data:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IAMD_"))}
-        env |= {"IAMD_BOOTSTRAP_ACCESS_KEY_ID": KEY_ID, "IAMD_BOOTSTRAP_SECRET_ACCESS_KEY": SECRET}
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "iamd",
-                "serve",
-                "--port",
-                str(port),
-                "--data-dir",
-                data,
-                "--no-access-log",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = start_iamd(port, data, KEY_ID, SECRET, ["--no-access-log", "--no-git-ssh"])
         try:
-            for _ in range(600):
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/_iamd/health", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.05)
             sts = boto3.client(
                 "sts",
                 endpoint_url=f"http://127.0.0.1:{port}",
