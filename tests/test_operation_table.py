@@ -19,12 +19,12 @@ import pytest
 from iamd.auth.secret_box import SecretBox
 from iamd.clock import SystemClock
 from iamd.ids import RandomIds
+from iamd.model.quotas import Quotas
 from iamd.operations.registry import CallContext, Operation, Params
 from iamd.operations.table import build_operation_table
+from iamd.principals.caller import Caller, PrincipalType
 from iamd.services.bootstrap import bootstrap
-from iamd.services.caller import Caller, PrincipalType
 from iamd.services.container import Services
-from iamd.services.quotas import Quotas
 from iamd.store.database import Database
 from iamd.store.migrate import upgrade_to_head
 

@@ -386,6 +386,11 @@ class AccessDenied(AwsError):
         """
         return cls(f"Cannot {change} outside your own account.")
 
+    @classmethod
+    def session_cannot_nest(cls) -> AccessDenied:
+        """GetSessionToken called with session credentials (iam-facts §4.2)."""
+        return cls("Cannot call GetSessionToken with session credentials")
+
     # STS's answers when an MFA code does not authenticate (GetSessionToken, AssumeRole).
     @classmethod
     def mfa_code_invalid(cls) -> AccessDenied:

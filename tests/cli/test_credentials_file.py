@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from iamd.rotation.credentials_file import (
+from iamd.tools.rotation.credentials_file import (
     CredentialsFileError,
     StaticKeys,
     read_profile_keys,

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.audit.test_checks import statement
 from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer
+from tests.tools.test_audit_checks import statement
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, sta
 from tests.support.signing import send, signed_post
 
 from iamd.http.operator_routes import MetricsEndpoint
-from iamd.metrics import Metrics
+from iamd.telemetry.metrics import Metrics
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:

@@ -11,8 +11,8 @@ import pytest
 from tests.support.local_services import MovableClock, local_services
 
 from iamd.model import AccessKeyStatus
+from iamd.server.unused_key_guard import UnusedKeyGuard
 from iamd.services.container import Services
-from iamd.services.unused_key_guard import UnusedKeyGuard
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from pathlib import Path
 from iamd.auth.secret_box import SecretBox
 from iamd.clock import Clock
 from iamd.ids import RandomIds
+from iamd.model.quotas import Quotas
 from iamd.services.container import Services
-from iamd.services.quotas import Quotas
 from iamd.store.database import Database
 from iamd.store.migrate import upgrade_to_head
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from iamd.authz.authorizer import AuthorizationRequest, request_context
+from iamd.authz.trust import trust_allows
 from iamd.errors import AccessDenied
 from iamd.model import Role
 from iamd.policy import (
@@ -30,7 +31,6 @@ from iamd.policy import (
     compile_policy,
     evaluate,
 )
-from iamd.services.roles import trust_allows
 
 
 def refused(caller_arn: str, action: str, role_arn: str) -> AccessDenied:

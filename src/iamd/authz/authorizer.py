@@ -22,8 +22,8 @@ from typing import Protocol
 
 from iamd.errors import AccessDenied
 from iamd.policy import Decision, Effect, RequestContext, evaluate
-from iamd.services.caller import Caller
-from iamd.services.principal_policies import PrincipalPolicies
+from iamd.principals.caller import Caller
+from iamd.principals.principal_policies import PrincipalPolicies
 
 # AWS evaluates IAM, a global service, as if requested in us-east-1.
 _GLOBAL_SERVICE_REGION = "us-east-1"

@@ -10,11 +10,15 @@ beat an explicit deny); root needs no grant and roles have no password.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from iamd.authz.authorizer import AccountGrant, AuthorizationRequest
-from iamd.services.passwords import PasswordService
 
 
-def password_self_service(passwords: PasswordService) -> AccountGrant:
+def password_self_service(users_may_change_password: Callable[[], bool]) -> AccountGrant:
+    """The grant, reading the password policy's field through `users_may_change_password`
+    (the password service's, which caches it) at each request it applies to."""
+
     def grant(request: AuthorizationRequest) -> bool:
         caller = request.credential.caller
         if caller.user is None:
@@ -22,6 +26,6 @@ def password_self_service(passwords: PasswordService) -> AccountGrant:
         own_password = request.action == "iam:ChangePassword" and request.resource == caller.arn
         if not own_password and request.action != "iam:GetAccountPasswordPolicy":
             return False
-        return passwords.users_may_change_password()
+        return users_may_change_password()
 
     return grant

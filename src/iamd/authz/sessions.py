@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from iamd.auth.session_tokens import SessionKind
 from iamd.errors import AccessDenied, InvalidClientTokenId
-from iamd.services.caller import Caller
-from iamd.services.sts import CANNOT_NEST
+from iamd.principals.caller import Caller
 
 _USER_SESSION_STS = frozenset({"AssumeRole", "GetCallerIdentity"})
 
@@ -34,7 +33,7 @@ def check_operation(caller: Caller, service: str, operation: str) -> None:
     if session is None or service != "sts":
         return
     if operation == "GetSessionToken":
-        raise AccessDenied(CANNOT_NEST)
+        raise AccessDenied.session_cannot_nest()
     if session.kind is SessionKind.USER and operation not in _USER_SESSION_STS:
         # AWS documents the rule but not its message; this one names the rule.
         raise AccessDenied(

@@ -13,15 +13,21 @@ from datetime import timedelta
 
 import click
 
-from iamd.audit.checks import CHECKS, AuditFinding, policy_findings, report_findings, unused_keys
-from iamd.audit.collect import (
+from iamd.tools.audit.checks import (
+    CHECKS,
+    AuditFinding,
+    policy_findings,
+    report_findings,
+    unused_keys,
+)
+from iamd.tools.audit.collect import (
     AuditError,
     credential_report,
     customer_policies,
     deactivate,
     with_key_ids,
 )
-from iamd.clients import Endpoint
+from iamd.tools.clients import Endpoint
 
 _COLUMNS = {
     "check": "CHECK",

@@ -1,6 +1,6 @@
 """`iamd backup` and `iamd restore`: one archive with the database and its master key.
 
-See `iamd.services.backup` for what the archive holds and how consistency and the
+See `iamd.server.backup` for what the archive holds and how consistency and the
 master key are checked; docs/deployment.md for schedules and a restore drill.
 """
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from iamd.config import DEFAULT_DATA_DIR
-from iamd.services.backup import BackupError, create_backup, restore_backup
+from iamd.server.backup import BackupError, create_backup, restore_backup
+from iamd.server.settings import DEFAULT_DATA_DIR
 
 _DATA_DIR = click.option(
     "--data-dir",

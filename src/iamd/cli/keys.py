@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from iamd.rotation.credentials_file import CredentialsFileError, default_credentials_path
-from iamd.rotation.rotate import KeyRotation, RotationError, RotationOptions, RotationPending
+from iamd.tools.rotation.credentials_file import CredentialsFileError, default_credentials_path
+from iamd.tools.rotation.rotate import KeyRotation, RotationError, RotationOptions, RotationPending
 
 _DURATION = re.compile(r"^(\d+)([smhd]?)$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}

@@ -14,7 +14,8 @@ import click
 from iamd import __version__
 from iamd.auth.data_dir_modes import restrict_umask
 from iamd.cli.authorized_keys import authorized_keys
-from iamd.config import (
+from iamd.model.quotas import Quotas
+from iamd.server.settings import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_DATA_DIR,
     DEFAULT_HOST,
@@ -28,8 +29,7 @@ from iamd.config import (
     SSH_KEY_TYPES,
     Settings,
 )
-from iamd.log_format import LOG_FORMATS, configure_logging
-from iamd.services.quotas import Quotas
+from iamd.telemetry.log_format import LOG_FORMATS, configure_logging
 
 
 class _LazyGroup(click.Group):
@@ -338,8 +338,8 @@ def serve(
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
     # Before anything is created: the database, keys and repositories are private.
     restrict_umask()
-    from iamd.http.server import StartupError  # noqa: PLC0415 - keeps other commands fast
-    from iamd.http.server import serve as run_server  # noqa: PLC0415
+    from iamd.server.checks import StartupError  # noqa: PLC0415 - keeps other commands fast
+    from iamd.server.startup import serve as run_server  # noqa: PLC0415
 
     try:
         settings = Settings(

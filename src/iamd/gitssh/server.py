@@ -21,8 +21,8 @@ import asyncssh
 from iamd.errors import ServiceUnavailable
 from iamd.gitssh.offload import Offload
 from iamd.gitssh.sessions import GitSessions
-from iamd.metrics import Metrics
-from iamd.services.ssh_logins import SSHLoginResolver
+from iamd.principals.ssh_logins import SSHLoginResolver
+from iamd.telemetry.metrics import Metrics
 
 log = logging.getLogger("iamd.gitssh")
 

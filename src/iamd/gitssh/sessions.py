@@ -26,12 +26,12 @@ from iamd.errors import AccessDenied, ServiceUnavailable
 from iamd.gitssh.commands import CommandRefused, GitCommand, GitService, parse_git_command
 from iamd.gitssh.offload import Offload
 from iamd.gitssh.pipes import CLIENT_GONE, ClientGone, run_git
-from iamd.http.access_log import AccessLog
-from iamd.metrics import Metrics
 from iamd.model.arn import codecommit_repository_arn
 from iamd.model.repository import Repository
+from iamd.principals.ssh_logins import SSHLogin
 from iamd.services.container import Services
-from iamd.services.ssh_logins import SSHLogin
+from iamd.telemetry.access_log import AccessLog
+from iamd.telemetry.metrics import Metrics
 
 log = logging.getLogger("iamd.gitssh")
 

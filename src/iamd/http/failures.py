@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable, Sequence
 
 from iamd.errors import InternalFailure
-from iamd.http.access_log import AccessLog
 from iamd.http.failure_log import FailureLog
 from iamd.http.pipeline import HttpResponse
 from iamd.protocol import JsonCodec, QueryCodec
+from iamd.telemetry.access_log import AccessLog
 
 
 class UnexpectedFailures:

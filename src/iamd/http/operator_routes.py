@@ -18,8 +18,10 @@ import ipaddress
 from typing import Any
 
 from iamd.http.app import Message, Receive, Scope, Send
-from iamd.http.tls import HSTS_VALUE
-from iamd.metrics import CONTENT_TYPE, Metrics
+from iamd.telemetry.metrics import CONTENT_TYPE, Metrics
+
+# One year: what `Strict-Transport-Security` asks clients to remember.
+HSTS_VALUE = b"max-age=31536000"
 
 METRICS_PATH = "/metrics"
 _Asgi = Any  # an ASGI application: (scope, receive, send) -> awaitable

@@ -26,9 +26,7 @@ from iamd.errors import (
     SignatureDoesNotMatch,
     Throttling,
 )
-from iamd.http.access_log import AccessLog
 from iamd.http.failure_log import FailureLog
-from iamd.metrics import UNKNOWN, Metrics
 from iamd.model import AccessKeyStatus
 from iamd.operations.context_keys import request_condition_keys
 from iamd.operations.registry import (
@@ -39,10 +37,12 @@ from iamd.operations.registry import (
     Result,
     unimplemented_operation,
 )
+from iamd.principals.credentials import ResolvedCredential, is_temporary_key
 from iamd.protocol import JsonCodec, QueryCodec
 from iamd.protocol.form import DecodedForm, header
 from iamd.services.container import Services
-from iamd.services.credentials import ResolvedCredential, is_temporary_key
+from iamd.telemetry.access_log import AccessLog
+from iamd.telemetry.metrics import UNKNOWN, Metrics
 
 log = logging.getLogger("iamd.request")
 # One traceback per distinct failure, not one per request (a client may repeat it).

@@ -24,13 +24,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from iamd.errors import ServiceUnavailable
-from iamd.http.access_log import AccessLog
 from iamd.http.failure_log import FailureLog
 from iamd.http.pipeline import HttpRequest, HttpResponse
-from iamd.metrics import Metrics
 from iamd.protocol.form import header
 from iamd.services.container import Services
 from iamd.services.sign_in import Outcome, SignInResult
+from iamd.telemetry.access_log import AccessLog
+from iamd.telemetry.metrics import Metrics
 
 _STATUS = {
     Outcome.SIGNED_IN: 200,

@@ -14,8 +14,8 @@ from typing import Protocol
 
 from iamd.errors import AwsError, NoSuchEntity
 from iamd.model import Tag
+from iamd.model.page import Page
 from iamd.operations.registry import CallContext, Params
-from iamd.store.sql.paging import Page
 
 _POLICY_ARN_ACTIONS = frozenset(
     {
@@ -52,9 +52,9 @@ def request_condition_keys(
         elif "RoleName" in params:
             keys.update(_role_tags(ctx, params["RoleName"]))
         elif action in _MFA_DEVICE_ACTIONS:
-            keys.update(_listed_tags(ctx.services.mfa_devices, params["SerialNumber"]))
+            keys.update(_listed_tags(ctx.services.mfa_devices.tags, params["SerialNumber"]))
         elif action in _MANAGED_POLICY_ACTIONS:
-            keys.update(_listed_tags(ctx.services.policies, params["PolicyArn"]))
+            keys.update(_listed_tags(ctx.services.policies.tags, params["PolicyArn"]))
     return keys
 
 

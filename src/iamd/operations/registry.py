@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from iamd.errors import NotImplementedOperation
-from iamd.services.caller import Caller
+from iamd.principals.caller import Caller
+from iamd.principals.credentials import ResolvedCredential
 from iamd.services.container import Services
-from iamd.services.credentials import ResolvedCredential
 
 Params = Mapping[str, Any]
 Result = dict[str, Any] | None

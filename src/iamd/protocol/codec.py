@@ -15,7 +15,7 @@ from typing import Any
 from iamd.errors import AwsError, InvalidAction, MissingAction
 from iamd.protocol.form import query_form
 from iamd.protocol.query_parser import CompoundReader, InputCompiler
-from iamd.protocol.service_model import load_service_model
+from iamd.protocol.service_model import compile_operations, load_service_model
 from iamd.protocol.validation import raise_if_problems
 from iamd.protocol.xml_serializer import OutputCompiler, Writer, escape_text
 
@@ -47,37 +47,33 @@ class QueryCodec:
     operation_names: frozenset[str]
 
     def __init__(self, service_name: str) -> None:
-        model: Any = load_service_model(service_name)
-        if model.protocol != "query":
-            raise ValueError(f"{service_name} does not use the query protocol")
-        self.service_name = service_name
-        self.api_version = model.api_version
-        self.xml_namespace = model.metadata["xmlNamespace"]
-        self.operation_names = frozenset(model.operation_names)
-
         inputs = InputCompiler()
         outputs = OutputCompiler(millisecond_timestamps=service_name in _MILLISECOND_SERVICES)
-        self._readers: dict[str, CompoundReader | None] = {}
-        self._outputs: dict[str, _OutputPlan] = {}
-        namespace = f' xmlns="{self.xml_namespace}"'
-        for name in sorted(self.operation_names):
-            operation = model.operation_model(name)
-            input_shape = operation.input_shape
-            self._readers[name] = None if input_shape is None else inputs.compound(input_shape)
-            output_shape = operation.output_shape
+        xml_namespace: str = load_service_model(service_name).metadata["xmlNamespace"]
+        namespace = f' xmlns="{xml_namespace}"'
+
+        def output_plan(name: str, output_shape: Any) -> _OutputPlan:
             writer: Writer | None = None
             result_open = result_close = ""
             if output_shape is not None:
                 writer = outputs.content(output_shape)
                 wrapper = output_shape.serialization.get("resultWrapper", f"{name}Result")
                 result_open, result_close = f"<{wrapper}>", f"</{wrapper}>"
-            self._outputs[name] = _OutputPlan(
+            return _OutputPlan(
                 head=f"<{name}Response{namespace}>",
                 tail=f"</{name}Response>",
                 writer=writer,
                 result_open=result_open,
                 result_close=result_close,
             )
+
+        plans = compile_operations(service_name, "query", inputs.compound, output_plan)
+        self.service_name = service_name
+        self.api_version = plans.api_version
+        self.xml_namespace = xml_namespace
+        self.operation_names = plans.operation_names
+        self._readers: dict[str, CompoundReader | None] = plans.readers
+        self._outputs: dict[str, _OutputPlan] = plans.outputs
         self._error_head = f"<ErrorResponse{namespace}><Error><Type>"
 
     def parse_http(

@@ -27,8 +27,8 @@ from typing import Any
 from iamd.errors import AwsError, SerializationException, UnknownOperationException
 from iamd.protocol.form import header
 from iamd.protocol.service_model import (
+    compile_operations,
     is_sensitive,
-    load_service_model,
     lower_camel,
     wire_name,
 )
@@ -361,23 +361,18 @@ class JsonCodec:
     operation_names: frozenset[str]
 
     def __init__(self, service_name: str) -> None:
-        model: Any = load_service_model(service_name)
-        if model.protocol != "json":
-            raise ValueError(f"{service_name} does not use the json protocol")
-        self.service_name = service_name
-        self.api_version = model.api_version
-        self.target_prefix = model.metadata["targetPrefix"]
-        self.operation_names = frozenset(model.operation_names)
-        inputs = _InputCompiler()
         outputs = _OutputCompiler()
-        self._readers: dict[str, Reader | None] = {}
-        self._writers: dict[str, Writer | None] = {}
-        for name in sorted(self.operation_names):
-            operation = model.operation_model(name)
-            input_shape = operation.input_shape
-            self._readers[name] = None if input_shape is None else inputs.reader(input_shape)
-            output_shape = operation.output_shape
-            self._writers[name] = None if output_shape is None else outputs.writer(output_shape)
+
+        def writer_of(_name: str, output_shape: Any) -> Writer | None:
+            return None if output_shape is None else outputs.writer(output_shape)
+
+        plans = compile_operations(service_name, "json", _InputCompiler().reader, writer_of)
+        self.service_name = service_name
+        self.api_version = plans.api_version
+        self.target_prefix = plans.metadata["targetPrefix"]
+        self.operation_names = plans.operation_names
+        self._readers: dict[str, Reader | None] = plans.readers
+        self._writers: dict[str, Writer | None] = plans.outputs
 
     def operation_of(self, target: str) -> str:
         """The operation an ``X-Amz-Target`` header value names, or raise."""

@@ -15,38 +15,19 @@ from iamd.clock import Clock
 from iamd.errors import LimitExceeded, NoSuchEntity
 from iamd.ids import IdGenerator, IdPrefix
 from iamd.model import AccessKey, AccessKeyStatus
-from iamd.services.quotas import Quotas
-from iamd.services.read_cache import ReadThrough
-from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
+from iamd.model.page import Page
+from iamd.model.quotas import Quotas
+from iamd.principals.credentials import secret_context
 from iamd.services.users import require_user
-from iamd.store.sql.access_keys import AccessKeyRepository
-from iamd.store.sql.paging import Page, page_of_sequence
+from iamd.store.read_cache import ReadThrough
+from iamd.store.sql.paging import page_of_sequence
+from iamd.store.transactions import NO_CREDENTIALS, Repositories, Transactions
 
 
 @dataclass(frozen=True, slots=True)
 class NewAccessKey:
     key: AccessKey
     secret_access_key: str
-
-
-def secret_context(access_key_id: str) -> bytes:
-    """Associated data binding a sealed secret to its key id."""
-    return f"access-key:{access_key_id}".encode()
-
-
-def opens_stored_secrets(box: SecretBox, keys: AccessKeyRepository) -> bool:
-    """Whether `box` opens the secrets this database holds (True when it holds none).
-
-    One sealed secret stands for all: they were all sealed with the same master key.
-    """
-    sample = keys.any_with_secret()
-    if sample is None:
-        return True
-    try:
-        box.open(sample.secret_sealed, secret_context(sample.key.access_key_id))
-    except ValueError:
-        return False
-    return True
 
 
 class AccessKeyService:

@@ -25,13 +25,13 @@ from iamd.model import (
     Role,
     User,
 )
-from iamd.services.transactions import Repositories, Transactions
 from iamd.store.schema import (
     group_policy_attachments,
     role_policy_attachments,
     user_policy_attachments,
 )
 from iamd.store.sql.paging import decode_marker, encode_marker
+from iamd.store.transactions import Repositories, Transactions
 
 ALL_FILTERS = frozenset({"User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"})
 

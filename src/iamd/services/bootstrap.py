@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from iamd.errors import EntityAlreadyExists
 from iamd.ids import IdPrefix
 from iamd.model import AccessKey, AccessKeyStatus, Group, User, iam_arn
-from iamd.services.access_keys import secret_context
+from iamd.principals.credentials import secret_context
 from iamd.services.container import Services
 from iamd.services.policies import sync_aws_managed_policies
 from iamd.store.schema import group_policy_attachments

@@ -9,12 +9,15 @@ from iamd.auth.passwords import PasswordHashing
 from iamd.auth.secret_box import SecretBox
 from iamd.clock import Clock
 from iamd.ids import IdGenerator
+from iamd.model.quotas import Quotas
+from iamd.principals.credentials import CredentialResolver
+from iamd.principals.principal_policies import PolicyCompiler
+from iamd.principals.ssh_logins import SSHLoginResolver
 from iamd.services.access_keys import AccessKeyService
 from iamd.services.account import AccountService
 from iamd.services.authorization_details import AuthorizationDetailsService
 from iamd.services.clone_urls import CloneUrls
 from iamd.services.credential_report import CredentialReportService
-from iamd.services.credentials import CredentialResolver
 from iamd.services.entity_paths import EntityPaths
 from iamd.services.groups import GroupService
 from iamd.services.inline_policies import InlinePolicyService
@@ -23,18 +26,15 @@ from iamd.services.mfa_devices import MFADeviceService
 from iamd.services.passwords import PasswordService
 from iamd.services.permissions_boundaries import PermissionsBoundaryService
 from iamd.services.policies import PolicyService
-from iamd.services.principal_policies import PolicyCompiler
-from iamd.services.quotas import Quotas
 from iamd.services.repositories import RepositoryService
 from iamd.services.roles import RoleService
 from iamd.services.sign_in import SignInService
-from iamd.services.ssh_logins import SSHLoginResolver
 from iamd.services.ssh_public_keys import SSHPublicKeyService
 from iamd.services.sts import StsService
 from iamd.services.throttle import DEFAULT_MAX_NAMES, Backoff, FailureLedger
-from iamd.services.transactions import Transactions
 from iamd.services.users import UserService
 from iamd.store.database import Database
+from iamd.store.transactions import Transactions
 
 
 @dataclass(frozen=True, slots=True)

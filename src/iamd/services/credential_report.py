@@ -25,13 +25,13 @@ from iamd.clock import Clock
 from iamd.errors import ReportExpired, ReportInProgress, ReportNotPresent, ServiceUnavailable
 from iamd.model.arn import iam_arn
 from iamd.services.last_used import LastUsedRecorder
-from iamd.services.transactions import Transactions
 from iamd.store.sql.credential_reports import (
     CredentialReportRepository,
     ReportKey,
     ReportUser,
     StoredReport,
 )
+from iamd.store.transactions import Transactions
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,10 @@ default path `/`: the request is authorized as AWS would before it finds nothing
 from __future__ import annotations
 
 from iamd.model import iam_arn
-from iamd.services.cache import BoundedCache
-from iamd.services.owners import OwnerKind
-from iamd.services.transactions import Transactions
+from iamd.model.owners import OwnerKind
+from iamd.store.cache import BoundedCache
+from iamd.store.owners import entities_of
+from iamd.store.transactions import Transactions
 
 
 class EntityPaths:
@@ -37,7 +38,7 @@ class EntityPaths:
         if arn is None:
             generation = self._arns.generation
             with self._tx.read() as repos:
-                found = OwnerKind(kind).entities(repos).get_by_name(name)
+                found = entities_of(repos, OwnerKind(kind)).get_by_name(name)
             path, spelled = (found.path, found.name) if found is not None else ("/", name)
             arn = iam_arn(self._tx.account_id, kind, path, spelled)
             self._arns.put(key, arn, generation)

@@ -6,10 +6,10 @@ from iamd.clock import Clock
 from iamd.errors import DeleteConflict, LimitExceeded, NoSuchEntity
 from iamd.ids import IdGenerator, IdPrefix
 from iamd.model import Group, User, iam_arn
-from iamd.services.quotas import Quotas
-from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
+from iamd.model.page import Page
+from iamd.model.quotas import Quotas
 from iamd.services.users import require_user
-from iamd.store.sql.paging import Page
+from iamd.store.transactions import NO_CREDENTIALS, Repositories, Transactions
 
 _DELETE_CONFLICTS = {
     "users": DeleteConflict.GROUP_MEMBERSHIPS,

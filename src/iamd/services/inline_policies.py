@@ -6,13 +6,14 @@ not their number: 2,048 characters for a user, 5,120 for a group, 10,240 for a r
 
 from __future__ import annotations
 
-from iamd.errors import LimitExceeded
+from iamd.errors import LimitExceeded, NoSuchEntity
 from iamd.model import InlinePolicy
+from iamd.model.owners import OwnerKind
+from iamd.model.page import Page
+from iamd.model.quotas import Quotas
 from iamd.services.documents import check_policy_document, size_without_whitespace
-from iamd.services.owners import OwnerKind, require_owner
-from iamd.services.quotas import Quotas
-from iamd.services.transactions import Transactions
-from iamd.store.sql.paging import Page
+from iamd.store.owners import inline_policies_of, require_owner
+from iamd.store.transactions import Transactions
 
 
 class InlinePolicyService:
@@ -25,7 +26,7 @@ class InlinePolicyService:
         check_policy_document(document, managed=False)
         with self._tx.write() as repos:
             owner = require_owner(repos, kind, owner_name, for_update=True)
-            policies = kind.inline_policies(repos)
+            policies = inline_policies_of(repos, kind)
             others = sum(
                 size_without_whitespace(p.document)
                 for p in policies.all(owner.owner_id)
@@ -42,9 +43,9 @@ class InlinePolicyService:
         """The owner's stored name and the policy."""
         with self._tx.read() as repos:
             owner = require_owner(repos, kind, owner_name)
-            policy = kind.inline_policies(repos).get(owner.owner_id, policy_name)
+            policy = inline_policies_of(repos, kind).get(owner.owner_id, policy_name)
         if policy is None:
-            raise kind.inline_policy_not_found(policy_name)
+            raise NoSuchEntity.inline_policy(kind.value, policy_name)
         return owner.name, policy
 
     def names(
@@ -52,10 +53,10 @@ class InlinePolicyService:
     ) -> Page[str]:
         with self._tx.read() as repos:
             owner = require_owner(repos, kind, owner_name)
-            return kind.inline_policies(repos).names(owner.owner_id, marker, max_items)
+            return inline_policies_of(repos, kind).names(owner.owner_id, marker, max_items)
 
     def delete(self, kind: OwnerKind, owner_name: str, policy_name: str) -> None:
         with self._tx.write() as repos:
             owner = require_owner(repos, kind, owner_name, for_update=True)
-            if not kind.inline_policies(repos).delete(owner.owner_id, policy_name):
-                raise kind.inline_policy_not_found(policy_name)
+            if not inline_policies_of(repos, kind).delete(owner.owner_id, policy_name):
+                raise NoSuchEntity.inline_policy(kind.value, policy_name)

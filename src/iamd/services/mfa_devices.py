@@ -29,13 +29,14 @@ from iamd.errors import (
 )
 from iamd.model import Tag, iam_arn
 from iamd.model.mfa_devices import AssignmentStatus, VirtualMFADevice
+from iamd.model.page import Page
+from iamd.model.quotas import Quotas
 from iamd.services.qr_codes import qr_png
-from iamd.services.quotas import Quotas
-from iamd.services.tagging import add_tags, check_tag_count
-from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
+from iamd.services.tagging import ResourceTags, TaggedKind, check_tag_count
 from iamd.services.users import require_user
 from iamd.store.schema import MFA_SERIAL_NUMBER_LENGTH
-from iamd.store.sql.paging import Page, page_of_sequence
+from iamd.store.sql.paging import page_of_sequence
+from iamd.store.transactions import NO_CREDENTIALS, Repositories, Transactions
 
 # ResyncMFADevice accepts codes from a device whose clock drifted: ten minutes either side.
 RESYNC_WINDOW_STEPS = 20
@@ -53,11 +54,21 @@ def seed_context(serial_number: str) -> bytes:
     return f"mfa-device:{serial_number}".encode()
 
 
+_TAGS: TaggedKind[VirtualMFADevice] = TaggedKind(
+    find=lambda repos, serial, for_update: _require_device(repos, serial, for_update=for_update),
+    tags_of=lambda device: device.tags,
+    owner_id=lambda device: device.serial_number,
+    repository=lambda repos: repos.mfa_devices.tags,
+    credentials=NO_CREDENTIALS,
+)
+
+
 class MFADeviceService:
     def __init__(self, tx: Transactions, clock: Clock, quotas: Quotas, box: SecretBox) -> None:
         self._tx = tx
         self._clock = clock
         self._quotas = quotas
+        self.tags = ResourceTags(tx, _TAGS, quotas.tags_per_resource)
         self._box = box
 
     # -- devices -------------------------------------------------------------------------
@@ -144,29 +155,6 @@ class MFADeviceService:
     def get(self, user_name: str, serial_number: str) -> VirtualMFADevice:
         with self._tx.read() as repos:
             return _require_users_device(repos, user_name, serial_number, for_update=False)
-
-    # -- tags ----------------------------------------------------------------------------
-
-    def tag(self, serial_number: str, tags: Sequence[Tag]) -> None:
-        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
-            device = _require_device(repos, serial_number, for_update=True)
-            add_tags(
-                repos.mfa_devices.tags,
-                serial_number,
-                device.tags,
-                tags,
-                self._quotas.tags_per_resource,
-            )
-
-    def untag(self, serial_number: str, keys: Sequence[str]) -> None:
-        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
-            _require_device(repos, serial_number, for_update=True)
-            repos.mfa_devices.tags.remove(serial_number, keys)
-
-    def list_tags(self, serial_number: str, marker: str | None, max_items: int) -> Page[Tag]:
-        with self._tx.read() as repos:
-            device = _require_device(repos, serial_number)
-        return page_of_sequence(list(device.tags), marker, max_items)
 
     # -- one-time codes ------------------------------------------------------------------
 

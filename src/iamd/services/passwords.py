@@ -27,13 +27,13 @@ from iamd.errors import (
 )
 from iamd.model import User
 from iamd.model.password_policy import PasswordPolicy
-from iamd.services.caller import Caller
+from iamd.principals.caller import Caller
 from iamd.services.password_rules import broken_rules
-from iamd.services.read_cache import ReadThrough
 from iamd.services.throttle import FailureLedger
-from iamd.services.transactions import NO_CREDENTIALS, Transactions
 from iamd.services.users import require_user
+from iamd.store.read_cache import ReadThrough
 from iamd.store.sql.passwords import StoredLoginProfile
+from iamd.store.transactions import NO_CREDENTIALS, Transactions
 
 # AWS's PasswordReusePrevention allows at most 24; iamd keeps that many earlier hashes.
 HISTORY_KEPT = 24

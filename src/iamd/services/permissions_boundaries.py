@@ -8,9 +8,10 @@ user or role has at most one boundary: Put*PermissionsBoundary replaces the prev
 from __future__ import annotations
 
 from iamd.errors import NoSuchEntity, PolicyNotAttachable
-from iamd.services.owners import OwnerKind, require_owner
+from iamd.model.owners import OwnerKind
 from iamd.services.policies import check_policy_arn
-from iamd.services.transactions import Repositories, Transactions
+from iamd.store.owners import entities_of, require_owner
+from iamd.store.transactions import Repositories, Transactions
 
 
 def require_boundary_policy(repos: Repositories, arn: str) -> None:
@@ -33,11 +34,11 @@ class PermissionsBoundaryService:
         with self._tx.write() as repos:
             owner = require_owner(repos, kind, owner_name, for_update=True)
             require_boundary_policy(repos, policy_arn)
-            kind.entities(repos).set_permissions_boundary(owner.owner_id, policy_arn)
+            entities_of(repos, kind).set_permissions_boundary(owner.owner_id, policy_arn)
 
     def delete(self, kind: OwnerKind, owner_name: str) -> None:
         # Removing a boundary that is not set succeeds: the entity ends up without one,
         # which is what the caller asked for [I: AWS's answer here is not documented].
         with self._tx.write() as repos:
             owner = require_owner(repos, kind, owner_name, for_update=True)
-            kind.entities(repos).set_permissions_boundary(owner.owner_id, None)
+            entities_of(repos, kind).set_permissions_boundary(owner.owner_id, None)

@@ -18,12 +18,14 @@ from iamd.model import (
     iam_arn,
 )
 from iamd.model.arn import split_policy_arn
+from iamd.model.owners import OwnerKind
+from iamd.model.page import Page
+from iamd.model.quotas import Quotas
 from iamd.services.documents import check_policy_document
-from iamd.services.owners import OwnerKind, require_owner
-from iamd.services.quotas import Quotas
-from iamd.services.tagging import add_tags, check_tag_count
-from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
-from iamd.store.sql.paging import Page, page_of_sequence
+from iamd.services.tagging import ResourceTags, TaggedKind, check_tag_count
+from iamd.store.owners import attachments_table, entities_of, require_owner
+from iamd.store.sql.paging import page_of_sequence
+from iamd.store.transactions import NO_CREDENTIALS, Repositories, Transactions
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +55,22 @@ def _require_local(policy: ManagedPolicy, change: str) -> None:
         raise AccessDenied.outside_account(change)
 
 
+_TAGS: TaggedKind[ManagedPolicy] = TaggedKind(
+    find=lambda repos, arn, for_update: require_policy(repos, arn, for_update=for_update),
+    tags_of=lambda policy: policy.tags,
+    owner_id=lambda policy: policy.policy_id,
+    repository=lambda repos: repos.policies.tags,
+    check_changeable=lambda policy, change: _require_local(policy, f"{change} policies"),
+)
+
+
 class PolicyService:
     def __init__(self, tx: Transactions, clock: Clock, ids: IdGenerator, quotas: Quotas) -> None:
         self._tx = tx
         self._clock = clock
         self._ids = ids
         self._quotas = quotas
+        self.tags = ResourceTags(tx, _TAGS, quotas.tags_per_resource)
 
     # -- managed policies ---------------------------------------------------------------
 
@@ -132,29 +144,6 @@ class PolicyService:
                 raise DeleteConflict.policy_versions()
             repos.policies.delete(policy.policy_id)
 
-    def tag(self, arn: str, tags: Sequence[Tag]) -> None:
-        with self._tx.write() as repos:
-            policy = require_policy(repos, arn, for_update=True)
-            _require_local(policy, "tag policies")
-            add_tags(
-                repos.policies.tags,
-                policy.policy_id,
-                policy.tags,
-                tags,
-                self._quotas.tags_per_resource,
-            )
-
-    def untag(self, arn: str, keys: Sequence[str]) -> None:
-        with self._tx.write() as repos:
-            policy = require_policy(repos, arn, for_update=True)
-            _require_local(policy, "untag policies")
-            repos.policies.tags.remove(policy.policy_id, keys)
-
-    def list_tags(self, arn: str, marker: str | None, max_items: int) -> Page[Tag]:
-        with self._tx.read() as repos:
-            policy = require_policy(repos, arn)
-        return page_of_sequence(list(policy.tags), marker, max_items)
-
     # -- versions -----------------------------------------------------------------------
 
     def create_version(self, arn: str, document: str, set_as_default: bool) -> PolicyVersion:
@@ -215,7 +204,7 @@ class PolicyService:
             policy = require_policy(repos, arn)
             if not policy.is_attachable:
                 raise InvalidInput(f"Policy {policy.arn} is not attachable.")
-            table, column = kind.attachments, kind.owner_column
+            table, column = attachments_table(kind), kind.owner_column
             attached = {p.arn for p in repos.policies.attached_to(table, column, owner.owner_id)}
             if policy.arn in attached:
                 return
@@ -231,7 +220,7 @@ class PolicyService:
             owner = require_owner(repos, kind, owner_name, for_update=True)
             policy = require_policy(repos, arn)
             if not repos.policies.detach(
-                kind.attachments, kind.owner_column, owner.owner_id, policy.policy_id
+                attachments_table(kind), kind.owner_column, owner.owner_id, policy.policy_id
             ):
                 raise NoSuchEntity.attached_policy(arn)
 
@@ -246,7 +235,7 @@ class PolicyService:
         with self._tx.read() as repos:
             owner = require_owner(repos, kind, owner_name)
             found = repos.policies.attached_to(
-                kind.attachments, kind.owner_column, owner.owner_id, path_prefix
+                attachments_table(kind), kind.owner_column, owner.owner_id, path_prefix
             )
         return page_of_sequence(found, marker, max_items)
 
@@ -276,7 +265,7 @@ class PolicyService:
                 if entity_filter not in (None, title):
                     continue
                 for entity_id in dict.fromkeys(ids[kind.value]):
-                    entity = kind.entities(repos).get_by_id(entity_id)
+                    entity = entities_of(repos, kind).get_by_id(entity_id)
                     if entity is not None and entity.path.startswith(path_prefix):
                         entities.append(PolicyEntity(title, entity.name, entity_id))
         entities.sort(key=lambda e: (e.kind, e.name.lower()))

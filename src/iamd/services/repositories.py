@@ -30,8 +30,8 @@ from iamd.errors import (
     RepositoryNameExistsException,
 )
 from iamd.model.repository import Repository
-from iamd.services.transactions import NO_CREDENTIALS, Transactions
 from iamd.store.sql.paging import offset_in
+from iamd.store.transactions import NO_CREDENTIALS, Transactions
 
 log = logging.getLogger("iamd.repositories")
 

@@ -10,7 +10,7 @@ and refuses one it cannot resolve). When a user or role is deleted, trust polici
 name it are rewritten to name its unique id (`forget_principal`), as AWS shows them, so
 trust does not pass to a new entity of the same name.
 
-`trust_allows` evaluates a trust policy for a caller (sts:AssumeRole and its siblings).
+Evaluating a trust policy for a caller is authorization's job (`iamd.authz.trust`).
 Inline policies, attachments and boundaries of roles are served by the services shared
 with users and groups (`owners.OwnerKind.ROLE`).
 """
@@ -19,30 +19,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 from iamd.clock import Clock
-from iamd.errors import DeleteConflict, LimitExceeded, MalformedPolicyDocument
+from iamd.errors import DeleteConflict, LimitExceeded, MalformedPolicyDocument, NoSuchEntity
 from iamd.ids import IdGenerator, IdPrefix
 from iamd.model import Role, Tag, iam_arn
+from iamd.model.owners import OwnerKind
+from iamd.model.page import Page
+from iamd.model.quotas import Quotas
 from iamd.policy import (
-    CompiledPolicy,
-    Effect,
     PolicyKind,
-    PrincipalInfo,
-    RequestContext,
     check_policy,
-    compile_policy,
-    evaluate_trust,
 )
 from iamd.policy.document import analyse
-from iamd.services.owners import OwnerKind
 from iamd.services.permissions_boundaries import require_boundary_policy
-from iamd.services.quotas import Quotas
-from iamd.services.tagging import add_tags, check_tag_count
-from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
-from iamd.store.sql.paging import Page, page_of_sequence
+from iamd.services.tagging import ResourceTags, TaggedKind, check_tag_count
+from iamd.store.owners import entities_of
+from iamd.store.transactions import NO_CREDENTIALS, Repositories, Transactions
 
 DEFAULT_MAX_SESSION_DURATION = 3600
 
@@ -56,7 +50,7 @@ _DELETE_CONFLICTS = {
 def require_role(repos: Repositories, name: str, *, for_update: bool = False) -> Role:
     role = repos.roles.get_by_name(name, for_update=for_update)
     if role is None:
-        raise OwnerKind.ROLE.not_found(name)
+        raise NoSuchEntity.named("role", name)
     return role
 
 
@@ -88,7 +82,7 @@ def _principal_exists(repos: Repositories, value: str) -> bool:
     if kind not in ("user", "role"):
         return True
     path, _, name = ("/" + rest).rpartition("/")
-    entity = OwnerKind(kind).entities(repos).get_by_name(name)
+    entity = entities_of(repos, OwnerKind(kind)).get_by_name(name)
     # User and role names in principals are case-sensitive, and the path must match.
     return entity is not None and entity.name == name and entity.path == path + "/"
 
@@ -142,12 +136,21 @@ def _replace_principal(document: Any, arn: str, unique_id: str) -> bool:
     return changed
 
 
+_TAGS: TaggedKind[Role] = TaggedKind(
+    find=lambda repos, name, for_update: require_role(repos, name, for_update=for_update),
+    tags_of=lambda role: role.tags,
+    owner_id=lambda role: role.role_id,
+    repository=lambda repos: repos.roles.tags,
+)
+
+
 class RoleService:
     def __init__(self, tx: Transactions, clock: Clock, ids: IdGenerator, quotas: Quotas) -> None:
         self._tx = tx
         self._clock = clock
         self._ids = ids
         self._quotas = quotas
+        self.tags = ResourceTags(tx, _TAGS, quotas.tags_per_resource)
 
     def create(
         self,
@@ -227,72 +230,3 @@ class RoleService:
                 raise DeleteConflict(_DELETE_CONFLICTS[conflicts[0]])
             repos.roles.delete(role.role_id)
             forget_principal(repos, role.arn, role.role_id)
-
-    def tag(self, name: str, tags: Sequence[Tag]) -> None:
-        with self._tx.write() as repos:
-            role = require_role(repos, name, for_update=True)
-            add_tags(
-                repos.roles.tags, role.role_id, role.tags, tags, self._quotas.tags_per_resource
-            )
-
-    def untag(self, name: str, keys: Sequence[str]) -> None:
-        with self._tx.write() as repos:
-            role = require_role(repos, name, for_update=True)
-            repos.roles.tags.remove(role.role_id, keys)
-
-    def list_tags(self, name: str, marker: str | None, max_items: int) -> Page[Tag]:
-        with self._tx.read() as repos:
-            role = require_role(repos, name)
-        return page_of_sequence(list(role.tags), marker, max_items)
-
-
-# -- trust policy evaluation (used by sts:AssumeRole) -------------------------------------
-
-
-@lru_cache(maxsize=4096)
-def _compiled_trust(document: str) -> CompiledPolicy:
-    # Pure memo: a document's compiled form never changes; a stored document that no
-    # longer validates compiles to a policy that denies everything (fails closed).
-    return compile_policy(document, PolicyKind.TRUST, "trust")
-
-
-def trust_allows(role: Role, context: RequestContext, action: str = "sts:AssumeRole") -> bool:
-    """Does the role's trust policy allow the caller described by `context` to `action`?
-
-    The caller is taken from the context: `aws:PrincipalArn` (a user's ARN, the account
-    root's, or for a role session the role's ARN), `aws:PrincipalAccount` and `aws:userid`
-    (whose part before any `:` is the caller's unique id, matched against principals
-    that AWS stored as unique ids). `arn:aws:iam::ACCOUNT:root` or the bare account id in
-    the trust policy matches any principal of that account (the caller's own identity
-    policy must then also allow the action: the caller's job, not this function's); a user
-    ARN that user; a role ARN that role's sessions; `*` everyone. `Service` and
-    `Federated` principals never match an IAM caller. An explicit Deny wins; conditions
-    (`sts:ExternalId`, `aws:MultiFactorAuthPresent`...) are read from the context.
-    """
-    principal_arn = context.variable("aws:principalarn")
-    if principal_arn is None:
-        return False
-    account = context.variable("aws:principalaccount") or _account_of(principal_arn)
-    user_id = context.variable("aws:userid")
-    principal = PrincipalInfo(
-        principal_arn, account, user_id.partition(":")[0] if user_id else None, "AWS"
-    )
-    decision = evaluate_trust(
-        _with_action(context, action, role.arn), _compiled_trust(role.assume_role_policy), principal
-    )
-    return decision.effect is Effect.ALLOW
-
-
-def _account_of(arn: str) -> str:
-    parts = arn.split(":")
-    return parts[4] if len(parts) > 4 else ""
-
-
-def _with_action(context: RequestContext, action: str, resource: str) -> RequestContext:
-    if context.action == action and context.resource == resource:
-        return context
-    keys: dict[str, str | Sequence[str]] = {}
-    for key in context.keys():  # noqa: SIM118 (RequestContext is not iterable)
-        single = context.variable(key)
-        keys[key] = single if single is not None else (context.values(key) or ())
-    return RequestContext(action, resource, keys)

@@ -35,9 +35,9 @@ from iamd.policy import (
     context_keys_of,
     evaluate,
 )
-from iamd.services.principal_policies import PolicyCompiler, split_source, typed_source
-from iamd.services.transactions import Transactions
+from iamd.principals.principal_policies import PolicyCompiler, split_source, typed_source
 from iamd.store.sql.paging import decode_marker, encode_marker, offset_in
+from iamd.store.transactions import Transactions
 
 # ContextKeyType values (the model's enum); the *List ones make the key multivalued.
 CONTEXT_KEY_TYPES = frozenset(

@@ -14,11 +14,12 @@ from iamd.clock import Clock
 from iamd.errors import DuplicateSSHPublicKey, LimitExceeded, NoSuchEntity
 from iamd.ids import IdGenerator, IdPrefix
 from iamd.model import SSHPublicKey, SSHPublicKeyStatus
-from iamd.services.quotas import Quotas
+from iamd.model.page import Page
+from iamd.model.quotas import Quotas
 from iamd.services.ssh_key_encoding import parse_public_key, pem_of
-from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
 from iamd.services.users import require_user
-from iamd.store.sql.paging import Page, page_of_sequence
+from iamd.store.sql.paging import page_of_sequence
+from iamd.store.transactions import NO_CREDENTIALS, Repositories, Transactions
 
 
 class SSHPublicKeyService:

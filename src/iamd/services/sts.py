@@ -20,11 +20,9 @@ from iamd.errors import AccessDenied, MalformedPolicyDocument, PackedPolicyTooLa
 from iamd.ids import IdGenerator, IdPrefix
 from iamd.model import Role
 from iamd.policy import PolicyKind, check_policy
-from iamd.services.caller import Caller
-from iamd.services.transactions import Transactions
+from iamd.principals.caller import Caller
+from iamd.store.transactions import Transactions
 
-# Session credentials cannot ask for another GetSessionToken session (iam-facts §4.2).
-CANNOT_NEST = "Cannot call GetSessionToken with session credentials"
 # GetSessionToken for an IAM user: 15 minutes to 36 hours, 12 hours by default.
 SESSION_TOKEN_DEFAULT_SECONDS = 43_200
 # AssumeRole: one hour by default, at most the role's MaxSessionDuration, and at most
@@ -74,14 +72,6 @@ class IssuedCredentials:
     expiration: datetime
     source_identity: str | None = None
 
-    def as_result(self) -> dict[str, object]:
-        return {
-            "AccessKeyId": self.access_key_id,
-            "SecretAccessKey": self.secret_access_key,
-            "SessionToken": self.session_token,
-            "Expiration": self.expiration,
-        }
-
 
 class StsService:
     def __init__(
@@ -106,7 +96,7 @@ class StsService:
         token_code: str | None,
     ) -> IssuedCredentials:
         if caller.session is not None or caller.user is None:
-            raise AccessDenied(CANNOT_NEST)
+            raise AccessDenied.session_cannot_nest()
         duration = SESSION_TOKEN_DEFAULT_SECONDS if duration_seconds is None else duration_seconds
         now = self._clock.now()
         mfa_time = self.verify_mfa(caller.user.user_id, serial_number, token_code)

@@ -8,14 +8,14 @@ from iamd.clock import Clock
 from iamd.errors import DeleteConflict, LimitExceeded, NoSuchEntity, ValidationError
 from iamd.ids import IdGenerator, IdPrefix
 from iamd.model import Tag, User, iam_arn
-from iamd.services.caller import Caller
+from iamd.model.page import Page
+from iamd.model.quotas import Quotas
+from iamd.principals.caller import Caller
 from iamd.services.permissions_boundaries import require_boundary_policy
-from iamd.services.quotas import Quotas
-from iamd.services.read_cache import ReadThrough
 from iamd.services.roles import follow_principal, forget_principal
-from iamd.services.tagging import add_tags, check_tag_count
-from iamd.services.transactions import NO_CREDENTIALS, Repositories, Transactions
-from iamd.store.sql.paging import Page, page_of_sequence
+from iamd.services.tagging import ResourceTags, TaggedKind, check_tag_count
+from iamd.store.read_cache import ReadThrough
+from iamd.store.transactions import NO_CREDENTIALS, Repositories, Transactions
 
 # What DeleteUser reports when something still hangs off the user, in AWS's order.
 _DELETE_CONFLICTS = {
@@ -46,12 +46,21 @@ def target_user_name(caller: Caller, user_name: str | None) -> str:
     return caller.user.name
 
 
+_TAGS: TaggedKind[User] = TaggedKind(
+    find=lambda repos, name, for_update: require_user(repos, name, for_update=for_update),
+    tags_of=lambda user: user.tags,
+    owner_id=lambda user: user.user_id,
+    repository=lambda repos: repos.users.tags,
+)
+
+
 class UserService:
     def __init__(self, tx: Transactions, clock: Clock, ids: IdGenerator, quotas: Quotas) -> None:
         self._tx = tx
         self._clock = clock
         self._ids = ids
         self._quotas = quotas
+        self.tags = ResourceTags(tx, _TAGS, quotas.tags_per_resource)
         self._by_name: ReadThrough[str, User] = ReadThrough(tx, 20_000, name="users_by_name")
         self._pages: ReadThrough[tuple[str, str | None, int], Page[User]] = ReadThrough(
             tx, 512, name="user_pages"
@@ -115,20 +124,3 @@ class UserService:
                 raise DeleteConflict(_DELETE_CONFLICTS[conflicts[0]])
             repos.users.delete(user.user_id)
             forget_principal(repos, user.arn, user.user_id)
-
-    def tag(self, name: str, tags: Sequence[Tag]) -> None:
-        with self._tx.write() as repos:
-            user = require_user(repos, name, for_update=True)
-            add_tags(
-                repos.users.tags, user.user_id, user.tags, tags, self._quotas.tags_per_resource
-            )
-
-    def untag(self, name: str, keys: Sequence[str]) -> None:
-        with self._tx.write() as repos:
-            user = require_user(repos, name, for_update=True)
-            repos.users.tags.remove(user.user_id, keys)
-
-    def list_tags(self, name: str, marker: str | None, max_items: int) -> Page[Tag]:
-        with self._tx.read() as repos:
-            user = require_user(repos, name)
-        return page_of_sequence(list(user.tags), marker, max_items)

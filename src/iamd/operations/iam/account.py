@@ -4,16 +4,58 @@ from __future__ import annotations
 
 from iamd.operations.iam.shapes import max_items, paged
 from iamd.operations.registry import CallContext, Operation, Params, Result, any_resource
-from iamd.store.sql.paging import page_of_sequence
+from iamd.services.account import AccountSummary
 
 
 def get_account_summary(ctx: CallContext, _p: Params) -> Result:
-    return {"SummaryMap": ctx.services.account.summary()}
+    return {"SummaryMap": summary_map(ctx.services.account.summary())}
+
+
+def summary_map(summary: AccountSummary) -> dict[str, int]:
+    """AWS's SummaryMap keys, with iamd's real counts; entities iamd does not have yet
+    (instance profiles, providers, certificates) count zero."""
+    q = summary.quotas
+    return {
+        "Users": summary.users,
+        "UsersQuota": q.users,
+        "Groups": summary.groups,
+        "GroupsQuota": q.groups,
+        "ServerCertificates": 0,
+        "ServerCertificatesQuota": q.server_certificates,
+        "UserPolicySizeQuota": q.user_policy_size,
+        "GroupPolicySizeQuota": q.group_policy_size,
+        "GroupsPerUserQuota": q.groups_per_user,
+        "SigningCertificatesPerUserQuota": q.signing_certificates_per_user,
+        "AccessKeysPerUserQuota": q.access_keys_per_user,
+        "MFADevices": summary.mfa_devices,
+        "MFADevicesInUse": summary.mfa_devices_in_use,
+        "AccountMFAEnabled": 0,
+        "AccountAccessKeysPresent": 0,
+        # The root user of an iamd account has no password (no console sign-in as root).
+        "AccountPasswordPresent": 0,
+        "AccountSigningCertificatesPresent": 0,
+        "AttachedPoliciesPerGroupQuota": q.attached_policies_per_group,
+        "AttachedPoliciesPerRoleQuota": q.attached_policies_per_role,
+        "AttachedPoliciesPerUserQuota": q.attached_policies_per_user,
+        "Policies": summary.policies,
+        "PoliciesQuota": q.policies,
+        "PolicySizeQuota": q.policy_size,
+        "PolicyVersionsInUse": summary.policy_versions_in_use,
+        "PolicyVersionsInUseQuota": q.policy_versions_in_use,
+        "VersionsPerPolicyQuota": q.versions_per_policy,
+        "GlobalEndpointTokenVersion": 1,
+        "AssumeRolePolicySizeQuota": q.assume_role_policy_size,
+        "InstanceProfiles": 0,
+        "InstanceProfilesQuota": q.instance_profiles,
+        "Providers": 0,
+        "RolePolicySizeQuota": q.role_policy_size,
+        "Roles": summary.roles,
+        "RolesQuota": q.roles,
+    }
 
 
 def list_account_aliases(ctx: CallContext, p: Params) -> Result:
-    # At most one alias, but Marker and MaxItems are checked like any List operation's.
-    page = page_of_sequence(ctx.services.account.aliases(), p.get("Marker"), max_items(p))
+    page = ctx.services.account.list_aliases(p.get("Marker"), max_items(p))
     return paged(page, "AccountAliases", lambda alias: alias)
 
 

@@ -6,6 +6,7 @@ The twelve operations differ only in the kind of owner and the name of its param
 
 from __future__ import annotations
 
+from iamd.model.owners import OwnerKind
 from iamd.operations.iam.shapes import max_items, paged
 from iamd.operations.registry import (
     CallContext,
@@ -18,7 +19,6 @@ from iamd.operations.registry import (
     role_resource,
     user_resource,
 )
-from iamd.services.owners import OwnerKind
 
 
 def _operations(kind: OwnerKind, resource: ResourceOf) -> tuple[Operation, ...]:

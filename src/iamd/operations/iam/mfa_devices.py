@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from iamd.model.mfa_devices import AssignmentStatus, VirtualMFADevice
-from iamd.operations.iam.shapes import max_items, paged, tags_shape, user_shape
+from iamd.operations.iam.shapes import max_items, paged, tags_from_params, tags_shape, user_shape
 from iamd.operations.iam.tag_operations import tag_operations
 from iamd.operations.registry import (
     CallContext,
@@ -22,7 +22,6 @@ from iamd.operations.registry import (
     new_entity_resource,
     user_resource,
 )
-from iamd.services.tagging import tags_from_params
 from iamd.services.users import target_user_name
 
 
@@ -124,6 +123,9 @@ OPERATIONS = (
     Operation("iam", "ListVirtualMFADevices", list_virtual_mfa_devices, any_resource),
     Operation("iam", "GetMFADevice", get_mfa_device, user_resource),
     *tag_operations(
-        "MFADevice", "SerialNumber", lambda services: services.mfa_devices, serial_number_resource
+        "MFADevice",
+        "SerialNumber",
+        lambda services: services.mfa_devices.tags,
+        serial_number_resource,
     ),
 )

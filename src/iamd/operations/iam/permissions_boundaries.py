@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from iamd.model.owners import OwnerKind
 from iamd.operations.registry import (
     CallContext,
     Operation,
@@ -11,7 +12,6 @@ from iamd.operations.registry import (
     role_resource,
     user_resource,
 )
-from iamd.services.owners import OwnerKind
 
 
 def _operations(kind: OwnerKind, resource: ResourceOf) -> tuple[Operation, ...]:

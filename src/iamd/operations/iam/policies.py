@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from iamd.model import PolicyVersion
+from iamd.model.owners import OwnerKind
 from iamd.operations.iam.shapes import (
     attached_policy_shape,
     max_items,
     paged,
     policy_shape,
+    tags_from_params,
 )
 from iamd.operations.iam.tag_operations import tag_operations
 from iamd.operations.registry import (
@@ -26,8 +28,6 @@ from iamd.operations.registry import (
     role_resource,
     user_resource,
 )
-from iamd.services.owners import OwnerKind
-from iamd.services.tagging import tags_from_params
 
 
 def _version_shape(version: PolicyVersion, *, with_document: bool) -> dict[str, Any]:
@@ -163,7 +163,9 @@ OPERATIONS = (
     Operation("iam", "DeletePolicyVersion", delete_policy_version, policy_resource),
     Operation("iam", "SetDefaultPolicyVersion", set_default_policy_version, policy_resource),
     Operation("iam", "ListEntitiesForPolicy", list_entities_for_policy, policy_resource),
-    *tag_operations("Policy", "PolicyArn", lambda services: services.policies, policy_resource),
+    *tag_operations(
+        "Policy", "PolicyArn", lambda services: services.policies.tags, policy_resource
+    ),
     *_attachment_operations(OwnerKind.USER, user_resource),
     *_attachment_operations(OwnerKind.GROUP, group_resource),
     *_attachment_operations(OwnerKind.ROLE, role_resource),

@@ -11,6 +11,7 @@ from iamd.operations.iam.shapes import (
     paged,
     role_last_used_shape,
     role_shape,
+    tags_from_params,
 )
 from iamd.operations.iam.tag_operations import tag_operations
 from iamd.operations.registry import (
@@ -22,7 +23,6 @@ from iamd.operations.registry import (
     new_entity_resource,
     role_resource,
 )
-from iamd.services.tagging import tags_from_params
 
 
 def create_role(ctx: CallContext, p: Params) -> Result:
@@ -87,5 +87,5 @@ OPERATIONS = (
     Operation("iam", "UpdateRoleDescription", update_role_description, role_resource),
     Operation("iam", "UpdateAssumeRolePolicy", update_assume_role_policy, role_resource),
     Operation("iam", "DeleteRole", delete_role, role_resource),
-    *tag_operations("Role", "RoleName", lambda services: services.roles, role_resource),
+    *tag_operations("Role", "RoleName", lambda services: services.roles.tags, role_resource),
 )

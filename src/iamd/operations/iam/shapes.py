@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 
 from iamd.errors import ValidationError
 from iamd.model import AccessKey, AttachedPolicy, Group, ManagedPolicy, Role, Tag, User
-from iamd.store.sql.paging import Page
+from iamd.model.page import Page
+from iamd.services.tagging import require_distinct_keys
 
 T = TypeVar("T")
 S = TypeVar("S", bound=Enum)
@@ -33,6 +34,15 @@ def settable_status(status: type[S], value: str) -> S:
         raise ValidationError.constraint(
             "status", f"Member must satisfy enum value set: [{allowed}]", value=value
         ) from None
+
+
+def tags_from_params(raw: Sequence[dict[str, str]] | None) -> tuple[Tag, ...]:
+    """A request's Tags member as tags, its keys unique ignoring case."""
+    if not raw:
+        return ()
+    tags = tuple(Tag(t["Key"], t["Value"]) for t in raw)
+    require_distinct_keys(tags)
+    return tags
 
 
 def tags_shape(tags: Sequence[Tag]) -> list[dict[str, str]]:

@@ -6,11 +6,10 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from iamd.model import Tag
-from iamd.operations.iam.shapes import max_items, paged, tags_shape
+from iamd.model.page import Page
+from iamd.operations.iam.shapes import max_items, paged, tags_from_params, tags_shape
 from iamd.operations.registry import CallContext, Operation, Params, ResourceOf, Result
 from iamd.services.container import Services
-from iamd.services.tagging import tags_from_params
-from iamd.store.sql.paging import Page
 
 
 class Taggable(Protocol):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from iamd.operations.iam.shapes import max_items, paged, user_shape
+from iamd.operations.iam.shapes import max_items, paged, tags_from_params, user_shape
 from iamd.operations.iam.tag_operations import tag_operations
 from iamd.operations.registry import (
     CallContext,
@@ -13,7 +13,6 @@ from iamd.operations.registry import (
     new_entity_resource,
     user_resource,
 )
-from iamd.services.tagging import tags_from_params
 from iamd.services.users import target_user_name
 
 
@@ -53,5 +52,5 @@ OPERATIONS = (
     Operation("iam", "ListUsers", list_users, any_resource),
     Operation("iam", "UpdateUser", update_user, user_resource),
     Operation("iam", "DeleteUser", delete_user, user_resource),
-    *tag_operations("User", "UserName", lambda services: services.users, user_resource),
+    *tag_operations("User", "UserName", lambda services: services.users.tags, user_resource),
 )

@@ -16,7 +16,16 @@ from iamd.errors import AccessDenied, NoSuchEntity, ValidationError
 from iamd.model import Role
 from iamd.operations.context_keys import request_condition_keys
 from iamd.operations.registry import CallContext, Operation, Params, Result, any_resource
-from iamd.services.sts import AssumeRoleRequest
+from iamd.services.sts import AssumeRoleRequest, IssuedCredentials
+
+
+def credentials_shape(issued: IssuedCredentials) -> dict[str, object]:
+    return {
+        "AccessKeyId": issued.access_key_id,
+        "SecretAccessKey": issued.secret_access_key,
+        "SessionToken": issued.session_token,
+        "Expiration": issued.expiration,
+    }
 
 
 def get_session_token(ctx: CallContext, params: Params) -> Result:
@@ -26,7 +35,7 @@ def get_session_token(ctx: CallContext, params: Params) -> Result:
         params.get("SerialNumber"),
         params.get("TokenCode"),
     )
-    return {"Credentials": issued.as_result()}
+    return {"Credentials": credentials_shape(issued)}
 
 
 def role_arn_resource(_ctx: CallContext, params: Params) -> str:
@@ -98,7 +107,7 @@ def assume_role(ctx: CallContext, params: Params) -> Result:
         ),
     )
     result: dict[str, object] = {
-        "Credentials": issued.as_result(),
+        "Credentials": credentials_shape(issued),
         "AssumedRoleUser": {
             "AssumedRoleId": f"{role.role_id}:{session_name}",
             "Arn": f"arn:aws:sts::{caller.account_id}:assumed-role/{role.name}/{session_name}",

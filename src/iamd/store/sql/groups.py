@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Row, delete, exists, func, insert, select
 
 from iamd.model import Group, User, iam_arn
+from iamd.model.page import Page
 from iamd.store.schema import (
     group_inline_policies,
     group_members,
@@ -15,7 +16,6 @@ from iamd.store.schema import (
     groups,
 )
 from iamd.store.sql.named_entities import NamedEntityRepository
-from iamd.store.sql.paging import Page
 from iamd.store.sql.users import UserRepository
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Connection, Table, delete, insert, select, update
 
 from iamd.model import InlinePolicy
-from iamd.store.sql.paging import Page, decode_marker, page_of
+from iamd.model.page import Page
+from iamd.store.sql.paging import decode_marker, page_of
 
 
 class InlinePolicyRepository:

@@ -25,8 +25,9 @@ from sqlalchemy.exc import IntegrityError
 from iamd.errors import EntityAlreadyExists
 from iamd.model import Tag, User, iam_arn
 from iamd.model.mfa_devices import AssignmentStatus, VirtualMFADevice
+from iamd.model.page import Page
 from iamd.store.schema import mfa_device_tags, mfa_devices, users
-from iamd.store.sql.paging import Page, decode_marker, page_of
+from iamd.store.sql.paging import decode_marker, page_of
 from iamd.store.sql.tags import TagRepository
 
 

@@ -28,7 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from iamd.errors import EntityAlreadyExists
-from iamd.store.sql.paging import Page, decode_marker, page_of
+from iamd.model.page import Page
+from iamd.store.sql.paging import decode_marker, page_of
 
 E = TypeVar("E")
 

@@ -10,22 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from iamd.errors import InvalidInput
+from iamd.model.page import Page
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    items: list[T]
-    next_marker: str | None
-
-    @property
-    def is_truncated(self) -> bool:
-        return self.next_marker is not None
 
 
 # Every marker we hand out starts with this, so a marker we did not make (a typo, a

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from iamd.errors import EntityAlreadyExists
 from iamd.model import AttachedPolicy, ManagedPolicy, PolicyScope, PolicyVersion
+from iamd.model.page import Page
 from iamd.store.schema import (
     group_policy_attachments,
     policies,
@@ -20,7 +21,7 @@ from iamd.store.schema import (
     user_policy_attachments,
     users,
 )
-from iamd.store.sql.paging import Page, decode_marker, page_of
+from iamd.store.sql.paging import decode_marker, page_of
 from iamd.store.sql.tags import TagRepository
 
 # Each kind of entity policies attach to, with its attachment table (owner column

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, select, update
 
 from iamd.model import Role, Tag, iam_arn
+from iamd.model.page import Page
 from iamd.store.schema import role_inline_policies, role_policy_attachments, role_tags, roles
 from iamd.store.sql.named_entities import NamedEntityRepository
-from iamd.store.sql.paging import Page
 from iamd.store.sql.tags import TagRepository
 
 

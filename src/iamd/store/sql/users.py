@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from iamd.model import Tag, User, iam_arn
+from iamd.model.page import Page
 from iamd.store.schema import (
     access_keys,
     group_members,
@@ -19,7 +20,6 @@ from iamd.store.schema import (
     users,
 )
 from iamd.store.sql.named_entities import NamedEntityRepository
-from iamd.store.sql.paging import Page
 from iamd.store.sql.tags import TagRepository
 
 

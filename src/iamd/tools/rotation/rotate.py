@@ -25,14 +25,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from iamd.clients import Endpoint
-from iamd.rotation.credentials_file import (
+from iamd.tools.clients import Endpoint
+from iamd.tools.rotation.credentials_file import (
     CredentialsFileError,
     StaticKeys,
     read_profile_keys,
     write_profile_keys,
 )
-from iamd.rotation.state import PendingRotation, RotationState
+from iamd.tools.rotation.state import PendingRotation, RotationState
 
 
 class RotationError(Exception):

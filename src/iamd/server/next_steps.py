@@ -14,7 +14,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from iamd.config import DEFAULT_DATA_DIR, Settings
+from iamd.server.settings import DEFAULT_DATA_DIR, Settings
 
 log = logging.getLogger("iamd")
 

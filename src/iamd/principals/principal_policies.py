@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 from iamd.model import Role, User
 from iamd.model.arn import split_policy_arn
+from iamd.model.owners import OwnerKind
 from iamd.policy import CompiledPolicy, PolicyKind, compile_policy, context_keys_of
-from iamd.services.cache import BoundedCache
-from iamd.services.owners import OwnerKind
-from iamd.services.transactions import Repositories
+from iamd.store.cache import BoundedCache
+from iamd.store.owners import attachments_table, inline_policies_of
+from iamd.store.transactions import Repositories
 
 AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
 # Joins a source's type and name in a compiled policy's source id.
@@ -127,10 +128,10 @@ class PolicyCompiler:
         """An owner's inline policies (typed `user`, `group`, `role`) and attached ones."""
         policies = [
             self.compile(p.document, PolicyKind.IDENTITY, typed_source(kind.value, p.name))
-            for p in kind.inline_policies(repos).all(owner_id)
+            for p in inline_policies_of(repos, kind).all(owner_id)
         ]
         policies += self._managed(
-            repos.policies.attached_documents(kind.attachments, kind.owner_column, owner_id),
+            repos.policies.attached_documents(attachments_table(kind), kind.owner_column, owner_id),
             PolicyKind.IDENTITY,
         )
         return policies

@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from iamd.audit.checks import AuditFinding, PolicyDocument
+from iamd.tools.audit.checks import AuditFinding, PolicyDocument
 
 
 class AuditError(Exception):

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from iamd.rotation.credentials_file import replace_file
+from iamd.tools.rotation.credentials_file import replace_file
 
 
 @dataclass(frozen=True, slots=True)

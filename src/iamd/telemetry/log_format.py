@@ -3,7 +3,7 @@
 `--log-format json` suits log collectors (journald with a JSON parser, Loki, Elastic):
 every line is an object with `time` (UTC, ISO 8601 with milliseconds), `level`,
 `logger` and `message`, plus `exception` when a traceback goes with it. The access
-log (`iamd.http.access_log`) writes the same keys and adds its columns as fields.
+log (`iamd.telemetry.access_log`) writes the same keys and adds its columns as fields.
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from iamd.metrics import Family, Metrics, Sample, counter, gauge
-from iamd.services import cache
+from iamd.store import cache
 from iamd.store.database import Database
+from iamd.telemetry.metrics import Family, Metrics, Sample, counter, gauge
 
 
 def register_sources(

@@ -24,11 +24,11 @@ from iamd.auth.session_tokens import InvalidSessionToken, SessionClaims, Session
 from iamd.errors import ExpiredToken, InvalidClientTokenId
 from iamd.ids import IdPrefix
 from iamd.model import AccessKeyStatus, User
-from iamd.services.access_keys import secret_context
-from iamd.services.cache import BoundedCache
-from iamd.services.caller import Caller, PrincipalType
-from iamd.services.principal_policies import PolicyCompiler, PrincipalPolicies
-from iamd.services.transactions import Repositories, Transactions
+from iamd.principals.caller import Caller, PrincipalType
+from iamd.principals.principal_policies import PolicyCompiler, PrincipalPolicies
+from iamd.store.cache import BoundedCache
+from iamd.store.sql.access_keys import AccessKeyRepository
+from iamd.store.transactions import Repositories, Transactions
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,3 +266,23 @@ def _session_keys(claims: SessionClaims) -> dict[str, str]:
     if claims.source_identity is not None:
         keys["aws:SourceIdentity"] = claims.source_identity
     return keys
+
+
+def secret_context(access_key_id: str) -> bytes:
+    """Associated data binding a sealed secret to its key id."""
+    return f"access-key:{access_key_id}".encode()
+
+
+def opens_stored_secrets(box: SecretBox, keys: AccessKeyRepository) -> bool:
+    """Whether `box` opens the secrets this database holds (True when it holds none).
+
+    One sealed secret stands for all: they were all sealed with the same master key.
+    """
+    sample = keys.any_with_secret()
+    if sample is None:
+        return True
+    try:
+        box.open(sample.secret_sealed, secret_context(sample.key.access_key_id))
+    except ValueError:
+        return False
+    return True

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from tests.support.local_services import local_services
 
+from iamd.authz.trust import trust_allows
 from iamd.clock import SystemClock
 from iamd.model import Role
 from iamd.policy import Effect, RequestContext, evaluate
 from iamd.services.container import Services
-from iamd.services.owners import OwnerKind
-from iamd.services.roles import trust_allows
+from iamd.store.owners import OwnerKind
 
 ACCOUNT = "123456789012"
 OTHER = "111122223333"

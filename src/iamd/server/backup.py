@@ -43,7 +43,7 @@ from sqlalchemy.engine import make_url
 
 from iamd import __version__
 from iamd.auth.secret_box import SecretBox
-from iamd.services.access_keys import opens_stored_secrets
+from iamd.principals.credentials import opens_stored_secrets
 from iamd.store.database import Database
 from iamd.store.sql.access_keys import AccessKeyRepository
 

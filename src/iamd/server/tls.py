@@ -36,8 +36,6 @@ SELF_SIGNED_KEY_NAME = "tls-self-signed.key"
 _VALIDITY = timedelta(days=397)
 _RENEW_BEFORE = timedelta(days=30)
 _WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - names, not a bind
-# One year: what `Strict-Transport-Security` asks clients to remember.
-HSTS_VALUE = b"max-age=31536000"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,11 +18,11 @@ import hmac
 from dataclasses import dataclass
 
 from iamd.model import SSHPublicKeyStatus
-from iamd.services.caller import Caller
-from iamd.services.credentials import principal_keys, user_caller
-from iamd.services.principal_policies import PolicyCompiler, PrincipalPolicies
-from iamd.services.read_cache import ReadThrough
-from iamd.services.transactions import Transactions
+from iamd.principals.caller import Caller
+from iamd.principals.credentials import principal_keys, user_caller
+from iamd.principals.principal_policies import PolicyCompiler, PrincipalPolicies
+from iamd.store.read_cache import ReadThrough
+from iamd.store.transactions import Transactions
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from datetime import timedelta
 from iamd.clock import Clock
 from iamd.errors import ServiceUnavailable
 from iamd.services.last_used import LastUsedRecorder
-from iamd.services.transactions import Transactions
+from iamd.store.transactions import Transactions
 
 log = logging.getLogger(__name__)
 

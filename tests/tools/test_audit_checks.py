@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from iamd.audit.checks import PolicyDocument, policy_findings, report_findings, unused_keys
 from iamd.services.credential_report import COLUMNS
+from iamd.tools.audit.checks import PolicyDocument, policy_findings, report_findings, unused_keys
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 LIMIT = timedelta(days=90)

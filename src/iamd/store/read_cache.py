@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-from iamd.services.cache import BoundedCache
-from iamd.services.transactions import Transactions
+from iamd.store.cache import BoundedCache
+from iamd.store.transactions import Transactions
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

@@ -24,7 +24,7 @@ import threading
 import time
 from typing import Any, TextIO
 
-from iamd.log_format import iso_time
+from iamd.telemetry.log_format import iso_time
 
 
 class AccessLog:
