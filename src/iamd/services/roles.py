@@ -1,4 +1,4 @@
-"""IAM roles: create, read, list, update, delete, tag; trust policies checked and evaluated.
+"""IAM roles: create, read, list, update, delete, tag; trust policies checked when written.
 
 A role's trust policy (AssumeRolePolicyDocument) is a resource policy on the role: it
 says who may assume it. It is checked when written with the policy engine's TRUST rules
