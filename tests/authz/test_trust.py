@@ -16,9 +16,9 @@ from tests.support.local_services import local_services
 from iamd.authz.trust import trust_allows
 from iamd.clock import SystemClock
 from iamd.model import Role
+from iamd.model.owners import OwnerKind
 from iamd.policy import Effect, RequestContext, evaluate
 from iamd.services.container import Services
-from iamd.store.owners import OwnerKind
 
 ACCOUNT = "123456789012"
 OTHER = "111122223333"
