@@ -16,7 +16,7 @@ from iamd.policy.compiled import (
     compile_policy,
 )
 from iamd.policy.context import RequestContext
-from iamd.policy.document import PolicyKind, Problem, analyse
+from iamd.policy.document import SCP_MAX_SIZE, PolicyKind, Problem, analyse
 from iamd.policy.evaluate import Decision, Effect, context_keys_of, evaluate, evaluate_trust
 from iamd.policy.jsonscan import Position
 
@@ -42,6 +42,7 @@ __all__ = [
     "PrincipalInfo",
     "Problem",
     "RequestContext",
+    "SCP_MAX_SIZE",
     "StatementRef",
     "check_policy",
     "compile_policy",
