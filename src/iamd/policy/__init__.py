@@ -33,6 +33,7 @@ def check_policy(text: str, kind: PolicyKind, *, max_size: int | None = None) ->
 
 
 __all__ = [
+    "SCP_MAX_SIZE",
     "CompiledPolicy",
     "CompiledStatement",
     "Decision",
@@ -42,7 +43,6 @@ __all__ = [
     "PrincipalInfo",
     "Problem",
     "RequestContext",
-    "SCP_MAX_SIZE",
     "StatementRef",
     "check_policy",
     "compile_policy",

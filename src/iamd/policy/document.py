@@ -518,7 +518,9 @@ def analyse(
         if len(text) > limit:
             end = checker.at(max(len(text) - 1, 0))
             checker.problems.append(
-                Problem(f"Cannot exceed quota for PolicySize: {limit}", Position(1, 1), end, "limit")
+                Problem(
+                    f"Cannot exceed quota for PolicySize: {limit}", Position(1, 1), end, "limit"
+                )
             )
     elif max_size is not None and size_without_whitespace(text) > max_size:
         end = checker.at(max(len(text) - 1, 0))
