@@ -53,6 +53,8 @@ def simulate(tmp_path: Path, levels: ScpLevels | None, actions: list[str]) -> li
         custom = simulate_custom_policy(
             ctx, {"PolicyInputList": [FULL_ACCESS], "ActionNames": actions}
         )
+    assert out is not None
+    assert custom is not None
     # SimulateCustomPolicy simulates no principal, so no account's SCPs apply to it.
     assert all("OrganizationsDecisionDetail" not in r for r in custom["EvaluationResults"])
     assert all(r["EvalDecision"] == "allowed" for r in custom["EvaluationResults"])
