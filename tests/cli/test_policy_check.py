@@ -212,3 +212,20 @@ def test_several_files_errors_and_warnings_together(tmp_path: Path) -> None:
         "Policy statement must contain actions.",
         "Policy statement must contain resources.",
     }
+
+
+def test_service_control_policies_are_checked_with_their_own_grammar_and_limit(
+    tmp_path: Path,
+) -> None:
+    with_principal = _policy(
+        {"Effect": "Deny", "Principal": "*", "Action": "iam:CreateUser", "Resource": "*"}
+    )
+    result = _run("--kind", "scp", _write(tmp_path, "scp.json", with_principal))
+    assert result.returncode == 1
+    assert "error: Policy document should not specify a principal." in result.stdout
+    # White space counts for SCPs: this one is over 5,120 characters only because of it.
+    padded = json.dumps(_policy({"Effect": "Allow", "Action": "*", "Resource": "*"})) + " " * 5100
+    result = _run("--kind", "scp", _write(tmp_path, "big.json", padded))
+    assert result.returncode == 1
+    assert "error: Cannot exceed quota for PolicySize: 5120" in result.stdout
+    assert _run("--kind", "identity", tmp_path / "big.json").returncode == 0

@@ -10,6 +10,14 @@ apply to them; STS sessions carry `aws:MultiFactorAuthPresent` ("true" only when
 against an MFA code), `aws:MultiFactorAuthAge` (MFA sessions), `aws:TokenIssueTime`.
 A role session is allowed only by its role's policies, its boundary, and its session
 policies when it has some (their intersection).
+
+A principal of an account that service control policies restrict carries them, compiled
+(`PrincipalPolicies.scps`): each level must allow and no SCP may deny, and AccessDenied
+names the service control policy as AWS does. The account keys are in every context:
+`aws:PrincipalAccount` (the principal's), `aws:ResourceAccount` (the account in the
+resource ARN, when it names one), `aws:PrincipalIsAWSService` ("false": iamd has no
+service principals), and with an organization `aws:PrincipalOrgID` and
+`aws:PrincipalOrgPaths` (from the credential's principal keys).
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ class AuthenticatedPrincipal(Protocol):
     def policies(self) -> PrincipalPolicies: ...
 
     @property
-    def principal_keys(self) -> Mapping[str, str]: ...
+    def principal_keys(self) -> Mapping[str, str | Sequence[str]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +81,12 @@ def request_context(request: AuthorizationRequest) -> RequestContext:
             "aws:SecureTransport": "true" if request.secure_transport else "false",
             "aws:RequestedRegion": _GLOBAL_SERVICE_REGION if service == "iam" else request.region,
             "aws:ViaAWSService": "false",
+            "aws:PrincipalIsAWSService": "false",
         }
     )
+    account = _account_of(request.resource)
+    if account is not None:
+        keys["aws:ResourceAccount"] = account
     session = request.credential.caller.session
     if session is not None and session.mfa_authenticated is not None:
         # Seconds since the session's MFA authentication (iam-facts §7.7).
@@ -82,6 +94,15 @@ def request_context(request: AuthorizationRequest) -> RequestContext:
         keys["aws:MultiFactorAuthAge"] = str(age)
     keys.update(request.request_keys)
     return RequestContext(request.action, request.resource, keys)
+
+
+def _account_of(arn: str) -> str | None:
+    """The 12-digit account of an ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:...`), or None
+    when it names none (`*`, an S3 bucket, an AWS managed policy's `aws`)."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and len(parts[4]) == 12 and parts[4].isdigit():
+        return parts[4]
+    return None
 
 
 @lru_cache(maxsize=4)
@@ -104,6 +125,14 @@ def access_denied(
     denied_by_session: bool = False,
 ) -> AccessDenied:
     prefix = f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource}"
+    # AWS evaluates SCPs first, so they are named first (the 'Access denied error
+    # messages' forms of the IAM User Guide).
+    if decision.denied_by_organizations:
+        return AccessDenied(f"{prefix} with an explicit deny in a service control policy")
+    if decision.allowed_by_organizations is False and decision.effect is Effect.IMPLICIT_DENY:
+        return AccessDenied(
+            f"{prefix} because no service control policy allows the {action} action"
+        )
     if decision.effect is Effect.EXPLICIT_DENY:
         where = "a session policy" if denied_by_session else "an identity-based policy"
         return AccessDenied(f"{prefix} with an explicit deny in {where}")
@@ -126,14 +155,20 @@ class PolicyAuthorizer:
         policies = request.credential.policies
         context = request_context(request)
         decision = evaluate(
-            context, policies.identity, boundary=policies.boundary, session=policies.session
+            context,
+            policies.identity,
+            boundary=policies.boundary,
+            session=policies.session,
+            scps=policies.scps,
         )
         if (
             decision.effect is Effect.IMPLICIT_DENY
+            and decision.allowed_by_organizations is not False
             and self._account_grant is not None
             and self._account_grant(request)
         ):
-            # Granted by the account itself; an explicit deny would still have won.
+            # Granted by the account itself; an explicit deny would still have won, and so
+            # does a service control policy that does not allow the request.
             return decision
         if decision.effect is not Effect.ALLOW:
             raise access_denied(
@@ -153,7 +188,7 @@ def _session_refused(
     out only on the way to an AccessDenied, to word it as AWS does."""
     if policies.session is None:
         return False
-    own = evaluate(context, policies.identity, boundary=policies.boundary)
+    own = evaluate(context, policies.identity, boundary=policies.boundary, scps=policies.scps)
     if decision.effect is Effect.EXPLICIT_DENY:
         return own.effect is not Effect.EXPLICIT_DENY
     return own.effect is Effect.ALLOW

@@ -16,7 +16,7 @@ import click
 from iamd.policy import PolicyKind, Position, check_policy
 from iamd.policy.findings import security_findings
 
-_KINDS = ("identity", "resource", "trust", "boundary")
+_KINDS = ("identity", "resource", "trust", "boundary", "scp")
 
 
 @click.command(name="check")
@@ -27,7 +27,8 @@ _KINDS = ("identity", "resource", "trust", "boundary")
     default="identity",
     show_default=True,
     help="What the documents are: identity (user/group) policies, resource policies, "
-    "role trust policies, or permissions boundaries.",
+    "role trust policies, permissions boundaries, or service control policies (scp: "
+    "at most 5120 characters, white space included).",
 )
 @click.option(
     "--max-size",

@@ -16,7 +16,7 @@ from iamd.policy.compiled import (
     compile_policy,
 )
 from iamd.policy.context import RequestContext
-from iamd.policy.document import PolicyKind, Problem, analyse
+from iamd.policy.document import SCP_MAX_SIZE, PolicyKind, Problem, analyse
 from iamd.policy.evaluate import Decision, Effect, context_keys_of, evaluate, evaluate_trust
 from iamd.policy.jsonscan import Position
 
@@ -33,6 +33,7 @@ def check_policy(text: str, kind: PolicyKind, *, max_size: int | None = None) ->
 
 
 __all__ = [
+    "SCP_MAX_SIZE",
     "CompiledPolicy",
     "CompiledStatement",
     "Decision",

@@ -9,6 +9,15 @@ end = its last character, 1-based line/column).
 
 Size (`max_size`) is counted like AWS's quotas: characters other than whitespace, wherever
 they are (inside string literals too; the service layer's check counts the same way).
+Service control policies are the exception: AWS Organizations counts every character,
+white space included ("All characters in your SCP count against its maximum size", the
+SCP syntax page; only the console strips white space before saving), and an SCP's limit
+of 5,120 characters applies without being asked for.
+
+SCPs (`PolicyKind.SCP`) use the IAM grammar that AWS Organizations documents for them:
+Version, Id and Statement; per statement Sid, Effect, Action or NotAction, Resource or
+NotResource and Condition, with either effect (the full IAM language SCPs support since
+2025). Principal and NotPrincipal are refused, as in identity policies.
 """
 
 from __future__ import annotations
@@ -95,6 +104,12 @@ class PolicyKind(Enum):
     TRUST = "trust"  # a role's trust policy: Principal required, Resource prohibited
     BOUNDARY = "boundary"
     SESSION = "session"
+    SCP = "scp"  # a service control policy of AWS Organizations
+
+
+#: AWS Organizations' maximum size of a service control policy, in characters (all of
+#: them, white space included).
+SCP_MAX_SIZE = 5_120
 
 
 @dataclass(frozen=True)
@@ -360,7 +375,12 @@ class _Checker:
         self, m: dict[str, Node], statement: Node
     ) -> tuple[tuple[tuple[str, str], ...] | None, bool]:
         present = [name for name in ("Principal", "NotPrincipal") if name in m]
-        if self.kind in (PolicyKind.IDENTITY, PolicyKind.BOUNDARY, PolicyKind.SESSION):
+        if self.kind in (
+            PolicyKind.IDENTITY,
+            PolicyKind.BOUNDARY,
+            PolicyKind.SESSION,
+            PolicyKind.SCP,
+        ):
             for name in present:
                 self.report(NO_PRINCIPAL_ALLOWED, m[name])
             return None, False
@@ -493,7 +513,16 @@ def analyse(
 ) -> tuple[ParsedPolicy | None, list[Problem]]:
     """The parsed policy (None if it is not usable) and every problem found."""
     checker = _Checker(text, kind)
-    if max_size is not None and size_without_whitespace(text) > max_size:
+    if kind is PolicyKind.SCP:
+        limit = SCP_MAX_SIZE if max_size is None else max_size
+        if len(text) > limit:
+            end = checker.at(max(len(text) - 1, 0))
+            checker.problems.append(
+                Problem(
+                    f"Cannot exceed quota for PolicySize: {limit}", Position(1, 1), end, "limit"
+                )
+            )
+    elif max_size is not None and size_without_whitespace(text) > max_size:
         end = checker.at(max(len(text) - 1, 0))
         checker.problems.append(
             Problem(f"Cannot exceed quota for PolicySize: {max_size}", Position(1, 1), end, "limit")

@@ -3,8 +3,13 @@
 Order (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html,
 iam-facts §7.8):
 
-1. An applicable explicit Deny in any policy given (identity, boundary, session, resource)
-   decides EXPLICIT_DENY.
+1. An applicable explicit Deny in any policy given (service control policies, identity,
+   boundary, session, resource) decides EXPLICIT_DENY.
+1b. When service control policies are given (`scps`: one sequence of SCPs per level of the
+   organization, root first, then each OU, then the account), every level needs an
+   applicable Allow, else IMPLICIT_DENY: SCPs never grant, they bound everything below,
+   a resource policy's Allow included. `scps=None` means the principal is not restricted
+   by SCPs (no organization, or the management account): no work at all is done then.
 2. A resource-policy Allow that names the caller's exact ARN (user, or role session)
    decides ALLOW, whatever the boundary and session policies say.
 3. Otherwise an Allow is needed from the identity policies or from a resource policy (one
@@ -12,6 +17,11 @@ iam-facts §7.8):
    is given (`boundary=None` means none is set; an empty sequence means one is set that
    allows nothing), AND from the session policies when they are given.
 4. Otherwise IMPLICIT_DENY.
+
+Cross-account requests (`cross_account=True`: the resource belongs to another account
+than the principal) are decided by both sides: the identity policies (with boundary and
+session policies) AND a resource policy must allow; step 2 does not apply, and without
+a resource policy nothing is allowed.
 
 A statement applies when its Action (or NotAction) matches, its Resource (or NotResource)
 matches, for resource and trust policies its Principal (or NotPrincipal) matches, and every
@@ -44,6 +54,11 @@ class Decision:
     missing_context_keys: tuple[str, ...]
     # None when no boundary was given; else whether the boundary allowed (and did not deny).
     allowed_by_boundary: bool | None
+    # None when no SCPs were given; else whether every level allowed and none denied
+    # (the simulator's OrganizationsDecisionDetail.AllowedByOrganizations).
+    allowed_by_organizations: bool | None = None
+    # Whether an explicit Deny came from a service control policy (AccessDenied names it).
+    denied_by_organizations: bool = False
 
 
 _FAILED = Decision(Effect.EXPLICIT_DENY, (), (), None)
@@ -109,10 +124,26 @@ def _evaluate(
     session: Sequence[CompiledPolicy] | None,
     resource: Sequence[CompiledPolicy],
     principal_arn: str | None,
+    scps: Sequence[Sequence[CompiledPolicy]] | None,
+    cross_account: bool = False,
 ) -> Decision:
     missing: list[str] = []
     denies: list[StatementRef] = []
     allows: list[StatementRef] = []
+    by_organizations: bool | None = None
+    scp_denied = False
+    if scps is not None:
+        by_organizations = True
+        for level in scps:
+            level_allows: list[StatementRef] = []
+            level_denies: list[StatementRef] = []
+            _scan(level, ctx, level_allows, level_denies, missing)
+            if level_denies:
+                scp_denied = True
+                denies += level_denies
+            if not level_allows:
+                by_organizations = False
+        by_organizations = by_organizations and not scp_denied
     _scan(identity, ctx, allows, denies, missing)
     boundary_allows: list[StatementRef] = []
     boundary_denies: list[StatementRef] = []
@@ -138,18 +169,37 @@ def _evaluate(
     by_boundary = None if boundary is None else bool(boundary_allows) and not boundary_denies
     missing_keys = _unique(missing)
     if denies:
-        return Decision(Effect.EXPLICIT_DENY, tuple(denies), missing_keys, by_boundary)
+        return Decision(
+            Effect.EXPLICIT_DENY,
+            tuple(denies),
+            missing_keys,
+            by_boundary,
+            by_organizations,
+            scp_denied,
+        )
+    if by_organizations is False:
+        return Decision(Effect.IMPLICIT_DENY, (), missing_keys, by_boundary, False)
+    if cross_account:
+        if (
+            allows
+            and resource_allows
+            and (boundary is None or boundary_allows)
+            and (session is None or session_allows)
+        ):
+            matched = (*allows, *resource_allows, *boundary_allows, *session_allows)
+            return Decision(Effect.ALLOW, matched, missing_keys, by_boundary, by_organizations)
+        return Decision(Effect.IMPLICIT_DENY, (), missing_keys, by_boundary, by_organizations)
     if direct:
         matched = (*allows, *resource_allows)
-        return Decision(Effect.ALLOW, matched, missing_keys, by_boundary)
+        return Decision(Effect.ALLOW, matched, missing_keys, by_boundary, by_organizations)
     if (
         (allows or resource_allows)
         and (boundary is None or boundary_allows)
         and (session is None or session_allows)
     ):
         matched = (*allows, *resource_allows, *boundary_allows, *session_allows)
-        return Decision(Effect.ALLOW, matched, missing_keys, by_boundary)
-    return Decision(Effect.IMPLICIT_DENY, (), missing_keys, by_boundary)
+        return Decision(Effect.ALLOW, matched, missing_keys, by_boundary, by_organizations)
+    return Decision(Effect.IMPLICIT_DENY, (), missing_keys, by_boundary, by_organizations)
 
 
 def evaluate(
@@ -160,11 +210,20 @@ def evaluate(
     session: Sequence[CompiledPolicy] | None = None,
     resource: Sequence[CompiledPolicy] = (),
     principal_arn_for_resource_policies: str | None = None,
+    scps: Sequence[Sequence[CompiledPolicy]] | None = None,
+    cross_account: bool = False,
 ) -> Decision:
     """Decide one request; see the module docstring for the order."""
     try:
         return _evaluate(
-            context, identity, boundary, session, resource, principal_arn_for_resource_policies
+            context,
+            identity,
+            boundary,
+            session,
+            resource,
+            principal_arn_for_resource_policies,
+            scps,
+            cross_account,
         )
     except Exception:  # fail closed, by design
         return _FAILED

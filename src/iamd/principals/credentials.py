@@ -10,13 +10,18 @@ token is opened, and the principal it names (the user of a GetSessionToken sessi
 role of an AssumeRole session) is loaded from the database as it is now, so a deleted
 user or role ends its sessions. Resolved sessions are cached by key id and token hash;
 expiry is checked on every request.
+
+A principal of an account in an organization also gets, once per resolution (so a cache
+hit costs nothing more), the compiled SCPs restricting its account and the
+`aws:PrincipalOrgID` / `aws:PrincipalOrgPaths` keys (`with_organization`); without an
+organization both are absent and evaluation does no extra work.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from iamd.auth.secret_box import SecretBox
@@ -25,6 +30,7 @@ from iamd.errors import ExpiredToken, InvalidClientTokenId
 from iamd.ids import IdPrefix
 from iamd.model import AccessKeyStatus, User
 from iamd.principals.caller import Caller, PrincipalType
+from iamd.principals.organization_policies import organization_keys
 from iamd.principals.principal_policies import PolicyCompiler, PrincipalPolicies
 from iamd.store.cache import BoundedCache
 from iamd.store.sql.access_keys import AccessKeyRepository
@@ -38,8 +44,9 @@ class ResolvedCredential:
     status: AccessKeyStatus
     caller: Caller
     policies: PrincipalPolicies
-    # Condition keys that describe the principal, the same for each of its requests.
-    principal_keys: dict[str, str]
+    # Condition keys that describe the principal, the same for each of its requests
+    # (aws:PrincipalOrgPaths is multivalued).
+    principal_keys: dict[str, str | tuple[str, ...]]
 
     @property
     def session(self) -> SessionClaims | None:
@@ -133,20 +140,26 @@ class CredentialResolver:
             policies = self._compiler.for_user(repos, user)
         secret = self._box.open(found.secret_sealed, secret_context(access_key_id))
         caller = user_caller(self._tx.account_id, user, access_key_id)
-        return ResolvedCredential(
-            access_key_id=access_key_id,
-            secret_access_key=secret,
-            status=found.key.status,
-            caller=caller,
-            policies=policies,
-            principal_keys=principal_keys(caller),
+        return with_organization(
+            self._compiler,
+            ResolvedCredential(
+                access_key_id=access_key_id,
+                secret_access_key=secret,
+                status=found.key.status,
+                caller=caller,
+                policies=policies,
+                principal_keys={**principal_keys(caller)},
+            ),
         )
 
     def _load_session(self, claims: SessionClaims) -> ResolvedCredential | None:
         with self._tx.read() as repos:
             if claims.kind is SessionKind.USER:
-                return self._load_user_session(repos, claims)
-            return self._load_role_session(repos, claims)
+                resolved = self._load_user_session(repos, claims)
+            else:
+                resolved = self._load_role_session(repos, claims)
+        # Outside the read transaction: the organization source may open its own.
+        return None if resolved is None else with_organization(self._compiler, resolved)
 
     def _load_user_session(
         self, repos: Repositories, claims: SessionClaims
@@ -190,7 +203,7 @@ class CredentialResolver:
             role_arn=role.arn,
             role_name=role.name,
         )
-        keys = {
+        keys: dict[str, str | tuple[str, ...]] = {
             "aws:userid": caller.user_id,
             # A role session's aws:PrincipalArn is its role's ARN (iam-facts §7.6).
             "aws:PrincipalArn": role.arn,
@@ -211,6 +224,21 @@ class CredentialResolver:
             policies=policies,
             principal_keys=keys,
         )
+
+
+def with_organization(compiler: PolicyCompiler, resolved: ResolvedCredential) -> ResolvedCredential:
+    """`resolved`, restricted by the SCPs of its account and carrying its organization
+    keys; unchanged when the account is in no organization."""
+    account = resolved.caller.account_id
+    scps = compiler.scps_for(account)
+    keys = organization_keys(compiler.org_facts(account))
+    if scps is None and not keys:
+        return resolved
+    return replace(
+        resolved,
+        policies=resolved.policies.restricted_by(scps),
+        principal_keys={**resolved.principal_keys, **keys},
+    )
 
 
 def _epoch(moment: datetime) -> int:

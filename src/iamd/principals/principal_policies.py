@@ -4,10 +4,13 @@ enforcement and the policy simulator, so the two can never disagree.
 For an IAM user: its inline policies, the managed policies attached to it, and the
 inline and attached policies of each of its groups (identity policies), plus its
 permissions boundary when one is set. For a role: its inline and attached policies and
-its boundary (what its sessions may do). Each compiled policy's source id carries its
-SourcePolicyType (`user`, `group`, `aws-managed`, `user-managed`...) and its name, as
-the simulator reports them. Compiled policies are cached by document text, which never
-changes meaning, so a policy attached to many users compiles once.
+its boundary (what its sessions may do). A principal of an account that service control
+policies restrict also carries the compiled SCPs of each level (`scps`; None: not
+restricted, the case without an organization, which costs evaluation nothing). Each
+compiled policy's source id carries its SourcePolicyType (`user`, `group`,
+`aws-managed`, `user-managed`...) and its name, as the simulator reports them. Compiled
+policies are cached by document text, which never changes meaning, so a policy attached
+to many users compiles once.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ from iamd.model import Role, User
 from iamd.model.arn import split_policy_arn
 from iamd.model.owners import OwnerKind
 from iamd.policy import CompiledPolicy, PolicyKind, compile_policy, context_keys_of
+from iamd.principals.organization_policies import (
+    NoOrganization,
+    OrganizationPolicySource,
+    OrgFacts,
+)
 from iamd.store.cache import BoundedCache
 from iamd.store.owners import attachments_table, inline_policies_of
 from iamd.store.transactions import Repositories
@@ -27,6 +35,9 @@ from iamd.store.transactions import Repositories
 AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
 # Joins a source's type and name in a compiled policy's source id.
 _TYPE_SEPARATOR = "\x1f"
+
+#: Compiled SCP levels: root first, then each OU, then the account.
+CompiledScps = tuple[tuple[CompiledPolicy, ...], ...]
 
 
 def typed_source(source_type: str, source_id: str) -> str:
@@ -51,6 +62,9 @@ class PrincipalPolicies:
     # Session policies of an STS role session (None: none were passed); a request must
     # be allowed by them too.
     session: tuple[CompiledPolicy, ...] | None = None
+    # The service control policies of each level that restrict the principal's account
+    # (None: not restricted: no organization, or the management account).
+    scps: CompiledScps | None = None
 
     @classmethod
     def of(
@@ -58,27 +72,69 @@ class PrincipalPolicies:
         identity: Sequence[CompiledPolicy],
         boundary: Sequence[CompiledPolicy] | None,
         session: Sequence[CompiledPolicy] | None = None,
+        scps: CompiledScps | None = None,
     ) -> PrincipalPolicies:
-        keys = context_keys_of([*identity, *(boundary or ()), *(session or ())])
+        every = [*identity, *(boundary or ()), *(session or ())]
+        for level in scps or ():
+            every += level
+        keys = context_keys_of(every)
         return cls(
             tuple(identity),
             None if boundary is None else tuple(boundary),
             any(k.lower().startswith(("aws:resourcetag/", "iam:resourcetag/")) for k in keys),
             None if session is None else tuple(session),
+            scps,
         )
 
     def with_session(self, session: Sequence[CompiledPolicy] | None) -> PrincipalPolicies:
         """These policies, further limited by an STS session's policies."""
         if session is None:
             return self
-        return PrincipalPolicies.of(self.identity, self.boundary, session)
+        return PrincipalPolicies.of(self.identity, self.boundary, session, self.scps)
+
+    def restricted_by(self, scps: CompiledScps | None) -> PrincipalPolicies:
+        """These policies, further limited by the service control policies of the
+        principal's account (None: not restricted, these policies as they are)."""
+        if scps is None:
+            return self
+        return PrincipalPolicies.of(self.identity, self.boundary, self.session, scps)
+
+
+SCP_SOURCE = typed_source("scp", "service control policy")
 
 
 class PolicyCompiler:
-    def __init__(self, max_entries: int = 10_000) -> None:
+    def __init__(
+        self, max_entries: int = 10_000, organization: OrganizationPolicySource | None = None
+    ) -> None:
         self._compiled: BoundedCache[tuple[str, str, str], CompiledPolicy] = BoundedCache(
             max_entries, name="compiled_policies"
         )
+        self._organization: OrganizationPolicySource = organization or NoOrganization()
+
+    def use_organization(self, source: OrganizationPolicySource) -> None:
+        """Where SCPs and organization facts come from (set once, at wiring: the
+        Organizations service is built after the compiler it depends on)."""
+        self._organization = source
+
+    def scps_for(self, account_id: str) -> CompiledScps | None:
+        """The compiled SCPs of each level restricting `account_id`, or None when none do.
+
+        Documents are compiled through the same cache as every policy (keyed by text),
+        so an SCP attached at the root compiles once for all accounts. Call it outside
+        a read transaction: the source may open its own.
+        """
+        levels = self._organization.scp_levels(account_id)
+        if levels is None:
+            return None
+        return tuple(
+            tuple(self.compile(document, PolicyKind.SCP, SCP_SOURCE) for document in level)
+            for level in levels
+        )
+
+    def org_facts(self, account_id: str) -> OrgFacts | None:
+        """The organization id and paths of `account_id`, None outside an organization."""
+        return self._organization.org_facts(account_id)
 
     def compile(self, document: str, kind: PolicyKind, source_id: str) -> CompiledPolicy:
         key = (source_id, kind.value, hashlib.sha256(document.encode()).hexdigest())

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from iamd.model import SSHPublicKeyStatus
 from iamd.principals.caller import Caller
 from iamd.principals.credentials import principal_keys, user_caller
+from iamd.principals.organization_policies import organization_keys
 from iamd.principals.principal_policies import PolicyCompiler, PrincipalPolicies
 from iamd.store.read_cache import ReadThrough
 from iamd.store.transactions import Transactions
@@ -33,7 +34,7 @@ class SSHLogin:
     status: SSHPublicKeyStatus
     caller: Caller
     policies: PrincipalPolicies
-    principal_keys: dict[str, str]
+    principal_keys: dict[str, str | tuple[str, ...]]
 
     @property
     def active(self) -> bool:
@@ -81,13 +82,18 @@ class SSHLoginResolver:
             return _MISSING
         # Not an access key: the SSH key id stands where requests name their key.
         caller = user_caller(self._tx.account_id, user, ssh_public_key_id)
+        # As for access keys: the account's SCPs and organization keys, when it has any.
+        scps = self._compiler.scps_for(caller.account_id)
         return SSHLogin(
             ssh_public_key_id=ssh_public_key_id,
             key_blob=blob,
             status=key.status,
             caller=caller,
-            policies=policies,
-            principal_keys=principal_keys(caller),
+            policies=policies.restricted_by(scps),
+            principal_keys={
+                **principal_keys(caller),
+                **organization_keys(self._compiler.org_facts(caller.account_id)),
+            },
         )
 
 

@@ -12,6 +12,15 @@ action and resource asked about. Two things differ from enforcement, as in AWS:
 - Every matched statement names its policy and that policy's type (user, group,
   aws-managed, user-managed, resource, none).
 
+Accounts, as AWS documents ResourceOwner and CallerArn: a resource belongs to the account
+its ARN names; an ARN that names none (an S3 object) belongs to ResourceOwner, or else
+to the caller's account. Access within one account is allowed by the identity policies
+or by the resource policy alone (one naming the caller's ARN even past the boundary);
+across accounts both the resource policy and the caller's identity policies (and
+boundary) must allow. SimulatePrincipalPolicy also applies the service control policies
+of the simulated principal's account when an organization restricts it, and reports
+OrganizationsDecisionDetail. See docs/simulator.md for what iamd does where AWS is silent.
+
 `simulate` is pure (the `iamd policy simulate` command uses it offline);
 `SimulationService` loads a principal's policies with `PolicyCompiler`, as enforcement does.
 """
@@ -35,7 +44,13 @@ from iamd.policy import (
     context_keys_of,
     evaluate,
 )
-from iamd.principals.principal_policies import PolicyCompiler, split_source, typed_source
+from iamd.principals.principal_policies import (
+    SCP_SOURCE,
+    CompiledScps,
+    PolicyCompiler,
+    split_source,
+    typed_source,
+)
 from iamd.store.sql.paging import decode_marker, encode_marker, offset_in
 from iamd.store.transactions import Transactions
 
@@ -84,6 +99,12 @@ class PolicySet:
     resource: CompiledPolicy | None = None
     # Who the resource policy's Principal element is matched against.
     caller_arn: str | None = None
+    # The caller's account (None: no caller, every resource counts as its own) and the
+    # owner of resources whose ARN names no account (ResourceOwner; None: the caller's).
+    caller_account: str | None = None
+    resource_owner: str | None = None
+    # The SCPs restricting the simulated principal's account (None: none do).
+    scps: CompiledScps | None = None
 
 
 def compile_input(
@@ -127,6 +148,45 @@ def context_keys(entries: Sequence[Mapping[str, object]]) -> dict[str, str | tup
     return keys
 
 
+def arn_account(arn: str) -> str | None:
+    """The 12-digit account an ARN names, or None (`*`, S3 buckets and objects...)."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and len(parts[4]) == 12 and parts[4].isdigit():
+        return parts[4]
+    return None
+
+
+def resource_owner(value: str) -> str:
+    """ResourceOwner: an account id or the account's ARN (`arn:aws:iam::ACCOUNT:root`,
+    the form AWS documents); anything else is AWS's InvalidInput."""
+    if len(value) == 12 and value.isascii() and value.isdigit():
+        return value
+    parts = value.split(":")
+    if (
+        len(parts) == 6
+        and parts[0] == "arn"
+        and parts[2] == "iam"
+        and not parts[3]
+        and parts[5] == "root"
+        and arn_account(value) is not None
+    ):
+        return parts[4]
+    raise InvalidInput(f"'{value}' is not a valid as a Resource Owner.")
+
+
+def caller_arn_keys(arn: str) -> dict[str, str]:
+    """The principal keys of a CallerArn that names no user of this account (AWS does
+    not require it to exist: it names whom a resource policy is matched against, who
+    may be in another account). Only what the ARN itself says."""
+    _, _, rest = arn.split(":", 5)[5].partition("/")
+    return {
+        "aws:username": rest.rpartition("/")[2],
+        "aws:PrincipalArn": arn,
+        "aws:PrincipalAccount": arn.split(":")[4],
+        "aws:PrincipalType": "User",
+    }
+
+
 def user_keys(user: User, account_id: str) -> dict[str, str]:
     """The principal keys AWS fills in when the simulated caller is an IAM user (the
     same keys enforcement derives from a user's credential)."""
@@ -154,18 +214,24 @@ def simulate(
     outcomes: list[Outcome] = []
     resource_policies = () if policies.resource is None else (policies.resource,)
     count = len(resources)
+    caller_account = policies.caller_account
     for position in window if window is not None else range(len(actions) * count):
         action = actions[position // count]
         resource = resources[position % count]
+        owner = arn_account(resource) or policies.resource_owner or caller_account
         decision = evaluate(
             RequestContext(action, resource, keys),
             policies.identity,
             boundary=policies.boundary,
             resource=resource_policies,
             principal_arn_for_resource_policies=policies.caller_arn,
+            scps=policies.scps,
+            cross_account=caller_account is not None and owner != caller_account,
         )
         matched = []
         for ref in decision.matched:
+            if ref.source_id == SCP_SOURCE:
+                continue  # AWS's PolicySourceType has no value for an SCP
             source_type, source_id = split_source(ref.source_id)
             matched.append(MatchedStatement(source_id, source_type, ref))
         outcomes.append(Outcome(action, resource, decision, tuple(matched)))
@@ -238,16 +304,33 @@ class SimulationService:
             loaded = self._compiler.for_role(repos, role)
             return Principal(loaded.identity, loaded.boundary, None, role)
 
-    def caller(self, arn: str) -> User:
-        """CallerArn: AWS accepts only an IAM user's ARN."""
-        kind, name, path = self._split_entity_arn(arn)
-        if kind != "user":
+    def caller_keys(self, arn: str) -> dict[str, str]:
+        """CallerArn's principal keys. AWS accepts only an IAM user's ARN and documents
+        no need for the user to exist (the caller may be of another account): a user
+        of this account that exists brings its stored keys (`aws:userid`...), any other
+        user ARN what the ARN says."""
+        parts = arn.split(":", 5)
+        if (
+            len(parts) != 6
+            or parts[0] != "arn"
+            or parts[2] != "iam"
+            or parts[3]
+            or arn_account(arn) is None
+            or not parts[5].startswith("user/")
+            or parts[5].endswith("/")
+        ):
             raise InvalidInput(f"CallerArn {arn} must be the ARN of an IAM user.")
-        with self._tx.read() as repos:
-            user = repos.users.get_by_name(name)
-        if user is None or user.path != path or user.name != name:
-            raise NoSuchEntity.user(name)
-        return user
+        if parts[4] == self._tx.account_id:
+            _, name, path = self._split_entity_arn(arn)
+            with self._tx.read() as repos:
+                user = repos.users.get_by_name(name)
+            if user is not None and user.path == path and user.name == name:
+                return user_keys(user, self._tx.account_id)
+        return caller_arn_keys(arn)
+
+    def scps(self) -> CompiledScps | None:
+        """The SCPs restricting this account (None when none do)."""
+        return self._compiler.scps_for(self._tx.account_id)
 
     def _split_entity_arn(self, arn: str) -> tuple[str, str, str]:
         parts = arn.split(":", 5)

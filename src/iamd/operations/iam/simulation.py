@@ -15,16 +15,19 @@ from iamd.errors import InvalidInput
 from iamd.operations.iam.shapes import max_items
 from iamd.operations.registry import CallContext, Operation, Params, Result, any_resource
 from iamd.policy import CompiledPolicy, PolicyKind, Position
+from iamd.principals.principal_policies import CompiledScps
 from iamd.services.simulation import (
     MatchedStatement,
     Outcome,
     PolicySet,
     SimulationService,
+    arn_account,
     compile_input,
     context_keys,
     input_policies,
     keys_of,
     page,
+    resource_owner,
     role_keys,
     simulate,
     user_keys,
@@ -63,12 +66,20 @@ def _result(outcome: Outcome, resources_given: bool) -> dict[str, Any]:
                 "AllowedByPermissionsBoundary": decision.allowed_by_boundary
             }
         }
+    organizations: dict[str, Any] = {}
+    if decision.allowed_by_organizations is not None:
+        organizations = {
+            "OrganizationsDecisionDetail": {
+                "AllowedByOrganizations": decision.allowed_by_organizations
+            }
+        }
     shape: dict[str, Any] = {
         "EvalActionName": outcome.action,
         "EvalResourceName": outcome.resource,
         "EvalDecision": decision.effect.value,
         "MatchedStatements": _matched(outcome.matched),
         "MissingContextValues": list(decision.missing_context_keys),
+        **organizations,
         **boundary,
     }
     if resources_given:
@@ -91,6 +102,8 @@ def _run(
     boundary: tuple[CompiledPolicy, ...] | None,
     keys: dict[str, Any],
     caller_arn: str | None,
+    caller_account: str | None,
+    scps: CompiledScps | None = None,
 ) -> Result:
     boundaries = p.get("PermissionsBoundaryPolicyInputList")
     if boundaries:
@@ -110,9 +123,10 @@ def _run(
         resource = compile_input(
             p["ResourcePolicy"], PolicyKind.RESOURCE, "resource", "ResourcePolicy"
         )
+    owner = None if p.get("ResourceOwner") is None else resource_owner(p["ResourceOwner"])
     keys.update(context_keys(p.get("ContextEntries") or []))
     resources = list(p.get("ResourceArns") or [])
-    policies = PolicySet(identity, boundary, resource, caller_arn)
+    policies = PolicySet(identity, boundary, resource, caller_arn, caller_account, owner, scps)
     actions = p["ActionNames"]
     targets = resources or ["*"]
     window, marker = page(len(actions) * len(targets), p.get("Marker"), max_items(p))
@@ -128,15 +142,18 @@ def _run(
 
 def _caller(
     ctx: CallContext, p: Params, default_keys: dict[str, str], default_caller: str | None
-) -> tuple[dict[str, Any], str | None]:
-    """Principal keys and resource-policy principal: CallerArn's user when given, else
-    the simulated user (a group or role cannot be a resource policy's caller)."""
+) -> tuple[dict[str, Any], str | None, str | None]:
+    """Principal keys, resource-policy principal and the caller's account: CallerArn's
+    user when given, else the simulated user (a group or role cannot be a resource
+    policy's caller, but its account is still the caller's)."""
     caller_arn = p.get("CallerArn")
     if caller_arn is None:
-        return dict(default_keys), default_caller
-    user = _service(ctx).caller(caller_arn)
-    keys = user_keys(user, ctx.services.tx.account_id)
-    return dict(keys), keys["aws:PrincipalArn"]
+        account = arn_account(default_keys.get("aws:PrincipalArn", "")) or (
+            ctx.services.tx.account_id if default_keys else None
+        )
+        return dict(default_keys), default_caller, account
+    keys = _service(ctx).caller_keys(caller_arn)
+    return dict(keys), caller_arn, arn_account(caller_arn)
 
 
 def simulate_principal_policy(ctx: CallContext, p: Params) -> Result:
@@ -151,8 +168,12 @@ def simulate_principal_policy(ctx: CallContext, p: Params) -> Result:
     elif principal.role is not None:
         default = role_keys(principal.role, service.account_id)
     caller = principal.user.arn if principal.user is not None else None
-    keys, caller_arn = _caller(ctx, p, default, caller)
-    return _run(ctx, p, identity, principal.boundary, keys, caller_arn)
+    keys, caller_arn, caller_account = _caller(ctx, p, default, caller)
+    if caller_account is None:
+        caller_account = service.account_id  # a group: its account is the simulation's
+    return _run(
+        ctx, p, identity, principal.boundary, keys, caller_arn, caller_account, service.scps()
+    )
 
 
 def simulate_custom_policy(ctx: CallContext, p: Params) -> Result:
@@ -160,8 +181,8 @@ def simulate_custom_policy(ctx: CallContext, p: Params) -> Result:
         if "*" in action or "?" in action:
             raise InvalidInput(f"Action names cannot contain wildcards: {action}")
     identity = tuple(input_policies(p["PolicyInputList"], "PolicyInputList", PolicyKind.IDENTITY))
-    keys, caller_arn = _caller(ctx, p, {}, None)
-    return _run(ctx, p, identity, None, keys, caller_arn)
+    keys, caller_arn, caller_account = _caller(ctx, p, {}, None)
+    return _run(ctx, p, identity, None, keys, caller_arn, caller_account)
 
 
 def get_context_keys_for_principal_policy(ctx: CallContext, p: Params) -> Result:
