@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from tests.support.servers import RunningServer, start_server
+from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, start_server
 
 ACCOUNT = "123456789012"
 
@@ -351,3 +350,20 @@ def test_a_user_without_organizations_permissions_is_denied(
     ou_denied = error_of(nobody.list_roots)
     assert ou_denied["Code"] == "AccessDeniedException"
     assert "organizations:ListRoots" in ou_denied["Message"]
+
+
+def test_aws_endpoint_url_reaches_organizations(
+    org_server: RunningServer, orgs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", org_server.endpoint)
+    client = boto3.client(
+        "organizations",
+        region_name="us-east-1",
+        aws_access_key_id=ADMIN_KEY_ID,
+        aws_secret_access_key=ADMIN_SECRET,
+    )
+    error = error_of(client.describe_organization)
+    assert error["Code"] == "AWSOrganizationsNotInUseException"
+    assert client.meta.endpoint_url == org_server.endpoint
