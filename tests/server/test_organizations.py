@@ -131,7 +131,8 @@ def test_create_account_is_asynchronous_and_the_account_joins_the_root(orgs: Any
     status = wait_for(orgs, started["Id"])
     assert status["State"] == "SUCCEEDED"
     account_id = status["AccountId"]
-    assert re.fullmatch(r"\d{12}", account_id) and account_id != ACCOUNT
+    assert re.fullmatch(r"\d{12}", account_id)
+    assert account_id != ACCOUNT
     assert status["CompletedTimestamp"] >= status["RequestedTimestamp"]
 
     account = orgs.describe_account(AccountId=account_id)["Account"]
