@@ -1,6 +1,9 @@
 """Rows of AWS Organizations: organizations (with their root), members, OUs, policies,
 attachments, CreateAccount requests and tags. Not on the request hot path: the service
-caches what authorization needs (the SCPs of an account's levels)."""
+caches what authorization needs (the SCPs of an account's levels).
+
+The services check for duplicates before inserting; the unique constraints decide
+between concurrent writers (PostgreSQL), and their violation is the same AWS error."""
 
 from __future__ import annotations
 
@@ -10,7 +13,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from iamd.errors import (
+    AlreadyInOrganizationException,
+    DuplicateOrganizationalUnitException,
+    DuplicatePolicyAttachmentException,
+    DuplicatePolicyException,
+)
 from iamd.model.organizations import (
     CreateAccountRequest,
     Organization,
@@ -102,16 +112,19 @@ class OrganizationRepository:
         return _org(row) if row else None
 
     def add(self, org: Organization) -> None:
-        self._conn.execute(
-            insert(organizations).values(
-                organization_id=org.organization_id,
-                management_account_id=org.management_account_id,
-                feature_set=org.feature_set,
-                root_id=org.root_id,
-                scp_enabled=org.scp_enabled,
-                create_date=org.create_date,
+        try:
+            self._conn.execute(
+                insert(organizations).values(
+                    organization_id=org.organization_id,
+                    management_account_id=org.management_account_id,
+                    feature_set=org.feature_set,
+                    root_id=org.root_id,
+                    scp_enabled=org.scp_enabled,
+                    create_date=org.create_date,
+                )
             )
-        )
+        except IntegrityError as exc:
+            raise AlreadyInOrganizationException() from exc
 
     def set_scp_enabled(self, organization_id: str, enabled: bool) -> None:
         self._conn.execute(
@@ -136,15 +149,18 @@ class OrganizationRepository:
         return _member(row) if row else None
 
     def add_member(self, member: OrganizationMember) -> None:
-        self._conn.execute(
-            insert(organization_members).values(
-                account_id=member.account_id,
-                organization_id=member.organization_id,
-                parent_id=member.parent_id,
-                joined_method=member.joined_method,
-                joined_date=member.joined_date,
+        try:
+            self._conn.execute(
+                insert(organization_members).values(
+                    account_id=member.account_id,
+                    organization_id=member.organization_id,
+                    parent_id=member.parent_id,
+                    joined_method=member.joined_method,
+                    joined_date=member.joined_date,
+                )
             )
-        )
+        except IntegrityError as exc:
+            raise AlreadyInOrganizationException() from exc
 
     def remove_member(self, account_id: str) -> None:
         self._conn.execute(
@@ -208,15 +224,18 @@ class OrganizationRepository:
         return _ou(row) if row else None
 
     def add_ou(self, ou: OrganizationalUnit) -> None:
-        self._conn.execute(
-            insert(organizational_units).values(
-                ou_id=ou.ou_id,
-                organization_id=ou.organization_id,
-                parent_id=ou.parent_id,
-                name=ou.name,
-                create_date=ou.create_date,
+        try:
+            self._conn.execute(
+                insert(organizational_units).values(
+                    ou_id=ou.ou_id,
+                    organization_id=ou.organization_id,
+                    parent_id=ou.parent_id,
+                    name=ou.name,
+                    create_date=ou.create_date,
+                )
             )
-        )
+        except IntegrityError as exc:
+            raise DuplicateOrganizationalUnitException() from exc
 
     def rename_ou(self, ou_id: str, name: str) -> None:
         self._conn.execute(
@@ -271,17 +290,20 @@ class OrganizationRepository:
         )
 
     def add_policy(self, organization_id: str, policy: OrganizationPolicy, when: datetime) -> None:
-        self._conn.execute(
-            insert(organization_policies).values(
-                policy_id=policy.policy_id,
-                organization_id=organization_id,
-                policy_type=policy.policy_type,
-                name=policy.name,
-                description=policy.description,
-                content=policy.content,
-                create_date=when,
+        try:
+            self._conn.execute(
+                insert(organization_policies).values(
+                    policy_id=policy.policy_id,
+                    organization_id=organization_id,
+                    policy_type=policy.policy_type,
+                    name=policy.name,
+                    description=policy.description,
+                    content=policy.content,
+                    create_date=when,
+                )
             )
-        )
+        except IntegrityError as exc:
+            raise DuplicatePolicyException() from exc
 
     def update_policy(self, policy: OrganizationPolicy) -> None:
         self._conn.execute(
@@ -298,14 +320,17 @@ class OrganizationRepository:
     # -- attachments -----------------------------------------------------------------
 
     def attach(self, organization_id: str, policy_id: str, target_id: str, when: datetime) -> None:
-        self._conn.execute(
-            insert(organization_policy_attachments).values(
-                policy_id=policy_id,
-                target_id=target_id,
-                organization_id=organization_id,
-                attached_date=when,
+        try:
+            self._conn.execute(
+                insert(organization_policy_attachments).values(
+                    policy_id=policy_id,
+                    target_id=target_id,
+                    organization_id=organization_id,
+                    attached_date=when,
+                )
             )
-        )
+        except IntegrityError as exc:
+            raise DuplicatePolicyAttachmentException() from exc
 
     def detach(self, policy_id: str, target_id: str) -> bool:
         result = self._conn.execute(
