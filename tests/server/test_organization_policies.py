@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.server.test_organizations import ACCOUNT, create_account, error_of, org_server, orgs
-from tests.support.servers import RunningServer
+from tests.support.servers import RunningServer, start_server
 
 __all__ = ["org_server", "orgs"]
 
@@ -259,3 +260,36 @@ def test_tags_on_roots_ous_and_accounts(
     unknown = error_of(orgs.list_tags_for_resource, ResourceId="999999999999")
     assert unknown["Code"] == "TargetNotFoundException"
     orgs.remove_account_from_organization(AccountId=account_id)
+
+
+def test_the_same_flow_on_postgresql_across_two_nodes(
+    fresh_postgres_url: str, tmp_path: Path
+) -> None:
+    # One node creates the organization and an SCP; the other sees them and attaches it.
+    env = {"IAMD_MASTER_KEY": "aWFtZC10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXMhISE="}
+    node_a = start_server(tmp_path / "a", database_url=fresh_postgres_url, extra_env=env)
+    node_b = start_server(tmp_path / "b", database_url=fresh_postgres_url, extra_env=env)
+    try:
+        orgs_a = node_a.client("organizations")
+        orgs_b = node_b.client("organizations")
+        orgs_a.create_organization(FeatureSet="ALL")
+        root_id = orgs_b.list_roots()["Roots"][0]["Id"]
+        orgs_a.enable_policy_type(RootId=root_id, PolicyType="SERVICE_CONTROL_POLICY")
+        account_id = create_account(orgs_a, "Pg", "pg@example.com")
+        policy_id = orgs_a.create_policy(
+            Name="DenyCreateUser",
+            Description="",
+            Content=DENY_CREATE_USER,
+            Type="SERVICE_CONTROL_POLICY",
+        )["Policy"]["PolicySummary"]["Id"]
+        orgs_b.attach_policy(PolicyId=policy_id, TargetId=account_id)
+        twice = error_of(orgs_a.attach_policy, PolicyId=policy_id, TargetId=account_id)
+        assert twice["Code"] == "DuplicatePolicyAttachmentException"
+        on_account = orgs_a.list_policies_for_target(
+            TargetId=account_id, Filter="SERVICE_CONTROL_POLICY"
+        )["Policies"]
+        assert [p["Id"] for p in on_account] == ["p-FullAWSAccess", policy_id]
+        assert orgs_b.describe_account(AccountId=account_id)["Account"]["Name"] == "Pg"
+    finally:
+        node_a.stop()
+        node_b.stop()
