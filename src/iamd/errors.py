@@ -26,6 +26,10 @@ class AwsError(Exception):
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
 
+    def fields(self) -> dict[str, str]:
+        """Members of the error's shape besides the message (JSON protocols send them)."""
+        return {}
+
 
 # ---------------------------------------------------------------------------------------
 # Authentication (SigV4) errors.
@@ -545,3 +549,285 @@ class InvalidContinuationTokenException(AwsError):
 
     def __init__(self, message: str = "The continuation token is not valid.") -> None:
         super().__init__(message)
+
+
+# ---------------------------------------------------------------------------------------
+# AWS Organizations (JSON 1.1). Organizations answers HTTP 400 for all of these; where
+# AWS's runtime message is not published, the message is the API reference's sentence.
+
+
+class OrganizationsError(AwsError):
+    status = 400
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    def fields(self) -> dict[str, str]:
+        return {} if self.reason is None else {"Reason": self.reason}
+
+
+class AWSOrganizationsNotInUseException(OrganizationsError):
+    code = "AWSOrganizationsNotInUseException"
+
+    def __init__(self, message: str = "Your account is not a member of an organization.") -> None:
+        super().__init__(message)
+
+
+class AlreadyInOrganizationException(OrganizationsError):
+    code = "AlreadyInOrganizationException"
+
+    def __init__(
+        self, message: str = "The AWS account is already a member of an organization."
+    ) -> None:
+        super().__init__(message)
+
+
+class OrganizationsAccessDenied(OrganizationsError):
+    """A member account calling an operation only the management account may call."""
+
+    code = "AccessDeniedException"
+
+    def __init__(
+        self, message: str = "You don't have permissions to access this resource."
+    ) -> None:
+        super().__init__(message)
+
+
+class ConstraintViolationException(OrganizationsError):
+    code = "ConstraintViolationException"
+
+    @classmethod
+    def because(cls, reason: str, message: str) -> ConstraintViolationException:
+        return cls(message, reason)
+
+
+class InvalidInputException(OrganizationsError):
+    code = "InvalidInputException"
+
+    PATTERN: ClassVar[str] = "You provided a value that does not match the required pattern."
+
+    @classmethod
+    def because(cls, reason: str, message: str) -> InvalidInputException:
+        return cls(message, reason)
+
+    @classmethod
+    def next_token(cls) -> InvalidInputException:
+        return cls(
+            "You specified an invalid value for nextToken. You must get the value from "
+            "the response to a previous call to the API.",
+            "INVALID_NEXT_TOKEN",
+        )
+
+
+class AccountNotFoundException(OrganizationsError):
+    code = "AccountNotFoundException"
+
+    def __init__(self, message: str = "You specified an account that doesn't exist.") -> None:
+        super().__init__(message)
+
+
+class AccountAlreadyClosedException(OrganizationsError):
+    code = "AccountAlreadyClosedException"
+
+    def __init__(
+        self, message: str = "You attempted to close an account that is already closed."
+    ) -> None:
+        super().__init__(message)
+
+
+class ChildNotFoundException(OrganizationsError):
+    code = "ChildNotFoundException"
+
+    def __init__(
+        self,
+        message: str = "We can't find an organizational unit (OU) or AWS account with the "
+        "ChildId that you specified.",
+    ) -> None:
+        super().__init__(message)
+
+
+class ParentNotFoundException(OrganizationsError):
+    code = "ParentNotFoundException"
+
+    def __init__(
+        self, message: str = "We can't find a root or OU with the ParentId that you specified."
+    ) -> None:
+        super().__init__(message)
+
+
+class SourceParentNotFoundException(OrganizationsError):
+    code = "SourceParentNotFoundException"
+
+    def __init__(
+        self,
+        message: str = "We can't find a source root or OU with the ParentId that you specified.",
+    ) -> None:
+        super().__init__(message)
+
+
+class DestinationParentNotFoundException(OrganizationsError):
+    code = "DestinationParentNotFoundException"
+
+    def __init__(
+        self,
+        message: str = "We can't find the destination container (a root or OU) with the "
+        "ParentId that you specified.",
+    ) -> None:
+        super().__init__(message)
+
+
+class DuplicateAccountException(OrganizationsError):
+    code = "DuplicateAccountException"
+
+    def __init__(
+        self, message: str = "That account is already present in the specified destination."
+    ) -> None:
+        super().__init__(message)
+
+
+class RootNotFoundException(OrganizationsError):
+    code = "RootNotFoundException"
+
+    def __init__(self, message: str = "You specified a root that doesn't exist.") -> None:
+        super().__init__(message)
+
+
+class OrganizationalUnitNotFoundException(OrganizationsError):
+    code = "OrganizationalUnitNotFoundException"
+
+    def __init__(
+        self, message: str = "You specified an organizational unit that doesn't exist."
+    ) -> None:
+        super().__init__(message)
+
+
+class DuplicateOrganizationalUnitException(OrganizationsError):
+    code = "DuplicateOrganizationalUnitException"
+
+    def __init__(self, message: str = "An OU with the same name already exists.") -> None:
+        super().__init__(message)
+
+
+class OrganizationalUnitNotEmptyException(OrganizationsError):
+    code = "OrganizationalUnitNotEmptyException"
+
+    def __init__(
+        self,
+        message: str = "The specified OU is not empty. Move all accounts to another root or "
+        "to other OUs, remove all child OUs, and try the operation again.",
+    ) -> None:
+        super().__init__(message)
+
+
+class OrganizationNotEmptyException(OrganizationsError):
+    code = "OrganizationNotEmptyException"
+
+    def __init__(
+        self,
+        message: str = "To delete an organization you must first remove all member accounts "
+        "(except the master).",
+    ) -> None:
+        super().__init__(message)
+
+
+class PolicyNotFoundException(OrganizationsError):
+    code = "PolicyNotFoundException"
+
+    def __init__(
+        self, message: str = "We can't find a policy with the PolicyId that you specified."
+    ) -> None:
+        super().__init__(message)
+
+
+class PolicyInUseException(OrganizationsError):
+    code = "PolicyInUseException"
+
+    def __init__(
+        self,
+        message: str = "The policy is attached to one or more entities. You must detach it "
+        "from all roots, OUs, and accounts before performing this operation.",
+    ) -> None:
+        super().__init__(message)
+
+
+class PolicyNotAttachedException(OrganizationsError):
+    code = "PolicyNotAttachedException"
+
+    def __init__(
+        self,
+        message: str = "The policy isn't attached to the specified target in the specified root.",
+    ) -> None:
+        super().__init__(message)
+
+
+class DuplicatePolicyAttachmentException(OrganizationsError):
+    code = "DuplicatePolicyAttachmentException"
+
+    def __init__(
+        self, message: str = "The selected policy is already attached to the specified target."
+    ) -> None:
+        super().__init__(message)
+
+
+class DuplicatePolicyException(OrganizationsError):
+    code = "DuplicatePolicyException"
+
+    def __init__(self, message: str = "A policy with the same name already exists.") -> None:
+        super().__init__(message)
+
+
+class PolicyTypeNotEnabledException(OrganizationsError):
+    code = "PolicyTypeNotEnabledException"
+
+    def __init__(
+        self, message: str = "This operation can be performed only for enabled policy types."
+    ) -> None:
+        super().__init__(message)
+
+
+class PolicyTypeAlreadyEnabledException(OrganizationsError):
+    code = "PolicyTypeAlreadyEnabledException"
+
+    def __init__(self, message: str = "The specified policy type is already enabled.") -> None:
+        super().__init__(message)
+
+
+class MalformedPolicyDocumentException(OrganizationsError):
+    code = "MalformedPolicyDocumentException"
+
+    DEFAULT: ClassVar[str] = (
+        "The provided policy document does not meet the requirements of the specified policy type."
+    )
+
+    def __init__(self, message: str = DEFAULT) -> None:
+        super().__init__(message)
+
+
+class TargetNotFoundException(OrganizationsError):
+    code = "TargetNotFoundException"
+
+    def __init__(self, message: str = "You specified a target that doesn't exist.") -> None:
+        super().__init__(message)
+
+
+class CreateAccountStatusNotFoundException(OrganizationsError):
+    code = "CreateAccountStatusNotFoundException"
+
+    def __init__(
+        self,
+        message: str = "We can't find an create account request with the "
+        "CreateAccountRequestId that you specified.",
+    ) -> None:
+        super().__init__(message)
+
+
+class EmailAlreadyTaken(AwsError):
+    """Raised by the accounts directory when a new account's email is another's.
+
+    Never answered as such: CreateAccount's background step records it as the request's
+    FailureReason EMAIL_ALREADY_EXISTS, as AWS does.
+    """
+
+    code = "EmailAlreadyExists"
+    status = 409

@@ -68,6 +68,31 @@ PATTERN_SAMPLES: dict[str, list[str]] = {
     # CodeCommit
     r"[\w\.-]+": ["MyDemoRepo", "my.repo-1_x"],
     r"^[a-zA-Z0-9:/_-]+$": ["alias/aws/codecommit", "1234abcd-12ab-34cd-56ef-1234567890ab"],
+    # Organizations (JSON 1.1).
+    r"^h-[0-9a-z]{8,32}$": ["h-examplehandshakeid111"],
+    r"^(r-[0-9a-z]{4,32})|(\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$": [
+        "r-ab12",
+        "111111111111",
+        "ou-ab12-cdef3456",
+    ],
+    r"^\d{12}$": ["111111111111"],
+    r"[^\s@]+@[^\s@]+\.[^\s@]+": ["dev@example.com"],
+    r"[\u0020-\u007E]+": ["Development Account"],
+    r"[\w+=,.@-]{1,64}": ["OrganizationAccountAccessRole"],
+    r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$": ["env", "cost center"],
+    r"^(r-[0-9a-z]{4,32})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$": ["r-ab12", "ou-ab12-cdef3456"],
+    r"[\s\S]*": ["Sandbox", "a description\nwith lines"],
+    r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$": ["ou-ab12-cdef3456"],
+    r"^car-[a-z0-9]{8,32}$": ["car-abcdefgh12345678"],
+    r"^rt-[0-9a-z]{8,32}$": ["rt-abcdefgh1234"],
+    r"^r-[0-9a-z]{4,32}$": ["r-ab12"],
+    r"^[ -~]+$": ["transfer one"],
+    r"^(\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$": ["111111111111", "ou-ab12-cdef3456"],
+    r"^(r-[0-9a-z]{4,32})|(\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})|(^p-[0-9a-zA-Z_]{8,128})|(^rp-[0-9a-zA-Z_]{4,128})|(^rt-[0-9a-zA-Z_]{8,32})$": [  # noqa: E501
+        "r-ab12",
+        "111111111111",
+        "p-abcdefgh",
+    ],
 }
 
 # Characters that exercise form encoding (space, +, %, &, =, /) and non-ASCII text.

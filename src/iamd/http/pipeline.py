@@ -48,7 +48,7 @@ log = logging.getLogger("iamd.request")
 # One traceback per distinct failure, not one per request (a client may repeat it).
 _failures = FailureLog(log)
 
-#: A codec per SigV4 service name: Query (iam, sts) or JSON (codecommit).
+#: A codec per SigV4 service name: Query (iam, sts) or JSON (codecommit, organizations).
 Codec = QueryCodec | JsonCodec
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from iamd.operations import codecommit, iam, sts
+from iamd.operations import codecommit, iam, organizations, sts
 from iamd.operations.registry import OperationTable
 
 
 def build_operation_table() -> OperationTable:
-    return OperationTable((*iam.OPERATIONS, *sts.OPERATIONS, *codecommit.OPERATIONS))
+    return OperationTable(
+        (*iam.OPERATIONS, *sts.OPERATIONS, *codecommit.OPERATIONS, *organizations.OPERATIONS)
+    )

@@ -421,6 +421,9 @@ class JsonCodec:
         """The JSON error body for ``error`` (botocore reads ``__type`` and ``message``)."""
         code = _JSON_ERROR_CODES.get(error.code, error.code)
         document = {"__type": code, "message": error.message}
+        # Modelled members besides the message (Organizations' Reason), which botocore
+        # parses into the error response.
+        document.update(error.fields())
         # A message quoting a request's text must never fail to encode.
         text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
         return text.encode("utf-8", "replace")

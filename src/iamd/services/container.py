@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +24,12 @@ from iamd.services.groups import GroupService
 from iamd.services.inline_policies import InlinePolicyService
 from iamd.services.last_used import LastUsedRecorder
 from iamd.services.mfa_devices import MFADeviceService
+from iamd.services.organization_policies import OrganizationPolicyService
+from iamd.services.organizations import OrganizationsService
 from iamd.services.passwords import PasswordService
 from iamd.services.permissions_boundaries import PermissionsBoundaryService
 from iamd.services.policies import PolicyService
+from iamd.services.provisional_accounts import ProvisionalAccounts
 from iamd.services.repositories import RepositoryService
 from iamd.services.roles import RoleService
 from iamd.services.sign_in import SignInService
@@ -65,6 +69,8 @@ class Services:
     passwords: PasswordService
     sign_in: SignInService
     ssh_logins: SSHLoginResolver
+    organizations: OrganizationsService
+    organization_policies: OrganizationPolicyService
 
     @classmethod
     def build(
@@ -95,6 +101,15 @@ class Services:
             password_hashing or PasswordHashing(),
             FailureLedger(sign_in_backoff or Backoff(), max_names=sign_in_tracked_names),
         )
+        # CreateAccount completes on this thread, never on the event loop or a request's.
+        org_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iamd-orgs")
+        organizations = OrganizationsService(
+            tx,
+            clock,
+            # PROVISIONAL: the accounts service (issue 13 part A) replaces this at merge.
+            ProvisionalAccounts(tx, clock, account_id),
+            org_worker.submit,
+        )
         return cls(
             tx=tx,
             clock=clock,
@@ -122,4 +137,6 @@ class Services:
             passwords=passwords,
             sign_in=SignInService(passwords, clock, account_id),
             ssh_logins=SSHLoginResolver(tx, compiler),
+            organizations=organizations,
+            organization_policies=OrganizationPolicyService(tx, clock, organizations),
         )

@@ -394,3 +394,145 @@ credential_reports = Table(
     Column("generated_time", UtcDateTime, nullable=True),
     Column("content", LargeBinary, nullable=True),
 )
+
+# --- AWS Organizations (migration 0010) --------------------------------------------------
+# One row per organization; its single root lives on the row (a root has no state of its
+# own beyond its id and whether SCPs are enabled in it). The accounts' own rows (name,
+# email, status) are the accounts service's; these tables hold only membership.
+ORG_ID_LENGTH = 34  # o- + up to 32
+OU_ID_LENGTH = 68  # ou- + 32 + - + 32
+POLICY_ID_LENGTH = 130  # p- + up to 128
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("organization_id", String(ORG_ID_LENGTH), primary_key=True),
+    Column("management_account_id", String(12), nullable=False, unique=True),
+    Column("feature_set", String(32), nullable=False),
+    Column("root_id", String(ORG_ID_LENGTH), nullable=False, unique=True),
+    Column("scp_enabled", Boolean, nullable=False),
+    Column("create_date", UtcDateTime, nullable=False),
+)
+
+# An account belongs to at most one organization; parent_id is the root or an OU.
+organization_members = Table(
+    "organization_members",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column(
+        "organization_id",
+        String(ORG_ID_LENGTH),
+        ForeignKey("organizations.organization_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("parent_id", String(OU_ID_LENGTH), nullable=False, index=True),
+    Column("joined_method", String(16), nullable=False),
+    Column("joined_date", UtcDateTime, nullable=False),
+)
+
+organizational_units = Table(
+    "organizational_units",
+    metadata,
+    Column("ou_id", String(OU_ID_LENGTH), primary_key=True),
+    Column(
+        "organization_id",
+        String(ORG_ID_LENGTH),
+        ForeignKey("organizations.organization_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("parent_id", String(OU_ID_LENGTH), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("create_date", UtcDateTime, nullable=False),
+    # AWS refuses a second OU of the same name under one parent.
+    UniqueConstraint("parent_id", "name"),
+)
+
+# Customer managed policies; FullAWSAccess (p-FullAWSAccess) is AWS's and has no row.
+organization_policies = Table(
+    "organization_policies",
+    metadata,
+    Column("policy_id", String(POLICY_ID_LENGTH), primary_key=True),
+    Column(
+        "organization_id",
+        String(ORG_ID_LENGTH),
+        ForeignKey("organizations.organization_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("policy_type", String(64), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("description", String(512), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("create_date", UtcDateTime, nullable=False),
+    UniqueConstraint("organization_id", "name"),
+)
+
+# policy_id is not a foreign key: p-FullAWSAccess is attached without a row.
+organization_policy_attachments = Table(
+    "organization_policy_attachments",
+    metadata,
+    Column("policy_id", String(POLICY_ID_LENGTH), primary_key=True),
+    Column("target_id", String(OU_ID_LENGTH), primary_key=True, index=True),
+    Column(
+        "organization_id",
+        String(ORG_ID_LENGTH),
+        ForeignKey("organizations.organization_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("attached_date", UtcDateTime, nullable=False),
+)
+
+create_account_requests = Table(
+    "create_account_requests",
+    metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column(
+        "organization_id",
+        String(ORG_ID_LENGTH),
+        ForeignKey("organizations.organization_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("account_name", String(50), nullable=False),
+    Column("email", String(64), nullable=False),
+    Column("role_name", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("failure_reason", String(64), nullable=True),
+    Column("account_id", String(12), nullable=True),
+    Column("requested_date", UtcDateTime, nullable=False),
+    Column("completed_date", UtcDateTime, nullable=True),
+    # The Tags of the request, as JSON: put on the account once it exists.
+    Column("tags", Text, nullable=False),
+)
+
+# Tags of accounts, OUs, roots and policies, by resource id.
+organization_tags = Table(
+    "organization_tags",
+    metadata,
+    Column("resource_id", String(POLICY_ID_LENGTH), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column(
+        "organization_id",
+        String(ORG_ID_LENGTH),
+        ForeignKey("organizations.organization_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("value", String(256), nullable=False),
+)
+
+# PROVISIONAL (replaced at merge by the accounts service's `account` columns): the
+# name, email and status of accounts CreateAccount makes, until the accounts service
+# (issue 13 part A) owns them. Used only by services/provisional_accounts.py.
+provisional_accounts = Table(
+    "provisional_accounts",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("name", String(50), nullable=False),
+    Column("email", String(64), nullable=False),
+    Column("email_lower", String(64), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("create_date", UtcDateTime, nullable=False),
+)

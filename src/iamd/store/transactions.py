@@ -23,12 +23,14 @@ from iamd.store.sql.credential_reports import CredentialReportRepository
 from iamd.store.sql.groups import GroupRepository
 from iamd.store.sql.inline_policies import InlinePolicyRepository
 from iamd.store.sql.mfa_devices import MFADeviceRepository
+from iamd.store.sql.organizations import OrganizationRepository
 from iamd.store.sql.passwords import (
     LoginProfileRepository,
     PasswordHistoryRepository,
     PasswordPolicyRepository,
 )
 from iamd.store.sql.policies import PolicyRepository
+from iamd.store.sql.provisional_accounts import ProvisionalAccountRepository
 from iamd.store.sql.repositories import RepositoryRepository
 from iamd.store.sql.roles import RoleRepository
 from iamd.store.sql.ssh_public_keys import SSHPublicKeyRepository
@@ -114,6 +116,15 @@ class Repositories:
     @cached_property
     def password_history(self) -> PasswordHistoryRepository:
         return PasswordHistoryRepository(self.conn)
+
+    @cached_property
+    def organizations(self) -> OrganizationRepository:
+        return OrganizationRepository(self.conn)
+
+    @cached_property
+    def provisional_accounts(self) -> ProvisionalAccountRepository:
+        # PROVISIONAL: replaced by the accounts service's repository at merge.
+        return ProvisionalAccountRepository(self.conn)
 
     @cached_property
     def password_policy(self) -> PasswordPolicyRepository:

@@ -1,0 +1,51 @@
+"""The seam between Organizations and the accounts themselves.
+
+Organizations keeps membership (which organization, which parent); an account's own
+record (id, name, email, status, creation date) and its IAM contents belong to the
+accounts service. CreateAccount's background step reaches it only through
+`AccountDirectory`, so the accounts service (issue 13 part A, `services/accounts.py`
+`AccountsService`) plugs in here; until it does, `services/provisional_accounts.py`
+stands in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+
+class DirectoryAccount(Protocol):
+    """What Organizations reads of an account (DescribeAccount, ListAccounts)."""
+
+    @property
+    def account_id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def status(self) -> object: ...  # ACTIVE, SUSPENDED or PENDING_CLOSURE (str or StrEnum)
+
+    @property
+    def create_date(self) -> datetime: ...
+
+
+class AccountDirectory(Protocol):
+    def create(self, name: str, email: str) -> DirectoryAccount:
+        """A new account with a new random 12-digit id; `errors.EmailAlreadyTaken` when
+        another account has this email."""
+        ...
+
+    def get(self, account_id: str) -> DirectoryAccount | None: ...
+
+    def set_status(self, account_id: str, status: str) -> None: ...
+
+    def provision_access_role(
+        self, account_id: str, role_name: str, trusted_account_id: str
+    ) -> None:
+        """In `account_id`, the role `role_name` with AdministratorAccess, trusting the
+        account `trusted_account_id` (the organization's management account)."""
+        ...

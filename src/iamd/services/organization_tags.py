@@ -1,0 +1,46 @@
+"""The rules of tags on Organizations' resources (accounts, OUs, roots, policies)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from iamd.errors import ConstraintViolationException, InvalidInputException
+
+#: AWS's quota: 50 tags per resource.
+MAX_TAGS = 50
+
+
+def check_tags(tags: Mapping[str, str]) -> None:
+    check_keys(tags)
+    if len(tags) > MAX_TAGS:
+        raise too_many_tags()
+
+
+def check_keys(keys: Iterable[str]) -> None:
+    for key in keys:
+        if key.lower().startswith("aws:"):
+            raise InvalidInputException.because(
+                "INVALID_SYSTEM_TAGS_PARAMETER",
+                "You specified a tag key that is a system tag. You can't add, edit, or "
+                "delete system tag keys because they're reserved for AWS use.",
+            )
+
+
+def too_many_tags() -> ConstraintViolationException:
+    return ConstraintViolationException.because(
+        "MAX_TAG_LIMIT_EXCEEDED",
+        "You have exceeded the maximum number of tags allowed on this resource.",
+    )
+
+
+def tag_map(tags: Iterable[Mapping[str, str]]) -> dict[str, str]:
+    """A request's Tags list as a mapping; a key given twice is AWS's DUPLICATE_TAG_KEY."""
+    out: dict[str, str] = {}
+    for tag in tags:
+        if tag["Key"] in out:
+            raise InvalidInputException.because(
+                "DUPLICATE_TAG_KEY",
+                "Tag keys must be unique among the tags attached to the same entity.",
+            )
+        out[tag["Key"]] = tag["Value"]
+    return out
