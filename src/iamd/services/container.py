@@ -110,6 +110,9 @@ class Services:
             ProvisionalAccounts(tx, clock, account_id),
             org_worker.submit,
         )
+        # SCPs restrict the member accounts' principals from the next request on: the
+        # compiler asks the organization for them (principals/organization_policies.py).
+        compiler.use_organization(organizations)
         return cls(
             tx=tx,
             clock=clock,

@@ -66,9 +66,9 @@ def check_scp_document(content: str) -> None:
         raise ConstraintViolationException.because(
             "POLICY_CONTENT_LIMIT_EXCEEDED", "You have exceeded the maximum policy size."
         )
-    # The identity-policy grammar is the SCP grammar: Effect, Action/NotAction,
-    # Resource/NotResource, Condition, and no Principal or NotPrincipal.
-    problems = check_policy(content, PolicyKind.IDENTITY)
+    # AWS's SCP grammar: Effect, Action/NotAction, Resource/NotResource, Condition, and
+    # no Principal or NotPrincipal. Its size problem is the one answered above.
+    problems = check_policy(content, PolicyKind.SCP)
     if any(problem.kind == "error" for problem in problems):
         raise MalformedPolicyDocumentException()
 
