@@ -382,6 +382,68 @@ role_inline_policies = Table(
     Column("document", Text, nullable=False),
 )
 
+# Instance profiles (migration 0011): account-scoped from the start, names unique per
+# account ignoring case. A profile holds at most one role (InstanceRolesPerInstanceProfile);
+# DeleteRole refuses a role that is in one, so no cascade from roles is needed.
+INSTANCE_PROFILE_NAME_LENGTH = 128
+
+instance_profiles = Table(
+    "instance_profiles",
+    metadata,
+    Column("instance_profile_id", String(32), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("name", String(INSTANCE_PROFILE_NAME_LENGTH), nullable=False),
+    Column("name_lower", String(INSTANCE_PROFILE_NAME_LENGTH), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("create_date", UtcDateTime, nullable=False),
+    UniqueConstraint("account_id", "name_lower"),
+)
+Index("ix_instance_profiles_account_id_path", instance_profiles.c.account_id, instance_profiles.c.path)
+
+instance_profile_roles = Table(
+    "instance_profile_roles",
+    metadata,
+    Column(
+        "instance_profile_id",
+        ForeignKey("instance_profiles.instance_profile_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("role_id", ForeignKey("roles.role_id"), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("added", UtcDateTime, nullable=False),
+)
+# ListInstanceProfilesForRole and DeleteRole's conflict check look profiles up by role.
+Index("ix_instance_profile_roles_role_id", instance_profile_roles.c.role_id)
+
+instance_profile_tags = Table(
+    "instance_profile_tags",
+    metadata,
+    Column(
+        "instance_profile_id",
+        ForeignKey("instance_profiles.instance_profile_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key_lower", String(TAG_KEY_LOWER_LENGTH), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("value", String(256), nullable=False),
+    Column("position", Integer, nullable=False),
+)
+
+# DeleteServiceLinkedRole's tasks, polled with GetServiceLinkedRoleDeletionStatus. The
+# task id is `task/aws-service-role/SERVICE/ROLE/UUID` (at most 1,000 characters in the
+# model); `reason` is the FAILED reason's text.
+service_linked_role_deletions = Table(
+    "service_linked_role_deletions",
+    metadata,
+    Column("task_id", String(1000), primary_key=True),
+    Column("account_id", String(12), nullable=False, index=True),
+    Column("role_name", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("create_date", UtcDateTime, nullable=False),
+)
+
 # The account's one credential report (GenerateCredentialReport). `state` is INPROGRESS
 # while a node builds it and COMPLETE once `content` (the CSV, zlib-compressed) is stored;
 # any node serves it.

@@ -22,6 +22,10 @@ from iamd.store.sql.account import AccountRepository
 from iamd.store.sql.credential_reports import CredentialReportRepository
 from iamd.store.sql.groups import GroupRepository
 from iamd.store.sql.inline_policies import InlinePolicyRepository
+from iamd.store.sql.instance_profiles import (
+    InstanceProfileRepository,
+    ServiceLinkedRoleDeletionRepository,
+)
 from iamd.store.sql.mfa_devices import MFADeviceRepository
 from iamd.store.sql.organizations import OrganizationRepository
 from iamd.store.sql.passwords import (
@@ -72,6 +76,14 @@ class Repositories:
     @cached_property
     def roles(self) -> RoleRepository:
         return RoleRepository(self.conn, self._account_id)
+
+    @cached_property
+    def instance_profiles(self) -> InstanceProfileRepository:
+        return InstanceProfileRepository(self.conn, self._account_id, self.roles)
+
+    @cached_property
+    def service_linked_role_deletions(self) -> ServiceLinkedRoleDeletionRepository:
+        return ServiceLinkedRoleDeletionRepository(self.conn, self._account_id)
 
     @cached_property
     def policies(self) -> PolicyRepository:

@@ -12,10 +12,14 @@ from iamd.model import Tag
 
 
 class TagRepository:
-    def __init__(self, conn: Connection, table: Table, owner_column: str) -> None:
+    def __init__(
+        self, conn: Connection, table: Table, owner_column: str, account_id: str | None = None
+    ) -> None:
         self._conn = conn
         self._table = table
         self._owner = table.c[owner_column]
+        # Tables with an account_id column (instance_profile_tags) get it on every row.
+        self._scope = {"account_id": account_id} if account_id is not None else {}
 
     def of(self, owner_id: str) -> tuple[Tag, ...]:
         rows = self._conn.execute(_tags_of(self._table, self._owner.name), {"owner": owner_id})
@@ -48,6 +52,7 @@ class TagRepository:
             self._conn.execute(
                 insert(t).values(
                     {
+                        **self._scope,
                         self._owner.name: owner_id,
                         "key_lower": key_lower,
                         "key": tag.key,
