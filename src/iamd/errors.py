@@ -226,6 +226,10 @@ class NoSuchEntity(AwsError):
         return cls(f"VirtualMFADevice with serial number {serial_number} does not exist.")
 
     @classmethod
+    def instance_profile(cls, name: str) -> NoSuchEntity:
+        return cls(f"Instance Profile {name} cannot be found.")
+
+    @classmethod
     def mfa_device_of_user(cls) -> NoSuchEntity:
         """A device that exists but is not enabled for the user named."""
         return cls("MFA Device invalid for user.")
@@ -238,6 +242,20 @@ class EntityAlreadyExists(AwsError):
     @classmethod
     def login_profile(cls, user_name: str) -> EntityAlreadyExists:
         return cls(f"Login Profile for user {user_name} already exists.")
+
+
+class UnmodifiableEntity(AwsError):
+    """A change to a service-linked role that only its service may make."""
+
+    code = "UnmodifiableEntity"
+    status = 400
+
+    @classmethod
+    def protected_role(cls, name: str) -> UnmodifiableEntity:
+        return cls(
+            f"Cannot perform the operation on the protected role '{name}' - "
+            "this role is only modifiable by AWS"
+        )
 
 
 class EntityTemporarilyUnmodifiable(AwsError):
@@ -287,6 +305,11 @@ class DeleteConflict(AwsError):
     # to the user.
     SSH_PUBLIC_KEYS: ClassVar[str] = "Cannot delete entity, must remove referenced objects first."
     MFA_DEVICES: ClassVar[str] = "Cannot delete entity, must delete MFA device first."
+    # DeleteRole of a role in a profile and DeleteInstanceProfile of a profile holding a
+    # role say the same.
+    INSTANCE_PROFILES: ClassVar[str] = (
+        "Cannot delete entity, must remove roles from instance profile first."
+    )
 
     @classmethod
     def mfa_device_in_use(cls) -> DeleteConflict:

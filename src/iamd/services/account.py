@@ -21,6 +21,7 @@ class AccountSummary:
     users: int
     groups: int
     roles: int
+    instance_profiles: int
     policies: int
     policy_versions_in_use: int
     mfa_devices: int
@@ -39,6 +40,7 @@ class AccountService:
                 users=repos.users.count(),
                 groups=repos.groups.count(),
                 roles=repos.roles.count(),
+                instance_profiles=repos.instance_profiles.count(),
                 policies=repos.policies.count_local(),
                 policy_versions_in_use=repos.policies.count_versions_in_use(),
                 mfa_devices=repos.mfa_devices.count(),

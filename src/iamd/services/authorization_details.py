@@ -25,6 +25,7 @@ from iamd.model import (
     Role,
     User,
 )
+from iamd.model.instance_profiles import InstanceProfile
 from iamd.store.schema import (
     group_policy_attachments,
     role_policy_attachments,
@@ -56,6 +57,7 @@ class RoleDetail:
     role: Role
     inline_policies: list[InlinePolicy]
     attached_policies: list[AttachedPolicy]
+    instance_profiles: list[InstanceProfile] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,7 @@ def _roles(
                 attached_policies=repos.policies.attached_to(
                     role_policy_attachments, "role_id", role.role_id
                 ),
+                instance_profiles=repos.instance_profiles.for_role(role.role_id),
             )
         )
     return [role.name.lower() for role in page.items]

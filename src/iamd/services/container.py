@@ -22,6 +22,7 @@ from iamd.services.credential_report import CredentialReportService
 from iamd.services.entity_paths import EntityPaths
 from iamd.services.groups import GroupService
 from iamd.services.inline_policies import InlinePolicyService
+from iamd.services.instance_profiles import InstanceProfileService
 from iamd.services.last_used import LastUsedRecorder
 from iamd.services.mfa_devices import MFADeviceService
 from iamd.services.organization_policies import OrganizationPolicyService
@@ -32,6 +33,7 @@ from iamd.services.policies import PolicyService
 from iamd.services.provisional_accounts import ProvisionalAccounts
 from iamd.services.repositories import RepositoryService
 from iamd.services.roles import RoleService
+from iamd.services.service_linked_roles import ServiceLinkedRoleService
 from iamd.services.sign_in import SignInService
 from iamd.services.ssh_public_keys import SSHPublicKeyService
 from iamd.services.sts import StsService
@@ -50,6 +52,8 @@ class Services:
     users: UserService
     groups: GroupService
     roles: RoleService
+    instance_profiles: InstanceProfileService
+    service_linked_roles: ServiceLinkedRoleService
     policies: PolicyService
     inline_policies: InlinePolicyService
     permissions_boundaries: PermissionsBoundaryService
@@ -121,6 +125,8 @@ class Services:
             users=UserService(tx, clock, ids, quotas),
             groups=GroupService(tx, clock, ids, quotas),
             roles=RoleService(tx, clock, ids, quotas),
+            instance_profiles=InstanceProfileService(tx, clock, ids, quotas),
+            service_linked_roles=ServiceLinkedRoleService(tx, clock, ids, quotas),
             policies=PolicyService(tx, clock, ids, quotas),
             inline_policies=InlinePolicyService(tx, quotas),
             permissions_boundaries=PermissionsBoundaryService(tx),

@@ -32,6 +32,18 @@ class EntityPaths:
     def role_arn(self, name: str) -> str:
         return self._arn("role", name)
 
+    def instance_profile_arn(self, name: str) -> str:
+        key = ("instance-profile", name.lower())
+        arn = self._arns.get(key)
+        if arn is None:
+            generation = self._arns.generation
+            with self._tx.read() as repos:
+                found = repos.instance_profiles.get_by_name(name)
+            path, spelled = (found.path, found.name) if found is not None else ("/", name)
+            arn = iam_arn(self._tx.account_id, "instance-profile", path, spelled)
+            self._arns.put(key, arn, generation)
+        return arn
+
     def _arn(self, kind: str, name: str) -> str:
         key = (kind, name.lower())
         arn = self._arns.get(key)

@@ -22,9 +22,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from iamd.clock import Clock
-from iamd.errors import DeleteConflict, LimitExceeded, MalformedPolicyDocument, NoSuchEntity
+from iamd.errors import (
+    DeleteConflict,
+    InvalidInput,
+    LimitExceeded,
+    MalformedPolicyDocument,
+    NoSuchEntity,
+    UnmodifiableEntity,
+)
 from iamd.ids import IdGenerator, IdPrefix
 from iamd.model import Role, Tag, iam_arn
+from iamd.model.instance_profiles import SERVICE_LINKED_ROLE_PATH, is_service_linked
 from iamd.model.owners import OwnerKind
 from iamd.model.page import Page
 from iamd.model.quotas import Quotas
@@ -51,6 +59,13 @@ def require_role(repos: Repositories, name: str, *, for_update: bool = False) ->
     role = repos.roles.get_by_name(name, for_update=for_update)
     if role is None:
         raise NoSuchEntity.named("role", name)
+    return role
+
+
+def require_changeable(role: Role) -> Role:
+    """A service-linked role is changed only by its service (UnmodifiableEntity)."""
+    if is_service_linked(role.path):
+        raise UnmodifiableEntity.protected_role(role.name)
     return role
 
 
@@ -136,11 +151,18 @@ def _replace_principal(document: Any, arn: str, unique_id: str) -> bool:
     return changed
 
 
+def _tags_changeable(role: Role) -> None:
+    # [I] AWS's docs do not say whether TagRole works on a service-linked role; iamd
+    # protects it like every other change.
+    require_changeable(role)
+
+
 _TAGS: TaggedKind[Role] = TaggedKind(
     find=lambda repos, name, for_update: require_role(repos, name, for_update=for_update),
     tags_of=lambda role: role.tags,
     owner_id=lambda role: role.role_id,
     repository=lambda repos: repos.roles.tags,
+    check_changeable=lambda role, _change: _tags_changeable(role),
 )
 
 
@@ -163,6 +185,11 @@ class RoleService:
         permissions_boundary_arn: str | None = None,
         tags: Sequence[Tag] = (),
     ) -> Role:
+        if is_service_linked(path):
+            raise InvalidInput(
+                f"Path prefix '{SERVICE_LINKED_ROLE_PATH}' can only be used for AWS Service "
+                "linked Roles"
+            )
         # A new role: no cached credential can depend on it.
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             repos.account.lock("roles")
@@ -212,21 +239,32 @@ class RoleService:
         # Sessions already issued keep their expiry: no cached credential changes.
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             role = require_role(repos, name, for_update=True)
+            # A service-linked role's description may be edited, as in AWS; nothing else.
+            if max_session_duration is not None:
+                require_changeable(role)
             repos.roles.update(role.role_id, **values)
             return require_role(repos, name)
 
     def update_assume_role_policy(self, name: str, document: str) -> None:
         # Who may assume the role changes; existing sessions are not affected.
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
-            role = require_role(repos, name, for_update=True)
+            role = require_changeable(require_role(repos, name, for_update=True))
             check_trust_policy(repos, document, self._quotas.assume_role_policy_size)
             repos.roles.update(role.role_id, assume_role_policy=document)
 
     def delete(self, name: str) -> None:
         with self._tx.write() as repos:
-            role = require_role(repos, name, for_update=True)
-            conflicts = repos.roles.dependents(role.role_id)
-            if conflicts:
-                raise DeleteConflict(_DELETE_CONFLICTS[conflicts[0]])
-            repos.roles.delete(role.role_id)
-            forget_principal(repos, role.arn, role.role_id)
+            role = require_changeable(require_role(repos, name, for_update=True))
+            delete_role(repos, role)
+
+
+def delete_role(repos: Repositories, role: Role) -> None:
+    """Delete the role unless something still hangs off it (DeleteConflict)."""
+    conflicts = repos.roles.dependents(role.role_id)
+    if conflicts:
+        raise DeleteConflict(_DELETE_CONFLICTS[conflicts[0]])
+    # [I] AWS's docs list instance profiles after the policies; its order is not documented.
+    if repos.instance_profiles.holds_role(role.role_id):
+        raise DeleteConflict(DeleteConflict.INSTANCE_PROFILES)
+    repos.roles.delete(role.role_id)
+    forget_principal(repos, role.arn, role.role_id)

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from iamd.errors import NoSuchEntity
+from iamd.errors import NoSuchEntity, UnmodifiableEntity
+from iamd.model.instance_profiles import is_service_linked
 from iamd.model.owners import OwnerKind
 from iamd.store.schema import (
     group_policy_attachments,
@@ -59,7 +60,11 @@ class Owner:
 def require_owner(
     repos: Repositories, kind: OwnerKind, name: str, *, for_update: bool = False
 ) -> Owner:
+    """The owner a request names; `for_update` (a change of its policies, attachments or
+    boundary) refuses a service-linked role, which only its service may change."""
     entity = entities_of(repos, kind).get_by_name(name, for_update=for_update)
     if entity is None:
         raise NoSuchEntity.named(kind.value, name)
+    if for_update and kind is OwnerKind.ROLE and is_service_linked(entity.path):
+        raise UnmodifiableEntity.protected_role(entity.name)
     return Owner(kind, getattr(entity, kind.owner_column), entity.name)

@@ -398,7 +398,9 @@ instance_profiles = Table(
     Column("create_date", UtcDateTime, nullable=False),
     UniqueConstraint("account_id", "name_lower"),
 )
-Index("ix_instance_profiles_account_id_path", instance_profiles.c.account_id, instance_profiles.c.path)
+Index(
+    "ix_instance_profiles_account_id_path", instance_profiles.c.account_id, instance_profiles.c.path
+)
 
 instance_profile_roles = Table(
     "instance_profile_roles",

@@ -13,7 +13,7 @@ def get_account_summary(ctx: CallContext, _p: Params) -> Result:
 
 def summary_map(summary: AccountSummary) -> dict[str, int]:
     """AWS's SummaryMap keys, with iamd's real counts; entities iamd does not have yet
-    (instance profiles, providers, certificates) count zero."""
+    (providers, certificates) count zero."""
     q = summary.quotas
     return {
         "Users": summary.users,
@@ -45,7 +45,7 @@ def summary_map(summary: AccountSummary) -> dict[str, int]:
         "VersionsPerPolicyQuota": q.versions_per_policy,
         "GlobalEndpointTokenVersion": 1,
         "AssumeRolePolicySizeQuota": q.assume_role_policy_size,
-        "InstanceProfiles": 0,
+        "InstanceProfiles": summary.instance_profiles,
         "InstanceProfilesQuota": q.instance_profiles,
         "Providers": 0,
         "RolePolicySizeQuota": q.role_policy_size,

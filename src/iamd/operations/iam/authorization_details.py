@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from iamd.model import InlinePolicy
+from iamd.operations.iam.instance_profiles import instance_profile_shape
 from iamd.operations.iam.shapes import (
     attached_policy_shape,
     boundary_shape,
@@ -64,8 +65,7 @@ def _role(detail: RoleDetail) -> dict[str, Any]:
         "Arn": role.arn,
         "CreateDate": role.create_date,
         "AssumeRolePolicyDocument": role.assume_role_policy,
-        # Instance profiles are not served by iamd: a role is in none.
-        "InstanceProfileList": [],
+        "InstanceProfileList": [instance_profile_shape(ip) for ip in detail.instance_profiles],
         "RolePolicyList": _inline(detail.inline_policies),
         "AttachedManagedPolicies": [attached_policy_shape(p) for p in detail.attached_policies],
     }

@@ -47,7 +47,9 @@ class InstanceProfileRepository:
     # -- reads -----------------------------------------------------------------------
 
     def get_by_name(self, name: str, *, for_update: bool = False) -> InstanceProfile | None:
-        query = select(_p).where(_p.c.account_id == self._account_id, _p.c.name_lower == name.lower())
+        query = select(_p).where(
+            _p.c.account_id == self._account_id, _p.c.name_lower == name.lower()
+        )
         if for_update:
             query = query.with_for_update()
         row = self._conn.execute(query).first()
@@ -99,9 +101,7 @@ class InstanceProfileRepository:
         ]
 
     def holds_role(self, role_id: str) -> bool:
-        query = select(
-            exists().where(_r.c.account_id == self._account_id, _r.c.role_id == role_id)
-        )
+        query = select(exists().where(_r.c.account_id == self._account_id, _r.c.role_id == role_id))
         return bool(self._conn.execute(query).scalar())
 
     def _roles_of(self, profile_ids: Sequence[str]) -> dict[str, tuple[Role, ...]]:
