@@ -101,6 +101,14 @@ def main() -> None:
     help="Roles per account (AWS's default is 1000, raisable to 5000).",
 )
 @click.option(
+    "--instance-profiles-quota",
+    default=Quotas().instance_profiles,
+    show_default=True,
+    type=click.IntRange(1),
+    envvar="IAMD_INSTANCE_PROFILES_QUOTA",
+    help="Instance profiles per account (AWS's default is 1000, raisable to 5000).",
+)
+@click.option(
     "--worker-threads",
     default=8,
     show_default=True,
@@ -302,6 +310,7 @@ def serve(
     account_id: str,
     users_quota: int,
     roles_quota: int,
+    instance_profiles_quota: int,
     worker_threads: int,
     ssh_key_types: str,
     ssh_port: int,
@@ -381,7 +390,9 @@ def serve(
     try:
         run_server(
             settings,
-            Quotas(users=users_quota, roles=roles_quota),
+            Quotas(
+                users=users_quota, roles=roles_quota, instance_profiles=instance_profiles_quota
+            ),
             access_log=access_log,
             json_logs=log_format == "json",
         )
