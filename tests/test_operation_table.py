@@ -34,6 +34,8 @@ BOB = f"arn:aws:iam::{ACCOUNT}:user/division/bob"
 DEVS = f"arn:aws:iam::{ACCOUNT}:group/eng/devs"
 DEPLOYER = f"arn:aws:iam::{ACCOUNT}:role/ci/deployer"
 POLICY = f"arn:aws:iam::{ACCOUNT}:policy/team/Readers"
+RUNNER = f"arn:aws:iam::{ACCOUNT}:instance-profile/ec2/runner"
+SERVICE_ROLES = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role"
 AWS_POLICY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 KEY = "<bob's access key>"  # replaced by a real key id of bob's
 
@@ -72,6 +74,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     services.users.create("bob", "/division/")
     services.groups.create("devs", "/eng/")
     services.roles.create("deployer", "/ci/", TRUST_ACCOUNT)
+    services.instance_profiles.create("runner", "/ec2/")
     bob_key = services.access_keys.create("bob").key.access_key_id
     caller = Caller(
         account_id=ACCOUNT,
@@ -97,6 +100,8 @@ ROLE = {"RoleName": "deployer"}
 GROUP = {"GroupName": "devs"}
 MEMBERSHIP = {"GroupName": "devs", "UserName": "bob"}
 ON_POLICY = {"PolicyArn": POLICY}
+PROFILE = {"InstanceProfileName": "runner"}
+UUID = "0b9c4f0e-6a3e-4f7e-9d2a-1c2b3d4e5f60"
 ANY: Params = {}
 MFA = f"arn:aws:iam::{ACCOUNT}:mfa/phones/bobs-phone"
 MFA_NEW = f"arn:aws:iam::{ACCOUNT}:mfa/p/phone"
@@ -134,6 +139,30 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     "TagRole": ({**ROLE, "Tags": [{"Key": "k", "Value": "v"}]}, DEPLOYER),
     "UntagRole": ({**ROLE, "TagKeys": ["k"]}, DEPLOYER),
     "ListRoleTags": (ROLE, DEPLOYER),
+    # instance profiles: the profile, with its path; ListInstanceProfilesForRole: the role
+    "CreateInstanceProfile": (
+        {"InstanceProfileName": "web", "Path": "/p/"},
+        f"arn:aws:iam::{ACCOUNT}:instance-profile/p/web",
+    ),
+    "GetInstanceProfile": (PROFILE, RUNNER),
+    "ListInstanceProfiles": (ANY, "*"),
+    "ListInstanceProfilesForRole": (ROLE, DEPLOYER),
+    "DeleteInstanceProfile": (PROFILE, RUNNER),
+    "AddRoleToInstanceProfile": ({**PROFILE, **ROLE}, RUNNER),
+    "RemoveRoleFromInstanceProfile": ({**PROFILE, **ROLE}, RUNNER),
+    "TagInstanceProfile": ({**PROFILE, "Tags": [{"Key": "k", "Value": "v"}]}, RUNNER),
+    "UntagInstanceProfile": ({**PROFILE, "TagKeys": ["k"]}, RUNNER),
+    "ListInstanceProfileTags": (PROFILE, RUNNER),
+    # service-linked roles: the role the service gets (any of its roles when unknown)
+    "CreateServiceLinkedRole": (
+        {"AWSServiceName": "autoscaling.amazonaws.com", "CustomSuffix": "x"},
+        f"{SERVICE_ROLES}/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling_x",
+    ),
+    "DeleteServiceLinkedRole": (ROLE, DEPLOYER),
+    "GetServiceLinkedRoleDeletionStatus": (
+        {"DeletionTaskId": f"task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/{UUID}"},
+        f"{SERVICE_ROLES}/ecs.amazonaws.com/AWSServiceRoleForECS",
+    ),
     # managed policies: the policy, new ones with their path
     "CreatePolicy": (
         {"PolicyName": "Readers", "Path": "/team/", "PolicyDocument": "{}"},
@@ -252,6 +281,18 @@ def test_resource_is_the_arn_aws_authorizes(world: World, name: str) -> None:
     params, expected = EXPECTED[name]
     params = {k: (world.bob_key if v == KEY else v) for k, v in params.items()}
     assert op.resource(world.ctx, params) == expected
+
+
+def test_service_linked_role_resources_of_unknown_services_and_bad_task_ids(
+    world: World,
+) -> None:
+    create = TABLE.get("iam", "CreateServiceLinkedRole")
+    status = TABLE.get("iam", "GetServiceLinkedRoleDeletionStatus")
+    assert create is not None and status is not None
+    assert create.resource(world.ctx, {"AWSServiceName": "nosuch.amazonaws.com"}) == (
+        f"{SERVICE_ROLES}/nosuch.amazonaws.com/*"
+    )
+    assert status.resource(world.ctx, {"DeletionTaskId": "not-a-task"}) == "*"
 
 
 def test_named_caller_is_the_caller_and_unknown_names_take_the_default_path(

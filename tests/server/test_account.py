@@ -55,19 +55,23 @@ def test_account_summary_counts_move_with_the_account(iam: Any, unique: str) -> 
     iam.create_role(RoleName=f"{unique}-r1", AssumeRolePolicyDocument=trust)
     iam.create_role(RoleName=f"{unique}-r2", AssumeRolePolicyDocument=trust)
     arn = iam.create_policy(PolicyName=f"{unique}-p", PolicyDocument=policy_json())["Policy"]["Arn"]
+    iam.create_instance_profile(InstanceProfileName=f"{unique}-ip")
     iam.create_policy_version(PolicyArn=arn, PolicyDocument=policy_json("s3:PutObject"))
     after = iam.get_account_summary()["SummaryMap"]
     assert after["Users"] == before["Users"] + 2
     assert after["Groups"] == before["Groups"] + 1
     assert after["Roles"] == before["Roles"] + 2
+    assert after["InstanceProfiles"] == before["InstanceProfiles"] + 1
     assert after["Policies"] == before["Policies"] + 1
     assert after["PolicyVersionsInUse"] == before["PolicyVersionsInUse"] + 2
 
     iam.delete_user(UserName=f"{unique}-u2")
     iam.delete_role(RoleName=f"{unique}-r2")
+    iam.delete_instance_profile(InstanceProfileName=f"{unique}-ip")
     iam.delete_policy_version(PolicyArn=arn, VersionId="v2")
     again = iam.get_account_summary()["SummaryMap"]
     assert again["Users"] == before["Users"] + 1
+    assert again["InstanceProfiles"] == before["InstanceProfiles"]
     assert again["PolicyVersionsInUse"] == before["PolicyVersionsInUse"] + 1
     # AWS managed policies are not the account's.
     listed_local = iam.list_policies(Scope="Local", MaxItems=1000)["Policies"]
@@ -122,7 +126,7 @@ def test_twelve_digit_alias_is_refused(iam: Any) -> None:
 @pytest.mark.parametrize(
     ("operation", "params", "name"),
     [
-        ("create_instance_profile", {"InstanceProfileName": "p"}, "CreateInstanceProfile"),
+        ("list_open_id_connect_providers", {}, "ListOpenIDConnectProviders"),
         ("list_server_certificates", {}, "ListServerCertificates"),
         ("list_saml_providers", {}, "ListSAMLProviders"),
     ],

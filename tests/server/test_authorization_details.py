@@ -82,6 +82,10 @@ def _populate(iam: Any) -> None:
         PolicyDocument=json.dumps(policy_document("ec2:*")),
     )
     iam.attach_role_policy(RoleName="deployer", PolicyArn=shared["Arn"])
+    iam.create_instance_profile(
+        InstanceProfileName="runner", Path="/ci/", Tags=[{"Key": "k", "Value": "v"}]
+    )
+    iam.add_role_to_instance_profile(InstanceProfileName="runner", RoleName="deployer")
 
 
 TRUST = json.dumps(
@@ -134,7 +138,13 @@ def test_snapshot_shapes_and_filters(own_server: RunningServer) -> None:
     ]
     assert deployer["PermissionsBoundary"]["PermissionsBoundaryArn"] == made["boundary"]["Arn"]
     assert deployer["Tags"] == [{"Key": "env", "Value": "prod"}]
-    assert deployer["InstanceProfileList"] == []
+    (profile,) = deployer["InstanceProfileList"]
+    assert profile["InstanceProfileName"] == "runner"
+    assert profile["Arn"] == f"arn:aws:iam::{ACCOUNT}:instance-profile/ci/runner"
+    assert profile["Path"] == "/ci/"
+    assert profile["Tags"] == [{"Key": "k", "Value": "v"}]
+    assert [r["RoleName"] for r in profile["Roles"]] == ["deployer"]
+    assert profile["Roles"][0]["AssumeRolePolicyDocument"] == json.loads(TRUST)
     assert deployer["RoleLastUsed"] == {}
 
     users = {u["UserName"]: u for u in details["UserDetailList"]}
