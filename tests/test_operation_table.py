@@ -288,7 +288,8 @@ def test_service_linked_role_resources_of_unknown_services_and_bad_task_ids(
 ) -> None:
     create = TABLE.get("iam", "CreateServiceLinkedRole")
     status = TABLE.get("iam", "GetServiceLinkedRoleDeletionStatus")
-    assert create is not None and status is not None
+    assert create is not None
+    assert status is not None
     assert create.resource(world.ctx, {"AWSServiceName": "nosuch.amazonaws.com"}) == (
         f"{SERVICE_ROLES}/nosuch.amazonaws.com/*"
     )

@@ -390,9 +390,7 @@ def serve(
     try:
         run_server(
             settings,
-            Quotas(
-                users=users_quota, roles=roles_quota, instance_profiles=instance_profiles_quota
-            ),
+            Quotas(users=users_quota, roles=roles_quota, instance_profiles=instance_profiles_quota),
             access_log=access_log,
             json_logs=log_format == "json",
         )
