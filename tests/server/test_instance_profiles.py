@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests.server.iam_helpers import (
     ACCOUNT,
     all_pages,
@@ -334,3 +335,29 @@ def test_authorized_against_the_profile_arn(iam: Any, unique: str) -> None:
     assert client.get_instance_profile(InstanceProfileName=allowed)["InstanceProfile"]
     status, code, _ = error_of(client.get_instance_profile, InstanceProfileName=denied)
     assert (status, code) == (403, "AccessDenied")
+
+
+@pytest.mark.postgres
+def test_on_postgresql(tmp_path: Path, fresh_postgres_url: str) -> None:
+    server = start_server(tmp_path / "data", database_url=fresh_postgres_url)
+    try:
+        iam = server.client("iam")
+        iam.create_instance_profile(InstanceProfileName="pg", Tags=[{"Key": "k", "Value": "v"}])
+        assert error_of(iam.create_instance_profile, InstanceProfileName="PG")[1] == (
+            "EntityAlreadyExists"
+        )
+        _role(iam, "pg-role")
+        iam.add_role_to_instance_profile(InstanceProfileName="pg", RoleName="pg-role")
+        assert error_of(iam.delete_role, RoleName="pg-role")[2] == IN_PROFILE
+        listed = iam.list_instance_profiles_for_role(RoleName="pg-role")["InstanceProfiles"]
+        assert [p["InstanceProfileName"] for p in listed] == ["pg"]
+        iam.remove_role_from_instance_profile(InstanceProfileName="pg", RoleName="pg-role")
+        iam.delete_instance_profile(InstanceProfileName="pg")
+        iam.delete_role(RoleName="pg-role")
+        role = iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")["Role"]
+        task = iam.delete_service_linked_role(RoleName=role["RoleName"])["DeletionTaskId"]
+        status = iam.get_service_linked_role_deletion_status(DeletionTaskId=task)["Status"]
+        assert status == "SUCCEEDED"
+        assert iam.get_account_summary()["SummaryMap"]["InstanceProfiles"] == 0
+    finally:
+        server.stop()
