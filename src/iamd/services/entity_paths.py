@@ -1,4 +1,4 @@
-"""ARNs of users, groups and roles named in requests, for authorization, cached.
+"""ARNs of users, groups, roles and instance profiles named in requests, for authorization, cached.
 
 Policies match an entity's full ARN, path included (`user/division/jdoe`), so authorizing
 an operation on a named user (group, role) needs its path. Names that do not exist resolve with the
@@ -33,16 +33,7 @@ class EntityPaths:
         return self._arn("role", name)
 
     def instance_profile_arn(self, name: str) -> str:
-        key = ("instance-profile", name.lower())
-        arn = self._arns.get(key)
-        if arn is None:
-            generation = self._arns.generation
-            with self._tx.read() as repos:
-                found = repos.instance_profiles.get_by_name(name)
-            path, spelled = (found.path, found.name) if found is not None else ("/", name)
-            arn = iam_arn(self._tx.account_id, "instance-profile", path, spelled)
-            self._arns.put(key, arn, generation)
-        return arn
+        return self._arn("instance-profile", name)
 
     def _arn(self, kind: str, name: str) -> str:
         key = (kind, name.lower())
@@ -50,7 +41,11 @@ class EntityPaths:
         if arn is None:
             generation = self._arns.generation
             with self._tx.read() as repos:
-                found = entities_of(repos, OwnerKind(kind)).get_by_name(name)
+                found = (
+                    repos.instance_profiles.get_by_name(name)
+                    if kind == "instance-profile"
+                    else entities_of(repos, OwnerKind(kind)).get_by_name(name)
+                )
             path, spelled = (found.path, found.name) if found is not None else ("/", name)
             arn = iam_arn(self._tx.account_id, kind, path, spelled)
             self._arns.put(key, arn, generation)
