@@ -10,6 +10,10 @@ and refuses one it cannot resolve). When a user or role is deleted, trust polici
 name it are rewritten to name its unique id (`forget_principal`), as AWS shows them, so
 trust does not pass to a new entity of the same name.
 
+A service-linked role (path `/aws-service-role/`, made by `service_linked_roles`) is
+changed only by its service: `require_changeable` answers UnmodifiableEntity, and
+CreateRole refuses the path. DeleteRole also refuses a role in an instance profile.
+
 Evaluating a trust policy for a caller is authorization's job (`iamd.authz.trust`).
 Inline policies, attachments and boundaries of roles are served by the services shared
 with users and groups (`owners.OwnerKind.ROLE`).
