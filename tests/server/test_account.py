@@ -123,7 +123,6 @@ def test_twelve_digit_alias_is_refused(iam: Any) -> None:
     ("operation", "params", "name"),
     [
         ("create_instance_profile", {"InstanceProfileName": "p"}, "CreateInstanceProfile"),
-        ("list_server_certificates", {}, "ListServerCertificates"),
         ("list_saml_providers", {}, "ListSAMLProviders"),
     ],
 )
