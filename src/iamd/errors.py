@@ -566,7 +566,9 @@ class DuplicateCertificate(AwsError):
 
     def __init__(
         self,
-        message: str = "The same certificate is already associated with an IAM user in the account.",
+        message: str = (
+            "The same certificate is already associated with an IAM user in the account."
+        ),
     ) -> None:
         super().__init__(message)
 

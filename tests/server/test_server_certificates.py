@@ -142,13 +142,21 @@ def test_names_are_unique_ignoring_case(iam: Any, unique: str) -> None:
         ServerCertificateName=f"{unique}-DUP",
         CertificateBody=issued.pem,
         PrivateKey=issued.key_pem,
-    ) == (409, "EntityAlreadyExists", f"The Server Certificate with name {unique}-DUP already exists.")
+    ) == (
+        409,
+        "EntityAlreadyExists",
+        f"The Server Certificate with name {unique}-DUP already exists.",
+    )
     _upload(iam, f"{unique}-other", issued)
     assert error_of(
         iam.update_server_certificate,
         ServerCertificateName=f"{unique}-other",
         NewServerCertificateName=f"{unique}-dup",
-    ) == (409, "EntityAlreadyExists", f"The Server Certificate with name {unique}-dup already exists.")
+    ) == (
+        409,
+        "EntityAlreadyExists",
+        f"The Server Certificate with name {unique}-dup already exists.",
+    )
     # Renaming to itself in another case is no conflict.
     iam.update_server_certificate(
         ServerCertificateName=f"{unique}-Dup", NewServerCertificateName=f"{unique}-dUP"
@@ -160,12 +168,15 @@ def test_names_are_unique_ignoring_case(iam: Any, unique: str) -> None:
 def test_bodies_that_are_no_certificate(iam: Any, unique: str) -> None:
     issued = issue("x.example.com")
     for body in ("not a certificate", issued.key_pem, "-----BEGIN CERTIFICATE-----\nAAAA\n"):
-        assert error_of(
-            iam.upload_server_certificate,
-            ServerCertificateName=f"{unique}-bad",
-            CertificateBody=body,
-            PrivateKey=issued.key_pem,
-        ) == MALFORMED_BODY
+        assert (
+            error_of(
+                iam.upload_server_certificate,
+                ServerCertificateName=f"{unique}-bad",
+                CertificateBody=body,
+                PrivateKey=issued.key_pem,
+            )
+            == MALFORMED_BODY
+        )
 
 
 def test_certificates_outside_their_validity(iam: Any, unique: str) -> None:
@@ -178,12 +189,15 @@ def test_certificates_outside_their_validity(iam: Any, unique: str) -> None:
         CertificateBody=expired.pem,
         PrivateKey=expired.key_pem,
     ) == (400, "MalformedCertificate", "The certificate has expired.")
-    assert error_of(
-        iam.upload_server_certificate,
-        ServerCertificateName=f"{unique}-new",
-        CertificateBody=future.pem,
-        PrivateKey=future.key_pem,
-    ) == MALFORMED_BODY
+    assert (
+        error_of(
+            iam.upload_server_certificate,
+            ServerCertificateName=f"{unique}-new",
+            CertificateBody=future.pem,
+            PrivateKey=future.key_pem,
+        )
+        == MALFORMED_BODY
+    )
 
 
 def test_private_keys_that_cannot_be_used(iam: Any, unique: str) -> None:
@@ -195,12 +209,15 @@ def test_private_keys_that_cannot_be_used(iam: Any, unique: str) -> None:
         encrypted_key_pem(issued.key),
         key_pem(ed),  # type: ignore[arg-type]  # IAM takes RSA and ECDSA keys only
     ):
-        assert error_of(
-            iam.upload_server_certificate,
-            ServerCertificateName=f"{unique}-k",
-            CertificateBody=issued.pem,
-            PrivateKey=key,
-        ) == MALFORMED_KEY
+        assert (
+            error_of(
+                iam.upload_server_certificate,
+                ServerCertificateName=f"{unique}-k",
+                CertificateBody=issued.pem,
+                PrivateKey=key,
+            )
+            == MALFORMED_KEY
+        )
 
 
 def test_a_key_of_another_certificate_is_a_mismatch(iam: Any, unique: str) -> None:
@@ -244,15 +261,22 @@ def test_missing_certificates(iam: Any, unique: str) -> None:
     missing = (404, "NoSuchEntity", f"The Server Certificate with name {ghost} cannot be found.")
     assert error_of(iam.get_server_certificate, ServerCertificateName=ghost) == missing
     assert error_of(iam.delete_server_certificate, ServerCertificateName=ghost) == missing
-    assert error_of(
-        iam.update_server_certificate, ServerCertificateName=ghost, NewPath="/x/"
-    ) == missing
-    assert error_of(
-        iam.tag_server_certificate, ServerCertificateName=ghost, Tags=[{"Key": "k", "Value": "v"}]
-    ) == missing
-    assert error_of(
-        iam.untag_server_certificate, ServerCertificateName=ghost, TagKeys=["k"]
-    ) == missing
+    assert (
+        error_of(iam.update_server_certificate, ServerCertificateName=ghost, NewPath="/x/")
+        == missing
+    )
+    assert (
+        error_of(
+            iam.tag_server_certificate,
+            ServerCertificateName=ghost,
+            Tags=[{"Key": "k", "Value": "v"}],
+        )
+        == missing
+    )
+    assert (
+        error_of(iam.untag_server_certificate, ServerCertificateName=ghost, TagKeys=["k"])
+        == missing
+    )
     assert error_of(iam.list_server_certificate_tags, ServerCertificateName=ghost) == missing
 
 

@@ -24,8 +24,11 @@ from tests.support.certificates import issue
 from tests.support.servers import RunningServer
 
 CERTIFICATE_ID = re.compile(r"[A-Z2-7]{32}")
-MALFORMED = (400, "MalformedCertificate", "Unable to parse certificate. Please ensure the "
-             "certificate is in PEM format.")
+MALFORMED = (
+    400,
+    "MalformedCertificate",
+    "Unable to parse certificate. Please ensure the certificate is in PEM format.",
+)
 
 
 def _pem(name: str = "signer") -> str:
@@ -101,13 +104,16 @@ def test_the_same_certificate_belongs_to_one_user_of_the_account(iam: Any, uniqu
         "DuplicateCertificate",
         "The same certificate is already associated with an IAM user in the account.",
     )
-    assert error_of(iam.upload_signing_certificate, UserName=f"{unique}-a", CertificateBody=body) \
+    assert (
+        error_of(iam.upload_signing_certificate, UserName=f"{unique}-a", CertificateBody=body)
         == duplicate
+    )
     # Another user, and the same certificate with other line breaks: still the same one.
     rewrapped = body.replace("\n", "\r\n")
-    assert error_of(
-        iam.upload_signing_certificate, UserName=f"{unique}-b", CertificateBody=rewrapped
-    ) == duplicate
+    assert (
+        error_of(iam.upload_signing_certificate, UserName=f"{unique}-b", CertificateBody=rewrapped)
+        == duplicate
+    )
     assert iam.list_signing_certificates(UserName=f"{unique}-b")["Certificates"] == []
 
 
@@ -122,15 +128,19 @@ def test_the_same_certificate_belongs_to_one_user_of_the_account(iam: Any, uniqu
 )
 def test_text_that_is_no_certificate_is_malformed(iam: Any, unique: str, body: str) -> None:
     iam.create_user(UserName=f"{unique}-u")
-    assert error_of(iam.upload_signing_certificate, UserName=f"{unique}-u", CertificateBody=body) \
+    assert (
+        error_of(iam.upload_signing_certificate, UserName=f"{unique}-u", CertificateBody=body)
         == MALFORMED
+    )
 
 
 def test_a_private_key_is_not_a_certificate(iam: Any, unique: str) -> None:
     iam.create_user(UserName=f"{unique}-u")
     key = issue("k").key_pem
-    assert error_of(iam.upload_signing_certificate, UserName=f"{unique}-u", CertificateBody=key) \
+    assert (
+        error_of(iam.upload_signing_certificate, UserName=f"{unique}-u", CertificateBody=key)
         == MALFORMED
+    )
 
 
 def test_certificates_outside_their_validity_are_invalid(iam: Any, unique: str) -> None:
@@ -154,13 +164,17 @@ def test_certificates_outside_their_validity_are_invalid(iam: Any, unique: str) 
 def test_missing_users_and_certificates(iam: Any, unique: str) -> None:
     ghost = f"{unique}-ghost"
     no_user = (404, "NoSuchEntity", f"The user with name {ghost} cannot be found.")
-    assert error_of(iam.upload_signing_certificate, UserName=ghost, CertificateBody=_pem()) \
-        == no_user
+    assert (
+        error_of(iam.upload_signing_certificate, UserName=ghost, CertificateBody=_pem()) == no_user
+    )
     assert error_of(iam.list_signing_certificates, UserName=ghost) == no_user
     cert_id = "A" * 32
-    assert error_of(
-        iam.update_signing_certificate, UserName=ghost, CertificateId=cert_id, Status="Active"
-    ) == no_user
+    assert (
+        error_of(
+            iam.update_signing_certificate, UserName=ghost, CertificateId=cert_id, Status="Active"
+        )
+        == no_user
+    )
     # Another user's certificate reads as one that does not exist.
     iam.create_user(UserName=f"{unique}-a")
     iam.create_user(UserName=f"{unique}-b")
@@ -175,16 +189,18 @@ def test_missing_users_and_certificates(iam: Any, unique: str) -> None:
             "NoSuchEntity",
             f"The Certificate with id {their_id} cannot be found.",
         )
-    assert iam.list_signing_certificates(UserName=f"{unique}-a")["Certificates"][0]["Status"] \
+    assert (
+        iam.list_signing_certificates(UserName=f"{unique}-a")["Certificates"][0]["Status"]
         == "Active"
+    )
 
 
 def test_bad_parameters_answer_validation_errors(iam: Any, unique: str) -> None:
     user = f"{unique}-u"
     iam.create_user(UserName=user)
-    cert_id = iam.upload_signing_certificate(UserName=user, CertificateBody=_pem())[
-        "Certificate"
-    ]["CertificateId"]
+    cert_id = iam.upload_signing_certificate(UserName=user, CertificateBody=_pem())["Certificate"][
+        "CertificateId"
+    ]
     status, code, message = error_of(
         iam.update_signing_certificate, UserName=user, CertificateId=cert_id, Status="Expired"
     )
@@ -221,9 +237,9 @@ def test_listing_pages(iam: Any, unique: str) -> None:
 def test_delete_user_waits_for_its_signing_certificates(iam: Any, unique: str) -> None:
     user = f"{unique}-u"
     iam.create_user(UserName=user)
-    cert_id = iam.upload_signing_certificate(UserName=user, CertificateBody=_pem())[
-        "Certificate"
-    ]["CertificateId"]
+    cert_id = iam.upload_signing_certificate(UserName=user, CertificateBody=_pem())["Certificate"][
+        "CertificateId"
+    ]
     assert error_of(iam.delete_user, UserName=user) == (
         409,
         "DeleteConflict",

@@ -11,6 +11,7 @@ load (the text of the parser's error could echo parts of it).
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -96,7 +97,7 @@ def _check_chain(body: x509.Certificate, chain_text: str) -> None:
     # Each certificate must be signed by the next one: the body by chain[0] (index -1),
     # chain[i] by chain[i + 1] (index i). The last one need not be a root.
     subjects = [body, *chain]
-    for index, (issued, issuer) in enumerate(zip(subjects, subjects[1:], strict=False), start=-1):
+    for index, (issued, issuer) in enumerate(itertools.pairwise(subjects), start=-1):
         try:
             issued.verify_directly_issued_by(issuer)
         except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):

@@ -147,9 +147,7 @@ class CredentialReportService:
             for user in repos.credential_reports.users():
                 keys = keys_by_user.take(user.user_id)
                 certificates = certificates_by_user.take(user.user_id)
-                writer.writerow(
-                    _user_row(self._tx.account_id, user, keys, certificates, max_age)
-                )
+                writer.writerow(_user_row(self._tx.account_id, user, keys, certificates, max_age))
         return buffer.getvalue().encode("utf-8"), generated_time
 
     def _build_and_store(self, started: datetime) -> None:

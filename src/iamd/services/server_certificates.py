@@ -117,12 +117,10 @@ class ServerCertificateService:
     def update(self, name: str, new_name: str | None, new_path: str | None) -> None:
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             certificate = require_server_certificate(repos, name, for_update=True)
-            if new_name is not None and new_name.lower() != certificate.name.lower():
-                if repos.server_certificates.get_by_name(new_name) is not None:
-                    raise EntityAlreadyExists.server_certificate(new_name)
-            repos.server_certificates.rename(
-                certificate.server_certificate_id, new_name, new_path
-            )
+            renamed = new_name is not None and new_name.lower() != certificate.name.lower()
+            if renamed and repos.server_certificates.get_by_name(str(new_name)) is not None:
+                raise EntityAlreadyExists.server_certificate(str(new_name))
+            repos.server_certificates.rename(certificate.server_certificate_id, new_name, new_path)
 
     def delete(self, name: str) -> None:
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:

@@ -57,9 +57,7 @@ class SigningCertificateService:
             certificates = repos.signing_certificates.for_user(user.user_id)
         return page_of_sequence(certificates, marker, max_items)
 
-    def update(
-        self, user_name: str, certificate_id: str, status: SigningCertificateStatus
-    ) -> None:
+    def update(self, user_name: str, certificate_id: str, status: SigningCertificateStatus) -> None:
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             _require_users_certificate(repos, user_name, certificate_id)
             repos.signing_certificates.set_status(certificate_id, status)

@@ -42,7 +42,9 @@ class ServerCertificateRepository:
             conn, server_certificate_tags, "server_certificate_id", account_id
         )
 
-    def _to_certificate(self, row: Row[Any], tags: tuple[Any, ...] | None = None) -> ServerCertificate:
+    def _to_certificate(
+        self, row: Row[Any], tags: tuple[Any, ...] | None = None
+    ) -> ServerCertificate:
         return ServerCertificate(
             server_certificate_id=row.server_certificate_id,
             name=row.name,
@@ -87,7 +89,9 @@ class ServerCertificateRepository:
         if certificate.tags:
             self.tags.upsert(certificate.server_certificate_id, certificate.tags)
 
-    def listing(self, path_prefix: str, marker: str | None, max_items: int) -> Page[ServerCertificate]:
+    def listing(
+        self, path_prefix: str, marker: str | None, max_items: int
+    ) -> Page[ServerCertificate]:
         query = (
             select(*_PUBLIC_COLUMNS)
             .where(_t.c.account_id == self._account_id)

@@ -82,11 +82,11 @@ _OF_USER = _SELECT.where(_t.c.user_id == bindparam("user_id")).order_by(
     _t.c.upload_date, _t.c.certificate_id
 )
 _COUNT_OF_USER = (
-    select(func.count())
-    .select_from(_t)
-    .where(_IN_ACCOUNT, _t.c.user_id == bindparam("user_id"))
+    select(func.count()).select_from(_t).where(_IN_ACCOUNT, _t.c.user_id == bindparam("user_id"))
 )
-_BY_FINGERPRINT = select(_t.c.certificate_id).where(_IN_ACCOUNT, _t.c.fingerprint == bindparam("fp"))
+_BY_FINGERPRINT = select(_t.c.certificate_id).where(
+    _IN_ACCOUNT, _t.c.fingerprint == bindparam("fp")
+)
 _SET_STATUS = (
     update(_t)
     .where(_IN_ACCOUNT, _t.c.certificate_id == bindparam("cert_id"))

@@ -39,9 +39,7 @@ def upgrade() -> None:
             name=op.f("uq_signing_certificates_account_id_fingerprint"),
         ),
     )
-    op.create_index(
-        op.f("ix_signing_certificates_user_id"), "signing_certificates", ["user_id"]
-    )
+    op.create_index(op.f("ix_signing_certificates_user_id"), "signing_certificates", ["user_id"])
     op.create_table(
         "server_certificates",
         sa.Column("server_certificate_id", sa.String(32), nullable=False),
