@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import PrivateFormat
 from tests.server.iam_helpers import ACCOUNT, all_pages, assert_recent_utc, error_of
 from tests.support.certificates import Chain, Issued, chain, encrypted_key_pem, issue, key_pem
-from tests.support.servers import RunningServer
+from tests.support.servers import RunningServer, start_server
 
 SERVER_CERTIFICATE_ID = re.compile(r"ASCA[A-Z2-7]{17}")
 MALFORMED_BODY = (
@@ -402,3 +402,36 @@ def test_the_private_key_is_stored_sealed_and_never_shown(fresh_server: RunningS
     assert any(name.startswith("iamd.sqlite3") for name in holding_body), holding_body
     assert fresh_server.log_path.is_file()
     assert fresh_server.log_path.stat().st_size > 0
+
+
+def test_both_kinds_of_certificate_on_postgresql(fresh_postgres_url: str, tmp_path: Path) -> None:
+    running = start_server(tmp_path / "pg", database_url=fresh_postgres_url)
+    try:
+        iam = running.client()
+        issued = issue("pg.example.com")
+        _upload(iam, "pg", issued, Path="/pg/", Tags=[{"Key": "k", "Value": "v"}])
+        assert error_of(
+            iam.upload_server_certificate,
+            ServerCertificateName="PG",
+            CertificateBody=issued.pem,
+            PrivateKey=issued.key_pem,
+        )[:2] == (409, "EntityAlreadyExists")
+        iam.update_server_certificate(ServerCertificateName="pg", NewServerCertificateName="pg2")
+        listed = iam.list_server_certificates(PathPrefix="/pg/")["ServerCertificateMetadataList"]
+        assert [m["ServerCertificateName"] for m in listed] == ["pg2"]
+        assert iam.list_server_certificate_tags(ServerCertificateName="pg2")["Tags"] == [
+            {"Key": "k", "Value": "v"}
+        ]
+        iam.delete_server_certificate(ServerCertificateName="pg2")
+        assert iam.get_account_summary()["SummaryMap"]["ServerCertificates"] == 0
+
+        iam.create_user(UserName="signer")
+        cert = iam.upload_signing_certificate(UserName="signer", CertificateBody=issued.pem)
+        cert_id = cert["Certificate"]["CertificateId"]
+        iam.update_signing_certificate(UserName="signer", CertificateId=cert_id, Status="Inactive")
+        listed_certs = iam.list_signing_certificates(UserName="signer")["Certificates"]
+        assert [c["Status"] for c in listed_certs] == ["Inactive"]
+        iam.delete_signing_certificate(UserName="signer", CertificateId=cert_id)
+        iam.delete_user(UserName="signer")
+    finally:
+        running.stop()
