@@ -435,3 +435,17 @@ def test_both_kinds_of_certificate_on_postgresql(fresh_postgres_url: str, tmp_pa
         iam.delete_user(UserName="signer")
     finally:
         running.stop()
+
+
+def test_a_private_key_outside_the_model_is_not_echoed(iam: Any, unique: str) -> None:
+    issued = issue("echo.example.com")
+    key_text = issued.key_pem + "\u0100"  # outside privateKeyType's pattern
+    status, code, message = error_of(
+        iam.upload_server_certificate,
+        ServerCertificateName=f"{unique}-echo",
+        CertificateBody=issued.pem,
+        PrivateKey=key_text,
+    )
+    assert (status, code) == (400, "ValidationError")
+    assert "privateKey" in message
+    assert not any(line in message for line in key_text.splitlines()[1:-1])
