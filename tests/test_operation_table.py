@@ -27,6 +27,7 @@ from iamd.services.bootstrap import bootstrap
 from iamd.services.container import Services
 from iamd.store.database import Database
 from iamd.store.migrate import upgrade_to_head
+from tests.support.certificates import issue
 
 ACCOUNT = "123456789012"
 CALLER_ARN = f"arn:aws:iam::{ACCOUNT}:user/ops/caller"
@@ -76,6 +77,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     services.roles.create("deployer", "/ci/", TRUST_ACCOUNT)
     services.instance_profiles.create("runner", "/ec2/")
     bob_key = services.access_keys.create("bob").key.access_key_id
+    web = issue("www.example.com")
+    services.server_certificates.upload("web", "/certs/", web.pem, web.key_pem, None)
     caller = Caller(
         account_id=ACCOUNT,
         arn=CALLER_ARN,
@@ -107,6 +110,9 @@ MFA = f"arn:aws:iam::{ACCOUNT}:mfa/phones/bobs-phone"
 MFA_NEW = f"arn:aws:iam::{ACCOUNT}:mfa/p/phone"
 ON_MFA = {"SerialNumber": MFA}
 CODES = {"AuthenticationCode1": "123456", "AuthenticationCode2": "654321"}
+WEB_CERT = f"arn:aws:iam::{ACCOUNT}:server-certificate/certs/web"
+ON_WEB_CERT = {"ServerCertificateName": "web"}
+CERT_ID = {"CertificateId": "A" * 32}
 
 # operation → (sample parameters, the resource AWS authorizes against)
 EXPECTED: dict[str, tuple[Params, str]] = {
@@ -219,6 +225,24 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     "ListSSHPublicKeys": (ANY, CALLER_ARN),
     "UpdateSSHPublicKey": ({**USER, "SSHPublicKeyId": "APKAEXAMPLE", "Status": "Active"}, BOB),
     "DeleteSSHPublicKey": ({**USER, "SSHPublicKeyId": "APKAEXAMPLE"}, BOB),
+    # signing certificates: the named user, else the caller
+    "UploadSigningCertificate": ({"CertificateBody": "pem"}, CALLER_ARN),
+    "ListSigningCertificates": (USER, BOB),
+    "UpdateSigningCertificate": ({**USER, **CERT_ID, "Status": "Inactive"}, BOB),
+    "DeleteSigningCertificate": (CERT_ID, CALLER_ARN),
+    # server certificates: the certificate with its path; new ones with the path they
+    # will have; the listing "*"
+    "UploadServerCertificate": (
+        {"ServerCertificateName": "api", "Path": "/p/", "CertificateBody": "c", "PrivateKey": "k"},
+        f"arn:aws:iam::{ACCOUNT}:server-certificate/p/api",
+    ),
+    "GetServerCertificate": (ON_WEB_CERT, WEB_CERT),
+    "ListServerCertificates": ({"PathPrefix": "/certs/"}, "*"),
+    "UpdateServerCertificate": ({**ON_WEB_CERT, "NewServerCertificateName": "www"}, WEB_CERT),
+    "DeleteServerCertificate": (ON_WEB_CERT, WEB_CERT),
+    "TagServerCertificate": ({**ON_WEB_CERT, "Tags": [{"Key": "k", "Value": "v"}]}, WEB_CERT),
+    "UntagServerCertificate": ({**ON_WEB_CERT, "TagKeys": ["k"]}, WEB_CERT),
+    "ListServerCertificateTags": (ON_WEB_CERT, WEB_CERT),
     # console passwords: the user (ChangePassword: the caller); the policy: "*"
     "CreateLoginProfile": ({**USER, "Password": "x"}, BOB),
     "GetLoginProfile": (ANY, CALLER_ARN),
@@ -311,6 +335,13 @@ def test_named_caller_is_the_caller_and_unknown_names_take_the_default_path(
     last_used = TABLE.get("iam", "GetAccessKeyLastUsed")
     assert last_used is not None
     assert last_used.resource(world.ctx, {"AccessKeyId": "AKIANOSUCHKEYANYWHERE"}) == "*"
+    # A server certificate is found ignoring case; an unknown one has the default path.
+    get_cert = TABLE.get("iam", "GetServerCertificate")
+    assert get_cert is not None
+    assert get_cert.resource(world.ctx, {"ServerCertificateName": "WEB"}) == WEB_CERT
+    assert get_cert.resource(world.ctx, {"ServerCertificateName": "ghost"}) == (
+        f"arn:aws:iam::{ACCOUNT}:server-certificate/ghost"
+    )
 
 
 def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:

@@ -230,6 +230,14 @@ class NoSuchEntity(AwsError):
         return cls(f"Instance Profile {name} cannot be found.")
 
     @classmethod
+    def signing_certificate(cls, certificate_id: str) -> NoSuchEntity:
+        return cls(f"The Certificate with id {certificate_id} cannot be found.")
+
+    @classmethod
+    def server_certificate(cls, name: str) -> NoSuchEntity:
+        return cls(f"The Server Certificate with name {name} cannot be found.")
+
+    @classmethod
     def mfa_device_of_user(cls) -> NoSuchEntity:
         """A device that exists but is not enabled for the user named."""
         return cls("MFA Device invalid for user.")
@@ -242,6 +250,11 @@ class EntityAlreadyExists(AwsError):
     @classmethod
     def login_profile(cls, user_name: str) -> EntityAlreadyExists:
         return cls(f"Login Profile for user {user_name} already exists.")
+
+    @classmethod
+    def server_certificate(cls, name: str) -> EntityAlreadyExists:
+        # AWS's words, as Terraform users quote them.
+        return cls(f"The Server Certificate with name {name} already exists.")
 
 
 class UnmodifiableEntity(AwsError):
@@ -298,6 +311,9 @@ class DeleteConflict(AwsError):
     # same sentence DeleteGroup uses for members.
     LOGIN_PROFILE: ClassVar[str] = "Cannot delete entity, must delete login profile first."
     ACCESS_KEYS: ClassVar[str] = "Cannot delete entity, must delete access keys first."
+    SIGNING_CERTIFICATES: ClassVar[str] = (
+        "Cannot delete entity, must delete signing certificates first."
+    )
     INLINE_POLICIES: ClassVar[str] = "Cannot delete entity, must delete policies first."
     ATTACHED_POLICIES: ClassVar[str] = "Cannot delete entity, must detach all policies first."
     GROUP_MEMBERSHIPS: ClassVar[str] = "Cannot delete entity, must remove users from group first."
@@ -518,6 +534,78 @@ class DuplicateSSHPublicKey(AwsError):
     def __init__(
         self,
         message: str = "The SSH public key is already associated with the specified IAM user.",
+    ) -> None:
+        super().__init__(message)
+
+
+class MalformedCertificate(AwsError):
+    """A certificate, chain or private key IAM cannot read, or one out of its validity."""
+
+    code = "MalformedCertificate"
+    status = 400
+
+    @classmethod
+    def unparsable(cls) -> MalformedCertificate:
+        return cls("Unable to parse certificate. Please ensure the certificate is in PEM format.")
+
+    @classmethod
+    def private_key(cls) -> MalformedCertificate:
+        return cls("Unable to parse private key. Please ensure the private key is in PEM format.")
+
+    @classmethod
+    def expired(cls) -> MalformedCertificate:
+        return cls("The certificate has expired.")
+
+    @classmethod
+    def chain(cls, index: int) -> MalformedCertificate:
+        """The chain does not certify the body: `index` is the chain position whose
+        certificate was not signed by the next one, -1 when the body itself was not
+        signed by the chain's first certificate (AWS's numbering)."""
+        return cls(
+            "Unable to validate certificate chain. The certificate chain must start with the "
+            "immediate signing certificate, followed by any intermediaries in order. The index "
+            f"within the chain of the invalid certificate is: {index}"
+        )
+
+
+class InvalidCertificate(AwsError):
+    """A readable signing certificate that cannot be used (outside its validity)."""
+
+    code = "InvalidCertificate"
+    status = 400
+
+    @classmethod
+    def expired(cls) -> InvalidCertificate:
+        return cls("The certificate has expired.")
+
+    @classmethod
+    def not_yet_valid(cls) -> InvalidCertificate:
+        return cls("The certificate is not yet valid.")
+
+
+class DuplicateCertificate(AwsError):
+    code = "DuplicateCertificate"
+    status = 409
+
+    def __init__(
+        self,
+        message: str = (
+            "The same certificate is already associated with an IAM user in the account."
+        ),
+    ) -> None:
+        super().__init__(message)
+
+
+class KeyPairMismatch(AwsError):
+    code = "KeyPairMismatch"
+    status = 400
+
+    def __init__(
+        self,
+        message: str = (
+            "Unable to validate certificate and private key. "
+            "Please ensure that the certificate matches the private key."
+        ),
     ) -> None:
         super().__init__(message)
 

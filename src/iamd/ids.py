@@ -26,10 +26,13 @@ class IdPrefix(StrEnum):
     ACCESS_KEY = "AKIA"
     TEMPORARY_ACCESS_KEY = "ASIA"
     SSH_PUBLIC_KEY = "APKA"
+    SERVER_CERTIFICATE = "ASCA"
 
 
 ENTITY_ID_SUFFIX = 17
 KEY_ID_SUFFIX = 16
+# Signing certificate ids carry no prefix: 32 upper-case letters and digits.
+SIGNING_CERTIFICATE_ID_LENGTH = 32
 
 
 class IdGenerator(Protocol):
@@ -38,6 +41,8 @@ class IdGenerator(Protocol):
     def key_id(self, prefix: IdPrefix) -> str: ...
 
     def secret_access_key(self) -> str: ...
+
+    def signing_certificate_id(self) -> str: ...
 
     def request_id(self) -> str: ...
 
@@ -53,6 +58,9 @@ class RandomIds:
 
     def secret_access_key(self) -> str:
         return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+
+    def signing_certificate_id(self) -> str:
+        return _random_base32(SIGNING_CERTIFICATE_ID_LENGTH)
 
     def request_id(self) -> str:
         return str(uuid.uuid4())

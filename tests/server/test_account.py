@@ -127,7 +127,6 @@ def test_twelve_digit_alias_is_refused(iam: Any) -> None:
     ("operation", "params", "name"),
     [
         ("list_open_id_connect_providers", {}, "ListOpenIDConnectProviders"),
-        ("list_server_certificates", {}, "ListServerCertificates"),
         ("list_saml_providers", {}, "ListSAMLProviders"),
     ],
 )

@@ -26,6 +26,7 @@ class AccountSummary:
     policy_versions_in_use: int
     mfa_devices: int
     mfa_devices_in_use: int
+    server_certificates: int
     quotas: Quotas
 
 
@@ -45,6 +46,7 @@ class AccountService:
                 policy_versions_in_use=repos.policies.count_versions_in_use(),
                 mfa_devices=repos.mfa_devices.count(),
                 mfa_devices_in_use=repos.mfa_devices.count_assigned(),
+                server_certificates=repos.server_certificates.count(),
                 quotas=self._quotas,
             )
 

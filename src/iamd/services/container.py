@@ -33,8 +33,10 @@ from iamd.services.policies import PolicyService
 from iamd.services.provisional_accounts import ProvisionalAccounts
 from iamd.services.repositories import RepositoryService
 from iamd.services.roles import RoleService
+from iamd.services.server_certificates import ServerCertificateService
 from iamd.services.service_linked_roles import ServiceLinkedRoleService
 from iamd.services.sign_in import SignInService
+from iamd.services.signing_certificates import SigningCertificateService
 from iamd.services.ssh_public_keys import SSHPublicKeyService
 from iamd.services.sts import StsService
 from iamd.services.throttle import DEFAULT_MAX_NAMES, Backoff, FailureLedger
@@ -60,6 +62,8 @@ class Services:
     authorization_details: AuthorizationDetailsService
     access_keys: AccessKeyService
     ssh_public_keys: SSHPublicKeyService
+    signing_certificates: SigningCertificateService
+    server_certificates: ServerCertificateService
     mfa_devices: MFADeviceService
     account: AccountService
     credentials: CredentialResolver
@@ -133,6 +137,8 @@ class Services:
             authorization_details=AuthorizationDetailsService(tx),
             access_keys=AccessKeyService(tx, clock, ids, quotas, secret_box),
             ssh_public_keys=SSHPublicKeyService(tx, clock, ids, quotas, rsa_only=ssh_rsa_only),
+            signing_certificates=SigningCertificateService(tx, clock, ids, quotas),
+            server_certificates=ServerCertificateService(tx, clock, ids, quotas, secret_box),
             mfa_devices=mfa_devices,
             account=AccountService(tx, quotas),
             credentials=credentials,

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
+from typing import Generic, Protocol, TypeVar
 
 from iamd.clock import Clock
 from iamd.errors import ReportExpired, ReportInProgress, ReportNotPresent, ServiceUnavailable
@@ -27,6 +28,7 @@ from iamd.model.arn import iam_arn
 from iamd.services.last_used import LastUsedRecorder
 from iamd.store.sql.credential_reports import (
     CredentialReportRepository,
+    ReportCertificate,
     ReportKey,
     ReportUser,
     StoredReport,
@@ -34,6 +36,14 @@ from iamd.store.sql.credential_reports import (
 from iamd.store.transactions import Transactions
 
 log = logging.getLogger(__name__)
+
+
+class _OfUser(Protocol):
+    @property
+    def user_id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_OfUser)
 
 COLUMNS = (
     "user",
@@ -63,8 +73,8 @@ REPORT_LIFETIME = timedelta(hours=4)
 # A generation still INPROGRESS after this long was abandoned by a node that stopped.
 ABANDONED_AFTER = timedelta(minutes=5)
 NOT_APPLICABLE = "N/A"
-# iamd has no X.509 signing certificates: both certificate slots are always empty.
-_NO_CERTIFICATES = ("false", NOT_APPLICABLE, "false", NOT_APPLICABLE)
+_NO_CERTIFICATE = ("false", NOT_APPLICABLE)
+_NO_CERTIFICATES = _NO_CERTIFICATE * 2
 _NO_KEY = ("false", NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE)
 _NEVER_USED = (NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE)
 
@@ -132,11 +142,12 @@ class CredentialReportService:
             writer.writerow(COLUMNS)
             root_created = account.create_date if account else generated_time
             writer.writerow(_root_row(self._tx.account_id, root_created))
-            keys_by_user = _keys_by_user(repos.credential_reports.keys())
+            keys_by_user = _by_user(repos.credential_reports.keys())
+            certificates_by_user = _by_user(repos.credential_reports.certificates())
             for user in repos.credential_reports.users():
-                writer.writerow(
-                    _user_row(self._tx.account_id, user, keys_by_user.take(user.user_id), max_age)
-                )
+                keys = keys_by_user.take(user.user_id)
+                certificates = certificates_by_user.take(user.user_id)
+                writer.writerow(_user_row(self._tx.account_id, user, keys, certificates, max_age))
         return buffer.getvalue().encode("utf-8"), generated_time
 
     def _build_and_store(self, started: datetime) -> None:
@@ -206,14 +217,14 @@ def _current_state(stored: StoredReport | None, now: datetime) -> GenerationStat
     return None
 
 
-class _KeysByUser:
-    """Walks the key rows (in the users' order) alongside the user rows."""
+class _RowsByUser(Generic[R]):
+    """Walks the key (or certificate) rows, in the users' order, alongside the user rows."""
 
-    def __init__(self, groups: Iterator[tuple[str, list[ReportKey]]]) -> None:
+    def __init__(self, groups: Iterator[tuple[str, list[R]]]) -> None:
         self._groups = groups
-        self._current: tuple[str, list[ReportKey]] | None = next(groups, None)
+        self._current: tuple[str, list[R]] | None = next(groups, None)
 
-    def take(self, user_id: str) -> list[ReportKey]:
+    def take(self, user_id: str) -> list[R]:
         if self._current is not None and self._current[0] == user_id:
             keys = self._current[1]
             self._current = next(self._groups, None)
@@ -221,9 +232,9 @@ class _KeysByUser:
         return []
 
 
-def _keys_by_user(keys: Iterator[ReportKey]) -> _KeysByUser:
-    return _KeysByUser(
-        (user_id, list(group)) for user_id, group in groupby(keys, lambda k: k.user_id)
+def _by_user(rows: Iterator[R]) -> _RowsByUser[R]:
+    return _RowsByUser(
+        (user_id, list(group)) for user_id, group in groupby(rows, lambda r: r.user_id)
     )
 
 
@@ -252,7 +263,11 @@ def _root_row(account_id: str, created: datetime) -> tuple[str, ...]:
 
 
 def _user_row(
-    account_id: str, user: ReportUser, keys: list[ReportKey], max_password_age: int | None
+    account_id: str,
+    user: ReportUser,
+    keys: list[ReportKey],
+    certificates: list[ReportCertificate],
+    max_password_age: int | None,
 ) -> tuple[str, ...]:
     changed = user.password_changed
     if changed is None:
@@ -278,8 +293,16 @@ def _user_row(
         "true" if user.mfa_devices else "false",
         *_key_columns(keys[0] if keys else None),
         *_key_columns(keys[1] if len(keys) > 1 else None),
-        *_NO_CERTIFICATES,
+        *_certificate_columns(certificates[0] if certificates else None),
+        *_certificate_columns(certificates[1] if len(certificates) > 1 else None),
     )
+
+
+def _certificate_columns(certificate: ReportCertificate | None) -> tuple[str, ...]:
+    if certificate is None:
+        return _NO_CERTIFICATE
+    active = "true" if certificate.status == "Active" else "false"
+    return (active, _micros_timestamp(certificate.upload_date))
 
 
 def _key_columns(key: ReportKey | None) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from iamd.store.transactions import NO_CREDENTIALS, Repositories, Transactions
 _DELETE_CONFLICTS = {
     "login profile": DeleteConflict.LOGIN_PROFILE,
     "access keys": DeleteConflict.ACCESS_KEYS,
+    "signing certificates": DeleteConflict.SIGNING_CERTIFICATES,
     "ssh public keys": DeleteConflict.SSH_PUBLIC_KEYS,
     "mfa devices": DeleteConflict.MFA_DEVICES,
     "policies": DeleteConflict.INLINE_POLICIES,

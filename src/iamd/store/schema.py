@@ -600,3 +600,62 @@ provisional_accounts = Table(
     Column("status", String(16), nullable=False),
     Column("create_date", UtcDateTime, nullable=False),
 )
+
+# --- Certificates (migration 0012) ------------------------------------------------------
+# Both tables are account-scoped from the start: every query names the account.
+
+# X.509 signing certificates of users (UploadSigningCertificate). The same certificate
+# (its SHA-256 fingerprint of the DER) may belong to one user of the account only: AWS
+# answers DuplicateCertificate for it whichever user holds it.
+signing_certificates = Table(
+    "signing_certificates",
+    metadata,
+    Column("certificate_id", String(32), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("upload_date", UtcDateTime, nullable=False),
+    UniqueConstraint("account_id", "fingerprint"),
+)
+Index("ix_signing_certificates_user_id", signing_certificates.c.user_id)
+
+# Server certificates (UploadServerCertificate): names are unique per account ignoring
+# case; the private key is stored only sealed by the secret box (its id is the
+# associated data) and never leaves the server.
+server_certificates = Table(
+    "server_certificates",
+    metadata,
+    Column("server_certificate_id", String(32), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("name_lower", String(128), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("chain", Text, nullable=True),
+    Column("private_key_sealed", LargeBinary, nullable=False),
+    Column("expiration", UtcDateTime, nullable=False),
+    Column("upload_date", UtcDateTime, nullable=False),
+    UniqueConstraint("account_id", "name_lower"),
+)
+Index(
+    "ix_server_certificates_account_id_path",
+    server_certificates.c.account_id,
+    server_certificates.c.path,
+)
+
+server_certificate_tags = Table(
+    "server_certificate_tags",
+    metadata,
+    Column(
+        "server_certificate_id",
+        ForeignKey("server_certificates.server_certificate_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key_lower", String(TAG_KEY_LOWER_LENGTH), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("value", String(256), nullable=False),
+    Column("position", Integer, nullable=False),
+)

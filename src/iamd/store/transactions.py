@@ -37,6 +37,8 @@ from iamd.store.sql.policies import PolicyRepository
 from iamd.store.sql.provisional_accounts import ProvisionalAccountRepository
 from iamd.store.sql.repositories import RepositoryRepository
 from iamd.store.sql.roles import RoleRepository
+from iamd.store.sql.server_certificates import ServerCertificateRepository
+from iamd.store.sql.signing_certificates import SigningCertificateRepository
 from iamd.store.sql.ssh_public_keys import SSHPublicKeyRepository
 from iamd.store.sql.users import UserRepository
 
@@ -108,6 +110,14 @@ class Repositories:
     @cached_property
     def ssh_public_keys(self) -> SSHPublicKeyRepository:
         return SSHPublicKeyRepository(self.conn)
+
+    @cached_property
+    def signing_certificates(self) -> SigningCertificateRepository:
+        return SigningCertificateRepository(self.conn, self._account_id)
+
+    @cached_property
+    def server_certificates(self) -> ServerCertificateRepository:
+        return ServerCertificateRepository(self.conn, self._account_id)
 
     @cached_property
     def mfa_devices(self) -> MFADeviceRepository:

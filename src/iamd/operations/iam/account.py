@@ -13,14 +13,14 @@ def get_account_summary(ctx: CallContext, _p: Params) -> Result:
 
 def summary_map(summary: AccountSummary) -> dict[str, int]:
     """AWS's SummaryMap keys, with iamd's real counts; entities iamd does not have yet
-    (providers, certificates) count zero."""
+    (providers) count zero. The root user holds no signing certificate."""
     q = summary.quotas
     return {
         "Users": summary.users,
         "UsersQuota": q.users,
         "Groups": summary.groups,
         "GroupsQuota": q.groups,
-        "ServerCertificates": 0,
+        "ServerCertificates": summary.server_certificates,
         "ServerCertificatesQuota": q.server_certificates,
         "UserPolicySizeQuota": q.user_policy_size,
         "GroupPolicySizeQuota": q.group_policy_size,

@@ -21,6 +21,7 @@ from iamd.store.schema import (
     login_profiles,
     mfa_devices,
     password_policy,
+    signing_certificates,
     users,
 )
 
@@ -55,6 +56,12 @@ class ReportKey(NamedTuple):
     last_used_date: int | None
     last_used_region: str | None
     last_used_service: str | None
+
+
+class ReportCertificate(NamedTuple):
+    user_id: str
+    status: str
+    upload_date: int
 
 
 def _micros(column: Any) -> Any:
@@ -174,3 +181,15 @@ class CredentialReportRepository:
         )
         for row in self._conn.execute(query, execution_options=_STREAM):
             yield ReportKey._make(row)
+
+    def certificates(self) -> Iterator[ReportCertificate]:
+        """Every signing certificate, in the users' order, each user's oldest first."""
+        t = signing_certificates
+        query = (
+            select(t.c.user_id, t.c.status, _micros(t.c.upload_date))
+            .join(users, users.c.user_id == t.c.user_id)
+            .where(t.c.account_id == self._account_id)
+            .order_by(users.c.name_lower, t.c.upload_date, t.c.certificate_id)
+        )
+        for row in self._conn.execute(query, execution_options=_STREAM):
+            yield ReportCertificate._make(row)

@@ -13,6 +13,7 @@ from iamd.store.schema import (
     group_members,
     login_profiles,
     mfa_devices,
+    signing_certificates,
     ssh_public_keys,
     user_inline_policies,
     user_policy_attachments,
@@ -84,6 +85,7 @@ class UserRepository(NamedEntityRepository[User]):
             [
                 ("login profile", login_profiles.c.user_id),
                 ("access keys", access_keys.c.user_id),
+                ("signing certificates", signing_certificates.c.user_id),
                 ("ssh public keys", ssh_public_keys.c.user_id),
                 ("mfa devices", mfa_devices.c.user_id),
                 ("policies", user_inline_policies.c.user_id),
