@@ -545,3 +545,28 @@ class InvalidContinuationTokenException(AwsError):
 
     def __init__(self, message: str = "The continuation token is not valid.") -> None:
         super().__init__(message)
+
+
+# ---------------------------------------------------------------------------------------
+# Accounts (services/accounts.py).
+
+
+class DuplicateAccountException(AwsError):
+    """An account with the email exists already (Organizations' CreateAccount)."""
+
+    code = "DuplicateAccountException"
+    status = 400
+
+    def __init__(self, message: str = "That account already exists.") -> None:
+        super().__init__(message)
+
+
+class AccountNotFoundException(AwsError):
+    code = "AccountNotFoundException"
+    status = 400
+
+    def __init__(
+        self,
+        message: str = "You specified an account that doesn't exist.",
+    ) -> None:
+        super().__init__(message)

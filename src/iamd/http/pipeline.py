@@ -148,9 +148,11 @@ class AwsPipeline:
             if found_spec is not None:
                 known_operation = operation
             spec = found_spec or unimplemented_operation(signed.service, operation)
+            # The caller's account (a role session's is its role's): one dictionary
+            # look-up, the account's services are built once.
             ctx = CallContext(
                 caller=credential.caller,
-                services=self._services,
+                services=self._services.in_account(credential.caller.account_id),
                 request_id=request_id,
                 region=signed.region,
                 source_ip=request.client_ip,
