@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from tests.support.servers import RunningServer, start_server
 
 FIXTURE = Path(__file__).parent.parent / "store" / "fixtures" / "pre_accounts"

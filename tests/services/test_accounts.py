@@ -37,7 +37,8 @@ def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service
 def test_accounts_are_created_listed_and_suspended(services: Services) -> None:
     accounts = services.accounts
     made = accounts.create("Dev", "dev@example.com")
-    assert len(made.account_id) == 12 and made.account_id.isdigit()
+    assert len(made.account_id) == 12
+    assert made.account_id.isdigit()
     assert made.account_id != ACCOUNT
     assert (made.name, made.email, made.status) == ("Dev", "dev@example.com", "ACTIVE")
     assert accounts.get(made.account_id) == made
@@ -102,9 +103,7 @@ def test_provisioned_access_role_is_trusted_by_the_management_account(
     services: Services,
 ) -> None:
     new_id = services.accounts.create("New", "new@example.com").account_id
-    role = services.accounts.provision_access_role(
-        new_id, "OrganizationAccountAccessRole", ACCOUNT
-    )
+    role = services.accounts.provision_access_role(new_id, "OrganizationAccountAccessRole", ACCOUNT)
     assert role.arn == f"arn:aws:iam::{new_id}:role/OrganizationAccountAccessRole"
     trust = json.loads(role.assume_role_policy)
     assert trust["Statement"][0]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
