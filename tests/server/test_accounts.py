@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from tests.support.gitssh import GitHome
 from tests.support.servers import RunningServer, start_server
+from tests.support.sign_in import sign_in
 
 from iamd.auth.secret_box import SecretBox
 from iamd.clock import SystemClock
@@ -199,3 +201,86 @@ def test_aliases_are_per_account_and_unique_across_accounts(
         mine.create_account_alias(AccountAlias="dev-team-alias")
     assert _code(taken) == "EntityAlreadyExists"
     theirs.delete_account_alias(AccountAlias="dev-team-alias")
+
+
+def test_git_over_ssh_serves_the_repositories_of_the_keys_account(
+    two_accounts: tuple[RunningServer, str], tmp_path: Path
+) -> None:
+    server, new_account = two_accounts
+    clients = {MANAGEMENT: (server.client("iam"), server.client("codecommit"))}
+    clients[new_account] = (
+        _session(server, new_account),
+        _session(server, new_account, "codecommit"),
+    )
+    homes = {}
+    for account, (iam, codecommit) in clients.items():
+        created = codecommit.create_repository(
+            repositoryName="shared-name", repositoryDescription=f"of {account}"
+        )["repositoryMetadata"]
+        assert created["Arn"] == f"arn:aws:codecommit:us-east-1:{account}:shared-name"
+        assert created["accountId"] == account
+        iam.create_user(UserName="git-dev")
+        iam.put_user_policy(
+            UserName="git-dev",
+            PolicyName="git",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["codecommit:GitPull", "codecommit:GitPush"],
+                            "Resource": f"arn:aws:codecommit:us-east-1:{account}:shared-name",
+                        }
+                    ],
+                }
+            ),
+        )
+        home = GitHome(tmp_path / account, server)
+        key = iam.upload_ssh_public_key(
+            UserName="git-dev", SSHPublicKeyBody=home.public_key.read_text()
+        )["SSHPublicKey"]
+        home.configure(key["SSHPublicKeyId"])
+        homes[account] = (home, created["cloneUrlSsh"])
+    # Each pushes a file naming its account; each clone sees only its account's.
+    for account, (home, url) in homes.items():
+        assert home.git("clone", url, "work").returncode == 0
+        work = home.home / "work"
+        home.commit(work, "ACCOUNT", account)
+        pushed = home.git("push", "origin", "HEAD:main", cwd=work)
+        assert pushed.returncode == 0, pushed.stderr
+    for account, (home, url) in homes.items():
+        again = home.git("clone", url, "again")
+        assert again.returncode == 0, again.stderr
+        assert (home.home / "again" / "ACCOUNT").read_text() == account
+
+
+def test_get_access_key_info_names_the_keys_account(
+    two_accounts: tuple[RunningServer, str],
+) -> None:
+    server, new_account = two_accounts
+    theirs = _session(server, new_account)
+    theirs.create_user(UserName="info-user")
+    key = theirs.create_access_key(UserName="info-user")["AccessKey"]["AccessKeyId"]
+    assert server.client("sts").get_access_key_info(AccessKeyId=key)["Account"] == new_account
+
+
+def test_password_sign_in_names_the_account_by_id_or_alias(
+    two_accounts: tuple[RunningServer, str],
+) -> None:
+    server, new_account = two_accounts
+    theirs = _session(server, new_account)
+    theirs.create_user(UserName="console-user")
+    theirs.create_login_profile(UserName="console-user", Password="Dev-account-Passw0rd!")
+    theirs.create_account_alias(AccountAlias="dev-console")
+    try:
+        for account in (new_account, "dev-console"):
+            assert sign_in(server, account, "console-user", "Dev-account-Passw0rd!") == (
+                200,
+                "signed_in",
+            )
+        # The management account has no such user.
+        refused = sign_in(server, MANAGEMENT, "console-user", "Dev-account-Passw0rd!")
+        assert refused[1] == "invalid_credentials"
+    finally:
+        theirs.delete_account_alias(AccountAlias="dev-console")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from tests.support.servers import RunningServer, start_server
+from tests.support.sign_in import sign_in
 
 FIXTURE = Path(__file__).parent.parent / "store" / "fixtures" / "pre_accounts"
 FACTS: dict[str, Any] = json.loads((FIXTURE / "expected.json").read_text())
@@ -103,22 +102,6 @@ def test_names_stay_unique_ignoring_case_after_the_upgrade(upgraded: RunningServ
     with pytest.raises(ClientError) as refused:
         iam.create_user(UserName="ALICE")
     assert refused.value.response["Error"]["Code"] == "EntityAlreadyExists"
-
-
-def sign_in(server: RunningServer, account: str, user: str, password: str) -> tuple[int, str]:
-    """POST /_iamd/signin as the console does: (HTTP status, outcome)."""
-    body = json.dumps({"account": account, "userName": user, "password": password}).encode()
-    request = urllib.request.Request(  # noqa: S310 - our own http:// endpoint
-        f"{server.endpoint}/_iamd/signin",
-        data=body,
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return response.status, str(json.loads(response.read())["outcome"])
-    except urllib.error.HTTPError as error:
-        return error.code, str(json.loads(error.read())["outcome"])
 
 
 def test_the_old_password_signs_in_with_the_alias_or_the_id(upgraded: RunningServer) -> None:
