@@ -284,3 +284,46 @@ def test_password_sign_in_names_the_account_by_id_or_alias(
         assert refused[1] == "invalid_credentials"
     finally:
         theirs.delete_account_alias(AccountAlias="dev-console")
+
+
+def test_trust_policies_name_principals_of_other_accounts_that_exist(
+    two_accounts: tuple[RunningServer, str],
+) -> None:
+    server, new_account = two_accounts
+    theirs = _session(server, new_account)
+
+    def trusting(principal: str) -> str:
+        return json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": principal},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        )
+
+    theirs.create_role(
+        RoleName="TrustsAdmin",
+        AssumeRolePolicyDocument=trusting(f"arn:aws:iam::{MANAGEMENT}:user/admin"),
+    )
+    with pytest.raises(ClientError) as invalid:
+        theirs.create_role(
+            RoleName="TrustsNobody",
+            AssumeRolePolicyDocument=trusting(f"arn:aws:iam::{MANAGEMENT}:user/nobody"),
+        )
+    assert _code(invalid) == "MalformedPolicyDocument"
+    # An account iamd does not serve cannot be checked: taken as given.
+    theirs.create_role(
+        RoleName="TrustsElsewhere",
+        AssumeRolePolicyDocument=trusting("arn:aws:iam::999999999999:user/someone"),
+    )
+    # The management account's admin assumes the role that trusts it by ARN (its
+    # identity policy allows sts:AssumeRole on any resource).
+    credentials = server.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{new_account}:role/TrustsAdmin", RoleSessionName="by-arn"
+    )["Credentials"]
+    assert credentials["AccessKeyId"].startswith("ASIA")
