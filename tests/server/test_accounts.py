@@ -327,3 +327,34 @@ def test_trust_policies_name_principals_of_other_accounts_that_exist(
         RoleArn=f"arn:aws:iam::{new_account}:role/TrustsAdmin", RoleSessionName="by-arn"
     )["Credentials"]
     assert credentials["AccessKeyId"].startswith("ASIA")
+
+
+def test_the_password_policy_and_its_self_service_grant_are_each_accounts(
+    two_accounts: tuple[RunningServer, str],
+) -> None:
+    server, new_account = two_accounts
+    theirs = _session(server, new_account)
+    mine = server.client("iam")
+    theirs.update_account_password_policy(MinimumPasswordLength=20, AllowUsersToChangePassword=True)
+    try:
+        assert theirs.get_account_password_policy()["PasswordPolicy"]["MinimumPasswordLength"] == 20
+        with pytest.raises(ClientError) as missing:
+            mine.get_account_password_policy()
+        assert _code(missing) == "NoSuchEntity"
+        # A user with no policy of its own: the grant is its account's.
+        keys = {}
+        for account, iam in ((MANAGEMENT, mine), (new_account, theirs)):
+            iam.create_user(UserName="no-policy")
+            keys[account] = iam.create_access_key(UserName="no-policy")["AccessKey"]
+
+        def as_user(account: str) -> Any:
+            key = keys[account]
+            return server.client("iam", key_id=key["AccessKeyId"], secret=key["SecretAccessKey"])
+
+        policy = as_user(new_account).get_account_password_policy()["PasswordPolicy"]
+        assert policy["AllowUsersToChangePassword"] is True
+        with pytest.raises(ClientError) as denied:
+            as_user(MANAGEMENT).get_account_password_policy()
+        assert _code(denied) == "AccessDenied"
+    finally:
+        theirs.delete_account_password_policy()
