@@ -420,3 +420,26 @@ def test_malformed_answers_fail_closed(
 def test_authorized_key_line_rebuilds_only_checked_keys(make_key: Callable[[str], Key]) -> None:
     key = make_key("ed25519")
     assert authorized_key_line(key.line + " a comment") == key.line
+
+
+def test_the_trusted_account_is_checked_before_any_key_is_given(
+    iam: Any, unique: str, reader: Reader, make_key: Callable[[str], Key]
+) -> None:
+    user = f"{unique}-acct"
+    iam.create_user(UserName=user)
+    key = make_key("ed25519")
+    _upload(iam, user, key)
+
+    # The reader's credential is of the server's account (GetCallerIdentity says so).
+    trusted = run_command(reader.env, "--account", "123456789012", user)
+    assert trusted.returncode == 0, trusted.stderr
+    assert trusted.stdout.splitlines() == [key.line]
+
+    other = run_command(reader.env, "--account", "210987654321", user)
+    assert_failed_closed(
+        other, "the credential is of account 123456789012, not of the trusted account"
+    )
+
+    malformed = run_command(reader.env, "--account", "12345", user)
+    assert malformed.returncode == 2
+    assert malformed.stdout == ""

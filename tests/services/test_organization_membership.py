@@ -1,6 +1,5 @@
 """Organizations seen from member accounts and from the policy engine, in-process on a
-real database: until accounts have credentials of their own (issue 13 part A), a member
-account's calls can only be made here."""
+real database, with CreateAccount's background step run inline."""
 
 from __future__ import annotations
 
@@ -16,7 +15,6 @@ from iamd.model.organizations import FULL_AWS_ACCESS_CONTENT
 from iamd.services.container import Services
 from iamd.services.organization_policies import OrganizationPolicyService
 from iamd.services.organizations import OrganizationsService
-from iamd.services.provisional_accounts import ProvisionalAccounts
 
 DENY = json.dumps(
     {
@@ -33,9 +31,7 @@ def world(
     clock = MovableClock()
     with local_services(tmp_path, clock) as services:
         # CreateAccount's background step runs inline, so the test sees its outcome.
-        orgs = OrganizationsService(
-            services.tx, clock, ProvisionalAccounts(services.tx, clock, ACCOUNT), lambda f: f()
-        )
+        orgs = OrganizationsService(services.tx, clock, services.accounts, lambda f: f())
         yield services, orgs, OrganizationPolicyService(services.tx, clock, orgs)
 
 

@@ -32,16 +32,23 @@ class MovableClock:
 
 
 @contextmanager
-def local_services(directory: Path, clock: Clock) -> Iterator[Services]:
-    """Services on a fresh database in `directory`, with the account row bootstrap makes."""
-    database = Database(f"sqlite:///{directory / 'iamd.sqlite3'}")
+def local_services(
+    directory: Path,
+    clock: Clock,
+    *,
+    database_url: str | None = None,
+    quotas: Quotas | None = None,
+) -> Iterator[Services]:
+    """Services on a fresh database in `directory` (or at `database_url`), with the
+    account row bootstrap makes."""
+    database = Database(database_url or f"sqlite:///{directory / 'iamd.sqlite3'}")
     upgrade_to_head(database)
     services = Services.build(
         database=database,
         account_id=ACCOUNT,
         clock=clock,
         ids=RandomIds(),
-        quotas=Quotas(),
+        quotas=quotas or Quotas(),
         secret_box=SecretBox(os.urandom(32)),
         last_used_flush_seconds=3600,
     )

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from iamd.authz.authorizer import AccountGrant, AuthorizationRequest
 
 
-def password_self_service(users_may_change_password: Callable[[], bool]) -> AccountGrant:
-    """The grant, reading the password policy's field through `users_may_change_password`
-    (the password service's, which caches it) at each request it applies to."""
+def password_self_service(users_may_change_password: Callable[[str], bool]) -> AccountGrant:
+    """The grant, reading the password policy's field of the caller's account through
+    `users_may_change_password(account_id)` (the account's password service, which caches
+    it) at each request it applies to."""
 
     def grant(request: AuthorizationRequest) -> bool:
         caller = request.credential.caller
@@ -26,6 +27,6 @@ def password_self_service(users_may_change_password: Callable[[], bool]) -> Acco
         own_password = request.action == "iam:ChangePassword" and request.resource == caller.arn
         if not own_password and request.action != "iam:GetAccountPasswordPolicy":
             return False
-        return users_may_change_password()
+        return users_may_change_password(caller.account_id)
 
     return grant

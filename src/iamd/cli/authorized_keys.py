@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     import http.client
 
 IAM_API_VERSION = "2010-05-08"
+STS_API_VERSION = "2011-06-15"
 DEFAULT_ENDPOINT_URL = "http://127.0.0.1:4580"
 
 # IAM's user name pattern ([\w+=,.@-]+ in the model, ASCII in practice), 1-64 chars.
@@ -145,6 +146,9 @@ class IamClient:
     credentials: Any  # botocore.credentials.ReadOnlyCredentials
     deadline: float  # time.monotonic() after which every call fails
     _connection: http.client.HTTPConnection | None = None
+    # The same query protocol serves STS's GetCallerIdentity (--account).
+    service: str = "iam"
+    api_version: str = IAM_API_VERSION
 
     def call(self, action: str, params: dict[str, str]) -> ElementTree.Element:
         """The `<{action}Result>` element; UnknownUser or LookupFailed otherwise.
@@ -152,7 +156,7 @@ class IamClient:
         One retry, only for a dropped connection or a 5xx/throttling answer, and only
         while the deadline allows it.
         """
-        body = urllib.parse.urlencode({"Action": action, "Version": IAM_API_VERSION, **params})
+        body = urllib.parse.urlencode({"Action": action, "Version": self.api_version, **params})
         for attempt in (1, 2):
             try:
                 status, payload = self._send(body)
@@ -186,7 +190,7 @@ class IamClient:
             "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
         }
         request = AWSRequest(method="POST", url=self.endpoint_url, data=body, headers=headers)
-        SigV4Auth(self.credentials, "iam", self.region).add_auth(request)
+        SigV4Auth(self.credentials, self.service, self.region).add_auth(request)
         if self._connection is None:
             self._connection = _connect(url, remaining)
         # The same bound covers connecting and every read: the whole command has one budget.
@@ -213,7 +217,9 @@ class IamClient:
             raise LookupFailed(f"the server's {action} answer is not XML") from None
         result = _child(root, f"{action}Result")
         if _local(root.tag) != f"{action}Response" or result is None:
-            raise LookupFailed(f"the server's {action} answer is not an IAM answer")
+            raise LookupFailed(
+                f"the server's {action} answer is not an {self.service.upper()} answer"
+            )
         return result
 
     def _remaining(self) -> float:
@@ -304,6 +310,15 @@ def active_keys(client: IamClient, user_name: str) -> Iterator[str]:
     raise LookupFailed(f"the server kept paging after {_MAX_PAGES} pages")
 
 
+def credential_account(client: IamClient) -> str:
+    """The account of the credential (STS GetCallerIdentity, which needs no permission)."""
+    result = client.call("GetCallerIdentity", {})
+    account = _text(result, "Account")
+    if not re.fullmatch(r"\d{12}", account):
+        raise LookupFailed("the server's GetCallerIdentity answer names no account")
+    return account
+
+
 def _client(
     endpoint_url: str | None, profile: str | None, region: str | None, deadline: float
 ) -> IamClient:
@@ -344,14 +359,22 @@ def lookup(
     profile: str | None,
     region: str | None,
     timeout: float,
+    account: str | None = None,
 ) -> list[str]:
-    """The lines to print; LookupFailed when there is no trustworthy answer."""
+    """The lines to print; LookupFailed when there is no trustworthy answer.
+
+    With `account`, the keys are given only if the credential is of that account (the
+    users whose keys IAM lists are the credential's account's): a credential of another
+    account is refused, failing closed.
+    """
     deadline = time.monotonic() + timeout
     user_name = iam_user_name(user)
     if user_name is None:
         _log(f"{user!r} is not a valid IAM user name: no keys")
         return []
     client = _client(endpoint_url, profile, region, deadline)
+    if account is not None:
+        _check_account(client, account)
     try:
         lines = list(active_keys(client, user_name))
     except UnknownUser:
@@ -364,8 +387,37 @@ def lookup(
     return lines
 
 
+def _check_account(client: IamClient, account: str) -> None:
+    import os  # noqa: PLC0415
+
+    sts = IamClient(
+        endpoint_url=os.environ.get("AWS_ENDPOINT_URL_STS") or client.endpoint_url,
+        region=client.region,
+        credentials=client.credentials,
+        deadline=client.deadline,
+        service="sts",
+        api_version=STS_API_VERSION,
+    )
+    try:
+        found = credential_account(sts)
+    except UnknownUser as exc:
+        raise LookupFailed(f"GetCallerIdentity refused: {exc}") from None
+    finally:
+        sts.close()
+    if found != account:
+        raise LookupFailed(
+            f"the credential is of account {found}, not of the trusted account {account}"
+        )
+
+
 def _log(message: str) -> None:
     sys.stderr.write(f"iamd authorized-keys: {message}\n")
+
+
+def _account_option(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"\d{12}", value):
+        raise click.BadParameter("an account id is 12 digits")
+    return value
 
 
 @click.command("authorized-keys")
@@ -379,6 +431,15 @@ def _log(message: str) -> None:
     f"AWS_ENDPOINT_URL, then {DEFAULT_ENDPOINT_URL}).",
 )
 @click.option("--profile", default=None, help="AWS profile holding the read-only credential.")
+@click.option(
+    "--account",
+    envvar="IAMD_TRUSTED_ACCOUNT",
+    default=None,
+    callback=lambda _ctx, _param, value: _account_option(value),
+    help="The 12-digit account whose users may log in: keys are refused (fail closed) "
+    "unless the credential is of this account (checked with STS GetCallerIdentity, at "
+    "AWS_ENDPOINT_URL_STS or the IAM endpoint).",
+)
 @click.option("--region", default=None, help="Signing region (default: profile's, us-east-1).")
 @click.option(
     "--timeout",
@@ -392,6 +453,7 @@ def authorized_keys(
     fingerprint: str | None,
     endpoint_url: str | None,
     profile: str | None,
+    account: str | None,
     region: str | None,
     timeout: float,
 ) -> None:
@@ -413,6 +475,7 @@ def authorized_keys(
             profile=profile,
             region=region,
             timeout=timeout,
+            account=account,
         )
     except LookupFailed as exc:
         _log(f"no keys given, failing closed: {exc}")

@@ -82,8 +82,10 @@ class GitSessions:
         self._access_log = access_log
         self.active: set[asyncio.Task[None]] = set()
 
-    def repository_arn(self, name: str) -> str:
-        return codecommit_repository_arn(self._region, self._services.tx.account_id, name)
+    def repository_arn(self, name: str, account_id: str | None = None) -> str:
+        """The repository's ARN in `account_id` (default: the bootstrap account)."""
+        account = account_id or self._services.account_id
+        return codecommit_repository_arn(self._region, account, name)
 
     async def handle(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
         """The process factory asyncssh calls for each session channel."""
@@ -165,17 +167,19 @@ class GitSessions:
             # Deactivated or deleted since the login (or a user deleted).
             raise Refusal("InvalidKey", f"SSH key {key_id} is not an Active key of an IAM user.")
         record.principal = login.caller.arn
+        # Clone URLs name no account: the repository is the key's user's account's.
+        services = self._services.in_account(login.caller.account_id)
         self._authorize(login, command, client_ip, process)
         repository = await self._offload.read(
-            lambda: self._services.repositories.find(command.repository_name)
+            lambda: services.repositories.find(command.repository_name)
         )
         if repository is None:
             raise Refusal(
                 "RepositoryDoesNotExistException",
                 f"Repository {command.repository_name} does not exist in account "
-                f"{self._services.tx.account_id}.",
+                f"{services.account_id}.",
             )
-        return await self._run(process, command.service, repository)
+        return await self._run(process, command.service, repository, services)
 
     def _authorize(
         self,
@@ -187,7 +191,7 @@ class GitSessions:
         request = AuthorizationRequest(
             credential=login,
             action=command.service.action,
-            resource=self.repository_arn(command.repository_name),
+            resource=self.repository_arn(command.repository_name, login.caller.account_id),
             source_ip=client_ip,
             # The client's SSH version string ("SSH-2.0-OpenSSH_9.2p1"), as the closest
             # thing to a user agent an SSH client sends.
@@ -207,8 +211,9 @@ class GitSessions:
         process: asyncssh.SSHServerProcess[bytes],
         service: GitService,
         repository: Repository,
+        services: Services,
     ) -> int:
-        repositories = self._services.repositories
+        repositories = services.repositories
         path = repositories.path_of(repository)
         if not path.is_dir():
             log.error("repository %s has no directory %s", repository.name, path)

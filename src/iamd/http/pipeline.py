@@ -20,6 +20,7 @@ from iamd.auth import sigv4
 from iamd.auth.session_tokens import SessionKind
 from iamd.authz import AuthorizationRequest, Authorizer, sessions
 from iamd.errors import (
+    AccessDenied,
     AwsError,
     InternalFailure,
     InvalidClientTokenId,
@@ -37,6 +38,7 @@ from iamd.operations.registry import (
     Result,
     unimplemented_operation,
 )
+from iamd.principals.caller import Caller
 from iamd.principals.credentials import ResolvedCredential, is_temporary_key
 from iamd.protocol import JsonCodec, QueryCodec
 from iamd.protocol.form import DecodedForm, header
@@ -148,9 +150,11 @@ class AwsPipeline:
             if found_spec is not None:
                 known_operation = operation
             spec = found_spec or unimplemented_operation(signed.service, operation)
+            # The caller's account (a role session's is its role's): one dictionary
+            # look-up, the account's services are built once.
             ctx = CallContext(
                 caller=credential.caller,
-                services=self._services,
+                services=self._services.in_account(credential.caller.account_id),
                 request_id=request_id,
                 region=signed.region,
                 source_ip=request.client_ip,
@@ -160,11 +164,13 @@ class AwsPipeline:
                 now=now,
             )
             if not (spec.always_allowed or spec.authorized_by_handler):
+                resource = spec.resource(ctx, params)
+                _refuse_other_account(credential.caller, spec.action, resource)
                 self._authorizer.authorize(
                     AuthorizationRequest(
                         credential=credential,
                         action=spec.action,
-                        resource=spec.resource(ctx, params),
+                        resource=resource,
                         source_ip=request.client_ip,
                         user_agent=ctx.user_agent,
                         secure_transport=request.secure,
@@ -250,3 +256,18 @@ class AwsPipeline:
         if credential.status is not AccessKeyStatus.ACTIVE or signed.security_token:
             raise InvalidClientTokenId()
         return credential
+
+
+def _refuse_other_account(caller: Caller, action: str, resource: str) -> None:
+    """AccessDenied for a resource of another account (an ARN naming its 12 digits).
+
+    The entities iamd serves have no resource-based policies, so, as in AWS, a caller's
+    own policies never reach another account's users, roles, policies or repositories:
+    only a role assumed there does (its session acts in that account).
+    """
+    parts = resource.split(":", 5)
+    if len(parts) == 6 and parts[4] != caller.account_id and parts[4].isdigit():
+        raise AccessDenied(
+            f"User: {caller.arn} is not authorized to perform: {action} on resource: "
+            f"{resource} because no resource-based policy allows the {action} action"
+        )

@@ -136,7 +136,11 @@ class SignInEndpoint:
         if not self._slots.acquire(blocking=False):
             return _busy()
         try:
-            return self._services.sign_in.verify(
+            # The console asks for the account id or alias: the sign-in is that account's
+            # (an unknown one is checked by the bootstrap account, which refuses it at
+            # the cost of a wrong password).
+            services = self._services.for_sign_in(fields["account"])
+            return services.sign_in.verify(
                 fields["account"], fields["userName"], fields["password"], fields.get("newPassword")
             )
         finally:

@@ -21,6 +21,11 @@ class Account:
     account_id: str
     create_date: datetime
     alias: str | None
+    # What Organizations says of an account; the bootstrap account has no name or email
+    # until an organization names them.
+    name: str | None = None
+    email: str | None = None
+    status: str = "ACTIVE"  # ACTIVE, SUSPENDED or PENDING_CLOSURE
 
 
 @dataclass(frozen=True, slots=True)

@@ -134,12 +134,13 @@ class CredentialResolver:
             found = repos.access_keys.get_with_secret(access_key_id)
             if found is None:
                 return None
-            user = repos.users.get_by_id(found.key.user_id)
+            # Key ids are unique across accounts: the key's user says the account.
+            user = repos.users.find_by_id_in_any_account(found.key.user_id)
             if user is None:
                 return None
-            policies = self._compiler.for_user(repos, user)
+            policies = self._compiler.for_user(repos.in_account(account_of(user.arn)), user)
         secret = self._box.open(found.secret_sealed, secret_context(access_key_id))
-        caller = user_caller(self._tx.account_id, user, access_key_id)
+        caller = user_caller(account_of(user.arn), user, access_key_id)
         return with_organization(
             self._compiler,
             ResolvedCredential(
@@ -165,11 +166,12 @@ class CredentialResolver:
         self, repos: Repositories, claims: SessionClaims
     ) -> ResolvedCredential | None:
         # A GetSessionToken session acts as its IAM user, with the user's policies.
-        user = repos.users.get_by_id(claims.principal_id)
+        user = repos.users.find_by_id_in_any_account(claims.principal_id)
         if user is None:
             return None
-        policies = self._compiler.for_user(repos, user)
-        caller = user_caller(self._tx.account_id, user, claims.access_key_id, claims)
+        account = account_of(user.arn)
+        policies = self._compiler.for_user(repos.in_account(account), user)
+        caller = user_caller(account, user, claims.access_key_id, claims)
         return ResolvedCredential(
             access_key_id=claims.access_key_id,
             secret_access_key=claims.secret_access_key,
@@ -184,14 +186,17 @@ class CredentialResolver:
     ) -> ResolvedCredential | None:
         # A role session: the role's policies and boundary as they are now, limited by
         # the session policies it was issued with.
-        role = repos.roles.get_by_id(claims.principal_id)
+        # The role's own account, which may not be the one the session was asked from
+        # (a cross-account AssumeRole): the session acts there.
+        role = repos.roles.find_by_id_in_any_account(claims.principal_id)
         if role is None or claims.session_name is None:
             return None
+        account = account_of(role.arn)
+        repos = repos.in_account(account)
         session_policies = self._compiler.for_session(
             repos, claims.session_policy, claims.policy_arns
         )
         policies = self._compiler.for_role(repos, role).with_session(session_policies)
-        account = self._tx.account_id
         caller = Caller(
             account_id=account,
             arn=f"arn:aws:sts::{account}:assumed-role/{role.name}/{claims.session_name}",
@@ -239,6 +244,11 @@ def with_organization(compiler: PolicyCompiler, resolved: ResolvedCredential) ->
         policies=resolved.policies.restricted_by(scps),
         principal_keys={**resolved.principal_keys, **keys},
     )
+
+
+def account_of(arn: str) -> str:
+    """The account field of an IAM ARN (``arn:aws:iam::ACCOUNT:...``)."""
+    return arn.split(":", 5)[4]
 
 
 def _epoch(moment: datetime) -> int:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from iamd.model import SSHPublicKeyStatus
 from iamd.principals.caller import Caller
-from iamd.principals.credentials import principal_keys, user_caller
+from iamd.principals.credentials import account_of, principal_keys, user_caller
 from iamd.principals.organization_policies import organization_keys
 from iamd.principals.principal_policies import PolicyCompiler, PrincipalPolicies
 from iamd.store.read_cache import ReadThrough
@@ -73,15 +73,16 @@ class SSHLoginResolver:
             key = repos.ssh_public_keys.get(ssh_public_key_id)
             if key is None:
                 return _MISSING
-            user = repos.users.get_by_id(key.user_id)
+            # SSH key ids are unique across accounts; the key's user says the account.
+            user = repos.users.find_by_id_in_any_account(key.user_id)
             if user is None:
                 return _MISSING
-            policies = self._compiler.for_user(repos, user)
+            policies = self._compiler.for_user(repos.in_account(account_of(user.arn)), user)
         blob = _blob_of(key.body)
         if blob is None:
             return _MISSING
         # Not an access key: the SSH key id stands where requests name their key.
-        caller = user_caller(self._tx.account_id, user, ssh_public_key_id)
+        caller = user_caller(account_of(user.arn), user, ssh_public_key_id)
         # As for access keys: the account's SCPs and organization keys, when it has any.
         scps = self._compiler.scps_for(caller.account_id)
         return SSHLogin(

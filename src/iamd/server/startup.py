@@ -164,7 +164,11 @@ def _serve_on(
         services,
         codecs,
         build_operation_table(),
-        PolicyAuthorizer(password_self_service(services.passwords.users_may_change_password)),
+        PolicyAuthorizer(
+            password_self_service(
+                lambda account: services.in_account(account).passwords.users_may_change_password()
+            )
+        ),
         access_log=requests_log,
         max_concurrent_costly=settings.worker_threads // 2,
         presigned_max_age=settings.presigned_url_max_age_seconds,

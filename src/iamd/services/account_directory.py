@@ -3,9 +3,8 @@
 Organizations keeps membership (which organization, which parent); an account's own
 record (id, name, email, status, creation date) and its IAM contents belong to the
 accounts service. CreateAccount's background step reaches it only through
-`AccountDirectory`, so the accounts service (issue 13 part A, `services/accounts.py`
-`AccountsService`) plugs in here; until it does, `services/provisional_accounts.py`
-stands in.
+`AccountDirectory`, which the accounts service (`services/accounts.py`
+`AccountsService`) implements.
 """
 
 from __future__ import annotations
@@ -20,11 +19,12 @@ class DirectoryAccount(Protocol):
     @property
     def account_id(self) -> str: ...
 
+    # The management account has neither until an organization names it.
     @property
-    def name(self) -> str: ...
+    def name(self) -> str | None: ...
 
     @property
-    def email(self) -> str: ...
+    def email(self) -> str | None: ...
 
     @property
     def status(self) -> object: ...  # ACTIVE, SUSPENDED or PENDING_CLOSURE (str or StrEnum)
@@ -39,13 +39,13 @@ class AccountDirectory(Protocol):
         another account has this email."""
         ...
 
-    def get(self, account_id: str) -> DirectoryAccount | None: ...
+    def lookup(self, account_id: str) -> DirectoryAccount | None: ...
 
-    def set_status(self, account_id: str, status: str) -> None: ...
+    def set_status(self, account_id: str, status: str) -> object: ...
 
     def provision_access_role(
         self, account_id: str, role_name: str, trusted_account_id: str
-    ) -> None:
+    ) -> object:
         """In `account_id`, the role `role_name` with AdministratorAccess, trusting the
         account `trusted_account_id` (the organization's management account)."""
         ...

@@ -1,9 +1,19 @@
-"""All services of one server process, wired once at start-up."""
+"""All services of one server process, wired once at start-up, and each account's.
+
+`Services.build` makes the services of the bootstrap account; `Services.in_account`
+gives another account's: the same attribute names (users, groups, roles, policies,
+access_keys, account...), built on that account's `Transactions` view, so every
+repository they use is bound to it and their read caches are that account's. They are
+built once per account and kept (accounts are few): picking a request's services is one
+dictionary look-up. Process-wide parts are shared by all: the clock, the ids, the
+credential and SSH-login resolvers (key ids are unique across accounts), the policy
+compiler, the last-used recorder, the sign-in failure ledger, clone URLs, and
+`accounts`, the list of accounts."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from iamd.auth.passwords import PasswordHashing
@@ -16,6 +26,7 @@ from iamd.principals.principal_policies import PolicyCompiler
 from iamd.principals.ssh_logins import SSHLoginResolver
 from iamd.services.access_keys import AccessKeyService
 from iamd.services.account import AccountService
+from iamd.services.accounts import AccountsService
 from iamd.services.authorization_details import AuthorizationDetailsService
 from iamd.services.clone_urls import CloneUrls
 from iamd.services.credential_report import CredentialReportService
@@ -30,7 +41,6 @@ from iamd.services.organizations import OrganizationsService
 from iamd.services.passwords import PasswordService
 from iamd.services.permissions_boundaries import PermissionsBoundaryService
 from iamd.services.policies import PolicyService
-from iamd.services.provisional_accounts import ProvisionalAccounts
 from iamd.services.repositories import RepositoryService
 from iamd.services.roles import RoleService
 from iamd.services.server_certificates import ServerCertificateService
@@ -43,6 +53,23 @@ from iamd.services.throttle import DEFAULT_MAX_NAMES, Backoff, FailureLedger
 from iamd.services.users import UserService
 from iamd.store.database import Database
 from iamd.store.transactions import Transactions
+
+
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    """What `Services.in_account` needs to build another account's services."""
+
+    secret_box: SecretBox
+    ssh_rsa_only: bool
+    repositories_dir: Path
+    password_hashing: PasswordHashing
+    failures: FailureLedger
+    # The accounts and the organization are the process's, not an account's.
+    accounts: AccountsService
+    organizations: OrganizationsService
+    organization_policies: OrganizationPolicyService
+    # account id -> its services; the bootstrap account's is there from the start.
+    by_account: dict[str, Services] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +104,47 @@ class Services:
     passwords: PasswordService
     sign_in: SignInService
     ssh_logins: SSHLoginResolver
+    accounts: AccountsService
     organizations: OrganizationsService
     organization_policies: OrganizationPolicyService
+    _shared: _Shared = field(repr=False, compare=False)
+
+    @property
+    def account_id(self) -> str:
+        return self.tx.account_id
+
+    def in_account(self, account_id: str) -> Services:
+        """The services of `account_id` (this object for its own account).
+
+        Built on first use and kept. It does not check that the account exists: the
+        caller got the id from a resolved credential, a role's ARN, or the accounts
+        service. Thread-safe enough: two threads building the same account's services
+        at once build two equal sets, and one of them is kept.
+        """
+        found = self._shared.by_account.get(account_id)
+        if found is None:
+            found = self._for(self.tx.in_account(account_id))
+            found = self._shared.by_account.setdefault(account_id, found)
+        return found
+
+    def for_sign_in(self, account: str) -> Services:
+        """The services of the account named by its id or alias, else this account's."""
+        found = self.accounts.find(account)
+        return self if found is None else self.in_account(found.account_id)
+
+    def _for(self, tx: Transactions) -> Services:
+        return _account_services(
+            tx,
+            clock=self.clock,
+            ids=self.ids,
+            quotas=self.quotas,
+            credentials=self.credentials,
+            compiler=self.policy_compiler,
+            last_used=self.last_used,
+            clone_urls=self.clone_urls,
+            ssh_logins=self.ssh_logins,
+            shared=self._shared,
+        )
 
     @classmethod
     def build(
@@ -101,57 +167,94 @@ class Services:
         tx = Transactions(database, account_id)
         compiler = PolicyCompiler()
         credentials = CredentialResolver(tx, secret_box, compiler)
-        mfa_devices = MFADeviceService(tx, clock, quotas, secret_box)
-        last_used = LastUsedRecorder(database, last_used_flush_seconds)
-        passwords = PasswordService(
-            tx,
-            clock,
-            password_hashing or PasswordHashing(),
-            FailureLedger(sign_in_backoff or Backoff(), max_names=sign_in_tracked_names),
-        )
+        by_account: dict[str, Services] = {}
+
+        def services_of(wanted: str) -> Services:
+            return by_account[account_id].in_account(wanted)
+
+        accounts = AccountsService(tx, clock, services_of)
         # CreateAccount completes on this thread, never on the event loop or a request's.
         org_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iamd-orgs")
-        organizations = OrganizationsService(
-            tx,
-            clock,
-            # PROVISIONAL: the accounts service (issue 13 part A) replaces this at merge.
-            ProvisionalAccounts(tx, clock, account_id),
-            org_worker.submit,
-        )
+        organizations = OrganizationsService(tx, clock, accounts, org_worker.submit)
         # SCPs restrict the member accounts' principals from the next request on: the
         # compiler asks the organization for them (principals/organization_policies.py).
         compiler.use_organization(organizations)
-        return cls(
-            tx=tx,
+        shared = _Shared(
+            secret_box=secret_box,
+            ssh_rsa_only=ssh_rsa_only,
+            repositories_dir=repositories_dir,
+            password_hashing=password_hashing or PasswordHashing(),
+            failures=FailureLedger(sign_in_backoff or Backoff(), max_names=sign_in_tracked_names),
+            accounts=accounts,
+            organizations=organizations,
+            organization_policies=OrganizationPolicyService(tx, clock, organizations),
+            by_account=by_account,
+        )
+        services = _account_services(
+            tx,
             clock=clock,
             ids=ids,
             quotas=quotas,
-            users=UserService(tx, clock, ids, quotas),
-            groups=GroupService(tx, clock, ids, quotas),
-            roles=RoleService(tx, clock, ids, quotas),
-            instance_profiles=InstanceProfileService(tx, clock, ids, quotas),
-            service_linked_roles=ServiceLinkedRoleService(tx, clock, ids, quotas),
-            policies=PolicyService(tx, clock, ids, quotas),
-            inline_policies=InlinePolicyService(tx, quotas),
-            permissions_boundaries=PermissionsBoundaryService(tx),
-            authorization_details=AuthorizationDetailsService(tx),
-            access_keys=AccessKeyService(tx, clock, ids, quotas, secret_box),
-            ssh_public_keys=SSHPublicKeyService(tx, clock, ids, quotas, rsa_only=ssh_rsa_only),
-            signing_certificates=SigningCertificateService(tx, clock, ids, quotas),
-            server_certificates=ServerCertificateService(tx, clock, ids, quotas, secret_box),
-            mfa_devices=mfa_devices,
-            account=AccountService(tx, quotas),
             credentials=credentials,
-            policy_compiler=compiler,
-            last_used=last_used,
-            paths=EntityPaths(tx),
-            repositories=RepositoryService(tx, clock, repositories_dir),
+            compiler=compiler,
+            last_used=LastUsedRecorder(database, last_used_flush_seconds),
             clone_urls=clone_urls or CloneUrls(),
-            sts=StsService(tx, clock, ids, credentials.tokens, mfa=mfa_devices),
-            credential_report=CredentialReportService(tx, clock, last_used),
-            passwords=passwords,
-            sign_in=SignInService(passwords, clock, account_id),
             ssh_logins=SSHLoginResolver(tx, compiler),
-            organizations=organizations,
-            organization_policies=OrganizationPolicyService(tx, clock, organizations),
+            shared=shared,
         )
+        shared.by_account[account_id] = services
+        return services
+
+
+def _account_services(
+    tx: Transactions,
+    *,
+    clock: Clock,
+    ids: IdGenerator,
+    quotas: Quotas,
+    credentials: CredentialResolver,
+    compiler: PolicyCompiler,
+    last_used: LastUsedRecorder,
+    clone_urls: CloneUrls,
+    ssh_logins: SSHLoginResolver,
+    shared: _Shared,
+) -> Services:
+    box = shared.secret_box
+    mfa_devices = MFADeviceService(tx, clock, quotas, box)
+    passwords = PasswordService(tx, clock, shared.password_hashing, shared.failures)
+    return Services(
+        tx=tx,
+        clock=clock,
+        ids=ids,
+        quotas=quotas,
+        users=UserService(tx, clock, ids, quotas),
+        groups=GroupService(tx, clock, ids, quotas),
+        roles=RoleService(tx, clock, ids, quotas),
+        instance_profiles=InstanceProfileService(tx, clock, ids, quotas),
+        service_linked_roles=ServiceLinkedRoleService(tx, clock, ids, quotas),
+        policies=PolicyService(tx, clock, ids, quotas),
+        inline_policies=InlinePolicyService(tx, quotas),
+        permissions_boundaries=PermissionsBoundaryService(tx),
+        authorization_details=AuthorizationDetailsService(tx),
+        access_keys=AccessKeyService(tx, clock, ids, quotas, box),
+        ssh_public_keys=SSHPublicKeyService(tx, clock, ids, quotas, rsa_only=shared.ssh_rsa_only),
+        signing_certificates=SigningCertificateService(tx, clock, ids, quotas),
+        server_certificates=ServerCertificateService(tx, clock, ids, quotas, box),
+        mfa_devices=mfa_devices,
+        account=AccountService(tx, quotas),
+        credentials=credentials,
+        policy_compiler=compiler,
+        last_used=last_used,
+        paths=EntityPaths(tx),
+        repositories=RepositoryService(tx, clock, shared.repositories_dir),
+        clone_urls=clone_urls,
+        sts=StsService(tx, clock, ids, credentials.tokens, mfa=mfa_devices),
+        credential_report=CredentialReportService(tx, clock, last_used),
+        passwords=passwords,
+        sign_in=SignInService(passwords, clock, tx.account_id),
+        ssh_logins=ssh_logins,
+        accounts=shared.accounts,
+        organizations=shared.organizations,
+        organization_policies=shared.organization_policies,
+        _shared=shared,
+    )

@@ -316,7 +316,7 @@ class OrganizationPolicyService:
         for target in targets:
             if target.target_type == "ACCOUNT":
                 account = self._orgs.describe_account(caller_account, target.target_id).account
-                name = account.name if account is not None else target.target_id
+                name = (account.name if account is not None else None) or target.target_id
                 named.append(PolicyTarget(target.target_id, target.arn, name, "ACCOUNT"))
             else:
                 named.append(target)

@@ -190,7 +190,7 @@ class OrganizationsService:
         return org
 
     def management_account(self, org: Organization) -> DirectoryAccount | None:
-        return self._directory.get(org.management_account_id)
+        return self._directory.lookup(org.management_account_id)
 
     def delete_organization(self, caller_account: str) -> None:
         with self._tx.write() as repos:
@@ -206,7 +206,7 @@ class OrganizationsService:
     # -- accounts --------------------------------------------------------------------
 
     def _view(self, org: Organization, member: OrganizationMember) -> AccountView:
-        return AccountView(org, member, self._directory.get(member.account_id))
+        return AccountView(org, member, self._directory.lookup(member.account_id))
 
     def _member_of(
         self, repos: Repositories, org: Organization, account_id: str
@@ -252,7 +252,7 @@ class OrganizationsService:
                 "account for the organization, you must first either remove or close all "
                 "member accounts in the organization.",
             )
-        account = self._directory.get(account_id)
+        account = self._directory.lookup(account_id)
         if account is not None and str(getattr(account.status, "value", account.status)) in (
             "SUSPENDED",
             "PENDING_CLOSURE",

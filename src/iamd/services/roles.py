@@ -90,13 +90,18 @@ def check_trust_policy(repos: Repositories, document: str, max_size: int) -> Non
 
 
 def _principal_exists(repos: Repositories, value: str) -> bool:
-    """False for an ARN naming a user or role of this account that does not exist.
+    """False for an ARN naming a user or role that does not exist in this account or
+    in another account iamd serves (AWS checks principals of other accounts too).
 
-    Other accounts' principals cannot be checked here and are taken as given.
+    Accounts iamd does not serve cannot be checked and are taken as given.
     """
     parts = value.split(":", 5)
-    if len(parts) != 6 or parts[2] != "iam" or parts[4] != repos.account_id:
+    if len(parts) != 6 or parts[2] != "iam":
         return True
+    if parts[4] != repos.account_id:
+        if repos.account.get_account(parts[4]) is None:
+            return True
+        repos = repos.in_account(parts[4])
     kind, _, rest = parts[5].partition("/")
     if kind not in ("user", "role"):
         return True

@@ -208,19 +208,21 @@ class StsService:
     def get_access_key_info(self, access_key_id: str) -> str:
         """The account an access key belongs to.
 
-        AWS reads the account out of any key id. iamd serves one account: it answers it
-        for the long-term keys it holds and for temporary (ASIA) key ids, which it
-        cannot look up (sessions are not stored), and refuses other key ids.
+        AWS reads the account out of any key id. iamd answers the key's user's account
+        for the long-term keys it holds, the bootstrap account for temporary (ASIA) key
+        ids, which it cannot look up (sessions are not stored), and refuses other ids.
         """
         if access_key_id.startswith(IdPrefix.TEMPORARY_ACCESS_KEY):
             return self._tx.account_id
         with self._tx.read() as repos:
             found = repos.access_keys.get(access_key_id)
-        if found is None:
+            # Key ids are unique across accounts: the key's user says whose it is.
+            user = None if found is None else repos.users.find_by_id_in_any_account(found.user_id)
+        if user is None:
             raise ValidationError(
                 f"The access key ID {access_key_id} does not belong to this account."
             )
-        return self._tx.account_id
+        return user.arn.split(":", 5)[4]
 
     def _issue(
         self,

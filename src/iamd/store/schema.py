@@ -67,13 +67,35 @@ TAG_KEY_LOWER_LENGTH = 512
 # operation that takes it says (serialNumberType); the name is what is left of it.
 MFA_SERIAL_NUMBER_LENGTH = 256
 
+# The accounts this iamd serves (migration 0009). The first is the one `--account-id`
+# bootstraps, the organization's management account; the others are made by
+# `services/accounts.py`. The alias is unique across accounts, as in AWS (it names the
+# console's sign-in URL); so is the email, ignoring case (Organizations' CreateAccount
+# refuses a taken one). Status: ACTIVE, SUSPENDED or PENDING_CLOSURE.
 account = Table(
     "account",
     metadata,
     Column("account_id", String(12), primary_key=True),
     Column("create_date", UtcDateTime, nullable=False),
     Column("alias", String(63), nullable=True, unique=True),
+    Column("name", String(50), nullable=True),
+    Column("email", String(64), nullable=True),
+    Column("email_lower", String(64), nullable=True, unique=True),
+    Column("status", String(16), nullable=False, server_default="ACTIVE"),
 )
+
+# Every entity row names its account (migration 0009): names are unique per account,
+# and every listing, count and look-up by name filters on it. Ids (AIDA..., AKIA...,
+# repository ids) are random and unique across accounts, so rows that hang off an
+# entity (tags, memberships, attachments, versions) need no column of their own.
+# AWS managed policies belong to no account: their `account_id` is "aws", the account
+# field of their ARNs, and every account sees them.
+AWS_POLICY_ACCOUNT = "aws"
+
+
+def _account_column() -> Column[str]:
+    return Column("account_id", String(12), ForeignKey("account.account_id"), nullable=False)
+
 
 # The cross-node change signal (docs/architecture.md, "Several nodes"). Every cached
 # write adds one to the counter of a slot no other transaction holds (FOR UPDATE SKIP
@@ -91,14 +113,16 @@ users = Table(
     "users",
     metadata,
     Column("user_id", String(32), primary_key=True),
+    _account_column(),
     Column("name", String(128), nullable=False),
-    Column("name_lower", String(128), nullable=False, unique=True),
+    Column("name_lower", String(128), nullable=False),
     Column("path", String(512), nullable=False),
     Column("create_date", UtcDateTime, nullable=False),
     Column("password_last_used", UtcDateTime, nullable=True),
     Column("permissions_boundary_arn", String(2048), nullable=True),
+    UniqueConstraint("account_id", "name_lower"),
 )
-Index("ix_users_path_name", users.c.path, users.c.name_lower)
+Index("ix_users_path_name", users.c.account_id, users.c.path, users.c.name_lower)
 # PermissionsBoundaryUsageCount and DeletePolicy look users up by boundary.
 Index("ix_users_permissions_boundary_arn", users.c.permissions_boundary_arn)
 
@@ -116,10 +140,12 @@ groups = Table(
     "groups",
     metadata,
     Column("group_id", String(32), primary_key=True),
+    _account_column(),
     Column("name", String(128), nullable=False),
-    Column("name_lower", String(128), nullable=False, unique=True),
+    Column("name_lower", String(128), nullable=False),
     Column("path", String(512), nullable=False),
     Column("create_date", UtcDateTime, nullable=False),
+    UniqueConstraint("account_id", "name_lower"),
 )
 
 group_members = Table(
@@ -135,6 +161,8 @@ policies = Table(
     "policies",
     metadata,
     Column("policy_id", String(32), primary_key=True),
+    # AWS_POLICY_ACCOUNT for AWS managed policies, which no account row stands for.
+    Column("account_id", String(12), nullable=False),
     Column("scope", String(8), nullable=False),  # "AWS" or "Local"
     Column("name", String(128), nullable=False),
     Column("name_lower", String(128), nullable=False),
@@ -146,7 +174,7 @@ policies = Table(
     Column("is_attachable", Boolean, nullable=False, default=True),
     Column("create_date", UtcDateTime, nullable=False),
     Column("update_date", UtcDateTime, nullable=False),
-    UniqueConstraint("scope", "name_lower"),
+    UniqueConstraint("account_id", "name_lower"),
 )
 
 policy_versions = Table(
@@ -208,6 +236,7 @@ access_keys = Table(
     metadata,
     Column("access_key_id", String(32), primary_key=True),
     Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    _account_column(),
     Column("secret_sealed", LargeBinary, nullable=False),
     Column("status", String(16), nullable=False),
     Column("create_date", UtcDateTime, nullable=False),
@@ -227,6 +256,7 @@ ssh_public_keys = Table(
     metadata,
     Column("ssh_public_key_id", String(32), primary_key=True),
     Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    _account_column(),
     Column("fingerprint", String(64), nullable=False),
     Column("body", Text, nullable=False),
     Column("status", String(16), nullable=False),
@@ -241,14 +271,20 @@ repositories = Table(
     "repositories",
     metadata,
     Column("repository_id", String(36), primary_key=True),
-    Column("name", String(100), nullable=False, unique=True),
+    _account_column(),
+    Column("name", String(100), nullable=False),
     Column("description", Text, nullable=True),
     # The first branch pushed: git bounds ref names less than CodeCommit's model does.
     Column("default_branch", Text, nullable=True),
     Column("creation_date", UtcDateTime, nullable=False),
     Column("last_modified_date", UtcDateTime, nullable=False),
+    UniqueConstraint("account_id", "name"),
 )
-Index("ix_repositories_last_modified_date", repositories.c.last_modified_date)
+Index(
+    "ix_repositories_last_modified_date",
+    repositories.c.account_id,
+    repositories.c.last_modified_date,
+)
 
 repository_tags = Table(
     "repository_tags",
@@ -270,8 +306,9 @@ mfa_devices = Table(
     "mfa_devices",
     metadata,
     Column("serial_number", String(512), primary_key=True),
+    _account_column(),
     Column("name", String(MFA_SERIAL_NUMBER_LENGTH), nullable=False),
-    Column("name_lower", String(MFA_SERIAL_NUMBER_LENGTH), nullable=False, unique=True),
+    Column("name_lower", String(MFA_SERIAL_NUMBER_LENGTH), nullable=False),
     Column("path", String(512), nullable=False),
     Column("seed_sealed", LargeBinary, nullable=False),
     Column("create_date", UtcDateTime, nullable=False),
@@ -281,6 +318,7 @@ mfa_devices = Table(
     # How many time steps the device's clock is ahead of the server's (negative: behind),
     # learnt at EnableMFADevice and ResyncMFADevice and followed as codes come in.
     Column("drift_steps", Integer, nullable=False, server_default="0"),
+    UniqueConstraint("account_id", "name_lower"),
 )
 Index("ix_mfa_devices_user", mfa_devices.c.user_id)
 
@@ -304,6 +342,7 @@ login_profiles = Table(
     "login_profiles",
     metadata,
     Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
+    _account_column(),
     Column("password_hash", Text, nullable=False),
     Column("password_reset_required", Boolean, nullable=False),
     Column("create_date", UtcDateTime, nullable=False),
@@ -341,8 +380,9 @@ roles = Table(
     "roles",
     metadata,
     Column("role_id", String(32), primary_key=True),
+    _account_column(),
     Column("name", String(64), nullable=False),
-    Column("name_lower", String(64), nullable=False, unique=True),
+    Column("name_lower", String(64), nullable=False),
     Column("path", String(512), nullable=False),
     Column("create_date", UtcDateTime, nullable=False),
     Column("assume_role_policy", Text, nullable=False),
@@ -351,8 +391,9 @@ roles = Table(
     Column("permissions_boundary_arn", String(2048), nullable=True),
     Column("last_used_date", UtcDateTime, nullable=True),
     Column("last_used_region", Text, nullable=True),  # from the credential scope, as above
+    UniqueConstraint("account_id", "name_lower"),
 )
-Index("ix_roles_path_name", roles.c.path, roles.c.name_lower)
+Index("ix_roles_path_name", roles.c.account_id, roles.c.path, roles.c.name_lower)
 Index("ix_roles_permissions_boundary_arn", roles.c.permissions_boundary_arn)
 
 role_tags = Table(
@@ -585,20 +626,6 @@ organization_tags = Table(
         index=True,
     ),
     Column("value", String(256), nullable=False),
-)
-
-# PROVISIONAL (replaced at merge by the accounts service's `account` columns): the
-# name, email and status of accounts CreateAccount makes, until the accounts service
-# (issue 13 part A) owns them. Used only by services/provisional_accounts.py.
-provisional_accounts = Table(
-    "provisional_accounts",
-    metadata,
-    Column("account_id", String(12), primary_key=True),
-    Column("name", String(50), nullable=False),
-    Column("email", String(64), nullable=False),
-    Column("email_lower", String(64), nullable=False, unique=True),
-    Column("status", String(16), nullable=False),
-    Column("create_date", UtcDateTime, nullable=False),
 )
 
 # --- Certificates (migration 0012) ------------------------------------------------------

@@ -34,7 +34,6 @@ from iamd.store.sql.passwords import (
     PasswordPolicyRepository,
 )
 from iamd.store.sql.policies import PolicyRepository
-from iamd.store.sql.provisional_accounts import ProvisionalAccountRepository
 from iamd.store.sql.repositories import RepositoryRepository
 from iamd.store.sql.roles import RoleRepository
 from iamd.store.sql.server_certificates import ServerCertificateRepository
@@ -63,6 +62,12 @@ class Repositories:
     def account_id(self) -> str:
         return self._account_id
 
+    def in_account(self, account_id: str) -> Repositories:
+        """The repositories of another account on the same connection (same transaction)."""
+        if account_id == self._account_id:
+            return self
+        return Repositories(self.conn, account_id)
+
     @cached_property
     def account(self) -> AccountRepository:
         return AccountRepository(self.conn, self._account_id)
@@ -89,7 +94,7 @@ class Repositories:
 
     @cached_property
     def policies(self) -> PolicyRepository:
-        return PolicyRepository(self.conn)
+        return PolicyRepository(self.conn, self._account_id)
 
     @cached_property
     def user_inline_policies(self) -> InlinePolicyRepository:
@@ -105,11 +110,11 @@ class Repositories:
 
     @cached_property
     def access_keys(self) -> AccessKeyRepository:
-        return AccessKeyRepository(self.conn)
+        return AccessKeyRepository(self.conn, self._account_id)
 
     @cached_property
     def ssh_public_keys(self) -> SSHPublicKeyRepository:
-        return SSHPublicKeyRepository(self.conn)
+        return SSHPublicKeyRepository(self.conn, self._account_id)
 
     @cached_property
     def signing_certificates(self) -> SigningCertificateRepository:
@@ -125,7 +130,7 @@ class Repositories:
 
     @cached_property
     def repositories(self) -> RepositoryRepository:
-        return RepositoryRepository(self.conn)
+        return RepositoryRepository(self.conn, self._account_id)
 
     @cached_property
     def credential_reports(self) -> CredentialReportRepository:
@@ -133,7 +138,7 @@ class Repositories:
 
     @cached_property
     def login_profiles(self) -> LoginProfileRepository:
-        return LoginProfileRepository(self.conn)
+        return LoginProfileRepository(self.conn, self._account_id)
 
     @cached_property
     def password_history(self) -> PasswordHistoryRepository:
@@ -142,11 +147,6 @@ class Repositories:
     @cached_property
     def organizations(self) -> OrganizationRepository:
         return OrganizationRepository(self.conn)
-
-    @cached_property
-    def provisional_accounts(self) -> ProvisionalAccountRepository:
-        # PROVISIONAL: replaced by the accounts service's repository at merge.
-        return ProvisionalAccountRepository(self.conn)
 
     @cached_property
     def password_policy(self) -> PasswordPolicyRepository:
@@ -160,11 +160,42 @@ class CredentialCache(Protocol):
 
 
 class Transactions:
-    def __init__(self, database: Database, account_id: str) -> None:
+    """The unit of work of one account; `in_account` gives another account's.
+
+    The views of all accounts share the database, the registered caches and the change
+    signal: a write in any account drops every cache of this process (writes are rare
+    beside reads, and one registry keeps the cross-node invalidation one counter).
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        account_id: str,
+        *,
+        _shared: Transactions | None = None,
+    ) -> None:
         self.database = database
         self.account_id = account_id
-        self._on_commit: list[Callable[[], None]] = []
-        self._credentials: list[CredentialCache] = []
+        if _shared is None:
+            self._on_commit: list[Callable[[], None]] = []
+            self._credentials: list[CredentialCache] = []
+            self._views: dict[str, Transactions] = {account_id: self}
+        else:
+            self._on_commit = _shared._on_commit
+            self._credentials = _shared._credentials
+            self._views = _shared._views
+
+    def in_account(self, account_id: str) -> Transactions:
+        """The transactions of `account_id`: their repositories are bound to it.
+
+        Built once per account and kept (accounts are few); the caller checks that the
+        account exists when that matters.
+        """
+        view = self._views.get(account_id)
+        if view is None:
+            view = Transactions(self.database, account_id, _shared=self)
+            self._views[account_id] = view
+        return view
 
     def on_write_committed(self, callback: Callable[[], None]) -> None:
         """Register a read cache to drop after every committed write, here or elsewhere."""

@@ -52,7 +52,7 @@ def account(view: AccountView) -> dict[str, Any]:
         "Id": member.account_id,
         "Arn": org.account_arn(member.account_id),
         "Email": record.email if record is not None and record.email else None,
-        "Name": record.name if record is not None else None,
+        "Name": (record.name or record.account_id) if record is not None else None,
         "Status": status,
         "State": status,
         "JoinedMethod": member.joined_method,

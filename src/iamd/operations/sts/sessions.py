@@ -110,7 +110,8 @@ def assume_role(ctx: CallContext, params: Params) -> Result:
         "Credentials": credentials_shape(issued),
         "AssumedRoleUser": {
             "AssumedRoleId": f"{role.role_id}:{session_name}",
-            "Arn": f"arn:aws:sts::{caller.account_id}:assumed-role/{role.name}/{session_name}",
+            # The session is in the role's account, which may not be the caller's.
+            "Arn": f"arn:aws:sts::{_account_of(role.arn)}:assumed-role/{role.name}/{session_name}",
         },
     }
     if packed is not None:
@@ -121,18 +122,30 @@ def assume_role(ctx: CallContext, params: Params) -> Result:
 
 
 def _role_named_by(ctx: CallContext, role_arn: str) -> Role | None:
-    """The role of this account the ARN names (path included), or None."""
+    """The role the ARN names (path included), in the caller's account or another
+    existing one, or None (then AssumeRole answers AccessDenied, as for any role that
+    does not exist)."""
     parts = role_arn.split(":", 5)
     if len(parts) != 6 or parts[:3] != ["arn", "aws", "iam"] or parts[3] != "":
         return None
-    if parts[4] != ctx.caller.account_id or not parts[5].startswith("role/"):
+    if not parts[5].startswith("role/"):
         return None
+    services = ctx.services
+    if parts[4] != ctx.caller.account_id:
+        # Checked first so that ARNs naming made-up accounts build no services.
+        if not services.accounts.exists(parts[4]):
+            return None
+        services = services.in_account(parts[4])
     name = parts[5].rsplit("/", 1)[-1]
     try:
-        role = ctx.services.roles.get(name)
+        role = services.roles.get(name)
     except NoSuchEntity:
         return None
     return role if role.arn == role_arn else None
+
+
+def _account_of(arn: str) -> str:
+    return arn.split(":", 5)[4]
 
 
 def _assume_role_keys(params: Params, role: Role | None) -> dict[str, str | Sequence[str]]:

@@ -47,8 +47,19 @@ def _to_key(row: Row[Any]) -> AccessKey:
 
 
 class AccessKeyRepository:
-    def __init__(self, conn: Connection) -> None:
+    """Access keys. Look-ups by key id are global (key ids are unique across accounts,
+    and resolving a credential is what finds its account); a key's user is already of
+    one account, so per-user queries need no account filter. Process-wide work (last-used
+    flushes, the master-key check of backups) passes no account: it adds no key."""
+
+    def __init__(self, conn: Connection, account_id: str | None = None) -> None:
         self._conn = conn
+        self._account_id = account_id
+
+    def _require_account(self) -> str:
+        if self._account_id is None:
+            raise TypeError("adding an access key needs the repository of its account")
+        return self._account_id
 
     def get(self, access_key_id: str) -> AccessKey | None:
         row = self._conn.execute(_BY_ID, {"key_id": access_key_id}).first()
@@ -75,6 +86,7 @@ class AccessKeyRepository:
             {
                 "access_key_id": key.access_key_id,
                 "user_id": key.user_id,
+                "account_id": self._require_account(),
                 "secret_sealed": secret_sealed,
                 "status": key.status.value,
                 "create_date": key.create_date,

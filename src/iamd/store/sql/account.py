@@ -1,19 +1,33 @@
-"""The account row (creation date, alias) and the locks of account-wide quota checks."""
+"""The accounts (creation date, alias, name, email, status) and the locks of account-wide
+quota checks. A repository is bound to one account; `all_accounts` and `add_account`
+look beyond it (the list of accounts is what the accounts service manages)."""
 
 from __future__ import annotations
 
 import zlib
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from iamd.errors import EntityAlreadyExists
+from iamd.errors import EmailAlreadyTaken, EntityAlreadyExists
 from iamd.model import Account
 from iamd.store.schema import account
 
 # pg_advisory_xact_lock's first key: iamd's namespace ("iamd"), as in store/migrate.py.
 _ADVISORY_NAMESPACE = 0x69616D64
+
+
+def _to_account(row: Row[Any]) -> Account:
+    return Account(
+        row.account_id,
+        row.create_date,
+        row.alias,
+        name=row.name,
+        email=row.email,
+        status=row.status,
+    )
 
 
 class AccountRepository:
@@ -22,23 +36,57 @@ class AccountRepository:
         self._account_id = account_id
 
     def get(self) -> Account | None:
-        row = self._conn.execute(
-            select(account).where(account.c.account_id == self._account_id)
-        ).first()
-        return Account(row.account_id, row.create_date, row.alias) if row else None
+        return self.get_account(self._account_id)
+
+    def get_account(self, account_id: str) -> Account | None:
+        row = self._conn.execute(_BY_ID, {"account_id": account_id}).first()
+        return _to_account(row) if row else None
 
     def create(self, when: datetime) -> Account:
-        self._conn.execute(
-            insert(account).values(account_id=self._account_id, create_date=when, alias=None)
+        """The bound account's row (the bootstrap account: no name or email)."""
+        return self.add_account(self._account_id, when, None, None)
+
+    def add_account(
+        self, account_id: str, when: datetime, name: str | None, email: str | None
+    ) -> Account:
+        """Another account's row. EmailAlreadyTaken when the email is taken."""
+        try:
+            self._conn.execute(
+                insert(account).values(
+                    account_id=account_id,
+                    create_date=when,
+                    alias=None,
+                    name=name,
+                    email=email,
+                    email_lower=email.lower() if email is not None else None,
+                    status="ACTIVE",
+                )
+            )
+        except IntegrityError as exc:
+            raise EmailAlreadyTaken("An account with this email address already exists.") from exc
+        return Account(account_id, when, None, name=name, email=email)
+
+    def all_accounts(self) -> list[Account]:
+        rows = self._conn.execute(select(account).order_by(account.c.create_date))
+        return [_to_account(row) for row in rows]
+
+    def email_taken(self, email: str) -> bool:
+        query = select(account.c.account_id).where(account.c.email_lower == email.lower())
+        return self._conn.execute(query).first() is not None
+
+    def set_status(self, account_id: str, status: str) -> bool:
+        result = self._conn.execute(
+            update(account).where(account.c.account_id == account_id).values(status=status)
         )
-        return Account(self._account_id, when, None)
+        return bool(result.rowcount)
 
     def lock(self, scope: str) -> None:
         """Serialise one account-wide check (a quota's count-then-insert) between writers.
 
-        On PostgreSQL a transaction advisory lock per scope ("users", "groups"...): a
-        CreateUser waits only for other CreateUsers, never for unrelated writes, and no
-        longer than `lock_timeout`. SQLite writers are serialised by BEGIN IMMEDIATE.
+        On PostgreSQL a transaction advisory lock per account and scope ("users",
+        "groups"...): a CreateUser waits only for other CreateUsers of its account, never
+        for unrelated writes, and no longer than `lock_timeout`. SQLite writers are
+        serialised by BEGIN IMMEDIATE.
         """
         if self._conn.dialect.name == "postgresql":
             namespace, key = quota_lock_keys(self._account_id, scope)
@@ -52,6 +100,10 @@ class AccountRepository:
         except IntegrityError as exc:
             raise EntityAlreadyExists(f"The account alias {alias} already exists.") from exc
 
+    def by_alias(self, alias: str) -> Account | None:
+        row = self._conn.execute(_BY_ALIAS, {"alias": alias}).first()
+        return _to_account(row) if row else None
+
 
 def quota_lock_keys(account_id: str, scope: str) -> tuple[int, int]:
     """pg_advisory_xact_lock's two keys for one account-wide check."""
@@ -64,3 +116,5 @@ def _signed32(value: int) -> int:
 
 # Built once (see named_entities).
 _LOCK = select(func.pg_advisory_xact_lock(bindparam("namespace"), bindparam("key")))
+_BY_ID = select(account).where(account.c.account_id == bindparam("account_id"))
+_BY_ALIAS = select(account).where(account.c.alias == bindparam("alias"))

@@ -144,7 +144,10 @@ class CredentialReportRepository:
     def users(self) -> Iterator[ReportUser]:
         mfa_users = (
             select(mfa_devices.c.user_id, func.count().label("devices"))
-            .where(mfa_devices.c.user_id.is_not(None))
+            .where(
+                mfa_devices.c.user_id.is_not(None),
+                mfa_devices.c.account_id == self._account_id,
+            )
             .group_by(mfa_devices.c.user_id)
             .subquery()
         )
@@ -160,6 +163,7 @@ class CredentialReportRepository:
             )
             .outerjoin(login_profiles, login_profiles.c.user_id == users.c.user_id)
             .outerjoin(mfa_users, mfa_users.c.user_id == users.c.user_id)
+            .where(users.c.account_id == self._account_id)
             .order_by(users.c.name_lower)
         )
         for row in self._conn.execute(query, execution_options=_STREAM):
@@ -177,6 +181,7 @@ class CredentialReportRepository:
                 access_keys.c.last_used_service,
             )
             .join(users, users.c.user_id == access_keys.c.user_id)
+            .where(access_keys.c.account_id == self._account_id)
             .order_by(users.c.name_lower, access_keys.c.create_date, access_keys.c.access_key_id)
         )
         for row in self._conn.execute(query, execution_options=_STREAM):

@@ -29,7 +29,7 @@ class GroupRepository(NamedEntityRepository[Group]):
             group_id=row.group_id,
             name=row.name,
             path=row.path,
-            arn=iam_arn(self._account_id, "group", row.path, row.name),
+            arn=iam_arn(row.account_id, "group", row.path, row.name),
             create_date=row.create_date,
         )
 

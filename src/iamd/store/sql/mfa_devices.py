@@ -62,13 +62,17 @@ class MFADeviceRepository:
 
     def get(self, serial_number: str, *, for_update: bool = False) -> VirtualMFADevice | None:
         query = _BY_SERIAL_FOR_UPDATE if for_update else _BY_SERIAL
-        row = self._conn.execute(query, {"serial": serial_number}).first()
+        row = self._conn.execute(
+            query, {"serial": serial_number, "account_id": self._account_id}
+        ).first()
         if row is None:
             return None
         return self._device(row, self.tags.of(serial_number))
 
     def sealed_seed(self, serial_number: str) -> bytes | None:
-        value = self._conn.execute(_SEED, {"serial": serial_number}).scalar()
+        value = self._conn.execute(
+            _SEED, {"serial": serial_number, "account_id": self._account_id}
+        ).scalar()
         return bytes(value) if value is not None else None
 
     def add(self, device: VirtualMFADevice, seed_sealed: bytes) -> None:
@@ -76,6 +80,7 @@ class MFADeviceRepository:
             self._conn.execute(
                 insert(mfa_devices).values(
                     serial_number=device.serial_number,
+                    account_id=self._account_id,
                     name=device.name,
                     name_lower=device.name.lower(),
                     path=device.path,
@@ -91,10 +96,15 @@ class MFADeviceRepository:
             self.tags.upsert(device.serial_number, device.tags)
 
     def count(self) -> int:
-        return int(self._conn.execute(select(func.count()).select_from(mfa_devices)).scalar_one())
+        query = select(func.count()).select_from(mfa_devices).where(self._in_account)
+        return int(self._conn.execute(query).scalar_one())
+
+    @property
+    def _in_account(self) -> Any:
+        return mfa_devices.c.account_id == self._account_id
 
     def count_assigned(self) -> int:
-        query = select(func.count()).select_from(mfa_devices)
+        query = select(func.count()).select_from(mfa_devices).where(self._in_account)
         return int(self._conn.execute(query.where(mfa_devices.c.user_id.is_not(None))).scalar_one())
 
     def count_for_user(self, user_id: str) -> int:
@@ -140,7 +150,11 @@ class MFADeviceRepository:
     def listing(
         self, status: AssignmentStatus, marker: str | None, max_items: int
     ) -> Page[VirtualMFADevice]:
-        query = _SELECT.order_by(mfa_devices.c.serial_number).limit(max_items + 1)
+        query = (
+            _SELECT.where(self._in_account)
+            .order_by(mfa_devices.c.serial_number)
+            .limit(max_items + 1)
+        )
         if status is AssignmentStatus.ASSIGNED:
             query = query.where(mfa_devices.c.user_id.is_not(None))
         elif status is AssignmentStatus.UNASSIGNED:
@@ -171,10 +185,16 @@ _SELECT: Select[Any] = select(
     users.c.create_date.label("user_create_date"),
     users.c.password_last_used.label("user_password_last_used"),
 ).select_from(mfa_devices.outerjoin(users, users.c.user_id == mfa_devices.c.user_id))
-_BY_SERIAL = _SELECT.where(mfa_devices.c.serial_number == bindparam("serial"))
+_BY_SERIAL = _SELECT.where(
+    mfa_devices.c.serial_number == bindparam("serial"),
+    mfa_devices.c.account_id == bindparam("account_id"),
+)
 # Row lock on PostgreSQL (SQLite writers already hold the database lock).
 _BY_SERIAL_FOR_UPDATE = _BY_SERIAL.with_for_update(of=mfa_devices)
-_SEED = select(mfa_devices.c.seed_sealed).where(mfa_devices.c.serial_number == bindparam("serial"))
+_SEED = select(mfa_devices.c.seed_sealed).where(
+    mfa_devices.c.serial_number == bindparam("serial"),
+    mfa_devices.c.account_id == bindparam("account_id"),
+)
 _OF_USER = _SELECT.where(mfa_devices.c.user_id == bindparam("user_id")).order_by(
     mfa_devices.c.enable_date, mfa_devices.c.serial_number
 )

@@ -53,21 +53,44 @@ class NamedEntityRepository(Generic[E]):
 
     def get_by_name(self, name: str, *, for_update: bool = False) -> E | None:
         row = self._conn.execute(
-            _by_name(self.table, for_update), {"name_lower": name.lower()}
+            _by_name(self.table, for_update),
+            {"name_lower": name.lower(), "account_id": self._account_id},
         ).first()
         return self._to_entity(row) if row else None
 
     def get_by_id(self, entity_id: str) -> E | None:
-        row = self._conn.execute(_by_id(self.table, self.id_column), {"id": entity_id}).first()
+        """The entity of this account with the id, or None (also when another account's)."""
+        row = self._conn.execute(
+            _by_id(self.table, self.id_column), {"id": entity_id, "account_id": self._account_id}
+        ).first()
         return self._to_entity(row) if row else None
 
+    def find_by_id_in_any_account(self, entity_id: str) -> E | None:
+        """The entity with the id, whatever its account: ids are unique across accounts.
+
+        Only for resolving a credential (a key's user, a session's role), which is what
+        tells the request its account; everything else looks up within its account.
+        """
+        row = self._conn.execute(_by_id_anywhere(self.table, self.id_column), {"id": entity_id})
+        found = row.first()
+        return self._to_entity(found) if found else None
+
     def count(self) -> int:
-        return int(self._conn.execute(select(func.count()).select_from(self.table)).scalar_one())
+        return int(
+            self._conn.execute(_count(self.table), {"account_id": self._account_id}).scalar_one()
+        )
 
     def _insert(self, name: str, values: dict[str, Any]) -> None:
         try:
             self._conn.execute(
-                insert(self.table).values({**values, "name": name, "name_lower": name.lower()})
+                insert(self.table).values(
+                    {
+                        **values,
+                        "account_id": self._account_id,
+                        "name": name,
+                        "name_lower": name.lower(),
+                    }
+                )
             )
         except IntegrityError as exc:
             raise EntityAlreadyExists(f"{self.label} with name {name} already exists.") from exc
@@ -112,7 +135,11 @@ class NamedEntityRepository(Generic[E]):
     ) -> Page[Row[Any]]:
         """Rows of `query` in name order, one page after `marker`."""
         name_lower = self.table.c.name_lower
-        query = query.order_by(name_lower).limit(max_items + 1)
+        query = (
+            query.where(self.table.c.account_id == self._account_id)
+            .order_by(name_lower)
+            .limit(max_items + 1)
+        )
         if path_prefix != "/":
             query = query.where(self.table.c.path.startswith(path_prefix, autoescape=True))
         after = decode_marker(marker)
@@ -136,13 +163,30 @@ class NamedEntityRepository(Generic[E]):
 # than running it (measured: 215 us against 76 us for a user look-up on SQLite).
 @cache
 def _by_name(table: Table, for_update: bool) -> Select[Any]:
-    query = select(table).where(table.c.name_lower == bindparam("name_lower"))
+    query = select(table).where(
+        table.c.account_id == bindparam("account_id"),
+        table.c.name_lower == bindparam("name_lower"),
+    )
     return query.with_for_update() if for_update else query
 
 
 @cache
 def _by_id(table: Table, id_column: str) -> Select[Any]:
+    return select(table).where(
+        table.c[id_column] == bindparam("id"), table.c.account_id == bindparam("account_id")
+    )
+
+
+@cache
+def _by_id_anywhere(table: Table, id_column: str) -> Select[Any]:
     return select(table).where(table.c[id_column] == bindparam("id"))
+
+
+@cache
+def _count(table: Table) -> Select[Any]:
+    return (
+        select(func.count()).select_from(table).where(table.c.account_id == bindparam("account_id"))
+    )
 
 
 def _name_lower(row: Row[Any]) -> str:

@@ -39,8 +39,9 @@ def _to_profile(row: Row[Any]) -> StoredLoginProfile:
 
 
 class LoginProfileRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, account_id: str) -> None:
         self._conn = conn
+        self._account_id = account_id
 
     def get(self, user_id: str) -> StoredLoginProfile | None:
         row = self._conn.execute(_BY_USER, {"uid": user_id}).first()
@@ -50,6 +51,7 @@ class LoginProfileRepository:
         self._conn.execute(
             insert(login_profiles).values(
                 user_id=profile.user_id,
+                account_id=self._account_id,
                 password_hash=profile.password_hash,
                 password_reset_required=profile.password_reset_required,
                 create_date=profile.create_date,

@@ -12,7 +12,9 @@ from iamd.errors import EntityAlreadyExists
 from iamd.model import AttachedPolicy, ManagedPolicy, PolicyScope, PolicyVersion
 from iamd.model.page import Page
 from iamd.store.schema import (
+    AWS_POLICY_ACCOUNT,
     group_policy_attachments,
+    groups,
     policies,
     policy_tags,
     policy_versions,
@@ -31,7 +33,9 @@ _ATTACHMENTS: tuple[tuple[str, Table], ...] = (
     ("group", group_policy_attachments),
     ("role", role_policy_attachments),
 )
-_ATTACHMENT_TABLES = tuple(table for _kind, table in _ATTACHMENTS)
+# The owners' tables, whose account says whose an attachment is: an AWS managed policy
+# is shared by every account, and each counts and lists only its own attachments.
+_OWNERS: dict[str, Table] = {"user": users, "group": groups, "role": roles}
 # The kinds of entity that can have a permissions boundary, and their tables.
 _BOUNDED: tuple[tuple[str, Table], ...] = (("user", users), ("role", roles))
 
@@ -43,49 +47,73 @@ def _sum(counts: list[Any]) -> Any:
     return total
 
 
-def _attachment_count(policy_id_column: Any) -> Any:
-    counts = [
-        select(func.count())
-        .select_from(table)
-        .where(table.c.policy_id == policy_id_column)
-        .scalar_subquery()
-        for table in _ATTACHMENT_TABLES
-    ]
+def _owned_attachments(kind: str, table: Table, account_id: str) -> Any:
+    owner = _OWNERS[kind]
+    id_column = f"{kind}_id"
+    return table.join(owner, owner.c[id_column] == table.c[id_column]), (
+        owner.c.account_id == account_id
+    )
+
+
+def _attachment_count(policy_id_column: Any, account_id: str) -> Any:
+    counts = []
+    for kind, table in _ATTACHMENTS:
+        joined, in_account = _owned_attachments(kind, table, account_id)
+        counts.append(
+            select(func.count())
+            .select_from(joined)
+            .where(table.c.policy_id == policy_id_column, in_account)
+            .scalar_subquery()
+        )
     return _sum(counts).label("attachment_count")
 
 
-def _boundary_usage_count(arn_column: Any) -> Any:
-    # Users and roles whose permissions boundary is the policy.
+def _boundary_usage_count(arn_column: Any, account_id: str) -> Any:
+    # Users and roles of the account whose permissions boundary is the policy.
     counts = [
         select(func.count())
         .select_from(table)
-        .where(table.c.permissions_boundary_arn == arn_column)
+        .where(table.c.permissions_boundary_arn == arn_column, table.c.account_id == account_id)
         .scalar_subquery()
         for _kind, table in _BOUNDED
     ]
     return _sum(counts).label("permissions_boundary_usage_count")
 
 
-def _used_as_boundary(arn_column: Any) -> Any:
+def _used_as_boundary(arn_column: Any, account_id: str) -> Any:
     used = [
-        select(table.c[f"{kind}_id"]).where(table.c.permissions_boundary_arn == arn_column).exists()
+        select(table.c[f"{kind}_id"])
+        .where(table.c.permissions_boundary_arn == arn_column, table.c.account_id == account_id)
+        .exists()
         for kind, table in _BOUNDED
     ]
     return or_(*used)
 
 
-def _attached(policy_id_column: Any) -> Any:
-    attached = [
-        select(table.c.policy_id).where(table.c.policy_id == policy_id_column).exists()
-        for table in _ATTACHMENT_TABLES
-    ]
+def _attached(policy_id_column: Any, account_id: str) -> Any:
+    attached = []
+    for kind, table in _ATTACHMENTS:
+        joined, in_account = _owned_attachments(kind, table, account_id)
+        attached.append(
+            select(table.c.policy_id)
+            .select_from(joined)
+            .where(table.c.policy_id == policy_id_column, in_account)
+            .exists()
+        )
     return or_(*attached)
 
 
 class PolicyRepository:
-    def __init__(self, conn: Connection) -> None:
+    """Managed policies an account sees: its own customer managed ones and AWS's."""
+
+    def __init__(self, conn: Connection, account_id: str) -> None:
         self._conn = conn
+        self._account_id = account_id
         self.tags = TagRepository(conn, policy_tags, "policy_id")
+
+    @property
+    def _visible(self) -> Any:
+        return policies.c.account_id.in_((self._account_id, AWS_POLICY_ACCOUNT))
 
     def _to_policy(self, row: Row[Any], with_tags: bool) -> ManagedPolicy:
         return ManagedPolicy(
@@ -107,16 +135,18 @@ class PolicyRepository:
     def _select(self) -> Any:
         return select(
             policies,
-            _attachment_count(policies.c.policy_id),
-            _boundary_usage_count(policies.c.arn),
-        )
+            _attachment_count(policies.c.policy_id, self._account_id),
+            _boundary_usage_count(policies.c.arn, self._account_id),
+        ).where(self._visible)
 
     def get_by_arn(self, arn: str, *, for_update: bool = False) -> ManagedPolicy | None:
         query = self._select().where(policies.c.arn == arn)
         if for_update:
             # Lock only the policy row: FOR UPDATE cannot apply to aggregates.
             self._conn.execute(
-                select(policies.c.policy_id).where(policies.c.arn == arn).with_for_update()
+                select(policies.c.policy_id)
+                .where(policies.c.arn == arn, self._visible)
+                .with_for_update()
             )
         row = self._conn.execute(query).first()
         return self._to_policy(row, with_tags=True) if row else None
@@ -126,7 +156,7 @@ class PolicyRepository:
             self._conn.execute(
                 select(func.count())
                 .select_from(policies)
-                .where(policies.c.scope == PolicyScope.LOCAL.value)
+                .where(policies.c.account_id == self._account_id)
             ).scalar_one()
         )
 
@@ -136,7 +166,7 @@ class PolicyRepository:
             self._conn.execute(
                 select(func.count())
                 .select_from(policy_versions.join(policies))
-                .where(policies.c.scope == PolicyScope.LOCAL.value)
+                .where(policies.c.account_id == self._account_id)
             ).scalar_one()
         )
 
@@ -145,6 +175,9 @@ class PolicyRepository:
             self._conn.execute(
                 insert(policies).values(
                     policy_id=policy.policy_id,
+                    account_id=AWS_POLICY_ACCOUNT
+                    if policy.scope is PolicyScope.AWS
+                    else self._account_id,
                     scope=policy.scope.value,
                     name=policy.name,
                     name_lower=policy.name.lower(),
@@ -198,12 +231,14 @@ class PolicyRepository:
             query = query.where(policies.c.scope == scope)
         if path_prefix != "/":
             query = query.where(policies.c.path.startswith(path_prefix, autoescape=True))
+        attached = _attached(policies.c.policy_id, self._account_id)
+        boundary = _used_as_boundary(policies.c.arn, self._account_id)
         if only_attached or usage == "PermissionsPolicy":
-            query = query.where(_attached(policies.c.policy_id))
+            query = query.where(attached)
         if usage == "PermissionsBoundary":
-            query = query.where(_used_as_boundary(policies.c.arn))
+            query = query.where(boundary)
         if usage == "InUse":  # either of the above (GetAccountAuthorizationDetails)
-            query = query.where(_attached(policies.c.policy_id) | _used_as_boundary(policies.c.arn))
+            query = query.where(attached | boundary)
         if after is not None:
             query = query.where(sort_key > after)
         page = page_of(list(self._conn.execute(query)), max_items, lambda r: r.arn)
@@ -372,7 +407,10 @@ class PolicyRepository:
             kind: [
                 r[0]
                 for r in self._conn.execute(
-                    select(table.c[f"{kind}_id"]).where(table.c.permissions_boundary_arn == arn)
+                    select(table.c[f"{kind}_id"]).where(
+                        table.c.permissions_boundary_arn == arn,
+                        table.c.account_id == self._account_id,
+                    )
                 )
             ]
             for kind, table in _BOUNDED
@@ -380,15 +418,16 @@ class PolicyRepository:
 
     def entities_for_policy(self, policy_id: str) -> dict[str, list[str]]:
         """Ids of the users, groups and roles the policy is attached to, by kind."""
-        return {
-            kind: [
-                r[0]
-                for r in self._conn.execute(
-                    select(table.c[f"{kind}_id"]).where(table.c.policy_id == policy_id)
-                )
-            ]
-            for kind, table in _ATTACHMENTS
-        }
+        found: dict[str, list[str]] = {}
+        for kind, table in _ATTACHMENTS:
+            joined, in_account = _owned_attachments(kind, table, self._account_id)
+            rows = self._conn.execute(
+                select(table.c[f"{kind}_id"])
+                .select_from(joined)
+                .where(table.c.policy_id == policy_id, in_account)
+            )
+            found[kind] = [r[0] for r in rows]
+        return found
 
 
 def version_number(version_id: str) -> int:

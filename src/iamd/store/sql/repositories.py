@@ -26,11 +26,14 @@ def _to_repository(row: Row[Any]) -> Repository:
 
 
 class RepositoryRepository:
-    def __init__(self, conn: Connection) -> None:
+    """CodeCommit repositories of one account (names are unique per account)."""
+
+    def __init__(self, conn: Connection, account_id: str) -> None:
         self._conn = conn
+        self._account_id = account_id
 
     def by_name(self, name: str) -> Repository | None:
-        row = self._conn.execute(_BY_NAME, {"name": name}).first()
+        row = self._conn.execute(_BY_NAME, {"name": name, "account_id": self._account_id}).first()
         return _to_repository(row) if row else None
 
     def add(self, repository: Repository, tags: Mapping[str, str]) -> None:
@@ -39,6 +42,7 @@ class RepositoryRepository:
                 _INSERT,
                 {
                     "repository_id": repository.repository_id,
+                    "account_id": self._account_id,
                     "name": repository.name,
                     "description": repository.description,
                     "default_branch": repository.default_branch,
@@ -76,7 +80,7 @@ class RepositoryRepository:
         self._conn.execute(_DELETE, {"rid": repository_id})
 
     def count(self) -> int:
-        return int(self._conn.execute(_COUNT).scalar_one())
+        return int(self._conn.execute(_COUNT, {"account_id": self._account_id}).scalar_one())
 
     def listing(
         self, *, by_last_modified: bool, descending: bool, offset: int, limit: int
@@ -85,12 +89,20 @@ class RepositoryRepository:
         name = repositories.c.name
         keys = [repositories.c.last_modified_date, name] if by_last_modified else [name]
         order = [key.desc() if descending else key.asc() for key in keys]
-        statement = select(repositories).order_by(*order).offset(offset).limit(limit)
+        statement = (
+            select(repositories)
+            .where(repositories.c.account_id == self._account_id)
+            .order_by(*order)
+            .offset(offset)
+            .limit(limit)
+        )
         return [_to_repository(row) for row in self._conn.execute(statement)]
 
 
 # The statements, built once (see named_entities for why).
-_BY_NAME = select(repositories).where(repositories.c.name == bindparam("name"))
+_BY_NAME = select(repositories).where(
+    repositories.c.account_id == bindparam("account_id"), repositories.c.name == bindparam("name")
+)
 _INSERT = insert(repositories)
 _INSERT_TAG = insert(repository_tags)
 _SET_DESCRIPTION = (
@@ -112,4 +124,8 @@ _SET_FIRST_BRANCH = (
     .values(default_branch=bindparam("branch"))
 )
 _DELETE = delete(repositories).where(repositories.c.repository_id == bindparam("rid"))
-_COUNT = select(func.count()).select_from(repositories)
+_COUNT = (
+    select(func.count())
+    .select_from(repositories)
+    .where(repositories.c.account_id == bindparam("account_id"))
+)

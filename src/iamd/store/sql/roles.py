@@ -33,7 +33,7 @@ class RoleRepository(NamedEntityRepository[Role]):
             role_id=row.role_id,
             name=row.name,
             path=row.path,
-            arn=iam_arn(self._account_id, "role", row.path, row.name),
+            arn=iam_arn(row.account_id, "role", row.path, row.name),
             create_date=row.create_date,
             assume_role_policy=row.assume_role_policy,
             max_session_duration=int(row.max_session_duration),
@@ -86,7 +86,10 @@ class RoleRepository(NamedEntityRepository[Role]):
 
     def trust_policies_containing(self, fragment: str) -> list[Role]:
         """Roles whose trust policy text contains `fragment` (without their tags)."""
-        query = select(roles).where(roles.c.assume_role_policy.contains(fragment, autoescape=True))
+        query = select(roles).where(
+            roles.c.account_id == self._account_id,
+            roles.c.assume_role_policy.contains(fragment, autoescape=True),
+        )
         return [self._role(row, ()) for row in self._conn.execute(query)]
 
     def dependents(self, role_id: str) -> list[str]:

@@ -23,8 +23,11 @@ def _to_key(row: Row[Any]) -> SSHPublicKey:
 
 
 class SSHPublicKeyRepository:
-    def __init__(self, conn: Connection) -> None:
+    """SSH public keys; by key id globally (git-over-SSH logins name only the id)."""
+
+    def __init__(self, conn: Connection, account_id: str) -> None:
         self._conn = conn
+        self._account_id = account_id
 
     def get(self, ssh_public_key_id: str) -> SSHPublicKey | None:
         row = self._conn.execute(_BY_ID, {"key_id": ssh_public_key_id}).first()
@@ -46,6 +49,7 @@ class SSHPublicKeyRepository:
             {
                 "ssh_public_key_id": key.ssh_public_key_id,
                 "user_id": key.user_id,
+                "account_id": self._account_id,
                 "fingerprint": key.fingerprint,
                 "body": key.body,
                 "status": key.status.value,

@@ -41,7 +41,7 @@ class UserRepository(NamedEntityRepository[User]):
             user_id=row.user_id,
             name=row.name,
             path=row.path,
-            arn=iam_arn(self._account_id, "user", row.path, row.name),
+            arn=iam_arn(row.account_id, "user", row.path, row.name),
             create_date=row.create_date,
             password_last_used=row.password_last_used,
             permissions_boundary_arn=row.permissions_boundary_arn,

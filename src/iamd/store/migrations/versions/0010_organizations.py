@@ -1,11 +1,9 @@
 """AWS Organizations: organizations and their root, members, OUs, SCPs and their
-attachments, CreateAccount requests, tags (issue 13, item 3).
-
-`provisional_accounts` holds the name, email and status of created accounts until the
-accounts service's own `account` columns replace it (at the merge of issue 13's parts).
+attachments, CreateAccount requests, tags (issue 13, item 3). An account's own record
+(name, email, status) is the `account` table's (migration 0009).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
@@ -148,26 +146,9 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_organization_tags_organization_id"), "organization_tags", ["organization_id"]
     )
-    _create_provisional_accounts()
-
-
-def _create_provisional_accounts() -> None:
-    # PROVISIONAL: dropped at the merge with the accounts service (issue 13 part A).
-    op.create_table(
-        "provisional_accounts",
-        sa.Column("account_id", sa.String(12), nullable=False),
-        sa.Column("name", sa.String(50), nullable=False),
-        sa.Column("email", sa.String(64), nullable=False),
-        sa.Column("email_lower", sa.String(64), nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("create_date", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_provisional_accounts")),
-        sa.UniqueConstraint("email_lower", name=op.f("uq_provisional_accounts_email_lower")),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("provisional_accounts")
     op.drop_table("organization_tags")
     op.drop_table("create_account_requests")
     op.drop_table("organization_policy_attachments")
