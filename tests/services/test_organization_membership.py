@@ -15,6 +15,7 @@ from iamd.model.organizations import FULL_AWS_ACCESS_CONTENT
 from iamd.services.container import Services
 from iamd.services.organization_policies import OrganizationPolicyService
 from iamd.services.organizations import OrganizationsService
+from iamd.services.policies import sync_aws_managed_policies
 
 DENY = json.dumps(
     {
@@ -30,6 +31,8 @@ def world(
 ) -> Iterator[tuple[Services, OrganizationsService, OrganizationPolicyService]]:
     clock = MovableClock()
     with local_services(tmp_path, clock) as services:
+        # The new accounts' access role gets AdministratorAccess, as at a server's start.
+        sync_aws_managed_policies(services.tx, clock)
         # CreateAccount's background step runs inline, so the test sees its outcome.
         orgs = OrganizationsService(services.tx, clock, services.accounts, lambda f: f())
         yield services, orgs, OrganizationPolicyService(services.tx, clock, orgs)
