@@ -11,22 +11,26 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import botocore.session
+import botocore.loaders
+import botocore.model
 
 #: Shape name that IAM uses for every policy-document string. botocore's
 #: ``after-call.iam`` handler URL-decodes and JSON-loads members of this shape.
 POLICY_DOCUMENT_SHAPE = "policyDocumentType"
 
 
+# The loader and the model classes, not a botocore Session: a Session imports botocore's
+# client machinery (urllib3, waiters, docs), a fifth of a second of the server's start.
 @cache
-def _session() -> Any:
-    return botocore.session.get_session()
+def _loader() -> Any:
+    return botocore.loaders.create_loader()
 
 
 @cache
 def load_service_model(service_name: str) -> Any:
     """Return botocore's ``ServiceModel`` for ``service_name`` (cached per process)."""
-    return _session().get_service_model(service_name)
+    data = _loader().load_service_model(service_name, "service-2")
+    return botocore.model.ServiceModel(data, service_name=service_name)
 
 
 def wire_name(shape: Any, default: str) -> str:
