@@ -12,17 +12,14 @@ IAMD_ARGS ?=
 
 .PHONY: serve test lint typecheck format system-deps bench clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-
-# --no-compile: byte-compiling every installed module costs a third of the install's
-# CPU time; Python compiles the modules the server imports on its first start anyway.
-$(SERVER_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --no-compile -e .
+# scripts/venv-install.sh creates .venv (without pip of its own) and installs with uv,
+# or with pip where uv cannot be had.
+$(SERVER_STAMP): pyproject.toml scripts/venv-install.sh
+	PYTHON=$(PYTHON) bash scripts/venv-install.sh -e .
 	touch $(SERVER_STAMP)
 
-$(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(TEST_STAMP): pyproject.toml scripts/venv-install.sh
+	PYTHON=$(PYTHON) COMPILE=1 bash scripts/venv-install.sh -e '.[test]'
 	touch $(SERVER_STAMP) $(TEST_STAMP)
 
 serve: $(SERVER_STAMP)
@@ -49,7 +46,7 @@ test: $(TEST_STAMP) system-deps lint typecheck
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(TEST_STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	PYTHON=$(PYTHON) bash scripts/venv-install.sh -e '.[bench]'
 	$(BIN)/python bench/run.py
 
 clean:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Generic, TypeVar
 
-import botocore.session
+import botocore.loaders
+import botocore.model
 
 #: Shape name that IAM uses for every policy-document string. botocore's
 #: ``after-call.iam`` handler URL-decodes and JSON-loads members of this shape.
@@ -23,15 +24,18 @@ R = TypeVar("R")
 W = TypeVar("W")
 
 
+# The loader and the model classes, not a botocore Session: a Session imports botocore's
+# client machinery (urllib3, waiters, docs), a fifth of a second of the server's start.
 @cache
-def _session() -> Any:
-    return botocore.session.get_session()
+def _loader() -> Any:
+    return botocore.loaders.create_loader()
 
 
 @cache
 def load_service_model(service_name: str) -> Any:
     """Return botocore's ``ServiceModel`` for ``service_name`` (cached per process)."""
-    return _session().get_service_model(service_name)
+    data = _loader().load_service_model(service_name, "service-2")
+    return botocore.model.ServiceModel(data, service_name=service_name)
 
 
 @dataclass(frozen=True, slots=True)
