@@ -136,7 +136,7 @@ class CredentialResolver:
                 return None
             # Key ids are unique across accounts: the key's user says the account.
             user = repos.users.find_by_id_in_any_account(found.key.user_id)
-            if user is None:
+            if user is None or not account_is_open(repos, account_of(user.arn)):
                 return None
             policies = self._compiler.for_user(repos.in_account(account_of(user.arn)), user)
         secret = self._box.open(found.secret_sealed, secret_context(access_key_id))
@@ -167,7 +167,7 @@ class CredentialResolver:
     ) -> ResolvedCredential | None:
         # A GetSessionToken session acts as its IAM user, with the user's policies.
         user = repos.users.find_by_id_in_any_account(claims.principal_id)
-        if user is None:
+        if user is None or not account_is_open(repos, account_of(user.arn)):
             return None
         account = account_of(user.arn)
         policies = self._compiler.for_user(repos.in_account(account), user)
@@ -190,6 +190,8 @@ class CredentialResolver:
         # (a cross-account AssumeRole): the session acts there.
         role = repos.roles.find_by_id_in_any_account(claims.principal_id)
         if role is None or claims.session_name is None:
+            return None
+        if not account_is_open(repos, account_of(role.arn)):
             return None
         account = account_of(role.arn)
         repos = repos.in_account(account)
@@ -244,6 +246,14 @@ def with_organization(compiler: PolicyCompiler, resolved: ResolvedCredential) ->
         policies=resolved.policies.restricted_by(scps),
         principal_keys={**resolved.principal_keys, **keys},
     )
+
+
+def account_is_open(repos: Repositories, account_id: str) -> bool:
+    """Whether the account's principals may act: it exists and is not closed. AWS
+    refuses every request of a closed (SUSPENDED) account's credentials, and fails
+    closed here for an account with no row."""
+    found = repos.account.get_account(account_id)
+    return found is not None and found.status != "SUSPENDED"
 
 
 def account_of(arn: str) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from iamd.model import SSHPublicKeyStatus
 from iamd.principals.caller import Caller
-from iamd.principals.credentials import account_of, principal_keys, user_caller
+from iamd.principals.credentials import account_is_open, account_of, principal_keys, user_caller
 from iamd.principals.organization_policies import organization_keys
 from iamd.principals.principal_policies import PolicyCompiler, PrincipalPolicies
 from iamd.store.read_cache import ReadThrough
@@ -75,7 +75,7 @@ class SSHLoginResolver:
                 return _MISSING
             # SSH key ids are unique across accounts; the key's user says the account.
             user = repos.users.find_by_id_in_any_account(key.user_id)
-            if user is None:
+            if user is None or not account_is_open(repos, account_of(user.arn)):
                 return _MISSING
             policies = self._compiler.for_user(repos.in_account(account_of(user.arn)), user)
         blob = _blob_of(key.body)

@@ -29,6 +29,7 @@ from iamd.clock import Clock
 from iamd.errors import AccountNotFoundException, EmailAlreadyTaken, ValidationError
 from iamd.model import Account, Role
 from iamd.model.owners import OwnerKind
+from iamd.principals.credentials import account_is_open
 from iamd.services.policies import PolicyService
 from iamd.services.roles import RoleService
 from iamd.store.transactions import Transactions
@@ -100,6 +101,14 @@ class AccountsService:
             return False
         with self._tx.read() as repos:
             return repos.account.get_account(account_id) is not None
+
+    def is_open(self, account_id: str) -> bool:
+        """Whether the account exists and is not closed (SUSPENDED): a closed account's
+        roles cannot be assumed and its principals' credentials stop working."""
+        if not _TWELVE_DIGITS.fullmatch(account_id):
+            return False
+        with self._tx.read() as repos:
+            return account_is_open(repos, account_id)
 
     def find(self, id_or_alias: str) -> Account | None:
         """The account with this id, or this alias (aliases are lowercase), or None."""

@@ -130,7 +130,10 @@ class Services:
     def for_sign_in(self, account: str) -> Services:
         """The services of the account named by its id or alias, else this account's."""
         found = self.accounts.find(account)
-        return self if found is None else self.in_account(found.account_id)
+        # A closed account's users cannot sign in: answered as an unknown account is.
+        if found is None or found.status == "SUSPENDED":
+            return self
+        return self.in_account(found.account_id)
 
     def _for(self, tx: Transactions) -> Services:
         return _account_services(

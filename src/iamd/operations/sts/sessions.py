@@ -123,8 +123,8 @@ def assume_role(ctx: CallContext, params: Params) -> Result:
 
 def _role_named_by(ctx: CallContext, role_arn: str) -> Role | None:
     """The role the ARN names (path included), in the caller's account or another
-    existing one, or None (then AssumeRole answers AccessDenied, as for any role that
-    does not exist)."""
+    existing one that is not closed, or None (then AssumeRole answers AccessDenied, as
+    for any role that does not exist)."""
     parts = role_arn.split(":", 5)
     if len(parts) != 6 or parts[:3] != ["arn", "aws", "iam"] or parts[3] != "":
         return None
@@ -133,7 +133,7 @@ def _role_named_by(ctx: CallContext, role_arn: str) -> Role | None:
     services = ctx.services
     if parts[4] != ctx.caller.account_id:
         # Checked first so that ARNs naming made-up accounts build no services.
-        if not services.accounts.exists(parts[4]):
+        if not services.accounts.is_open(parts[4]):
             return None
         services = services.in_account(parts[4])
     name = parts[5].rsplit("/", 1)[-1]

@@ -1,0 +1,54 @@
+"""A closed account (CloseAccount: SUSPENDED) can no longer act: its principals'
+credentials stop working at the next request, its roles cannot be assumed, and its users
+cannot sign in, while the management account goes on as before."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+from tests.server.test_organizations import create_account
+from tests.support.servers import RunningServer
+from tests.support.sign_in import sign_in
+
+ROLE = "OrganizationAccountAccessRole"
+
+
+def _assume(server: RunningServer, account_id: str) -> dict[str, str]:
+    sts = server.client("sts")
+    credentials: dict[str, str] = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/{ROLE}", RoleSessionName="ops"
+    )["Credentials"]
+    return credentials
+
+
+def test_closing_an_account_stops_its_credentials_and_its_roles(
+    fresh_server: RunningServer,
+) -> None:
+    orgs = fresh_server.client("organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    member = create_account(orgs, "Retired", "retired@example.com")
+    session = _assume(fresh_server, member)
+    in_member = fresh_server.client(
+        "iam", session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"]
+    )
+    in_member.create_user(UserName="ops")
+    key = in_member.create_access_key(UserName="ops")["AccessKey"]
+    in_member.create_login_profile(UserName="ops", Password="Correct-Horse-9!")
+    own_key = fresh_server.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+    assert own_key.get_caller_identity()["Arn"] == f"arn:aws:iam::{member}:user/ops"
+    assert sign_in(fresh_server, member, "ops", "Correct-Horse-9!")[1] == "signed_in"
+
+    orgs.close_account(AccountId=member)
+
+    calls = (lambda: in_member.get_user(UserName="ops"), own_key.get_caller_identity)
+    for call in calls:
+        with pytest.raises(ClientError) as refused:
+            call()
+        assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    with pytest.raises(ClientError) as no_role:
+        _assume(fresh_server, member)
+    assert no_role.value.response["Error"]["Code"] == "AccessDenied"
+    assert sign_in(fresh_server, member, "ops", "Correct-Horse-9!")[1] == "invalid_credentials"
+
+    # The management account is untouched.
+    assert fresh_server.client("iam").get_user()["User"]["UserName"] == "admin"
