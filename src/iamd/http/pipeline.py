@@ -258,6 +258,10 @@ class AwsPipeline:
         return credential
 
 
+# The services whose resources live in one account and have no resource-based policy.
+_ACCOUNT_SCOPED_SERVICES = frozenset({"iam", "sts", "codecommit"})
+
+
 def _refuse_other_account(caller: Caller, action: str, resource: str) -> None:
     """AccessDenied for a resource of another account (an ARN naming its 12 digits).
 
@@ -266,7 +270,11 @@ def _refuse_other_account(caller: Caller, action: str, resource: str) -> None:
     only a role assumed there does (its session acts in that account).
     """
     parts = resource.split(":", 5)
-    if len(parts) == 6 and parts[4] != caller.account_id and parts[4].isdigit():
+    # Organizations' resources name the management account in every member's requests;
+    # the organization itself decides who may see them.
+    if len(parts) != 6 or parts[2] not in _ACCOUNT_SCOPED_SERVICES:
+        return
+    if parts[4] != caller.account_id and parts[4].isdigit():
         raise AccessDenied(
             f"User: {caller.arn} is not authorized to perform: {action} on resource: "
             f"{resource} because no resource-based policy allows the {action} action"

@@ -1,8 +1,11 @@
-"""A closed account (CloseAccount: SUSPENDED) can no longer act: its principals'
-credentials stop working at the next request, its roles cannot be assumed, and its users
-cannot sign in, while the management account goes on as before."""
+"""Member accounts seen through their own credentials: what they may ask of the
+organization, and that a closed account (CloseAccount: SUSPENDED) can no longer act: its
+principals' credentials stop working at the next request, its roles cannot be assumed,
+and its users cannot sign in, while the management account goes on as before."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -52,3 +55,38 @@ def test_closing_an_account_stops_its_credentials_and_its_roles(
 
     # The management account is untouched.
     assert fresh_server.client("iam").get_user()["User"]["UserName"] == "admin"
+
+
+def test_a_member_account_describes_its_organization_and_nothing_more(
+    fresh_server: RunningServer,
+) -> None:
+    orgs = fresh_server.client("organizations")
+    organization = orgs.create_organization(FeatureSet="ALL")["Organization"]
+    member = create_account(orgs, "Member", "member@example.com")
+    session = _assume(fresh_server, member)
+    as_member = fresh_server.client(
+        "organizations",
+        session["AccessKeyId"],
+        session["SecretAccessKey"],
+        session["SessionToken"],
+    )
+    # Any member may describe the organization it belongs to (its ARN names the
+    # management account): that is not another account's resource to refuse.
+    assert as_member.describe_organization()["Organization"]["Id"] == organization["Id"]
+    # Management operations, on the organization's resources or none, are refused with
+    # Organizations' own words.
+    for call in (
+        as_member.list_accounts,
+        lambda: as_member.describe_account(AccountId=member),
+        lambda: as_member.list_children(ParentId=organization_root(orgs), ChildType="ACCOUNT"),
+    ):
+        with pytest.raises(ClientError) as refused:
+            call()
+        error = refused.value.response["Error"]
+        assert error["Code"] == "AccessDeniedException"
+        assert error["Message"] == "You don't have permissions to access this resource."
+
+
+def organization_root(orgs: Any) -> str:
+    root_id: str = orgs.list_roots()["Roots"][0]["Id"]
+    return root_id
