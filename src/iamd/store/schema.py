@@ -126,15 +126,28 @@ Index("ix_users_path_name", users.c.account_id, users.c.path, users.c.name_lower
 # PermissionsBoundaryUsageCount and DeletePolicy look users up by boundary.
 Index("ix_users_permissions_boundary_arn", users.c.permissions_boundary_arn)
 
-user_tags = Table(
-    "user_tags",
-    metadata,
-    Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
-    Column("key_lower", String(TAG_KEY_LOWER_LENGTH), primary_key=True),
-    Column("key", String(128), nullable=False),
-    Column("value", String(256), nullable=False),
-    Column("position", Integer, nullable=False),
-)
+
+def _entity_tags(
+    name: str, owner_column: str, owner: str, *, account_scoped: bool = False
+) -> Table:
+    """The tags of one kind of IAM entity, as `store/sql/tags.TagRepository` keeps them:
+    one row per key, unique ignoring case (`key_lower`), in the order they were added
+    (`position`), dropped with their owner. Tables made after accounts carry the account
+    of each row too."""
+    account = [Column("account_id", String(12), nullable=False)] if account_scoped else []
+    return Table(
+        name,
+        metadata,
+        Column(owner_column, ForeignKey(owner, ondelete="CASCADE"), primary_key=True),
+        Column("key_lower", String(TAG_KEY_LOWER_LENGTH), primary_key=True),
+        *account,
+        Column("key", String(128), nullable=False),
+        Column("value", String(256), nullable=False),
+        Column("position", Integer, nullable=False),
+    )
+
+
+user_tags = _entity_tags("user_tags", "user_id", "users.user_id")
 
 groups = Table(
     "groups",
@@ -187,15 +200,7 @@ policy_versions = Table(
     Column("create_date", UtcDateTime, nullable=False),
 )
 
-policy_tags = Table(
-    "policy_tags",
-    metadata,
-    Column("policy_id", ForeignKey("policies.policy_id", ondelete="CASCADE"), primary_key=True),
-    Column("key_lower", String(TAG_KEY_LOWER_LENGTH), primary_key=True),
-    Column("key", String(128), nullable=False),
-    Column("value", String(256), nullable=False),
-    Column("position", Integer, nullable=False),
-)
+policy_tags = _entity_tags("policy_tags", "policy_id", "policies.policy_id")
 
 user_policy_attachments = Table(
     "user_policy_attachments",
@@ -322,19 +327,7 @@ mfa_devices = Table(
 )
 Index("ix_mfa_devices_user", mfa_devices.c.user_id)
 
-mfa_device_tags = Table(
-    "mfa_device_tags",
-    metadata,
-    Column(
-        "serial_number",
-        ForeignKey("mfa_devices.serial_number", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("key_lower", String(TAG_KEY_LOWER_LENGTH), primary_key=True),
-    Column("key", String(128), nullable=False),
-    Column("value", String(256), nullable=False),
-    Column("position", Integer, nullable=False),
-)
+mfa_device_tags = _entity_tags("mfa_device_tags", "serial_number", "mfa_devices.serial_number")
 
 # Console passwords (CreateLoginProfile). Only an argon2 hash is stored. Failed sign-ins
 # are counted so repeated failures are slowed down.
@@ -396,15 +389,7 @@ roles = Table(
 Index("ix_roles_path_name", roles.c.account_id, roles.c.path, roles.c.name_lower)
 Index("ix_roles_permissions_boundary_arn", roles.c.permissions_boundary_arn)
 
-role_tags = Table(
-    "role_tags",
-    metadata,
-    Column("role_id", ForeignKey("roles.role_id", ondelete="CASCADE"), primary_key=True),
-    Column("key_lower", String(TAG_KEY_LOWER_LENGTH), primary_key=True),
-    Column("key", String(128), nullable=False),
-    Column("value", String(256), nullable=False),
-    Column("position", Integer, nullable=False),
-)
+role_tags = _entity_tags("role_tags", "role_id", "roles.role_id")
 
 role_policy_attachments = Table(
     "role_policy_attachments",
@@ -458,19 +443,11 @@ instance_profile_roles = Table(
 # ListInstanceProfilesForRole and DeleteRole's conflict check look profiles up by role.
 Index("ix_instance_profile_roles_role_id", instance_profile_roles.c.role_id)
 
-instance_profile_tags = Table(
+instance_profile_tags = _entity_tags(
     "instance_profile_tags",
-    metadata,
-    Column(
-        "instance_profile_id",
-        ForeignKey("instance_profiles.instance_profile_id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("key_lower", String(TAG_KEY_LOWER_LENGTH), primary_key=True),
-    Column("account_id", String(12), nullable=False),
-    Column("key", String(128), nullable=False),
-    Column("value", String(256), nullable=False),
-    Column("position", Integer, nullable=False),
+    "instance_profile_id",
+    "instance_profiles.instance_profile_id",
+    account_scoped=True,
 )
 
 # DeleteServiceLinkedRole's tasks, polled with GetServiceLinkedRoleDeletionStatus. The
@@ -672,17 +649,9 @@ Index(
     server_certificates.c.path,
 )
 
-server_certificate_tags = Table(
+server_certificate_tags = _entity_tags(
     "server_certificate_tags",
-    metadata,
-    Column(
-        "server_certificate_id",
-        ForeignKey("server_certificates.server_certificate_id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("key_lower", String(TAG_KEY_LOWER_LENGTH), primary_key=True),
-    Column("account_id", String(12), nullable=False),
-    Column("key", String(128), nullable=False),
-    Column("value", String(256), nullable=False),
-    Column("position", Integer, nullable=False),
+    "server_certificate_id",
+    "server_certificates.server_certificate_id",
+    account_scoped=True,
 )
