@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from iamd.tools.audit.checks import AuditFinding, PolicyDocument
+from iamd.tools.audit.checks import AdvisedEntity, AuditFinding, PolicyDocument
 
 
 class AuditError(Exception):
@@ -68,6 +68,48 @@ def customer_policies(iam: Any) -> Iterator[PolicyDocument]:
                         )
     except (ClientError, BotoCoreError) as error:
         raise AuditError(f"could not read the account's policies: {error}") from None
+
+
+def advised_entities(iam: Any, timeout: float = 120.0) -> Iterator[AdvisedEntity]:
+    """Every user and role with its access advisor report (service level), one job each."""
+    try:
+        for kind, lister, key, name_key in (
+            ("user", "list_users", "Users", "UserName"),
+            ("role", "list_roles", "Roles", "RoleName"),
+        ):
+            for page in iam.get_paginator(lister).paginate():
+                for entity in page[key]:
+                    if kind == "role" and entity.get("Path", "/").startswith("/aws-service-role/"):
+                        continue  # service-linked roles' permissions are AWS's to set
+                    report = _advisor_report(iam, entity["Arn"], timeout)
+                    yield AdvisedEntity(
+                        f"{kind} {entity[name_key]}",
+                        entity["CreateDate"],
+                        report["JobCompletionDate"],
+                        report["ServicesLastAccessed"],
+                    )
+    except (ClientError, BotoCoreError) as error:
+        raise AuditError(f"could not read the access advisor's reports: {error}") from None
+
+
+def _advisor_report(iam: Any, arn: str, timeout: float) -> dict[str, Any]:
+    job_id = iam.generate_service_last_accessed_details(Arn=arn)["JobId"]
+    deadline = time.monotonic() + timeout
+    while True:
+        report: dict[str, Any] = iam.get_service_last_accessed_details(JobId=job_id)
+        if report["JobStatus"] == "FAILED":
+            raise AuditError(f"the access advisor's report on {arn} failed")
+        if report["JobStatus"] == "COMPLETED":
+            break
+        if time.monotonic() > deadline:
+            raise AuditError(f"the access advisor's report on {arn} was not ready in time")
+        time.sleep(0.2)
+    services = list(report["ServicesLastAccessed"])
+    while report.get("IsTruncated"):
+        report = iam.get_service_last_accessed_details(JobId=job_id, Marker=report["Marker"])
+        services += report["ServicesLastAccessed"]
+    report["ServicesLastAccessed"] = services
+    return report
 
 
 def with_key_ids(iam: Any, findings: Sequence[AuditFinding]) -> list[AuditFinding]:
