@@ -239,3 +239,20 @@ def test_a_bad_marker_and_granularity(iam: Any, unique: str) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as raised:
         iam.get_service_last_accessed_details(JobId=job_id, Marker="garbage!")
     assert raised.value.response["Error"]["Code"] == "InvalidInput"
+
+
+def test_an_aws_managed_policys_report(iam: Any, unique: str) -> None:
+    arn = "arn:aws:iam::aws:policy/IAMReadOnlyAccess"
+    user = f"{unique}-u"
+    iam.create_user(UserName=user)
+    iam.attach_user_policy(UserName=user, PolicyArn=arn)
+
+    job_id, got, _ = _report(iam, arn)
+
+    assert got["JobStatus"] == "COMPLETED"
+    assert "iam" in _by_namespace(got)
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        iam.get_service_last_accessed_details_with_entities(
+            JobId=job_id, ServiceNamespace="codecommit"
+        )
+    assert raised.value.response["Error"]["Code"] == "InvalidInput"
