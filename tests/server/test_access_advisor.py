@@ -256,3 +256,21 @@ def test_an_aws_managed_policys_report(iam: Any, unique: str) -> None:
             JobId=job_id, ServiceNamespace="codecommit"
         )
     assert raised.value.response["Error"]["Code"] == "InvalidInput"
+
+
+def test_a_deleted_users_use_is_not_its_new_namesakes(
+    server: RunningServer, iam: Any, unique: str
+) -> None:
+    name = f"{unique}-u"
+    key_id, secret = _user(iam, name, "iam:GetUser")
+    server.client("iam", key_id, secret).get_user()
+    arn = f"arn:aws:iam::{ACCOUNT}:user/{name}"
+    assert "LastAuthenticated" in _by_namespace(_report(iam, arn)[1])["iam"]
+    iam.delete_access_key(UserName=name, AccessKeyId=key_id)
+    iam.delete_user_policy(UserName=name, PolicyName="p")
+    iam.delete_user(UserName=name)
+    time.sleep(0.01)
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=_doc("iam:GetUser"))
+
+    assert "LastAuthenticated" not in _by_namespace(_report(iam, arn)[1])["iam"]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from tests.support.local_services import ACCOUNT, MovableClock, local_services
 
+from iamd.errors import NoSuchEntity
 from iamd.model.owners import OwnerKind
 from iamd.services.access_advisor import AccessAdvisorService
 from iamd.services.container import Services
@@ -71,3 +72,31 @@ def test_uses_are_batched_and_an_older_one_never_wins(services: Services) -> Non
         ("", newer, "eu-west-1"),
         ("GetUser", newer, "eu-west-1"),
     ]
+
+
+def test_old_jobs_are_forgotten(services: Services) -> None:
+    from iamd.services import access_advisor
+
+    services.users.create("dev", "/")
+    ids = iter(range(10**6))
+    advisor = AccessAdvisorService(
+        services.tx, services.clock, lambda: f"job-{next(ids)}", services.last_used, _run_now
+    )
+    arn = f"arn:aws:iam::{ACCOUNT}:user/dev"
+    first = advisor.generate(arn, None)
+    assert advisor.job(first).status == "COMPLETED"
+    clock = services.clock
+    assert isinstance(clock, MovableClock)
+    clock.when += access_advisor.JOB_LIFETIME
+    second = advisor.generate(arn, "ACTION_LEVEL")
+
+    assert advisor.job(second).granularity == "ACTION_LEVEL"
+    with pytest.raises(NoSuchEntity):
+        advisor.job(first)
+
+
+def _run_now(work: Callable[[], None]) -> Future[None]:
+    work()
+    done: Future[None] = Future()
+    done.set_result(None)
+    return done

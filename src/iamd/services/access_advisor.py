@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from iamd.clock import Clock
@@ -43,6 +43,10 @@ SERVICE_NAMES = {
     "sts": "AWS Security Token Service",
 }
 GRANULARITIES = ("SERVICE_LEVEL", "ACTION_LEVEL")
+# Jobs are kept this long, and at most MAX_JOBS per account (the oldest go first), so
+# repeated reports cannot grow the process [I: AWS documents no lifetime].
+JOB_LIFETIME = timedelta(hours=24)
+MAX_JOBS = 1000
 _ARN = re.compile(r"^arn:aws:iam::(\d{12}|aws):(user|group|role|policy)(/(?:[^/]+/)*)?([^/]+)$")
 
 Submit = Callable[[Callable[[], None]], "Future[None]"]
@@ -55,6 +59,8 @@ class Entity:
     name: str
     entity_id: str
     path: str
+    # Uses recorded before it are a deleted namesake's (the record is by ARN).
+    created: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +121,7 @@ class AccessAdvisorService:
             self._target(repos, arn)  # NoSuchEntity / InvalidInput now, not in the job
         job = Job(self._new_id(), arn, granularity, self._clock.now())
         with self._lock:
+            self._forget_old(job.created)
             self._jobs[job.job_id] = job
         self._submit(lambda: self._build(job))
         return job.job_id
@@ -125,6 +132,14 @@ class AccessAdvisorService:
         if found is None:
             raise NoSuchEntity(f"Job {job_id} does not exist.")
         return found
+
+    def _forget_old(self, now: datetime) -> None:
+        # Dicts keep insertion order: the oldest jobs come first.
+        while self._jobs:
+            oldest = next(iter(self._jobs.values()))
+            if len(self._jobs) < MAX_JOBS and now - oldest.created < JOB_LIFETIME:
+                return
+            del self._jobs[oldest.job_id]
 
     def _build(self, job: Job) -> None:
         try:
@@ -168,7 +183,7 @@ class AccessAdvisorService:
         entity: Any
         if kind == "user":
             entity = repos.users.get_by_name(name)
-            found = entity and Entity("USER", entity.arn, entity.name, entity.user_id, entity.path)
+            found = entity and _user_entity(entity)
         elif kind == "group":
             entity = repos.groups.get_by_name(name)
             found = entity and Entity(
@@ -176,7 +191,7 @@ class AccessAdvisorService:
             )
         else:
             entity = repos.roles.get_by_name(name)
-            found = entity and Entity("ROLE", entity.arn, entity.name, entity.role_id, entity.path)
+            found = entity and _role_entity(entity)
         if not found or found.path != path:
             raise NoSuchEntity(f"The entity {arn} cannot be found.")
         return found
@@ -194,7 +209,11 @@ def _owned(repos: Repositories, kind: OwnerKind, owner_id: str) -> list[str]:
 
 
 def _user_entity(user: Any) -> Entity:
-    return Entity("USER", user.arn, user.name, user.user_id, user.path)
+    return Entity("USER", user.arn, user.name, user.user_id, user.path, user.create_date)
+
+
+def _role_entity(role: Any) -> Entity:
+    return Entity("ROLE", role.arn, role.name, role.role_id, role.path, role.create_date)
 
 
 def _members(repos: Repositories, group_id: str) -> list[Entity]:
@@ -233,7 +252,7 @@ def _documents_and_entities(repos: Repositories, target: Entity) -> tuple[list[s
     for role_id in attached.get("role", []):
         role = repos.roles.get_by_id(role_id)
         if role is not None:
-            entities[role.arn] = Entity("ROLE", role.arn, role.name, role.role_id, role.path)
+            entities[role.arn] = _role_entity(role)
     return ([document] if document else []), list(entities.values())
 
 
@@ -276,6 +295,7 @@ def _report(
     action_level: bool,
 ) -> list[ServiceAccess]:
     by_arn = {e.arn: e for e in entities}
+    uses = [u for u in uses if _own(by_arn[u.principal_arn], u)]
     report: list[ServiceAccess] = []
     for namespace in sorted(granted):
         service_uses = sorted(
@@ -300,6 +320,11 @@ def _report(
             )
         )
     return report
+
+
+def _own(entity: Entity, use: ServiceUse) -> bool:
+    """The use is this entity's, not a deleted one's of the same ARN."""
+    return entity.created is None or use.when >= entity.created
 
 
 def _tracked(named: set[str], uses: list[ServiceUse], namespace: str) -> list[TrackedAction]:

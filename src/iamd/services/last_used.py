@@ -36,7 +36,11 @@ log = logging.getLogger(__name__)
 # management actions). Of these, iamd serves iam.
 ACTION_LEVEL_SERVICES = frozenset({"ec2", "iam", "lambda", "s3"})
 
-_ServiceKey = tuple[str, str, str, str]
+_ServiceKey = tuple[str, str, str, str]  # account, principal ARN, namespace, action
+
+
+def _service_uses(pending: dict[_ServiceKey, tuple[datetime, str]]) -> list[ServiceUse]:
+    return [ServiceUse(*key, when, region) for key, (when, region) in pending.items()]
 
 
 class LastUsedRecorder:
@@ -45,7 +49,7 @@ class LastUsedRecorder:
         self._flush_seconds = flush_seconds
         self._pending: dict[str, LastUse] = {}
         self._pending_roles: dict[str, RoleLastUse] = {}
-        self._pending_services: dict[_ServiceKey, ServiceUse] = {}
+        self._pending_services: dict[_ServiceKey, tuple[datetime, str]] = {}
         self._swap_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
@@ -73,18 +77,16 @@ class LastUsedRecorder:
     ) -> None:
         """The principal (a user's ARN, or a role's for its sessions) authenticated to
         `service:action` (the access advisor's LastAuthenticated)."""
-        key = (account_id, principal_arn, service, SERVICE_LEVEL)
-        use = ServiceUse(account_id, principal_arn, service, SERVICE_LEVEL, when, region)
+        # Only tuples on the request path: the rows are made when the batch is written.
+        use = (when, region)
         with self._swap_lock:
-            self._pending_services[key] = use
+            self._pending_services[(account_id, principal_arn, service, SERVICE_LEVEL)] = use
             if service in ACTION_LEVEL_SERVICES and action:
-                self._pending_services[(account_id, principal_arn, service, action)] = ServiceUse(
-                    account_id, principal_arn, service, action, when, region
-                )
+                self._pending_services[(account_id, principal_arn, service, action)] = use
 
     def pending_services(self) -> list[ServiceUse]:
         with self._swap_lock:
-            return list(self._pending_services.values())
+            return _service_uses(self._pending_services)
 
     def pending(self, access_key_id: str) -> LastUse | None:
         return self._pending.get(access_key_id)
@@ -104,7 +106,7 @@ class LastUsedRecorder:
                 with self._database.write() as conn:
                     AccessKeyRepository(conn).record_last_uses(batch.values())
                     record_role_last_uses(conn, roles.values())
-                    record_service_uses(conn, services.values())
+                    record_service_uses(conn, _service_uses(services))
             except Exception:
                 # Keep the uses for the next attempt; newer ones recorded meanwhile win.
                 with self._swap_lock:
