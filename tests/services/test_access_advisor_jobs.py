@@ -20,9 +20,10 @@ from iamd.services.container import Services
 from iamd.store.sql.service_last_accessed import uses_of
 
 
-@pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    with local_services(tmp_path, MovableClock()) as made:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Services]:
+    url = request.getfixturevalue("fresh_postgres_url") if request.param == "postgresql" else None
+    with local_services(tmp_path, MovableClock(), database_url=url) as made:
         yield made
 
 
