@@ -212,6 +212,11 @@ def test_group_and_policy_reports_show_their_entities_use(
             "NoSuchEntity",
         ),
         (
+            "generate_service_last_accessed_details",
+            {"Arn": "arn:aws:iam::210987654321:user/someone-else"},
+            "AccessDenied",
+        ),
+        (
             "get_service_last_accessed_details",
             {"JobId": "00000000-0000-0000-0000-000000000000"},
             "NoSuchEntity",
