@@ -71,8 +71,13 @@ def customer_policies(iam: Any) -> Iterator[PolicyDocument]:
 
 
 def advised_entities(iam: Any, timeout: float = 120.0) -> Iterator[AdvisedEntity]:
-    """Every user and role with its access advisor report (service level), one job each."""
+    """Every user and role with its access advisor report (service level).
+
+    The jobs of a chunk are started first and then read, so the reports are built
+    while the earlier ones are read rather than one wait after another.
+    """
     try:
+        entities = []
         for kind, lister, key, name_key in (
             ("user", "list_users", "Users", "UserName"),
             ("role", "list_roles", "Roles", "RoleName"),
@@ -81,20 +86,31 @@ def advised_entities(iam: Any, timeout: float = 120.0) -> Iterator[AdvisedEntity
                 for entity in page[key]:
                     if kind == "role" and entity.get("Path", "/").startswith("/aws-service-role/"):
                         continue  # service-linked roles' permissions are AWS's to set
-                    report = _advisor_report(iam, entity["Arn"], timeout)
-                    yield AdvisedEntity(
-                        f"{kind} {entity[name_key]}",
-                        entity["CreateDate"],
-                        report["JobCompletionDate"],
-                        report["ServicesLastAccessed"],
-                    )
+                    entities.append((f"{kind} {entity[name_key]}", entity))
+        # In chunks: a server keeps a bounded number of jobs (iamd: 1000 per account).
+        for first in range(0, len(entities), _JOBS_AT_ONCE):
+            chunk = entities[first : first + _JOBS_AT_ONCE]
+            jobs = [
+                iam.generate_service_last_accessed_details(Arn=entity["Arn"])["JobId"]
+                for _subject, entity in chunk
+            ]
+            deadline = time.monotonic() + timeout
+            for (subject, entity), job_id in zip(chunk, jobs, strict=True):
+                report = _advisor_report(iam, entity["Arn"], job_id, deadline)
+                yield AdvisedEntity(
+                    subject,
+                    entity["CreateDate"],
+                    report["JobCompletionDate"],
+                    report["ServicesLastAccessed"],
+                )
     except (ClientError, BotoCoreError) as error:
         raise AuditError(f"could not read the access advisor's reports: {error}") from None
 
 
-def _advisor_report(iam: Any, arn: str, timeout: float) -> dict[str, Any]:
-    job_id = iam.generate_service_last_accessed_details(Arn=arn)["JobId"]
-    deadline = time.monotonic() + timeout
+_JOBS_AT_ONCE = 100
+
+
+def _advisor_report(iam: Any, arn: str, job_id: str, deadline: float) -> dict[str, Any]:
     while True:
         report: dict[str, Any] = iam.get_service_last_accessed_details(JobId=job_id)
         if report["JobStatus"] == "FAILED":
