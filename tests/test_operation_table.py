@@ -269,6 +269,13 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     "GetAccountSummary": (ANY, "*"),
     "GenerateCredentialReport": (ANY, "*"),
     "GetCredentialReport": (ANY, "*"),
+    # the access advisor: Generate names the entity (a user, group, role or policy)
+    "GenerateServiceLastAccessedDetails": ({"Arn": BOB}, BOB),
+    "GetServiceLastAccessedDetails": ({"JobId": "j"}, "*"),
+    "GetServiceLastAccessedDetailsWithEntities": (
+        {"JobId": "j", "ServiceNamespace": "iam"},
+        "*",
+    ),
     "ListAccountAliases": (ANY, "*"),
     "CreateAccountAlias": ({"AccountAlias": "acme"}, "*"),
     "DeleteAccountAlias": ({"AccountAlias": "acme"}, "*"),

@@ -110,6 +110,12 @@ def test_audit_flags_a_key_100_days_old_and_a_key_unused_for_95_days(
         ("unused-access-key", "old", keys["old"]): "never used in 100 days",
         ("old-access-key", "idle", keys["idle"]): "created 96 days ago (limit 90 days)",
         ("unused-access-key", "idle", keys["idle"]): "last used 95 days ago (limit 90 days)",
+        # IAMReadOnlyAccess grants iam, last used by idle 95 days ago (the access advisor)
+        (
+            "unused-service-permission",
+            "user idle",
+            "",
+        ): "iam: last used 95 days ago (limit 90 days)",
     }
 
 

@@ -6,7 +6,14 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from iamd.services.credential_report import COLUMNS
-from iamd.tools.audit.checks import PolicyDocument, policy_findings, report_findings, unused_keys
+from iamd.tools.audit.checks import (
+    AdvisedEntity,
+    PolicyDocument,
+    policy_findings,
+    report_findings,
+    unused_keys,
+    unused_service_findings,
+)
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 LIMIT = timedelta(days=90)
@@ -107,4 +114,22 @@ def test_policies_granting_key_management_on_every_user() -> None:
         "keys-anywhere",
         "ssh-anywhere",
         "admin",
+    ]
+
+
+def test_unused_services_after_the_limit_and_none_for_a_new_entity() -> None:
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    services = [
+        {"ServiceNamespace": "iam", "LastAuthenticated": now - timedelta(days=3)},
+        {"ServiceNamespace": "sts", "LastAuthenticated": now - timedelta(days=91)},
+        {"ServiceNamespace": "organizations"},
+    ]
+    old = AdvisedEntity("user old", now - timedelta(days=200), now, services)
+    new = AdvisedEntity("role new", now - timedelta(days=10), now, services[2:])
+
+    found = [(f.subject, f.detail) for f in unused_service_findings([old, new], timedelta(90))]
+
+    assert found == [
+        ("user old", "sts: last used 91 days ago (limit 90 days)"),
+        ("user old", "organizations: granted, never used in 200 days"),
     ]

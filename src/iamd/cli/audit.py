@@ -19,9 +19,11 @@ from iamd.tools.audit.checks import (
     policy_findings,
     report_findings,
     unused_keys,
+    unused_service_findings,
 )
 from iamd.tools.audit.collect import (
     AuditError,
+    advised_entities,
     credential_report,
     customer_policies,
     deactivate,
@@ -54,7 +56,7 @@ class _TooManyFindings(click.ClickException):
     type=click.IntRange(min=1),
     default=90,
     show_default=True,
-    help="Age and disuse limit for access keys.",
+    help="Age and disuse limit for access keys and granted services.",
 )
 @click.option(
     "--format",
@@ -94,8 +96,9 @@ def audit(
 
     Checks: access keys older than --days, keys unused for --days (or never used and
     older), users with a password but no MFA, inactive keys left lying around, users
-    with two active keys, and customer managed or inline policies that grant key or
-    SSH-key management on every user.
+    with two active keys, customer managed or inline policies that grant key or
+    SSH-key management on every user, and services users and roles may use but have
+    not used for --days (the IAM access advisor).
     """
     iam = Endpoint(profile, endpoint_url, region).client("iam")
     try:
@@ -105,6 +108,7 @@ def audit(
         click.echo(f"credential report generated {now.isoformat(timespec='seconds')}", err=True)
         findings = list(report_findings(rows, now, timedelta(days=days)))
         findings += policy_findings(customer_policies(iam))
+        findings += unused_service_findings(advised_entities(iam), timedelta(days=days))
         findings = with_key_ids(iam, findings)
         _print(findings, output_format)
         if deactivate_unused is not None:

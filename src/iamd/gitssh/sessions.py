@@ -167,6 +167,15 @@ class GitSessions:
             # Deactivated or deleted since the login (or a user deleted).
             raise Refusal("InvalidKey", f"SSH key {key_id} is not an Active key of an IAM user.")
         record.principal = login.caller.arn
+        # Git over SSH is CodeCommit's use in the access advisor (GitPull, GitPush).
+        self._services.last_used.record_service(
+            login.caller.account_id,
+            login.caller.arn,
+            "codecommit",
+            command.service.action.partition(":")[2],
+            self._services.clock.now(),
+            self._region,
+        )
         # Clone URLs name no account: the repository is the key's user's account's.
         services = self._services.in_account(login.caller.account_id)
         self._authorize(login, command, client_ip, process)

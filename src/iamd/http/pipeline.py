@@ -145,6 +145,15 @@ class AwsPipeline:
                 operation, params = codec.parse_http(
                     request.method, request.raw_query, request.headers, request.body
                 )
+            # The access advisor's record: a role session's use is its role's.
+            self._services.last_used.record_service(
+                credential.caller.account_id,
+                credential.caller.role_arn or credential.caller.arn,
+                signed.service,
+                operation,
+                now,
+                signed.region,
+            )
             sessions.check_operation(credential.caller, signed.service, operation)
             found_spec = self._operations.get(signed.service, operation)
             if found_spec is not None:

@@ -12,7 +12,9 @@ compiler, the last-used recorder, the sign-in failure ledger, clone URLs, and
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from iamd.model.quotas import Quotas
 from iamd.principals.credentials import CredentialResolver
 from iamd.principals.principal_policies import PolicyCompiler
 from iamd.principals.ssh_logins import SSHLoginResolver
+from iamd.services.access_advisor import AccessAdvisorService, Submit
 from iamd.services.access_keys import AccessKeyService
 from iamd.services.account import AccountService
 from iamd.services.accounts import AccountsService
@@ -68,6 +71,8 @@ class _Shared:
     accounts: AccountsService
     organizations: OrganizationsService
     organization_policies: OrganizationPolicyService
+    # Access advisor jobs are built on one thread of the process (services/access_advisor).
+    advisor_submit: Submit | None = None
     # account id -> its services; the bootstrap account's is there from the start.
     by_account: dict[str, Services] = field(default_factory=dict)
 
@@ -101,6 +106,7 @@ class Services:
     clone_urls: CloneUrls
     sts: StsService
     credential_report: CredentialReportService
+    access_advisor: AccessAdvisorService
     passwords: PasswordService
     sign_in: SignInService
     ssh_logins: SSHLoginResolver
@@ -191,6 +197,10 @@ class Services:
             accounts=accounts,
             organizations=organizations,
             organization_policies=OrganizationPolicyService(tx, clock, organizations),
+            # Reports are built off the event loop and the request threads, one at a time.
+            advisor_submit=ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="iamd-access-advisor"
+            ).submit,
             by_account=by_account,
         )
         services = _account_services(
@@ -207,6 +217,13 @@ class Services:
         )
         shared.by_account[account_id] = services
         return services
+
+
+def _inline(work: Callable[[], None]) -> Future[None]:
+    done: Future[None] = Future()
+    work()
+    done.set_result(None)
+    return done
 
 
 def _account_services(
@@ -253,6 +270,9 @@ def _account_services(
         clone_urls=clone_urls,
         sts=StsService(tx, clock, ids, credentials.tokens, mfa=mfa_devices),
         credential_report=CredentialReportService(tx, clock, last_used),
+        access_advisor=AccessAdvisorService(
+            tx, clock, lambda: str(uuid.uuid4()), last_used, shared.advisor_submit or _inline
+        ),
         passwords=passwords,
         sign_in=SignInService(passwords, clock, tx.account_id),
         ssh_logins=ssh_logins,

@@ -6,6 +6,11 @@ Every authenticated request notes its key's use in memory (and, for a role sessi
 batch per interval, and `close()` writes what is left, so nothing is lost at shutdown.
 Readers merge the pending uses in, so GetAccessKeyLastUsed and GetRole's RoleLastUsed
 are exact even between flushes.
+
+`record_service` keeps the IAM access advisor's record the same way: per account,
+principal (user or role ARN) and service namespace the latest authenticated use, and
+for the services AWS tracks at action level (ACTION_LEVEL_SERVICES) per action too.
+On the request path it is a dictionary update; the rows are written with the batch.
 """
 
 from __future__ import annotations
@@ -18,8 +23,24 @@ from iamd.errors import ServiceUnavailable
 from iamd.store.database import Database
 from iamd.store.sql.access_keys import AccessKeyRepository, LastUse
 from iamd.store.sql.roles import RoleLastUse, record_role_last_uses
+from iamd.store.sql.service_last_accessed import (
+    SERVICE_LEVEL,
+    ServiceUse,
+    record_service_uses,
+)
 
 log = logging.getLogger(__name__)
+
+# The services whose actions AWS's access advisor tracks one by one ("IAM action last
+# accessed information services and actions": Amazon EC2, IAM, AWS Lambda and Amazon S3
+# management actions). Of these, iamd serves iam.
+ACTION_LEVEL_SERVICES = frozenset({"ec2", "iam", "lambda", "s3"})
+
+_ServiceKey = tuple[str, str, str, str]  # account, principal ARN, namespace, action
+
+
+def _service_uses(pending: dict[_ServiceKey, tuple[datetime, str]]) -> list[ServiceUse]:
+    return [ServiceUse(*key, when, region) for key, (when, region) in pending.items()]
 
 
 class LastUsedRecorder:
@@ -28,6 +49,7 @@ class LastUsedRecorder:
         self._flush_seconds = flush_seconds
         self._pending: dict[str, LastUse] = {}
         self._pending_roles: dict[str, RoleLastUse] = {}
+        self._pending_services: dict[_ServiceKey, tuple[datetime, str]] = {}
         self._swap_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
@@ -44,6 +66,28 @@ class LastUsedRecorder:
         with self._swap_lock:
             self._pending_roles[role_id] = use
 
+    def record_service(
+        self,
+        account_id: str,
+        principal_arn: str,
+        service: str,
+        action: str,
+        when: datetime,
+        region: str,
+    ) -> None:
+        """The principal (a user's ARN, or a role's for its sessions) authenticated to
+        `service:action` (the access advisor's LastAuthenticated)."""
+        # Only tuples on the request path: the rows are made when the batch is written.
+        use = (when, region)
+        with self._swap_lock:
+            self._pending_services[(account_id, principal_arn, service, SERVICE_LEVEL)] = use
+            if service in ACTION_LEVEL_SERVICES and action:
+                self._pending_services[(account_id, principal_arn, service, action)] = use
+
+    def pending_services(self) -> list[ServiceUse]:
+        with self._swap_lock:
+            return _service_uses(self._pending_services)
+
     def pending(self, access_key_id: str) -> LastUse | None:
         return self._pending.get(access_key_id)
 
@@ -55,12 +99,14 @@ class LastUsedRecorder:
             with self._swap_lock:
                 batch, self._pending = self._pending, {}
                 roles, self._pending_roles = self._pending_roles, {}
-            if not batch and not roles:
+                services, self._pending_services = self._pending_services, {}
+            if not batch and not roles and not services:
                 return 0
             try:
                 with self._database.write() as conn:
                     AccessKeyRepository(conn).record_last_uses(batch.values())
                     record_role_last_uses(conn, roles.values())
+                    record_service_uses(conn, _service_uses(services))
             except Exception:
                 # Keep the uses for the next attempt; newer ones recorded meanwhile win.
                 with self._swap_lock:
@@ -68,8 +114,10 @@ class LastUsedRecorder:
                         self._pending.setdefault(key_id, use)
                     for role_id, role_use in roles.items():
                         self._pending_roles.setdefault(role_id, role_use)
+                    for service_key, service_use in services.items():
+                        self._pending_services.setdefault(service_key, service_use)
                 raise
-            return len(batch) + len(roles)
+            return len(batch) + len(roles) + len(services)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="iamd-last-used", daemon=True)

@@ -655,3 +655,18 @@ server_certificate_tags = _entity_tags(
     "server_certificates.server_certificate_id",
     account_scoped=True,
 )
+
+# The IAM access advisor's record (migration 0014): per account, principal (a user's or
+# a role's ARN) and service namespace, when and in which region the principal last
+# authenticated to it; `action` is '' for the service and the action's name for the
+# services AWS tracks at action level. Written in batches by services/last_used.py.
+service_last_accessed = Table(
+    "service_last_accessed",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("principal_arn", String(512), primary_key=True),
+    Column("service_namespace", String(64), primary_key=True),
+    Column("action", String(128), primary_key=True),
+    Column("last_authenticated", UtcDateTime, nullable=False),
+    Column("region", String(32), nullable=False),
+)

@@ -1,6 +1,7 @@
 """IAM operations (API version 2010-05-08)."""
 
 from iamd.operations.iam import (
+    access_advisor,
     access_keys,
     account,
     authorization_details,
@@ -41,4 +42,5 @@ OPERATIONS: tuple[Operation, ...] = (
     *credential_report.OPERATIONS,
     *simulation.OPERATIONS,
     *passwords.OPERATIONS,
+    *access_advisor.OPERATIONS,
 )

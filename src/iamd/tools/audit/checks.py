@@ -6,9 +6,10 @@ feed rows of their own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from iamd.policy.findings import security_findings
 
@@ -19,6 +20,7 @@ CHECKS = {
     "inactive-access-key": "inactive access key left lying around: delete it",
     "two-active-access-keys": "two active access keys: one is probably forgotten",
     "broad-credential-policy": "policy grants key or SSH-key management on every user",
+    "unused-service-permission": "permission to a service not used within the limit: remove it",
 }
 # Policy findings that hand out credentials of any user (administrator access does too).
 _BROAD_KINDS = frozenset({"credentials-for-every-user", "administrator"})
@@ -76,6 +78,42 @@ def policy_findings(policies: Iterable[PolicyDocument]) -> Iterator[AuditFinding
                     "broad-credential-policy",
                     policy.name,
                     f"line {finding.start.line}: {finding.message}",
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class AdvisedEntity:
+    """A user or role with its access advisor report (GetServiceLastAccessedDetails)."""
+
+    subject: str  # "user NAME" or "role NAME"
+    created: datetime
+    report_time: datetime  # the job's completion date: the server's "now"
+    services: Sequence[Mapping[str, Any]]  # ServicesLastAccessed
+
+
+def unused_service_findings(
+    entities: Iterable[AdvisedEntity], limit: timedelta
+) -> Iterator[AuditFinding]:
+    """Services an entity's policies grant that it has not used for `limit` (or never,
+    and it is older than that: a new user has had no time to use them)."""
+    for entity in entities:
+        now = entity.report_time
+        for service in entity.services:
+            namespace = service["ServiceNamespace"]
+            used = service.get("LastAuthenticated")
+            if used is None:
+                if now - entity.created > limit:
+                    age = _age(now, entity.created)
+                    yield AuditFinding(
+                        "unused-service-permission",
+                        entity.subject,
+                        f"{namespace}: granted, never used in {age}",
+                    )
+            elif now - used > limit:
+                yield AuditFinding(
+                    "unused-service-permission",
+                    entity.subject,
+                    f"{namespace}: last used {_age(now, used)} ago (limit {limit.days} days)",
                 )
 
 

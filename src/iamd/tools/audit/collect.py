@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from iamd.tools.audit.checks import AuditFinding, PolicyDocument
+from iamd.tools.audit.checks import AdvisedEntity, AuditFinding, PolicyDocument
 
 
 class AuditError(Exception):
@@ -68,6 +68,64 @@ def customer_policies(iam: Any) -> Iterator[PolicyDocument]:
                         )
     except (ClientError, BotoCoreError) as error:
         raise AuditError(f"could not read the account's policies: {error}") from None
+
+
+def advised_entities(iam: Any, timeout: float = 120.0) -> Iterator[AdvisedEntity]:
+    """Every user and role with its access advisor report (service level).
+
+    The jobs of a chunk are started first and then read, so the reports are built
+    while the earlier ones are read rather than one wait after another.
+    """
+    try:
+        entities = []
+        for kind, lister, key, name_key in (
+            ("user", "list_users", "Users", "UserName"),
+            ("role", "list_roles", "Roles", "RoleName"),
+        ):
+            for page in iam.get_paginator(lister).paginate():
+                for entity in page[key]:
+                    if kind == "role" and entity.get("Path", "/").startswith("/aws-service-role/"):
+                        continue  # service-linked roles' permissions are AWS's to set
+                    entities.append((f"{kind} {entity[name_key]}", entity))
+        # In chunks: a server keeps a bounded number of jobs (iamd: 1000 per account).
+        for first in range(0, len(entities), _JOBS_AT_ONCE):
+            chunk = entities[first : first + _JOBS_AT_ONCE]
+            jobs = [
+                iam.generate_service_last_accessed_details(Arn=entity["Arn"])["JobId"]
+                for _subject, entity in chunk
+            ]
+            deadline = time.monotonic() + timeout
+            for (subject, entity), job_id in zip(chunk, jobs, strict=True):
+                report = _advisor_report(iam, entity["Arn"], job_id, deadline)
+                yield AdvisedEntity(
+                    subject,
+                    entity["CreateDate"],
+                    report["JobCompletionDate"],
+                    report["ServicesLastAccessed"],
+                )
+    except (ClientError, BotoCoreError) as error:
+        raise AuditError(f"could not read the access advisor's reports: {error}") from None
+
+
+_JOBS_AT_ONCE = 100
+
+
+def _advisor_report(iam: Any, arn: str, job_id: str, deadline: float) -> dict[str, Any]:
+    while True:
+        report: dict[str, Any] = iam.get_service_last_accessed_details(JobId=job_id)
+        if report["JobStatus"] == "FAILED":
+            raise AuditError(f"the access advisor's report on {arn} failed")
+        if report["JobStatus"] == "COMPLETED":
+            break
+        if time.monotonic() > deadline:
+            raise AuditError(f"the access advisor's report on {arn} was not ready in time")
+        time.sleep(0.2)
+    services = list(report["ServicesLastAccessed"])
+    while report.get("IsTruncated"):
+        report = iam.get_service_last_accessed_details(JobId=job_id, Marker=report["Marker"])
+        services += report["ServicesLastAccessed"]
+    report["ServicesLastAccessed"] = services
+    return report
 
 
 def with_key_ids(iam: Any, findings: Sequence[AuditFinding]) -> list[AuditFinding]:

@@ -1,0 +1,123 @@
+"""The IAM access advisor: GenerateServiceLastAccessedDetails,
+GetServiceLastAccessedDetails and GetServiceLastAccessedDetailsWithEntities."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from iamd.errors import InvalidInput
+from iamd.operations.iam.shapes import max_items
+from iamd.operations.registry import CallContext, Operation, Params, Result, any_resource
+from iamd.services.access_advisor import Job, ServiceAccess, TrackedAction
+
+T = TypeVar("T")
+_MARKER_PREFIX = "advisor:"
+
+
+def generate(ctx: CallContext, p: Params) -> Result:
+    return {"JobId": ctx.services.access_advisor.generate(p["Arn"], p.get("Granularity"))}
+
+
+def _page(items: Sequence[T], p: Params) -> tuple[list[T], dict[str, Any]]:
+    """One page of a completed report; the marker is the offset of its next item."""
+    start = 0
+    marker = p.get("Marker")
+    if marker is not None:
+        try:
+            decoded = base64.urlsafe_b64decode(marker.encode("ascii")).decode("utf-8")
+            if not decoded.startswith(_MARKER_PREFIX):
+                raise ValueError(decoded)
+            start = int(decoded.removeprefix(_MARKER_PREFIX))
+        except (ValueError, binascii.Error, UnicodeError):
+            raise InvalidInput("Invalid Marker.") from None
+    end = start + max_items(p)
+    more: dict[str, Any] = {"IsTruncated": end < len(items)}
+    if end < len(items):
+        more["Marker"] = base64.urlsafe_b64encode(f"{_MARKER_PREFIX}{end}".encode()).decode()
+    return list(items[start:end]), more
+
+
+def _job_fields(job: Job) -> dict[str, Any]:
+    result: dict[str, Any] = {"JobStatus": job.status, "JobCreationDate": job.created}
+    if job.completed is not None:
+        result["JobCompletionDate"] = job.completed
+    if job.error is not None:
+        result["Error"] = {"Message": "The report could not be built.", "Code": job.error}
+    return result
+
+
+def _action(action: TrackedAction) -> dict[str, Any]:
+    shape: dict[str, Any] = {"ActionName": action.name}
+    if action.last_time is not None:
+        shape["LastAccessedEntity"] = action.last_entity
+        shape["LastAccessedTime"] = action.last_time
+        shape["LastAccessedRegion"] = action.last_region
+    return shape
+
+
+def _service(service: ServiceAccess) -> dict[str, Any]:
+    shape: dict[str, Any] = {
+        "ServiceName": service.name,
+        "ServiceNamespace": service.namespace,
+        "TotalAuthenticatedEntities": service.total_entities,
+    }
+    if service.last_authenticated is not None:
+        shape["LastAuthenticated"] = service.last_authenticated
+        shape["LastAuthenticatedEntity"] = service.last_entity
+        shape["LastAuthenticatedRegion"] = service.last_region
+    if service.tracked_actions is not None:
+        shape["TrackedActionsLastAccessed"] = [_action(a) for a in service.tracked_actions]
+    return shape
+
+
+def get_details(ctx: CallContext, p: Params) -> Result:
+    job = ctx.services.access_advisor.job(p["JobId"])
+    result = {"JobType": job.granularity, **_job_fields(job)}
+    services, more = _page(job.services if job.status == "COMPLETED" else [], p)
+    result["ServicesLastAccessed"] = [_service(s) for s in services]
+    return {**result, **more}
+
+
+def get_details_with_entities(ctx: CallContext, p: Params) -> Result:
+    job = ctx.services.access_advisor.job(p["JobId"])
+    namespace = p["ServiceNamespace"]
+    found = [s for s in job.services if s.namespace == namespace]
+    if job.status == "COMPLETED" and not found:
+        raise InvalidInput(f"The service namespace {namespace} is not in the report.")
+    entities = found[0].entities if found else []
+    page, more = _page(entities, p)
+    return {
+        **_job_fields(job),
+        "EntityDetailsList": [
+            {
+                "EntityInfo": {
+                    "Arn": entity.arn,
+                    "Name": entity.name,
+                    "Type": entity.kind,
+                    "Id": entity.entity_id,
+                    "Path": entity.path,
+                },
+                "LastAuthenticated": when,
+            }
+            for entity, when in page
+        ],
+        **more,
+    }
+
+
+def _entity(_ctx: CallContext, p: Params) -> str:
+    """Generate is authorized on the entity it reports on (AWS's user, group, role and
+    policy resource types)."""
+    return str(p["Arn"])
+
+
+OPERATIONS = (
+    Operation("iam", "GenerateServiceLastAccessedDetails", generate, _entity),
+    Operation("iam", "GetServiceLastAccessedDetails", get_details, any_resource),
+    Operation(
+        "iam", "GetServiceLastAccessedDetailsWithEntities", get_details_with_entities, any_resource
+    ),
+)

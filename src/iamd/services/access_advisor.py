@@ -1,0 +1,348 @@
+"""The IAM access advisor: which services a user, group, role or policy may use, and
+when each was last used (GenerateServiceLastAccessedDetails and its two readers).
+
+A job is started by a request and built on the account's advisor thread, never on the
+event loop or the request's thread; until then it is IN_PROGRESS. The services a report
+lists are those named in the Allow statements of the entity's policies (`*` and
+NotAction: every service iamd serves). Use comes from the recorder of
+services/last_used.py (its pending uses are written first): a user's and a role's own,
+a group's members', and for a policy the use by the users and roles it is attached to
+(directly or through a group), as AWS defines a policy's report.
+
+Jobs are kept in memory by the node that generated them [I: AWS keeps them for a few
+hours; a job id read on another node of a PostgreSQL deployment is NoSuchEntity].
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from iamd.clock import Clock
+from iamd.errors import InvalidInput, NoSuchEntity
+from iamd.model.owners import OwnerKind
+from iamd.services.last_used import ACTION_LEVEL_SERVICES, LastUsedRecorder
+from iamd.store.owners import attachments_table, inline_policies_of
+from iamd.store.sql.service_last_accessed import SERVICE_LEVEL, ServiceUse, uses_of
+from iamd.store.transactions import Repositories, Transactions
+
+log = logging.getLogger(__name__)
+
+# The services iamd serves, by namespace, with the names AWS's access advisor gives them.
+SERVICE_NAMES = {
+    "codecommit": "AWS CodeCommit",
+    "iam": "AWS Identity and Access Management",
+    "organizations": "AWS Organizations",
+    "sts": "AWS Security Token Service",
+}
+GRANULARITIES = ("SERVICE_LEVEL", "ACTION_LEVEL")
+# Jobs are kept this long, and at most MAX_JOBS per account (the oldest go first), so
+# repeated reports cannot grow the process [I: AWS documents no lifetime].
+JOB_LIFETIME = timedelta(hours=24)
+MAX_JOBS = 1000
+_ARN = re.compile(r"^arn:aws:iam::(\d{12}|aws):(user|group|role|policy)(/(?:[^/]+/)*)?([^/]+)$")
+
+Submit = Callable[[Callable[[], None]], "Future[None]"]
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    kind: str  # USER | ROLE | GROUP | POLICY | AWS_MANAGED_POLICY
+    arn: str
+    name: str
+    entity_id: str
+    path: str
+    # Uses recorded before it are a deleted namesake's (the record is by ARN).
+    created: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedAction:
+    name: str
+    last_entity: str | None
+    last_time: datetime | None
+    last_region: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceAccess:
+    namespace: str
+    name: str
+    last_authenticated: datetime | None
+    last_entity: str | None
+    last_region: str | None
+    total_entities: int
+    tracked_actions: list[TrackedAction] | None
+    # The users and roles that used it, with their last use (WithEntities).
+    entities: list[tuple[Entity, datetime]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Job:
+    job_id: str
+    arn: str
+    granularity: str
+    created: datetime
+    status: str = "IN_PROGRESS"
+    completed: datetime | None = None
+    error: str | None = None
+    services: list[ServiceAccess] = field(default_factory=list)
+
+
+class AccessAdvisorService:
+    def __init__(
+        self,
+        tx: Transactions,
+        clock: Clock,
+        new_id: Callable[[], str],
+        last_used: LastUsedRecorder,
+        submit: Submit,
+    ) -> None:
+        self._tx = tx
+        self._clock = clock
+        self._new_id = new_id
+        self._last_used = last_used
+        self._submit = submit
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def generate(self, arn: str, granularity: str | None) -> str:
+        granularity = granularity or "SERVICE_LEVEL"
+        if granularity not in GRANULARITIES:
+            raise InvalidInput(f"Invalid granularity: {granularity}")
+        with self._tx.read() as repos:
+            self._target(repos, arn)  # NoSuchEntity / InvalidInput now, not in the job
+        job = Job(self._new_id(), arn, granularity, self._clock.now())
+        with self._lock:
+            self._forget_old(job.created)
+            self._jobs[job.job_id] = job
+        self._submit(lambda: self._build(job))
+        return job.job_id
+
+    def job(self, job_id: str) -> Job:
+        with self._lock:
+            found = self._jobs.get(job_id)
+        if found is None:
+            raise NoSuchEntity(f"Job {job_id} does not exist.")
+        return found
+
+    def _forget_old(self, now: datetime) -> None:
+        # Dicts keep insertion order: the oldest jobs come first.
+        while self._jobs:
+            oldest = next(iter(self._jobs.values()))
+            if len(self._jobs) < MAX_JOBS and now - oldest.created < JOB_LIFETIME:
+                return
+            del self._jobs[oldest.job_id]
+
+    def _build(self, job: Job) -> None:
+        try:
+            try:
+                self._last_used.flush()
+            except Exception:
+                # The report then shows the uses written so far; they are retried later.
+                log.warning("could not write pending service uses before an advisor report")
+            with self._tx.read() as repos:
+                target = self._target(repos, job.arn)
+                documents, users_and_roles = _documents_and_entities(repos, target)
+                uses = uses_of(repos.conn, self._tx.account_id, [e.arn for e in users_and_roles])
+            job.services = _report(
+                _granted(documents), users_and_roles, uses, job.granularity == "ACTION_LEVEL"
+            )
+            job.status = "COMPLETED"
+        except Exception as failed:
+            log.exception("access advisor job failed")
+            job.error = type(failed).__name__
+            job.status = "FAILED"
+        job.completed = self._clock.now()
+
+    def _target(self, repos: Repositories, arn: str) -> Entity:
+        match = _ARN.match(arn)
+        if match is None:
+            raise InvalidInput(f"ARN {arn} is not valid.")
+        account, kind, path, name = (
+            match.group(1),
+            match.group(2),
+            match.group(3) or "/",
+            match.group(4),
+        )
+        if kind == "policy":
+            policy = repos.policies.get_by_arn(arn)
+            if policy is None:
+                raise NoSuchEntity(f"Policy {arn} does not exist or is not attachable.")
+            scope = "AWS_MANAGED_POLICY" if account == "aws" else "POLICY"
+            return Entity(scope, policy.arn, policy.name, policy.policy_id, policy.path)
+        if account != self._tx.account_id:
+            raise NoSuchEntity(f"The entity {arn} cannot be found.")
+        entity: Any
+        if kind == "user":
+            entity = repos.users.get_by_name(name)
+            found = entity and _user_entity(entity)
+        elif kind == "group":
+            entity = repos.groups.get_by_name(name)
+            found = entity and Entity(
+                "GROUP", entity.arn, entity.name, entity.group_id, entity.path
+            )
+        else:
+            entity = repos.roles.get_by_name(name)
+            found = entity and _role_entity(entity)
+        if not found or found.path != path:
+            raise NoSuchEntity(f"The entity {arn} cannot be found.")
+        return found
+
+
+def _owned(repos: Repositories, kind: OwnerKind, owner_id: str) -> list[str]:
+    docs = [p.document for p in inline_policies_of(repos, kind).all(owner_id)]
+    docs += [
+        d
+        for _arn, d in repos.policies.attached_documents(
+            attachments_table(kind), kind.owner_column, owner_id
+        )
+    ]
+    return docs
+
+
+def _user_entity(user: Any) -> Entity:
+    return Entity("USER", user.arn, user.name, user.user_id, user.path, user.create_date)
+
+
+def _role_entity(role: Any) -> Entity:
+    return Entity("ROLE", role.arn, role.name, role.role_id, role.path, role.create_date)
+
+
+def _members(repos: Repositories, group_id: str) -> list[Entity]:
+    members: list[Entity] = []
+    marker: str | None = None
+    while True:
+        page = repos.groups.members(group_id, marker, 1000)
+        members += [_user_entity(u) for u in page.items]
+        marker = page.next_marker
+        if marker is None:
+            return members
+
+
+def _documents_and_entities(repos: Repositories, target: Entity) -> tuple[list[str], list[Entity]]:
+    """The policy documents that grant the target its services, and the users and roles
+    whose use counts for it."""
+    if target.kind == "USER":
+        docs = _owned(repos, OwnerKind.USER, target.entity_id)
+        for group_id in repos.groups.group_ids_of_user(target.entity_id):
+            docs += _owned(repos, OwnerKind.GROUP, group_id)
+        return docs, [target]
+    if target.kind == "ROLE":
+        return _owned(repos, OwnerKind.ROLE, target.entity_id), [target]
+    if target.kind == "GROUP":
+        return _owned(repos, OwnerKind.GROUP, target.entity_id), _members(repos, target.entity_id)
+    document = repos.policies.document_of(target.arn)
+    attached = repos.policies.entities_for_policy(target.entity_id)
+    entities: dict[str, Entity] = {}
+    for user_id in attached.get("user", []):
+        user = repos.users.get_by_id(user_id)
+        if user is not None:
+            entities[user.arn] = _user_entity(user)
+    for group_id in attached.get("group", []):
+        for member in _members(repos, group_id):
+            entities[member.arn] = member
+    for role_id in attached.get("role", []):
+        role = repos.roles.get_by_id(role_id)
+        if role is not None:
+            entities[role.arn] = _role_entity(role)
+    return ([document] if document else []), list(entities.values())
+
+
+def _granted(documents: Iterable[str]) -> dict[str, set[str]]:
+    """Per service namespace the actions named without wildcards (for action level)."""
+    granted: dict[str, set[str]] = {}
+    for document in documents:
+        try:
+            statements = json.loads(document).get("Statement", [])
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(statements, dict):
+            statements = [statements]
+        for statement in statements:
+            if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+                continue
+            if "NotAction" in statement:
+                for namespace in SERVICE_NAMES:
+                    granted.setdefault(namespace, set())
+                continue
+            actions = statement.get("Action", [])
+            for action in [actions] if isinstance(actions, str) else actions:
+                if not isinstance(action, str):
+                    continue
+                if action == "*":
+                    for namespace in SERVICE_NAMES:
+                        granted.setdefault(namespace, set())
+                    continue
+                namespace, _, name = action.partition(":")
+                names = granted.setdefault(namespace.lower(), set())
+                if name and "*" not in name and "?" not in name:
+                    names.add(name)
+    return granted
+
+
+def _report(
+    granted: dict[str, set[str]],
+    entities: list[Entity],
+    uses: list[ServiceUse],
+    action_level: bool,
+) -> list[ServiceAccess]:
+    by_arn = {e.arn: e for e in entities}
+    uses = [u for u in uses if _own(by_arn[u.principal_arn], u)]
+    report: list[ServiceAccess] = []
+    for namespace in sorted(granted):
+        service_uses = sorted(
+            (u for u in uses if u.service_namespace == namespace and u.action == SERVICE_LEVEL),
+            key=lambda u: u.when,
+            reverse=True,
+        )
+        last = service_uses[0] if service_uses else None
+        tracked: list[TrackedAction] | None = None
+        if action_level and namespace in ACTION_LEVEL_SERVICES:
+            tracked = _tracked(granted[namespace], uses, namespace)
+        report.append(
+            ServiceAccess(
+                namespace=namespace,
+                name=SERVICE_NAMES.get(namespace, namespace),
+                last_authenticated=last.when if last else None,
+                last_entity=last.principal_arn if last else None,
+                last_region=last.region if last else None,
+                total_entities=len(service_uses),
+                tracked_actions=tracked,
+                entities=[(by_arn[u.principal_arn], u.when) for u in service_uses],
+            )
+        )
+    return report
+
+
+def _own(entity: Entity, use: ServiceUse) -> bool:
+    """The use is this entity's, not a deleted one's of the same ARN."""
+    return entity.created is None or use.when >= entity.created
+
+
+def _tracked(named: set[str], uses: list[ServiceUse], namespace: str) -> list[TrackedAction]:
+    latest: dict[str, ServiceUse] = {}
+    for use in uses:
+        if use.service_namespace == namespace and use.action != SERVICE_LEVEL:
+            known = latest.get(use.action)
+            if known is None or known.when < use.when:
+                latest[use.action] = use
+    actions = []
+    for name in sorted(named | set(latest)):
+        last = latest.get(name)
+        actions.append(
+            TrackedAction(
+                name,
+                last.principal_arn if last else None,
+                last.when if last else None,
+                last.region if last else None,
+            )
+        )
+    return actions
