@@ -56,6 +56,7 @@ from iamd.server.settings import Settings
 from iamd.server.tls import TlsFiles
 from iamd.server.wiring import build_services, git_ssh_server, rejection_log, start_unused_key_guard
 from iamd.services.bootstrap import bootstrap
+from iamd.services.trail import TrailRecorder
 from iamd.store.migrate import StartupLockTimeout, startup_lock, upgrade_to_head
 from iamd.telemetry.access_log import AccessLog
 from iamd.telemetry.metrics import Metrics
@@ -160,6 +161,11 @@ def _serve_on(
     codecs["organizations"] = OrganizationsCodec()
     requests_log = AccessLog(json_lines=json_logs) if access_log else None
     metrics = Metrics()
+    trail = TrailRecorder(
+        database,
+        flush_seconds=settings.last_used_flush_seconds,
+        retention_days=settings.trail_retention_days,
+    )
     pipeline = AwsPipeline(
         services,
         codecs,
@@ -173,6 +179,7 @@ def _serve_on(
         max_concurrent_costly=settings.worker_threads // 2,
         presigned_max_age=settings.presigned_url_max_age_seconds,
         metrics=metrics,
+        trail=trail,
     )
     app = IamdApp(
         pipeline,
@@ -201,6 +208,7 @@ def _serve_on(
         app, MetricsEndpoint(metrics, settings.metrics_token) if settings.metrics else None
     )
     services.last_used.start()
+    trail.start()
     if requests_log is not None:
         requests_log.start()
     watcher = ChangeWatcher(services, settings.change_poll_seconds)
@@ -243,6 +251,8 @@ def _serve_on(
             guard.stop()
         executor.shutdown(wait=True)
         services.last_used.close()
+        # After the executor's drain: every finished request's event is queued by now.
+        trail.close()
         if requests_log is not None:
             requests_log.close()
         database.dispose()

@@ -4,10 +4,11 @@ looked up by one attribute and a time range as an index range scan, swept by age
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select
+from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 
 from iamd.store.schema import trail_event_resources, trail_events
 
@@ -26,6 +27,28 @@ class StoredEvent:
     read_only: bool
     record: str
     resources: tuple[tuple[str, str], ...] = ()  # (type, name)
+
+
+class PendingWriteEvent(Protocol):
+    """The event of the request running on this thread, for its first write to commit."""
+
+    def take(self) -> StoredEvent | None:
+        """The event to insert with this write (None: none, or already inserted)."""
+
+    def committed(self) -> None:
+        """The write that carried the taken event committed."""
+
+    def rolled_back(self) -> None:
+        """The write that carried the taken event rolled back: it is pending again."""
+
+
+#: Set by the recorder around one request's operation (services/trail.py), read by
+#: `Transactions.write()`: a context variable, because the request runs on one thread
+#: (or synchronously on the event loop) from start to end, and the services between the
+#: front and the store should not carry the trail in every signature.
+pending_write_event: ContextVar[PendingWriteEvent | None] = ContextVar(
+    "iamd_trail_pending_write_event", default=None
+)
 
 
 def insert_events(conn: Connection, events: Sequence[StoredEvent]) -> None:
@@ -146,3 +169,17 @@ def delete_older_than(conn: Connection, cutoff: int) -> int:
     conn.execute(delete(trail_event_resources).where(trail_event_resources.c.event_time < cutoff))
     result = conn.execute(delete(trail_events).where(trail_events.c.event_time < cutoff))
     return int(result.rowcount or 0)
+
+
+def replace_records(conn: Connection, records: Sequence[tuple[str, str]]) -> None:
+    """Complete events inserted with their write (event_id, record): the response and
+    any error are known only once the operation has returned."""
+    if not records:
+        return
+    t = trail_events
+    conn.execute(
+        update(t)
+        .where(t.c.event_id == bindparam("b_event_id"))
+        .values(record=bindparam("b_record")),
+        [{"b_event_id": event_id, "b_record": record} for event_id, record in records],
+    )

@@ -1,0 +1,169 @@
+"""The audit trail through real clients: one CloudTrail-shaped event per request, in
+the SQLite file, with no secret in any encoding, and every acknowledged write's event
+surviving kill -9."""
+
+from __future__ import annotations
+
+import base64
+import json
+import signal
+import sqlite3
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import botocore.exceptions
+import pytest
+from tests.support.servers import ADMIN_SECRET, RunningServer, start_server
+
+pytestmark = pytest.mark.slow
+
+
+def _events(data_dir: Path) -> list[dict[str, Any]]:
+    with sqlite3.connect(data_dir / "iamd.sqlite3") as conn:
+        rows = conn.execute("SELECT record FROM trail_events ORDER BY event_time").fetchall()
+    return [json.loads(r[0]) for r in rows]
+
+
+def _wait_for(data_dir: Path, predicate: Any, timeout: float = 10) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        events = _events(data_dir)
+        if predicate(events) or time.monotonic() > deadline:
+            return events
+        time.sleep(0.2)
+
+
+def _encodings(secret: str) -> list[str]:
+    raw = secret.encode()
+    return [
+        secret,
+        base64.b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode(),
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret),
+        json.dumps(secret)[1:-1],
+    ]
+
+
+def test_events_of_writes_reads_denials_and_no_secret(fresh_server: RunningServer) -> None:
+    iam = fresh_server.client("iam")
+    iam.create_user(UserName="jdoe")
+    created = iam.create_access_key(UserName="jdoe")["AccessKey"]
+    iam.create_login_profile(
+        UserName="jdoe", Password="Correct-Horse-Battery-9!", PasswordResetRequired=False
+    )
+    mfa = iam.create_virtual_mfa_device(VirtualMFADeviceName="jdoe-mfa")["VirtualMFADevice"]
+    iam.get_user(UserName="jdoe")
+    jdoe = fresh_server.client("iam", created["AccessKeyId"], created["SecretAccessKey"])
+    with pytest.raises(botocore.exceptions.ClientError):
+        jdoe.list_users()
+    sts = fresh_server.client("sts", created["AccessKeyId"], created["SecretAccessKey"])
+    token = sts.get_session_token()["Credentials"]
+    bad = fresh_server.client("iam", created["AccessKeyId"], "not-the-secret-" + "x" * 25)
+    with pytest.raises(botocore.exceptions.ClientError):
+        bad.get_user()
+
+    events = _wait_for(
+        fresh_server.data_dir,
+        lambda ev: (
+            {"GetSessionToken", "ListUsers", "GetUser"} <= {e["eventName"] for e in ev}
+            and sum(e["eventName"] == "GetUser" for e in ev) >= 2
+        ),
+    )
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        by_name.setdefault(event["eventName"], []).append(event)
+
+    key_event = by_name["CreateAccessKey"][0]
+    assert key_event["eventVersion"] == "1.11"
+    assert key_event["eventSource"] == "iam.amazonaws.com"
+    assert key_event["eventType"] == "AwsApiCall"
+    assert key_event["readOnly"] is False
+    assert key_event["requestParameters"] == {"userName": "jdoe"}
+    assert key_event["responseElements"]["accessKey"]["accessKeyId"] == created["AccessKeyId"]
+    assert "secretAccessKey" not in key_event["responseElements"]["accessKey"]
+    assert key_event["recipientAccountId"] == key_event["userIdentity"]["accountId"]
+    assert key_event["userIdentity"]["type"] in ("Root", "IAMUser")
+
+    profile = by_name["CreateLoginProfile"][0]
+    assert profile["requestParameters"] == {"userName": "jdoe", "passwordResetRequired": False}
+
+    denied = by_name["ListUsers"][0]
+    assert denied["errorCode"] == "AccessDenied"
+    assert "jdoe" in denied["errorMessage"]
+    assert denied["userIdentity"]["type"] == "IAMUser"
+    assert denied["userIdentity"]["userName"] == "jdoe"
+    assert denied["userIdentity"]["accessKeyId"] == created["AccessKeyId"]
+    assert denied["responseElements"] is None
+
+    read = next(e for e in by_name["GetUser"] if "errorCode" not in e)
+    assert read["readOnly"] is True
+    assert read["responseElements"] is None
+    assert read["requestParameters"] == {"userName": "jdoe"}
+
+    failed_auth = next(e for e in by_name["GetUser"] if "errorCode" in e)
+    assert failed_auth["errorCode"] == "SignatureDoesNotMatch"
+    assert failed_auth["userIdentity"]["accessKeyId"] == created["AccessKeyId"]
+
+    session = by_name["GetSessionToken"][0]
+    assert session["eventSource"] == "sts.amazonaws.com"
+    assert session["responseElements"]["credentials"]["accessKeyId"] == token["AccessKeyId"]
+    assert "sessionToken" not in session["responseElements"]["credentials"]
+
+    secrets = [
+        created["SecretAccessKey"],
+        ADMIN_SECRET,
+        "Correct-Horse-Battery-9!",
+        token["SecretAccessKey"],
+        token["SessionToken"],
+        mfa["Base32StringSeed"].decode(),
+        base64.b64encode(mfa["QRCodePNG"]).decode()[:64],
+    ]
+    stored = (fresh_server.data_dir / "iamd.sqlite3").read_bytes()
+    fresh_server.stop()
+    stored += b"".join(p.read_bytes() for p in fresh_server.data_dir.glob("*-wal"))
+    text = stored.decode("latin-1") + fresh_server.log_text()
+    for secret in secrets:
+        for form in _encodings(secret):
+            assert form not in text, "a secret reached the trail or the log"
+
+
+def test_every_acknowledged_create_user_has_its_event_after_kill_9(tmp_path: Path) -> None:
+    running = start_server(tmp_path / "data")
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def create(worker: int) -> None:
+        iam = running.client("iam")
+        n = 0
+        while not stop.is_set():
+            name = f"load-{worker}-{n}"
+            n += 1
+            try:
+                iam.create_user(UserName=name)
+            except Exception:
+                return  # the server is gone: this one was not acknowledged
+            with lock:
+                acknowledged.append(name)
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(3)
+    running.process.send_signal(signal.SIGKILL)
+    running.process.wait()
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert len(acknowledged) > 20
+    with sqlite3.connect(tmp_path / "data" / "iamd.sqlite3") as conn:
+        rows = conn.execute(
+            "SELECT record FROM trail_events WHERE event_name = 'CreateUser'"
+        ).fetchall()
+    logged = {json.loads(r[0])["requestParameters"]["userName"] for r in rows}
+    missing = [name for name in acknowledged if name not in logged]
+    assert not missing, f"{len(missing)} acknowledged CreateUser calls have no event"
