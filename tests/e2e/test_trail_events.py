@@ -167,3 +167,41 @@ def test_every_acknowledged_create_user_has_its_event_after_kill_9(tmp_path: Pat
     logged = {json.loads(r[0])["requestParameters"]["userName"] for r in rows}
     missing = [name for name in acknowledged if name not in logged]
     assert not missing, f"{len(missing)} acknowledged CreateUser calls have no event"
+
+
+def test_console_logins_success_failure_and_masked_unknown_user(
+    fresh_server: RunningServer,
+) -> None:
+    from tests.support.sign_in import sign_in
+
+    iam = fresh_server.client("iam")
+    account = fresh_server.client("sts").get_caller_identity()["Account"]
+    iam.create_user(UserName="alice")
+    iam.create_login_profile(UserName="alice", Password="Alice-Password-123!")
+    assert sign_in(fresh_server, account, "alice", "Alice-Password-123!")[0] == 200
+    assert sign_in(fresh_server, account, "alice", "Wrong-Password-123!")[0] == 401
+    # A password typed into the user-name box: never stored.
+    assert sign_in(fresh_server, account, "Typed-Password-In-Name", "whatever-1")[0] == 401
+    events = _wait_for(
+        fresh_server.data_dir,
+        lambda ev: sum(e["eventName"] == "ConsoleLogin" for e in ev) >= 3,
+    )
+    logins = [e for e in events if e["eventName"] == "ConsoleLogin"]
+    assert len(logins) == 3
+    ok, wrong, unknown = logins
+    for event in logins:
+        assert event["eventType"] == "AwsConsoleSignIn"
+        assert event["eventSource"] == "signin.amazonaws.com"
+        assert event["recipientAccountId"] == account
+        assert event["requestParameters"] is None
+    assert ok["responseElements"] == {"ConsoleLogin": "Success"}
+    assert ok["userIdentity"]["userName"] == "alice"
+    assert wrong["responseElements"] == {"ConsoleLogin": "Failure"}
+    assert wrong["errorMessage"] == "Failed authentication"
+    assert wrong["userIdentity"]["userName"] == "alice"
+    assert unknown["userIdentity"]["userName"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+    assert unknown["errorMessage"] == "No username found in supplied account"
+    stored = (fresh_server.data_dir / "iamd.sqlite3").read_bytes()
+    for secret in ("Typed-Password-In-Name", "Alice-Password-123!", "Wrong-Password-123!"):
+        for form in _encodings(secret):
+            assert form.encode() not in stored

@@ -187,7 +187,11 @@ def _serve_on(
         inline_reads=database.is_sqlite,
         failures=UnexpectedFailures(services.ids.request_id, requests_log),
         sign_in=SignInEndpoint(
-            services, requests_log, max_concurrent=settings.worker_threads // 2, metrics=metrics
+            services,
+            requests_log,
+            max_concurrent=settings.worker_threads // 2,
+            metrics=metrics,
+            trail=trail,
         ).handle,
         fail_path=settings.test_fail_path,
     )
