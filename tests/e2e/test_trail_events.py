@@ -205,3 +205,39 @@ def test_console_logins_success_failure_and_masked_unknown_user(
     for secret in ("Typed-Password-In-Name", "Alice-Password-123!", "Wrong-Password-123!"):
         for form in _encodings(secret):
             assert form.encode() not in stored
+
+
+def test_git_pull_and_a_denied_git_push_over_ssh_are_events(
+    fresh_server: RunningServer, tmp_path: Path
+) -> None:
+    from tests.e2e.test_git_over_ssh import _allow, _create_repository, _developer, _policy
+
+    account = fresh_server.client("sts").get_caller_identity()["Account"]
+    arn = f"arn:aws:codecommit:us-east-1:{account}:trail-repo"
+    dev = _developer(
+        fresh_server,
+        tmp_path,
+        "gitreader",
+        _policy(_allow(["codecommit:GitPull"], arn)),
+        key_kind="ed25519",
+    )
+    url = _create_repository(fresh_server, "trail-repo")["cloneUrlSsh"]
+    assert dev.home.git("clone", url, "work").returncode == 0
+    work = dev.home.home / "work"
+    dev.home.commit(work, "file.txt", "x\n")
+    assert dev.home.git("push", "origin", "HEAD:refs/heads/main", cwd=work).returncode != 0
+    events = _wait_for(
+        fresh_server.data_dir,
+        lambda ev: {"GitPull", "GitPush"} <= {e["eventName"] for e in ev},
+    )
+    pull = next(e for e in events if e["eventName"] == "GitPull")
+    push = next(e for e in events if e["eventName"] == "GitPush")
+    for event in (pull, push):
+        assert event["eventSource"] == "codecommit.amazonaws.com"
+        assert event["userIdentity"]["userName"] == "gitreader"
+        assert event["additionalEventData"]["protocol"] == "SSH"
+        assert event["resources"][0]["ARN"] == arn
+    assert pull["readOnly"] is True
+    assert "errorCode" not in pull
+    assert push["errorCode"] == "AccessDenied"
+    assert "codecommit:GitPush" in push["errorMessage"]

@@ -197,7 +197,14 @@ def _serve_on(
     )
     git_ssh = (
         git_ssh_server(
-            settings, services, host_key, executor, requests_log, database.is_sqlite, metrics
+            settings,
+            services,
+            host_key,
+            executor,
+            requests_log,
+            database.is_sqlite,
+            metrics,
+            trail,
         )
         if host_key is not None
         else None

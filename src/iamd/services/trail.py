@@ -300,6 +300,48 @@ def sign_in_event(
     return event
 
 
+def git_event(
+    caller: Caller | None,
+    account_id: str,
+    event_name: str,
+    repository: str,
+    region: str,
+    when: datetime,
+    source_ip: str,
+    user_agent: str | None,
+    session_id: str,
+    ssh_public_key_id: str | None,
+    error_code: str | None,
+    error_message: str | None,
+) -> RequestEvent:
+    """A GitPull / GitPush event over SSH, as CodeCommit logs git requests."""
+    arn = f"arn:aws:codecommit:{region}:{account_id}:{repository}"
+    event = RequestEvent(
+        account_id=caller.account_id if caller is not None else account_id,
+        event_time=when,
+        event_source=EVENT_SOURCES["codecommit"],
+        event_name=event_name,
+        region=region,
+        source_ip=source_ip,
+        user_agent=user_agent,
+        request_id=session_id,
+        identity=user_identity(caller) if caller is not None else None,
+        username=lookup_username(caller) if caller is not None else None,
+        access_key_id=None,
+        read_only=event_name == "GitPull",
+        error_code=error_code,
+        error_message=error_message,
+        additional_event_data={"protocol": "SSH", "repositoryName": repository}
+        | ({"sshPublicKeyId": ssh_public_key_id} if ssh_public_key_id else {}),
+        resources=({"ARN": arn, "accountId": account_id, "type": "AWS::CodeCommit::Repository"},),
+        lookup_resources=(("AWS::CodeCommit::Repository", repository),),
+        tls_host=None,
+    )
+    if event.identity is not None:
+        event.identity.pop("accessKeyId", None)
+    return event
+
+
 def _nothing() -> Any:
     return None
 
