@@ -14,9 +14,11 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+import boto3
 import botocore.exceptions
 import pytest
-from tests.support.servers import ADMIN_SECRET, RunningServer, start_server
+from botocore.config import Config
+from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -241,3 +243,118 @@ def test_git_pull_and_a_denied_git_push_over_ssh_are_events(
     assert "errorCode" not in pull
     assert push["errorCode"] == "AccessDenied"
     assert "codecommit:GitPush" in push["errorMessage"]
+
+
+def test_lookup_events_with_boto3_attributes_paging_and_bad_input(
+    fresh_server: RunningServer,
+) -> None:
+    iam = fresh_server.client("iam")
+    iam.create_user(UserName="lookme")
+    key = iam.create_access_key(UserName="lookme")["AccessKey"]
+    for _ in range(3):
+        iam.get_user(UserName="lookme")
+    user = fresh_server.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
+    with pytest.raises(botocore.exceptions.ClientError):
+        user.list_roles()
+    trail = fresh_server.client("cloudtrail")
+    _wait_for(fresh_server.data_dir, lambda ev: any(e["eventName"] == "ListRoles" for e in ev))
+
+    by_user = trail.lookup_events(
+        LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": "lookme"}]
+    )["Events"]
+    assert [e["EventName"] for e in by_user] == ["ListRoles"]
+    record = json.loads(by_user[0]["CloudTrailEvent"])
+    assert record["errorCode"] == "AccessDenied"
+    assert by_user[0]["AccessKeyId"] == key["AccessKeyId"]
+    by_key = trail.lookup_events(
+        LookupAttributes=[{"AttributeKey": "AccessKeyId", "AttributeValue": key["AccessKeyId"]}]
+    )["Events"]
+    assert [e["EventName"] for e in by_key] == ["ListRoles"]
+    created = trail.lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateAccessKey"}]
+    )["Events"]
+    assert len(created) == 1
+    assert created[0]["ReadOnly"] == "false"
+    assert key["SecretAccessKey"] not in created[0]["CloudTrailEvent"]
+    event_id = created[0]["EventId"]
+    assert [
+        e["EventId"]
+        for e in trail.lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": event_id}]
+        )["Events"]
+    ] == [event_id]
+    by_resource = trail.lookup_events(
+        LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": "lookme"}]
+    )["Events"]
+    assert {"CreateUser", "CreateAccessKey", "GetUser"} <= {e["EventName"] for e in by_resource}
+    assert {"ResourceType": "AWS::IAM::User", "ResourceName": "lookme"} in by_resource[0][
+        "Resources"
+    ]
+    reads = trail.lookup_events(
+        LookupAttributes=[{"AttributeKey": "ReadOnly", "AttributeValue": "true"}]
+    )["Events"]
+    assert reads
+    assert all(e["ReadOnly"] == "true" for e in reads)
+    sources = trail.lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": "iam.amazonaws.com"}]
+    )["Events"]
+    assert sources
+    assert all(e["EventSource"] == "iam.amazonaws.com" for e in sources)
+
+    # Paging: two at a time, newest first, every event once.
+    pages = trail.get_paginator("lookup_events").paginate(PaginationConfig={"PageSize": 2})
+    ids = [e["EventId"] for page in pages for e in page["Events"]]
+    assert len(ids) == len(set(ids)) >= 6
+    everything = trail.lookup_events(MaxResults=50)["Events"]
+    assert [e["EventId"] for e in everything][: len(ids)] == ids[: len(everything)]
+
+    first = trail.lookup_events(MaxResults=1)
+    bad_inputs: list[tuple[dict[str, Any], str]] = [
+        (
+            {
+                "LookupAttributes": [
+                    {"AttributeKey": "Username", "AttributeValue": "a"},
+                    {"AttributeKey": "EventName", "AttributeValue": "b"},
+                ]
+            },
+            "InvalidLookupAttributesException",
+        ),
+        (
+            {"StartTime": time.time(), "EndTime": time.time() - 3600},
+            "InvalidTimeRangeException",
+        ),
+        (
+            {
+                "NextToken": first["NextToken"],
+                "LookupAttributes": [{"AttributeKey": "Username", "AttributeValue": "lookme"}],
+            },
+            "InvalidNextTokenException",
+        ),
+        ({"NextToken": "not-a-token"}, "InvalidNextTokenException"),
+        ({"MaxResults": 0}, "InvalidMaxResultsException"),
+        ({"MaxResults": 51}, "InvalidMaxResultsException"),
+        (
+            {"LookupAttributes": [{"AttributeKey": "ReadOnly", "AttributeValue": "maybe"}]},
+            "InvalidLookupAttributesException",
+        ),
+    ]
+    # What boto3 would refuse itself (MaxResults 0) must reach the server.
+    unchecked = boto3.client(
+        "cloudtrail",
+        endpoint_url=fresh_server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=ADMIN_KEY_ID,
+        aws_secret_access_key=ADMIN_SECRET,
+        config=Config(parameter_validation=False, retries={"total_max_attempts": 1}),
+    )
+    for params, code in bad_inputs:
+        with pytest.raises(botocore.exceptions.ClientError) as raised:
+            unchecked.lookup_events(**params)
+        assert raised.value.response["Error"]["Code"] == code, params
+        assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+    # The user may not look the trail up without cloudtrail:LookupEvents.
+    denied = fresh_server.client("cloudtrail", key["AccessKeyId"], key["SecretAccessKey"])
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        denied.lookup_events()
+    assert raised.value.response["Error"]["Code"] in ("AccessDeniedException", "AccessDenied")

@@ -36,6 +36,7 @@ from iamd.http.sign_in import SignInEndpoint
 from iamd.model.quotas import Quotas
 from iamd.operations.table import build_operation_table
 from iamd.protocol import JsonCodec, QueryCodec
+from iamd.protocol.cloudtrail_codec import CloudTrailCodec
 from iamd.protocol.organizations_codec import OrganizationsCodec
 from iamd.server.change_watcher import ChangeWatcher
 from iamd.server.checks import (
@@ -159,6 +160,7 @@ def _serve_on(
     codecs: dict[str, QueryCodec | JsonCodec] = {name: QueryCodec(name) for name in ("iam", "sts")}
     codecs["codecommit"] = JsonCodec("codecommit")
     codecs["organizations"] = OrganizationsCodec()
+    codecs["cloudtrail"] = CloudTrailCodec()
     requests_log = AccessLog(json_lines=json_logs) if access_log else None
     metrics = Metrics()
     trail = TrailRecorder(

@@ -35,9 +35,12 @@ from iamd.store.sql.trail import (
     StoredEvent,
     delete_older_than,
     insert_events,
+    lookup,
     pending_write_event,
     replace_records,
+    resources_of,
 )
+from iamd.store.transactions import Transactions
 
 log = logging.getLogger(__name__)
 
@@ -442,6 +445,58 @@ class RequestEvent:
             record=json.dumps(self.record(), separators=(",", ":"), default=str),
             resources=self.lookup_resources,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class FoundEvent:
+    """One event as LookupEvents returns it."""
+
+    event_id: str
+    event_name: str
+    read_only: bool
+    access_key_id: str | None
+    event_time: datetime
+    event_source: str
+    username: str | None
+    resources: tuple[tuple[str, str], ...]
+    record: str
+    cursor: tuple[int, str]  # (time µs, event id): where the next page starts
+
+
+def lookup_events(
+    tx: Transactions,
+    attribute: tuple[str, str] | None,
+    start: datetime,
+    end: datetime,
+    limit: int,
+    after: tuple[int, str] | None,
+) -> list[FoundEvent]:
+    """The account's events, newest first (`tx` is the caller's account's)."""
+    with tx.read() as repos:
+        rows = lookup(
+            repos.conn, tx.account_id, attribute, _micros(start), _micros(end), limit, after
+        )
+        resources = resources_of(repos.conn, [event_id for event_id, _ in rows])
+    return [
+        FoundEvent(
+            event_id=row.event_id,
+            event_name=row.event_name,
+            read_only=bool(row.read_only),
+            access_key_id=row.access_key_id,
+            event_time=datetime.fromtimestamp(row.event_time / 1_000_000, UTC),
+            event_source=row.event_source,
+            username=row.username,
+            resources=tuple(resources.get(event_id, ())),
+            record=row.record,
+            cursor=(row.event_time, row.event_id),
+        )
+        for event_id, row in rows
+    ]
+
+
+def _micros(moment: datetime) -> int:
+    moment = moment.astimezone(UTC)
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
 
 
 class PendingWrite:
