@@ -358,3 +358,42 @@ def test_lookup_events_with_boto3_attributes_paging_and_bad_input(
     with pytest.raises(botocore.exceptions.ClientError) as raised:
         denied.lookup_events()
     assert raised.value.response["Error"]["Code"] in ("AccessDeniedException", "AccessDenied")
+
+
+def test_a_cross_account_assume_role_is_logged_in_both_accounts(
+    fresh_server: RunningServer,
+) -> None:
+    from tests.e2e.test_cross_account_roles import new_account, session_client
+
+    account_a = fresh_server.client("sts").get_caller_identity()["Account"]
+    organizations = fresh_server.client("organizations")
+    organizations.create_organization(FeatureSet="ALL")
+    account_b = new_account(organizations)
+    admin_b = fresh_server.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account_b}:role/OrganizationAccountAccessRole",
+        RoleSessionName="setup",
+    )["Credentials"]
+    trail_b = session_client(fresh_server, "cloudtrail", admin_b)
+    trail_a = fresh_server.client("cloudtrail")
+    only_assume = [{"AttributeKey": "EventName", "AttributeValue": "AssumeRole"}]
+    deadline = time.monotonic() + 10
+    while True:
+        in_b = trail_b.lookup_events(LookupAttributes=only_assume)["Events"]
+        if in_b or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert len(in_b) == 1
+    record_b = json.loads(in_b[0]["CloudTrailEvent"])
+    assert record_b["recipientAccountId"] == account_b
+    assert record_b["userIdentity"]["type"] == "AWSAccount"
+    assert record_b["userIdentity"]["accountId"] == account_a
+    in_a = trail_a.lookup_events(LookupAttributes=only_assume)["Events"]
+    assert len(in_a) == 1
+    record_a = json.loads(in_a[0]["CloudTrailEvent"])
+    assert record_a["recipientAccountId"] == account_a
+    assert record_a["userIdentity"]["accountId"] == account_a
+    assert record_a["userIdentity"]["type"] != "AWSAccount"
+    assert record_a["eventID"] != record_b["eventID"]
+    # B's trail holds none of A's other calls.
+    names_b = {e["EventName"] for e in trail_b.lookup_events()["Events"]}
+    assert "CreateOrganization" not in names_b

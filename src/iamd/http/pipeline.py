@@ -9,10 +9,12 @@ id and answered as InternalFailure, never with a traceback or a secret.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -388,6 +390,21 @@ class AwsPipeline:
             self._trail.record(event)
         else:
             self._trail.finish(pending)
+        role_account = _other_account_of_role(codec, operation, params, credential)
+        if role_account is not None and credential is not None:
+            # As CloudTrail does, the role's account logs the call too, its caller
+            # appearing there as AWSAccount.
+            self._trail.record(
+                dataclasses.replace(
+                    event,
+                    account_id=role_account,
+                    identity=user_identity(credential.caller, role_account),
+                    username=None,
+                    access_key_id=None,
+                    event_id=str(uuid.uuid4()),
+                    lookup_resources=resources_named(params),
+                )
+            )
 
     def _run_costly(self, spec: Operation, ctx: CallContext, params: Params) -> Result:
         if not self._costly_slots.acquire(blocking=False):
@@ -415,6 +432,21 @@ class AwsPipeline:
         if credential.status is not AccessKeyStatus.ACTIVE or signed.security_token:
             raise InvalidClientTokenId()
         return credential
+
+
+def _other_account_of_role(
+    codec: Codec, operation: str, params: Params | None, credential: ResolvedCredential | None
+) -> str | None:
+    """The account of the role an AssumeRole call names, when not the caller's."""
+    if codec.service_name != "sts" or not operation.startswith("AssumeRole") or not params:
+        return None
+    role_arn = params.get("RoleArn")
+    if not isinstance(role_arn, str) or credential is None:
+        return None
+    parts = role_arn.split(":", 5)
+    if len(parts) != 6 or not parts[4].isdigit() or len(parts[4]) != 12:
+        return None
+    return parts[4] if parts[4] != credential.caller.account_id else None
 
 
 def _none() -> None:
