@@ -512,8 +512,14 @@ class PendingWrite:
     def take(self) -> StoredEvent | None:
         if self._state != "pending":
             return None
+        try:
+            stored = self.event.stored()
+        except Exception:
+            # Never fail the user's write over its record: the batch records it later.
+            log.exception("could not build the audit event of request %s", self.event.request_id)
+            return None
         self._state = "taken"
-        return self.event.stored()
+        return stored
 
     def committed(self) -> None:
         self._state = "inserted"
@@ -524,6 +530,18 @@ class PendingWrite:
     @property
     def inserted(self) -> bool:
         return self._state == "inserted"
+
+
+def _built(events: list[RequestEvent]) -> list[StoredEvent]:
+    """The stored form of each event; one that cannot be built is logged and dropped
+    (a bug must not stall the whole trail behind it)."""
+    built: list[StoredEvent] = []
+    for event in events:
+        try:
+            built.append(event.stored())
+        except Exception:
+            log.exception("could not build the audit event of request %s", event.request_id)
+    return built
 
 
 class TrailRecorder:
@@ -581,8 +599,8 @@ class TrailRecorder:
             if not queue and not amend:
                 return 0
             try:
-                stored = [e.stored() for e in queue]
-                completed = [(e.event_id, e.stored().record) for e in amend]
+                stored = _built(queue)
+                completed = [(e.event_id, e.record) for e in _built(amend)]
                 with self._database.write() as conn:
                     insert_events(conn, stored)
                     replace_records(conn, completed)
