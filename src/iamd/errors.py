@@ -942,3 +942,41 @@ class EmailAlreadyTaken(AwsError):
 
     code = "EmailAlreadyExists"
     status = 409
+
+
+# ---------------------------------------------------------------------------------------
+# CloudTrail's LookupEvents errors (JSON 1.1; the codes are the exceptions' names).
+
+
+class InvalidLookupAttributesException(AwsError):
+    code = "InvalidLookupAttributesException"
+    status = 400
+
+
+class InvalidTimeRangeException(AwsError):
+    code = "InvalidTimeRangeException"
+    status = 400
+
+    def __init__(self, message: str = "Start time must be before end time.") -> None:
+        super().__init__(message)
+
+
+class InvalidNextTokenException(AwsError):
+    code = "InvalidNextTokenException"
+    status = 400
+
+    def __init__(self, message: str = "Invalid NextToken.") -> None:
+        super().__init__(message)
+
+
+class InvalidMaxResultsException(AwsError):
+    code = "InvalidMaxResultsException"
+    status = 400
+
+    def __init__(self, message: str = "MaxResults must be between 1 and 50.") -> None:
+        super().__init__(message)
+
+
+class InvalidEventCategoryException(AwsError):
+    code = "InvalidEventCategoryException"
+    status = 400

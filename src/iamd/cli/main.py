@@ -210,6 +210,15 @@ def main() -> None:
     "X-Amz-Expires says (AWS's STS: 900).",
 )
 @click.option(
+    "--trail-retention-days",
+    type=click.IntRange(1, 36_500),
+    default=90,
+    show_default=True,
+    metavar="DAYS",
+    envvar="IAMD_TRAIL_RETENTION_DAYS",
+    help="Audit trail events older than this are swept (CloudTrail's event history: 90).",
+)
+@click.option(
     "--sign-in-tracked-names",
     type=click.IntRange(min=1),
     default=DEFAULT_SIGN_IN_TRACKED_NAMES,
@@ -336,6 +345,7 @@ def serve(
     test_clock_file: Path | None,
     test_fail_path: str | None,
     presigned_url_max_age: int,
+    trail_retention_days: int,
     sign_in_tracked_names: int,
     test_fast_password_hashing: bool,
 ) -> None:
@@ -376,6 +386,7 @@ def serve(
             max_connections=max_connections,
             test_fail_path=test_fail_path,
             presigned_url_max_age_seconds=presigned_url_max_age,
+            trail_retention_days=trail_retention_days,
             sign_in_tracked_names=sign_in_tracked_names,
             test_clock_file=test_clock_file,
             test_fast_password_hashing=test_fast_password_hashing,

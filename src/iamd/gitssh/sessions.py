@@ -28,8 +28,10 @@ from iamd.gitssh.offload import Offload
 from iamd.gitssh.pipes import CLIENT_GONE, ClientGone, run_git
 from iamd.model.arn import codecommit_repository_arn
 from iamd.model.repository import Repository
+from iamd.principals.caller import Caller
 from iamd.principals.ssh_logins import SSHLogin
 from iamd.services.container import Services
+from iamd.services.trail import TrailRecorder, git_event
 from iamd.telemetry.access_log import AccessLog
 from iamd.telemetry.metrics import Metrics
 
@@ -39,6 +41,11 @@ log = logging.getLogger("iamd.gitssh")
 REFUSED = 1
 # git asks for protocol v2 through this variable (ssh -o SendEnv=GIT_PROTOCOL).
 _GIT_PROTOCOL = re.compile(r"version=[0-9](:[A-Za-z0-9=._-]+)*")
+
+
+# An SSH public key id (APKA...), the SSH user name; anything else is not recorded.
+_SSH_KEY_ID = re.compile(r"APKA[A-Z0-9]{16,124}")
+_GIT_ACTIONS = frozenset({"codecommit:GitPull", "codecommit:GitPush"})
 
 
 class Refusal(Exception):
@@ -59,6 +66,9 @@ class _Record:
     principal: str = "-"
     exit_status: int = REFUSED
     outcome: str = "-"
+    message: str | None = None
+    caller: Caller | None = None
+    user_agent: str | None = None
 
 
 class GitSessions:
@@ -72,7 +82,9 @@ class GitSessions:
         access_log: AccessLog | None,
         max_sessions: int = 32,
         metrics: Metrics | None = None,
+        trail: TrailRecorder | None = None,
     ) -> None:
+        self._trail = trail
         self._max_sessions = max_sessions
         self._metrics = metrics
         self._services = services
@@ -103,6 +115,7 @@ class GitSessions:
             record.outcome = "-" if record.exit_status == 0 else "GitFailed"
         except Refusal as refusal:
             record.outcome = refusal.outcome
+            record.message = refusal.message
             _tell(process, refusal.message)
         except ClientGone:
             record.outcome = "ClientDisconnected"
@@ -126,6 +139,8 @@ class GitSessions:
                 self._metrics.git_sessions.inc(
                     record.action, "ok" if record.outcome == "-" else record.outcome
                 )
+            if self._trail is not None and record.action in _GIT_ACTIONS:
+                self._record_trail(record, session_id, client_ip, key_id)
             if self._access_log is not None:
                 self._access_log.record_git_session(
                     session_id,
@@ -138,6 +153,26 @@ class GitSessions:
                     repository=record.repository,
                     ssh_public_key_id=key_id,
                 )
+
+    def _record_trail(self, record: _Record, session_id: str, client_ip: str, key_id: str) -> None:
+        assert self._trail is not None
+        failed = record.outcome != "-"
+        self._trail.record(
+            git_event(
+                record.caller,
+                self._services.account_id,
+                record.action.split(":", 1)[1],
+                record.repository,
+                self._region,
+                self._services.clock.now(),
+                client_ip,
+                record.user_agent,
+                session_id,
+                key_id if _SSH_KEY_ID.fullmatch(key_id) else None,
+                record.outcome if failed else None,
+                (record.message or record.outcome) if failed else None,
+            )
+        )
 
     async def _serve(
         self,
@@ -167,6 +202,8 @@ class GitSessions:
             # Deactivated or deleted since the login (or a user deleted).
             raise Refusal("InvalidKey", f"SSH key {key_id} is not an Active key of an IAM user.")
         record.principal = login.caller.arn
+        record.caller = login.caller
+        record.user_agent = str(process.get_extra_info("client_version") or "") or None
         # Git over SSH is CodeCommit's use in the access advisor (GitPull, GitPush).
         self._services.last_used.record_service(
             login.caller.account_id,

@@ -9,12 +9,16 @@ id and answered as InternalFailure, never with a traceback or a secret.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 import threading
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from iamd.auth import sigv4
 from iamd.auth.session_tokens import SessionKind
@@ -42,7 +46,19 @@ from iamd.principals.caller import Caller
 from iamd.principals.credentials import ResolvedCredential, is_temporary_key
 from iamd.protocol import JsonCodec, QueryCodec
 from iamd.protocol.form import DecodedForm, header
+from iamd.protocol.trail_redaction import request_parameters, response_elements
 from iamd.services.container import Services
+from iamd.services.trail import (
+    EVENT_SOURCES,
+    PendingWrite,
+    RequestEvent,
+    TrailRecorder,
+    arn_resource,
+    is_read_only,
+    lookup_username,
+    resources_named,
+    user_identity,
+)
 from iamd.telemetry.access_log import AccessLog
 from iamd.telemetry.metrics import UNKNOWN, Metrics
 
@@ -87,8 +103,10 @@ class AwsPipeline:
         max_concurrent_costly: int = 2,
         presigned_max_age: int = sigv4.DEFAULT_PRESIGNED_MAX_AGE_SECONDS,
         metrics: Metrics | None = None,
+        trail: TrailRecorder | None = None,
     ) -> None:
         self._services = services
+        self._trail = trail
         self._codecs = codecs
         self._default_codec: Codec = codecs["iam"]
         self._operations = operations
@@ -109,6 +127,14 @@ class AwsPipeline:
         # Metric labels: only the operation table's names, so no request adds a series.
         known_operation = UNKNOWN
         authenticated = False
+        now = None
+        signed = None
+        credential: ResolvedCredential | None = None
+        params: Params | None = None
+        result: Result = None
+        resource: str | None = None
+        pending: PendingWrite | None = None
+        failure: AwsError | None = None
         try:
             now = self._services.clock.now()
             signed = sigv4.parse_request(
@@ -193,14 +219,33 @@ class AwsPipeline:
                         ),
                     )
                 )
-            if spec.costly:
-                result = self._run_costly(spec, ctx, params)
-            else:
-                result = spec.handler(ctx, params)
+            if self._trail is not None:
+                pending = self._trail.begin(
+                    self._event(
+                        request,
+                        request_id,
+                        now,
+                        signed.region,
+                        codec,
+                        operation,
+                        credential,
+                        params,
+                        resource,
+                    )
+                )
+            try:
+                if spec.costly:
+                    result = self._run_costly(spec, ctx, params)
+                else:
+                    result = spec.handler(ctx, params)
+            finally:
+                if pending is not None:
+                    TrailRecorder.release(pending)
             body = codec.serialize_result(operation, result, request_id)
             status = 200
             error_code = "-"
         except AwsError as error:
+            failure = error
             body = codec.serialize_error(error, request_id)
             status = error.status
             error_code = error.code
@@ -212,6 +257,21 @@ class AwsPipeline:
             body = codec.serialize_error(failure, request_id)
             status = failure.status
             error_code = failure.code
+        if self._trail is not None:
+            self._finish_trail(
+                request,
+                request_id,
+                now,
+                signed,
+                codec,
+                operation,
+                credential,
+                params,
+                resource,
+                pending,
+                result,
+                failure,
+            )
         elapsed = time.perf_counter() - started
         if self._metrics is not None:
             self._metrics.requests.observe(
@@ -239,6 +299,122 @@ class AwsPipeline:
             body,
         )
 
+    def _event(
+        self,
+        request: HttpRequest,
+        request_id: str,
+        now: datetime,
+        region: str,
+        codec: Codec,
+        operation: str,
+        credential: ResolvedCredential | None,
+        params: Params | None,
+        resource: str | None,
+        access_key_id: str | None = None,
+    ) -> RequestEvent:
+        """The request's audit event; requestParameters/responseElements are built
+        lazily (by the trail's writer thread for most requests)."""
+        service = codec.service_name
+        identity: dict[str, Any] | None
+        if credential is not None:
+            caller = credential.caller
+            account_id = caller.account_id
+            identity = user_identity(caller)
+            username = lookup_username(caller)
+            access_key_id = caller.access_key_id
+        else:
+            account_id = self._services.account_id
+            identity = {"type": "Unknown", "accessKeyId": access_key_id} if access_key_id else None
+            username = None
+        found = arn_resource(resource)
+        host = header(request.headers, b"host") if request.secure else None
+        return RequestEvent(
+            account_id=account_id,
+            event_time=now,
+            event_source=EVENT_SOURCES.get(service, f"{service}.amazonaws.com"),
+            event_name=operation,
+            # IAM and the global STS endpoint log us-east-1, as CloudTrail does.
+            region="us-east-1" if service in ("iam", "organizations") else region,
+            source_ip=request.client_ip,
+            user_agent=header(request.headers, b"user-agent"),
+            request_id=request_id,
+            identity=identity,
+            username=username,
+            access_key_id=access_key_id,
+            read_only=is_read_only(operation),
+            request_parameters=(
+                (lambda: request_parameters(service, operation, params))
+                if params is not None
+                else _none
+            ),
+            resources=(found,) if found is not None else (),
+            lookup_resources=resources_named(params) if params is not None else (),
+            tls_host=host if host else ("" if request.secure else None),
+            api_version=codec.api_version if isinstance(codec, QueryCodec) else None,
+        )
+
+    def _finish_trail(
+        self,
+        request: HttpRequest,
+        request_id: str,
+        now: datetime | None,
+        signed: sigv4.SigV4Request | None,
+        codec: Codec,
+        operation: str,
+        credential: ResolvedCredential | None,
+        params: Params | None,
+        resource: str | None,
+        pending: PendingWrite | None,
+        result: Result,
+        failure: AwsError | None,
+    ) -> None:
+        assert self._trail is not None
+        if pending is None:
+            if now is None:
+                return
+            if operation == "-":
+                operation = _operation_named(request)
+            key_id = signed.access_key_id if signed is not None else None
+            event = self._event(
+                request,
+                request_id,
+                now,
+                signed.region if signed else "us-east-1",
+                codec,
+                operation,
+                credential,
+                params,
+                resource,
+                access_key_id=key_id if key_id and _KEY_ID.fullmatch(key_id) else None,
+            )
+        else:
+            event = pending.event
+        if failure is not None:
+            event.error_code = failure.code
+            event.error_message = failure.message
+        elif result:
+            service = codec.service_name
+            event.response_elements = lambda: response_elements(service, operation, result)
+        if pending is None:
+            self._trail.record(event)
+        else:
+            self._trail.finish(pending)
+        role_account = _other_account_of_role(codec, operation, params, credential)
+        if role_account is not None and credential is not None:
+            # As CloudTrail does, the role's account logs the call too, its caller
+            # appearing there as AWSAccount.
+            self._trail.record(
+                dataclasses.replace(
+                    event,
+                    account_id=role_account,
+                    identity=user_identity(credential.caller, role_account),
+                    username=None,
+                    access_key_id=None,
+                    event_id=str(uuid.uuid4()),
+                    lookup_resources=resources_named(params),
+                )
+            )
+
     def _run_costly(self, spec: Operation, ctx: CallContext, params: Params) -> Result:
         if not self._costly_slots.acquire(blocking=False):
             raise Throttling()
@@ -265,6 +441,44 @@ class AwsPipeline:
         if credential.status is not AccessKeyStatus.ACTIVE or signed.security_token:
             raise InvalidClientTokenId()
         return credential
+
+
+def _other_account_of_role(
+    codec: Codec, operation: str, params: Params | None, credential: ResolvedCredential | None
+) -> str | None:
+    """The account of the role an AssumeRole call names, when not the caller's."""
+    if codec.service_name != "sts" or not operation.startswith("AssumeRole") or not params:
+        return None
+    role_arn = params.get("RoleArn")
+    if not isinstance(role_arn, str) or credential is None:
+        return None
+    parts = role_arn.split(":", 5)
+    if len(parts) != 6 or not parts[4].isdigit() or len(parts[4]) != 12:
+        return None
+    return parts[4] if parts[4] != credential.caller.account_id else None
+
+
+def _none() -> None:
+    return None
+
+
+# An access key id as a client sends it: recorded for a request that failed
+# authentication only when it has this shape, so a secret pasted there is never stored.
+_KEY_ID = re.compile(r"A[KS]IA[A-Z0-9]{12,124}")
+_OPERATION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,63}")
+
+
+def _operation_named(request: HttpRequest) -> str:
+    """The operation a request that failed before parsing asked for, if it says so."""
+    name = ""
+    if request.form is not None:
+        if request.form.error is None:
+            found = request.form.get().get("Action")
+            name = found if isinstance(found, str) else ""
+    else:
+        target = header(request.headers, b"x-amz-target") or ""
+        name = target.rsplit(".", 1)[-1]
+    return name if _OPERATION_NAME.fullmatch(name) else "Unknown"
 
 
 # The services whose resources live in one account and have no resource-based policy.

@@ -29,6 +29,7 @@ from iamd.http.pipeline import HttpRequest, HttpResponse
 from iamd.protocol.form import header
 from iamd.services.container import Services
 from iamd.services.sign_in import Outcome, SignInResult
+from iamd.services.trail import TrailRecorder, sign_in_event
 from iamd.telemetry.access_log import AccessLog
 from iamd.telemetry.metrics import Metrics
 
@@ -66,8 +67,10 @@ class SignInEndpoint:
         *,
         max_concurrent: int = 4,
         metrics: Metrics | None = None,
+        trail: TrailRecorder | None = None,
     ) -> None:
         self._services = services
+        self._trail = trail
         self._access_log = access_log
         self._metrics = metrics
         self._slots = threading.BoundedSemaphore(max(1, max_concurrent))
@@ -111,6 +114,8 @@ class SignInEndpoint:
                     result.outcome.value,
                 )
                 principal = result.user_arn or "-"
+                if self._trail is not None and result.outcome is not Outcome.THROTTLED:
+                    self._record(request, request_id, fields, result)
         headers = [
             (b"content-type", b"application/json"),
             (b"cache-control", b"no-store"),
@@ -131,6 +136,34 @@ class SignInEndpoint:
                 (time.perf_counter() - started) * 1000,
             )
         return HttpResponse(status, headers, json.dumps(payload).encode())
+
+    def _record(
+        self, request: HttpRequest, request_id: str, fields: dict[str, str], result: SignInResult
+    ) -> None:
+        assert self._trail is not None
+        services = self._services.for_sign_in(fields["account"])
+
+        def find_user(name: str) -> tuple[str, str] | None:
+            try:
+                user = services.users.get(name)
+            except Exception:
+                return None
+            return user.user_id, user.arn
+
+        self._trail.record(
+            sign_in_event(
+                services.account_id,
+                self._services.clock.now(),
+                request.client_ip,
+                header(request.headers, b"user-agent") or None,
+                request_id,
+                fields["userName"],
+                result.outcome is Outcome.SIGNED_IN,
+                result.user_id,
+                result.user_arn,
+                find_user,
+            )
+        )
 
     def _verify(self, fields: dict[str, str]) -> SignInResult:
         if not self._slots.acquire(blocking=False):

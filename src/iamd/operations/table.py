@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from iamd.operations import codecommit, iam, organizations, sts
+from iamd.operations import cloudtrail, codecommit, iam, organizations, sts
 from iamd.operations.registry import OperationTable
 
 
 def build_operation_table() -> OperationTable:
     return OperationTable(
-        (*iam.OPERATIONS, *sts.OPERATIONS, *codecommit.OPERATIONS, *organizations.OPERATIONS)
+        (
+            *iam.OPERATIONS,
+            *sts.OPERATIONS,
+            *codecommit.OPERATIONS,
+            *organizations.OPERATIONS,
+            *cloudtrail.OPERATIONS,
+        )
     )

@@ -376,7 +376,9 @@ class JsonCodec:
 
     def operation_of(self, target: str) -> str:
         """The operation an ``X-Amz-Target`` header value names, or raise."""
-        prefix, dot, name = target.partition(".")
+        # The last dot: CloudTrail's prefix has dots of its own
+        # (com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101).
+        prefix, dot, name = target.rpartition(".")
         if not dot or prefix != self.target_prefix or name not in self._readers:
             raise UnknownOperationException()
         return name

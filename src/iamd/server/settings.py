@@ -47,6 +47,8 @@ class Settings:
     # Last-used dates are written in batches; this bounds how stale they are in the
     # database (they are flushed at shutdown too).
     last_used_flush_seconds: float = 1.0
+    # The audit trail keeps events this long (a sweep drops older ones).
+    trail_retention_days: int = 90
     worker_threads: int = 8
     # PostgreSQL's bounds on waiting (docs/architecture.md, "Several nodes"): a lock, a
     # statement, and a transaction whose client went silent (a stopped node).

@@ -36,6 +36,7 @@ from iamd.http.sign_in import SignInEndpoint
 from iamd.model.quotas import Quotas
 from iamd.operations.table import build_operation_table
 from iamd.protocol import JsonCodec, QueryCodec
+from iamd.protocol.cloudtrail_codec import CloudTrailCodec
 from iamd.protocol.organizations_codec import OrganizationsCodec
 from iamd.server.change_watcher import ChangeWatcher
 from iamd.server.checks import (
@@ -56,6 +57,7 @@ from iamd.server.settings import Settings
 from iamd.server.tls import TlsFiles
 from iamd.server.wiring import build_services, git_ssh_server, rejection_log, start_unused_key_guard
 from iamd.services.bootstrap import bootstrap
+from iamd.services.trail import TrailRecorder
 from iamd.store.migrate import StartupLockTimeout, startup_lock, upgrade_to_head
 from iamd.telemetry.access_log import AccessLog
 from iamd.telemetry.metrics import Metrics
@@ -158,8 +160,14 @@ def _serve_on(
     codecs: dict[str, QueryCodec | JsonCodec] = {name: QueryCodec(name) for name in ("iam", "sts")}
     codecs["codecommit"] = JsonCodec("codecommit")
     codecs["organizations"] = OrganizationsCodec()
+    codecs["cloudtrail"] = CloudTrailCodec()
     requests_log = AccessLog(json_lines=json_logs) if access_log else None
     metrics = Metrics()
+    trail = TrailRecorder(
+        database,
+        flush_seconds=settings.last_used_flush_seconds,
+        retention_days=settings.trail_retention_days,
+    )
     pipeline = AwsPipeline(
         services,
         codecs,
@@ -173,6 +181,7 @@ def _serve_on(
         max_concurrent_costly=settings.worker_threads // 2,
         presigned_max_age=settings.presigned_url_max_age_seconds,
         metrics=metrics,
+        trail=trail,
     )
     app = IamdApp(
         pipeline,
@@ -180,13 +189,24 @@ def _serve_on(
         inline_reads=database.is_sqlite,
         failures=UnexpectedFailures(services.ids.request_id, requests_log),
         sign_in=SignInEndpoint(
-            services, requests_log, max_concurrent=settings.worker_threads // 2, metrics=metrics
+            services,
+            requests_log,
+            max_concurrent=settings.worker_threads // 2,
+            metrics=metrics,
+            trail=trail,
         ).handle,
         fail_path=settings.test_fail_path,
     )
     git_ssh = (
         git_ssh_server(
-            settings, services, host_key, executor, requests_log, database.is_sqlite, metrics
+            settings,
+            services,
+            host_key,
+            executor,
+            requests_log,
+            database.is_sqlite,
+            metrics,
+            trail,
         )
         if host_key is not None
         else None
@@ -201,6 +221,7 @@ def _serve_on(
         app, MetricsEndpoint(metrics, settings.metrics_token) if settings.metrics else None
     )
     services.last_used.start()
+    trail.start()
     if requests_log is not None:
         requests_log.start()
     watcher = ChangeWatcher(services, settings.change_poll_seconds)
@@ -243,6 +264,8 @@ def _serve_on(
             guard.stop()
         executor.shutdown(wait=True)
         services.last_used.close()
+        # After the executor's drain: every finished request's event is queued by now.
+        trail.close()
         if requests_log is not None:
             requests_log.close()
         database.dispose()

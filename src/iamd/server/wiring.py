@@ -23,6 +23,7 @@ from iamd.server.settings import Settings
 from iamd.server.unused_key_guard import UnusedKeyGuard
 from iamd.services.clone_urls import CloneUrls, public_host
 from iamd.services.container import Services
+from iamd.services.trail import TrailRecorder
 from iamd.store.database import Database
 from iamd.telemetry.access_log import AccessLog
 from iamd.telemetry.metrics import Metrics
@@ -110,6 +111,7 @@ def git_ssh_server(
     access_log: AccessLog | None,
     inline_reads: bool,
     metrics: Metrics,
+    trail: TrailRecorder | None = None,
 ) -> GitSshServer:
     offload = Offload(executor, inline_reads=inline_reads)
     sessions = GitSessions(
@@ -120,6 +122,7 @@ def git_ssh_server(
         access_log=access_log,
         max_sessions=settings.max_git_sessions,
         metrics=metrics,
+        trail=trail,
     )
     return GitSshServer(
         services.ssh_logins,

@@ -670,3 +670,60 @@ service_last_accessed = Table(
     Column("last_authenticated", UtcDateTime, nullable=False),
     Column("region", String(32), nullable=False),
 )
+
+# --- Audit trail (migration 0013) ------------------------------------------------------
+# One CloudTrail-shaped event per request, in the account the request acted in
+# (recipientAccountId). The lookup columns are copies of the record's fields so that
+# every LookupEvents attribute is an index range scan (account, key, time); the record
+# itself is the redacted JSON, kept as the text LookupEvents returns. Bytes per event:
+# about 1.0-1.1 KB of record, about 1.9 KB of database file with the indexes and the
+# resource rows (measured: docs/trail.md).
+trail_events = Table(
+    "trail_events",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("event_time", BigInteger, nullable=False),
+    Column("event_name", String(128), nullable=False),
+    Column("event_source", String(64), nullable=False),
+    Column("username", String(128), nullable=True),
+    Column("access_key_id", String(128), nullable=True),
+    Column("read_only", Boolean, nullable=False),
+    Column("record", Text, nullable=False),
+)
+Index("ix_trail_events_account_id_event_time", trail_events.c.account_id, trail_events.c.event_time)
+for _column in ("event_name", "event_source", "username", "access_key_id", "read_only"):
+    Index(
+        f"ix_trail_events_account_id_{_column}_event_time",
+        trail_events.c.account_id,
+        trail_events.c[_column],
+        trail_events.c.event_time,
+    )
+
+# The resources an event names (ResourceType / ResourceName lookups), one row each.
+trail_event_resources = Table(
+    "trail_event_resources",
+    metadata,
+    Column(
+        "event_id",
+        ForeignKey("trail_events.event_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("event_time", BigInteger, nullable=False),
+    Column("resource_type", String(64), nullable=False),
+    Column("resource_name", String(2048), nullable=False),
+)
+Index(
+    "ix_trail_event_resources_account_id_resource_type_event_time",
+    trail_event_resources.c.account_id,
+    trail_event_resources.c.resource_type,
+    trail_event_resources.c.event_time,
+)
+Index(
+    "ix_trail_event_resources_account_id_resource_name_event_time",
+    trail_event_resources.c.account_id,
+    trail_event_resources.c.resource_name,
+    trail_event_resources.c.event_time,
+)

@@ -39,6 +39,7 @@ from iamd.store.sql.roles import RoleRepository
 from iamd.store.sql.server_certificates import ServerCertificateRepository
 from iamd.store.sql.signing_certificates import SigningCertificateRepository
 from iamd.store.sql.ssh_public_keys import SSHPublicKeyRepository
+from iamd.store.sql.trail import insert_events, pending_write_event
 from iamd.store.sql.users import UserRepository
 
 
@@ -234,13 +235,27 @@ class Transactions:
         existing credential depends on (a new user, a new key) passes `NO_CREDENTIALS`;
         one that changes particular keys passes their ids. Read caches are always dropped.
         Requests on this node see the change at once; other nodes at their next poll.
+
+        The audit event of the request this write belongs to (if the recorder set one and
+        no earlier write of the request carried it) is inserted in this transaction: an
+        acknowledged write always has its event (docs/trail.md).
         """
+        pending = pending_write_event.get()
+        event = pending.take() if pending is not None else None
         try:
             with self.database.write() as conn:
                 repos = Repositories(conn, self.account_id)
                 yield repos
+                if event is not None:
+                    insert_events(conn, [event])
                 # Last, so the slot is held only from here to the commit.
                 changes.bump(conn)
+            if pending is not None and event is not None:
+                pending.committed()
+        except BaseException:
+            if pending is not None and event is not None:
+                pending.rolled_back()
+            raise
         finally:
             # Dropped on failure too: a cache filled while the transaction ran may hold
             # rows the rollback undid (harmless to drop; never harmful).

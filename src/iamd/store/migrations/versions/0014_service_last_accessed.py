@@ -3,7 +3,7 @@ principal ARN, service namespace and (for action-level services) action, the las
 authenticated time and region. Account-scoped: `account_id` leads the primary key.
 
 Revision ID: 0014
-Revises: 0012 (chained after 0013 at merge)
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

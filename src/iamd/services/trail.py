@@ -1,0 +1,642 @@
+"""The audit trail's recorder: every front hands it each finished request.
+
+A front describes the request as a `RequestEvent` (who, what, where, the outcome, and
+*callables* that give the redacted requestParameters/responseElements: the record is
+built lazily, off the hot path). Two ways into the store (docs/trail.md):
+
+- a write's event rides in the write's own transaction: `begin()` registers it for
+  the request (a context variable read by `store/transactions.py`), so a write that is
+  acknowledged has its event; the response, known only after the commit, completes the
+  stored record through the batch;
+- everything else (reads, denials, failures, a write that rolled back) is queued and
+  written in batches by a background thread, and `close()` writes what is left.
+
+Redaction is not done here: the fronts pass what `protocol/trail_redaction.py` (API
+requests) or their own secret-free fields (sign-in, git) produce.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from contextvars import Token
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from iamd.errors import ServiceUnavailable
+from iamd.principals.caller import Caller, PrincipalType
+from iamd.store.database import Database
+from iamd.store.sql.trail import (
+    PendingWriteEvent,
+    StoredEvent,
+    delete_older_than,
+    insert_events,
+    lookup,
+    pending_write_event,
+    replace_records,
+    resources_of,
+)
+from iamd.store.transactions import Transactions
+
+log = logging.getLogger(__name__)
+
+EVENT_VERSION = "1.11"
+DEFAULT_RETENTION_DAYS = 90
+#: What a user name typed at sign-in becomes when no such user exists, as AWS logs it
+#: (a password typed into the user-name box is never stored).
+HIDDEN_USER_NAME = "HIDDEN_DUE_TO_SECURITY_REASONS"
+
+EVENT_SOURCES = {
+    "iam": "iam.amazonaws.com",
+    "sts": "sts.amazonaws.com",
+    "organizations": "organizations.amazonaws.com",
+    "codecommit": "codecommit.amazonaws.com",
+    "cloudtrail": "cloudtrail.amazonaws.com",
+    "signin": "signin.amazonaws.com",
+}
+
+_READ_PREFIXES = ("Get", "List", "Describe", "Simulate", "Lookup", "BatchGet")
+# STS calls that CloudTrail marks read-only although their names do not say so.
+_READ_NAMES = frozenset(
+    {
+        "AssumeRole",
+        "AssumeRoleWithSAML",
+        "AssumeRoleWithWebIdentity",
+        "DecodeAuthorizationMessage",
+        "GitPull",
+    }
+)
+
+# Reads whose response CloudTrail keeps: the credentials STS issued (without their
+# secret, and here without the session token either).
+_RESPONSE_KEPT = frozenset(
+    {
+        "AssumeRole",
+        "AssumeRoleWithSAML",
+        "AssumeRoleWithWebIdentity",
+        "GetSessionToken",
+        "GetFederationToken",
+    }
+)
+
+#: Request members naming a resource, for the ResourceType/ResourceName lookups.
+_RESOURCE_MEMBERS = {
+    "UserName": "AWS::IAM::User",
+    "GroupName": "AWS::IAM::Group",
+    "RoleName": "AWS::IAM::Role",
+    "PolicyArn": "AWS::IAM::Policy",
+    "InstanceProfileName": "AWS::IAM::InstanceProfile",
+    "AccessKeyId": "AWS::IAM::AccessKey",
+    "SerialNumber": "AWS::IAM::MFADevice",
+    "ServerCertificateName": "AWS::IAM::ServerCertificate",
+    "RoleArn": "AWS::IAM::Role",
+    "repositoryName": "AWS::CodeCommit::Repository",
+    "AccountId": "AWS::Organizations::Account",
+    "PolicyId": "AWS::Organizations::Policy",
+}
+
+_ARN_TYPES = {
+    ("iam", "user"): "AWS::IAM::User",
+    ("iam", "group"): "AWS::IAM::Group",
+    ("iam", "role"): "AWS::IAM::Role",
+    ("iam", "policy"): "AWS::IAM::Policy",
+    ("iam", "instance-profile"): "AWS::IAM::InstanceProfile",
+    ("iam", "mfa"): "AWS::IAM::MFADevice",
+    ("iam", "server-certificate"): "AWS::IAM::ServerCertificate",
+    ("sts", "assumed-role"): "AWS::STS::AssumedRole",
+    ("organizations", "account"): "AWS::Organizations::Account",
+    ("organizations", "policy"): "AWS::Organizations::Policy",
+    ("organizations", "ou"): "AWS::Organizations::OrganizationalUnit",
+    ("organizations", "organization"): "AWS::Organizations::Organization",
+}
+
+
+def is_read_only(event_name: str) -> bool:
+    return event_name in _READ_NAMES or event_name.startswith(_READ_PREFIXES)
+
+
+def resources_named(params: Any) -> tuple[tuple[str, str], ...]:
+    """(type, name) of the resources a request names, from its non-secret members."""
+    if not isinstance(params, dict):
+        return ()
+    found: list[tuple[str, str]] = []
+    for member, kind in _RESOURCE_MEMBERS.items():
+        value = params.get(member)
+        if isinstance(value, str) and value:
+            found.append((kind, value[:2000]))
+    return tuple(found)
+
+
+def arn_resource(arn: str | None) -> dict[str, str] | None:
+    """A record's `resources` entry for an ARN (None for `*` or a non-ARN)."""
+    if not arn or not arn.startswith("arn:"):
+        return None
+    parts = arn.split(":", 5)
+    if len(parts) != 6:
+        return None
+    service, account, rest = parts[2], parts[4], parts[5]
+    kind = _ARN_TYPES.get((service, rest.split("/", 1)[0]))
+    if kind is None and service == "codecommit":
+        kind = "AWS::CodeCommit::Repository"
+    if kind is None:
+        return None
+    entry = {"ARN": arn, "type": kind}
+    if account:
+        entry["accountId"] = account
+    return entry
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def user_identity(caller: Caller, recipient_account: str | None = None) -> dict[str, Any]:
+    """CloudTrail's userIdentity for an authenticated caller.
+
+    A caller of another account than the one the event is recorded in appears there as
+    `AWSAccount` (as CloudTrail logs cross-account calls in the resource's account).
+    """
+    if recipient_account is not None and recipient_account != caller.account_id:
+        return {
+            "type": "AWSAccount",
+            "principalId": caller.user_id,
+            "accountId": caller.account_id,
+        }
+    identity: dict[str, Any]
+    session = caller.session
+    if caller.principal_type is PrincipalType.ACCOUNT:
+        identity = {
+            "type": "Root",
+            "principalId": caller.account_id,
+            "arn": f"arn:aws:iam::{caller.account_id}:root",
+            "accountId": caller.account_id,
+            "accessKeyId": caller.access_key_id,
+        }
+    elif caller.principal_type is PrincipalType.ASSUMED_ROLE and session is not None:
+        identity = {
+            "type": "AssumedRole",
+            "principalId": f"{session.principal_id}:{session.session_name or ''}",
+            "arn": caller.arn,
+            "accountId": caller.account_id,
+            "accessKeyId": caller.access_key_id,
+        }
+    else:
+        identity = {
+            "type": "IAMUser",
+            "principalId": caller.user_id,
+            "arn": caller.arn,
+            "accountId": caller.account_id,
+            "accessKeyId": caller.access_key_id,
+            "userName": caller.user_name,
+        }
+    if session is not None:
+        context: dict[str, Any] = {
+            "attributes": {
+                "creationDate": _iso(datetime.fromtimestamp(session.issued, UTC)),
+                "mfaAuthenticated": "true" if session.mfa_authenticated is not None else "false",
+            }
+        }
+        if caller.principal_type is PrincipalType.ASSUMED_ROLE:
+            context["sessionIssuer"] = {
+                "type": "Role",
+                "principalId": session.principal_id,
+                "arn": caller.role_arn,
+                "accountId": caller.account_id,
+                "userName": caller.role_name,
+            }
+        if session.source_identity:
+            context["sourceIdentity"] = session.source_identity
+        identity["sessionContext"] = context
+    return identity
+
+
+def lookup_username(caller: Caller) -> str | None:
+    """The Username LookupEvents matches: the user, the role session's name, or root."""
+    if caller.principal_type is PrincipalType.ACCOUNT:
+        return "root"
+    if caller.principal_type is PrincipalType.ASSUMED_ROLE and caller.session is not None:
+        return caller.session.session_name
+    return caller.user_name
+
+
+def sign_in_event(
+    account_id: str,
+    when: datetime,
+    source_ip: str,
+    user_agent: str | None,
+    request_id: str,
+    user_name: str,
+    succeeded: bool,
+    user_id: str | None,
+    user_arn: str | None,
+    find_user: Callable[[str], tuple[str, str] | None],
+    mfa_used: bool = False,
+) -> RequestEvent:
+    """A ConsoleLogin event, as CloudTrail records password sign-ins.
+
+    A failure names the user only if the user exists (`find_user(name)` gives its id and
+    ARN, looked up by the writer thread); otherwise the name is masked, as AWS does, so
+    a password typed into the user-name box never reaches the trail.
+    """
+
+    def identity(known: tuple[str, str], name: str) -> dict[str, Any]:
+        return {
+            "type": "IAMUser",
+            "principalId": known[0],
+            "arn": known[1],
+            "accountId": account_id,
+            "userName": name,
+        }
+
+    def resolve_failure(event: RequestEvent) -> None:
+        try:
+            known = find_user(user_name)
+        except Exception:
+            known = None
+        if known is None:
+            event.identity = {
+                "type": "IAMUser",
+                "accountId": account_id,
+                "userName": HIDDEN_USER_NAME,
+                "principalId": account_id,
+            }
+            event.username = HIDDEN_USER_NAME
+            event.error_message = "No username found in supplied account"
+        else:
+            event.identity = identity(known, user_name)
+            event.username = user_name
+
+    outcome = "Success" if succeeded else "Failure"
+    event = RequestEvent(
+        account_id=account_id,
+        event_time=when,
+        event_source=EVENT_SOURCES["signin"],
+        event_name="ConsoleLogin",
+        region="us-east-1",
+        source_ip=source_ip,
+        user_agent=user_agent,
+        request_id=request_id,
+        identity=None,
+        username=None,
+        access_key_id=None,
+        read_only=False,
+        event_type="AwsConsoleSignIn",
+        error_message=None if succeeded else "Failed authentication",
+        additional_event_data={
+            "LoginTo": "iamd",
+            "MobileVersion": "No",
+            "MFAUsed": "Yes" if mfa_used else "No",
+        },
+    )
+    # CloudTrail writes the outcome in responseElements, success or not.
+    event.response_elements = lambda: {"ConsoleLogin": outcome}
+    event.force_response = True
+    if succeeded and user_id is not None and user_arn is not None:
+        event.identity = identity((user_id, user_arn), user_name)
+        event.username = user_name
+    else:
+        event.resolve = resolve_failure
+    return event
+
+
+def git_event(
+    caller: Caller | None,
+    account_id: str,
+    event_name: str,
+    repository: str,
+    region: str,
+    when: datetime,
+    source_ip: str,
+    user_agent: str | None,
+    session_id: str,
+    ssh_public_key_id: str | None,
+    error_code: str | None,
+    error_message: str | None,
+) -> RequestEvent:
+    """A GitPull / GitPush event over SSH, as CodeCommit logs git requests."""
+    arn = f"arn:aws:codecommit:{region}:{account_id}:{repository}"
+    event = RequestEvent(
+        account_id=caller.account_id if caller is not None else account_id,
+        event_time=when,
+        event_source=EVENT_SOURCES["codecommit"],
+        event_name=event_name,
+        region=region,
+        source_ip=source_ip,
+        user_agent=user_agent,
+        request_id=session_id,
+        identity=user_identity(caller) if caller is not None else None,
+        username=lookup_username(caller) if caller is not None else None,
+        access_key_id=None,
+        read_only=event_name == "GitPull",
+        error_code=error_code,
+        error_message=error_message,
+        additional_event_data={"protocol": "SSH", "repositoryName": repository}
+        | ({"sshPublicKeyId": ssh_public_key_id} if ssh_public_key_id else {}),
+        resources=({"ARN": arn, "accountId": account_id, "type": "AWS::CodeCommit::Repository"},),
+        lookup_resources=(("AWS::CodeCommit::Repository", repository),),
+        tls_host=None,
+    )
+    if event.identity is not None:
+        event.identity.pop("accessKeyId", None)
+    return event
+
+
+def _nothing() -> Any:
+    return None
+
+
+@dataclass(slots=True)
+class RequestEvent:
+    """One finished (or running) request, as a front describes it."""
+
+    account_id: str  # recipientAccountId: the account the request acted in
+    event_time: datetime
+    event_source: str
+    event_name: str
+    region: str
+    source_ip: str
+    user_agent: str | None
+    request_id: str
+    identity: dict[str, Any] | None
+    username: str | None
+    access_key_id: str | None
+    read_only: bool
+    event_type: str = "AwsApiCall"
+    error_code: str | None = None
+    error_message: str | None = None
+    request_parameters: Callable[[], Any] = _nothing
+    response_elements: Callable[[], Any] = _nothing
+    additional_event_data: dict[str, Any] | None = None
+    resources: tuple[dict[str, str], ...] = ()
+    lookup_resources: tuple[tuple[str, str], ...] = ()
+    tls_host: str | None = None  # set when the request came over TLS
+    api_version: str | None = None
+    # Work the front defers to the writer thread (the sign-in front's look-up of whether
+    # the user name exists: done there, it adds nothing to the attempt's timing).
+    resolve: Callable[[RequestEvent], None] | None = None
+    # responseElements even for a failure (ConsoleLogin: {"ConsoleLogin": "Failure"}).
+    force_response: bool = False
+    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def record(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"eventVersion": EVENT_VERSION}
+        if self.identity is not None:
+            record["userIdentity"] = self.identity
+        record.update(
+            {
+                "eventTime": _iso(self.event_time),
+                "eventSource": self.event_source,
+                "eventName": self.event_name,
+                "awsRegion": self.region,
+                "sourceIPAddress": self.source_ip,
+                "userAgent": self.user_agent,
+            }
+        )
+        if self.error_code is not None:
+            record["errorCode"] = self.error_code
+        if self.error_message is not None:
+            record["errorMessage"] = self.error_message
+        record["requestParameters"] = self.request_parameters()
+        # CloudTrail leaves a read's response out (and every failed request's).
+        record["responseElements"] = (
+            self.response_elements()
+            if self.force_response
+            else None
+            if self.error_code is not None
+            or (self.read_only and self.event_name not in _RESPONSE_KEPT)
+            else self.response_elements()
+        )
+        if self.additional_event_data is not None:
+            record["additionalEventData"] = self.additional_event_data
+        record["requestID"] = self.request_id
+        record["eventID"] = self.event_id
+        record["readOnly"] = self.read_only
+        if self.resources:
+            record["resources"] = list(self.resources)
+        record["eventType"] = self.event_type
+        if self.api_version is not None:
+            record["apiVersion"] = self.api_version
+        record["managementEvent"] = True
+        record["recipientAccountId"] = self.account_id
+        record["eventCategory"] = "Management"
+        if self.tls_host is not None:
+            record["tlsDetails"] = {"clientProvidedHostHeader": self.tls_host}
+        return record
+
+    def stored(self) -> StoredEvent:
+        if self.resolve is not None:
+            resolve, self.resolve = self.resolve, None
+            resolve(self)
+        moment = self.event_time.astimezone(UTC)
+        micros = int(moment.timestamp()) * 1_000_000 + moment.microsecond
+        return StoredEvent(
+            event_id=self.event_id,
+            account_id=self.account_id,
+            event_time=micros,
+            event_name=self.event_name,
+            event_source=self.event_source,
+            username=self.username,
+            access_key_id=self.access_key_id,
+            read_only=self.read_only,
+            record=json.dumps(self.record(), separators=(",", ":"), default=str),
+            resources=self.lookup_resources,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FoundEvent:
+    """One event as LookupEvents returns it."""
+
+    event_id: str
+    event_name: str
+    read_only: bool
+    access_key_id: str | None
+    event_time: datetime
+    event_source: str
+    username: str | None
+    resources: tuple[tuple[str, str], ...]
+    record: str
+    cursor: tuple[int, str]  # (time µs, event id): where the next page starts
+
+
+def lookup_events(
+    tx: Transactions,
+    attribute: tuple[str, str] | None,
+    start: datetime,
+    end: datetime,
+    limit: int,
+    after: tuple[int, str] | None,
+) -> list[FoundEvent]:
+    """The account's events, newest first (`tx` is the caller's account's)."""
+    with tx.read() as repos:
+        rows = lookup(
+            repos.conn, tx.account_id, attribute, _micros(start), _micros(end), limit, after
+        )
+        resources = resources_of(repos.conn, [event_id for event_id, _ in rows])
+    return [
+        FoundEvent(
+            event_id=row.event_id,
+            event_name=row.event_name,
+            read_only=bool(row.read_only),
+            access_key_id=row.access_key_id,
+            event_time=datetime.fromtimestamp(row.event_time / 1_000_000, UTC),
+            event_source=row.event_source,
+            username=row.username,
+            resources=tuple(resources.get(event_id, ())),
+            record=row.record,
+            cursor=(row.event_time, row.event_id),
+        )
+        for event_id, row in rows
+    ]
+
+
+def _micros(moment: datetime) -> int:
+    moment = moment.astimezone(UTC)
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+
+
+class PendingWrite:
+    """The event a request's first committed write carries (store/sql/trail.py)."""
+
+    __slots__ = ("_state", "event", "token")
+
+    def __init__(self, event: RequestEvent) -> None:
+        self.event = event
+        self.token: Token[PendingWriteEvent | None] | None = None
+        self._state = "pending"  # -> "taken" -> "inserted" | back to "pending"
+
+    def take(self) -> StoredEvent | None:
+        if self._state != "pending":
+            return None
+        try:
+            stored = self.event.stored()
+        except Exception:
+            # Never fail the user's write over its record: the batch records it later.
+            log.exception("could not build the audit event of request %s", self.event.request_id)
+            return None
+        self._state = "taken"
+        return stored
+
+    def committed(self) -> None:
+        self._state = "inserted"
+
+    def rolled_back(self) -> None:
+        self._state = "pending"
+
+    @property
+    def inserted(self) -> bool:
+        return self._state == "inserted"
+
+
+def _built(events: list[RequestEvent]) -> list[StoredEvent]:
+    """The stored form of each event; one that cannot be built is logged and dropped
+    (a bug must not stall the whole trail behind it)."""
+    built: list[StoredEvent] = []
+    for event in events:
+        try:
+            built.append(event.stored())
+        except Exception:
+            log.exception("could not build the audit event of request %s", event.request_id)
+    return built
+
+
+class TrailRecorder:
+    def __init__(
+        self,
+        database: Database,
+        flush_seconds: float = 1.0,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._database = database
+        self._flush_seconds = flush_seconds
+        self._retention = timedelta(days=retention_days)
+        self._now = now
+        self._queue: list[RequestEvent] = []
+        self._amend: list[RequestEvent] = []
+        self._swap_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_sweep: datetime | None = None
+
+    def begin(self, event: RequestEvent) -> PendingWrite:
+        """Before the request's operation runs: its first write commits `event` with it.
+
+        The front fills in the outcome and calls `finish()` (always, in a `finally`).
+        """
+        pending = PendingWrite(event)
+        pending.token = pending_write_event.set(pending)
+        return pending
+
+    @staticmethod
+    def release(pending: PendingWrite) -> None:
+        """The operation has returned (or raised): later writes on this thread are not its."""
+        if pending.token is not None:
+            pending_write_event.reset(pending.token)
+            pending.token = None
+
+    def finish(self, pending: PendingWrite) -> None:
+        """The request is over: queue its event, or its completion if a write carried it."""
+        self.release(pending)
+        with self._swap_lock:
+            (self._amend if pending.inserted else self._queue).append(pending.event)
+
+    def record(self, event: RequestEvent) -> None:
+        """Queue an event for the next batch (one list append on the hot path)."""
+        with self._swap_lock:
+            self._queue.append(event)
+
+    def flush(self) -> int:
+        with self._flush_lock:
+            with self._swap_lock:
+                queue, self._queue = self._queue, []
+                amend, self._amend = self._amend, []
+            if not queue and not amend:
+                return 0
+            try:
+                stored = _built(queue)
+                completed = [(e.event_id, e.record) for e in _built(amend)]
+                with self._database.write() as conn:
+                    insert_events(conn, stored)
+                    replace_records(conn, completed)
+            except Exception:
+                with self._swap_lock:
+                    self._queue[:0] = queue
+                    self._amend[:0] = amend
+                raise
+            return len(queue) + len(amend)
+
+    def sweep(self) -> int:
+        """Drop events older than the retention period."""
+        cutoff = self._now() - self._retention
+        micros = int(cutoff.timestamp()) * 1_000_000 + cutoff.microsecond
+        with self._database.write() as conn:
+            return delete_older_than(conn, micros)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="iamd-trail", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._flush_seconds):
+            try:
+                self.flush()
+                now = self._now()
+                if self._last_sweep is None or now - self._last_sweep > timedelta(hours=1):
+                    self._last_sweep = now
+                    self.sweep()
+            except ServiceUnavailable:
+                pass  # the database is away (logged once by it); kept for the next try
+            except Exception:
+                log.exception("could not write audit trail events; will retry")
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.flush()
