@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.support.awscli import AwsCli
-from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer
+from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -26,6 +27,14 @@ SELF_MANAGE_KEYS = {
         }
     ],
 }
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[RunningServer]:
+    """A server of its own with the audit trail on (`--audit-trail`; off by default)."""
+    running = start_server(tmp_path / "data", extra_args=["--audit-trail"])
+    yield running
+    running.stop()
 
 
 def _lookup(cli: AwsCli, key: str, value: str, wanted: int) -> list[dict[str, Any]]:

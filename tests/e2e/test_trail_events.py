@@ -11,6 +11,7 @@ import sqlite3
 import threading
 import time
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,14 @@ from botocore.config import Config
 from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, start_server
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[RunningServer]:
+    """A server of its own with the audit trail on (`--audit-trail`; off by default)."""
+    running = start_server(tmp_path / "data", extra_args=["--audit-trail"])
+    yield running
+    running.stop()
 
 
 def _events(data_dir: Path) -> list[dict[str, Any]]:
@@ -134,7 +143,7 @@ def test_events_of_writes_reads_denials_and_no_secret(fresh_server: RunningServe
 
 
 def test_every_acknowledged_create_user_has_its_event_after_kill_9(tmp_path: Path) -> None:
-    running = start_server(tmp_path / "data")
+    running = start_server(tmp_path / "data", extra_args=["--audit-trail"])
     acknowledged: list[str] = []
     lock = threading.Lock()
     stop = threading.Event()
@@ -397,3 +406,15 @@ def test_a_cross_account_assume_role_is_logged_in_both_accounts(
     # B's trail holds none of A's other calls.
     names_b = {e["EventName"] for e in trail_b.lookup_events()["Events"]}
     assert "CreateOrganization" not in names_b
+
+
+def test_without_audit_trail_nothing_is_recorded(tmp_path: Path) -> None:
+    running = start_server(tmp_path / "data")  # the default: --no-audit-trail
+    try:
+        running.client("iam").create_user(UserName="unrecorded")
+        events = running.client("cloudtrail").lookup_events()["Events"]
+        assert events == []
+    finally:
+        running.stop()
+    with sqlite3.connect(tmp_path / "data" / "iamd.sqlite3") as database:
+        assert database.execute("SELECT count(*) FROM trail_events").fetchone() == (0,)

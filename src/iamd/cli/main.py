@@ -210,6 +210,14 @@ def main() -> None:
     "X-Amz-Expires says (AWS's STS: 900).",
 )
 @click.option(
+    "--audit-trail/--no-audit-trail",
+    default=False,
+    show_default=True,
+    envvar="IAMD_AUDIT_TRAIL",
+    help="Record a CloudTrail-shaped event of every request (aws cloudtrail lookup-events). "
+    "Off by default while it costs more than its budget: see docs/trail.md.",
+)
+@click.option(
     "--trail-retention-days",
     type=click.IntRange(1, 36_500),
     default=90,
@@ -345,6 +353,7 @@ def serve(
     test_clock_file: Path | None,
     test_fail_path: str | None,
     presigned_url_max_age: int,
+    audit_trail: bool,
     trail_retention_days: int,
     sign_in_tracked_names: int,
     test_fast_password_hashing: bool,
@@ -386,6 +395,7 @@ def serve(
             max_connections=max_connections,
             test_fail_path=test_fail_path,
             presigned_url_max_age_seconds=presigned_url_max_age,
+            audit_trail=audit_trail,
             trail_retention_days=trail_retention_days,
             sign_in_tracked_names=sign_in_tracked_names,
             test_clock_file=test_clock_file,

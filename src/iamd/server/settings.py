@@ -47,7 +47,9 @@ class Settings:
     # Last-used dates are written in batches; this bounds how stale they are in the
     # database (they are flushed at shutdown too).
     last_used_flush_seconds: float = 1.0
-    # The audit trail keeps events this long (a sweep drops older ones).
+    # The audit trail (docs/trail.md): whether requests are recorded, and how long events
+    # are kept (a sweep drops older ones).
+    audit_trail: bool = False
     trail_retention_days: int = 90
     worker_threads: int = 8
     # PostgreSQL's bounds on waiting (docs/architecture.md, "Several nodes"): a lock, a

@@ -163,10 +163,14 @@ def _serve_on(
     codecs["cloudtrail"] = CloudTrailCodec()
     requests_log = AccessLog(json_lines=json_logs) if access_log else None
     metrics = Metrics()
-    trail = TrailRecorder(
-        database,
-        flush_seconds=settings.last_used_flush_seconds,
-        retention_days=settings.trail_retention_days,
+    trail = (
+        TrailRecorder(
+            database,
+            flush_seconds=settings.last_used_flush_seconds,
+            retention_days=settings.trail_retention_days,
+        )
+        if settings.audit_trail
+        else None
     )
     pipeline = AwsPipeline(
         services,
@@ -221,7 +225,8 @@ def _serve_on(
         app, MetricsEndpoint(metrics, settings.metrics_token) if settings.metrics else None
     )
     services.last_used.start()
-    trail.start()
+    if trail is not None:
+        trail.start()
     if requests_log is not None:
         requests_log.start()
     watcher = ChangeWatcher(services, settings.change_poll_seconds)
@@ -265,7 +270,8 @@ def _serve_on(
         executor.shutdown(wait=True)
         services.last_used.close()
         # After the executor's drain: every finished request's event is queued by now.
-        trail.close()
+        if trail is not None:
+            trail.close()
         if requests_log is not None:
             requests_log.close()
         database.dispose()
