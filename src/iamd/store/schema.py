@@ -664,11 +664,14 @@ service_last_accessed = Table(
     "service_last_accessed",
     metadata,
     Column("account_id", String(12), primary_key=True),
-    Column("principal_arn", String(512), primary_key=True),
-    Column("service_namespace", String(64), primary_key=True),
+    # A principal's ARN (a path makes a user's longer than 512 characters), and the
+    # service and region of the credential scope, which bounds neither: unbounded text,
+    # so a flush never fails on PostgreSQL (SQLite does not enforce lengths).
+    Column("principal_arn", Text, primary_key=True),
+    Column("service_namespace", Text, primary_key=True),
     Column("action", String(128), primary_key=True),
     Column("last_authenticated", UtcDateTime, nullable=False),
-    Column("region", String(32), nullable=False),
+    Column("region", Text, nullable=False),
 )
 
 # --- Audit trail (migration 0013) ------------------------------------------------------

@@ -21,11 +21,11 @@ def upgrade() -> None:
     op.create_table(
         "service_last_accessed",
         sa.Column("account_id", sa.String(12), nullable=False),
-        sa.Column("principal_arn", sa.String(512), nullable=False),
-        sa.Column("service_namespace", sa.String(64), nullable=False),
+        sa.Column("principal_arn", sa.Text(), nullable=False),
+        sa.Column("service_namespace", sa.Text(), nullable=False),
         sa.Column("action", sa.String(128), nullable=False),
         sa.Column("last_authenticated", sa.BigInteger(), nullable=False),
-        sa.Column("region", sa.String(32), nullable=False),
+        sa.Column("region", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint(
             "account_id",
             "principal_arn",
