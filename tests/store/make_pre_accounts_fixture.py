@@ -134,12 +134,9 @@ def main() -> None:
         finally:
             assert server.stop() == 0, server.log_text()
         FIXTURE_DIR.mkdir(parents=True, exist_ok=True)
-        # A checkpointed copy: one file, no -wal beside it.
+        # As SQL text (the repository tracks no database files), WAL included.
         source = sqlite3.connect(data / "iamd.sqlite3")
-        target = sqlite3.connect(FIXTURE_DIR / "iamd.sqlite3")
-        source.backup(target)
-        target.execute("VACUUM")
-        target.close()
+        (FIXTURE_DIR / "iamd.sql").write_text("\n".join(source.iterdump()) + "\n")
         source.close()
         shutil.copyfile(data / "master.key", FIXTURE_DIR / "master.key")
         (FIXTURE_DIR / "expected.json").write_text(json.dumps(facts, indent=2) + "\n")
