@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from iamd.errors import AccessDenied
+from iamd.model.arn import arn_account
 from iamd.policy import Decision, Effect, RequestContext, evaluate
 from iamd.principals.caller import Caller
 from iamd.principals.principal_policies import PrincipalPolicies
@@ -84,7 +85,7 @@ def request_context(request: AuthorizationRequest) -> RequestContext:
             "aws:PrincipalIsAWSService": "false",
         }
     )
-    account = _account_of(request.resource)
+    account = arn_account(request.resource)
     if account is not None:
         keys["aws:ResourceAccount"] = account
     session = request.credential.caller.session
@@ -94,15 +95,6 @@ def request_context(request: AuthorizationRequest) -> RequestContext:
         keys["aws:MultiFactorAuthAge"] = str(age)
     keys.update(request.request_keys)
     return RequestContext(request.action, request.resource, keys)
-
-
-def _account_of(arn: str) -> str | None:
-    """The 12-digit account of an ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:...`), or None
-    when it names none (`*`, an S3 bucket, an AWS managed policy's `aws`)."""
-    parts = arn.split(":", 5)
-    if len(parts) == 6 and len(parts[4]) == 12 and parts[4].isdigit():
-        return parts[4]
-    return None
 
 
 @lru_cache(maxsize=4)
@@ -161,6 +153,10 @@ class PolicyAuthorizer:
             session=policies.session,
             scps=policies.scps,
         )
+        # AWS evaluates SCPs first: a denial by them is the answer even for a resource of
+        # another account.
+        if not (decision.denied_by_organizations or decision.allowed_by_organizations is False):
+            _refuse_other_account(request, context)
         if (
             decision.effect is Effect.IMPLICIT_DENY
             and decision.allowed_by_organizations is not False
@@ -192,3 +188,28 @@ def _session_refused(
     if decision.effect is Effect.EXPLICIT_DENY:
         return own.effect is not Effect.EXPLICIT_DENY
     return own.effect is Effect.ALLOW
+
+
+# The services whose resources live in one account and have no resource-based policy.
+# Organizations' resources name the management account in every member's requests; the
+# organization itself decides who may see them.
+_ACCOUNT_SCOPED_SERVICES = frozenset({"iam", "sts", "codecommit"})
+
+
+def _refuse_other_account(request: AuthorizationRequest, context: RequestContext) -> None:
+    """AccessDenied for a resource of another account.
+
+    The entities iamd serves have no resource-based policies, so, as in AWS, a caller's
+    own policies never reach another account's users, roles, policies or repositories:
+    only a role assumed there does (its session acts in that account).
+    """
+    resource_account = context.variable("aws:resourceaccount")
+    caller = request.credential.caller
+    if resource_account is None or resource_account == caller.account_id:
+        return
+    if request.action.partition(":")[0] in _ACCOUNT_SCOPED_SERVICES:
+        raise AccessDenied(
+            f"User: {caller.arn} is not authorized to perform: {request.action} on resource: "
+            f"{request.resource} because no resource-based policy allows the "
+            f"{request.action} action"
+        )

@@ -24,7 +24,6 @@ from iamd.auth import sigv4
 from iamd.auth.session_tokens import SessionKind
 from iamd.authz import AuthorizationRequest, Authorizer, sessions
 from iamd.errors import (
-    AccessDenied,
     AwsError,
     InternalFailure,
     InvalidClientTokenId,
@@ -33,6 +32,7 @@ from iamd.errors import (
 )
 from iamd.http.failure_log import FailureLog
 from iamd.model import AccessKeyStatus
+from iamd.model.arn import arn_account
 from iamd.operations.context_keys import request_condition_keys
 from iamd.operations.registry import (
     CallContext,
@@ -42,7 +42,6 @@ from iamd.operations.registry import (
     Result,
     unimplemented_operation,
 )
-from iamd.principals.caller import Caller
 from iamd.principals.credentials import ResolvedCredential, is_temporary_key
 from iamd.protocol import JsonCodec, QueryCodec
 from iamd.protocol.form import DecodedForm, header
@@ -200,7 +199,6 @@ class AwsPipeline:
             )
             if not (spec.always_allowed or spec.authorized_by_handler):
                 resource = spec.resource(ctx, params)
-                _refuse_other_account(credential.caller, spec.action, resource)
                 self._authorizer.authorize(
                     AuthorizationRequest(
                         credential=credential,
@@ -452,10 +450,8 @@ def _other_account_of_role(
     role_arn = params.get("RoleArn")
     if not isinstance(role_arn, str) or credential is None:
         return None
-    parts = role_arn.split(":", 5)
-    if len(parts) != 6 or not parts[4].isdigit() or len(parts[4]) != 12:
-        return None
-    return parts[4] if parts[4] != credential.caller.account_id else None
+    account = arn_account(role_arn)
+    return account if account != credential.caller.account_id else None
 
 
 def _none() -> None:
@@ -479,26 +475,3 @@ def _operation_named(request: HttpRequest) -> str:
         target = header(request.headers, b"x-amz-target") or ""
         name = target.rsplit(".", 1)[-1]
     return name if _OPERATION_NAME.fullmatch(name) else "Unknown"
-
-
-# The services whose resources live in one account and have no resource-based policy.
-_ACCOUNT_SCOPED_SERVICES = frozenset({"iam", "sts", "codecommit"})
-
-
-def _refuse_other_account(caller: Caller, action: str, resource: str) -> None:
-    """AccessDenied for a resource of another account (an ARN naming its 12 digits).
-
-    The entities iamd serves have no resource-based policies, so, as in AWS, a caller's
-    own policies never reach another account's users, roles, policies or repositories:
-    only a role assumed there does (its session acts in that account).
-    """
-    parts = resource.split(":", 5)
-    # Organizations' resources name the management account in every member's requests;
-    # the organization itself decides who may see them.
-    if len(parts) != 6 or parts[2] not in _ACCOUNT_SCOPED_SERVICES:
-        return
-    if parts[4] != caller.account_id and parts[4].isdigit():
-        raise AccessDenied(
-            f"User: {caller.arn} is not authorized to perform: {action} on resource: "
-            f"{resource} because no resource-based policy allows the {action} action"
-        )

@@ -32,3 +32,12 @@ def split_policy_arn(arn: str) -> tuple[str, str, str] | None:
     if not name:
         return None
     return account, path + "/", name
+
+
+def arn_account(arn: str) -> str | None:
+    """The 12-digit account of an ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:...`), or None
+    when it names none (`*`, an S3 bucket, an AWS managed policy's `aws`)."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and len(parts[4]) == 12 and parts[4].isdigit():
+        return parts[4]
+    return None
