@@ -31,16 +31,3 @@ def too_many_tags() -> ConstraintViolationException:
         "MAX_TAG_LIMIT_EXCEEDED",
         "You have exceeded the maximum number of tags allowed on this resource.",
     )
-
-
-def tag_map(tags: Iterable[Mapping[str, str]]) -> dict[str, str]:
-    """A request's Tags list as a mapping; a key given twice is AWS's DUPLICATE_TAG_KEY."""
-    out: dict[str, str] = {}
-    for tag in tags:
-        if tag["Key"] in out:
-            raise InvalidInputException.because(
-                "DUPLICATE_TAG_KEY",
-                "Tag keys must be unique among the tags attached to the same entity.",
-            )
-        out[tag["Key"]] = tag["Value"]
-    return out

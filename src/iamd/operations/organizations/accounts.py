@@ -11,7 +11,6 @@ from iamd.operations.organizations.shapes import (
     tags_of,
 )
 from iamd.operations.registry import CallContext, Operation, Params, Result, any_resource
-from iamd.services.organization_tags import tag_map
 
 
 def create_account(ctx: CallContext, p: Params) -> Result:
@@ -20,7 +19,7 @@ def create_account(ctx: CallContext, p: Params) -> Result:
         p["AccountName"],
         p["Email"],
         p.get("RoleName"),
-        tag_map(tags_of(p)),
+        tags_of(p),
     )
     return {"CreateAccountStatus": create_account_status(request)}
 

@@ -12,7 +12,6 @@ from iamd.operations.organizations.shapes import (
     tags_of,
 )
 from iamd.operations.registry import CallContext, Operation, Params, Result, any_resource
-from iamd.services.organization_tags import tag_map
 
 
 def enable_policy_type(ctx: CallContext, p: Params) -> Result:
@@ -36,7 +35,7 @@ def create_policy(ctx: CallContext, p: Params) -> Result:
         p["Description"],
         p["Content"],
         p["Type"],
-        tag_map(tags_of(p)),
+        tags_of(p),
     )
     return {"Policy": policy(org, created)}
 

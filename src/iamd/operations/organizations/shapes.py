@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from iamd.errors import InvalidInputException
 from iamd.model.organizations import (
     CreateAccountRequest,
     Organization,
@@ -91,8 +92,17 @@ def create_account_status(request: CreateAccountRequest) -> dict[str, Any]:
     }
 
 
-def tags_of(params: Params) -> list[dict[str, str]]:
-    return list(params.get("Tags") or [])
+def tags_of(params: Params) -> dict[str, str]:
+    """A request's Tags list as a mapping; a key given twice is AWS's DUPLICATE_TAG_KEY."""
+    out: dict[str, str] = {}
+    for tag in params.get("Tags") or []:
+        if tag["Key"] in out:
+            raise InvalidInputException.because(
+                "DUPLICATE_TAG_KEY",
+                "Tag keys must be unique among the tags attached to the same entity.",
+            )
+        out[tag["Key"]] = tag["Value"]
+    return out
 
 
 Shape = Callable[..., dict[str, Any]]

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from iamd.operations.organizations.shapes import resource_of, tags_of
 from iamd.operations.registry import CallContext, Operation, Params, Result
-from iamd.services.organization_tags import tag_map
 
 
 def tag_resource(ctx: CallContext, p: Params) -> Result:
     ctx.services.organization_policies.tag_resource(
-        ctx.caller.account_id, p["ResourceId"], tag_map(tags_of(p))
+        ctx.caller.account_id, p["ResourceId"], tags_of(p)
     )
     return None
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from iamd.operations.organizations.shapes import organizational_unit, resource_of, tags_of
 from iamd.operations.registry import CallContext, Operation, Params, Result
-from iamd.services.organization_tags import tag_map
 
 
 def create_organizational_unit(ctx: CallContext, p: Params) -> Result:
     org, ou = ctx.services.organizations.create_ou(
-        ctx.caller.account_id, p["ParentId"], p["Name"], tag_map(tags_of(p))
+        ctx.caller.account_id, p["ParentId"], p["Name"], tags_of(p)
     )
     return {"OrganizationalUnit": organizational_unit(org, ou)}
 
