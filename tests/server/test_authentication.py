@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
+import botocore.exceptions
+import pytest
 from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer
 from tests.support.signing import FORM, presigned_get, send, send_raw, signed_post
 
@@ -150,3 +153,47 @@ def test_unknown_action_names_the_operation(server: RunningServer) -> None:
 def test_responses_carry_the_request_id(server: RunningServer) -> None:
     response = send(signed_post(server.endpoint, GET_USER, ADMIN_KEY_ID, ADMIN_SECRET))
     assert "<RequestId>" in response.body
+
+
+UNSIGNED_WEB_IDENTITY = (
+    "Action=AssumeRoleWithWebIdentity&Version=2011-06-15"
+    "&RoleArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Arole%2Fci&RoleSessionName=ci-run"
+    "&WebIdentityToken=" + "x" * 10
+)
+
+
+def test_an_unsigned_request_reaches_only_an_operation_aws_serves_unsigned(
+    server: RunningServer,
+) -> None:
+    # botocore sends AssumeRoleWithWebIdentity and AssumeRoleWithSAML with no signature
+    # (`smithy.api#noAuth`): they reach their handler, which authenticates the token.
+    reached = send_raw(
+        server.endpoint + "/", data=UNSIGNED_WEB_IDENTITY.encode(), headers={"Content-Type": FORM}
+    )
+    # Until identity federation serves it, its handler answers NotImplemented.
+    assert (reached.status, reached.error_code) == (501, "NotImplemented")
+    # Every other operation still needs a signature, STS's included.
+    for form in (WHO_AM_I, GET_USER, "Action=AssumeRole&Version=2011-06-15", "Action=Nope"):
+        refused = send_raw(
+            server.endpoint + "/", data=form.encode(), headers={"Content-Type": FORM}
+        )
+        assert (refused.status, refused.error_code) == (403, "MissingAuthenticationToken"), form
+
+
+def test_boto3_with_no_credentials_reaches_assume_role_with_web_identity(
+    server: RunningServer,
+) -> None:
+    sts = boto3.client(
+        "sts",
+        endpoint_url=server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=None,
+        aws_secret_access_key=None,
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        sts.assume_role_with_web_identity(
+            RoleArn="arn:aws:iam::000000000000:role/ci",
+            RoleSessionName="ci-run",
+            WebIdentityToken="x" * 10,
+        )
+    assert raised.value.response["Error"]["Code"] == "NotImplemented"

@@ -27,6 +27,7 @@ from iamd.errors import (
     AwsError,
     InternalFailure,
     InvalidClientTokenId,
+    MissingAuthenticationToken,
     SignatureDoesNotMatch,
     Throttling,
 )
@@ -35,6 +36,7 @@ from iamd.model import AccessKeyStatus
 from iamd.model.arn import arn_account
 from iamd.operations.context_keys import request_condition_keys
 from iamd.operations.registry import (
+    AnonymousContext,
     CallContext,
     Operation,
     OperationTable,
@@ -103,8 +105,11 @@ class AwsPipeline:
         presigned_max_age: int = sigv4.DEFAULT_PRESIGNED_MAX_AGE_SECONDS,
         metrics: Metrics | None = None,
         trail: TrailRecorder | None = None,
+        region: str = "us-east-1",
     ) -> None:
         self._services = services
+        # An unsigned request names no region: the server's own.
+        self._region = region
         self._trail = trail
         self._codecs = codecs
         self._default_codec: Codec = codecs["iam"]
@@ -136,109 +141,130 @@ class AwsPipeline:
         failure: AwsError | None = None
         try:
             now = self._services.clock.now()
-            signed = sigv4.parse_request(
-                request.method,
-                request.raw_path.decode("latin-1"),
-                request.raw_query,
-                request.headers,
-                request.body,
-                now,
-                presigned_max_age=self._presigned_max_age,
-            )
-            found = self._codecs.get(signed.service)
-            if found is None:
-                raise SignatureDoesNotMatch(
-                    f"Credential should be scoped to correct service: '{codec.service_name}'. "
+            anonymous: Operation | None = None
+            try:
+                signed = sigv4.parse_request(
+                    request.method,
+                    request.raw_path.decode("latin-1"),
+                    request.raw_query,
+                    request.headers,
+                    request.body,
+                    now,
+                    presigned_max_age=self._presigned_max_age,
                 )
-            codec = found
-            credential = self._authenticate(signed, now)
-            authenticated = True
-            principal = credential.caller.arn
-            sessions.check_service(credential.caller, signed.service)
-            session = credential.session
-            if session is None:
-                self._services.last_used.record(
-                    credential.access_key_id, now, signed.service, signed.region
-                )
-            elif session.kind is SessionKind.ROLE:
-                # Temporary (ASIA) keys are not IAM access keys and get no last-used
-                # date; a role session's use is its role's (RoleLastUsed).
-                self._services.last_used.record_role(session.principal_id, now, signed.region)
+            except MissingAuthenticationToken:
+                # A request with no signature at all reaches only an operation AWS
+                # serves unsigned (AssumeRoleWithWebIdentity, AssumeRoleWithSAML).
+                anonymous = self._operations.served_unsigned(_operation_named(request))
+                if anonymous is None:
+                    raise
+            if signed is None:
+                assert anonymous is not None
+                codec = self._codecs[anonymous.service]
+                region = self._region
+            else:
+                found = self._codecs.get(signed.service)
+                if found is None:
+                    raise SignatureDoesNotMatch(
+                        f"Credential should be scoped to correct service: '{codec.service_name}'. "
+                    )
+                codec = found
+                region = signed.region
+                credential = self._authenticate(signed, now)
+                authenticated = True
+                principal = credential.caller.arn
+                sessions.check_service(credential.caller, signed.service)
+                session = credential.session
+                if session is None:
+                    self._services.last_used.record(
+                        credential.access_key_id, now, signed.service, region
+                    )
+                elif session.kind is SessionKind.ROLE:
+                    # Temporary (ASIA) keys are not IAM access keys and get no last-used
+                    # date; a role session's use is its role's (RoleLastUsed).
+                    self._services.last_used.record_role(session.principal_id, now, region)
             if request.form is not None and isinstance(codec, QueryCodec):
                 operation, params = codec.parse(request.form.get())
             else:
                 operation, params = codec.parse_http(
                     request.method, request.raw_query, request.headers, request.body
                 )
-            # The access advisor's record: a role session's use is its role's.
-            self._services.last_used.record_service(
-                credential.caller.account_id,
-                credential.caller.role_arn or credential.caller.arn,
-                signed.service,
-                operation,
-                now,
-                signed.region,
-            )
-            sessions.check_operation(credential.caller, signed.service, operation)
-            found_spec = self._operations.get(signed.service, operation)
-            if found_spec is not None:
+            if credential is None:
+                result = self._call_anonymous(
+                    anonymous, operation, params, request, request_id, region, now
+                )
                 known_operation = operation
-            spec = found_spec or unimplemented_operation(signed.service, operation)
-            # The caller's account (a role session's is its role's): one dictionary
-            # look-up, the account's services are built once.
-            ctx = CallContext(
-                caller=credential.caller,
-                services=self._services.in_account(credential.caller.account_id),
-                request_id=request_id,
-                region=signed.region,
-                source_ip=request.client_ip,
-                credential=credential,
-                user_agent=header(request.headers, b"user-agent"),
-                secure_transport=request.secure,
-                now=now,
-            )
-            if not (spec.always_allowed or spec.authorized_by_handler):
-                resource = spec.resource(ctx, params)
-                self._authorizer.authorize(
-                    AuthorizationRequest(
-                        credential=credential,
-                        action=spec.action,
-                        resource=resource,
-                        source_ip=request.client_ip,
-                        user_agent=ctx.user_agent,
-                        secure_transport=request.secure,
-                        region=signed.region,
-                        now=now,
-                        request_keys=request_condition_keys(
-                            ctx,
-                            spec.action,
+            else:
+                # The access advisor's record: a role session's use is its role's.
+                self._services.last_used.record_service(
+                    credential.caller.account_id,
+                    credential.caller.role_arn or credential.caller.arn,
+                    codec.service_name,
+                    operation,
+                    now,
+                    region,
+                )
+                service = codec.service_name
+                sessions.check_operation(credential.caller, service, operation)
+                found_spec = self._operations.get(service, operation)
+                if found_spec is not None:
+                    known_operation = operation
+                spec = found_spec or unimplemented_operation(service, operation)
+                # The caller's account (a role session's is its role's): one dictionary
+                # look-up, the account's services are built once.
+                ctx = CallContext(
+                    caller=credential.caller,
+                    services=self._services.in_account(credential.caller.account_id),
+                    request_id=request_id,
+                    region=region,
+                    source_ip=request.client_ip,
+                    credential=credential,
+                    user_agent=header(request.headers, b"user-agent"),
+                    secure_transport=request.secure,
+                    now=now,
+                )
+                if not (spec.always_allowed or spec.authorized_by_handler):
+                    resource = spec.resource(ctx, params)
+                    self._authorizer.authorize(
+                        AuthorizationRequest(
+                            credential=credential,
+                            action=spec.action,
+                            resource=resource,
+                            source_ip=request.client_ip,
+                            user_agent=ctx.user_agent,
+                            secure_transport=request.secure,
+                            region=region,
+                            now=now,
+                            request_keys=request_condition_keys(
+                                ctx,
+                                spec.action,
+                                params,
+                                with_resource_tags=credential.policies.uses_resource_tags,
+                            ),
+                        )
+                    )
+                if self._trail is not None:
+                    pending = self._trail.begin(
+                        self._event(
+                            request,
+                            request_id,
+                            now,
+                            region,
+                            codec,
+                            operation,
+                            credential,
                             params,
-                            with_resource_tags=credential.policies.uses_resource_tags,
-                        ),
+                            resource,
+                        )
                     )
-                )
-            if self._trail is not None:
-                pending = self._trail.begin(
-                    self._event(
-                        request,
-                        request_id,
-                        now,
-                        signed.region,
-                        codec,
-                        operation,
-                        credential,
-                        params,
-                        resource,
-                    )
-                )
-            try:
-                if spec.costly:
-                    result = self._run_costly(spec, ctx, params)
-                else:
-                    result = spec.handler(ctx, params)
-            finally:
-                if pending is not None:
-                    TrailRecorder.release(pending)
+                try:
+                    if spec.costly:
+                        result = self._run_costly(spec, ctx, params)
+                    else:
+                        result = spec.handler(ctx, params)
+                finally:
+                    if pending is not None:
+                        TrailRecorder.release(pending)
             body = codec.serialize_result(operation, result, request_id)
             status = 200
             error_code = "-"
@@ -377,7 +403,7 @@ class AwsPipeline:
                 request,
                 request_id,
                 now,
-                signed.region if signed else "us-east-1",
+                signed.region if signed else self._region,
                 codec,
                 operation,
                 credential,
@@ -412,6 +438,33 @@ class AwsPipeline:
                     lookup_resources=resources_named(params),
                 )
             )
+
+    def _call_anonymous(
+        self,
+        anonymous: Operation | None,
+        operation: str,
+        params: Params,
+        request: HttpRequest,
+        request_id: str,
+        region: str,
+        now: datetime,
+    ) -> Result:
+        """An unsigned request's operation: only the one its form named, and only one
+        AWS serves unsigned; its handler authenticates the token it carries."""
+        if anonymous is None or anonymous.anonymous is None or operation != anonymous.name:
+            raise MissingAuthenticationToken()
+        return anonymous.anonymous(
+            AnonymousContext(
+                services=self._services,
+                request_id=request_id,
+                region=region,
+                source_ip=request.client_ip,
+                now=now,
+                user_agent=header(request.headers, b"user-agent"),
+                secure_transport=request.secure,
+            ),
+            params,
+        )
 
     def _run_costly(self, spec: Operation, ctx: CallContext, params: Params) -> Result:
         if not self._costly_slots.acquire(blocking=False):

@@ -39,7 +39,28 @@ class CallContext:
     now: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AnonymousContext:
+    """What the handler of an operation AWS serves unsigned knows: no caller.
+
+    AssumeRoleWithWebIdentity and AssumeRoleWithSAML are authenticated by the token or
+    assertion they carry, and authorized by the named role's trust policy alone, so
+    their handlers are written against this and can never reach for a caller.
+    """
+
+    # An account's services (the instance's default one for an unsigned request): the
+    # handler takes the named role's account from them with `in_account`.
+    services: Services
+    request_id: str
+    region: str
+    source_ip: str
+    now: datetime
+    user_agent: str = ""
+    secure_transport: bool = False
+
+
 Handler = Callable[[CallContext, Params], Result]
+AnonymousHandler = Callable[[AnonymousContext, Params], Result]
 ResourceOf = Callable[[CallContext, Params], str]
 
 
@@ -57,6 +78,9 @@ class Operation:
     # Costs far more than a look-up (policy simulation, whole-account reports): at most
     # a few run at once, so they can never take every worker thread.
     costly: bool = False
+    # Served to a request that carries no signature at all (botocore's model marks the
+    # operation `smithy.api#noAuth`); a signed request reaches it too, through `handler`.
+    anonymous: AnonymousHandler | None = None
 
     @property
     def action(self) -> str:
@@ -75,11 +99,47 @@ class OperationTable:
     def get(self, service: str, name: str) -> Operation | None:
         return self._by_key.get((service, name))
 
+    def served_unsigned(self, name: str) -> Operation | None:
+        """The operation called `name` that answers a request with no signature."""
+        for service in UNSIGNED_SERVICES:
+            found = self._by_key.get((service, name))
+            if found is not None and found.anonymous is not None:
+                return found
+        return None
+
     def names(self, service: str) -> frozenset[str]:
         return frozenset(name for svc, name in self._by_key if svc == service)
 
     def __iter__(self) -> Any:
         return iter(self._by_key.values())
+
+
+#: The Query services whose unsigned requests can name an operation (STS's
+#: AssumeRoleWithWebIdentity and AssumeRoleWithSAML).
+UNSIGNED_SERVICES = ("sts",)
+
+
+def unsigned_operation(service: str, name: str, handler: AnonymousHandler) -> Operation:
+    """An operation AWS serves with no signature: signed or not, the handler sees no caller
+    (a signed request is still authenticated first, and its signer is not consulted)."""
+
+    def signed(ctx: CallContext, params: Params) -> Result:
+        return handler(
+            AnonymousContext(
+                services=ctx.services,
+                request_id=ctx.request_id,
+                region=ctx.region,
+                source_ip=ctx.source_ip,
+                now=ctx.now or ctx.services.clock.now(),
+                user_agent=ctx.user_agent,
+                secure_transport=ctx.secure_transport,
+            ),
+            params,
+        )
+
+    return Operation(
+        service, name, signed, any_resource, authorized_by_handler=True, anonymous=handler
+    )
 
 
 # -- resources ---------------------------------------------------------------------------

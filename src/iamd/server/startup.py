@@ -186,6 +186,7 @@ def _serve_on(
         presigned_max_age=settings.presigned_url_max_age_seconds,
         metrics=metrics,
         trail=trail,
+        region=settings.region,
     )
     app = IamdApp(
         pipeline,
