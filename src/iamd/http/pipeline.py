@@ -42,6 +42,7 @@ from iamd.operations.registry import (
     OperationTable,
     Params,
     Result,
+    VerifiedIdentity,
     unimplemented_operation,
 )
 from iamd.principals.credentials import ResolvedCredential, is_temporary_key
@@ -139,6 +140,7 @@ class AwsPipeline:
         resource: str | None = None
         pending: PendingWrite | None = None
         failure: AwsError | None = None
+        verified: VerifiedIdentity | None = None
         try:
             now = self._services.clock.now()
             anonymous: Operation | None = None
@@ -190,9 +192,17 @@ class AwsPipeline:
                     request.method, request.raw_query, request.headers, request.body
                 )
             if credential is None:
-                result = self._call_anonymous(
-                    anonymous, operation, params, request, request_id, region, now
+                anonymous_ctx = AnonymousContext(
+                    services=self._services,
+                    request_id=request_id,
+                    region=region,
+                    source_ip=request.client_ip,
+                    now=now,
+                    user_agent=header(request.headers, b"user-agent"),
+                    secure_transport=request.secure,
                 )
+                verified = anonymous_ctx.verified
+                result = self._call_anonymous(anonymous, operation, params, anonymous_ctx)
                 known_operation = operation
             else:
                 # The access advisor's record: a role session's use is its role's.
@@ -295,6 +305,7 @@ class AwsPipeline:
                 pending,
                 result,
                 failure,
+                verified,
             )
         elapsed = time.perf_counter() - started
         if self._metrics is not None:
@@ -391,6 +402,7 @@ class AwsPipeline:
         pending: PendingWrite | None,
         result: Result,
         failure: AwsError | None,
+        verified: VerifiedIdentity | None,
     ) -> None:
         assert self._trail is not None
         if pending is None:
@@ -411,6 +423,10 @@ class AwsPipeline:
                 resource,
                 access_key_id=key_id if key_id and _KEY_ID.fullmatch(key_id) else None,
             )
+            if verified is not None and verified.user_identity is not None:
+                event.identity = verified.user_identity
+                event.username = verified.username
+                event.account_id = verified.account_id or event.account_id
         else:
             event = pending.event
         if failure is not None:
@@ -444,27 +460,13 @@ class AwsPipeline:
         anonymous: Operation | None,
         operation: str,
         params: Params,
-        request: HttpRequest,
-        request_id: str,
-        region: str,
-        now: datetime,
+        ctx: AnonymousContext,
     ) -> Result:
         """An unsigned request's operation: only the one its form named, and only one
         AWS serves unsigned; its handler authenticates the token it carries."""
         if anonymous is None or anonymous.anonymous is None or operation != anonymous.name:
             raise MissingAuthenticationToken()
-        return anonymous.anonymous(
-            AnonymousContext(
-                services=self._services,
-                request_id=request_id,
-                region=region,
-                source_ip=request.client_ip,
-                now=now,
-                user_agent=header(request.headers, b"user-agent"),
-                secure_transport=request.secure,
-            ),
-            params,
-        )
+        return anonymous.anonymous(ctx, params)
 
     def _run_costly(self, spec: Operation, ctx: CallContext, params: Params) -> Result:
         if not self._costly_slots.acquire(blocking=False):

@@ -9,7 +9,7 @@ handler means an operation cannot be served without them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +39,17 @@ class CallContext:
     now: datetime | None = None
 
 
+@dataclass(slots=True)
+class VerifiedIdentity:
+    """Who an unsigned request proved to be, once its handler verified the token or
+    assertion: the audit trail's `userIdentity` (WebIdentityUser, SAMLUser), the user
+    name it is looked up by, and the account the request acted in."""
+
+    user_identity: dict[str, Any] | None = None
+    username: str | None = None
+    account_id: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class AnonymousContext:
     """What the handler of an operation AWS serves unsigned knows: no caller.
@@ -57,6 +68,9 @@ class AnonymousContext:
     now: datetime
     user_agent: str = ""
     secure_transport: bool = False
+    # Filled in by the handler once the token checks out (never before: a request that
+    # fails verification is recorded with no identity).
+    verified: VerifiedIdentity = field(default_factory=VerifiedIdentity)
 
 
 Handler = Callable[[CallContext, Params], Result]
