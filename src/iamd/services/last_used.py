@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 
 from iamd.errors import ServiceUnavailable
 from iamd.store.database import Database
@@ -103,21 +105,77 @@ class LastUsedRecorder:
             if not batch and not roles and not services:
                 return 0
             try:
-                with self._database.write() as conn:
-                    AccessKeyRepository(conn).record_last_uses(batch.values())
-                    record_role_last_uses(conn, roles.values())
-                    record_service_uses(conn, _service_uses(services))
-            except Exception:
-                # Keep the uses for the next attempt; newer ones recorded meanwhile win.
-                with self._swap_lock:
-                    for key_id, use in batch.items():
-                        self._pending.setdefault(key_id, use)
-                    for role_id, role_use in roles.items():
-                        self._pending_roles.setdefault(role_id, role_use)
-                    for service_key, service_use in services.items():
-                        self._pending_services.setdefault(service_key, service_use)
+                self._write(batch.values(), roles.values(), _service_uses(services))
+            except ServiceUnavailable:
+                self._keep_for_next_attempt(batch, roles, services)
                 raise
+            except Exception:
+                # One row the database refuses must not hold back the others (retried
+                # as a batch, it would fail every time): each is written on its own.
+                return self._write_one_by_one(batch, roles, services)
             return len(batch) + len(roles) + len(services)
+
+    def _keep_for_next_attempt(
+        self,
+        batch: dict[str, LastUse],
+        roles: dict[str, RoleLastUse],
+        services: dict[_ServiceKey, tuple[datetime, str]],
+    ) -> None:
+        """The database is away: the uses wait for the next flush; newer ones recorded
+        meanwhile win."""
+        with self._swap_lock:
+            for key_id, use in batch.items():
+                self._pending.setdefault(key_id, use)
+            for role_id, role_use in roles.items():
+                self._pending_roles.setdefault(role_id, role_use)
+            for service_key, service_use in services.items():
+                self._pending_services.setdefault(service_key, service_use)
+
+    def _write(
+        self,
+        key_uses: Iterable[LastUse],
+        role_uses: Iterable[RoleLastUse],
+        service_uses: list[ServiceUse],
+    ) -> None:
+        with self._database.write() as conn:
+            AccessKeyRepository(conn).record_last_uses(key_uses)
+            record_role_last_uses(conn, role_uses)
+            record_service_uses(conn, service_uses)
+
+    def _write_one_by_one(
+        self,
+        batch: dict[str, LastUse],
+        roles: dict[str, RoleLastUse],
+        services: dict[_ServiceKey, tuple[datetime, str]],
+    ) -> int:
+        rows: list[tuple[str, Callable[[], None]]] = [
+            *(
+                (f"access key {key_id}", partial(self._write, [use], [], []))
+                for key_id, use in batch.items()
+            ),
+            *(
+                (f"role {role_id}", partial(self._write, [], [use], []))
+                for role_id, use in roles.items()
+            ),
+            *(
+                (f"service use of {key[1]} ({key[2]})", partial(self._write, [], [], [use]))
+                for key, use in zip(services, _service_uses(services), strict=True)
+            ),
+        ]
+        written = 0
+        for what, write in rows:
+            try:
+                write()
+                written += 1
+            except ServiceUnavailable:
+                # Rewriting the rows already written is harmless: the same dates.
+                self._keep_for_next_attempt(batch, roles, services)
+                raise
+            except Exception:
+                # Dropped rather than retried for ever: a last-used date is a hint,
+                # the next request of the same key records it again.
+                log.exception("could not record the last use of %s; dropped", what)
+        return written
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="iamd-last-used", daemon=True)
