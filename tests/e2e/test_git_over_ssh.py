@@ -61,7 +61,8 @@ def _developer(
 
 def _create_repository(server: RunningServer, name: str) -> dict[str, Any]:
     created: dict[str, Any] = server.client("codecommit").create_repository(repositoryName=name)
-    return created["repositoryMetadata"]
+    metadata: dict[str, Any] = created["repositoryMetadata"]
+    return metadata
 
 
 def test_clone_an_empty_repository_push_and_clone_elsewhere(

@@ -83,8 +83,8 @@ def test_make_serve_starts_a_server_with_only_the_server_installed(tmp_path: Pat
         assert {"iamd", "botocore", "uvicorn", "sqlalchemy", "asyncssh"} <= installed
         assert installed.isdisjoint(TEST_TOOLS), sorted(installed & set(TEST_TOOLS))
         assert (clone / ".venv" / "bin" / "iamd").exists()  # the README's next command
-        log = log_path.read_text(errors="replace")
-        assert log.count(f"iamd listening on http://127.0.0.1:{port}") == 1
+        printed = log_path.read_text(errors="replace")
+        assert printed.count(f"iamd listening on http://127.0.0.1:{port}") == 1
     finally:
         if make.poll() is None:
             os.killpg(make.pid, signal.SIGTERM)

@@ -273,7 +273,8 @@ def json_bodies(draw: st.DrawFn) -> tuple[str, bytes]:
     for key in draw(st.lists(members, max_size=3, unique=True)):
         document[key] = draw(_JSON)
     body = json.dumps(document).encode()
-    if document and draw(st.booleans()):
+    replace_one = draw(st.booleans())
+    if document and replace_one:
         # One member's value replaced by a number no json.dumps would write.
         key = draw(st.sampled_from(sorted(document)))
         document[key] = "HUGE-NUMBER"

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -185,5 +186,5 @@ def test_without_a_token_only_loopback_clients_are_answered(
     # Only loopback traffic may be sent in the suite, so other peers are given to the
     # endpoint as the ASGI scope uvicorn would build for them.
     endpoint = MetricsEndpoint(Metrics(), token=None)
-    scope = {"method": "GET", "headers": [], "client": client}
+    scope: dict[str, Any] = {"method": "GET", "headers": [], "client": client}
     assert endpoint.answer(scope)[0] == status

@@ -222,7 +222,7 @@ def test_bad_scp_documents_are_refused_and_nothing_is_stored(
 
 def test_a_policy_of_exactly_5120_characters_is_accepted(scp_org: tuple[Any, str]) -> None:
     orgs, _root_id = scp_org
-    base = {
+    base: dict[str, Any] = {
         "Version": "2012-10-17",
         "Statement": [{"Sid": "", "Effect": "Deny", "Action": "iam:CreateUser", "Resource": "*"}],
     }

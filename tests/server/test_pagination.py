@@ -26,7 +26,8 @@ def _assert_paged_like_whole(
     items, pages = all_pages(iam, operation, key, page_size, **params)
     assert pages >= min_pages
     assert items == whole[key]
-    return items
+    listed: list[Any] = items
+    return listed
 
 
 def test_list_users_pages_under_a_path_prefix(iam: Any, unique: str) -> None:

@@ -129,7 +129,7 @@ def test_a_stopped_node_does_not_stop_the_others(
             try:
                 sts_c.get_caller_identity()
             except ClientError as error:
-                return error.response["Error"]["Code"] == "InvalidClientTokenId"
+                return bool(error.response["Error"]["Code"] == "InvalidClientTokenId")
             return False
 
         refusal = _wait_for(refused_on_c, 1.5)

@@ -123,7 +123,7 @@ def test_duplicate_names_and_missing_roles(iam: Any, unique: str) -> None:
     )
     ghost = f"{unique}-ghost"
     missing = (404, "NoSuchEntity", f"The role with name {ghost} cannot be found.")
-    for call, params in [
+    calls: list[tuple[Any, dict[str, Any]]] = [
         (iam.get_role, {}),
         (iam.delete_role, {}),
         (iam.update_role, {"MaxSessionDuration": 3600}),
@@ -141,7 +141,8 @@ def test_duplicate_names_and_missing_roles(iam: Any, unique: str) -> None:
         (iam.list_attached_role_policies, {}),
         (iam.put_role_permissions_boundary, {"PermissionsBoundary": READ_ONLY_ACCESS}),
         (iam.delete_role_permissions_boundary, {}),
-    ]:
+    ]
+    for call, params in calls:
         assert error_of(call, RoleName=ghost, **params) == missing, call
 
 

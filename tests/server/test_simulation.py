@@ -396,6 +396,7 @@ ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
 
 def _enforced(jdoe: Any, action: str, target: str | None) -> str:
     """What enforcement decides: the real call with jdoe's own key."""
+    user_param: dict[str, str] = {} if target is None else {"UserName": target}
     calls = {
         "iam:CreateAccessKey": lambda: jdoe.create_access_key(**user_param),
         "iam:ListAccessKeys": lambda: jdoe.list_access_keys(**user_param),
@@ -408,7 +409,6 @@ def _enforced(jdoe: Any, action: str, target: str | None) -> str:
         "iam:GetAccountSummary": jdoe.get_account_summary,
         "iam:CreateUser": lambda: jdoe.create_user(UserName="mallory"),
     }
-    user_param = {} if target is None else {"UserName": target}
     try:
         created = calls[action]()
     except ClientError as error:

@@ -66,8 +66,8 @@ def _header(response: bytes, name: bytes) -> bytes | None:
 
 def _get_user(server: RunningServer) -> str:
     client = server.client()
-    client.meta.config.connect_timeout = WAIT  # type: ignore[attr-defined]
-    client.meta.config.read_timeout = WAIT  # type: ignore[attr-defined]
+    client.meta.config.connect_timeout = WAIT
+    client.meta.config.read_timeout = WAIT
     return str(client.get_user()["User"]["UserName"])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from iamd.services.credential_report import COLUMNS
 from iamd.tools.audit.checks import (
@@ -119,7 +120,7 @@ def test_policies_granting_key_management_on_every_user() -> None:
 
 def test_unused_services_after_the_limit_and_none_for_a_new_entity() -> None:
     now = datetime(2026, 6, 1, tzinfo=UTC)
-    services = [
+    services: list[dict[str, Any]] = [
         {"ServiceNamespace": "iam", "LastAuthenticated": now - timedelta(days=3)},
         {"ServiceNamespace": "sts", "LastAuthenticated": now - timedelta(days=91)},
         {"ServiceNamespace": "organizations"},
