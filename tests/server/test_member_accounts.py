@@ -90,3 +90,27 @@ def test_a_member_account_describes_its_organization_and_nothing_more(
 def organization_root(orgs: Any) -> str:
     root_id: str = orgs.list_roots()["Roots"][0]["Id"]
     return root_id
+
+
+def test_failed_sign_ins_in_one_account_never_slow_down_another(
+    fresh_server: RunningServer,
+) -> None:
+    orgs = fresh_server.client("organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    member = create_account(orgs, "Sales", "sales@example.com")
+    session = _assume(fresh_server, member)
+    in_member = fresh_server.client(
+        "iam", session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"]
+    )
+    management = fresh_server.client("iam")
+    management_id = fresh_server.client("sts").get_caller_identity()["Account"]
+    for iam in (in_member, management):
+        iam.create_user(UserName="bob")
+        iam.create_login_profile(UserName="bob", Password="Correct-Horse-9!")
+
+    outcomes = [sign_in(fresh_server, member, "bob", "wrong-guess")[1] for _ in range(4)]
+    assert outcomes == ["invalid_credentials"] * 3 + ["throttled"]
+
+    # bob of the management account is another user: his count starts at nothing.
+    assert sign_in(fresh_server, management_id, "bob", "Correct-Horse-9!")[1] == "signed_in"
+    assert sign_in(fresh_server, member, "bob", "Correct-Horse-9!")[1] == "throttled"

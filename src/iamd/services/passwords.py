@@ -177,14 +177,14 @@ class PasswordService:
         found = self.user_password(caller.user.name)
         if found is None:
             raise NoSuchEntity.login_profile(caller.user.name)
-        if self.failures.admit(found.user.name, self._clock.now()) is not None:
+        if self.failures.admit(caller.account_id, found.user.name, self._clock.now()) is not None:
             # Guessing the old password through the API is slowed down like sign-in.
             raise EntityTemporarilyUnmodifiable(
                 "Too many failed password attempts; try again later."
             )
         if not self.hashing.verify(found.profile.password_hash, old_password):
             raise AccessDenied("The old password is incorrect.")
-        self.failures.forgive(found.user.name)
+        self.failures.forgive(caller.account_id, found.user.name)
         self.set_own_password(found, new_password)
 
     def set_own_password(self, found: UserPassword, new_password: str) -> None:

@@ -63,12 +63,15 @@ class SignInService:
         new_password: str | None = None,
     ) -> SignInResult:
         now = self._clock.now()
+        ours = self._is_ours(account)
+        # Counted in the account the attempt names (this one's, by id or alias alike; an
+        # unknown one on its own), so no attempt at another account slows this one down.
+        counted_in = self._account_id if ours else account
         # Counted as a failure before the check (and forgiven if the password is right),
         # so that attempts racing on several threads cannot share one back-off window.
-        retry = self._passwords.failures.admit(user_name, now)
+        retry = self._passwords.failures.admit(counted_in, user_name, now)
         if retry is not None:
             return _throttled(retry, now)
-        ours = self._is_ours(account)
         # Looked up in any account, so a wrong account costs what a wrong user costs.
         found = self._passwords.user_password(user_name)
         hashing = self._passwords.hashing
@@ -77,7 +80,7 @@ class SignInService:
             return SignInResult(Outcome.INVALID_CREDENTIALS)
         if not hashing.verify(found.profile.password_hash, password):
             return SignInResult(Outcome.INVALID_CREDENTIALS)
-        self._passwords.failures.forgive(user_name)
+        self._passwords.failures.forgive(counted_in, user_name)
         return self._correct_password(found, password, new_password, now)
 
     def _correct_password(

@@ -7,7 +7,8 @@ guesser gets no answer at all, however fast it asks. A correct password resets t
 
 Every name is counted the same way, whether a user of that name exists or not, has a
 password or not: one bounded table in memory (`FailureLedger`), keyed by a keyed hash
-of the lower-cased name, so neither the answers nor their timing, nor what the table
+of the account and the lower-cased name (bob's failures in one account never slow down
+bob of another), so neither the answers nor their timing, nor what the table
 forgets when it is full, tell whether a user exists. The table holds no names (a
 password typed into the name field stays nowhere), and it is per node and per process:
 a restart forgets it, and each node of a cluster counts on its own.
@@ -75,9 +76,9 @@ class FailureLedger:
         self._free: OrderedDict[bytes, int] = OrderedDict()
         self._backing_off: OrderedDict[bytes, int] = OrderedDict()
 
-    def admit(self, name: str, now: datetime) -> datetime | None:
+    def admit(self, account: str, name: str, now: datetime) -> datetime | None:
         """None and the attempt is counted, or the time the name may try again."""
-        slot = self._slot(name)
+        slot = self._slot(account, name)
         with self._lock:
             packed = self._free.pop(slot, None)
             if packed is None:
@@ -94,16 +95,16 @@ class FailureLedger:
             self._evict(keep=home)
         return None
 
-    def forgive(self, name: str) -> None:
+    def forgive(self, account: str, name: str) -> None:
         """The right password: the name's failures are forgotten."""
-        slot = self._slot(name)
+        slot = self._slot(account, name)
         with self._lock:
             self._free.pop(slot, None)
             self._backing_off.pop(slot, None)
 
-    def waiting(self, name: str, now: datetime) -> bool:
+    def waiting(self, account: str, name: str, now: datetime) -> bool:
         """Whether the name is inside its back-off window (counts nothing)."""
-        slot = self._slot(name)
+        slot = self._slot(account, name)
         with self._lock:
             packed = self._free.get(slot)
             if packed is None:
@@ -115,10 +116,12 @@ class FailureLedger:
         with self._lock:
             return len(self._free) + len(self._backing_off)
 
-    def _slot(self, name: str) -> bytes:
+    def _slot(self, account: str, name: str) -> bytes:
         # IAM user names are unique ignoring case, so "Alice" and "alice" share a count.
+        # The NUL cannot be in an account id or alias: no two pairs share a slot.
+        scoped = f"{account.lower()}\0{name.lower()}"
         return hashlib.blake2b(
-            name.lower().encode("utf-8", "surrogatepass"), key=self._key, digest_size=16
+            scoped.encode("utf-8", "surrogatepass"), key=self._key, digest_size=16
         ).digest()
 
     def _home(self, failures: int) -> OrderedDict[bytes, int]:
