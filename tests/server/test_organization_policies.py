@@ -293,3 +293,74 @@ def test_the_same_flow_on_postgresql_across_two_nodes(
     finally:
         node_a.stop()
         node_b.stop()
+
+
+def test_attach_detach_and_move_are_authorized_on_every_resource_they_name(
+    org_server: RunningServer, scp_org: tuple[Any, str]
+) -> None:
+    orgs, root_id = scp_org
+    orgs.enable_policy_type(RootId=root_id, PolicyType="SERVICE_CONTROL_POLICY")
+    allowed_ou = orgs.create_organizational_unit(ParentId=root_id, Name="Delegated")
+    other_ou = orgs.create_organizational_unit(ParentId=root_id, Name="Guarded")
+    allowed, other = (ou["OrganizationalUnit"] for ou in (allowed_ou, other_ou))
+    policy = orgs.create_policy(
+        Name="NoUsers", Description="", Type="SERVICE_CONTROL_POLICY", Content=DENY_CREATE_USER
+    )["Policy"]["PolicySummary"]
+    member = create_account(orgs, "Delegated member", "delegated@example.com")
+    iam = org_server.client("iam")
+    iam.create_user(UserName="org-delegate")
+    # The delegate may act on the policy, the root and one OU; not on the other OU.
+    iam.put_user_policy(
+        UserName="org-delegate",
+        PolicyName="one-ou",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": [
+                            "organizations:AttachPolicy",
+                            "organizations:DetachPolicy",
+                            "organizations:MoveAccount",
+                        ],
+                        "Resource": [
+                            policy["Arn"],
+                            allowed["Arn"],
+                            orgs.list_roots()["Roots"][0]["Arn"],
+                            f"arn:aws:organizations::{ACCOUNT}:account/*/{member}",
+                        ],
+                    }
+                ],
+            }
+        ),
+    )
+    key = iam.create_access_key(UserName="org-delegate")["AccessKey"]
+    delegate = org_server.client("organizations", key["AccessKeyId"], key["SecretAccessKey"])
+    try:
+        delegate.attach_policy(PolicyId=policy["Id"], TargetId=allowed["Id"])
+        denied = error_of(delegate.attach_policy, PolicyId=policy["Id"], TargetId=other["Id"])
+        assert denied["Code"] == "AccessDeniedException"
+        assert other["Arn"] in denied["Message"]
+        orgs.attach_policy(PolicyId=policy["Id"], TargetId=other["Id"])
+        denied = error_of(delegate.detach_policy, PolicyId=policy["Id"], TargetId=other["Id"])
+        assert denied["Code"] == "AccessDeniedException"
+        delegate.detach_policy(PolicyId=policy["Id"], TargetId=allowed["Id"])
+
+        # MoveAccount: the account, where it leaves and where it goes.
+        delegate.move_account(
+            AccountId=member, SourceParentId=root_id, DestinationParentId=allowed["Id"]
+        )
+        denied = error_of(
+            delegate.move_account,
+            AccountId=member,
+            SourceParentId=allowed["Id"],
+            DestinationParentId=other["Id"],
+        )
+        assert denied["Code"] == "AccessDeniedException"
+        parents = orgs.list_parents(ChildId=member)["Parents"]
+        assert [parent["Id"] for parent in parents] == [allowed["Id"]]
+    finally:
+        iam.delete_access_key(UserName="org-delegate", AccessKeyId=key["AccessKeyId"])
+        iam.delete_user_policy(UserName="org-delegate", PolicyName="one-ou")
+        iam.delete_user(UserName="org-delegate")

@@ -235,24 +235,27 @@ class AwsPipeline:
                 )
                 if not (spec.always_allowed or spec.authorized_by_handler):
                     resource = spec.resource(ctx, params)
-                    self._authorizer.authorize(
-                        AuthorizationRequest(
-                            credential=credential,
-                            action=spec.action,
-                            resource=resource,
-                            source_ip=request.client_ip,
-                            user_agent=ctx.user_agent,
-                            secure_transport=request.secure,
-                            region=region,
-                            now=now,
-                            request_keys=request_condition_keys(
-                                ctx,
-                                spec.action,
-                                params,
-                                with_resource_tags=credential.policies.uses_resource_tags,
-                            ),
-                        )
+                    authorization = AuthorizationRequest(
+                        credential=credential,
+                        action=spec.action,
+                        resource=resource,
+                        source_ip=request.client_ip,
+                        user_agent=ctx.user_agent,
+                        secure_transport=request.secure,
+                        region=region,
+                        now=now,
+                        request_keys=request_condition_keys(
+                            ctx,
+                            spec.action,
+                            params,
+                            with_resource_tags=credential.policies.uses_resource_tags,
+                        ),
                     )
+                    self._authorizer.authorize(authorization)
+                    for further in spec.also_on:
+                        self._authorizer.authorize(
+                            dataclasses.replace(authorization, resource=further(ctx, params))
+                        )
                 if self._trail is not None:
                     pending = self._trail.begin(
                         self._event(

@@ -95,6 +95,9 @@ class Operation:
     # Served to a request that carries no signature at all (botocore's model marks the
     # operation `smithy.api#noAuth`); a signed request reaches it too, through `handler`.
     anonymous: AnonymousHandler | None = None
+    # Further resources the action is authorized on, each of which must be allowed
+    # (AttachPolicy: the policy, then the target it is attached to).
+    also_on: tuple[ResourceOf, ...] = ()
 
     @property
     def action(self) -> str:

@@ -101,6 +101,12 @@ OPERATIONS = (
         remove_account_from_organization,
         resource_of("AccountId"),
     ),
-    # AWS authorizes MoveAccount on the account and both parents; iamd on the account.
-    Operation("organizations", "MoveAccount", move_account, resource_of("AccountId")),
+    # On the account and both parents, as AWS authorizes it.
+    Operation(
+        "organizations",
+        "MoveAccount",
+        move_account,
+        resource_of("AccountId"),
+        also_on=(resource_of("SourceParentId"), resource_of("DestinationParentId")),
+    ),
 )

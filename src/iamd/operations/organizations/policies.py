@@ -118,9 +118,21 @@ OPERATIONS = (
     Operation("organizations", "UpdatePolicy", update_policy, resource_of("PolicyId")),
     Operation("organizations", "DeletePolicy", delete_policy, resource_of("PolicyId")),
     Operation("organizations", "ListPolicies", list_policies, any_resource),
-    # AWS authorizes Attach/DetachPolicy on the policy and the target; iamd on the policy.
-    Operation("organizations", "AttachPolicy", attach_policy, resource_of("PolicyId")),
-    Operation("organizations", "DetachPolicy", detach_policy, resource_of("PolicyId")),
+    # On the policy and on the target, as AWS authorizes them.
+    Operation(
+        "organizations",
+        "AttachPolicy",
+        attach_policy,
+        resource_of("PolicyId"),
+        also_on=(resource_of("TargetId"),),
+    ),
+    Operation(
+        "organizations",
+        "DetachPolicy",
+        detach_policy,
+        resource_of("PolicyId"),
+        also_on=(resource_of("TargetId"),),
+    ),
     Operation(
         "organizations",
         "ListPoliciesForTarget",
