@@ -353,7 +353,22 @@ def test_named_caller_is_the_caller_and_unknown_names_take_the_default_path(
 
 def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
     served = {op.name: op for op in TABLE if op.service == "sts"}
-    assert set(served) == {"GetCallerIdentity", "GetSessionToken", "GetAccessKeyInfo", "AssumeRole"}
+    assert set(served) == {
+        "GetCallerIdentity",
+        "GetSessionToken",
+        "GetAccessKeyInfo",
+        "AssumeRole",
+        "AssumeRoleWithWebIdentity",
+        "AssumeRoleWithSAML",
+    }
+    # Served unsigned, as AWS serves them: the token or assertion authenticates, the
+    # role's trust policy alone authorizes.
+    for name in ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"):
+        assert served[name].anonymous is not None, name
+        assert served[name].authorized_by_handler, name
+        assert TABLE.served_unsigned(name) is served[name]
+    assert TABLE.served_unsigned("AssumeRole") is None
+    assert TABLE.served_unsigned("GetCallerIdentity") is None
     # No policy can deny these two.
     for name in ("GetCallerIdentity", "GetSessionToken"):
         assert served[name].always_allowed, name
