@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
 import pytest
-from tests.support.servers import RunningServer
+from tests.support.servers import RunningServer, start_server
 
 ACCOUNT = "123456789012"
 
@@ -279,3 +280,31 @@ def test_a_deleted_users_use_is_not_its_new_namesakes(
     iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=_doc("iam:GetUser"))
 
     assert "LastAuthenticated" not in _by_namespace(_report(iam, arn)[1])["iam"]
+
+
+@pytest.mark.postgres
+def test_a_job_started_on_one_node_is_read_on_another(
+    fresh_postgres_url: str, tmp_path: Path
+) -> None:
+    env = {"IAMD_MASTER_KEY": "aWFtZC10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXMhISE="}
+    node_a = start_server(tmp_path / "a", database_url=fresh_postgres_url, extra_env=env)
+    node_b = start_server(tmp_path / "b", database_url=fresh_postgres_url, extra_env=env)
+    try:
+        iam_a, iam_b = node_a.client("iam"), node_b.client("iam")
+        key_id, secret = _user(iam_a, "advised", "iam:GetUser", "sts:GetCallerIdentity")
+        node_a.client("iam", key_id, secret).get_user()
+        arn = iam_a.get_user(UserName="advised")["User"]["Arn"]
+        job_id, on_a, _seen = _report(iam_a, arn)
+        assert on_a["JobStatus"] == "COMPLETED"
+
+        on_b = iam_b.get_service_last_accessed_details(JobId=job_id)
+        assert on_b["JobStatus"] == "COMPLETED"
+        assert on_b["ServicesLastAccessed"] == on_a["ServicesLastAccessed"]
+        assert _by_namespace(on_b)["iam"]["TotalAuthenticatedEntities"] == 1
+        entities = iam_b.get_service_last_accessed_details_with_entities(
+            JobId=job_id, ServiceNamespace="iam"
+        )["EntityDetailsList"]
+        assert [e["EntityInfo"]["Arn"] for e in entities] == [arn]
+    finally:
+        node_a.stop()
+        node_b.stop()

@@ -101,3 +101,32 @@ def _run_now(work: Callable[[], None]) -> Future[None]:
     done: Future[None] = Future()
     done.set_result(None)
     return done
+
+
+def test_a_job_whose_node_stopped_is_answered_failed_once_stale(services: Services) -> None:
+    from iamd.services import access_advisor
+
+    services.users.create("dev", "/")
+    lost: list[Callable[[], None]] = []
+
+    def never_run(work: Callable[[], None]) -> Future[None]:
+        lost.append(work)  # the node stops before its advisor thread builds the job
+        return Future()
+
+    started = AccessAdvisorService(
+        services.tx, services.clock, lambda: "job-lost", services.last_used, never_run
+    )
+    job_id = started.generate(f"arn:aws:iam::{ACCOUNT}:user/dev", None)
+    # Another node, on the same database, reads the job.
+    other = AccessAdvisorService(
+        services.tx, services.clock, lambda: "unused", services.last_used, _run_now
+    )
+    assert other.job(job_id).status == "IN_PROGRESS"
+    clock = services.clock
+    assert isinstance(clock, MovableClock)
+    clock.when += access_advisor.STALE_AFTER
+    failed = other.job(job_id)
+    assert (failed.status, failed.error) == ("FAILED", access_advisor.STALE_ERROR)
+    # The stopped node's build, were it to finish after all, changes nothing now.
+    lost.pop()()
+    assert other.job(job_id).status == "FAILED"

@@ -9,8 +9,9 @@ services/last_used.py (its pending uses are written first): a user's and a role'
 a group's members', and for a policy the use by the users and roles it is attached to
 (directly or through a group), as AWS defines a policy's report.
 
-Jobs are kept in memory by the node that generated them [I: AWS keeps them for a few
-hours; a job id read on another node of a PostgreSQL deployment is NoSuchEntity].
+Jobs are kept in the database (`store/sql/advisor_jobs.py`), so any node of a
+PostgreSQL deployment answers for a job another started; a job whose node stopped
+before finishing it is answered FAILED once it is older than STALE_AFTER.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -30,6 +30,7 @@ from iamd.errors import InvalidInput, NoSuchEntity
 from iamd.model.owners import OwnerKind
 from iamd.services.last_used import ACTION_LEVEL_SERVICES, LastUsedRecorder
 from iamd.store.owners import attachments_table, inline_policies_of
+from iamd.store.sql.advisor_jobs import JobRow, add_job, finish_job, forget_jobs, get_job
 from iamd.store.sql.service_last_accessed import SERVICE_LEVEL, ServiceUse, uses_of
 from iamd.store.transactions import Repositories, Transactions
 
@@ -47,6 +48,10 @@ GRANULARITIES = ("SERVICE_LEVEL", "ACTION_LEVEL")
 # repeated reports cannot grow the process [I: AWS documents no lifetime].
 JOB_LIFETIME = timedelta(hours=24)
 MAX_JOBS = 1000
+# A report takes well under a second to build; one still IN_PROGRESS after this was
+# started by a node that stopped, and will never finish.
+STALE_AFTER = timedelta(minutes=10)
+STALE_ERROR = "JobInterrupted"
 _ARN = re.compile(r"^arn:aws:iam::(\d{12}|aws):(user|group|role|policy)(/(?:[^/]+/)*)?([^/]+)$")
 
 Submit = Callable[[Callable[[], None]], "Future[None]"]
@@ -110,8 +115,6 @@ class AccessAdvisorService:
         self._new_id = new_id
         self._last_used = last_used
         self._submit = submit
-        self._jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
 
     def generate(self, arn: str, granularity: str | None) -> str:
         granularity = granularity or "SERVICE_LEVEL"
@@ -120,26 +123,42 @@ class AccessAdvisorService:
         with self._tx.read() as repos:
             self._target(repos, arn)  # NoSuchEntity / InvalidInput now, not in the job
         job = Job(self._new_id(), arn, granularity, self._clock.now())
-        with self._lock:
-            self._forget_old(job.created)
-            self._jobs[job.job_id] = job
+        account = self._tx.account_id
+        with self._tx.write_uncached() as repos:
+            forget_jobs(repos.conn, account, before=job.created - JOB_LIFETIME, keep=MAX_JOBS - 1)
+            add_job(
+                repos.conn,
+                account,
+                JobRow(job.job_id, arn, granularity, job.status, job.created, None, None, None),
+            )
         self._submit(lambda: self._build(job))
         return job.job_id
 
     def job(self, job_id: str) -> Job:
-        with self._lock:
-            found = self._jobs.get(job_id)
-        if found is None:
+        with self._tx.read() as repos:
+            row = get_job(repos.conn, self._tx.account_id, job_id)
+        if row is None or self._clock.now() - row.created >= JOB_LIFETIME:
             raise NoSuchEntity(f"Job {job_id} does not exist.")
-        return found
+        job = Job(row.job_id, row.arn, row.granularity, row.created, row.status)
+        job.completed, job.error = row.completed, row.error
+        if row.report is not None:
+            job.services = _report_from_json(row.report)
+        if job.status == "IN_PROGRESS" and self._clock.now() - job.created >= STALE_AFTER:
+            job.status, job.error, job.completed = "FAILED", STALE_ERROR, self._clock.now()
+            self._finish(job)
+        return job
 
-    def _forget_old(self, now: datetime) -> None:
-        # Dicts keep insertion order: the oldest jobs come first.
-        while self._jobs:
-            oldest = next(iter(self._jobs.values()))
-            if len(self._jobs) < MAX_JOBS and now - oldest.created < JOB_LIFETIME:
-                return
-            del self._jobs[oldest.job_id]
+    def _finish(self, job: Job) -> None:
+        with self._tx.write_uncached() as repos:
+            finish_job(
+                repos.conn,
+                self._tx.account_id,
+                job.job_id,
+                status=job.status,
+                completed=job.completed or self._clock.now(),
+                error=job.error,
+                report=_report_to_json(job.services) if job.status == "COMPLETED" else None,
+            )
 
     def _build(self, job: Job) -> None:
         try:
@@ -161,6 +180,11 @@ class AccessAdvisorService:
             job.error = type(failed).__name__
             job.status = "FAILED"
         job.completed = self._clock.now()
+        try:
+            self._finish(job)
+        except Exception:
+            # Read later, the job is answered FAILED once it is STALE_AFTER old.
+            log.exception("could not store an access advisor report")
 
     def _target(self, repos: Repositories, arn: str) -> Entity:
         match = _ARN.match(arn)
@@ -346,3 +370,74 @@ def _tracked(named: set[str], uses: list[ServiceUse], namespace: str) -> list[Tr
             )
         )
     return actions
+
+
+def _when(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _parsed(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _report_to_json(services: list[ServiceAccess]) -> str:
+    """A finished report as the database keeps it."""
+    return json.dumps(
+        [
+            {
+                "namespace": access.namespace,
+                "name": access.name,
+                "last": _when(access.last_authenticated),
+                "entity": access.last_entity,
+                "region": access.last_region,
+                "total": access.total_entities,
+                "actions": None
+                if access.tracked_actions is None
+                else [
+                    [action.name, action.last_entity, _when(action.last_time), action.last_region]
+                    for action in access.tracked_actions
+                ],
+                "entities": [
+                    [
+                        entity.kind,
+                        entity.arn,
+                        entity.name,
+                        entity.entity_id,
+                        entity.path,
+                        _when(entity.created),
+                        used.isoformat(),
+                    ]
+                    for entity, used in access.entities
+                ],
+            }
+            for access in services
+        ],
+        separators=(",", ":"),
+    )
+
+
+def _report_from_json(text: str) -> list[ServiceAccess]:
+    report = []
+    for item in json.loads(text):
+        actions = item["actions"]
+        report.append(
+            ServiceAccess(
+                namespace=item["namespace"],
+                name=item["name"],
+                last_authenticated=_parsed(item["last"]),
+                last_entity=item["entity"],
+                last_region=item["region"],
+                total_entities=item["total"],
+                tracked_actions=None
+                if actions is None
+                else [TrackedAction(a[0], a[1], _parsed(a[2]), a[3]) for a in actions],
+                entities=[
+                    (
+                        Entity(e[0], e[1], e[2], e[3], e[4], _parsed(e[5])),
+                        datetime.fromisoformat(e[6]),
+                    )
+                    for e in item["entities"]
+                ],
+            )
+        )
+    return report

@@ -674,6 +674,29 @@ service_last_accessed = Table(
     Column("region", Text, nullable=False),
 )
 
+# --- Access advisor jobs (migration 0015) -------------------------------------------
+# GenerateServiceLastAccessedDetails' jobs, so that any node of a PostgreSQL deployment
+# answers GetServiceLastAccessedDetails for a job another node started. `report` is the
+# finished report as JSON (services/access_advisor.py writes and reads it).
+access_advisor_jobs = Table(
+    "access_advisor_jobs",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("job_id", String(36), primary_key=True),
+    Column("arn", Text, nullable=False),
+    Column("granularity", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+    Column("completed", UtcDateTime, nullable=True),
+    Column("error", String(128), nullable=True),
+    Column("report", Text, nullable=True),
+)
+Index(
+    "ix_access_advisor_jobs_account_id_created",
+    access_advisor_jobs.c.account_id,
+    access_advisor_jobs.c.created,
+)
+
 # --- Audit trail (migration 0013) ------------------------------------------------------
 # One CloudTrail-shaped event per request, in the account the request acted in
 # (recipientAccountId). The lookup columns are copies of the record's fields so that
