@@ -233,6 +233,8 @@ def _serve_on(
     watcher = ChangeWatcher(services, settings.change_poll_seconds)
     watcher.start()
     guard = start_unused_key_guard(settings, services)
+    # CreateAccount requests a stopped node left in progress are finished here.
+    services.organizations.resume_interrupted()
     config = uvicorn.Config(
         front,
         host=settings.host,

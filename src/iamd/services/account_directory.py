@@ -41,6 +41,10 @@ class AccountDirectory(Protocol):
 
     def lookup(self, account_id: str) -> DirectoryAccount | None: ...
 
+    def by_email(self, email: str) -> DirectoryAccount | None:
+        """The account with this email address, or None."""
+        ...
+
     def set_status(self, account_id: str, status: str) -> object: ...
 
     def provision_access_role(

@@ -26,7 +26,12 @@ from collections.abc import Callable
 from typing import Protocol
 
 from iamd.clock import Clock
-from iamd.errors import AccountNotFoundException, EmailAlreadyTaken, ValidationError
+from iamd.errors import (
+    AccountNotFoundException,
+    EmailAlreadyTaken,
+    EntityAlreadyExists,
+    ValidationError,
+)
 from iamd.model import Account, Role
 from iamd.model.owners import OwnerKind
 from iamd.principals.credentials import account_is_open
@@ -117,6 +122,11 @@ class AccountsService:
                 return repos.account.get_account(id_or_alias)
             return repos.account.by_alias(id_or_alias.lower())
 
+    def by_email(self, email: str) -> Account | None:
+        """The account with this email (compared ignoring case), or None."""
+        with self._tx.read() as repos:
+            return repos.account.by_email(email)
+
     def list(self) -> list[Account]:
         with self._tx.read() as repos:
             return repos.account.all_accounts()
@@ -146,6 +156,10 @@ class AccountsService:
             ],
         }
         parts = self._services_of(account_id)
-        role = parts.roles.create(role_name, "/", json.dumps(trust))
+        try:
+            role = parts.roles.create(role_name, "/", json.dumps(trust))
+        except EntityAlreadyExists:
+            # A CreateAccount resumed after its node stopped: the role was made already.
+            role = parts.roles.get(role_name)
         parts.policies.attach(OwnerKind.ROLE, role_name, ADMINISTRATOR_ACCESS)
         return role

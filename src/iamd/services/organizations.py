@@ -10,7 +10,10 @@ CreateAccount is asynchronous, as in AWS: the request is stored IN_PROGRESS and
 answered at once; a background thread creates the account through the directory,
 provisions its access role (OrganizationAccountAccessRole, or the RoleName given,
 trusting the management account) and marks the request SUCCEEDED, or FAILED with AWS's
-FailureReason (EMAIL_ALREADY_EXISTS ...).
+FailureReason (EMAIL_ALREADY_EXISTS ...). A request its node left IN_PROGRESS (it
+stopped in between) is resumed, once it is RESUME_AFTER old, by the next node to start
+or to be asked its status: every step can be taken again (the account made for the
+request is found by its email, the role is kept, the request completes only once).
 
 OUs cannot form a cycle: the API moves accounts only (MoveAccount), never OUs, and an
 OU's parent is fixed when it is created, so every OU's chain of parents ends at the root.
@@ -23,8 +26,10 @@ cached and dropped on every committed write, like the other read caches.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import NamedTuple
 
 from iamd.clock import Clock
@@ -73,6 +78,9 @@ _RESERVED_ROLE_PREFIX = "AWSServiceRoleFor"
 
 #: Schedules a callable on a background thread (never the event loop).
 Background = Callable[[Callable[[], None]], object]
+#: CreateAccount takes well under a second; a request IN_PROGRESS this long was left by a
+#: node that stopped in between.
+RESUME_AFTER = timedelta(minutes=5)
 
 
 class OrgFacts(NamedTuple):
@@ -116,6 +124,9 @@ class OrganizationsService:
         self._clock = clock
         self._directory = directory
         self._background = background
+        # Requests this node resumes: each once, however often its status is asked.
+        self._resuming: set[str] = set()
+        self._resuming_lock = threading.Lock()
         self._facts: ReadThrough[str, tuple[_AccountFacts | None]] = ReadThrough(
             tx, 20_000, name="organization_facts"
         )
@@ -460,10 +471,34 @@ class OrganizationsService:
         self._background(lambda: self._complete(request, org.management_account_id))
         return request
 
-    def _complete(self, request: CreateAccountRequest, management_account_id: str) -> None:
+    def resume_interrupted(self) -> int:
+        """Resume every request left IN_PROGRESS RESUME_AFTER ago or more; how many."""
+        with self._tx.read() as repos:
+            stale = repos.organizations.requests_in_progress(self._clock.now() - RESUME_AFTER)
+            managers = {
+                request.request_id: org.management_account_id
+                for request in stale
+                if (org := repos.organizations.by_id(request.organization_id)) is not None
+            }
+        for request in stale:
+            if request.request_id in managers:
+                self._resume(request, managers[request.request_id])
+        return len(managers)
+
+    def _resume(self, request: CreateAccountRequest, management_account_id: str) -> None:
+        with self._resuming_lock:
+            if request.request_id in self._resuming:
+                return
+            self._resuming.add(request.request_id)
+        log.warning("resuming CreateAccount %s, left in progress", request.request_id)
+        self._background(lambda: self._complete(request, management_account_id, resuming=True))
+
+    def _complete(
+        self, request: CreateAccountRequest, management_account_id: str, *, resuming: bool = False
+    ) -> None:
         """CreateAccount's background step; never raises (the outcome is the request's)."""
         try:
-            account = self._directory.create(request.account_name, request.email)
+            account = self._account_for(request, resuming)
         except EmailAlreadyTaken:
             self._finish(request, "FAILED", "EMAIL_ALREADY_EXISTS", None)
             return
@@ -480,6 +515,19 @@ class OrganizationsService:
             log.exception("CreateAccount %s failed provisioning its role", request.request_id)
             self._finish(request, "FAILED", "INTERNAL_FAILURE", None)
 
+    def _account_for(self, request: CreateAccountRequest, resuming: bool) -> DirectoryAccount:
+        """The request's new account; when resuming, the one made for it before the node
+        stopped (its email, made since the request, in no organization) if there is one."""
+        if resuming:
+            found = self._directory.by_email(request.email)
+            if found is not None:
+                with self._tx.read() as repos:
+                    member = repos.organizations.member(found.account_id)
+                if member is None and found.create_date >= request.requested_date:
+                    return found
+                raise EmailAlreadyTaken("An account with this email address already exists.")
+        return self._directory.create(request.account_name, request.email)
+
     def _finish(
         self, request: CreateAccountRequest, state: str, reason: str | None, account_id: str | None
     ) -> None:
@@ -489,6 +537,10 @@ class OrganizationsService:
                 org = repos.organizations.by_id(request.organization_id)
                 if org is None:
                     return  # the organization was deleted meanwhile
+                if not repos.organizations.complete_request(
+                    request.request_id, state, reason, account_id, now
+                ):
+                    return  # completed already (by a node that resumed it too)
                 if account_id is not None:
                     repos.organizations.add_member(
                         OrganizationMember(
@@ -503,9 +555,6 @@ class OrganizationsService:
                         repos.organizations.put_tags(
                             org.organization_id, account_id, dict(request.tags)
                         )
-                repos.organizations.complete_request(
-                    request.request_id, state, reason, account_id, now
-                )
         except Exception:
             log.exception("CreateAccount %s could not record its outcome", request.request_id)
 
@@ -517,6 +566,11 @@ class OrganizationsService:
             request = repos.organizations.request(request_id)
         if request is None or request.organization_id != org.organization_id:
             raise CreateAccountStatusNotFoundException()
+        if (
+            request.state == "IN_PROGRESS"
+            and self._clock.now() - request.requested_date >= RESUME_AFTER
+        ):
+            self._resume(request, org.management_account_id)
         return request
 
     def list_create_account_status(

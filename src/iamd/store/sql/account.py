@@ -71,8 +71,13 @@ class AccountRepository:
         return [_to_account(row) for row in rows]
 
     def email_taken(self, email: str) -> bool:
-        query = select(account.c.account_id).where(account.c.email_lower == email.lower())
-        return self._conn.execute(query).first() is not None
+        return self.by_email(email) is not None
+
+    def by_email(self, email: str) -> Account | None:
+        row = self._conn.execute(
+            select(account).where(account.c.email_lower == email.lower())
+        ).first()
+        return _to_account(row) if row else None
 
     def set_status(self, account_id: str, status: str) -> bool:
         result = self._conn.execute(

@@ -430,6 +430,16 @@ class OrganizationRepository:
         )
         return [_request(row) for row in rows]
 
+    def requests_in_progress(self, requested_by: datetime) -> list[CreateAccountRequest]:
+        """Every organization's requests still IN_PROGRESS that were made by then."""
+        c = create_account_requests.c
+        rows = self._conn.execute(
+            select(create_account_requests)
+            .where(c.state == "IN_PROGRESS", c.requested_date <= requested_by)
+            .order_by(c.requested_date, c.request_id)
+        )
+        return [_request(row) for row in rows]
+
     def complete_request(
         self,
         request_id: str,
@@ -437,12 +447,15 @@ class OrganizationRepository:
         reason: str | None,
         account_id: str | None,
         when: datetime,
-    ) -> None:
-        self._conn.execute(
+    ) -> bool:
+        """Whether this call completed it: a request is completed once, never twice."""
+        c = create_account_requests.c
+        done = self._conn.execute(
             update(create_account_requests)
-            .where(create_account_requests.c.request_id == request_id)
+            .where(c.request_id == request_id, c.state == "IN_PROGRESS")
             .values(state=state, failure_reason=reason, account_id=account_id, completed_date=when)
         )
+        return bool(done.rowcount)
 
     # -- tags ------------------------------------------------------------------------
 
