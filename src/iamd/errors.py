@@ -980,3 +980,46 @@ class InvalidMaxResultsException(AwsError):
 class InvalidEventCategoryException(AwsError):
     code = "InvalidEventCategoryException"
     status = 400
+
+
+# ---------------------------------------------------------------------------------------
+# IAM Identity Center errors (identitystore and sso-admin: JSON 1.1, `Reason` members).
+
+
+class IdentityCenterError(AwsError):
+    status = 400
+
+    def __init__(self, message: str, **fields: str | None) -> None:
+        super().__init__(message)
+        self._fields = {key: value for key, value in fields.items() if value is not None}
+
+    def fields(self) -> dict[str, str]:
+        return dict(self._fields)
+
+
+class ResourceNotFoundException(IdentityCenterError):
+    code = "ResourceNotFoundException"
+
+    @classmethod
+    def of(
+        cls, resource_type: str, resource_id: str | None, message: str
+    ) -> ResourceNotFoundException:
+        """identitystore's shape: the kind (USER, GROUP, GROUP_MEMBERSHIP, IDENTITY_STORE)
+        and the id that was not found."""
+        return cls(message, ResourceType=resource_type, ResourceId=resource_id)
+
+
+class ConflictException(IdentityCenterError):
+    code = "ConflictException"
+
+    @classmethod
+    def duplicate(cls, message: str) -> ConflictException:
+        return cls(message, Reason="UNIQUENESS_CONSTRAINT_VIOLATION")
+
+
+class ServiceQuotaExceededException(IdentityCenterError):
+    code = "ServiceQuotaExceededException"
+
+
+class IdentityCenterAccessDenied(IdentityCenterError):
+    code = "AccessDeniedException"

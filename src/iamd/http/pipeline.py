@@ -144,6 +144,8 @@ class AwsPipeline:
         try:
             now = self._services.clock.now()
             anonymous: Operation | None = None
+            # The service namespace of the signature (sso-admin signs as "sso").
+            signing_name = ""
             try:
                 signed = sigv4.parse_request(
                     request.method,
@@ -172,6 +174,7 @@ class AwsPipeline:
                     )
                 codec = found
                 region = signed.region
+                signing_name = signed.service
                 credential = self._authenticate(signed, now)
                 authenticated = True
                 principal = credential.caller.arn
@@ -209,7 +212,7 @@ class AwsPipeline:
                 self._services.last_used.record_service(
                     credential.caller.account_id,
                     credential.caller.role_arn or credential.caller.arn,
-                    codec.service_name,
+                    signing_name,
                     operation,
                     now,
                     region,

@@ -73,6 +73,9 @@ class AnonymousContext:
     verified: VerifiedIdentity = field(default_factory=VerifiedIdentity)
 
 
+#: The IAM action prefix of a service whose model is named otherwise.
+ACTION_PREFIXES = {"sso-admin": "sso"}
+
 Handler = Callable[[CallContext, Params], Result]
 AnonymousHandler = Callable[[AnonymousContext, Params], Result]
 ResourceOf = Callable[[CallContext, Params], str]
@@ -101,7 +104,7 @@ class Operation:
 
     @property
     def action(self) -> str:
-        return f"{self.service}:{self.name}"
+        return f"{ACTION_PREFIXES.get(self.service, self.service)}:{self.name}"
 
 
 class OperationTable:

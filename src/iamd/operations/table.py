@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from iamd.operations import cloudtrail, codecommit, iam, organizations, sts
+from iamd.operations import (
+    cloudtrail,
+    codecommit,
+    iam,
+    identitystore,
+    organizations,
+    sso_admin,
+    sts,
+)
 from iamd.operations.registry import OperationTable
 
 
@@ -14,5 +22,7 @@ def build_operation_table() -> OperationTable:
             *codecommit.OPERATIONS,
             *organizations.OPERATIONS,
             *cloudtrail.OPERATIONS,
+            *identitystore.OPERATIONS,
+            *sso_admin.OPERATIONS,
         )
     )

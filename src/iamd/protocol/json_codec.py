@@ -99,7 +99,8 @@ class _InputCompiler:
             return cell[0](value, path, problems)
 
         self._readers[shape.name] = forward
-        built: Reader = getattr(self, "_" + shape.type_name)(shape)
+        kind = "document" if getattr(shape, "is_document_type", False) else shape.type_name
+        built: Reader = getattr(self, "_" + kind)(shape)
         cell.append(built)
         self._readers[shape.name] = built
         return built
@@ -125,6 +126,13 @@ class _InputCompiler:
                     continue
                 out[name] = reader(raw, member_path, problems)
             return out
+
+        return read
+
+    def _document(self, _shape: Any) -> Reader:
+        # A document member is any JSON value, as sent (identitystore's AttributeValue).
+        def read(value: Any, path: str, problems: Problems) -> Any:
+            return value
 
         return read
 
@@ -315,6 +323,8 @@ class _OutputCompiler:
 
     def _build(self, shape: Any) -> Writer | None:
         kind = shape.type_name
+        if getattr(shape, "is_document_type", False):
+            return None  # any JSON value, written as it is
         if kind == "timestamp":
             return _epoch_seconds
         if kind == "blob":

@@ -161,6 +161,9 @@ def _serve_on(
     codecs["codecommit"] = JsonCodec("codecommit")
     codecs["organizations"] = OrganizationsCodec()
     codecs["cloudtrail"] = CloudTrailCodec()
+    # Identity Center: the identity store, and sso-admin (which signs as "sso").
+    codecs["identitystore"] = JsonCodec("identitystore")
+    codecs["sso"] = JsonCodec("sso-admin")
     requests_log = AccessLog(json_lines=json_logs) if access_log else None
     metrics = Metrics()
     trail = (

@@ -35,6 +35,8 @@ from iamd.services.clone_urls import CloneUrls
 from iamd.services.credential_report import CredentialReportService
 from iamd.services.entity_paths import EntityPaths
 from iamd.services.groups import GroupService
+from iamd.services.identity_center import IdentityCenterService
+from iamd.services.identity_store import IdentityStoreService
 from iamd.services.inline_policies import InlinePolicyService
 from iamd.services.instance_profiles import InstanceProfileService
 from iamd.services.last_used import LastUsedRecorder
@@ -113,6 +115,8 @@ class Services:
     accounts: AccountsService
     organizations: OrganizationsService
     organization_policies: OrganizationPolicyService
+    identity_center: IdentityCenterService
+    identity_store: IdentityStoreService
     _shared: _Shared = field(repr=False, compare=False)
 
     @property
@@ -279,5 +283,7 @@ def _account_services(
         accounts=shared.accounts,
         organizations=shared.organizations,
         organization_policies=shared.organization_policies,
+        identity_center=IdentityCenterService(tx, clock),
+        identity_store=IdentityStoreService(tx, clock),
         _shared=shared,
     )

@@ -57,6 +57,7 @@ EVENT_SOURCES = {
     "codecommit": "codecommit.amazonaws.com",
     "cloudtrail": "cloudtrail.amazonaws.com",
     "signin": "signin.amazonaws.com",
+    "sso-admin": "sso.amazonaws.com",
 }
 
 _READ_PREFIXES = ("Get", "List", "Describe", "Simulate", "Lookup", "BatchGet")

@@ -753,3 +753,118 @@ Index(
     trail_event_resources.c.resource_name,
     trail_event_resources.c.event_time,
 )
+
+# --- IAM Identity Center (migration 0016) ------------------------------------------------
+# One instance per organization (its management account owns it), its identity store's
+# users, groups and memberships, permission sets, account assignments, the roles the
+# assignments provisioned, and the status records of those asynchronous calls. A user's
+# attributes beyond its name are the API's own JSON (services/identity_store.py).
+ic_instances = Table(
+    "ic_instances",
+    metadata,
+    Column("instance_arn", String(64), primary_key=True),
+    Column("identity_store_id", String(36), nullable=False, unique=True),
+    Column("owner_account_id", String(12), nullable=False, unique=True),
+    Column("name", Text, nullable=True),
+    Column("status", String(32), nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+)
+ic_users = Table(
+    "ic_users",
+    metadata,
+    Column("user_id", String(47), primary_key=True),
+    Column("identity_store_id", String(36), nullable=False),
+    Column("user_name", Text, nullable=False),
+    Column("user_name_lower", Text, nullable=False),
+    Column("attributes", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+    Column("updated", UtcDateTime, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("updated_by", Text, nullable=False),
+    UniqueConstraint("identity_store_id", "user_name_lower"),
+)
+ic_groups = Table(
+    "ic_groups",
+    metadata,
+    Column("group_id", String(47), primary_key=True),
+    Column("identity_store_id", String(36), nullable=False),
+    Column("display_name", Text, nullable=False),
+    Column("display_name_lower", Text, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("external_ids", Text, nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+    Column("updated", UtcDateTime, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("updated_by", Text, nullable=False),
+    UniqueConstraint("identity_store_id", "display_name_lower"),
+)
+ic_memberships = Table(
+    "ic_memberships",
+    metadata,
+    Column("membership_id", String(47), primary_key=True),
+    Column("identity_store_id", String(36), nullable=False),
+    Column("group_id", String(47), nullable=False),
+    Column("user_id", String(47), nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+    Column("created_by", Text, nullable=False),
+    UniqueConstraint("group_id", "user_id"),
+)
+Index("ix_ic_memberships_user_id", ic_memberships.c.user_id)
+ic_permission_sets = Table(
+    "ic_permission_sets",
+    metadata,
+    Column("permission_set_arn", String(128), primary_key=True),
+    Column("instance_arn", String(64), nullable=False),
+    Column("name", String(32), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("session_duration", String(16), nullable=False),
+    Column("relay_state", Text, nullable=True),
+    Column("created", UtcDateTime, nullable=False),
+    Column("inline_policy", Text, nullable=True),
+    Column("boundary", Text, nullable=True),
+    Column("managed_policies", Text, nullable=False),
+    Column("customer_policies", Text, nullable=False),
+    Column("tags", Text, nullable=False),
+    UniqueConstraint("instance_arn", "name"),
+)
+ic_assignments = Table(
+    "ic_assignments",
+    metadata,
+    Column("instance_arn", String(64), primary_key=True),
+    Column("account_id", String(12), primary_key=True),
+    Column("permission_set_arn", String(128), primary_key=True),
+    Column("principal_type", String(8), primary_key=True),
+    Column("principal_id", String(47), primary_key=True),
+    Column("created", UtcDateTime, nullable=False),
+)
+Index("ix_ic_assignments_principal_id", ic_assignments.c.principal_id)
+ic_provisioned = Table(
+    "ic_provisioned",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("permission_set_arn", String(128), primary_key=True),
+    Column("instance_arn", String(64), nullable=False),
+    Column("role_name", String(64), nullable=False),
+    Column("provisioned", UtcDateTime, nullable=False),
+)
+ic_operations = Table(
+    "ic_operations",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("instance_arn", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("failure_reason", Text, nullable=True),
+    Column("account_id", String(12), nullable=True),
+    Column("permission_set_arn", String(128), nullable=False),
+    Column("principal_type", String(8), nullable=True),
+    Column("principal_id", String(47), nullable=True),
+    Column("created", UtcDateTime, nullable=False),
+)
+Index(
+    "ix_ic_operations_instance_arn_kind_created",
+    ic_operations.c.instance_arn,
+    ic_operations.c.kind,
+    ic_operations.c.created,
+)
