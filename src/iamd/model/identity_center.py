@@ -8,20 +8,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from iamd.model.instance_profiles import IDENTITY_CENTER_ROLE_PATH
+
 #: Where Identity Center provisions a permission set's role in an account (AWS's path;
 #: outside us-east-1 AWS adds the region, iamd's instances live in one).
-RESERVED_ROLE_PATH = "/aws-reserved/sso.amazonaws.com/"
+RESERVED_ROLE_PATH = IDENTITY_CENTER_ROLE_PATH
 RESERVED_ROLE_PREFIX = "AWSReservedSSO_"
 
 _INSTANCE_ARN = re.compile(r"arn:aws:sso:::instance/(ssoins-[a-f0-9]{16})")
 _PERMISSION_SET_ARN = re.compile(
     r"arn:aws:sso:::permissionSet/(ssoins-[a-f0-9]{16})/(ps-[a-f0-9]{16})"
 )
-
-
-def is_identity_center_role(role_path: str) -> bool:
-    """Whether a role is one Identity Center provisioned (changed only by it)."""
-    return role_path.startswith(RESERVED_ROLE_PATH)
 
 
 def instance_id_of(instance_arn: str) -> str | None:

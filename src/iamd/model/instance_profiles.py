@@ -14,8 +14,17 @@ from iamd.model.entities import Role, Tag
 SERVICE_LINKED_ROLE_PATH = "/aws-service-role/"
 
 
+#: Where IAM Identity Center provisions its roles (AWSReservedSSO_…): only it changes them.
+IDENTITY_CENTER_ROLE_PATH = "/aws-reserved/sso.amazonaws.com/"
+
+
 def is_service_linked(role_path: str) -> bool:
     return role_path.startswith(SERVICE_LINKED_ROLE_PATH)
+
+
+def is_protected_role(role_path: str) -> bool:
+    """A role only AWS changes: service-linked, or provisioned by Identity Center."""
+    return is_service_linked(role_path) or role_path.startswith(IDENTITY_CENTER_ROLE_PATH)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ from iamd.services.mfa_devices import MFADeviceService
 from iamd.services.organization_policies import OrganizationPolicyService
 from iamd.services.organizations import OrganizationsService
 from iamd.services.passwords import PasswordService
+from iamd.services.permission_sets import PermissionSetService
 from iamd.services.permissions_boundaries import PermissionsBoundaryService
 from iamd.services.policies import PolicyService
 from iamd.services.repositories import RepositoryService
@@ -117,6 +118,7 @@ class Services:
     organization_policies: OrganizationPolicyService
     identity_center: IdentityCenterService
     identity_store: IdentityStoreService
+    permission_sets: PermissionSetService
     _shared: _Shared = field(repr=False, compare=False)
 
     @property
@@ -246,6 +248,7 @@ def _account_services(
     box = shared.secret_box
     mfa_devices = MFADeviceService(tx, clock, quotas, box)
     passwords = PasswordService(tx, clock, shared.password_hashing, shared.failures)
+    identity_center = IdentityCenterService(tx, clock)
     return Services(
         tx=tx,
         clock=clock,
@@ -283,7 +286,8 @@ def _account_services(
         accounts=shared.accounts,
         organizations=shared.organizations,
         organization_policies=shared.organization_policies,
-        identity_center=IdentityCenterService(tx, clock),
+        identity_center=identity_center,
         identity_store=IdentityStoreService(tx, clock),
+        permission_sets=PermissionSetService(tx, clock, ids, identity_center.require_instance),
         _shared=shared,
     )

@@ -133,12 +133,12 @@ class IdentityStoreService:
         max_results: int | None,
     ) -> StorePage[DirectoryUser]:
         user_name = _only_filter(filters, "UserName")
-        after = _after("users", token)
+        after = after_key("users", token)
         size = max_results or DEFAULT_PAGE_SIZE
         with self._tx.read() as repos:
             self._store(repos, store_id)
             found = repos.identity_center.users(store_id, after, size + 1, user_name)
-        return _page(found, size, "users", lambda user: user.user_id)
+        return page_of_keys(found, size, "users", lambda user: user.user_id)
 
     def update_user(
         self, store_id: str, user_id: str, operations: Sequence[Mapping[str, Any]], by: str
@@ -239,12 +239,12 @@ class IdentityStoreService:
         max_results: int | None,
     ) -> StorePage[DirectoryGroup]:
         display_name = _only_filter(filters, "DisplayName")
-        after = _after("groups", token)
+        after = after_key("groups", token)
         size = max_results or DEFAULT_PAGE_SIZE
         with self._tx.read() as repos:
             self._store(repos, store_id)
             found = repos.identity_center.groups(store_id, after, size + 1, display_name)
-        return _page(found, size, "groups", lambda group: group.group_id)
+        return page_of_keys(found, size, "groups", lambda group: group.group_id)
 
     def update_group(
         self, store_id: str, group_id: str, operations: Sequence[Mapping[str, Any]], by: str
@@ -350,7 +350,7 @@ class IdentityStoreService:
         user_id: str | None = None,
     ) -> StorePage[GroupMembership]:
         listing = "members" if group_id is not None else "memberships"
-        after = _after(listing, token)
+        after = after_key(listing, token)
         size = max_results or DEFAULT_PAGE_SIZE
         with self._tx.read() as repos:
             self._store(repos, store_id)
@@ -361,7 +361,7 @@ class IdentityStoreService:
             found = repos.identity_center.memberships(
                 store_id, after, size + 1, group_id=group_id, user_id=user_id
             )
-        return _page(found, size, listing, lambda membership: membership.membership_id)
+        return page_of_keys(found, size, listing, lambda membership: membership.membership_id)
 
     def member_in_groups(
         self, store_id: str, user_id: str, group_ids: Sequence[str]
@@ -480,7 +480,7 @@ def _only_filter(filters: Sequence[Mapping[str, str]], path: str) -> str | None:
     return filters[0].get("AttributeValue")
 
 
-def _after(listing: str, token: str | None) -> str | None:
+def after_key(listing: str, token: str | None) -> str | None:
     if token is None:
         return None
     try:
@@ -494,9 +494,25 @@ def _after(listing: str, token: str | None) -> str | None:
     return key
 
 
-def _page(found: list[T], size: int, listing: str, key: Callable[[T], str]) -> StorePage[T]:
+def page_of_keys(found: list[T], size: int, listing: str, key: Callable[[T], str]) -> StorePage[T]:
     if len(found) <= size:
         return StorePage(found, None)
     items = found[:size]
     raw = f"{_TOKEN_PREFIX}:{listing}:{key(items[-1])}".encode()
     return StorePage(items, base64.urlsafe_b64encode(raw).decode("ascii"))
+
+
+def page_of_list(
+    items: Sequence[T], listing: str, token: str | None, max_results: int | None
+) -> StorePage[T]:
+    """A page of a list built whole (an instance's assignments, statuses: small lists)."""
+    start_text = after_key(listing, token)
+    if start_text is not None and not start_text.isdigit():
+        raise ValidationError("The NextToken is invalid.")
+    start = int(start_text) if start_text is not None else 0
+    end = start + (max_results or DEFAULT_PAGE_SIZE)
+    chunk = list(items[start:end])
+    if end >= len(items):
+        return StorePage(chunk, None)
+    raw = f"{_TOKEN_PREFIX}:{listing}:{end}".encode()
+    return StorePage(chunk, base64.urlsafe_b64encode(raw).decode("ascii"))

@@ -36,7 +36,12 @@ from iamd.errors import (
 )
 from iamd.ids import IdGenerator, IdPrefix
 from iamd.model import Role, Tag, iam_arn
-from iamd.model.instance_profiles import SERVICE_LINKED_ROLE_PATH, is_service_linked
+from iamd.model.instance_profiles import (
+    IDENTITY_CENTER_ROLE_PATH,
+    SERVICE_LINKED_ROLE_PATH,
+    is_protected_role,
+    is_service_linked,
+)
 from iamd.model.owners import OwnerKind
 from iamd.model.page import Page
 from iamd.model.quotas import Quotas
@@ -67,8 +72,9 @@ def require_role(repos: Repositories, name: str, *, for_update: bool = False) ->
 
 
 def require_changeable(role: Role) -> Role:
-    """A service-linked role is changed only by its service (UnmodifiableEntity)."""
-    if is_service_linked(role.path):
+    """A service-linked role is changed only by its service, an Identity Center role only
+    by Identity Center (UnmodifiableEntity)."""
+    if is_protected_role(role.path):
         raise UnmodifiableEntity.protected_role(role.name)
     return role
 
@@ -198,6 +204,11 @@ class RoleService:
             raise InvalidInput(
                 f"Path prefix '{SERVICE_LINKED_ROLE_PATH}' can only be used for AWS Service "
                 "linked Roles"
+            )
+        if path.startswith(IDENTITY_CENTER_ROLE_PATH):
+            # [I] AWS's wording for this path is not documented; the rule is.
+            raise InvalidInput(
+                f"Path prefix '{IDENTITY_CENTER_ROLE_PATH}' is reserved for IAM Identity Center"
             )
         # A new role: no cached credential can depend on it.
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from iamd.errors import NoSuchEntity, UnmodifiableEntity
-from iamd.model.instance_profiles import is_service_linked
+from iamd.model.instance_profiles import is_protected_role
 from iamd.model.owners import OwnerKind
 from iamd.store.schema import (
     group_policy_attachments,
@@ -65,6 +65,6 @@ def require_owner(
     entity = entities_of(repos, kind).get_by_name(name, for_update=for_update)
     if entity is None:
         raise NoSuchEntity.named(kind.value, name)
-    if for_update and kind is OwnerKind.ROLE and is_service_linked(entity.path):
+    if for_update and kind is OwnerKind.ROLE and is_protected_role(entity.path):
         raise UnmodifiableEntity.protected_role(entity.name)
     return Owner(kind, getattr(entity, kind.owner_column), entity.name)

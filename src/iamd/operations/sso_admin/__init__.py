@@ -2,6 +2,6 @@
 authorized as `sso:<Operation>`."""
 
 from iamd.operations.registry import Operation
-from iamd.operations.sso_admin import instances
+from iamd.operations.sso_admin import instances, permission_sets
 
-OPERATIONS: tuple[Operation, ...] = (*instances.OPERATIONS,)
+OPERATIONS: tuple[Operation, ...] = (*instances.OPERATIONS, *permission_sets.OPERATIONS)
