@@ -353,7 +353,13 @@ def test_named_caller_is_the_caller_and_unknown_names_take_the_default_path(
 
 def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
     served = {op.name: op for op in TABLE if op.service == "sts"}
-    assert set(served) == {"GetCallerIdentity", "GetSessionToken", "GetAccessKeyInfo", "AssumeRole"}
+    assert set(served) == {
+        "GetCallerIdentity",
+        "GetSessionToken",
+        "GetAccessKeyInfo",
+        "AssumeRole",
+        "GetFederationToken",
+    }
     # No policy can deny these two.
     for name in ("GetCallerIdentity", "GetSessionToken"):
         assert served[name].always_allowed, name
@@ -369,6 +375,12 @@ def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
     assert not assume.always_allowed
     role = f"arn:aws:iam::{ACCOUNT}:role/ops/Deployer"
     assert assume.resource(world.ctx, {"RoleArn": role, "RoleSessionName": "s1"}) == role
+    # GetFederationToken: on the federated user's ARN, by the pipeline's generic step.
+    federate = served["GetFederationToken"]
+    assert not (federate.always_allowed or federate.authorized_by_handler)
+    assert federate.resource(world.ctx, {"Name": "bob"}) == (
+        f"arn:aws:sts::{ACCOUNT}:federated-user/bob"
+    )
 
 
 REPO = f"arn:aws:codecommit:us-east-1:{ACCOUNT}:MyDemoRepo"

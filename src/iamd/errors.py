@@ -434,6 +434,11 @@ class AccessDenied(AwsError):
         """GetSessionToken called with session credentials (iam-facts §4.2)."""
         return cls("Cannot call GetSessionToken with session credentials")
 
+    @classmethod
+    def federation_cannot_nest(cls) -> AccessDenied:
+        """GetFederationToken called with session credentials (AWS's observed message)."""
+        return cls("Cannot call GetFederationToken with session credentials")
+
     # STS's answers when an MFA code does not authenticate (GetSessionToken, AssumeRole).
     @classmethod
     def mfa_code_invalid(cls) -> AccessDenied:

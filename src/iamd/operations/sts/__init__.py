@@ -1,6 +1,10 @@
 """STS operations (API version 2011-06-15)."""
 
 from iamd.operations.registry import Operation
-from iamd.operations.sts import identity, sessions
+from iamd.operations.sts import federation, identity, sessions
 
-OPERATIONS: tuple[Operation, ...] = (*identity.OPERATIONS, *sessions.OPERATIONS)
+OPERATIONS: tuple[Operation, ...] = (
+    *identity.OPERATIONS,
+    *sessions.OPERATIONS,
+    *federation.OPERATIONS,
+)
