@@ -359,6 +359,7 @@ def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
         "GetAccessKeyInfo",
         "AssumeRole",
         "GetFederationToken",
+        "DecodeAuthorizationMessage",
     }
     # No policy can deny these two.
     for name in ("GetCallerIdentity", "GetSessionToken"):
@@ -375,9 +376,15 @@ def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
     assert not assume.always_allowed
     role = f"arn:aws:iam::{ACCOUNT}:role/ops/Deployer"
     assert assume.resource(world.ctx, {"RoleArn": role, "RoleSessionName": "s1"}) == role
+    # DecodeAuthorizationMessage needs sts:DecodeAuthorizationMessage (no resource type).
+    decode = served["DecodeAuthorizationMessage"]
+    assert not decode.always_allowed
+    assert not decode.authorized_by_handler
+    assert decode.resource(world.ctx, {"EncodedMessage": "x"}) == "*"
     # GetFederationToken: on the federated user's ARN, by the pipeline's generic step.
     federate = served["GetFederationToken"]
-    assert not (federate.always_allowed or federate.authorized_by_handler)
+    assert not federate.always_allowed
+    assert not federate.authorized_by_handler
     assert federate.resource(world.ctx, {"Name": "bob"}) == (
         f"arn:aws:sts::{ACCOUNT}:federated-user/bob"
     )

@@ -9,7 +9,8 @@ is answered as ``InternalFailure`` (logged once, with the request id, never a se
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 
 class AwsError(Exception):
@@ -417,9 +418,24 @@ class PackedPolicyTooLarge(AwsError):
     status = 400
 
 
+class InvalidAuthorizationMessageException(AwsError):
+    """DecodeAuthorizationMessage: the message was not sealed by iamd for this account."""
+
+    code = "InvalidAuthorizationMessageException"
+    status = 400
+
+    def __init__(
+        self, message: str = "The encoded authorization message is invalid or not of this account."
+    ) -> None:
+        super().__init__(message)
+
+
 class AccessDenied(AwsError):
     code = "AccessDenied"
     status = 403
+    # The authorizer's refusals can explain themselves (DecodeAuthorizationMessage's
+    # JSON), built only when the caller asked for an encoded message.
+    explain: Callable[[], dict[str, Any]] | None = None
 
     @classmethod
     def outside_account(cls, change: str) -> AccessDenied:

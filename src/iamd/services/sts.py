@@ -13,11 +13,18 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from iamd.auth.authorization_messages import AuthorizationMessages, InvalidAuthorizationMessage
 from iamd.auth.session_tokens import SessionClaims, SessionKind, SessionTokens
 from iamd.clock import Clock
-from iamd.errors import AccessDenied, MalformedPolicyDocument, PackedPolicyTooLarge, ValidationError
+from iamd.errors import (
+    AccessDenied,
+    InvalidAuthorizationMessageException,
+    MalformedPolicyDocument,
+    PackedPolicyTooLarge,
+    ValidationError,
+)
 from iamd.ids import IdGenerator, IdPrefix
 from iamd.model import Role
 from iamd.policy import PolicyKind, check_policy
@@ -86,7 +93,9 @@ class StsService:
         ids: IdGenerator,
         tokens: SessionTokens,
         mfa: MfaAuthenticator | None,
+        messages: AuthorizationMessages | None = None,
     ) -> None:
+        self._messages = messages
         self._tx = tx
         self._clock = clock
         self._ids = ids
@@ -239,6 +248,21 @@ class StsService:
             policy_arns=policy_arns,
             tags=tags,
         )
+
+    def encode_authorization_message(self, explanation: dict[str, Any]) -> str | None:
+        """The sealed form of an AccessDenied's explanation (None: no box configured)."""
+        if self._messages is None:
+            return None
+        return self._messages.seal(self._tx.account_id, explanation)
+
+    def decode_authorization_message(self, encoded: str) -> str:
+        """The DecodedMessage JSON of a message sealed for this account."""
+        if self._messages is None:
+            raise InvalidAuthorizationMessageException()
+        try:
+            return self._messages.open(self._tx.account_id, encoded)
+        except InvalidAuthorizationMessage:
+            raise InvalidAuthorizationMessageException() from None
 
     def get_access_key_info(self, access_key_id: str) -> str:
         """The account an access key belongs to.
