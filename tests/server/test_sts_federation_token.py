@@ -269,3 +269,25 @@ def test_condition_keys_of_a_federated_user(server: RunningServer, iam: Any, uni
     assert error_of(session_client(server, overridden, "codecommit").list_repositories)[1] == (
         "AccessDeniedException"
     )
+
+
+def test_the_users_policies_are_read_as_they_are_now(
+    server: RunningServer, iam: Any, unique: str
+) -> None:
+    name = f"{unique}-u"
+    key_id, secret = federating_user(iam, name)
+    iam.put_user_policy(
+        UserName=name, PolicyName="list", PolicyDocument=allow("codecommit:ListRepositories")
+    )
+    credentials = server.client("sts", key_id, secret).get_federation_token(
+        Name="fed", Policy=allow("codecommit:*")
+    )["Credentials"]
+    federated = session_client(server, credentials, "codecommit")
+    assert "repositories" in federated.list_repositories()
+    iam.delete_user_policy(UserName=name, PolicyName="list")
+    assert error_of(federated.list_repositories)[1] == "AccessDeniedException"
+    # Deleting the user ends its federated users' sessions.
+    iam.delete_user_policy(UserName=name, PolicyName="federate")
+    iam.delete_access_key(UserName=name, AccessKeyId=key_id)
+    iam.delete_user(UserName=name)
+    assert error_of(federated.list_repositories)[:2] == (403, "UnrecognizedClientException")
