@@ -4,6 +4,7 @@ boto3: the opt-in header, the DecodedMessage shape, who may decode, tampering.""
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from tests.server.iam_helpers import ACCOUNT, error_of
@@ -88,3 +89,31 @@ def test_an_encoded_refusal_is_decoded_for_a_principal_allowed_to(
     status, code, message = error_of(other.decode_authorization_message, EncodedMessage=encoded)
     assert (status, code) == (403, "AccessDenied")
     assert "sts:DecodeAuthorizationMessage" in message
+
+
+def test_a_context_too_large_to_decode_is_left_out(
+    server: RunningServer, iam: Any, unique: str
+) -> None:
+    name = f"{unique}-tagged"
+    key_id, secret = user_with_key(iam, name)
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="p",
+        PolicyDocument=policy(
+            {"Effect": "Allow", "Action": "sts:DecodeAuthorizationMessage", "Resource": "*"}
+        ),
+    )
+    # Incompressible principal tags: the whole context would exceed the 10240 characters
+    # DecodeAuthorizationMessage accepts.
+    tags = [
+        {"Key": f"k{i:02}-{os.urandom(40).hex()}", "Value": os.urandom(120).hex()}
+        for i in range(50)
+    ]
+    iam.tag_user(UserName=name, Tags=tags)
+    asking = asking_for_encoded_messages(server.client("iam", key_id, secret))
+    encoded = error_of(asking.list_roles)[2].split(MARK, 1)[1]
+    assert len(encoded) <= 10_240
+    sts = server.client("sts", key_id, secret)
+    decoded = json.loads(sts.decode_authorization_message(EncodedMessage=encoded)["DecodedMessage"])
+    assert decoded["context"]["action"] == "iam:ListRoles"
+    assert decoded["context"]["conditions"] == {"items": []}

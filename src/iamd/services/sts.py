@@ -15,7 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from iamd.auth.authorization_messages import AuthorizationMessages, InvalidAuthorizationMessage
+from iamd.auth.authorization_messages import (
+    MAX_ENCODED_CHARS,
+    AuthorizationMessages,
+    InvalidAuthorizationMessage,
+)
 from iamd.auth.session_tokens import SessionClaims, SessionKind, SessionTokens
 from iamd.clock import Clock
 from iamd.errors import (
@@ -253,7 +257,15 @@ class StsService:
         """The sealed form of an AccessDenied's explanation (None: no box configured)."""
         if self._messages is None:
             return None
-        return self._messages.seal(self._tx.account_id, explanation)
+        encoded = self._messages.seal(self._tx.account_id, explanation)
+        if len(encoded) > MAX_ENCODED_CHARS:
+            # DecodeAuthorizationMessage takes at most 10240 characters: a context too
+            # large for that (hundreds of tags) is left out rather than made unreadable.
+            context = explanation.get("context")
+            if isinstance(context, dict):
+                explanation = {**explanation, "context": {**context, "conditions": {"items": []}}}
+                encoded = self._messages.seal(self._tx.account_id, explanation)
+        return encoded
 
     def decode_authorization_message(self, encoded: str) -> str:
         """The DecodedMessage JSON of a message sealed for this account."""
