@@ -362,6 +362,8 @@ def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
         "AssumeRole",
         "AssumeRoleWithWebIdentity",
         "AssumeRoleWithSAML",
+        "GetFederationToken",
+        "DecodeAuthorizationMessage",
     }
     # Served unsigned, as AWS serves them: the token or assertion authenticates, the
     # role's trust policy alone authorizes.
@@ -386,6 +388,18 @@ def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
     assert not assume.always_allowed
     role = f"arn:aws:iam::{ACCOUNT}:role/ops/Deployer"
     assert assume.resource(world.ctx, {"RoleArn": role, "RoleSessionName": "s1"}) == role
+    # DecodeAuthorizationMessage needs sts:DecodeAuthorizationMessage (no resource type).
+    decode = served["DecodeAuthorizationMessage"]
+    assert not decode.always_allowed
+    assert not decode.authorized_by_handler
+    assert decode.resource(world.ctx, {"EncodedMessage": "x"}) == "*"
+    # GetFederationToken: on the federated user's ARN, by the pipeline's generic step.
+    federate = served["GetFederationToken"]
+    assert not federate.always_allowed
+    assert not federate.authorized_by_handler
+    assert federate.resource(world.ctx, {"Name": "bob"}) == (
+        f"arn:aws:sts::{ACCOUNT}:federated-user/bob"
+    )
 
 
 REPO = f"arn:aws:codecommit:us-east-1:{ACCOUNT}:MyDemoRepo"

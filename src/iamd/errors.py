@@ -9,7 +9,8 @@ is answered as ``InternalFailure`` (logged once, with the request id, never a se
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 
 class AwsError(Exception):
@@ -417,9 +418,24 @@ class PackedPolicyTooLarge(AwsError):
     status = 400
 
 
+class InvalidAuthorizationMessageException(AwsError):
+    """DecodeAuthorizationMessage: the message was not sealed by iamd for this account."""
+
+    code = "InvalidAuthorizationMessageException"
+    status = 400
+
+    def __init__(
+        self, message: str = "The encoded authorization message is invalid or not of this account."
+    ) -> None:
+        super().__init__(message)
+
+
 class AccessDenied(AwsError):
     code = "AccessDenied"
     status = 403
+    # The authorizer's refusals can explain themselves (DecodeAuthorizationMessage's
+    # JSON), built only when the caller asked for an encoded message.
+    explain: Callable[[], dict[str, Any]] | None = None
 
     @classmethod
     def outside_account(cls, change: str) -> AccessDenied:
@@ -433,6 +449,11 @@ class AccessDenied(AwsError):
     def session_cannot_nest(cls) -> AccessDenied:
         """GetSessionToken called with session credentials (iam-facts §4.2)."""
         return cls("Cannot call GetSessionToken with session credentials")
+
+    @classmethod
+    def federation_cannot_nest(cls) -> AccessDenied:
+        """GetFederationToken called with session credentials (AWS's observed message)."""
+        return cls("Cannot call GetFederationToken with session credentials")
 
     # STS's answers when an MFA code does not authenticate (GetSessionToken, AssumeRole).
     @classmethod

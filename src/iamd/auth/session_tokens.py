@@ -1,14 +1,14 @@
 """STS session tokens: the temporary credential is the token, sealed by the server.
 
-A session (GetSessionToken, AssumeRole) needs no table: everything the server must know
-about it (the ``ASIA`` access key id, the secret that requests are signed with, who the
-session is for, when it was issued and expires, the MFA authentication time, session
-policies, session tags, source identity) is written into the session token, sealed with
-the server's AES-256-GCM ``SecretBox`` under the master key. The associated data names
-the access key id, so a token opens only together with the key id it was issued with;
-any node that shares the master key can open it. What the session may do is still
-decided per request from the current database (a deleted user or role ends its
-sessions at once).
+A session (GetSessionToken, AssumeRole, GetFederationToken) needs no table: everything
+the server must know about it (the ``ASIA`` access key id, the secret that requests are
+signed with, who the session is for, when it was issued and expires, the MFA
+authentication time, session policies, session tags, source identity) is written into
+the session token, sealed with the server's AES-256-GCM ``SecretBox`` under the master
+key. The associated data names the access key id, so a token opens only together with
+the key id it was issued with; any node that shares the master key can open it. What
+the session may do is still decided per request from the current database (a deleted
+user or role ends its sessions at once).
 
 The secret access key travels only inside the sealed token and in the response that
 issued it: it is never stored, logged or shown in a repr.
@@ -44,6 +44,9 @@ class SessionKind(StrEnum):
     USER = "user"
     # AssumeRole: a role session.
     ROLE = "role"
+    # GetFederationToken: a federated user of the IAM user that asked, limited to the
+    # session policies passed (the federated user's name is the session name).
+    FEDERATED = "federated"
 
 
 class InvalidSessionToken(ValueError):
@@ -57,7 +60,8 @@ class SessionClaims:
     access_key_id: str
     secret_access_key: str = field(repr=False)
     kind: SessionKind
-    # The IAM user's id (AIDA...) for USER sessions, the role's id (AROA...) for ROLE.
+    # The IAM user's id (AIDA...) for USER and FEDERATED sessions, the role's id
+    # (AROA...) for ROLE.
     principal_id: str
     issued: int  # epoch seconds
     expires: int  # epoch seconds; the session is refused from this second on

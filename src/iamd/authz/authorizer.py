@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from iamd.errors import AccessDenied
 from iamd.model.arn import arn_account
@@ -72,6 +72,10 @@ class Authorizer(Protocol):
 
 
 def request_context(request: AuthorizationRequest) -> RequestContext:
+    return RequestContext(request.action, request.resource, _context_keys(request))
+
+
+def _context_keys(request: AuthorizationRequest) -> dict[str, str | Sequence[str]]:
     service = request.action.partition(":")[0]
     keys: dict[str, str | Sequence[str]] = dict(request.credential.principal_keys)
     keys.update(
@@ -94,7 +98,7 @@ def request_context(request: AuthorizationRequest) -> RequestContext:
         age = max(0, int(request.now.timestamp()) - session.mfa_authenticated)
         keys["aws:MultiFactorAuthAge"] = str(age)
     keys.update(request.request_keys)
-    return RequestContext(request.action, request.resource, keys)
+    return keys
 
 
 @lru_cache(maxsize=4)
@@ -167,14 +171,61 @@ class PolicyAuthorizer:
             # does a service control policy that does not allow the request.
             return decision
         if decision.effect is not Effect.ALLOW:
-            raise access_denied(
+            error = access_denied(
                 request.credential.caller.arn,
                 request.action,
                 request.resource,
                 decision,
                 denied_by_session=_session_refused(context, decision, policies),
             )
+            error.explain = lambda: explanation(request, decision, _context_keys(request))
+            raise error
         return decision
+
+
+def explanation(
+    request: AuthorizationRequest,
+    decision: Decision,
+    keys: Mapping[str, str | Sequence[str]],
+) -> dict[str, Any]:
+    """A refusal as DecodeAuthorizationMessage's DecodedMessage describes it."""
+    caller = request.credential.caller
+    explicit = decision.effect is Effect.EXPLICIT_DENY
+    principal: dict[str, str] = {"id": caller.user_id, "arn": caller.arn}
+    if caller.user_name is not None:
+        principal["name"] = caller.user_name
+    conditions = [
+        {
+            "key": key,
+            "values": {
+                "items": [{"value": v} for v in ((value,) if isinstance(value, str) else value)]
+            },
+        }
+        for key, value in sorted(keys.items(), key=lambda item: item[0].lower())
+    ]
+    return {
+        "allowed": False,
+        "explicitDeny": explicit,
+        # Only a denial's own statements: with an implicit deny nothing matched.
+        "matchedStatements": {
+            "items": [
+                {
+                    "statementId": ref.sid or "",
+                    "effect": "DENY",
+                    "sourcePolicyId": ref.source_id,
+                    "statementIndex": ref.index,
+                }
+                for ref in (decision.matched if explicit else ())
+            ]
+        },
+        "failures": {"items": []},
+        "context": {
+            "principal": principal,
+            "action": request.action,
+            "resource": request.resource,
+            "conditions": {"items": conditions},
+        },
+    }
 
 
 def _session_refused(

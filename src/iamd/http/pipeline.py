@@ -24,6 +24,7 @@ from iamd.auth import sigv4
 from iamd.auth.session_tokens import SessionKind
 from iamd.authz import AuthorizationRequest, Authorizer, sessions
 from iamd.errors import (
+    AccessDenied,
     AwsError,
     InternalFailure,
     InvalidClientTokenId,
@@ -45,6 +46,7 @@ from iamd.operations.registry import (
     VerifiedIdentity,
     unimplemented_operation,
 )
+from iamd.operations.sts.authorization_messages import ENCODE_HEADER, ENCODE_VALUE
 from iamd.principals.credentials import ResolvedCredential, is_temporary_key
 from iamd.protocol import JsonCodec, QueryCodec
 from iamd.protocol.form import DecodedForm, header
@@ -285,6 +287,8 @@ class AwsPipeline:
             status = 200
             error_code = "-"
         except AwsError as error:
+            if isinstance(error, AccessDenied) and credential is not None:
+                error = self._encoded(request, credential, error)
             failure = error
             body = codec.serialize_error(error, request_id)
             status = error.status
@@ -339,6 +343,24 @@ class AwsPipeline:
             ],
             body,
         )
+
+    def _encoded(
+        self, request: HttpRequest, credential: ResolvedCredential, error: AccessDenied
+    ) -> AccessDenied:
+        """The refusal with its sealed explanation appended, when the caller asked for
+        it (docs/federation.md); unchanged otherwise."""
+        if error.explain is None:
+            return error
+        asked = header(request.headers, ENCODE_HEADER)
+        if asked.strip().lower() != ENCODE_VALUE:
+            return error
+        account = credential.caller.account_id
+        encoded = self._services.in_account(account).sts.encode_authorization_message(
+            error.explain()
+        )
+        if encoded is None:
+            return error
+        return AccessDenied(f"{error.message} Encoded authorization failure message: {encoded}")
 
     def _event(
         self,

@@ -13,14 +13,17 @@ class PrincipalType(StrEnum):
     USER = "User"
     ACCOUNT = "Account"
     ASSUMED_ROLE = "AssumedRole"
+    FEDERATED_USER = "FederatedUser"
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
     account_id: str
-    # The user's ARN, or for a role session arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION.
+    # The user's ARN, or for a role session arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION,
+    # for a federated user arn:aws:sts::ACCOUNT:federated-user/NAME.
     arn: str
-    # aws:userid: the user's id (AIDA...), or ROLE_ID:SESSION for a role session.
+    # aws:userid: the user's id (AIDA...), ROLE_ID:SESSION for a role session,
+    # ACCOUNT:NAME for a federated user.
     user_id: str
     principal_type: PrincipalType
     access_key_id: str
@@ -31,6 +34,9 @@ class Caller:
     # Role sessions: the role's own ARN (aws:PrincipalArn) and name.
     role_arn: str | None = None
     role_name: str | None = None
+    # Federated users (GetFederationToken): the IAM user that federated them, the
+    # session's issuer. `user` stays None: a federated user is not that IAM user.
+    issuer_user: User | None = None
 
     @property
     def user_name(self) -> str | None:

@@ -157,6 +157,8 @@ class CredentialResolver:
         with self._tx.read() as repos:
             if claims.kind is SessionKind.USER:
                 resolved = self._load_user_session(repos, claims)
+            elif claims.kind is SessionKind.FEDERATED:
+                resolved = self._load_federated_session(repos, claims)
             else:
                 resolved = self._load_role_session(repos, claims)
         # Outside the read transaction: the organization source may open its own.
@@ -179,6 +181,45 @@ class CredentialResolver:
             caller=caller,
             policies=policies,
             principal_keys={**principal_keys(caller), **_session_keys(claims)},
+        )
+
+    def _load_federated_session(
+        self, repos: Repositories, claims: SessionClaims
+    ) -> ResolvedCredential | None:
+        # A GetFederationToken session: the federating user's policies as they are now,
+        # intersected with the session policies; with none passed it may do nothing
+        # (an empty set of session policies allows nothing), as AWS documents.
+        user = repos.users.find_by_id_in_any_account(claims.principal_id)
+        if user is None or claims.session_name is None:
+            return None
+        account = account_of(user.arn)
+        if not account_is_open(repos, account):
+            return None
+        repos = repos.in_account(account)
+        session_policies = self._compiler.for_session(
+            repos, claims.session_policy, claims.policy_arns
+        )
+        policies = self._compiler.for_user(repos, user).with_session(session_policies or ())
+        caller = federated_caller(account, user, claims)
+        keys: dict[str, str | tuple[str, ...]] = {
+            "aws:userid": caller.user_id,
+            "aws:PrincipalArn": caller.arn,
+            "aws:PrincipalAccount": account,
+            "aws:PrincipalType": caller.principal_type.value,
+        }
+        # The user's tags, overridden by session tags of the same key (case-insensitive).
+        tags = {tag.key.lower(): (tag.key, tag.value) for tag in user.tags}
+        tags.update({key.lower(): (key, value) for key, value in claims.tags})
+        for key, value in tags.values():
+            keys[f"aws:PrincipalTag/{key}"] = value
+        keys.update(_session_keys(claims))
+        return ResolvedCredential(
+            access_key_id=claims.access_key_id,
+            secret_access_key=claims.secret_access_key,
+            status=AccessKeyStatus.ACTIVE,
+            caller=caller,
+            policies=policies,
+            principal_keys=keys,
         )
 
     def _load_role_session(
@@ -280,6 +321,21 @@ def user_caller(
         access_key_id=key_id,
         user=user,
         session=session,
+    )
+
+
+def federated_caller(account_id: str, user: User, claims: SessionClaims) -> Caller:
+    """The federated user of a GetFederationToken session of ``user``."""
+    name = claims.session_name or ""
+    return Caller(
+        account_id=account_id,
+        arn=f"arn:aws:sts::{account_id}:federated-user/{name}",
+        user_id=f"{account_id}:{name}",
+        principal_type=PrincipalType.FEDERATED_USER,
+        access_key_id=claims.access_key_id,
+        user=None,
+        session=claims,
+        issuer_user=user,
     )
 
 

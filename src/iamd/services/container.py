@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from iamd.auth.authorization_messages import AuthorizationMessages
 from iamd.auth.passwords import PasswordHashing
 from iamd.auth.secret_box import SecretBox
 from iamd.clock import Clock
@@ -275,7 +276,14 @@ def _account_services(
         paths=EntityPaths(tx),
         repositories=RepositoryService(tx, clock, shared.repositories_dir),
         clone_urls=clone_urls,
-        sts=StsService(tx, clock, ids, credentials.tokens, mfa=mfa_devices),
+        sts=StsService(
+            tx,
+            clock,
+            ids,
+            credentials.tokens,
+            mfa=mfa_devices,
+            messages=AuthorizationMessages(box),
+        ),
         credential_report=CredentialReportService(tx, clock, last_used),
         access_advisor=AccessAdvisorService(
             tx, clock, lambda: str(uuid.uuid4()), last_used, shared.advisor_submit or _inline

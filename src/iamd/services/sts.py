@@ -1,4 +1,5 @@
-"""STS use cases: session credentials (GetSessionToken, AssumeRole) and key look-ups.
+"""STS use cases: session credentials (GetSessionToken, AssumeRole, GetFederationToken)
+and key look-ups.
 
 Issuing a session draws a new ``ASIA`` access key id and a secret, and seals both with
 the session's facts into the session token (``auth/session_tokens.py``); nothing is
@@ -12,15 +13,26 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from iamd.auth.authorization_messages import (
+    MAX_ENCODED_CHARS,
+    AuthorizationMessages,
+    InvalidAuthorizationMessage,
+)
 from iamd.auth.session_tokens import SessionClaims, SessionKind, SessionTokens
 from iamd.clock import Clock
-from iamd.errors import AccessDenied, MalformedPolicyDocument, PackedPolicyTooLarge, ValidationError
+from iamd.errors import (
+    AccessDenied,
+    InvalidAuthorizationMessageException,
+    MalformedPolicyDocument,
+    PackedPolicyTooLarge,
+    ValidationError,
+)
 from iamd.ids import IdGenerator, IdPrefix
 from iamd.model import Role
 from iamd.policy import PolicyKind, check_policy
-from iamd.principals.caller import Caller
+from iamd.principals.caller import Caller, PrincipalType
 from iamd.store.transactions import Transactions
 
 # GetSessionToken for an IAM user: 15 minutes to 36 hours, 12 hours by default.
@@ -28,6 +40,10 @@ SESSION_TOKEN_DEFAULT_SECONDS = 43_200
 # AssumeRole: one hour by default, at most the role's MaxSessionDuration, and at most
 # one hour when a role session assumes a role (role chaining).
 ROLE_SESSION_DEFAULT_SECONDS = 3_600
+# GetFederationToken: 15 minutes to 36 hours (the model bounds), 12 hours by default;
+# at most one hour for the account's root user, which AWS caps without an error.
+FEDERATION_DEFAULT_SECONDS = 43_200
+ROOT_SESSION_MAX_SECONDS = 3_600
 CHAINED_SESSION_MAX_SECONDS = 3_600
 # Session policies: at most 2048 characters of inline policy plaintext, at most 10
 # managed policy ARNs; the packed form of policies and tags has its own limit.
@@ -81,7 +97,9 @@ class StsService:
         ids: IdGenerator,
         tokens: SessionTokens,
         mfa: MfaAuthenticator | None,
+        messages: AuthorizationMessages | None = None,
     ) -> None:
+        self._messages = messages
         self._tx = tx
         self._clock = clock
         self._ids = ids
@@ -204,6 +222,59 @@ class StsService:
             transitive_tag_keys=tuple(transitive),
             chained=chained,
         )
+
+    def get_federation_token(
+        self,
+        caller: Caller,
+        name: str,
+        duration_seconds: int | None,
+        policy: str | None,
+        policy_arns: tuple[str, ...],
+        tags: tuple[tuple[str, str], ...],
+    ) -> IssuedCredentials:
+        """A federated user session of the calling IAM user (already authorized for
+        sts:GetFederationToken; session policies already checked)."""
+        if caller.session is not None:
+            raise AccessDenied.federation_cannot_nest()
+        if caller.user is None:
+            # iamd serves no root credentials; no other long-term caller exists.
+            raise AccessDenied.federation_cannot_nest()
+        duration = FEDERATION_DEFAULT_SECONDS if duration_seconds is None else duration_seconds
+        if caller.principal_type is PrincipalType.ACCOUNT:
+            duration = min(duration, ROOT_SESSION_MAX_SECONDS)
+        return self._issue(
+            self._clock.now(),
+            duration,
+            kind=SessionKind.FEDERATED,
+            principal_id=caller.user.user_id,
+            session_name=name,
+            session_policy=policy,
+            policy_arns=policy_arns,
+            tags=tags,
+        )
+
+    def encode_authorization_message(self, explanation: dict[str, Any]) -> str | None:
+        """The sealed form of an AccessDenied's explanation (None: no box configured)."""
+        if self._messages is None:
+            return None
+        encoded = self._messages.seal(self._tx.account_id, explanation)
+        if len(encoded) > MAX_ENCODED_CHARS:
+            # DecodeAuthorizationMessage takes at most 10240 characters: a context too
+            # large for that (hundreds of tags) is left out rather than made unreadable.
+            context = explanation.get("context")
+            if isinstance(context, dict):
+                explanation = {**explanation, "context": {**context, "conditions": {"items": []}}}
+                encoded = self._messages.seal(self._tx.account_id, explanation)
+        return encoded
+
+    def decode_authorization_message(self, encoded: str) -> str:
+        """The DecodedMessage JSON of a message sealed for this account."""
+        if self._messages is None:
+            raise InvalidAuthorizationMessageException()
+        try:
+            return self._messages.open(self._tx.account_id, encoded)
+        except InvalidAuthorizationMessage:
+            raise InvalidAuthorizationMessageException() from None
 
     def get_access_key_info(self, access_key_id: str) -> str:
         """The account an access key belongs to.

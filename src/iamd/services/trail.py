@@ -185,6 +185,14 @@ def user_identity(caller: Caller, recipient_account: str | None = None) -> dict[
             "accountId": caller.account_id,
             "accessKeyId": caller.access_key_id,
         }
+    elif caller.principal_type is PrincipalType.FEDERATED_USER:
+        identity = {
+            "type": "FederatedUser",
+            "principalId": caller.user_id,
+            "arn": caller.arn,
+            "accountId": caller.account_id,
+            "accessKeyId": caller.access_key_id,
+        }
     else:
         identity = {
             "type": "IAMUser",
@@ -209,6 +217,15 @@ def user_identity(caller: Caller, recipient_account: str | None = None) -> dict[
                 "accountId": caller.account_id,
                 "userName": caller.role_name,
             }
+        elif caller.principal_type is PrincipalType.FEDERATED_USER and caller.issuer_user:
+            issuer = caller.issuer_user
+            context["sessionIssuer"] = {
+                "type": "IAMUser",
+                "principalId": issuer.user_id,
+                "arn": issuer.arn,
+                "accountId": caller.account_id,
+                "userName": issuer.name,
+            }
         if session.source_identity:
             context["sourceIdentity"] = session.source_identity
         identity["sessionContext"] = context
@@ -219,7 +236,10 @@ def lookup_username(caller: Caller) -> str | None:
     """The Username LookupEvents matches: the user, the role session's name, or root."""
     if caller.principal_type is PrincipalType.ACCOUNT:
         return "root"
-    if caller.principal_type is PrincipalType.ASSUMED_ROLE and caller.session is not None:
+    if (
+        caller.principal_type in (PrincipalType.ASSUMED_ROLE, PrincipalType.FEDERATED_USER)
+        and caller.session is not None
+    ):
         return caller.session.session_name
     return caller.user_name
 

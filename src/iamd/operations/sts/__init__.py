@@ -9,7 +9,7 @@ from iamd.operations.registry import (
     Result,
     unsigned_operation,
 )
-from iamd.operations.sts import identity, sessions
+from iamd.operations.sts import authorization_messages, federation, identity, sessions
 
 
 def _not_served(name: str) -> AnonymousHandler:
@@ -21,9 +21,15 @@ def _not_served(name: str) -> AnonymousHandler:
 
 # Served unsigned, as AWS serves them (botocore: `smithy.api#noAuth`), so the request
 # reaches the operation; identity federation (issue 15) gives them their handlers.
-_FEDERATION = tuple(
+_UNSIGNED = tuple(
     unsigned_operation("sts", name, _not_served(name))
     for name in ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML")
 )
 
-OPERATIONS: tuple[Operation, ...] = (*identity.OPERATIONS, *sessions.OPERATIONS, *_FEDERATION)
+OPERATIONS: tuple[Operation, ...] = (
+    *identity.OPERATIONS,
+    *sessions.OPERATIONS,
+    *federation.OPERATIONS,
+    *authorization_messages.OPERATIONS,
+    *_UNSIGNED,
+)

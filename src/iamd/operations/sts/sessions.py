@@ -49,7 +49,7 @@ def assume_role(ctx: CallContext, params: Params) -> Result:
     caller = ctx.caller
     role_arn = str(params["RoleArn"])
     tags = tuple((t["Key"], t["Value"]) for t in params.get("Tags", ()))
-    policy_arns = tuple(_policy_arn(p) for p in params.get("PolicyArns", ()))
+    policy_arns = policy_arns_of(params)
     packed = ctx.services.sts.check_session_policies(params.get("Policy"), policy_arns, tags)
 
     mfa_time: int | None = None
@@ -170,6 +170,11 @@ OPERATIONS: tuple[Operation, ...] = (
     # Authorized by its handler: the trust policy and the caller's policies together.
     Operation("sts", "AssumeRole", assume_role, role_arn_resource, authorized_by_handler=True),
 )
+
+
+def policy_arns_of(params: Params) -> tuple[str, ...]:
+    """The ARNs of a request's PolicyArns (session policies)."""
+    return tuple(_policy_arn(p) for p in params.get("PolicyArns", ()))
 
 
 def _policy_arn(descriptor: dict[str, Any]) -> str:
