@@ -1044,3 +1044,104 @@ class ServiceQuotaExceededException(IdentityCenterError):
 
 class IdentityCenterAccessDenied(IdentityCenterError):
     code = "AccessDeniedException"
+
+
+# ---------------------------------------------------------------------------------------
+# Identity Center's OAuth service (sso-oidc) and portal (sso): REST-JSON, the exception's
+# name in x-amzn-ErrorType, OAuth's `error` code in the body (RFC 6749, RFC 8628).
+
+
+class OAuthError(AwsError):
+    status = 400
+    oauth_error: ClassVar[str] = "invalid_request"
+
+    def fields(self) -> dict[str, str]:
+        return {"error": self.oauth_error, "error_description": self.message}
+
+
+class AuthorizationPendingException(OAuthError):
+    code = "AuthorizationPendingException"
+    oauth_error = "authorization_pending"
+
+
+class SlowDownException(OAuthError):
+    code = "SlowDownException"
+    oauth_error = "slow_down"
+
+
+class OAuthExpiredTokenException(OAuthError):
+    code = "ExpiredTokenException"
+    oauth_error = "expired_token"
+
+
+class OAuthAccessDeniedException(OAuthError):
+    code = "AccessDeniedException"
+    oauth_error = "access_denied"
+
+
+class InvalidGrantException(OAuthError):
+    code = "InvalidGrantException"
+    oauth_error = "invalid_grant"
+
+
+class InvalidClientException(OAuthError):
+    code = "InvalidClientException"
+    status = 401
+    oauth_error = "invalid_client"
+
+
+class UnsupportedGrantTypeException(OAuthError):
+    code = "UnsupportedGrantTypeException"
+    oauth_error = "unsupported_grant_type"
+
+
+class InvalidRequestException(OAuthError):
+    code = "InvalidRequestException"
+    oauth_error = "invalid_request"
+
+
+class InvalidClientMetadataException(OAuthError):
+    code = "InvalidClientMetadataException"
+    oauth_error = "invalid_client_metadata"
+
+
+class InvalidScopeException(OAuthError):
+    code = "InvalidScopeException"
+    oauth_error = "invalid_scope"
+
+
+class InvalidRedirectUriException(OAuthError):
+    code = "InvalidRedirectUriException"
+    oauth_error = "invalid_redirect_uri"
+
+
+class PortalError(AwsError):
+    """The portal API's errors: `{"message": ...}` and x-amzn-ErrorType."""
+
+    status = 400
+
+
+class UnauthorizedException(PortalError):
+    code = "UnauthorizedException"
+    status = 401
+
+    def __init__(self, message: str = "Session token not found or invalid") -> None:
+        super().__init__(message)
+
+
+class ForbiddenException(PortalError):
+    # Not in the model; AWS answers an unassigned role with it (clients show it as is).
+    code = "ForbiddenException"
+    status = 403
+
+    def __init__(self, message: str = "No access") -> None:
+        super().__init__(message)
+
+
+class PortalInvalidRequestException(PortalError):
+    code = "InvalidRequestException"
+
+
+class PortalResourceNotFoundException(PortalError):
+    code = "ResourceNotFoundException"
+    status = 404

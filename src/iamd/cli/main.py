@@ -45,6 +45,7 @@ class _LazyGroup(click.Group):
         "audit": "iamd.cli.audit",
         "backup": "iamd.cli.backup",
         "restore": "iamd.cli.backup",
+        "identity-center": "iamd.cli.identity_center",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -53,7 +54,7 @@ class _LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         module = self.lazy_commands.get(cmd_name)
         if module is not None and cmd_name not in self.commands:
-            self.add_command(getattr(importlib.import_module(module), cmd_name))
+            self.add_command(getattr(importlib.import_module(module), cmd_name.replace("-", "_")))
         return super().get_command(ctx, cmd_name)
 
 

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from iamd.http.failures import UnexpectedFailures
+from iamd.http.identity_center import PATHS as IDENTITY_CENTER_PATHS
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.protocol.form import DecodedForm, decode_query_form, header
 
@@ -34,23 +35,6 @@ SIGN_IN_PATH = "/_iamd/signin"
 # The SSO portal's and SSO OIDC's paths (botocore's `sso` and `sso-oidc` models, and the
 # browser's /authorize). Until iamd serves IAM Identity Center they get the JSON error
 # those clients parse (`x-amzn-ErrorType` and `message`), not an IAM XML 403.
-IDENTITY_CENTER_PATHS = frozenset(
-    {
-        "/federation/credentials",
-        "/assignment/accounts",
-        "/assignment/roles",
-        "/logout",
-        "/client/register",
-        "/device_authorization",
-        "/token",
-        "/authorize",
-    }
-)
-_IDENTITY_CENTER_NOT_SERVED = HttpResponse(
-    501,
-    [(b"content-type", b"application/json"), (b"x-amzn-errortype", b"NotImplemented")],
-    json.dumps({"message": "IAM Identity Center (SSO) is not served by this iamd yet"}).encode(),
-)
 #: Answers one request on a worker thread (the sign-in endpoint).
 ThreadedHandler = Callable[[HttpRequest], HttpResponse]
 
@@ -64,6 +48,7 @@ class IamdApp:
         inline_reads: bool,
         failures: UnexpectedFailures,
         sign_in: ThreadedHandler | None = None,
+        identity_center: ThreadedHandler | None = None,
         fail_path: str | None = None,
     ) -> None:
         self._pipeline = pipeline
@@ -71,6 +56,7 @@ class IamdApp:
         self._inline_reads = inline_reads
         self._failures = failures
         self._sign_in = sign_in
+        self._identity_center = identity_center
         # Tests only (hidden --test-fail-path): requests to this path fail before their
         # body is read, to prove that such failures still get InternalFailure.
         self._fail_path = fail_path
@@ -109,9 +95,6 @@ class IamdApp:
             return
         if scope["path"] == self._fail_path:
             raise RuntimeError("failure injected by --test-fail-path")
-        if scope["path"] in IDENTITY_CENTER_PATHS:
-            await _respond(send, _IDENTITY_CENTER_NOT_SERVED)
-            return
         try:
             body = await _read_body(receive, scope["headers"])
         except _ClientGone:
@@ -142,6 +125,10 @@ class IamdApp:
         if self._sign_in is not None and scope["path"] == SIGN_IN_PATH:
             # Never on the loop: checking a password is an argon2 computation.
             response = await loop.run_in_executor(self._executor, self._sign_in, request)
+        elif self._identity_center is not None and scope["path"] in IDENTITY_CENTER_PATHS:
+            # Identity Center's OAuth service, portal API and device page: unsigned,
+            # and password checks are argon2 computations.
+            response = await loop.run_in_executor(self._executor, self._identity_center, request)
         elif self._inline_reads and (decoded := _inline_form(request)) is not None:
             request = dataclasses.replace(request, form=decoded)
             if _runs_inline(decoded.action):

@@ -30,6 +30,7 @@ from iamd.http.connection_limits import (
 )
 from iamd.http.connections import ConnectionGuard, IamdHttpProtocol
 from iamd.http.failures import UnexpectedFailures
+from iamd.http.identity_center import IdentityCenterFront
 from iamd.http.operator_routes import MetricsEndpoint, OperatorRoutes
 from iamd.http.pipeline import AwsPipeline
 from iamd.http.sign_in import SignInEndpoint
@@ -203,6 +204,7 @@ def _serve_on(
             metrics=metrics,
             trail=trail,
         ).handle,
+        identity_center=IdentityCenterFront(services),
         fail_path=settings.test_fail_path,
     )
     git_ssh = (

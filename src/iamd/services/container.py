@@ -55,6 +55,8 @@ from iamd.services.service_linked_roles import ServiceLinkedRoleService
 from iamd.services.sign_in import SignInService
 from iamd.services.signing_certificates import SigningCertificateService
 from iamd.services.ssh_public_keys import SSHPublicKeyService
+from iamd.services.sso_oidc import SsoOidcService
+from iamd.services.sso_portal import SsoPortalService
 from iamd.services.sts import StsService
 from iamd.services.throttle import DEFAULT_MAX_NAMES, Backoff, FailureLedger
 from iamd.services.users import UserService
@@ -120,6 +122,8 @@ class Services:
     identity_center: IdentityCenterService
     identity_store: IdentityStoreService
     permission_sets: PermissionSetService
+    sso_oidc: SsoOidcService
+    sso_portal: SsoPortalService
     _shared: _Shared = field(repr=False, compare=False)
 
     @property
@@ -297,5 +301,16 @@ def _account_services(
         identity_center=identity_center,
         identity_store=IdentityStoreService(tx, clock),
         permission_sets=PermissionSetService(tx, clock, ids, identity_center.require_instance),
+        sso_oidc=SsoOidcService(tx, clock),
+        sso_portal=SsoPortalService(
+            tx,
+            clock,
+            shared.password_hashing,
+            shared.failures,
+            # The role's account's STS: its sessions are that account's.
+            lambda account: StsService(
+                tx.in_account(account), clock, ids, credentials.tokens, mfa=None
+            ),
+        ),
         _shared=shared,
     )

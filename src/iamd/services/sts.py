@@ -276,6 +276,20 @@ class StsService:
         except InvalidAuthorizationMessage:
             raise InvalidAuthorizationMessageException() from None
 
+    def identity_center_session(
+        self, role: Role, user_name: str, duration_seconds: int
+    ) -> IssuedCredentials:
+        """GetRoleCredentials: a session of a role Identity Center provisioned, for the
+        signed-in user (the session is named after them), for the permission set's
+        duration. The portal authorized it: the user is assigned the permission set."""
+        return self._issue(
+            self._clock.now(),
+            duration_seconds,
+            kind=SessionKind.ROLE,
+            principal_id=role.role_id,
+            session_name=user_name,
+        )
+
     def get_access_key_info(self, access_key_id: str) -> str:
         """The account an access key belongs to.
 

@@ -868,3 +868,63 @@ Index(
     ic_operations.c.kind,
     ic_operations.c.created,
 )
+
+# Identity Center sign-in: the users' passwords (argon2 hashes only), the OIDC clients
+# the CLI registers, the device and authorization codes it waits on, and the access and
+# refresh tokens the portal API takes. Secrets (client secrets, codes, tokens) are kept
+# as SHA-256 digests, never as they were issued.
+ic_user_passwords = Table(
+    "ic_user_passwords",
+    metadata,
+    Column("user_id", String(47), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("must_change", Boolean, nullable=False),
+    Column("changed", UtcDateTime, nullable=False),
+)
+ic_oidc_clients = Table(
+    "ic_oidc_clients",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("secret_digest", String(64), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("scopes", Text, nullable=False),
+    Column("redirect_uris", Text, nullable=False),
+    Column("grant_types", Text, nullable=False),
+    Column("issuer_url", Text, nullable=True),
+    Column("issued", UtcDateTime, nullable=False),
+    Column("expires", UtcDateTime, nullable=False),
+)
+ic_oidc_grants = Table(
+    "ic_oidc_grants",
+    metadata,
+    Column("code_digest", String(64), primary_key=True),
+    Column("kind", String(8), nullable=False),  # device | code
+    Column("client_id", String(64), nullable=False),
+    Column("instance_arn", String(64), nullable=False),
+    Column("user_code", String(16), nullable=True, unique=True),
+    Column("scopes", Text, nullable=False),
+    Column("redirect_uri", Text, nullable=True),
+    Column("code_challenge", String(128), nullable=True),
+    Column("state", String(16), nullable=False),  # pending | approved | denied | used
+    Column("user_id", String(47), nullable=True),
+    Column("interval", Integer, nullable=False),
+    Column("last_poll", UtcDateTime, nullable=True),
+    Column("expires", UtcDateTime, nullable=False),
+)
+ic_oidc_tokens = Table(
+    "ic_oidc_tokens",
+    metadata,
+    Column("token_digest", String(64), primary_key=True),
+    Column("kind", String(8), nullable=False),  # access | refresh
+    Column("client_id", String(64), nullable=False),
+    Column("instance_arn", String(64), nullable=False),
+    Column("user_id", String(47), nullable=False),
+    Column("scopes", Text, nullable=False),
+    # A refresh token and the access tokens it led to share a family: Logout, or a
+    # rotated refresh token used again, revokes the whole family.
+    Column("family", String(36), nullable=False),
+    Column("revoked", Boolean, nullable=False),
+    Column("expires", UtcDateTime, nullable=False),
+)
+Index("ix_ic_oidc_tokens_family", ic_oidc_tokens.c.family)
+Index("ix_ic_oidc_tokens_user_id", ic_oidc_tokens.c.user_id)

@@ -1,0 +1,373 @@
+"""IAM Identity Center's unsigned fronts: the OAuth service (`sso-oidc`: /client/register,
+/device_authorization, /token), the portal API (`sso`: /federation/credentials,
+/assignment/accounts, /assignment/roles, /logout) and the device verification page
+(/device), where a user signs in and approves the code their CLI shows.
+
+REST-JSON as botocore speaks it: the exception's name in `x-amzn-ErrorType`, OAuth's
+`error`/`error_description` (sso-oidc) or `message` (portal) in the body; portal calls
+carry the access token in `x-amz-sso_bearer_token`. Every input is checked here; no
+answer, page or log line holds a password, a code or a token other than the one issued
+to the caller. The page's form is protected by a CSRF token bound to a cookie, and
+framing is refused. Runs on a worker thread (password checks are argon2).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import secrets
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+from iamd.errors import (
+    AwsError,
+    InvalidRequestException,
+    OAuthError,
+    PortalInvalidRequestException,
+    UnauthorizedException,
+)
+from iamd.http.failure_log import FailureLog
+from iamd.http.pipeline import HttpRequest, HttpResponse
+from iamd.protocol.form import header
+from iamd.services.container import Services
+
+log = logging.getLogger(__name__)
+_failures = FailureLog(log)
+
+OIDC_PATHS = frozenset({"/client/register", "/device_authorization", "/token"})
+PORTAL_PATHS = frozenset(
+    {"/federation/credentials", "/assignment/accounts", "/assignment/roles", "/logout"}
+)
+DEVICE_PAGE = "/device"
+PATHS = OIDC_PATHS | PORTAL_PATHS | {DEVICE_PAGE}
+_JSON = b"application/json"
+_CSRF_COOKIE = "iamd_sso_csrf"
+_PAGE_HEADERS = [
+    (b"content-type", b"text/html; charset=utf-8"),
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+        b"form-action 'self'",
+    ),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
+    (b"referrer-policy", b"no-referrer"),
+]
+MAX_FIELD = 4096
+
+
+class IdentityCenterFront:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.raw_path.decode("latin-1").split("?", 1)[0]
+        try:
+            if path in OIDC_PATHS:
+                return self._oidc(path, request)
+            if path in PORTAL_PATHS:
+                return self._portal(path, request)
+            return self._device_page(request)
+        except AwsError as error:
+            return _error(error)
+        except Exception as exc:
+            _failures.exception(exc, "identity center request failed (%s)", path)
+            return HttpResponse(
+                500,
+                [(b"content-type", _JSON), (b"x-amzn-errortype", b"InternalServerException")],
+                json.dumps({"error": "server_error", "message": "Internal failure"}).encode(),
+            )
+
+    # -- sso-oidc ----------------------------------------------------------------------
+
+    def _oidc(self, path: str, request: HttpRequest) -> HttpResponse:
+        if request.method != "POST":
+            raise InvalidRequestException("Use POST.")
+        body = _json_body(request)
+        oidc = self._services.sso_oidc
+        if path == "/client/register":
+            registration = oidc.register_client(
+                _required(body, "clientName"),
+                _required(body, "clientType"),
+                _strings(body, "scopes"),
+                _strings(body, "redirectUris"),
+                _strings(body, "grantTypes"),
+                _optional(body, "issuerUrl"),
+            )
+            return _json(
+                {
+                    "clientId": registration.client_id,
+                    "clientSecret": registration.client_secret,
+                    "clientIdIssuedAt": int(registration.issued.timestamp()),
+                    "clientSecretExpiresAt": int(registration.expires.timestamp()),
+                }
+            )
+        if path == "/device_authorization":
+            authorization = oidc.start_device(
+                _required(body, "clientId"),
+                _required(body, "clientSecret"),
+                _required(body, "startUrl"),
+            )
+            page = f"{_base_url(request)}{DEVICE_PAGE}"
+            return _json(
+                {
+                    "deviceCode": authorization.device_code,
+                    "userCode": authorization.user_code,
+                    "verificationUri": page,
+                    "verificationUriComplete": f"{page}?user_code={authorization.user_code}",
+                    "expiresIn": authorization.expires_in,
+                    "interval": authorization.interval,
+                }
+            )
+        tokens = oidc.create_token(
+            _required(body, "clientId"),
+            _required(body, "clientSecret"),
+            _required(body, "grantType"),
+            device_code=_optional(body, "deviceCode"),
+            refresh_token=_optional(body, "refreshToken"),
+        )
+        return _json(
+            {
+                "accessToken": tokens.access_token,
+                "tokenType": "Bearer",
+                "expiresIn": tokens.expires_in,
+                "refreshToken": tokens.refresh_token,
+            }
+        )
+
+    # -- the portal --------------------------------------------------------------------
+
+    def _portal(self, path: str, request: HttpRequest) -> HttpResponse:
+        token = header(request.headers, b"x-amz-sso_bearer_token")
+        if not token or len(token) > MAX_FIELD:
+            raise UnauthorizedException()
+        owner = self._services.sso_oidc.token_owner(token)
+        if owner is None:
+            raise UnauthorizedException()
+        query = _query(request)
+        portal = self._services.sso_portal
+        if path == "/logout":
+            self._services.sso_oidc.logout(owner)
+            return HttpResponse(200, [(b"content-type", _JSON)], b"")
+        if path == "/assignment/accounts":
+            accounts = portal.accounts(owner)
+            items = [
+                {"accountId": a.account_id, "accountName": a.name, "emailAddress": a.email}
+                for a in accounts
+            ]
+            return _json(_page("accountList", items, query))
+        account_id = _account_id(query)
+        if path == "/assignment/roles":
+            roles = [
+                {"roleName": name, "accountId": account_id}
+                for name in portal.roles(owner, account_id)
+            ]
+            return _json(_page("roleList", roles, query))
+        role_name = query.get("role_name", "")
+        if not role_name or len(role_name) > 64:
+            raise PortalInvalidRequestException("role_name is required.")
+        issued = portal.role_credentials(owner, account_id, role_name)
+        return _json(
+            {
+                "roleCredentials": {
+                    "accessKeyId": issued.access_key_id,
+                    "secretAccessKey": issued.secret_access_key,
+                    "sessionToken": issued.session_token,
+                    "expiration": int(issued.expiration.timestamp() * 1000),
+                }
+            }
+        )
+
+    # -- the device verification page --------------------------------------------------
+
+    def _device_page(self, request: HttpRequest) -> HttpResponse:
+        query = _query(request)
+        if request.method == "GET":
+            return self._form(query.get("user_code", ""), None)
+        if request.method != "POST":
+            return HttpResponse(405, [(b"content-type", b"text/plain")], b"Method not allowed\n")
+        fields = _form_fields(request)
+        cookie = _cookie(request, _CSRF_COOKIE)
+        if not cookie or not secrets.compare_digest(cookie, fields.get("csrf", "")):
+            return self._form(
+                fields.get("user_code", ""), "The form expired; please try again.", 403
+            )
+        user_code = fields.get("user_code", "")[:16]
+        found = self._services.sso_oidc.pending_device(user_code)
+        if found is None:
+            return self._form(user_code, "That code is not valid or has expired.", 400)
+        grant, client_name = found
+        with self._services.tx.read() as repos:
+            instance = repos.identity_center.instance(grant.instance_arn)
+        if instance is None:
+            return self._form(user_code, "That code is not valid or has expired.", 400)
+        outcome = self._services.sso_portal.sign_in(
+            instance,
+            fields.get("username", "")[:128],
+            fields.get("password", "")[:128],
+            fields.get("new_password") or None,
+        )
+        if isinstance(outcome, datetime):
+            return self._form(user_code, "Too many attempts; try again later.", 429)
+        if outcome is None:
+            return self._form(user_code, "Incorrect user name or password.", 401)
+        if outcome.must_change_password:
+            return self._form(
+                user_code, "Choose a new password to replace your one-time password.", 403, True
+            )
+        approved = fields.get("decision") == "allow"
+        if not self._services.sso_oidc.decide_device(user_code, outcome.user.user_id, approved):
+            return self._form(user_code, "That code is not valid or has expired.", 400)
+        if approved:
+            text = f"You may close this page: {html.escape(client_name)} is signed in."
+            return _page_response(200, "Request approved", f"<p>{text}</p>")
+        return _page_response(200, "Request denied", "<p>The request was denied.</p>")
+
+    def _form(
+        self, user_code: str, message: str | None, status: int = 200, new_password: bool = False
+    ) -> HttpResponse:
+        csrf = secrets.token_urlsafe(24)
+        extra = (
+            '<label>New password <input type="password" name="new_password" '
+            'autocomplete="new-password" required></label>'
+            if new_password
+            else ""
+        )
+        notice = f'<p role="alert">{html.escape(message)}</p>' if message else ""
+        body = f"""{notice}
+<form method="post" action="{DEVICE_PAGE}">
+<input type="hidden" name="csrf" value="{csrf}">
+<label>Code <input name="user_code" value="{html.escape(user_code[:16])}"
+ required autocomplete="off"></label>
+<label>User name <input name="username" autocomplete="username" required></label>
+<label>Password <input type="password" name="password"
+ autocomplete="current-password" required></label>
+{extra}
+<button type="submit" name="decision" value="allow">Allow</button>
+<button type="submit" name="decision" value="deny">Deny</button>
+</form>"""
+        response = _page_response(status, "Authorize request", body)
+        response.headers.append(
+            (
+                b"set-cookie",
+                f"{_CSRF_COOKIE}={csrf}; Path={DEVICE_PAGE}; HttpOnly; SameSite=Strict".encode(),
+            )
+        )
+        return response
+
+
+def _page_response(status: int, title: str, body: str) -> HttpResponse:
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} - iamd</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:sans-serif;max-width:28rem;margin:3rem auto}}
+label{{display:block;margin:.6rem 0}}input{{display:block;width:100%}}</style>
+</head><body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"""
+    return HttpResponse(status, list(_PAGE_HEADERS), page.encode("utf-8"))
+
+
+def _error(error: AwsError) -> HttpResponse:
+    if isinstance(error, OAuthError):
+        body: dict[str, Any] = error.fields()
+    else:
+        body = {"message": error.message}
+    return HttpResponse(
+        error.status,
+        [(b"content-type", _JSON), (b"x-amzn-errortype", error.code.encode("ascii"))],
+        json.dumps(body).encode(),
+    )
+
+
+def _json(document: Mapping[str, Any]) -> HttpResponse:
+    cleaned = {key: value for key, value in document.items() if value is not None}
+    return HttpResponse(200, [(b"content-type", _JSON)], json.dumps(cleaned).encode())
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        document = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequestException("The request body is not valid JSON.") from None
+    if not isinstance(document, dict):
+        raise InvalidRequestException("The request body must be a JSON object.")
+    return document
+
+
+def _required(body: Mapping[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value or len(value) > MAX_FIELD:
+        raise InvalidRequestException(f"{name} is required.")
+    return value
+
+
+def _optional(body: Mapping[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_FIELD:
+        raise InvalidRequestException(f"{name} must be a string.")
+    return value
+
+
+def _strings(body: Mapping[str, Any], name: str) -> list[str]:
+    value = body.get(name) or []
+    if (
+        not isinstance(value, list)
+        or len(value) > 50
+        or not all(isinstance(item, str) and len(item) <= MAX_FIELD for item in value)
+    ):
+        raise InvalidRequestException(f"{name} must be a list of strings.")
+    return list(value)
+
+
+def _query(request: HttpRequest) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(request.raw_query.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        raise PortalInvalidRequestException("The query string is not UTF-8.") from None
+    return {key: value[:MAX_FIELD] for key, value in pairs}
+
+
+def _form_fields(request: HttpRequest) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return {}
+    return {key: value for key, value in pairs}
+
+
+def _cookie(request: HttpRequest, name: str) -> str:
+    for part in header(request.headers, b"cookie").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return ""
+
+
+def _account_id(query: Mapping[str, str]) -> str:
+    account_id = query.get("account_id", "")
+    if len(account_id) != 12 or not account_id.isdigit():
+        raise PortalInvalidRequestException("account_id must be a 12-digit account id.")
+    return account_id
+
+
+def _page(key: str, items: list[dict[str, Any]], query: Mapping[str, str]) -> dict[str, Any]:
+    try:
+        size = int(query.get("max_result") or 100)
+        start = int(query.get("next_token") or 0)
+    except ValueError:
+        raise PortalInvalidRequestException("Invalid next_token or max_result.") from None
+    if not 1 <= size <= 100 or start < 0:
+        raise PortalInvalidRequestException("Invalid next_token or max_result.")
+    chunk = items[start : start + size]
+    next_token = str(start + size) if start + size < len(items) else None
+    return {key: chunk, "nextToken": next_token}
+
+
+def _base_url(request: HttpRequest) -> str:
+    host = header(request.headers, b"host") or "localhost"
+    safe = quote(host, safe=":.[]-")
+    return f"{'https' if request.secure else 'http'}://{safe}"
