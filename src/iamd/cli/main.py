@@ -229,7 +229,9 @@ def main() -> None:
 )
 @click.option(
     "--trail-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    # Not refused here: a directory that cannot be written is told at start, and the
+    # server serves on with the database trail.
+    type=click.Path(path_type=Path),
     default=None,
     envvar="IAMD_TRAIL_DIR",
     help="Deliver the audit trail to this directory as CloudTrail log files, with signed "

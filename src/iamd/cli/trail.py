@@ -4,7 +4,9 @@
 Every digest's signature is checked with the trail's public key, the chain of previous
 digests is followed (hash and signature), every log file a digest lists must be there
 with its hash, and every log file on disk must be listed by a digest, unless it was
-written after the last one (CloudTrail cannot vouch for those either).
+delivered after the last one: its name says the minute it was delivered, which must be
+after the last digest's end (CloudTrail cannot vouch for those either). A file named
+within the last digest's minute is held to be a file that digest should have listed.
 """
 
 from __future__ import annotations
@@ -199,8 +201,10 @@ def _validate(
             continue
         parts = path.relative_to(root).parts
         chain_end = last_end.get((parts[1], parts[3]))
-        written = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-        if chain_end is not None and written > chain_end:
+        written = layout.log_file_time(path.name)
+        if written is None:
+            report.log_file(key, "not a log file name")
+        elif chain_end is not None and written > chain_end:
             report.notes.append(f"Log file\t{key}\tnot yet covered by a digest")
         elif start <= written <= end:
             report.log_file(key, "not listed in any digest file")

@@ -200,13 +200,14 @@ class TrailFiles:
                 events = store.events_after(conn, cursor, _micros(self._clock() - settle), _BATCH)
                 if not events:
                     return written
-                groups: dict[tuple[str, str, str], list[store.DeliverableEvent]] = {}
+                # As CloudTrail names them: by the time of delivery (which only grows), so
+                # a file delivered after the last digest is told by its name.
+                groups: dict[tuple[str, str], list[store.DeliverableEvent]] = {}
                 for event in events:
-                    day = datetime.fromtimestamp(event.event_time / 1e6, UTC).strftime("%Y%m%d")
-                    groups.setdefault((event.account_id, event.region, day), []).append(event)
+                    groups.setdefault((event.account_id, event.region), []).append(event)
                 now = self._clock()
-                for (account, region, _day), group in groups.items():
-                    when = datetime.fromtimestamp(group[-1].event_time / 1e6, UTC)
+                when = datetime.fromtimestamp(now, UTC)
+                for (account, region), group in groups.items():
                     unique = "".join(secrets.choice(_ALPHANUM) for _ in range(16))
                     key = layout.log_file_key(account, region, when, unique)
                     body = ('{"Records":[' + ",".join(e.record for e in group) + "]}").encode()

@@ -66,6 +66,14 @@ def key_for_name(name: str) -> str | None:
     return None
 
 
+def log_file_time(name: str) -> datetime | None:
+    """When a log file was delivered, to the minute, from its name."""
+    log = LOG_NAME.fullmatch(name)
+    if log is None:
+        return None
+    return datetime.strptime(log["stamp"], "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+
+
 def digest_end(name: str) -> datetime | None:
     digest = DIGEST_NAME.fullmatch(name)
     if digest is None:

@@ -1,0 +1,249 @@
+"""Issue 14 item 5: the audit trail delivered as CloudTrail log files, with signed
+digests, and `iamd trail validate` naming every file added, removed or changed."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.support.servers import RunningServer, start_server
+
+pytestmark = pytest.mark.slow
+
+ACCOUNT = "123456789012"
+LOG_PATH = re.compile(
+    rf"AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/(\d{{4}})/(\d{{2}})/(\d{{2}})/"
+    rf"{ACCOUNT}_CloudTrail_us-east-1_(\d{{4}})(\d{{2}})(\d{{2}})T\d{{4}}Z_[A-Za-z0-9]{{16}}\.json\.gz"
+)
+# Small intervals: a batch per 0.3 s, a digest per second, events delivered 3 s old.
+FAST = [
+    "--audit-trail",
+    "--trail-file-seconds",
+    "0.3",
+    "--trail-digest-seconds",
+    "1",
+    "--db-statement-timeout",
+    "1",
+]
+
+
+def _serve(data: Path, trail: Path) -> RunningServer:
+    return start_server(data, extra_args=[*FAST, "--trail-dir", str(trail)])
+
+
+def _log_files(trail: Path) -> list[Path]:
+    return sorted(trail.glob("AWSLogs/*/CloudTrail/*/*/*/*/*.json.gz"))
+
+
+def _records(trail: Path) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    for path in _log_files(trail):
+        records += json.loads(gzip.decompress(path.read_bytes()))["Records"]
+    return records
+
+
+def _lookup_ids(server: RunningServer) -> set[str]:
+    client = server.client("cloudtrail")
+    ids: set[str] = set()
+    for page in client.get_paginator("lookup_events").paginate():
+        ids |= {e["EventId"] for e in page["Events"]}
+    return ids
+
+
+def _validate(trail: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "iamd", "trail", "validate", str(trail), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def delivered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, set[str]]]:
+    """A trail directory written by two runs of a server; the event ids lookup-events
+    listed before each stop."""
+    base = tmp_path_factory.mktemp("trail-files")
+    trail = base / "trail"
+    server = _serve(base / "data", trail)
+    try:
+        iam = server.client("iam")
+        for i in range(3):
+            iam.create_user(UserName=f"files-user-{i}")
+            iam.get_user(UserName=f"files-user-{i}")
+        # Files appear while it runs, once the events are settle seconds old.
+        deadline = time.monotonic() + 30
+        while len(_records(trail)) < 6 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert len(_records(trail)) >= 6
+        # Made just before the stop: only the shutdown's delivery can write it.
+        iam.create_user(UserName="files-last-before-stop")
+        time.sleep(1.5)  # the recorder's batch
+        before = _lookup_ids(server)
+    finally:
+        assert server.stop() == 0
+    server = _serve(base / "data", trail)
+    try:
+        server.client("iam").create_user(UserName="files-after-restart")
+        time.sleep(1.5)
+        after = _lookup_ids(server)
+    finally:
+        assert server.stop() == 0
+    assert before <= after
+    yield trail, after
+
+
+def test_files_have_cloudtrails_layout_and_hold_every_event_once(
+    delivered: tuple[Path, set[str]],
+) -> None:
+    trail, looked_up = delivered
+    files = _log_files(trail)
+    for path in files:
+        match = LOG_PATH.fullmatch(path.relative_to(trail).as_posix())
+        assert match is not None, path
+        # The date folders are the date in the name.
+        assert match.group(1, 2, 3) == match.group(4, 5, 6)
+    records = _records(trail)
+    ids = [r["eventID"] for r in records]
+    assert len(ids) == len(set(ids)), "an event was delivered twice"
+    # Everything lookup-events listed, the events of the lookups themselves too.
+    assert looked_up <= set(ids)
+    names = {(r["eventName"], (r.get("requestParameters") or {}).get("userName")) for r in records}
+    assert ("CreateUser", "files-last-before-stop") in names  # flushed at shutdown
+    assert ("CreateUser", "files-after-restart") in names
+    assert all(r["eventVersion"] == "1.11" and r["recipientAccountId"] == ACCOUNT for r in records)
+
+
+def test_digests_are_chained_and_signed(delivered: tuple[Path, set[str]]) -> None:
+    trail, _ = delivered
+    digests = sorted(trail.glob(f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/us-east-1/*/*/*/*.json.gz"))
+    assert len(digests) >= 2
+    parsed = [json.loads(gzip.decompress(p.read_bytes())) for p in digests]
+    parsed.sort(key=lambda d: d["digestEndTime"])
+    assert parsed[0]["previousDigestSignature"] is None
+    for earlier, later in zip(parsed, parsed[1:], strict=False):
+        assert later["previousDigestS3Object"] == earlier["digestS3Object"]
+        assert later["digestStartTime"] == earlier["digestEndTime"]
+        assert later["digestSignatureAlgorithm"] == "SHA256withRSA"
+    listed = {f["s3Object"] for d in parsed for f in d["logFiles"]}
+    assert listed == {p.relative_to(trail).as_posix() for p in _log_files(trail)}
+    assert all(re.fullmatch(r"[0-9a-f]{64}", f["hashValue"]) for d in parsed for f in d["logFiles"])
+
+
+def test_validate_passes_on_an_intact_directory(delivered: tuple[Path, set[str]]) -> None:
+    trail, _ = delivered
+    result = _validate(trail, "--verbose")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Results requested for " in result.stdout
+    assert "INVALID" not in result.stdout
+    logs = len(_log_files(trail))
+    assert f"{logs}/{logs} log files valid" in result.stdout
+    # Pinned to the trail's key, given on the command line.
+    (key,) = (trail / "iamd-public-keys").glob("*.pem")
+    assert _validate(trail, "--public-key", str(key)).returncode == 0
+
+
+def _copy(trail: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "copy"
+    shutil.copytree(trail, copy)
+    return copy
+
+
+def test_one_changed_byte_of_a_log_file_is_named(
+    delivered: tuple[Path, set[str]], tmp_path: Path
+) -> None:
+    copy = _copy(delivered[0], tmp_path)
+    victim = _log_files(copy)[0]
+    body = bytearray(gzip.decompress(victim.read_bytes()))
+    body[body.index(b"CreateUser") if b"CreateUser" in body else 20] ^= 0x01
+    victim.write_bytes(gzip.compress(bytes(body)))
+    result = _validate(copy)
+    assert result.returncode == 1
+    key = victim.relative_to(copy).as_posix()
+    assert f"Log file\t{key}\tINVALID: hash value doesn't match" in result.stdout
+
+
+def test_a_changed_byte_of_the_compressed_file_is_named(
+    delivered: tuple[Path, set[str]], tmp_path: Path
+) -> None:
+    copy = _copy(delivered[0], tmp_path)
+    victim = _log_files(copy)[-1]
+    raw = bytearray(victim.read_bytes())
+    raw[len(raw) // 2] ^= 0x40
+    victim.write_bytes(bytes(raw))
+    result = _validate(copy)
+    assert result.returncode == 1
+    assert f"Log file\t{victim.relative_to(copy).as_posix()}\tINVALID" in result.stdout
+
+
+def test_a_removed_log_file_is_named(delivered: tuple[Path, set[str]], tmp_path: Path) -> None:
+    copy = _copy(delivered[0], tmp_path)
+    victim = _log_files(copy)[0]
+    victim.unlink()
+    result = _validate(copy)
+    assert result.returncode == 1
+    assert f"Log file\t{victim.relative_to(copy).as_posix()}\tINVALID: not found" in result.stdout
+
+
+def test_an_added_log_file_is_named(delivered: tuple[Path, set[str]], tmp_path: Path) -> None:
+    copy = _copy(delivered[0], tmp_path)
+    model = _log_files(copy)[0]
+    added = model.with_name(model.name[:-24] + "AAAAAAAAAAAAAAAA.json.gz")
+    shutil.copy(model, added)
+    result = _validate(copy)
+    assert result.returncode == 1
+    key = added.relative_to(copy).as_posix()
+    assert f"Log file\t{key}\tINVALID: not listed in any digest file" in result.stdout
+
+
+def test_a_tampered_digest_is_named(delivered: tuple[Path, set[str]], tmp_path: Path) -> None:
+    copy = _copy(delivered[0], tmp_path)
+    digests = sorted(copy.glob("AWSLogs/*/CloudTrail-Digest/*/*/*/*/*.json.gz"))
+    victim = digests[0]
+    digest = json.loads(gzip.decompress(victim.read_bytes()))
+    digest["logFiles"] = digest["logFiles"][1:]  # hide a log file from validation
+    victim.write_bytes(gzip.compress(json.dumps(digest).encode()))
+    result = _validate(copy)
+    assert result.returncode == 1
+    key = victim.relative_to(copy).as_posix()
+    assert f"Digest file\t{key}\tINVALID: signature verification failed" in result.stdout
+
+
+def test_a_removed_digest_is_named(delivered: tuple[Path, set[str]], tmp_path: Path) -> None:
+    copy = _copy(delivered[0], tmp_path)
+    digests = sorted(copy.glob("AWSLogs/*/CloudTrail-Digest/*/*/*/*/*.json.gz"))
+    victim = digests[0]
+    victim.unlink()
+    result = _validate(copy)
+    assert result.returncode == 1
+    assert (
+        f"Digest file\t{victim.relative_to(copy).as_posix()}\tINVALID: not found" in result.stdout
+    )
+
+
+def test_an_unwritable_trail_dir_is_told_at_start_and_the_trail_still_works(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the trail directory should be")
+    server = start_server(tmp_path / "data", extra_args=[*FAST, "--trail-dir", str(blocker)])
+    try:
+        server.client("iam").create_user(UserName="unwritable-trail")
+        deadline = time.monotonic() + 10
+        while not _lookup_ids(server) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert _lookup_ids(server)
+    finally:
+        assert server.stop() == 0
+    assert f"the trail directory {blocker} cannot be written" in server.log_text()
+    assert "still recorded in the database" in server.log_text()
