@@ -18,13 +18,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    delivery = op.create_table(
         "trail_delivery",
         sa.Column("name", sa.String(32), nullable=False),
         sa.Column("delivered_time", sa.BigInteger(), nullable=False),
         sa.Column("delivered_event_id", sa.String(36), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_trail_delivery")),
     )
+    # The row exists before any node starts: nodes starting together lock it rather
+    # than race to insert it.
+    op.bulk_insert(delivery, [{"name": "files", "delivered_time": -1, "delivered_event_id": ""}])
     op.create_table(
         "trail_log_files",
         sa.Column("path", sa.String(512), nullable=False),
