@@ -731,6 +731,9 @@ Index(
     trail_event_resources.c.event_time,
 )
 
+# Log file delivery reads all accounts' events in (time, id) order after its cursor.
+Index("ix_trail_events_event_time_event_id", trail_events.c.event_time, trail_events.c.event_id)
+
 # Log file delivery (docs/trail.md, "Log files"): one cursor row per trail directory
 # consumer, the files delivered (with their SHA-256, for the next digest), each
 # (account, Region) digest chain's last link, and the trail's RSA signing key (sealed).

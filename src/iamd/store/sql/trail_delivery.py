@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, insert, not_, select, update
 
 from iamd.store.schema import (
     trail_delivery,
@@ -81,10 +81,9 @@ def events_after(
     rows = conn.execute(
         select(t.c.event_time, t.c.event_id, t.c.account_id, t.c.record)
         .where(
-            or_(
-                t.c.event_time > after[0],
-                and_(t.c.event_time == after[0], t.c.event_id > after[1]),
-            ),
+            # A range on ix_trail_events_event_time_event_id (an OR would not be one).
+            t.c.event_time >= after[0],
+            not_(and_(t.c.event_time == after[0], t.c.event_id <= after[1])),
             t.c.event_time <= until,
         )
         .order_by(t.c.event_time, t.c.event_id)

@@ -1,6 +1,6 @@
 """Audit trail log files (issue 14, item 5): the delivery cursor, the delivered files
-awaiting a digest, each (account, Region) digest chain's last link, and the trail's
-sealed RSA signing key.
+awaiting a digest, an index to read events in (time, id) order, each (account, Region)
+digest chain's last link, and the trail's sealed RSA signing key.
 
 Revision ID: 0015
 Revises: 0014
@@ -28,6 +28,9 @@ def upgrade() -> None:
     # The row exists before any node starts: nodes starting together lock it rather
     # than race to insert it.
     op.bulk_insert(delivery, [{"name": "files", "delivered_time": -1, "delivered_event_id": ""}])
+    op.create_index(
+        "ix_trail_events_event_time_event_id", "trail_events", ["event_time", "event_id"]
+    )
     op.create_table(
         "trail_log_files",
         sa.Column("path", sa.String(512), nullable=False),
@@ -71,3 +74,4 @@ def downgrade() -> None:
     op.drop_index("ix_trail_log_files_account_id_region_digested", "trail_log_files")
     op.drop_table("trail_log_files")
     op.drop_table("trail_delivery")
+    op.drop_index("ix_trail_events_event_time_event_id", "trail_events")
