@@ -5,8 +5,9 @@ shutdown, and writes each (account, Region) chain's digest every `digest_seconds
 Delivery is exactly-once across restarts and nodes: under the locked cursor row, a batch
 is written to `.iamd-pending/`, its files are recorded and the cursor advanced in one
 transaction, and only then are the files moved into place. A pending file that the
-database knows is moved into place at the next start; one it does not know (the
-transaction never committed) is deleted, and its events are delivered again.
+database knows is moved into place by the next round (or start); one it does not know
+(the transaction never committed: its events are delivered again) is deleted once no
+transaction can still be writing it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ from iamd.store.sql import trail_delivery as store
 log = logging.getLogger("iamd.trail")
 
 _BATCH = 5_000
+# A pending file the database does not know is deleted once this old: by then the
+# transaction that wrote it (on this node or another sharing the directory) has ended,
+# bounded by the statement and idle-in-transaction timeouts.
+_ABANDONED_SECONDS = 600.0
 _ALPHANUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -102,6 +107,7 @@ class TrailFiles:
     def _round(self, *, digest: bool, settle: float) -> None:
         try:
             with self._lock:
+                self.recover()
                 self.deliver(settle)
                 if digest:
                     self.digest()
@@ -112,7 +118,11 @@ class TrailFiles:
     # -- recovery and keys -------------------------------------------------------------
 
     def recover(self) -> None:
-        """Move committed pending files into place, delete uncommitted ones."""
+        """Move committed pending files into place, delete abandoned ones.
+
+        Run at start and before every round: a file whose move failed after its commit
+        is placed, and nodes sharing the directory may each do it.
+        """
         if not self._pending.is_dir():
             return
         for pending in sorted(self._pending.iterdir()):
@@ -128,8 +138,8 @@ class TrailFiles:
                 self._place(pending, key)
                 if signature.exists():
                     self._place(signature, key + layout.SIGNATURE_SUFFIX)
-            else:
-                pending.unlink()
+            elif _age(pending, self._clock()) > _ABANDONED_SECONDS:
+                pending.unlink(missing_ok=True)
                 signature.unlink(missing_ok=True)
 
     @staticmethod
@@ -305,7 +315,19 @@ class TrailFiles:
     def _place(self, pending: Path, key: str) -> None:
         target = self._dir / key
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(pending, target)
+        try:
+            os.replace(pending, target)
+        except FileNotFoundError:
+            # Another node's recovery placed it first.
+            if not target.exists():
+                raise
+
+
+def _age(path: Path, now: float) -> float:
+    try:
+        return now - path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
 
 
 def _fingerprint(public: rsa.RSAPublicKey) -> str:

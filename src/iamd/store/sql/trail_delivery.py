@@ -149,10 +149,9 @@ def mark_digested(conn: Connection, paths: list[str]) -> None:
 
 
 def chain_link(conn: Connection, account_id: str, region: str) -> ChainLink | None:
+    """The chain's last link (writers hold the cursor's lock: `claim_cursor`)."""
     c = trail_digest_chains
-    row = conn.execute(
-        select(c).where(c.c.account_id == account_id, c.c.region == region).with_for_update()
-    ).first()
+    row = conn.execute(select(c).where(c.c.account_id == account_id, c.c.region == region)).first()
     if row is None:
         return None
     return ChainLink(row.end_time, row.path, row.sha256, row.signature)
