@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -301,3 +302,23 @@ def test_two_postgresql_nodes_deliver_each_event_once(
     # One signing key, made once, though both nodes started together.
     assert len(list((trail / "iamd-public-keys").glob("*.pem"))) == 1
     assert _validate(trail).returncode == 0
+
+
+def test_a_committed_pending_file_is_placed_and_an_abandoned_one_deleted(
+    delivered: tuple[Path, set[str]], tmp_path: Path
+) -> None:
+    """What a crash between the commit and the move leaves, or before the commit."""
+    copy = _copy(delivered[0], tmp_path)
+    committed = _log_files(copy)[0]
+    pending = copy / ".iamd-pending"
+    shutil.move(committed, pending / committed.name)
+    abandoned = pending / committed.name.replace(committed.name[-24:-8], "B" * 16)
+    abandoned.write_bytes(gzip.compress(b'{"Records":[]}'))
+    old = time.time() - 3600
+    os.utime(abandoned, (old, old))
+    data = delivered[0].parent / "data"
+    server = _serve(data, copy)
+    assert server.stop() == 0
+    assert committed.is_file()
+    assert not abandoned.exists()
+    assert _validate(copy).returncode == 0
