@@ -46,6 +46,7 @@ class _LazyGroup(click.Group):
         "backup": "iamd.cli.backup",
         "restore": "iamd.cli.backup",
         "identity-center": "iamd.cli.identity_center",
+        "trail": "iamd.cli.trail",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -228,6 +229,34 @@ def main() -> None:
     help="Audit trail events older than this are swept (CloudTrail's event history: 90).",
 )
 @click.option(
+    "--trail-dir",
+    # Not refused here: a directory that cannot be written is told at start, and the
+    # server serves on with the database trail.
+    type=click.Path(path_type=Path),
+    default=None,
+    envvar="IAMD_TRAIL_DIR",
+    help="Deliver the audit trail to this directory as CloudTrail log files, with signed "
+    "digests (`iamd trail validate DIR` checks them). Needs --audit-trail.",
+)
+@click.option(
+    "--trail-file-seconds",
+    type=click.FloatRange(0.1, 86_400),
+    default=300.0,
+    show_default=True,
+    metavar="SECONDS",
+    envvar="IAMD_TRAIL_FILE_SECONDS",
+    help="How often log files are written to --trail-dir (and at shutdown).",
+)
+@click.option(
+    "--trail-digest-seconds",
+    type=click.FloatRange(0.1, 86_400),
+    default=3600.0,
+    show_default=True,
+    metavar="SECONDS",
+    envvar="IAMD_TRAIL_DIGEST_SECONDS",
+    help="How often digest files are written (CloudTrail: hourly; and at shutdown).",
+)
+@click.option(
     "--sign-in-tracked-names",
     type=click.IntRange(min=1),
     default=DEFAULT_SIGN_IN_TRACKED_NAMES,
@@ -356,6 +385,9 @@ def serve(
     presigned_url_max_age: int,
     audit_trail: bool,
     trail_retention_days: int,
+    trail_dir: Path | None,
+    trail_file_seconds: float,
+    trail_digest_seconds: float,
     sign_in_tracked_names: int,
     test_fast_password_hashing: bool,
 ) -> None:
@@ -398,6 +430,9 @@ def serve(
             presigned_url_max_age_seconds=presigned_url_max_age,
             audit_trail=audit_trail,
             trail_retention_days=trail_retention_days,
+            trail_dir=trail_dir,
+            trail_file_seconds=trail_file_seconds,
+            trail_digest_seconds=trail_digest_seconds,
             sign_in_tracked_names=sign_in_tracked_names,
             test_clock_file=test_clock_file,
             test_fast_password_hashing=test_fast_password_hashing,

@@ -51,6 +51,11 @@ class Settings:
     # are kept (a sweep drops older ones).
     audit_trail: bool = False
     trail_retention_days: int = 90
+    # Log files as CloudTrail delivers them (docs/trail.md, "Log files"): the directory
+    # (None: none), how often files and digests are written.
+    trail_dir: Path | None = None
+    trail_file_seconds: float = 300.0
+    trail_digest_seconds: float = 3600.0
     worker_threads: int = 8
     # PostgreSQL's bounds on waiting (docs/architecture.md, "Several nodes"): a lock, a
     # statement, and a transaction whose client went silent (a stopped node).

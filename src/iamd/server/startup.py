@@ -20,6 +20,7 @@ import asyncssh
 import uvicorn
 from sqlalchemy.exc import DBAPIError
 
+from iamd.auth.secret_box import SecretBox
 from iamd.authz import PolicyAuthorizer
 from iamd.authz.password_self_service import password_self_service
 from iamd.gitssh.host_keys import load_or_create_host_key
@@ -59,6 +60,8 @@ from iamd.server.tls import TlsFiles
 from iamd.server.wiring import build_services, git_ssh_server, rejection_log, start_unused_key_guard
 from iamd.services.bootstrap import bootstrap
 from iamd.services.trail import TrailRecorder
+from iamd.services.trail_files import TrailFiles, writable_trail_dir
+from iamd.store.database import Database
 from iamd.store.migrate import StartupLockTimeout, startup_lock, upgrade_to_head
 from iamd.telemetry.access_log import AccessLog
 from iamd.telemetry.metrics import Metrics
@@ -176,6 +179,7 @@ def _serve_on(
         if settings.audit_trail
         else None
     )
+    trail_files = _trail_files(settings, database, box)
     pipeline = AwsPipeline(
         services,
         codecs,
@@ -233,6 +237,8 @@ def _serve_on(
     services.last_used.start()
     if trail is not None:
         trail.start()
+    if trail_files is not None:
+        trail_files.start()
     if requests_log is not None:
         requests_log.start()
     watcher = ChangeWatcher(services, settings.change_poll_seconds)
@@ -280,10 +286,41 @@ def _serve_on(
         # After the executor's drain: every finished request's event is queued by now.
         if trail is not None:
             trail.close()
+        if trail_files is not None:
+            trail_files.close()
         if requests_log is not None:
             requests_log.close()
         database.dispose()
         log.info("iamd stopped")
+
+
+def _trail_files(settings: Settings, database: Database, box: SecretBox) -> TrailFiles | None:
+    """The log file delivery, or None (said at start) when its directory cannot be written."""
+    if settings.trail_dir is None:
+        return None
+    if not settings.audit_trail:
+        log.warning("--trail-dir is ignored without --audit-trail: nothing is recorded")
+        return None
+    problem = writable_trail_dir(settings.trail_dir)
+    if problem is not None:
+        log.error(
+            "the trail directory %s cannot be written (%s): no log files are delivered; "
+            "the audit trail is still recorded in the database",
+            settings.trail_dir,
+            problem,
+        )
+        return None
+    log.info("audit trail log files are delivered to %s", settings.trail_dir)
+    return TrailFiles(
+        database,
+        box,
+        settings.trail_dir,
+        file_seconds=settings.trail_file_seconds,
+        digest_seconds=settings.trail_digest_seconds,
+        # A read's event reaches the database within two batch intervals; a write's at
+        # its commit, which the statement timeout bounds.
+        settle_seconds=2 * settings.last_used_flush_seconds + settings.db_statement_timeout_seconds,
+    )
 
 
 class _Server(uvicorn.Server):

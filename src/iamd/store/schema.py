@@ -928,3 +928,52 @@ ic_oidc_tokens = Table(
 )
 Index("ix_ic_oidc_tokens_family", ic_oidc_tokens.c.family)
 Index("ix_ic_oidc_tokens_user_id", ic_oidc_tokens.c.user_id)
+# Log file delivery reads all accounts' events in (time, id) order after its cursor.
+Index("ix_trail_events_event_time_event_id", trail_events.c.event_time, trail_events.c.event_id)
+
+# Log file delivery (docs/trail.md, "Log files"): one cursor row per trail directory
+# consumer, the files delivered (with their SHA-256, for the next digest), each
+# (account, Region) digest chain's last link, and the trail's RSA signing key (sealed).
+trail_delivery = Table(
+    "trail_delivery",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("delivered_time", BigInteger, nullable=False),
+    Column("delivered_event_id", String(36), nullable=False),
+)
+trail_log_files = Table(
+    "trail_log_files",
+    metadata,
+    Column("path", String(512), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("oldest_event_time", BigInteger, nullable=False),
+    Column("newest_event_time", BigInteger, nullable=False),
+    Column("delivered_at", BigInteger, nullable=False),
+    Column("digested", Boolean, nullable=False),
+)
+Index(
+    "ix_trail_log_files_account_id_region_digested",
+    trail_log_files.c.account_id,
+    trail_log_files.c.region,
+    trail_log_files.c.digested,
+)
+trail_digest_chains = Table(
+    "trail_digest_chains",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(64), primary_key=True),
+    Column("end_time", BigInteger, nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("signature", Text, nullable=False),
+)
+trail_signing_keys = Table(
+    "trail_signing_keys",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("public_key_pem", Text, nullable=False),
+    Column("private_key_sealed", LargeBinary, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
