@@ -234,6 +234,10 @@ class NoSuchEntity(AwsError):
         return cls(f"The Certificate with id {certificate_id} cannot be found.")
 
     @classmethod
+    def service_specific_credential(cls, credential_id: str) -> NoSuchEntity:
+        return cls(f"No such credential {credential_id} exists")
+
+    @classmethod
     def server_certificate(cls, name: str) -> NoSuchEntity:
         return cls(f"The Server Certificate with name {name} cannot be found.")
 
@@ -302,6 +306,19 @@ class LimitExceeded(AwsError):
         return cls(f"Cannot exceed quota for {quota_name}: {limit}")
 
 
+class NotSupportedService(AwsError):
+    """CreateServiceSpecificCredential for a service that takes no such credential."""
+
+    code = "NotSupportedService"
+    status = 404
+
+    @classmethod
+    def service(cls, service_name: str) -> NotSupportedService:
+        return cls(
+            f"Failed to create credential. The service name {service_name} is not supported."
+        )
+
+
 class DeleteConflict(AwsError):
     code = "DeleteConflict"
     status = 409
@@ -320,6 +337,10 @@ class DeleteConflict(AwsError):
     # AWS names no SSH keys here: the sentence is its generic one for what still refers
     # to the user.
     SSH_PUBLIC_KEYS: ClassVar[str] = "Cannot delete entity, must remove referenced objects first."
+    # Service-specific credentials hold up DeleteUser too; AWS's generic sentence.
+    SERVICE_SPECIFIC_CREDENTIALS: ClassVar[str] = (
+        "Cannot delete entity, must remove referenced objects first."
+    )
     MFA_DEVICES: ClassVar[str] = "Cannot delete entity, must delete MFA device first."
     # DeleteRole of a role in a profile and DeleteInstanceProfile of a profile holding a
     # role say the same.

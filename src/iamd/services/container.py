@@ -48,6 +48,7 @@ from iamd.services.repositories import RepositoryService
 from iamd.services.roles import RoleService
 from iamd.services.server_certificates import ServerCertificateService
 from iamd.services.service_linked_roles import ServiceLinkedRoleService
+from iamd.services.service_specific_credentials import ServiceSpecificCredentialService
 from iamd.services.sign_in import SignInService
 from iamd.services.signing_certificates import SigningCertificateService
 from iamd.services.ssh_public_keys import SSHPublicKeyService
@@ -94,6 +95,7 @@ class Services:
     authorization_details: AuthorizationDetailsService
     access_keys: AccessKeyService
     ssh_public_keys: SSHPublicKeyService
+    service_specific_credentials: ServiceSpecificCredentialService
     signing_certificates: SigningCertificateService
     server_certificates: ServerCertificateService
     mfa_devices: MFADeviceService
@@ -258,6 +260,9 @@ def _account_services(
         authorization_details=AuthorizationDetailsService(tx),
         access_keys=AccessKeyService(tx, clock, ids, quotas, box),
         ssh_public_keys=SSHPublicKeyService(tx, clock, ids, quotas, rsa_only=shared.ssh_rsa_only),
+        service_specific_credentials=ServiceSpecificCredentialService(
+            tx, clock, ids, quotas, shared.password_hashing
+        ),
         signing_certificates=SigningCertificateService(tx, clock, ids, quotas),
         server_certificates=ServerCertificateService(tx, clock, ids, quotas, box),
         mfa_devices=mfa_devices,
