@@ -24,6 +24,7 @@ from iamd.clock import Clock
 from iamd.ids import IdGenerator
 from iamd.model.quotas import Quotas
 from iamd.principals.credentials import CredentialResolver
+from iamd.principals.git_credentials import GitCredentialResolver
 from iamd.principals.principal_policies import PolicyCompiler
 from iamd.principals.ssh_logins import SSHLoginResolver
 from iamd.services.access_advisor import AccessAdvisorService, Submit
@@ -112,6 +113,7 @@ class Services:
     passwords: PasswordService
     sign_in: SignInService
     ssh_logins: SSHLoginResolver
+    git_credentials: GitCredentialResolver
     accounts: AccountsService
     organizations: OrganizationsService
     organization_policies: OrganizationPolicyService
@@ -281,6 +283,7 @@ def _account_services(
         passwords=passwords,
         sign_in=SignInService(passwords, clock, tx.account_id),
         ssh_logins=ssh_logins,
+        git_credentials=GitCredentialResolver(tx, compiler, shared.password_hashing),
         accounts=shared.accounts,
         organizations=shared.organizations,
         organization_policies=shared.organization_policies,

@@ -108,28 +108,6 @@ class ServiceSpecificCredentialService:
             _require_users_credential(repos, user_name, credential_id, for_update=True)
             repos.service_specific_credentials.delete(credential_id)
 
-    def authenticate(
-        self, service_name: str, service_user_name: str, password: str
-    ) -> ServiceSpecificCredential | None:
-        """The Active credential of `service_name` this user name and password open.
-
-        A user name nobody holds still costs one hash check, so a wrong name answers
-        no faster than a wrong password.
-        """
-        with self._tx.read() as repos:
-            candidates = [
-                c
-                for c in repos.service_specific_credentials.for_service_user_name(service_user_name)
-                if c.service_name == service_name and c.status is ServiceCredentialStatus.ACTIVE
-            ]
-        if not candidates:
-            self._hashing.spend_like_verify(password)
-            return None
-        for credential in candidates:
-            if self._hashing.verify(credential.password_hash, password):
-                return credential
-        return None
-
 
 def _new_password() -> str:
     # 32 random bytes in base64 (44 characters), the form AWS's passwords take.
