@@ -32,7 +32,13 @@ def _git(home: Path, *args: str, cwd: Path | None = None) -> subprocess.Complete
         "GIT_COMMITTER_EMAIL": "dev@example.com",
     }
     return subprocess.run(
-        ["git", *args], cwd=cwd or home, env=env, capture_output=True, text=True, timeout=120
+        ["git", *args],
+        cwd=cwd or home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
