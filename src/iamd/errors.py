@@ -238,6 +238,11 @@ class NoSuchEntity(AwsError):
         return cls(f"No such credential {credential_id} exists")
 
     @classmethod
+    def credential_service(cls, service_name: str) -> NoSuchEntity:
+        # AWS answers NoSuchEntity here, not the model's NotSupportedService.
+        return cls(f"No such service {service_name} is supported for Service Specific Credentials")
+
+    @classmethod
     def server_certificate(cls, name: str) -> NoSuchEntity:
         return cls(f"The Server Certificate with name {name} cannot be found.")
 
@@ -304,19 +309,6 @@ class LimitExceeded(AwsError):
     @classmethod
     def quota(cls, quota_name: str, limit: int) -> LimitExceeded:
         return cls(f"Cannot exceed quota for {quota_name}: {limit}")
-
-
-class NotSupportedService(AwsError):
-    """CreateServiceSpecificCredential for a service that takes no such credential."""
-
-    code = "NotSupportedService"
-    status = 404
-
-    @classmethod
-    def service(cls, service_name: str) -> NotSupportedService:
-        return cls(
-            f"Failed to create credential. The service name {service_name} is not supported."
-        )
 
 
 class DeleteConflict(AwsError):

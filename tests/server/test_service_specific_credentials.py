@@ -85,14 +85,30 @@ def test_errors(iam: Any, unique: str) -> None:
     user = f"{unique}-err"
     iam.create_user(UserName=user)
     missing = "ACCAAAAAAAAAAAAAAAAAA"
-    assert error_of(
-        iam.create_service_specific_credential, UserName=user, ServiceName="s3.amazonaws.com"
-    ) == (
+    unsupported = (
         404,
-        "NotSupportedService",
-        "Failed to create credential. The service name s3.amazonaws.com is not supported.",
+        "NoSuchEntity",
+        "No such service lambda.amazonaws.com is supported for Service Specific Credentials",
+    )
+    assert (
+        error_of(
+            iam.create_service_specific_credential,
+            UserName=user,
+            ServiceName="lambda.amazonaws.com",
+        )
+        == unsupported
+    )
+    assert (
+        error_of(
+            iam.list_service_specific_credentials, UserName=user, ServiceName="lambda.amazonaws.com"
+        )
+        == unsupported
     )
     nobody = f"{unique}-nobody"
+    # A missing user is reported before an unsupported service.
+    assert error_of(
+        iam.create_service_specific_credential, UserName=nobody, ServiceName="nope"
+    ) == (404, "NoSuchEntity", f"The user with name {nobody} cannot be found.")
     assert error_of(
         iam.create_service_specific_credential, UserName=nobody, ServiceName=CODECOMMIT
     ) == (404, "NoSuchEntity", f"The user with name {nobody} cannot be found.")
@@ -141,6 +157,18 @@ def test_errors(iam: Any, unique: str) -> None:
         ServiceSpecificCredentialId=theirs,
         Status="Expired",
     )[:2] == (400, "ValidationError")
+    # An id outside the model's pattern is the codec's ValidationError, before any look-up.
+    # (AWS leaves the value out of this message; iamd's codec quotes it, as elsewhere.)
+    status, code, message = error_of(
+        iam.delete_service_specific_credential,
+        UserName=other,
+        ServiceSpecificCredentialId="totally-wrong-credential-id-with-hyphens",
+    )
+    assert (status, code) == (400, "ValidationError")
+    assert message.endswith(
+        "at 'serviceSpecificCredentialId' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: [\\w]+"
+    )
 
 
 def test_delete_user_refused_while_a_credential_exists(iam: Any, unique: str) -> None:
@@ -216,4 +244,4 @@ def test_the_cli_creates_and_lists(
         check=False,
     )
     assert failed.returncode != 0
-    assert "NotSupportedService" in failed.stderr
+    assert "No such service nope.amazonaws.com is supported" in failed.stderr

@@ -17,7 +17,7 @@ import secrets
 
 from iamd.auth.passwords import PasswordHashing
 from iamd.clock import Clock
-from iamd.errors import LimitExceeded, NoSuchEntity, NotSupportedService
+from iamd.errors import LimitExceeded, NoSuchEntity
 from iamd.ids import IdGenerator, IdPrefix
 from iamd.model.page import Page
 from iamd.model.quotas import Quotas
@@ -48,8 +48,10 @@ class ServiceSpecificCredentialService:
 
     def create(self, user_name: str, service_name: str) -> tuple[ServiceSpecificCredential, str]:
         """The new credential and its password, which is never available again."""
-        if service_name not in SUPPORTED_SERVICES:
-            raise NotSupportedService.service(service_name)
+        with self._tx.read() as repos:
+            # A missing user is reported before an unsupported service, as AWS does.
+            require_user(repos, user_name)
+        _require_supported(service_name)
         password = _new_password()
         # Hashed before the transaction: the write lock is not held for the hash's cost.
         password_hash = self._hashing.hash(password)
@@ -87,6 +89,7 @@ class ServiceSpecificCredentialService:
                 user = require_user(repos, user_name)
                 found = repos.service_specific_credentials.for_user(user.user_id)
         if service_name is not None:
+            _require_supported(service_name)
             found = [c for c in found if c.service_name == service_name]
         return page_of_sequence(found, marker, max_items)
 
@@ -107,6 +110,11 @@ class ServiceSpecificCredentialService:
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             _require_users_credential(repos, user_name, credential_id, for_update=True)
             repos.service_specific_credentials.delete(credential_id)
+
+
+def _require_supported(service_name: str) -> None:
+    if service_name not in SUPPORTED_SERVICES:
+        raise NoSuchEntity.credential_service(service_name)
 
 
 def _new_password() -> str:
