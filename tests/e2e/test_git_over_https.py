@@ -4,9 +4,12 @@ helper; GitPull and GitPush decided by the policy engine on the repository's ARN
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -159,3 +162,46 @@ def test_clone_push_with_url_and_helper_and_refusals(
     )["ServiceSpecificCredential"]
     assert _git(home, "ls-remote", _with_credentials(url, dev)).returncode != 0
     assert _git(home, "ls-remote", _with_credentials(url, new)).returncode == 0
+
+
+def _get(url: str, credential: dict[str, Any] | None = None) -> tuple[int, dict[str, str], str]:
+    request = urllib.request.Request(url)  # noqa: S310 - the test server's http URL
+    if credential is not None:
+        pair = f"{credential['ServiceUserName']}:{credential['ServicePassword']}"
+        request.add_header("Authorization", "Basic " + base64.b64encode(pair.encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+def test_http_answers_for_missing_repositories_paths_and_deleted_credentials(
+    server: RunningServer, unique: str
+) -> None:
+    repo = f"{unique}-edge"
+    server.client("codecommit").create_repository(repositoryName=repo)
+    dev = _developer(server, f"{unique}-edge", ["codecommit:GitPull"], "*")
+    base = f"{server.endpoint}/v1/repos"
+    refs = f"{base}/{repo}/info/refs?service=git-upload-pack"
+
+    status, headers, _ = _get(refs)
+    assert status == 401
+    assert headers["www-authenticate"].startswith("Basic ")
+    status, headers, body = _get(refs, dev)
+    assert status == 200
+    assert headers["content-type"] == "application/x-git-upload-pack-advertisement"
+    assert body.startswith("001e# service=git-upload-pack\n")
+    missing = f"{unique}-missing"
+    status, _, body = _get(f"{base}/{missing}/info/refs?service=git-upload-pack", dev)
+    assert status == 404
+    assert f"Repository {missing} does not exist in account {ACCOUNT}." in body
+    # The dumb protocol and paths that are not git's are not served.
+    assert _get(f"{base}/{repo}/info/refs", dev)[0] == 403
+    assert _get(f"{base}/{repo}/HEAD", dev)[0] == 404
+    assert _get(f"{base}/bad%20name/info/refs?service=git-upload-pack", dev)[0] == 404
+
+    server.client("iam").delete_service_specific_credential(
+        UserName=f"{unique}-edge", ServiceSpecificCredentialId=dev["ServiceSpecificCredentialId"]
+    )
+    assert _get(refs, dev)[0] == 403
