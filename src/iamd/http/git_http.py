@@ -24,6 +24,7 @@ import contextlib
 import logging
 import os
 import re
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from iamd.model.arn import codecommit_repository_arn
 from iamd.principals.git_credentials import GitCredentialLogin
 from iamd.services.container import Services
 from iamd.services.trail import TrailRecorder, git_event
+from iamd.telemetry.access_log import AccessLog
+from iamd.telemetry.metrics import Metrics
 
 log = logging.getLogger("iamd.githttp")
 
@@ -88,7 +91,11 @@ class GitHttp:
         region: str,
         max_requests: int = 32,
         trail: TrailRecorder | None = None,
+        access_log: AccessLog | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._access_log = access_log
+        self._metrics = metrics
         self._app = app
         self._services = services
         self._authorizer = authorizer
@@ -102,10 +109,13 @@ class GitHttp:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
             await self._app(scope, receive, send)
             return
+        started = time.perf_counter()
         login: GitCredentialLogin | None = None
         route: _Route | None = None
         outcome: str | None = None
         message: str | None = None
+        # git's exit status when it ran, else the HTTP status of the refusal.
+        exit_status = 0
         try:
             route = _route(scope)
             login = await self._login(scope)
@@ -120,10 +130,12 @@ class GitHttp:
                 status = await self._serve(scope, receive, send, route, login)
             finally:
                 self._running -= 1
+            exit_status = status
             if status != 0:
                 outcome, message = "GitFailed", f"git exited with status {status}"
         except _Refused as refused:
             outcome, message = refused.outcome, refused.message
+            exit_status = refused.status
             headers = [(b"www-authenticate", _REALM)] if refused.status == 401 else []
             await _answer(send, refused.status, refused.message, headers)
         finally:
@@ -132,6 +144,25 @@ class GitHttp:
             if self._trail is not None and _recorded(route, outcome):
                 assert route is not None
                 self._record(scope, route, login, outcome, message)
+            action = route.action if route is not None else "-"
+            if self._metrics is not None and route is not None and route.tail != "info/refs":
+                self._metrics.git_sessions.inc(action, outcome or "ok")
+            if self._access_log is not None:
+                client = scope.get("client") or ("", 0)
+                self._access_log.record_git_session(
+                    self._services.ids.request_id(),
+                    client[0] or "-",
+                    action,
+                    login.caller.arn if login is not None else "-",
+                    exit_status,
+                    outcome or "-",
+                    (time.perf_counter() - started) * 1000,
+                    repository=route.repository if route is not None else "-",
+                    # The service-specific credential stands where SSH names its key.
+                    ssh_public_key_id=(
+                        login.service_specific_credential_id if login is not None else "-"
+                    ),
+                )
 
     async def _login(self, scope: Scope) -> GitCredentialLogin:
         credentials = _basic_credentials(scope["headers"])

@@ -231,6 +231,8 @@ def _serve_on(
         region=settings.region,
         max_requests=settings.max_git_sessions,
         trail=trail,
+        access_log=requests_log,
+        metrics=metrics,
     )
     front = OperatorRoutes(
         git_http, MetricsEndpoint(metrics, settings.metrics_token) if settings.metrics else None
