@@ -226,6 +226,17 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     "UpdateSSHPublicKey": ({**USER, "SSHPublicKeyId": "APKAEXAMPLE", "Status": "Active"}, BOB),
     "DeleteSSHPublicKey": ({**USER, "SSHPublicKeyId": "APKAEXAMPLE"}, BOB),
     # signing certificates: the named user, else the caller
+    "CreateServiceSpecificCredential": (
+        {**USER, "ServiceName": "codecommit.amazonaws.com"},
+        BOB,
+    ),
+    "ListServiceSpecificCredentials": (ANY, CALLER_ARN),
+    "UpdateServiceSpecificCredential": (
+        {**USER, "ServiceSpecificCredentialId": "ACCAEXAMPLE123EXAMPLE", "Status": "Inactive"},
+        BOB,
+    ),
+    "ResetServiceSpecificCredential": ({"ServiceSpecificCredentialId": "ACCAEXAMPLE1"}, CALLER_ARN),
+    "DeleteServiceSpecificCredential": ({**USER, "ServiceSpecificCredentialId": "ACCA1"}, BOB),
     "UploadSigningCertificate": ({"CertificateBody": "pem"}, CALLER_ARN),
     "ListSigningCertificates": (USER, BOB),
     "UpdateSigningCertificate": ({**USER, **CERT_ID, "Status": "Inactive"}, BOB),

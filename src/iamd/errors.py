@@ -235,6 +235,15 @@ class NoSuchEntity(AwsError):
         return cls(f"The Certificate with id {certificate_id} cannot be found.")
 
     @classmethod
+    def service_specific_credential(cls, credential_id: str) -> NoSuchEntity:
+        return cls(f"No such credential {credential_id} exists")
+
+    @classmethod
+    def credential_service(cls, service_name: str) -> NoSuchEntity:
+        # AWS answers NoSuchEntity here, not the model's NotSupportedService.
+        return cls(f"No such service {service_name} is supported for Service Specific Credentials")
+
+    @classmethod
     def server_certificate(cls, name: str) -> NoSuchEntity:
         return cls(f"The Server Certificate with name {name} cannot be found.")
 
@@ -321,6 +330,10 @@ class DeleteConflict(AwsError):
     # AWS names no SSH keys here: the sentence is its generic one for what still refers
     # to the user.
     SSH_PUBLIC_KEYS: ClassVar[str] = "Cannot delete entity, must remove referenced objects first."
+    # Service-specific credentials hold up DeleteUser too; AWS's generic sentence.
+    SERVICE_SPECIFIC_CREDENTIALS: ClassVar[str] = (
+        "Cannot delete entity, must remove referenced objects first."
+    )
     MFA_DEVICES: ClassVar[str] = "Cannot delete entity, must delete MFA device first."
     # DeleteRole of a role in a profile and DeleteInstanceProfile of a profile holding a
     # role say the same.

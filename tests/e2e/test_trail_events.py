@@ -418,3 +418,43 @@ def test_without_audit_trail_nothing_is_recorded(tmp_path: Path) -> None:
         running.stop()
     with sqlite3.connect(tmp_path / "data" / "iamd.sqlite3") as database:
         assert database.execute("SELECT count(*) FROM trail_events").fetchone() == (0,)
+
+
+def test_git_over_http_pull_and_denied_push_are_events_without_the_password(
+    fresh_server: RunningServer, tmp_path: Path
+) -> None:
+    from tests.e2e.test_git_over_https import _developer, _git, _with_credentials
+
+    account = fresh_server.client("sts").get_caller_identity()["Account"]
+    arn = f"arn:aws:codecommit:us-east-1:{account}:http-trail"
+    url = fresh_server.client("codecommit").create_repository(repositoryName="http-trail")[
+        "repositoryMetadata"
+    ]["cloneUrlHttp"]
+    dev = _developer(fresh_server, "httpreader", ["codecommit:GitPull"], "http-trail")
+    home = tmp_path / "home"
+    home.mkdir()
+    assert _git(home, "clone", _with_credentials(url, dev), "work").returncode == 0
+    work = home / "work"
+    (work / "f.txt").write_text("x\n")
+    _git(home, "add", "f.txt", cwd=work)
+    _git(home, "commit", "-q", "-m", "x", cwd=work)
+    assert _git(home, "push", "origin", "HEAD:main", cwd=work).returncode != 0
+    events = _wait_for(
+        fresh_server.data_dir,
+        lambda ev: {"GitPull", "GitPush"} <= {e["eventName"] for e in ev},
+    )
+    pull = next(e for e in events if e["eventName"] == "GitPull")
+    push = next(e for e in events if e["eventName"] == "GitPush")
+    for event in (pull, push):
+        assert event["userIdentity"]["userName"] == "httpreader"
+        assert event["additionalEventData"]["protocol"] == "HTTP"
+        assert event["resources"][0]["ARN"] == arn
+    assert "errorCode" not in pull
+    assert push["errorCode"] == "AccessDenied"
+    # Neither the password (returned by CreateServiceSpecificCredential) nor its
+    # encodings reach the trail or the database.
+    stored = (fresh_server.data_dir / "iamd.sqlite3").read_bytes()
+    for form in _encodings(dev["ServicePassword"]):
+        assert form.encode() not in stored
+    created = next(e for e in events if e["eventName"] == "CreateServiceSpecificCredential")
+    assert "servicePassword" not in json.dumps(created)

@@ -16,6 +16,7 @@ class Quotas:
     access_keys_per_user: int = 2
     signing_certificates_per_user: int = 2
     ssh_public_keys_per_user: int = 5
+    service_specific_credentials_per_user_per_service: int = 2
     # MFA devices in use per user (AWS raised it from 1 to 8 in 2022).
     mfa_devices_per_user: int = 8
     groups_per_user: int = 10

@@ -31,6 +31,7 @@ from iamd.http.connection_limits import (
 )
 from iamd.http.connections import ConnectionGuard, IamdHttpProtocol
 from iamd.http.failures import UnexpectedFailures
+from iamd.http.git_http import GitHttp
 from iamd.http.identity_center import IdentityCenterFront
 from iamd.http.operator_routes import MetricsEndpoint, OperatorRoutes
 from iamd.http.pipeline import AwsPipeline
@@ -231,8 +232,20 @@ def _serve_on(
         git_ssh.active_sessions if git_ssh is not None else None,
         settings.max_git_sessions,
     )
+    # git over HTTPS at the clone URLs, with service-specific credentials.
+    git_http = GitHttp(
+        app,
+        services,
+        PolicyAuthorizer(),
+        executor,
+        region=settings.region,
+        max_requests=settings.max_git_sessions,
+        trail=trail,
+        access_log=requests_log,
+        metrics=metrics,
+    )
     front = OperatorRoutes(
-        app, MetricsEndpoint(metrics, settings.metrics_token) if settings.metrics else None
+        git_http, MetricsEndpoint(metrics, settings.metrics_token) if settings.metrics else None
     )
     services.last_used.start()
     if trail is not None:

@@ -25,6 +25,7 @@ from iamd.clock import Clock
 from iamd.ids import IdGenerator
 from iamd.model.quotas import Quotas
 from iamd.principals.credentials import CredentialResolver
+from iamd.principals.git_credentials import GitCredentialResolver
 from iamd.principals.principal_policies import PolicyCompiler
 from iamd.principals.ssh_logins import SSHLoginResolver
 from iamd.services.access_advisor import AccessAdvisorService, Submit
@@ -52,6 +53,7 @@ from iamd.services.repositories import RepositoryService
 from iamd.services.roles import RoleService
 from iamd.services.server_certificates import ServerCertificateService
 from iamd.services.service_linked_roles import ServiceLinkedRoleService
+from iamd.services.service_specific_credentials import ServiceSpecificCredentialService
 from iamd.services.sign_in import SignInService
 from iamd.services.signing_certificates import SigningCertificateService
 from iamd.services.ssh_public_keys import SSHPublicKeyService
@@ -100,6 +102,7 @@ class Services:
     authorization_details: AuthorizationDetailsService
     access_keys: AccessKeyService
     ssh_public_keys: SSHPublicKeyService
+    service_specific_credentials: ServiceSpecificCredentialService
     signing_certificates: SigningCertificateService
     server_certificates: ServerCertificateService
     mfa_devices: MFADeviceService
@@ -116,6 +119,7 @@ class Services:
     passwords: PasswordService
     sign_in: SignInService
     ssh_logins: SSHLoginResolver
+    git_credentials: GitCredentialResolver
     accounts: AccountsService
     organizations: OrganizationsService
     organization_policies: OrganizationPolicyService
@@ -270,6 +274,9 @@ def _account_services(
         authorization_details=AuthorizationDetailsService(tx),
         access_keys=AccessKeyService(tx, clock, ids, quotas, box),
         ssh_public_keys=SSHPublicKeyService(tx, clock, ids, quotas, rsa_only=shared.ssh_rsa_only),
+        service_specific_credentials=ServiceSpecificCredentialService(
+            tx, clock, ids, quotas, shared.password_hashing
+        ),
         signing_certificates=SigningCertificateService(tx, clock, ids, quotas),
         server_certificates=ServerCertificateService(tx, clock, ids, quotas, box),
         mfa_devices=mfa_devices,
@@ -295,6 +302,7 @@ def _account_services(
         passwords=passwords,
         sign_in=SignInService(passwords, clock, tx.account_id),
         ssh_logins=ssh_logins,
+        git_credentials=GitCredentialResolver(tx, compiler, shared.password_hashing),
         accounts=shared.accounts,
         organizations=shared.organizations,
         organization_policies=shared.organization_policies,

@@ -337,8 +337,10 @@ def git_event(
     ssh_public_key_id: str | None,
     error_code: str | None,
     error_message: str | None,
+    *,
+    protocol: str = "SSH",
 ) -> RequestEvent:
-    """A GitPull / GitPush event over SSH, as CodeCommit logs git requests."""
+    """A GitPull / GitPush event over SSH or HTTP, as CodeCommit logs git requests."""
     arn = f"arn:aws:codecommit:{region}:{account_id}:{repository}"
     event = RequestEvent(
         account_id=caller.account_id if caller is not None else account_id,
@@ -355,7 +357,7 @@ def git_event(
         read_only=event_name == "GitPull",
         error_code=error_code,
         error_message=error_message,
-        additional_event_data={"protocol": "SSH", "repositoryName": repository}
+        additional_event_data={"protocol": protocol, "repositoryName": repository}
         | ({"sshPublicKeyId": ssh_public_key_id} if ssh_public_key_id else {}),
         resources=({"ARN": arn, "accountId": account_id, "type": "AWS::CodeCommit::Repository"},),
         lookup_resources=(("AWS::CodeCommit::Repository", repository),),

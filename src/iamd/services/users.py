@@ -23,6 +23,7 @@ _DELETE_CONFLICTS = {
     "access keys": DeleteConflict.ACCESS_KEYS,
     "signing certificates": DeleteConflict.SIGNING_CERTIFICATES,
     "ssh public keys": DeleteConflict.SSH_PUBLIC_KEYS,
+    "service specific credentials": DeleteConflict.SERVICE_SPECIFIC_CREDENTIALS,
     "mfa devices": DeleteConflict.MFA_DEVICES,
     "policies": DeleteConflict.INLINE_POLICIES,
     "attached policies": DeleteConflict.ATTACHED_POLICIES,

@@ -269,6 +269,27 @@ ssh_public_keys = Table(
     UniqueConstraint("user_id", "fingerprint"),
 )
 
+# Service-specific credentials of users (CreateServiceSpecificCredential, migration
+# 0019). The password is stored only as an argon2id hash; `service_user_name` is
+# `USERNAME-at-ACCOUNTID` as created (git over HTTPS logs in with it).
+service_specific_credentials = Table(
+    "service_specific_credentials",
+    metadata,
+    Column("credential_id", String(32), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("user_id", ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    Column("service_name", String(128), nullable=False),
+    Column("service_user_name", String(200), nullable=False),
+    Column("password_hash", String(256), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("create_date", UtcDateTime, nullable=False),
+)
+Index("ix_service_specific_credentials_user_id", service_specific_credentials.c.user_id)
+Index(
+    "ix_service_specific_credentials_service_user_name",
+    service_specific_credentials.c.service_user_name,
+)
+
 # CodeCommit repositories. Names are unique as written (they appear in ARNs and clone
 # URLs); the bare git repository lives at `<data-dir>/repositories/<repository_id>.git`.
 # `default_branch` stays NULL until the first push.

@@ -39,6 +39,7 @@ from iamd.store.sql.policies import PolicyRepository
 from iamd.store.sql.repositories import RepositoryRepository
 from iamd.store.sql.roles import RoleRepository
 from iamd.store.sql.server_certificates import ServerCertificateRepository
+from iamd.store.sql.service_specific_credentials import ServiceSpecificCredentialRepository
 from iamd.store.sql.signing_certificates import SigningCertificateRepository
 from iamd.store.sql.ssh_public_keys import SSHPublicKeyRepository
 from iamd.store.sql.trail import insert_events, pending_write_event
@@ -118,6 +119,10 @@ class Repositories:
     @cached_property
     def ssh_public_keys(self) -> SSHPublicKeyRepository:
         return SSHPublicKeyRepository(self.conn, self._account_id)
+
+    @cached_property
+    def service_specific_credentials(self) -> ServiceSpecificCredentialRepository:
+        return ServiceSpecificCredentialRepository(self.conn, self._account_id)
 
     @cached_property
     def signing_certificates(self) -> SigningCertificateRepository:
