@@ -280,6 +280,7 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     "CreateAccountAlias": ({"AccountAlias": "acme"}, "*"),
     "DeleteAccountAlias": ({"AccountAlias": "acme"}, "*"),
     "GetAccountAuthorizationDetails": (ANY, "*"),
+    "SetSecurityTokenServicePreferences": ({"GlobalEndpointTokenVersion": "v2Token"}, "*"),
     # simulation: the principal simulated; custom policies: nothing in particular
     "SimulatePrincipalPolicy": ({"PolicySourceArn": BOB, "ActionNames": ["iam:GetUser"]}, BOB),
     "SimulateCustomPolicy": ({"PolicyInputList": ["{}"], "ActionNames": ["s3:GetObject"]}, "*"),

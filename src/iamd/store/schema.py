@@ -82,6 +82,8 @@ account = Table(
     Column("email", String(64), nullable=True),
     Column("email_lower", String(64), nullable=True, unique=True),
     Column("status", String(16), nullable=False, server_default="ACTIVE"),
+    # SetSecurityTokenServicePreferences: 1 (v1Token, AWS's default) or 2 (v2Token).
+    Column("global_endpoint_token_version", Integer, nullable=False, server_default="1"),
 )
 
 # Every entity row names its account (migration 0009): names are unique per account,
