@@ -276,6 +276,7 @@ EXPECTED: dict[str, tuple[Params, str]] = {
         {"JobId": "j", "ServiceNamespace": "iam"},
         "*",
     ),
+    "ListPoliciesGrantingServiceAccess": ({"Arn": BOB, "ServiceNamespaces": ["s3"]}, "*"),
     "ListAccountAliases": (ANY, "*"),
     "CreateAccountAlias": ({"AccountAlias": "acme"}, "*"),
     "DeleteAccountAlias": ({"AccountAlias": "acme"}, "*"),
@@ -363,7 +364,6 @@ NOT_SERVED: dict[tuple[str, str], str] = {
             "ListOrganizationsFeatures",
         )
     },
-    ("iam", "ListPoliciesGrantingServiceAccess"): "issue 16 item 4: not built yet",
     **{
         ("iam", name): (
             "the access advisor for Organizations (last access per organization entity "
