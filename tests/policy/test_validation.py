@@ -87,7 +87,8 @@ CASES: list[tuple[str, str, list[str]]] = [
         "s3 resource with region",
         _doc(_stmt(Resource="arn:aws:s3:us-west-2:123456789012:test/athena")),
         [
-            "Resource arn:aws:s3:us-west-2:123456789012:test/athena can not contain region information."
+            "Resource arn:aws:s3:us-west-2:123456789012:test/athena can not contain"
+            + " region information."
         ],
     ),
     (
