@@ -83,6 +83,15 @@ CASES: list[tuple[str, str, list[str]]] = [
         ],
     ),
     (
+        # AWS's S3 wording, "can not" (aws/aws-cdk#22445).
+        "s3 resource with region",
+        _doc(_stmt(Resource="arn:aws:s3:us-west-2:123456789012:test/athena")),
+        [
+            "Resource arn:aws:s3:us-west-2:123456789012:test/athena can not contain"
+            + " region information."
+        ],
+    ),
+    (
         "iam resource path",
         _doc(_stmt(Resource="arn:aws:iam::123456789012:bucket/x")),
         [IAM_RESOURCE_PATH],
@@ -127,11 +136,6 @@ CASES: list[tuple[str, str, list[str]]] = [
         [SYNTAX],
     ),
     (
-        "condition key without vendor",
-        _doc(_stmt(Condition={"StringEquals": {"username": "x"}})),
-        ["Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."],
-    ),
-    (
         "bad date",
         _doc(_stmt(Condition={"DateGreaterThan": {"aws:CurrentTime": "2020-13-01T00:00:00Z"}})),
         [LEGACY],
@@ -169,6 +173,11 @@ VALID = [
     _doc(_stmt(Resource="arn:aws:iam::*:user/${aws:username}")),
     _doc(_stmt(Action="*", Resource=["arn:aws:s3:::b", "arn:aws:s3:::b/*"])),
     _doc(_stmt(Condition={"ForAnyValue:StringLikeIfExists": {"aws:TagKeys": ["a*"]}})),
+    # A condition key without a vendor prefix is accepted, as AWS accepts it
+    # (act-security-labs/iam-simulate#55).
+    _doc(_stmt(Condition={"StringEquals": {"username": "x"}})),
+    # Regions are fine in other services' ARNs.
+    _doc(_stmt(Resource="arn:aws:sqs:us-east-1:123456789012:queue")),
 ]
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.server.iam_helpers import bad_pattern, error_of, policy_json
+from tests.server.iam_helpers import (
+    READ_ONLY_ACCESS,
+    bad_pattern,
+    error_of,
+    new_user_client,
+    policy_json,
+)
+from tests.support.servers import RunningServer
 
 QUOTAS = {
     "UsersQuota": 5000,
@@ -121,6 +128,46 @@ def test_twelve_digit_alias_is_refused(iam: Any) -> None:
     )
     iam.create_account_alias(AccountAlias="1234567890123")
     iam.delete_account_alias(AccountAlias="1234567890123")
+
+
+def test_security_token_service_preferences_show_in_the_summary(
+    iam: Any, server: RunningServer, unique: str
+) -> None:
+    """SetSecurityTokenServicePreferences sets the summary's GlobalEndpointTokenVersion
+    (the model's documentation of both operations): v2Token is 2, v1Token 1."""
+
+    def version() -> int:
+        return int(iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"])
+
+    assert version() == 1
+    try:
+        assert iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v2Token")
+        assert version() == 2
+        # Setting the same version again is no error.
+        iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v2Token")
+        assert version() == 2
+        # Outside the model's enum: AWS's constraint text.
+        assert error_of(
+            iam.set_security_token_service_preferences, GlobalEndpointTokenVersion="v3Token"
+        ) == (
+            400,
+            "ValidationError",
+            "1 validation error detected: Value 'v3Token' at 'globalEndpointTokenVersion' "
+            "failed to satisfy constraint: Member must satisfy enum value set: "
+            "[v1Token, v2Token]",
+        )
+        assert version() == 2
+        # A caller without iam:SetSecurityTokenServicePreferences is refused.
+        reader, _ = new_user_client(server, iam, f"{unique}-reader", READ_ONLY_ACCESS)
+        status, code, message = error_of(
+            reader.set_security_token_service_preferences, GlobalEndpointTokenVersion="v1Token"
+        )
+        assert (status, code) == (403, "AccessDenied")
+        assert "iam:SetSecurityTokenServicePreferences" in message
+        assert version() == 2
+    finally:
+        iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v1Token")
+    assert version() == 1
 
 
 @pytest.mark.parametrize(

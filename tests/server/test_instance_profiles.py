@@ -183,7 +183,7 @@ def test_bad_names_and_paths_are_validation_errors(iam: Any) -> None:
         iam.create_instance_profile, InstanceProfileName="ok", Path="no-slashes"
     )
     assert (status, code) == (400, "ValidationError")
-    assert "'path'" in message
+    assert message.startswith("The specified value for path is invalid.")
     assert error_of(iam.list_instance_profiles, PathPrefix="no-slash") == (
         400,
         "ValidationError",

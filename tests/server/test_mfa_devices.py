@@ -286,6 +286,29 @@ def test_resync_accepts_a_device_ten_minutes_off_but_not_more(iam: Any, unique: 
     ) == (404, "NoSuchEntity", "MFA Device invalid for user.")
 
 
+def test_devices_are_unique_by_path_and_name(iam: Any, unique: str) -> None:
+    """iam-facts: "duplicate name+path -> EntityAlreadyExists"; the same name on another
+    path is another device (another serial number)."""
+    name = f"paths-{unique}"
+    first = iam.create_virtual_mfa_device(VirtualMFADeviceName=name, Path="/a/")
+    second = iam.create_virtual_mfa_device(VirtualMFADeviceName=name, Path="/b/")
+    serials = {
+        first["VirtualMFADevice"]["SerialNumber"],
+        second["VirtualMFADevice"]["SerialNumber"],
+    }
+    assert serials == {
+        f"arn:aws:iam::{ACCOUNT}:mfa/a/{name}",
+        f"arn:aws:iam::{ACCOUNT}:mfa/b/{name}",
+    }
+    assert error_of(
+        iam.create_virtual_mfa_device, VirtualMFADeviceName=name.upper(), Path="/a/"
+    ) == (409, "EntityAlreadyExists", "MFADevice entity at the same path and name already exists.")
+    listed = {d["SerialNumber"] for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"]}
+    assert serials <= listed
+    for serial in serials:
+        iam.delete_virtual_mfa_device(SerialNumber=serial)
+
+
 def test_duplicate_names_and_the_eight_devices_per_user(iam: Any, unique: str) -> None:
     name = f"dup-{unique}"
     new_device(iam, name)

@@ -147,3 +147,39 @@ def test_oversize_inline_policy_keeps_the_aggregate_message(iam: Any, unique: st
         PolicyDocument=document_of_size(2049),
     ) == (409, "LimitExceeded", f"Maximum policy size of 2048 bytes exceeded for user {user}")
     assert iam.list_user_policies(UserName=user)["PolicyNames"] == []
+
+
+def test_s3_arn_with_a_region_is_refused_and_unprefixed_condition_keys_are_accepted(
+    iam: Any, unique: str
+) -> None:
+    resource = "arn:aws:s3:us-west-2:123456789012:test/athena"
+    s3_with_region = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": resource}],
+        }
+    )
+    # AWS's text, "can not" in two words (aws/aws-cdk#22445).
+    assert error_of(
+        iam.create_policy, PolicyName=f"{unique}-s3", PolicyDocument=s3_with_region
+    ) == (
+        400,
+        "MalformedPolicyDocument",
+        f"Resource {resource} can not contain region information.",
+    )
+    # A condition key with no vendor prefix is accepted (act-security-labs/iam-simulate#55).
+    unprefixed = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"username": "x"}},
+                }
+            ],
+        }
+    )
+    created = iam.create_policy(PolicyName=f"{unique}-cond", PolicyDocument=unprefixed)
+    iam.delete_policy(PolicyArn=created["Policy"]["Arn"])

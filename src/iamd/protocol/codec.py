@@ -12,12 +12,35 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from iamd.errors import AwsError, InvalidAction, MissingAction
+from iamd.errors import AwsError, InvalidAction, MissingAction, ValidationError
 from iamd.protocol.form import query_form
 from iamd.protocol.query_parser import CompoundReader, InputCompiler
 from iamd.protocol.service_model import compile_operations, load_service_model
-from iamd.protocol.validation import raise_if_problems
+from iamd.protocol.validation import problem, raise_if_problems, render_value
 from iamd.protocol.xml_serializer import OutputCompiler, Writer, escape_text
+
+# IAM words a malformed path in its own sentence, not in the generic constraint text
+# (seen from CreateRole with Path "test/": aws-cloudformation/cfn-lint#722); the
+# policy-path and NewPath members are worded the same way.
+INVALID_PATH_MESSAGE = (
+    "The specified value for path is invalid. It must begin and end with / and contain "
+    "only alphanumeric characters and/or / characters."
+)
+_PATH_MEMBERS = (("Path", "path"), ("NewPath", "newPath"))
+
+
+def _path_is_malformed(params: Mapping[str, Any], problems: list[str]) -> bool:
+    """Whether one of the problems is a path member failing its pattern (matched on
+    the whole problem text, so that no other member's value can pass for it)."""
+    for member, wire in _PATH_MEMBERS:
+        value = params.get(member)
+        if not isinstance(value, str):
+            continue
+        prefix = problem(wire, render_value(value, False), "Member must satisfy regular expression")
+        if any(p.startswith(prefix) for p in problems):
+            return True
+    return False
+
 
 # Only STS answers with millisecond timestamps (``2011-07-15T23:28:33.359Z``); IAM's
 # have whole seconds (``2012-09-21T23:03:13Z``).
@@ -99,6 +122,8 @@ class QueryCodec:
         problems: list[str] = []
         params: dict[str, Any] = reader(form, "", problems)
         if problems:
+            if self.service_name == "iam" and _path_is_malformed(params, problems):
+                raise ValidationError(INVALID_PATH_MESSAGE)
             raise_if_problems(problems)
         return action, params
 

@@ -16,6 +16,7 @@ before finishing it is answered FAILED once it is older than STALE_AFTER.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import re
@@ -186,6 +187,26 @@ class AccessAdvisorService:
             # Read later, the job is answered FAILED once it is STALE_AFTER old.
             log.exception("could not store an access advisor report")
 
+    def policies_granting(
+        self, arn: str, namespaces: Iterable[str]
+    ) -> list[tuple[str, list[GrantingPolicy]]]:
+        """ListPoliciesGrantingServiceAccess: per namespace, in the order asked, the
+        identity's permissions policies with an Allow for one of its actions (a user's
+        include its groups'; no boundary, SCP or resource policy counts, as in AWS)."""
+        with self._tx.read() as repos:
+            target = self._target(repos, arn)
+            if target.kind not in ("USER", "GROUP", "ROLE"):
+                raise InvalidInput(f"ARN {arn} is not valid.")
+            owned = _owned_policies(repos, target)
+        allows = [(policy, _allow_statements(document)) for policy, document in owned]
+        return [
+            (
+                namespace,
+                [policy for policy, statements in allows if _grants(statements, namespace)],
+            )
+            for namespace in namespaces
+        ]
+
     def _target(self, repos: Repositories, arn: str) -> Entity:
         match = _ARN.match(arn)
         if match is None:
@@ -219,6 +240,96 @@ class AccessAdvisorService:
         if not found or found.path != path:
             raise NoSuchEntity(f"The entity {arn} cannot be found.")
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class GrantingPolicy:
+    """A PolicyGrantingServiceAccess: a managed policy (its ARN) or an inline one (the
+    user, group or role holding it)."""
+
+    name: str
+    policy_type: str  # MANAGED or INLINE
+    arn: str | None = None
+    entity_type: str | None = None
+    entity_name: str | None = None
+
+
+def _policies_of(
+    repos: Repositories, kind: OwnerKind, owner_id: str, owner_name: str
+) -> list[tuple[GrantingPolicy, str]]:
+    entity_type = kind.value.upper()
+    found = [
+        (
+            GrantingPolicy(p.name, "INLINE", entity_type=entity_type, entity_name=owner_name),
+            p.document,
+        )
+        for p in inline_policies_of(repos, kind).all(owner_id)
+    ]
+    found += [
+        (GrantingPolicy(arn.rsplit("/", 1)[-1], "MANAGED", arn=arn), document)
+        for arn, document in repos.policies.attached_documents(
+            attachments_table(kind), kind.owner_column, owner_id
+        )
+    ]
+    return found
+
+
+def _owned_policies(repos: Repositories, target: Entity) -> list[tuple[GrantingPolicy, str]]:
+    if target.kind == "ROLE":
+        return _policies_of(repos, OwnerKind.ROLE, target.entity_id, target.name)
+    if target.kind == "GROUP":
+        return _policies_of(repos, OwnerKind.GROUP, target.entity_id, target.name)
+    found = _policies_of(repos, OwnerKind.USER, target.entity_id, target.name)
+    # At most 10 groups per user (the quota), so one page holds them all.
+    for group in repos.groups.list_for_user(target.entity_id, None, 1000).items:
+        found += _policies_of(repos, OwnerKind.GROUP, group.group_id, group.name)
+    seen: set[tuple[str, str | None, str | None]] = set()
+    unique: list[tuple[GrantingPolicy, str]] = []
+    # A managed policy attached to the user and to one of its groups is listed once.
+    for policy, document in found:
+        key = (policy.name, policy.arn, policy.entity_name if policy.arn is None else None)
+        if key not in seen:
+            seen.add(key)
+            unique.append((policy, document))
+    return unique
+
+
+def _allow_statements(document: str) -> list[dict[str, Any]]:
+    try:
+        statements = json.loads(document).get("Statement", [])
+    except (ValueError, AttributeError):
+        return []
+    if isinstance(statements, dict):
+        statements = [statements]
+    return [s for s in statements if isinstance(s, dict) and s.get("Effect") == "Allow"]
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _names_service(pattern: str, namespace: str) -> bool:
+    """Whether an action pattern covers some action of the namespace ("*", "s3:Get*",
+    "s*:*"; the service part matched ignoring case, as action names are)."""
+    if pattern == "*":
+        return True
+    service, sep, _ = pattern.partition(":")
+    return bool(sep) and fnmatch.fnmatchcase(namespace.lower(), service.lower())
+
+
+def _grants(statements: list[dict[str, Any]], namespace: str) -> bool:
+    for statement in statements:
+        if "NotAction" in statement:
+            # Allow with NotAction grants the service unless it excludes all of it.
+            excluded = _strings(statement["NotAction"])
+            if not any(p == "*" or p.lower() == f"{namespace.lower()}:*" for p in excluded):
+                return True
+            continue
+        if any(_names_service(p, namespace) for p in _strings(statement.get("Action"))):
+            return True
+    return False
 
 
 def _owned(repos: Repositories, kind: OwnerKind, owner_id: str) -> list[str]:

@@ -27,6 +27,7 @@ class AccountSummary:
     mfa_devices: int
     mfa_devices_in_use: int
     server_certificates: int
+    global_endpoint_token_version: int
     quotas: Quotas
 
 
@@ -47,8 +48,18 @@ class AccountService:
                 mfa_devices=repos.mfa_devices.count(),
                 mfa_devices_in_use=repos.mfa_devices.count_assigned(),
                 server_certificates=repos.server_certificates.count(),
+                global_endpoint_token_version=repos.account.global_endpoint_token_version(),
                 quotas=self._quotas,
             )
+
+    def set_global_endpoint_token_version(self, version: int) -> None:
+        """SetSecurityTokenServicePreferences. iamd's STS has one endpoint whose tokens are
+        valid everywhere it serves, so the setting is recorded and reported (the account
+        summary), as AWS reports it, and changes no token."""
+        if version not in (1, 2):
+            raise ValueError(version)
+        with self._tx.write() as repos:
+            repos.account.set_global_endpoint_token_version(version)
 
     def list_aliases(self, marker: str | None, max_items: int) -> Page[str]:
         # At most one alias, but Marker and MaxItems are checked like any List operation's.

@@ -82,6 +82,8 @@ account = Table(
     Column("email", String(64), nullable=True),
     Column("email_lower", String(64), nullable=True, unique=True),
     Column("status", String(16), nullable=False, server_default="ACTIVE"),
+    # SetSecurityTokenServicePreferences: 1 (v1Token, AWS's default) or 2 (v2Token).
+    Column("global_endpoint_token_version", Integer, nullable=False, server_default="1"),
 )
 
 # Every entity row names its account (migration 0009): names are unique per account,
@@ -325,9 +327,9 @@ repository_tags = Table(
 )
 
 # Virtual MFA devices (CreateVirtualMFADevice). The serial number is the device's ARN;
-# names are unique ignoring case. The TOTP seed is sealed. `user_id` is set while the
-# device is enabled for a user; `last_used_step` is the newest TOTP time step accepted,
-# so a code is never accepted twice (AWS refuses a replayed code).
+# names are unique ignoring case within a path, as in AWS. The TOTP seed is sealed.
+# `user_id` is set while the device is enabled for a user; `last_used_step` is the newest
+# TOTP time step accepted, so a code is never accepted twice (AWS refuses a replayed code).
 mfa_devices = Table(
     "mfa_devices",
     metadata,
@@ -344,7 +346,7 @@ mfa_devices = Table(
     # How many time steps the device's clock is ahead of the server's (negative: behind),
     # learnt at EnableMFADevice and ResyncMFADevice and followed as codes come in.
     Column("drift_steps", Integer, nullable=False, server_default="0"),
-    UniqueConstraint("account_id", "name_lower"),
+    UniqueConstraint("account_id", "path", "name_lower"),
 )
 Index("ix_mfa_devices_user", mfa_devices.c.user_id)
 

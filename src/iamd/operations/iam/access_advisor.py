@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from iamd.errors import InvalidInput
 from iamd.operations.iam.shapes import max_items
 from iamd.operations.registry import CallContext, Operation, Params, Result, any_resource
-from iamd.services.access_advisor import Job, ServiceAccess, TrackedAction
+from iamd.services.access_advisor import GrantingPolicy, Job, ServiceAccess, TrackedAction
 
 T = TypeVar("T")
 _MARKER_PREFIX = "advisor:"
@@ -114,7 +114,36 @@ def _entity(_ctx: CallContext, p: Params) -> str:
     return str(p["Arn"])
 
 
+def list_policies_granting_service_access(ctx: CallContext, p: Params) -> Result:
+    # Every namespace's list comes in one answer (at most 200 namespaces, the model's
+    # bound): the result is never truncated, and a Marker has nothing more to give.
+    found = ctx.services.access_advisor.policies_granting(p["Arn"], p["ServiceNamespaces"])
+    return {
+        "PoliciesGrantingServiceAccess": [
+            {"ServiceNamespace": namespace, "Policies": [_granting(g) for g in policies]}
+            for namespace, policies in found
+        ],
+        "IsTruncated": False,
+    }
+
+
+def _granting(policy: GrantingPolicy) -> dict[str, str]:
+    shape = {"PolicyName": policy.name, "PolicyType": policy.policy_type}
+    if policy.arn is not None:
+        shape["PolicyArn"] = policy.arn
+    if policy.entity_type is not None and policy.entity_name is not None:
+        shape["EntityType"] = policy.entity_type
+        shape["EntityName"] = policy.entity_name
+    return shape
+
+
 OPERATIONS = (
+    Operation(
+        "iam",
+        "ListPoliciesGrantingServiceAccess",
+        list_policies_granting_service_access,
+        any_resource,
+    ),
     Operation("iam", "GenerateServiceLastAccessedDetails", generate, _entity),
     Operation("iam", "GetServiceLastAccessedDetails", get_details, any_resource),
     Operation(

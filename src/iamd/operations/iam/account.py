@@ -43,7 +43,7 @@ def summary_map(summary: AccountSummary) -> dict[str, int]:
         "PolicyVersionsInUse": summary.policy_versions_in_use,
         "PolicyVersionsInUseQuota": q.policy_versions_in_use,
         "VersionsPerPolicyQuota": q.versions_per_policy,
-        "GlobalEndpointTokenVersion": 1,
+        "GlobalEndpointTokenVersion": summary.global_endpoint_token_version,
         "AssumeRolePolicySizeQuota": q.assume_role_policy_size,
         "InstanceProfiles": summary.instance_profiles,
         "InstanceProfilesQuota": q.instance_profiles,
@@ -52,6 +52,16 @@ def summary_map(summary: AccountSummary) -> dict[str, int]:
         "Roles": summary.roles,
         "RolesQuota": q.roles,
     }
+
+
+_TOKEN_VERSIONS = {"v1Token": 1, "v2Token": 2}
+
+
+def set_security_token_service_preferences(ctx: CallContext, p: Params) -> Result:
+    # The model's enum has already refused any other value.
+    version = _TOKEN_VERSIONS[p["GlobalEndpointTokenVersion"]]
+    ctx.services.account.set_global_endpoint_token_version(version)
+    return None
 
 
 def list_account_aliases(ctx: CallContext, p: Params) -> Result:
@@ -74,4 +84,10 @@ OPERATIONS = (
     Operation("iam", "ListAccountAliases", list_account_aliases, any_resource),
     Operation("iam", "CreateAccountAlias", create_account_alias, any_resource),
     Operation("iam", "DeleteAccountAlias", delete_account_alias, any_resource),
+    Operation(
+        "iam",
+        "SetSecurityTokenServicePreferences",
+        set_security_token_service_preferences,
+        any_resource,
+    ),
 )

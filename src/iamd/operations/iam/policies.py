@@ -49,7 +49,7 @@ def create_policy(ctx: CallContext, p: Params) -> Result:
         p.get("Description"),
         tags_from_params(p.get("Tags")),
     )
-    return {"Policy": policy_shape(policy)}
+    return {"Policy": policy_shape(policy, created=True)}
 
 
 def get_policy(ctx: CallContext, p: Params) -> Result:

@@ -111,7 +111,15 @@ def role_last_used_shape(when: datetime | None, region: str | None) -> dict[str,
     return shape
 
 
-def policy_shape(policy: ManagedPolicy, *, full: bool = True) -> dict[str, Any]:
+def policy_shape(
+    policy: ManagedPolicy, *, full: bool = True, created: bool = False
+) -> dict[str, Any]:
+    """A Policy element: full for GetPolicy, the listing form otherwise.
+
+    AWS's GetPolicy always has Tags (an empty list for an untagged policy), its
+    CreatePolicy does not echo the Description (only the tags it was given), and its
+    listings have neither.
+    """
     shape: dict[str, Any] = {
         "PolicyName": policy.name,
         "PolicyId": policy.policy_id,
@@ -124,10 +132,12 @@ def policy_shape(policy: ManagedPolicy, *, full: bool = True) -> dict[str, Any]:
         "CreateDate": policy.create_date,
         "UpdateDate": policy.update_date,
     }
-    # Listing operations omit Description and Tags, as AWS's do.
-    if full and policy.description:
-        shape["Description"] = policy.description
-    if full and policy.tags:
+    if created:
+        if policy.tags:
+            shape["Tags"] = tags_shape(policy.tags)
+    elif full:
+        if policy.description:
+            shape["Description"] = policy.description
         shape["Tags"] = tags_shape(policy.tags)
     return shape
 

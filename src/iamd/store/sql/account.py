@@ -105,6 +105,21 @@ class AccountRepository:
         except IntegrityError as exc:
             raise EntityAlreadyExists(f"The account alias {alias} already exists.") from exc
 
+    def global_endpoint_token_version(self) -> int:
+        """1 or 2 (SetSecurityTokenServicePreferences); 1 when never set, as in AWS."""
+        query = select(account.c.global_endpoint_token_version).where(
+            account.c.account_id == self._account_id
+        )
+        value = self._conn.execute(query).scalar()
+        return int(value) if value is not None else 1
+
+    def set_global_endpoint_token_version(self, version: int) -> None:
+        self._conn.execute(
+            update(account)
+            .where(account.c.account_id == self._account_id)
+            .values(global_endpoint_token_version=version)
+        )
+
     def by_alias(self, alias: str) -> Account | None:
         row = self._conn.execute(_BY_ALIAS, {"alias": alias}).first()
         return _to_account(row) if row else None
