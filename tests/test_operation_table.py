@@ -304,8 +304,7 @@ EXPECTED: dict[str, tuple[Params, str]] = {
 # Operations of the IAM and STS models that iamd does not serve, with the reason; each
 # answers NotImplemented (501) once the caller is authorized for it. The README's
 # "Operations not served" lists the same.
-FEDERATION = "issue 15/16 in progress: federation (another helper builds it)"
-SERVICE_CREDENTIALS = "issue 16 item 2 in progress: service-specific credentials"
+FEDERATION = "issue 15 in progress: identity providers and outbound federation"
 DELEGATION = (
     "AWS partner delegation requests: CreateDelegationRequest is 'not available for general "
     "use' (partner onboarding), and the rest act only on such requests"
@@ -336,16 +335,6 @@ NOT_SERVED: dict[tuple[str, str], str] = {
             "EnableOutboundWebIdentityFederation",
             "DisableOutboundWebIdentityFederation",
             "GetOutboundWebIdentityFederationInfo",
-        )
-    },
-    **{
-        ("iam", name): SERVICE_CREDENTIALS
-        for name in (
-            "CreateServiceSpecificCredential",
-            "ListServiceSpecificCredentials",
-            "UpdateServiceSpecificCredential",
-            "ResetServiceSpecificCredential",
-            "DeleteServiceSpecificCredential",
         )
     },
     **{
@@ -388,13 +377,7 @@ NOT_SERVED: dict[tuple[str, str], str] = {
     ),
     **{
         ("sts", name): FEDERATION
-        for name in (
-            "AssumeRoleWithSAML",
-            "AssumeRoleWithWebIdentity",
-            "GetFederationToken",
-            "DecodeAuthorizationMessage",
-            "GetWebIdentityToken",
-        )
+        for name in ("GetWebIdentityToken",)
     },
 }
 

@@ -1,16 +1,16 @@
 """A virtual MFA device is unique by path and name in its account, as in AWS (issue 16,
 item 5): `/a/phone` and `/b/phone` are two devices, `/a/phone` and `/a/PHONE` one.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0020
+Revises: 0019
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

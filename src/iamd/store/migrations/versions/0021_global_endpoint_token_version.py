@@ -1,8 +1,8 @@
 """The account's global endpoint token version (SetSecurityTokenServicePreferences, issue
 16 item 4): 1 (v1Token, AWS's default for existing accounts) or 2 (v2Token).
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0021
+Revises: 0020
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
