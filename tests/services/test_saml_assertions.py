@@ -15,6 +15,7 @@ from tests.support.saml_idp import SamlIdp
 from iamd.services.saml_assertions import (
     ROLE_ATTRIBUTE,
     SamlRejected,
+    aws_name_qualifier,
     parse_metadata,
     verify_response,
 )
@@ -159,3 +160,12 @@ def test_not_base64_and_not_a_response(certs: tuple[str, ...]) -> None:
         verify_response("%%%", certs, _now())
     with pytest.raises(SamlRejected, match="not a samlp:Response"):
         verify_response(_b64("<a/>"), certs, _now())
+
+
+def test_name_qualifier_is_awss_hash() -> None:
+    # BASE64(SHA1("https://example.com/saml" + "123456789012" + "/MySAMLIdP")), the
+    # example of AWS's AssumeRoleWithSAML reference, computed once with openssl-like tools.
+    assert (
+        aws_name_qualifier("https://example.com/saml", "123456789012", "MySAMLIdP")
+        == "1uAJanUnBc2XeUkHURMht+xam2c="
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -125,6 +126,13 @@ def _pem(base64_body: str) -> str:
     return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
 
 
+def aws_name_qualifier(issuer: str, account_id: str, provider_name: str) -> str:
+    """AssumeRoleWithSAML's NameQualifier (and `saml:namequalifier`), as AWS documents it:
+    BASE64(SHA1(issuer + account id + "/" + the provider's friendly name))."""
+    digest = hashlib.sha1(f"{issuer}{account_id}/{provider_name}".encode(), usedforsecurity=False)
+    return base64.b64encode(digest.digest()).decode()
+
+
 # -- responses ---------------------------------------------------------------------------
 
 
@@ -134,7 +142,8 @@ class VerifiedAssertion:
     issuer: str
     subject: str
     subject_type: str
-    name_qualifier: str | None
+    # The NameID's own NameQualifier attribute (not AWS's NameQualifier: see below).
+    name_id_qualifier: str | None
     audiences: tuple[str, ...]
     recipients: tuple[str, ...]
     not_on_or_after: datetime
@@ -259,7 +268,7 @@ def _read_assertion(
         issuer=issuer,
         subject=subject,
         subject_type=subject_type,
-        name_qualifier=name_id.get("NameQualifier"),
+        name_id_qualifier=name_id.get("NameQualifier"),
         audiences=audiences,
         recipients=recipients,
         not_on_or_after=expiry,
