@@ -14,6 +14,8 @@ command -v git >/dev/null 2>&1 || need+=(git)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 # The systemd unit test checks packaging/iamd.service with systemd-analyze.
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+# The SAML tests' identity provider (pysaml2) signs its responses with xmlsec1.
+command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
 
 if ((${#need[@]} == 0)); then
   exit 0
