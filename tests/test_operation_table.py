@@ -375,10 +375,7 @@ NOT_SERVED: dict[tuple[str, str], str] = {
     ("sts", "GetDelegatedAccessToken"): (
         "exchanges a partner delegation request's token (see the delegation requests)"
     ),
-    **{
-        ("sts", name): FEDERATION
-        for name in ("GetWebIdentityToken",)
-    },
+    **{("sts", name): FEDERATION for name in ("GetWebIdentityToken",)},
 }
 
 

@@ -212,15 +212,17 @@ def test_every_problem_is_reported_with_its_location() -> None:
     )
     problems = check_policy(text, PolicyKind.IDENTITY)
     vendor = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+    # In the order AWS's validation meets them: legacy parsing, Sid uniqueness, the
+    # resource's format, the action's prefix.
     assert problems == [
         Problem(LEGACY, *_span(text, '"allow"'), "error"),
-        Problem(vendor, *_span(text, '"s3"'), "error"),
         Problem(
             "Statement IDs (SID) in a single policy must be unique.",
             *_span(text, '"a"', 1),
             "error",
         ),
         Problem('Resource x must be in ARN format or "*".', *_span(text, '"x"'), "error"),
+        Problem(vendor, *_span(text, '"s3"'), "error"),
     ]
     assert _span(text, '"allow"') == (Position(4, 28), Position(4, 34))
 
@@ -300,3 +302,40 @@ def test_broken_policy_compiles_to_deny_everything(kind: PolicyKind) -> None:
     )
     assert decision.effect is Effect.EXPLICIT_DENY
     assert compile_policy("not json", kind, "x").statements[0].deny
+
+
+NO_VENDOR = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+ORDER_CASES = [
+    # (first statement's fault, second statement's fault) -> the message AWS gives.
+    (
+        "a prefix fault before a duplicate Sid",
+        [_stmt(Sid="s", Action="GetUser"), _stmt(Sid="s")],
+        "Statement IDs (SID) in a single policy must be unique.",
+    ),
+    (
+        "a resource fault before a missing action",
+        [_stmt(Resource="nope"), _stmt(Action=None)],
+        "Policy statement must contain actions.",
+    ),
+    (
+        "a prefix fault before legacy parsing",
+        [_stmt(Action="iam:Get:User"), _stmt(Effect="allow")],
+        LEGACY,
+    ),
+    (
+        "a prefix fault before a resource fault",
+        [_stmt(Action="GetUser"), _stmt(Resource="nope")],
+        'Resource nope must be in ARN format or "*".',
+    ),
+    ("a resource fault before a syntax error", [_stmt(Resource="nope"), _stmt(Foo="x")], SYNTAX),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "statements", "first"), ORDER_CASES, ids=[case[0] for case in ORDER_CASES]
+)
+def test_several_faults_answer_with_the_one_aws_checks_first(
+    name: str, statements: list[dict[str, object]], first: str
+) -> None:
+    text = json.dumps({"Version": "2012-10-17", "Statement": statements})
+    assert _messages(text)[0] == first, name

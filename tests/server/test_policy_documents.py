@@ -59,6 +59,20 @@ MALFORMED = {
         _doc(Action="GetObject"),
         "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
     ),
+    # Several faults: the one AWS's validation meets first (Sid uniqueness before the
+    # action's prefix, though the prefix fault comes first in the document).
+    "several-faults": (
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Sid": "Same", "Effect": "Allow", "Action": "GetObject", "Resource": "*"},
+                    {"Sid": "Same", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "x"},
+                ],
+            }
+        ),
+        "Statement IDs (SID) in a single policy must be unique.",
+    ),
 }
 
 

@@ -539,4 +539,33 @@ def analyse(
         return None, checker.problems
     policy = checker.document(root)
     errors = [p for p in checker.problems if p.kind == "error"]
-    return (None if errors else policy), checker.problems
+    return (None if errors else policy), in_aws_order(checker.problems)
+
+
+def _phase(problem: Problem) -> int:
+    """Where AWS's validation finds a problem: a document with several is answered with
+    the first phase's first problem (issue 16: JSON syntax and value types, Version,
+    legacy parsing of Effect, dates and ARNs, Sid uniqueness, actions present, resource
+    format, action prefix)."""
+    message = problem.message
+    if problem.kind == "limit":
+        return 0
+    if message == SYNTAX:
+        return 1
+    if message == LEGACY:
+        return 2
+    if message in (SID_CHARS, DUPLICATE_SID):
+        return 3
+    if message in (NO_ACTIONS, NO_RESOURCES, NO_PRINCIPAL_ALLOWED, PRINCIPAL_REQUIRED):
+        return 4
+    if message.startswith("Has prohibited field"):
+        return 4
+    if message in (NO_VENDOR, ONE_COLON, TRUST_ACTIONS_ONLY) or message.startswith("Vendor "):
+        return 6
+    return 5  # the resource's format, partition, vendor, region and path
+
+
+def in_aws_order(problems: list[Problem]) -> list[Problem]:
+    """The problems in the order AWS's validation meets them (stable within a phase:
+    document order)."""
+    return sorted(problems, key=_phase)
