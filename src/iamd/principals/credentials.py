@@ -20,7 +20,7 @@ organization both are absent and evaluation does no extra work.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -28,7 +28,7 @@ from iamd.auth.secret_box import SecretBox
 from iamd.auth.session_tokens import InvalidSessionToken, SessionClaims, SessionKind, SessionTokens
 from iamd.errors import ExpiredToken, InvalidClientTokenId
 from iamd.ids import IdPrefix
-from iamd.model import AccessKeyStatus, User
+from iamd.model import AccessKeyStatus, Tag, User
 from iamd.principals.caller import Caller, PrincipalType
 from iamd.principals.organization_policies import organization_keys
 from iamd.principals.principal_policies import PolicyCompiler, PrincipalPolicies
@@ -201,26 +201,7 @@ class CredentialResolver:
         )
         policies = self._compiler.for_user(repos, user).with_session(session_policies or ())
         caller = federated_caller(account, user, claims)
-        keys: dict[str, str | tuple[str, ...]] = {
-            "aws:userid": caller.user_id,
-            "aws:PrincipalArn": caller.arn,
-            "aws:PrincipalAccount": account,
-            "aws:PrincipalType": caller.principal_type.value,
-        }
-        # The user's tags, overridden by session tags of the same key (case-insensitive).
-        tags = {tag.key.lower(): (tag.key, tag.value) for tag in user.tags}
-        tags.update({key.lower(): (key, value) for key, value in claims.tags})
-        for key, value in tags.values():
-            keys[f"aws:PrincipalTag/{key}"] = value
-        keys.update(_session_keys(claims))
-        return ResolvedCredential(
-            access_key_id=claims.access_key_id,
-            secret_access_key=claims.secret_access_key,
-            status=AccessKeyStatus.ACTIVE,
-            caller=caller,
-            policies=policies,
-            principal_keys=keys,
-        )
+        return _session_credential(claims, caller, caller.arn, user.tags, policies)
 
     def _load_role_session(
         self, repos: Repositories, claims: SessionClaims
@@ -251,27 +232,8 @@ class CredentialResolver:
             role_arn=role.arn,
             role_name=role.name,
         )
-        keys: dict[str, str | tuple[str, ...]] = {
-            "aws:userid": caller.user_id,
-            # A role session's aws:PrincipalArn is its role's ARN (iam-facts §7.6).
-            "aws:PrincipalArn": role.arn,
-            "aws:PrincipalAccount": account,
-            "aws:PrincipalType": caller.principal_type.value,
-        }
-        # Role tags, overridden by the session's tags of the same key (case-insensitive).
-        tags = {tag.key.lower(): (tag.key, tag.value) for tag in role.tags}
-        tags.update({key.lower(): (key, value) for key, value in claims.tags})
-        for key, value in tags.values():
-            keys[f"aws:PrincipalTag/{key}"] = value
-        keys.update(_session_keys(claims))
-        return ResolvedCredential(
-            access_key_id=claims.access_key_id,
-            secret_access_key=claims.secret_access_key,
-            status=AccessKeyStatus.ACTIVE,
-            caller=caller,
-            policies=policies,
-            principal_keys=keys,
-        )
+        # A role session's aws:PrincipalArn is its role's ARN (iam-facts §7.6).
+        return _session_credential(claims, caller, role.arn, role.tags, policies)
 
 
 def with_organization(compiler: PolicyCompiler, resolved: ResolvedCredential) -> ResolvedCredential:
@@ -390,3 +352,33 @@ def opens_stored_secrets(box: SecretBox, keys: AccessKeyRepository) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _session_credential(
+    claims: SessionClaims,
+    caller: Caller,
+    principal_arn: str,
+    entity_tags: Sequence[Tag],
+    policies: PrincipalPolicies,
+) -> ResolvedCredential:
+    """A session's credential: its caller, policies and the principal's context keys;
+    the entity's tags are overridden by session tags of the same key (case-insensitive)."""
+    keys: dict[str, str | tuple[str, ...]] = {
+        "aws:userid": caller.user_id,
+        "aws:PrincipalArn": principal_arn,
+        "aws:PrincipalAccount": caller.account_id,
+        "aws:PrincipalType": caller.principal_type.value,
+    }
+    tags = {tag.key.lower(): (tag.key, tag.value) for tag in entity_tags}
+    tags.update({key.lower(): (key, value) for key, value in claims.tags})
+    for key, value in tags.values():
+        keys[f"aws:PrincipalTag/{key}"] = value
+    keys.update(_session_keys(claims))
+    return ResolvedCredential(
+        access_key_id=claims.access_key_id,
+        secret_access_key=claims.secret_access_key,
+        status=AccessKeyStatus.ACTIVE,
+        caller=caller,
+        policies=policies,
+        principal_keys=keys,
+    )

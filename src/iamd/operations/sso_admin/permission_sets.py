@@ -13,16 +13,13 @@ from iamd.model.identity_center import (
     PermissionSet,
 )
 from iamd.operations.registry import CallContext, Operation, Params, Result
+from iamd.operations.sso_admin.instances import instance_resource
 from iamd.services.identity_store import page_of_list
 from iamd.services.permission_sets import CREATE, DELETE, PROVISION
 
 
 def permission_set_resource(_ctx: CallContext, p: Params) -> str:
     return str(p["PermissionSetArn"])
-
-
-def instance_resource(_ctx: CallContext, p: Params) -> str:
-    return str(p["InstanceArn"])
 
 
 def _shape(ps: PermissionSet) -> dict[str, Any]:
@@ -59,6 +56,18 @@ def _provisioning_status(status: OperationStatus) -> dict[str, Any]:
         "FailureReason": status.failure_reason,
         "CreatedDate": status.created,
     }
+
+
+def _assignment_rows(found: list[AccountAssignment]) -> list[dict[str, str]]:
+    return [
+        {
+            "AccountId": a.account_id,
+            "PermissionSetArn": a.permission_set_arn,
+            "PrincipalType": a.principal_type,
+            "PrincipalId": a.principal_id,
+        }
+        for a in found
+    ]
 
 
 def _paged(key: str, items: list[Any], listing: str, p: Params) -> Result:
@@ -271,16 +280,7 @@ def list_account_assignments(ctx: CallContext, p: Params) -> Result:
     found = ctx.services.permission_sets.assignments(
         p["InstanceArn"], p["AccountId"], p["PermissionSetArn"]
     )
-    rows = [
-        {
-            "AccountId": a.account_id,
-            "PermissionSetArn": a.permission_set_arn,
-            "PrincipalType": a.principal_type,
-            "PrincipalId": a.principal_id,
-        }
-        for a in found
-    ]
-    return _paged("AccountAssignments", rows, "assignments", p)
+    return _paged("AccountAssignments", _assignment_rows(found), "assignments", p)
 
 
 def list_assignments_for_principal(ctx: CallContext, p: Params) -> Result:
@@ -290,16 +290,7 @@ def list_assignments_for_principal(ctx: CallContext, p: Params) -> Result:
         p["PrincipalId"],
         (p.get("Filter") or {}).get("AccountId"),
     )
-    rows = [
-        {
-            "AccountId": a.account_id,
-            "PermissionSetArn": a.permission_set_arn,
-            "PrincipalType": a.principal_type,
-            "PrincipalId": a.principal_id,
-        }
-        for a in found
-    ]
-    return _paged("AccountAssignments", rows, "principal-assignments", p)
+    return _paged("AccountAssignments", _assignment_rows(found), "principal-assignments", p)
 
 
 def list_accounts_for_permission_set(ctx: CallContext, p: Params) -> Result:
