@@ -5,6 +5,7 @@ in one `lookup-events`."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -130,3 +131,28 @@ def test_two_nodes_on_one_postgresql_write_one_trail(
 
     assert from_a == expected
     assert from_b == expected
+
+
+def test_a_request_over_tls_has_its_tls_details(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = start_server(data, tls=True, extra_args=["--audit-trail"])
+    try:
+        server.client("iam").create_user(UserName="over-tls")
+        with sqlite3.connect(data / "iamd.sqlite3") as conn:
+            row = conn.execute(
+                "SELECT json_extract(record, '$.tlsDetails') FROM trail_events "
+                "WHERE event_name = 'CreateUser'"
+            ).fetchone()
+    finally:
+        server.stop()
+
+    details = json.loads(row[0])
+    # Python's client and server both speak TLS 1.3; its suites are named as CloudTrail
+    # names them.
+    assert details["tlsVersion"] == "TLSv1.3"
+    assert details["cipherSuite"] in {
+        "TLS_AES_128_GCM_SHA256",
+        "TLS_AES_256_GCM_SHA384",
+        "TLS_CHACHA20_POLY1305_SHA256",
+    }
+    assert details["clientProvidedHostHeader"] == server.endpoint.split("://", 1)[1]
