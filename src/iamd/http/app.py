@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from iamd.http.connections import TLS_SCOPE_KEY
 from iamd.http.failures import UnexpectedFailures
 from iamd.http.identity_center import PATHS as IDENTITY_CENTER_PATHS
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
@@ -120,6 +121,7 @@ class IamdApp:
             body=body,
             client_ip=client[0] or "",
             secure=scope.get("scheme") == "https",
+            tls=scope.get(TLS_SCOPE_KEY),
         )
         loop = asyncio.get_running_loop()
         if self._sign_in is not None and scope["path"] == SIGN_IN_PATH:

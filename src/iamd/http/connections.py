@@ -133,6 +133,20 @@ class ConnectionGuard:
         self._sweeper = loop.call_later(self._sweep_every, self._sweep, loop)
 
 
+#: The ASGI scope's key for the connection's (TLS version, cipher suite).
+TLS_SCOPE_KEY = "iamd.tls"
+
+
+def _negotiated(transport: asyncio.Transport) -> tuple[str, str] | None:
+    ssl_object = transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return None
+    version, cipher = ssl_object.version(), ssl_object.cipher()
+    if not version or not cipher:
+        return None
+    return str(version), str(cipher[0])
+
+
 class IamdHttpProtocol(HttpToolsProtocol):
     """One HTTP/1.1 connection (see the module's docstring); `bind` sets its guard."""
 
@@ -149,6 +163,7 @@ class IamdHttpProtocol(HttpToolsProtocol):
         self._refusal = 400
         # Set once an upgrade was asked for: what follows the head is not HTTP.
         self._upgrading = False
+        self._tls: tuple[str, str] | None = None
 
     @classmethod
     def bind(cls, guard: ConnectionGuard) -> type[IamdHttpProtocol]:
@@ -161,6 +176,7 @@ class IamdHttpProtocol(HttpToolsProtocol):
         self, transport: asyncio.Transport
     ) -> None:
         super().connection_made(transport)
+        self._tls = _negotiated(transport)
         self.guard.waiting_for_head(self, self.loop.time())
         if not self.guard.admit(self, len(self.connections)):
             self.drop()
@@ -212,6 +228,9 @@ class IamdHttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        if self._tls is not None:
+            # uvicorn's scope has no TLS details: the audit trail records them.
+            self.scope[TLS_SCOPE_KEY] = self._tls  # type: ignore[literal-required]
         self._header_bytes = 0
         self._header_count = 0
         if self._phase != _HEAD:

@@ -83,6 +83,8 @@ class HttpRequest:
     body: bytes
     client_ip: str
     secure: bool
+    # (TLS version, cipher suite) of the connection, when it is TLS.
+    tls: tuple[str, str] | None = None
     # The Query parameters, when the front already decoded them to decide where the
     # request runs (never decoded twice).
     form: DecodedForm | None = None
@@ -413,6 +415,7 @@ class AwsPipeline:
             resources=(found,) if found is not None else (),
             lookup_resources=resources_named(params) if params is not None else (),
             tls_host=host if host else ("" if request.secure else None),
+            tls=request.tls,
             api_version=codec.api_version if isinstance(codec, QueryCodec) else None,
         )
 

@@ -176,6 +176,9 @@ def _serve_on(
             database,
             flush_seconds=settings.last_used_flush_seconds,
             retention_days=settings.trail_retention_days,
+            # The events' own clock: a sweep on another clock would keep or drop the
+            # wrong events when the two differ (as the test clock makes them).
+            now=services.clock.now,
         )
         if settings.audit_trail
         else None

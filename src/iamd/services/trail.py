@@ -397,6 +397,9 @@ class RequestEvent:
     resources: tuple[dict[str, str], ...] = ()
     lookup_resources: tuple[tuple[str, str], ...] = ()
     tls_host: str | None = None  # set when the request came over TLS
+    # The connection's negotiated (protocol version, cipher suite), as OpenSSL names
+    # them ("TLSv1.3", "TLS_AES_256_GCM_SHA384"), which are CloudTrail's names too.
+    tls: tuple[str, str] | None = None
     api_version: str | None = None
     # Work the front defers to the writer thread (the sign-in front's look-up of whether
     # the user name exists: done there, it adds nothing to the attempt's timing).
@@ -447,7 +450,11 @@ class RequestEvent:
         record["recipientAccountId"] = self.account_id
         record["eventCategory"] = "Management"
         if self.tls_host is not None:
-            record["tlsDetails"] = {"clientProvidedHostHeader": self.tls_host}
+            details: dict[str, str] = {}
+            if self.tls is not None:
+                details["tlsVersion"], details["cipherSuite"] = self.tls
+            details["clientProvidedHostHeader"] = self.tls_host
+            record["tlsDetails"] = details
         return record
 
     def stored(self) -> StoredEvent:
