@@ -285,6 +285,10 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     "SimulateCustomPolicy": ({"PolicyInputList": ["{}"], "ActionNames": ["s3:GetObject"]}, "*"),
     "GetContextKeysForPrincipalPolicy": ({"PolicySourceArn": DEVS}, DEVS),
     "GetContextKeysForCustomPolicy": ({"PolicyInputList": ["{}"]}, "*"),
+    # outbound web identity federation: the account's switch, no resource type
+    "EnableOutboundWebIdentityFederation": (ANY, "*"),
+    "DisableOutboundWebIdentityFederation": (ANY, "*"),
+    "GetOutboundWebIdentityFederationInfo": (ANY, "*"),
 }
 
 
@@ -362,6 +366,7 @@ def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
         "AssumeRole",
         "AssumeRoleWithWebIdentity",
         "AssumeRoleWithSAML",
+        "GetWebIdentityToken",
     }
     # Served unsigned, as AWS serves them: the token or assertion authenticates, the
     # role's trust policy alone authorizes.
@@ -386,6 +391,10 @@ def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
     assert not assume.always_allowed
     role = f"arn:aws:iam::{ACCOUNT}:role/ops/Deployer"
     assert assume.resource(world.ctx, {"RoleArn": role, "RoleSessionName": "s1"}) == role
+    # GetWebIdentityToken: sts:GetWebIdentityToken on "*", by the pipeline.
+    token = served["GetWebIdentityToken"]
+    assert not (token.always_allowed or token.authorized_by_handler)
+    assert token.resource(world.ctx, {"Audience": ["a"], "SigningAlgorithm": "ES384"}) == "*"
 
 
 REPO = f"arn:aws:codecommit:us-east-1:{ACCOUNT}:MyDemoRepo"

@@ -21,6 +21,7 @@ from typing import Any
 from iamd.http.failures import UnexpectedFailures
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.protocol.form import DecodedForm, decode_query_form, header
+from iamd.services.outbound_federation import ISSUER_PATH as OIDC_PREFIX
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -53,6 +54,8 @@ _IDENTITY_CENTER_NOT_SERVED = HttpResponse(
 )
 #: Answers one request on a worker thread (the sign-in endpoint).
 ThreadedHandler = Callable[[HttpRequest], HttpResponse]
+#: The OIDC issuer's documents (`http/oidc_issuer.py`): method and path, on a worker thread.
+OidcHandler = Callable[[str, str], HttpResponse]
 
 
 class IamdApp:
@@ -65,12 +68,14 @@ class IamdApp:
         failures: UnexpectedFailures,
         sign_in: ThreadedHandler | None = None,
         fail_path: str | None = None,
+        oidc: OidcHandler | None = None,
     ) -> None:
         self._pipeline = pipeline
         self._executor = executor
         self._inline_reads = inline_reads
         self._failures = failures
         self._sign_in = sign_in
+        self._oidc = oidc
         # Tests only (hidden --test-fail-path): requests to this path fail before their
         # body is read, to prove that such failures still get InternalFailure.
         self._fail_path = fail_path
@@ -111,6 +116,13 @@ class IamdApp:
             raise RuntimeError("failure injected by --test-fail-path")
         if scope["path"] in IDENTITY_CENTER_PATHS:
             await _respond(send, _IDENTITY_CENTER_NOT_SERVED)
+            return
+        if self._oidc is not None and scope["path"].startswith(OIDC_PREFIX):
+            # Unauthenticated GETs whose answers come from the database: never on the loop.
+            response = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._oidc, scope["method"], scope["path"]
+            )
+            await _respond(send, response)
             return
         try:
             body = await _read_body(receive, scope["headers"])
@@ -182,6 +194,8 @@ _OFF_LOOP_READS = frozenset(
         "GetContextKeysForCustomPolicy",
         "GetContextKeysForPrincipalPolicy",
         "GetCredentialReport",
+        # Signs a JWT, and now and then generates the next signing key (RSA: ~50 ms).
+        "GetWebIdentityToken",
     }
 )
 

@@ -30,6 +30,7 @@ from iamd.http.connection_limits import (
 )
 from iamd.http.connections import ConnectionGuard, IamdHttpProtocol
 from iamd.http.failures import UnexpectedFailures
+from iamd.http.oidc_issuer import OidcIssuerEndpoint
 from iamd.http.operator_routes import MetricsEndpoint, OperatorRoutes
 from iamd.http.pipeline import AwsPipeline
 from iamd.http.sign_in import SignInEndpoint
@@ -204,6 +205,7 @@ def _serve_on(
             trail=trail,
         ).handle,
         fail_path=settings.test_fail_path,
+        oidc=OidcIssuerEndpoint(services).handle,
     )
     git_ssh = (
         git_ssh_server(

@@ -9,7 +9,7 @@ from iamd.operations.registry import (
     Result,
     unsigned_operation,
 )
-from iamd.operations.sts import identity, sessions
+from iamd.operations.sts import identity, sessions, web_identity_tokens
 
 
 def _not_served(name: str) -> AnonymousHandler:
@@ -26,4 +26,9 @@ _FEDERATION = tuple(
     for name in ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML")
 )
 
-OPERATIONS: tuple[Operation, ...] = (*identity.OPERATIONS, *sessions.OPERATIONS, *_FEDERATION)
+OPERATIONS: tuple[Operation, ...] = (
+    *identity.OPERATIONS,
+    *sessions.OPERATIONS,
+    *web_identity_tokens.OPERATIONS,
+    *_FEDERATION,
+)
