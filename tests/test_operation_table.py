@@ -393,7 +393,8 @@ def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
     assert assume.resource(world.ctx, {"RoleArn": role, "RoleSessionName": "s1"}) == role
     # GetWebIdentityToken: sts:GetWebIdentityToken on "*", by the pipeline.
     token = served["GetWebIdentityToken"]
-    assert not (token.always_allowed or token.authorized_by_handler)
+    assert not token.always_allowed
+    assert not token.authorized_by_handler
     assert token.resource(world.ctx, {"Audience": ["a"], "SigningAlgorithm": "ES384"}) == "*"
 
 
