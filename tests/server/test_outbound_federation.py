@@ -26,6 +26,8 @@ from tests.server.test_sts_sessions import user_with_key
 from tests.support.clock import ServerClock
 from tests.support.servers import RunningServer, start_server
 
+from iamd.server.settings import Settings
+
 AUDIENCE = "https://api.example.com"
 AWS_CLAIMS = "https://sts.amazonaws.com/"
 _UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -402,3 +404,53 @@ def test_keys_rotate_and_stay_published_after_they_retire(
     third, published = token_at(8.2)
     assert third == successor
     assert first not in published
+
+
+@pytest.mark.postgres
+def test_public_url_and_two_nodes_on_postgresql(fresh_postgres_url: str, tmp_path: Path) -> None:
+    """The issuer is under --public-url (a proxy's); a token one node signs verifies
+    against the JWKS the other serves (the sealed keys open with the shared master key)."""
+    env = {"IAMD_MASTER_KEY": "aWFtZC10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXMhISE="}
+    public = ["--public-url", "https://iam.example.com/idp/"]
+    node_a = start_server(
+        tmp_path / "a", database_url=fresh_postgres_url, extra_env=env, extra_args=public
+    )
+    node_b = start_server(
+        tmp_path / "b", database_url=fresh_postgres_url, extra_env=env, extra_args=public
+    )
+    try:
+        issuer = node_a.client().enable_outbound_web_identity_federation()["IssuerIdentifier"]
+        assert re.fullmatch(r"https://iam\.example\.com/idp/oidc/" + _UUID, issuer)
+        sts = token_user(node_b, "tokens")
+        local = node_a.endpoint + "/oidc/" + issuer.rsplit("/", 1)[1]
+        configuration = get_json(local + "/.well-known/openid-configuration")
+        assert configuration["issuer"] == issuer
+        assert configuration["jwks_uri"] == issuer + "/.well-known/jwks.json"
+        for algorithm in ("RS256", "ES384"):
+            token = sts.get_web_identity_token(Audience=[AUDIENCE], SigningAlgorithm=algorithm)
+            key = jwt.PyJWKClient(local + "/.well-known/jwks.json").get_signing_key_from_jwt(
+                token["WebIdentityToken"]
+            )
+            claims = jwt.decode(
+                token["WebIdentityToken"],
+                key,
+                algorithms=[algorithm],
+                audience=AUDIENCE,
+                issuer=issuer,
+            )
+            assert claims["sub"] == f"arn:aws:iam::{ACCOUNT}:user/tokens"
+    finally:
+        node_a.stop()
+        node_b.stop()
+
+
+def test_a_malformed_public_url_is_refused_at_start(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="--public-url must be an http:// or https:// URL"):
+        start_server(
+            tmp_path / "data", extra_env={"IAMD_PUBLIC_URL": "https://u:p@iam.example.com"}
+        )
+    for bad in ("ftp://iam.example.com", "https://iam.example.com/?a=1", "iam.example.com"):
+        with pytest.raises(ValueError, match="--public-url"):
+            Settings(public_url=bad)
+    for good in ("https://iam.example.com", "http://[::1]:4580/iamd/", "https://a.b:8443/x/y"):
+        assert Settings(public_url=good).public_url == good
