@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -455,3 +456,28 @@ def test_a_malformed_public_url_is_refused_at_start(tmp_path: Path) -> None:
             Settings(public_url=bad)
     for good in ("https://iam.example.com", "http://[::1]:4580/iamd/", "https://a.b:8443/x/y"):
         assert Settings(public_url=good).public_url == good
+
+
+def test_the_token_is_kept_out_of_the_audit_trail_and_the_log(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data", extra_args=["--audit-trail"])
+    try:
+        server.client().enable_outbound_web_identity_federation()
+        sts = token_user(server, "tokens")
+        token = sts.get_web_identity_token(Audience=[AUDIENCE], SigningAlgorithm="RS256")
+        body = token["WebIdentityToken"].split(".")[1]
+        database = server.data_dir / "iamd.sqlite3"
+        deadline = time.monotonic() + 10
+        records: list[str] = []
+        while time.monotonic() < deadline:
+            with sqlite3.connect(database) as conn:
+                records = [r[0] for r in conn.execute("SELECT record FROM trail_events")]
+            if any('"GetWebIdentityToken"' in r for r in records):
+                break
+            time.sleep(0.2)
+        (event,) = [json.loads(r) for r in records if '"GetWebIdentityToken"' in r]
+        assert event["requestParameters"]["audience"] == [AUDIENCE]
+        assert event["userIdentity"]["arn"] == f"arn:aws:iam::{ACCOUNT}:user/tokens"
+        for text in (*records, server.log_text()):
+            assert body not in text
+    finally:
+        server.stop()
