@@ -481,3 +481,15 @@ def test_the_token_is_kept_out_of_the_audit_trail_and_the_log(tmp_path: Path) ->
             assert body not in text
     finally:
         server.stop()
+
+
+def test_an_organization_member_gets_its_organization_claims(fresh_server: RunningServer) -> None:
+    organizations = fresh_server.client("organizations")
+    organization = organizations.create_organization(FeatureSet="ALL")["Organization"]
+    root = organizations.list_roots()["Roots"][0]["Id"]
+    fresh_server.client().enable_outbound_web_identity_federation()
+    sts = token_user(fresh_server, "member")
+    token = sts.get_web_identity_token(Audience=[AUDIENCE], SigningAlgorithm="ES384")
+    claims = verify(token["WebIdentityToken"], issuer_of(fresh_server))
+    assert claims[AWS_CLAIMS]["org_id"] == organization["Id"]
+    assert claims[AWS_CLAIMS]["ou_path"] == f"{organization['Id']}/{root}/"

@@ -81,6 +81,9 @@ class TokenRequest:
     request_tags: Sequence[tuple[str, str]] = ()
     # The caller's session ends at this epoch second (None: long-term credentials).
     session_expires: int | None = None
+    # The account's organization and its path from the root (o-.../r-.../ou-.../), if any.
+    org_id: str | None = None
+    ou_path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +166,10 @@ class OutboundFederationService:
             "aws_account": self._tx.account_id,
             "source_region": request.region,
         }
+        if request.org_id is not None:
+            aws_claims["org_id"] = request.org_id
+        if request.ou_path is not None:
+            aws_claims["ou_path"] = request.ou_path
         if request.principal_tags:
             aws_claims["principal_tags"] = dict(request.principal_tags)
         if request.request_tags:

@@ -46,6 +46,7 @@ def get_web_identity_token(ctx: CallContext, params: Params) -> Result:
         for key, value in credential.principal_keys.items()
         if key.startswith(_PRINCIPAL_TAG) and isinstance(value, str)
     }
+    organization = ctx.services.organizations.org_facts(caller.account_id)
     issued = ctx.services.outbound_federation.issue(
         TokenRequest(
             # A role session's subject is its role, as AWS's sample token shows.
@@ -57,6 +58,8 @@ def get_web_identity_token(ctx: CallContext, params: Params) -> Result:
             principal_tags=principal_tags,
             request_tags=tags,
             session_expires=caller.session.expires if caller.session is not None else None,
+            org_id=organization.org_id if organization is not None else None,
+            ou_path=organization.org_paths[0] if organization is not None else None,
         )
     )
     return {"WebIdentityToken": issued.token, "Expiration": issued.expiration}
