@@ -218,9 +218,15 @@ def test_the_discovery_document_and_unknown_paths(issuer_server: RunningServer) 
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(base + path, timeout=10)  # noqa: S310
         assert refused.value.code == 404
-    request = urllib.request.Request(  # noqa: S310 - our own server
-        issuer + "/.well-known/jwks.json", method="POST", data=b""
-    )
+    with urllib.request.urlopen(  # noqa: S310 - our own server
+        urllib.request.Request(configuration["jwks_uri"], method="HEAD"), timeout=10
+    ) as head:
+        assert head.status == 200
+        assert head.headers["Cache-Control"] == "public, max-age=300"
+        assert head.read() == b""
+        request = urllib.request.Request(  # noqa: S310 - our own server
+            issuer + "/.well-known/jwks.json", method="POST", data=b""
+        )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)  # noqa: S310
     assert refused.value.code == 405

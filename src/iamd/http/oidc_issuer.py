@@ -13,6 +13,7 @@ import json
 import re
 from typing import Any
 
+from iamd.errors import AwsError
 from iamd.http.pipeline import HttpResponse
 from iamd.services.container import Services
 from iamd.services.outbound_federation import DISCOVERY_SUFFIX, ISSUER_PATH, JWKS_SUFFIX
@@ -28,7 +29,11 @@ class OidcIssuerEndpoint:
     def handle(self, method: str, path: str) -> HttpResponse:
         if method not in ("GET", "HEAD"):
             return HttpResponse(405, [_JSON, (b"allow", b"GET, HEAD")], _body("Method Not Allowed"))
-        document = self._document(path)
+        try:
+            document = self._document(path)
+        except AwsError as error:
+            # The database out of reach (ServiceUnavailable, 503): verifiers retry.
+            return HttpResponse(error.status, [_JSON], _body(error.message))
         if document is None:
             return HttpResponse(404, [_JSON], _body("Not Found"))
         body = json.dumps(document, separators=(",", ":")).encode()
