@@ -218,9 +218,8 @@ def test_the_discovery_document_and_unknown_paths(issuer_server: RunningServer) 
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(base + path, timeout=10)  # noqa: S310
         assert refused.value.code == 404
-    with urllib.request.urlopen(  # noqa: S310 - our own server
-        urllib.request.Request(configuration["jwks_uri"], method="HEAD"), timeout=10
-    ) as head:
+    head_request = urllib.request.Request(configuration["jwks_uri"], method="HEAD")  # noqa: S310
+    with urllib.request.urlopen(head_request, timeout=10) as head:  # noqa: S310
         assert head.status == 200
         assert head.headers["Cache-Control"] == "public, max-age=300"
         assert head.read() == b""
