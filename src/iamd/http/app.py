@@ -54,8 +54,9 @@ _IDENTITY_CENTER_NOT_SERVED = HttpResponse(
 )
 #: Answers one request on a worker thread (the sign-in endpoint).
 ThreadedHandler = Callable[[HttpRequest], HttpResponse]
-#: The OIDC issuer's documents (`http/oidc_issuer.py`): method and path, on a worker thread.
-OidcHandler = Callable[[str, str], HttpResponse]
+#: The OIDC issuer's documents (`http/oidc_issuer.py`): method and path; it reads the
+#: database on the worker threads itself.
+OidcHandler = Callable[[str, str], Awaitable[HttpResponse]]
 
 
 class IamdApp:
@@ -118,11 +119,7 @@ class IamdApp:
             await _respond(send, _IDENTITY_CENTER_NOT_SERVED)
             return
         if self._oidc is not None and scope["path"].startswith(OIDC_PREFIX):
-            # Unauthenticated GETs whose answers come from the database: never on the loop.
-            response = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._oidc, scope["method"], scope["path"]
-            )
-            await _respond(send, response)
+            await _respond(send, await self._oidc(scope["method"], scope["path"]))
             return
         try:
             body = await _read_body(receive, scope["headers"])

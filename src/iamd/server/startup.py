@@ -205,7 +205,9 @@ def _serve_on(
             trail=trail,
         ).handle,
         fail_path=settings.test_fail_path,
-        oidc=OidcIssuerEndpoint(services).handle,
+        oidc=OidcIssuerEndpoint(
+            services, executor, max_concurrent=settings.worker_threads // 2
+        ).answer,
     )
     git_ssh = (
         git_ssh_server(
