@@ -503,3 +503,22 @@ def test_an_organization_member_gets_its_organization_claims(fresh_server: Runni
     claims = verify(token["WebIdentityToken"], issuer_of(fresh_server))
     assert claims[AWS_CLAIMS]["org_id"] == organization["Id"]
     assert claims[AWS_CLAIMS]["ou_path"] == f"{organization['Id']}/{root}/"
+
+
+def test_an_oversized_payload_is_refused(issuer_server: RunningServer, unique: str) -> None:
+    sts = token_user(
+        issuer_server,
+        unique,
+        allow(["sts:GetWebIdentityToken", "sts:TagGetWebIdentityToken"]),
+    )
+    audiences = [f"https://{i}.example.com/" + "a" * 970 for i in range(10)]
+    tags = [{"Key": f"k{i:02d}" + "k" * 125, "Value": "v" * 256} for i in range(50)]
+    status, code, _ = error_of(
+        sts.get_web_identity_token, Audience=audiences, SigningAlgorithm="ES384", Tags=tags
+    )
+    assert (status, code) == (400, "JWTPayloadSizeExceededException")
+    # Either half alone fits.
+    halves: list[dict[str, Any]] = [{"Audience": audiences}, {"Audience": [AUDIENCE], "Tags": tags}]
+    for params in halves:
+        token = sts.get_web_identity_token(SigningAlgorithm="ES384", **params)
+        verify(token["WebIdentityToken"], issuer_of(issuer_server), audience=params["Audience"][0])
