@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +21,7 @@ from unittest import mock
 import boto3
 import botocore.auth
 import jwt
+import psycopg
 import pytest
 from botocore.config import Config
 from tests.server.iam_helpers import ACCOUNT, error_of
@@ -522,3 +524,53 @@ def test_an_oversized_payload_is_refused(issuer_server: RunningServer, unique: s
     for params in halves:
         token = sts.get_web_identity_token(SigningAlgorithm="ES384", **params)
         verify(token["WebIdentityToken"], issuer_of(issuer_server), audience=params["Audience"][0])
+
+
+def _status_of(url: str) -> tuple[int, dict[str, str], str]:
+    try:
+        with urllib.request.urlopen(url, timeout=15) as response:  # noqa: S310 - our own server
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            return response.status, headers, response.read().decode()
+    except urllib.error.HTTPError as error:
+        headers = {k.lower(): v for k, v in error.headers.items()}
+        return error.code, headers, error.read().decode()
+
+
+@pytest.mark.postgres
+def test_document_reads_are_bounded_and_an_outage_is_503(
+    fresh_postgres_url: str, tmp_path: Path
+) -> None:
+    """With --worker-threads 2 one document read runs at a time: while one waits on a
+    locked table, another is refused at once with 503 and Retry-After; the waiting one
+    answers ServiceUnavailable when PostgreSQL's lock timeout runs out."""
+    server = start_server(
+        tmp_path / "data", database_url=fresh_postgres_url, extra_args=["--worker-threads", "2"]
+    )
+    holder = psycopg.connect(fresh_postgres_url)
+    try:
+        issuer = server.client().enable_outbound_web_identity_federation()["IssuerIdentifier"]
+        holder.execute("LOCK TABLE outbound_federation IN ACCESS EXCLUSIVE MODE")
+        waiting: list[tuple[int, dict[str, str], str]] = []
+        reader = threading.Thread(
+            target=lambda: waiting.append(_status_of(issuer + "/.well-known/jwks.json"))
+        )
+        reader.start()
+        deadline = time.monotonic() + 10
+        with psycopg.connect(fresh_postgres_url, autocommit=True) as watcher:
+            while time.monotonic() < deadline:
+                blocked = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                ).fetchone()
+                if blocked is not None and blocked[0] > 0:
+                    break
+                time.sleep(0.05)
+        status, headers, body = _status_of(issuer + "/.well-known/openid-configuration")
+        assert (status, headers.get("retry-after")) == (503, "1"), body
+        reader.join(timeout=15)
+        assert waiting[0][0] == 503, waiting
+        assert "Too many" not in waiting[0][2]
+        holder.rollback()
+        assert _status_of(issuer + "/.well-known/openid-configuration")[0] == 200
+    finally:
+        holder.close()
+        server.stop()
