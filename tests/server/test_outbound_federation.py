@@ -569,6 +569,7 @@ def test_document_reads_are_bounded_and_an_outage_is_503(
         reader.join(timeout=15)
         assert waiting[0][0] == 503, waiting
         assert "Too many" not in waiting[0][2]
+        assert "Traceback" not in server.log_text()
         holder.rollback()
         assert _status_of(issuer + "/.well-known/openid-configuration")[0] == 200
     finally:
