@@ -298,6 +298,10 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     "SimulateCustomPolicy": ({"PolicyInputList": ["{}"], "ActionNames": ["s3:GetObject"]}, "*"),
     "GetContextKeysForPrincipalPolicy": ({"PolicySourceArn": DEVS}, DEVS),
     "GetContextKeysForCustomPolicy": ({"PolicyInputList": ["{}"]}, "*"),
+    # outbound web identity federation: the account's switch, no resource type
+    "EnableOutboundWebIdentityFederation": (ANY, "*"),
+    "DisableOutboundWebIdentityFederation": (ANY, "*"),
+    "GetOutboundWebIdentityFederationInfo": (ANY, "*"),
 }
 
 
@@ -332,9 +336,6 @@ NOT_SERVED: dict[tuple[str, str], str] = {
             "TagSAMLProvider",
             "UntagSAMLProvider",
             "ListSAMLProviderTags",
-            "EnableOutboundWebIdentityFederation",
-            "DisableOutboundWebIdentityFederation",
-            "GetOutboundWebIdentityFederationInfo",
         )
     },
     **{
@@ -375,7 +376,6 @@ NOT_SERVED: dict[tuple[str, str], str] = {
     ("sts", "GetDelegatedAccessToken"): (
         "exchanges a partner delegation request's token (see the delegation requests)"
     ),
-    **{("sts", name): FEDERATION for name in ("GetWebIdentityToken",)},
 }
 
 
@@ -468,6 +468,7 @@ def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
         "AssumeRoleWithSAML",
         "GetFederationToken",
         "DecodeAuthorizationMessage",
+        "GetWebIdentityToken",
     }
     # Served unsigned, as AWS serves them: the token or assertion authenticates, the
     # role's trust policy alone authorizes.
@@ -504,6 +505,11 @@ def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
     assert federate.resource(world.ctx, {"Name": "bob"}) == (
         f"arn:aws:sts::{ACCOUNT}:federated-user/bob"
     )
+    # GetWebIdentityToken: sts:GetWebIdentityToken on "*", by the pipeline.
+    token = served["GetWebIdentityToken"]
+    assert not token.always_allowed
+    assert not token.authorized_by_handler
+    assert token.resource(world.ctx, {"Audience": ["a"], "SigningAlgorithm": "ES384"}) == "*"
 
 
 REPO = f"arn:aws:codecommit:us-east-1:{ACCOUNT}:MyDemoRepo"

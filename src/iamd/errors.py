@@ -1158,3 +1158,66 @@ class PortalInvalidRequestException(PortalError):
 class PortalResourceNotFoundException(PortalError):
     code = "ResourceNotFoundException"
     status = 404
+
+
+# Outbound web identity federation (IAM's switch, STS's GetWebIdentityToken). AWS does not
+# publish these messages; they follow the model's descriptions.
+
+
+class FeatureEnabled(AwsError):
+    code = "FeatureEnabled"
+    status = 409
+
+    def __init__(
+        self,
+        message: str = "Outbound identity federation is already enabled for this account. "
+        "Use GetOutboundWebIdentityFederationInfo to read its issuer URL.",
+    ) -> None:
+        super().__init__(message)
+
+
+class FeatureDisabled(AwsError):
+    code = "FeatureDisabled"
+    status = 404
+
+    def __init__(
+        self, message: str = "Outbound identity federation is not enabled for this account."
+    ) -> None:
+        super().__init__(message)
+
+
+class OutboundWebIdentityFederationDisabled(AwsError):
+    code = "OutboundWebIdentityFederationDisabledException"
+    status = 403
+
+    def __init__(
+        self,
+        message: str = "The outbound web identity federation feature is not enabled for this "
+        "account. To use this feature, you must first enable it with "
+        "EnableOutboundWebIdentityFederation.",
+    ) -> None:
+        super().__init__(message)
+
+
+class SessionDurationEscalation(AwsError):
+    code = "SessionDurationEscalationException"
+    status = 403
+
+    def __init__(
+        self,
+        message: str = "The requested token duration would extend the session beyond its "
+        "original expiration time.",
+    ) -> None:
+        super().__init__(message)
+
+
+class JWTPayloadSizeExceeded(AwsError):
+    code = "JWTPayloadSizeExceededException"
+    status = 400
+
+    def __init__(
+        self,
+        message: str = "The requested token payload size exceeds the maximum allowed size. "
+        "Reduce the number of request tags.",
+    ) -> None:
+        super().__init__(message)

@@ -339,6 +339,13 @@ def main() -> None:
     help="Bearer token /metrics requires from every client (prefer the variable: "
     "arguments show in ps).",
 )
+@click.option(
+    "--public-url",
+    default=None,
+    envvar="IAMD_PUBLIC_URL",
+    help="The URL clients reach this server at (https://iam.example.com, behind a proxy); "
+    "the base of the accounts' OIDC issuer URLs. Default: the scheme, --host and --port.",
+)
 # For the test suite only: hidden, and deliberately without an environment variable, so
 # it cannot be switched on by a stray IAMD_* setting in production.
 @click.option(
@@ -380,6 +387,7 @@ def serve(
     tls_self_signed: bool,
     metrics: bool,
     metrics_token: str | None,
+    public_url: str | None,
     test_clock_file: Path | None,
     test_fail_path: str | None,
     presigned_url_max_age: int,
@@ -441,6 +449,7 @@ def serve(
             tls_self_signed=tls_self_signed,
             metrics=metrics,
             metrics_token=metrics_token or None,
+            public_url=public_url or None,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc

@@ -23,6 +23,7 @@ from iamd.http.failures import UnexpectedFailures
 from iamd.http.identity_center import PATHS as IDENTITY_CENTER_PATHS
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.protocol.form import DecodedForm, decode_query_form, header
+from iamd.services.outbound_federation import ISSUER_PATH as OIDC_PREFIX
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -33,11 +34,11 @@ Send = Callable[[Message], Awaitable[None]]
 MAX_BODY_BYTES = 1024 * 1024
 HEALTH_PATH = "/_iamd/health"
 SIGN_IN_PATH = "/_iamd/signin"
-# The SSO portal's and SSO OIDC's paths (botocore's `sso` and `sso-oidc` models, and the
-# browser's /authorize). Until iamd serves IAM Identity Center they get the JSON error
-# those clients parse (`x-amzn-ErrorType` and `message`), not an IAM XML 403.
 #: Answers one request on a worker thread (the sign-in endpoint).
 ThreadedHandler = Callable[[HttpRequest], HttpResponse]
+#: The OIDC issuer's documents (`http/oidc_issuer.py`): method and path; it reads the
+#: database on the worker threads itself.
+OidcHandler = Callable[[str, str], Awaitable[HttpResponse]]
 
 
 class IamdApp:
@@ -51,6 +52,7 @@ class IamdApp:
         sign_in: ThreadedHandler | None = None,
         identity_center: ThreadedHandler | None = None,
         fail_path: str | None = None,
+        oidc: OidcHandler | None = None,
     ) -> None:
         self._pipeline = pipeline
         self._executor = executor
@@ -58,6 +60,7 @@ class IamdApp:
         self._failures = failures
         self._sign_in = sign_in
         self._identity_center = identity_center
+        self._oidc = oidc
         # Tests only (hidden --test-fail-path): requests to this path fail before their
         # body is read, to prove that such failures still get InternalFailure.
         self._fail_path = fail_path
@@ -96,6 +99,9 @@ class IamdApp:
             return
         if scope["path"] == self._fail_path:
             raise RuntimeError("failure injected by --test-fail-path")
+        if self._oidc is not None and scope["path"].startswith(OIDC_PREFIX):
+            await _respond(send, await self._oidc(scope["method"], scope["path"]))
+            return
         try:
             body = await _read_body(receive, scope["headers"])
         except _ClientGone:
@@ -171,6 +177,8 @@ _OFF_LOOP_READS = frozenset(
         "GetContextKeysForCustomPolicy",
         "GetContextKeysForPrincipalPolicy",
         "GetCredentialReport",
+        # Signs a JWT, and now and then generates the next signing key (RSA: ~50 ms).
+        "GetWebIdentityToken",
     }
 )
 

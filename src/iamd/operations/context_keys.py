@@ -16,6 +16,7 @@ from iamd.errors import AwsError, NoSuchEntity
 from iamd.model import Tag
 from iamd.model.page import Page
 from iamd.operations.registry import CallContext, Params
+from iamd.services.outbound_federation import DEFAULT_DURATION_SECONDS
 
 _POLICY_ARN_ACTIONS = frozenset(
     {
@@ -46,6 +47,11 @@ def request_condition_keys(
     boundary = params.get("PermissionsBoundary")
     if boundary:
         keys["iam:PermissionsBoundary"] = boundary
+    if action == "sts:GetWebIdentityToken":
+        keys["sts:IdentityTokenAudience"] = list(params["Audience"])
+        # The token's lifetime, the default included, so a NumericLessThanEquals
+        # condition holds for a request that leaves it out.
+        keys["sts:DurationSeconds"] = str(params.get("DurationSeconds") or DEFAULT_DURATION_SECONDS)
     if with_resource_tags and action.startswith("iam:"):
         if "UserName" in params or action in _CALLER_ACTIONS:
             keys.update(_resource_tags(ctx, params.get("UserName")))

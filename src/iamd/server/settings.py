@@ -21,6 +21,12 @@ ENDPOINT_FILE_NAME = "endpoint-url"
 
 _ACCOUNT_ID = re.compile(r"\d{12}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+)+")
+# scheme://host[:port][/path]: an issuer URL is compared character for character by
+# verifiers, so nothing that could be written two ways (user info, query, fragment).
+_PUBLIC_URL = re.compile(
+    r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(:\d{1,5})?"
+    r"(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?"
+)
 # SigV4's own ceiling for X-Amz-Expires: a presigned URL cannot be honoured for longer.
 MAX_PRESIGNED_URL_MAX_AGE_SECONDS = 7 * 24 * 3600
 DEFAULT_PRESIGNED_URL_MAX_AGE_SECONDS = 15 * 60
@@ -103,6 +109,10 @@ class Settings:
     # `GET /metrics`: loopback clients only unless a bearer token is set; off with False.
     metrics: bool = True
     metrics_token: str | None = field(default=None, repr=False)
+    # The URL clients reach the server at (a proxy's, a load balancer's): the base of the
+    # accounts' OIDC issuer URLs (services/outbound_federation.py). None: derived from
+    # the scheme, host and port (`wiring.public_url`).
+    public_url: str | None = None
 
     def __post_init__(self) -> None:
         if not _ACCOUNT_ID.fullmatch(self.account_id):
@@ -147,6 +157,11 @@ class Settings:
             )
         if self.metrics_token is not None and len(self.metrics_token) < 16:
             raise ValueError("--metrics-token must be at least 16 characters")
+        if self.public_url is not None and not _PUBLIC_URL.fullmatch(self.public_url):
+            raise ValueError(
+                "--public-url must be an http:// or https:// URL with a host and no query, "
+                "fragment or credentials (https://iam.example.com or https://example.com/iamd)"
+            )
 
     @property
     def effective_database_url(self) -> str:

@@ -33,6 +33,7 @@ from iamd.http.connections import ConnectionGuard, IamdHttpProtocol
 from iamd.http.failures import UnexpectedFailures
 from iamd.http.git_http import GitHttp
 from iamd.http.identity_center import IdentityCenterFront
+from iamd.http.oidc_issuer import OidcIssuerEndpoint
 from iamd.http.operator_routes import MetricsEndpoint, OperatorRoutes
 from iamd.http.pipeline import AwsPipeline
 from iamd.http.sign_in import SignInEndpoint
@@ -214,6 +215,9 @@ def _serve_on(
         ).handle,
         identity_center=IdentityCenterFront(services),
         fail_path=settings.test_fail_path,
+        oidc=OidcIssuerEndpoint(
+            services, executor, max_concurrent=settings.worker_threads // 2
+        ).answer,
     )
     git_ssh = (
         git_ssh_server(

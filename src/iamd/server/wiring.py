@@ -66,8 +66,17 @@ def build_services(
         ),
         password_hashing=hashing,
         sign_in_tracked_names=settings.sign_in_tracked_names,
+        public_url=public_url(settings),
     )
     return services, box
+
+
+def public_url(settings: Settings) -> str:
+    """Where clients reach this server: --public-url, else scheme://host:port."""
+    if settings.public_url is not None:
+        return settings.public_url.rstrip("/")
+    scheme = "https" if settings.tls else "http"
+    return f"{scheme}://{public_host(settings.host)}:{settings.port}"
 
 
 def rejection_log(services: Services, access_log: AccessLog | None) -> RejectionLog:

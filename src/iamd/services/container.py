@@ -45,6 +45,7 @@ from iamd.services.last_used import LastUsedRecorder
 from iamd.services.mfa_devices import MFADeviceService
 from iamd.services.organization_policies import OrganizationPolicyService
 from iamd.services.organizations import OrganizationsService
+from iamd.services.outbound_federation import OutboundFederationService
 from iamd.services.passwords import PasswordService
 from iamd.services.permission_sets import PermissionSetService
 from iamd.services.permissions_boundaries import PermissionsBoundaryService
@@ -81,6 +82,8 @@ class _Shared:
     organization_policies: OrganizationPolicyService
     # Access advisor jobs are built on one thread of the process (services/access_advisor).
     advisor_submit: Submit | None = None
+    # Where clients reach this server: the base of the accounts' OIDC issuer URLs.
+    public_url: str = "http://127.0.0.1:4580"
     # account id -> its services; the bootstrap account's is there from the start.
     by_account: dict[str, Services] = field(default_factory=dict)
 
@@ -128,6 +131,7 @@ class Services:
     permission_sets: PermissionSetService
     sso_oidc: SsoOidcService
     sso_portal: SsoPortalService
+    outbound_federation: OutboundFederationService
     _shared: _Shared = field(repr=False, compare=False)
 
     @property
@@ -187,6 +191,7 @@ class Services:
         password_hashing: PasswordHashing | None = None,
         sign_in_backoff: Backoff | None = None,
         sign_in_tracked_names: int = DEFAULT_MAX_NAMES,
+        public_url: str = "http://127.0.0.1:4580",
     ) -> Services:
         tx = Transactions(database, account_id)
         compiler = PolicyCompiler()
@@ -217,6 +222,7 @@ class Services:
                 max_workers=1, thread_name_prefix="iamd-access-advisor"
             ).submit,
             by_account=by_account,
+            public_url=public_url,
         )
         services = _account_services(
             tx,
@@ -320,5 +326,6 @@ def _account_services(
                 tx.in_account(account), clock, ids, credentials.tokens, mfa=None
             ),
         ),
+        outbound_federation=OutboundFederationService(tx, clock, box, shared.public_url),
         _shared=shared,
     )

@@ -1000,3 +1000,36 @@ trail_signing_keys = Table(
     Column("private_key_sealed", LargeBinary, nullable=False),
     Column("created_at", BigInteger, nullable=False),
 )
+
+# --- Outbound web identity federation (migration 0022) --------------------------------
+# iamd as an OIDC issuer (services/outbound_federation.py). One row per account that ever
+# enabled it: the issuer's random id (its URL's last segment) stays the account's once
+# drawn, so a disable and a new enable keep the issuer external services trust.
+outbound_federation = Table(
+    "outbound_federation",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("issuer_id", String(36), nullable=False, unique=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("changed", UtcDateTime, nullable=False),
+)
+# The issuer's signing keys: the private key sealed by the secret box (PKCS#8 PEM, the
+# key id as associated data), the public half as a JWK. A key signs from `signs_from`
+# until `retires`, and is published until a day after that.
+outbound_signing_keys = Table(
+    "outbound_signing_keys",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("kid", String(64), primary_key=True),
+    Column("algorithm", String(8), nullable=False),
+    Column("private_key_sealed", LargeBinary, nullable=False),
+    Column("public_jwk", Text, nullable=False),
+    Column("signs_from", UtcDateTime, nullable=False),
+    Column("retires", UtcDateTime, nullable=False),
+)
+Index(
+    "ix_outbound_signing_keys_account_id_algorithm_retires",
+    outbound_signing_keys.c.account_id,
+    outbound_signing_keys.c.algorithm,
+    outbound_signing_keys.c.retires,
+)

@@ -10,6 +10,7 @@ from iamd.operations.iam import (
     inline_policies,
     instance_profiles,
     mfa_devices,
+    outbound_federation,
     passwords,
     permissions_boundaries,
     policies,
@@ -45,4 +46,5 @@ OPERATIONS: tuple[Operation, ...] = (
     *simulation.OPERATIONS,
     *passwords.OPERATIONS,
     *access_advisor.OPERATIONS,
+    *outbound_federation.OPERATIONS,
 )

@@ -9,7 +9,13 @@ from iamd.operations.registry import (
     Result,
     unsigned_operation,
 )
-from iamd.operations.sts import authorization_messages, federation, identity, sessions
+from iamd.operations.sts import (
+    authorization_messages,
+    federation,
+    identity,
+    sessions,
+    web_identity_tokens,
+)
 
 
 def _not_served(name: str) -> AnonymousHandler:
@@ -31,5 +37,6 @@ OPERATIONS: tuple[Operation, ...] = (
     *sessions.OPERATIONS,
     *federation.OPERATIONS,
     *authorization_messages.OPERATIONS,
+    *web_identity_tokens.OPERATIONS,
     *_UNSIGNED,
 )
