@@ -27,6 +27,8 @@ class IdPrefix(StrEnum):
     TEMPORARY_ACCESS_KEY = "ASIA"
     SSH_PUBLIC_KEY = "APKA"
     SERVER_CERTIFICATE = "ASCA"
+    # Never shown by AWS (a provider is named by its ARN); iamd's row key only.
+    OIDC_PROVIDER = "AOPA"
 
 
 ENTITY_ID_SUFFIX = 17

@@ -126,7 +126,6 @@ def test_twelve_digit_alias_is_refused(iam: Any) -> None:
 @pytest.mark.parametrize(
     ("operation", "params", "name"),
     [
-        ("list_open_id_connect_providers", {}, "ListOpenIDConnectProviders"),
         ("list_saml_providers", {}, "ListSAMLProviders"),
     ],
 )

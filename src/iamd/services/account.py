@@ -27,6 +27,8 @@ class AccountSummary:
     mfa_devices: int
     mfa_devices_in_use: int
     server_certificates: int
+    # Identity providers: OpenID Connect ones (AWS's "Providers" key).
+    providers: int
     quotas: Quotas
 
 
@@ -47,6 +49,7 @@ class AccountService:
                 mfa_devices=repos.mfa_devices.count(),
                 mfa_devices_in_use=repos.mfa_devices.count_assigned(),
                 server_certificates=repos.server_certificates.count(),
+                providers=repos.oidc_providers.count(),
                 quotas=self._quotas,
             )
 

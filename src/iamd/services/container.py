@@ -46,6 +46,7 @@ from iamd.services.permissions_boundaries import PermissionsBoundaryService
 from iamd.services.policies import PolicyService
 from iamd.services.repositories import RepositoryService
 from iamd.services.roles import RoleService
+from iamd.services.oidc_providers import OIDCProviderService
 from iamd.services.server_certificates import ServerCertificateService
 from iamd.services.service_linked_roles import ServiceLinkedRoleService
 from iamd.services.sign_in import SignInService
@@ -96,6 +97,7 @@ class Services:
     ssh_public_keys: SSHPublicKeyService
     signing_certificates: SigningCertificateService
     server_certificates: ServerCertificateService
+    oidc_providers: OIDCProviderService
     mfa_devices: MFADeviceService
     account: AccountService
     credentials: CredentialResolver
@@ -260,6 +262,7 @@ def _account_services(
         ssh_public_keys=SSHPublicKeyService(tx, clock, ids, quotas, rsa_only=shared.ssh_rsa_only),
         signing_certificates=SigningCertificateService(tx, clock, ids, quotas),
         server_certificates=ServerCertificateService(tx, clock, ids, quotas, box),
+        oidc_providers=OIDCProviderService(tx, clock, ids, quotas),
         mfa_devices=mfa_devices,
         account=AccountService(tx, quotas),
         credentials=credentials,

@@ -36,6 +36,7 @@ from iamd.store.sql.passwords import (
 from iamd.store.sql.policies import PolicyRepository
 from iamd.store.sql.repositories import RepositoryRepository
 from iamd.store.sql.roles import RoleRepository
+from iamd.store.sql.oidc_providers import OIDCProviderRepository
 from iamd.store.sql.server_certificates import ServerCertificateRepository
 from iamd.store.sql.signing_certificates import SigningCertificateRepository
 from iamd.store.sql.ssh_public_keys import SSHPublicKeyRepository
@@ -124,6 +125,10 @@ class Repositories:
     @cached_property
     def server_certificates(self) -> ServerCertificateRepository:
         return ServerCertificateRepository(self.conn, self._account_id)
+
+    @cached_property
+    def oidc_providers(self) -> OIDCProviderRepository:
+        return OIDCProviderRepository(self.conn, self._account_id)
 
     @cached_property
     def mfa_devices(self) -> MFADeviceRepository:
