@@ -58,9 +58,11 @@ def test_bad_input(iam: Any, unique: str) -> None:
     for url in ("http://x.example.com", "https://", "https://x.example.com/?a=b", "x.example.com"):
         assert error_of(iam.create_open_id_connect_provider, Url=url) == bad_url
     url = f"https://{unique}.example.com"
-    assert error_of(
-        iam.create_open_id_connect_provider, Url=url, ThumbprintList=["g" * 40]
-    ) == (400, "InvalidInput", "Thumbprint must be a 40 character hexadecimal string.")
+    assert error_of(iam.create_open_id_connect_provider, Url=url, ThumbprintList=["g" * 40]) == (
+        400,
+        "InvalidInput",
+        "Thumbprint must be a 40 character hexadecimal string.",
+    )
     prints = [f"{n:040x}" for n in range(6)]
     assert error_of(iam.create_open_id_connect_provider, Url=url, ThumbprintList=prints) == (
         400,
@@ -74,9 +76,10 @@ def test_bad_input(iam: Any, unique: str) -> None:
         "Cannot exceed quota for ClientIdsPerOpenIdConnectProvider: 100",
     )
     other = f"arn:aws:iam::999999999999:oidc-provider/{unique}.example.com"
+    # Another account's resource is refused by the authorizer, as for every IAM entity.
     assert error_of(iam.get_open_id_connect_provider, OpenIDConnectProviderArn=other)[:2] == (
-        404,
-        "NoSuchEntity",
+        403,
+        "AccessDenied",
     )
 
 

@@ -39,6 +39,7 @@ from iamd.services.inline_policies import InlinePolicyService
 from iamd.services.instance_profiles import InstanceProfileService
 from iamd.services.last_used import LastUsedRecorder
 from iamd.services.mfa_devices import MFADeviceService
+from iamd.services.oidc_providers import OIDCProviderService
 from iamd.services.organization_policies import OrganizationPolicyService
 from iamd.services.organizations import OrganizationsService
 from iamd.services.passwords import PasswordService
@@ -46,7 +47,6 @@ from iamd.services.permissions_boundaries import PermissionsBoundaryService
 from iamd.services.policies import PolicyService
 from iamd.services.repositories import RepositoryService
 from iamd.services.roles import RoleService
-from iamd.services.oidc_providers import OIDCProviderService
 from iamd.services.server_certificates import ServerCertificateService
 from iamd.services.service_linked_roles import ServiceLinkedRoleService
 from iamd.services.sign_in import SignInService

@@ -27,6 +27,7 @@ from iamd.store.sql.instance_profiles import (
     ServiceLinkedRoleDeletionRepository,
 )
 from iamd.store.sql.mfa_devices import MFADeviceRepository
+from iamd.store.sql.oidc_providers import OIDCProviderRepository
 from iamd.store.sql.organizations import OrganizationRepository
 from iamd.store.sql.passwords import (
     LoginProfileRepository,
@@ -36,7 +37,6 @@ from iamd.store.sql.passwords import (
 from iamd.store.sql.policies import PolicyRepository
 from iamd.store.sql.repositories import RepositoryRepository
 from iamd.store.sql.roles import RoleRepository
-from iamd.store.sql.oidc_providers import OIDCProviderRepository
 from iamd.store.sql.server_certificates import ServerCertificateRepository
 from iamd.store.sql.signing_certificates import SigningCertificateRepository
 from iamd.store.sql.ssh_public_keys import SSHPublicKeyRepository

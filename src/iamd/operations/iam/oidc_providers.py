@@ -21,7 +21,7 @@ def _new_provider_resource(ctx: CallContext, params: Params) -> str:
     url = str(params["Url"])
     try:
         url = provider_url(url)
-    except Exception:  # noqa: BLE001 - only the resource's name is computed here
+    except Exception:
         url = url.split("://", 1)[-1]
     return f"arn:aws:iam::{ctx.caller.account_id}:oidc-provider/{url}"
 
@@ -80,15 +80,11 @@ def update_thumbprint(ctx: CallContext, p: Params) -> Result:
 
 
 OPERATIONS = (
-    Operation(
-        "iam", "CreateOpenIDConnectProvider", create_oidc_provider, _new_provider_resource
-    ),
+    Operation("iam", "CreateOpenIDConnectProvider", create_oidc_provider, _new_provider_resource),
     Operation("iam", "GetOpenIDConnectProvider", get_oidc_provider, _provider_resource),
     Operation("iam", "ListOpenIDConnectProviders", list_oidc_providers, any_resource),
     Operation("iam", "DeleteOpenIDConnectProvider", delete_oidc_provider, _provider_resource),
-    Operation(
-        "iam", "AddClientIDToOpenIDConnectProvider", add_client_id, _provider_resource
-    ),
+    Operation("iam", "AddClientIDToOpenIDConnectProvider", add_client_id, _provider_resource),
     Operation(
         "iam", "RemoveClientIDFromOpenIDConnectProvider", remove_client_id, _provider_resource
     ),
