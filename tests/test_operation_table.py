@@ -112,6 +112,8 @@ ON_MFA = {"SerialNumber": MFA}
 CODES = {"AuthenticationCode1": "123456", "AuthenticationCode2": "654321"}
 WEB_CERT = f"arn:aws:iam::{ACCOUNT}:server-certificate/certs/web"
 ON_WEB_CERT = {"ServerCertificateName": "web"}
+OIDC_ARN = f"arn:aws:iam::{ACCOUNT}:oidc-provider/idp.example.com/a"
+ON_OIDC = {"OpenIDConnectProviderArn": OIDC_ARN}
 CERT_ID = {"CertificateId": "A" * 32}
 
 # operation → (sample parameters, the resource AWS authorizes against)
@@ -254,6 +256,16 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     "TagServerCertificate": ({**ON_WEB_CERT, "Tags": [{"Key": "k", "Value": "v"}]}, WEB_CERT),
     "UntagServerCertificate": ({**ON_WEB_CERT, "TagKeys": ["k"]}, WEB_CERT),
     "ListServerCertificateTags": (ON_WEB_CERT, WEB_CERT),
+    "CreateOpenIDConnectProvider": ({"Url": "https://idp.example.com/a"}, OIDC_ARN),
+    "GetOpenIDConnectProvider": (ON_OIDC, OIDC_ARN),
+    "ListOpenIDConnectProviders": ({}, "*"),
+    "DeleteOpenIDConnectProvider": (ON_OIDC, OIDC_ARN),
+    "AddClientIDToOpenIDConnectProvider": ({**ON_OIDC, "ClientID": "c"}, OIDC_ARN),
+    "RemoveClientIDFromOpenIDConnectProvider": ({**ON_OIDC, "ClientID": "c"}, OIDC_ARN),
+    "UpdateOpenIDConnectProviderThumbprint": ({**ON_OIDC, "ThumbprintList": []}, OIDC_ARN),
+    "TagOpenIDConnectProvider": ({**ON_OIDC, "Tags": [{"Key": "k", "Value": "v"}]}, OIDC_ARN),
+    "UntagOpenIDConnectProvider": ({**ON_OIDC, "TagKeys": ["k"]}, OIDC_ARN),
+    "ListOpenIDConnectProviderTags": (ON_OIDC, OIDC_ARN),
     # console passwords: the user (ChangePassword: the caller); the policy: "*"
     "CreateLoginProfile": ({**USER, "Password": "x"}, BOB),
     "GetLoginProfile": (ANY, CALLER_ARN),
@@ -308,7 +320,7 @@ EXPECTED: dict[str, tuple[Params, str]] = {
 # Operations of the IAM and STS models that iamd does not serve, with the reason; each
 # answers NotImplemented (501) once the caller is authorized for it. The README's
 # "Operations not served" lists the same.
-FEDERATION = "issue 15 in progress: identity providers and outbound federation"
+FEDERATION = "issue 15 in progress: SAML providers"
 DELEGATION = (
     "AWS partner delegation requests: CreateDelegationRequest is 'not available for general "
     "use' (partner onboarding), and the rest act only on such requests"
@@ -318,16 +330,6 @@ NOT_SERVED: dict[tuple[str, str], str] = {
     **{
         ("iam", name): FEDERATION
         for name in (
-            "CreateOpenIDConnectProvider",
-            "GetOpenIDConnectProvider",
-            "ListOpenIDConnectProviders",
-            "DeleteOpenIDConnectProvider",
-            "AddClientIDToOpenIDConnectProvider",
-            "RemoveClientIDFromOpenIDConnectProvider",
-            "UpdateOpenIDConnectProviderThumbprint",
-            "TagOpenIDConnectProvider",
-            "UntagOpenIDConnectProvider",
-            "ListOpenIDConnectProviderTags",
             "CreateSAMLProvider",
             "GetSAMLProvider",
             "ListSAMLProviders",

@@ -248,6 +248,10 @@ class NoSuchEntity(AwsError):
         return cls(f"The Server Certificate with name {name} cannot be found.")
 
     @classmethod
+    def oidc_provider(cls, arn: str) -> NoSuchEntity:
+        return cls(f"OpenIDConnect Provider not found for arn {arn}")
+
+    @classmethod
     def mfa_device_of_user(cls) -> NoSuchEntity:
         """A device that exists but is not enabled for the user named."""
         return cls("MFA Device invalid for user.")
@@ -265,6 +269,11 @@ class EntityAlreadyExists(AwsError):
     def server_certificate(cls, name: str) -> EntityAlreadyExists:
         # AWS's words, as Terraform users quote them.
         return cls(f"The Server Certificate with name {name} already exists.")
+
+    @classmethod
+    def oidc_provider(cls, url: str) -> EntityAlreadyExists:
+        # AWS's words, as Terraform users quote them (the URL with its scheme).
+        return cls(f"Provider with url https://{url} already exists.")
 
 
 class UnmodifiableEntity(AwsError):

@@ -28,6 +28,8 @@ class IdPrefix(StrEnum):
     SSH_PUBLIC_KEY = "APKA"
     SERVER_CERTIFICATE = "ASCA"
     SERVICE_SPECIFIC_CREDENTIAL = "ACCA"
+    # Never shown by AWS (a provider is named by its ARN); iamd's row key only.
+    OIDC_PROVIDER = "AOPA"
 
 
 ENTITY_ID_SUFFIX = 17

@@ -173,7 +173,6 @@ def test_security_token_service_preferences_show_in_the_summary(
 @pytest.mark.parametrize(
     ("operation", "params", "name"),
     [
-        ("list_open_id_connect_providers", {}, "ListOpenIDConnectProviders"),
         ("list_saml_providers", {}, "ListSAMLProviders"),
     ],
 )

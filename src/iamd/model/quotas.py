@@ -13,6 +13,9 @@ class Quotas:
     policies: int = 1500
     instance_profiles: int = 1000
     server_certificates: int = 20
+    oidc_providers: int = 100
+    client_ids_per_oidc_provider: int = 100
+    thumbprints_per_oidc_provider: int = 5
     access_keys_per_user: int = 2
     signing_certificates_per_user: int = 2
     ssh_public_keys_per_user: int = 5

@@ -43,6 +43,7 @@ from iamd.services.inline_policies import InlinePolicyService
 from iamd.services.instance_profiles import InstanceProfileService
 from iamd.services.last_used import LastUsedRecorder
 from iamd.services.mfa_devices import MFADeviceService
+from iamd.services.oidc_providers import OIDCProviderService
 from iamd.services.organization_policies import OrganizationPolicyService
 from iamd.services.organizations import OrganizationsService
 from iamd.services.outbound_federation import OutboundFederationService
@@ -108,6 +109,7 @@ class Services:
     service_specific_credentials: ServiceSpecificCredentialService
     signing_certificates: SigningCertificateService
     server_certificates: ServerCertificateService
+    oidc_providers: OIDCProviderService
     mfa_devices: MFADeviceService
     account: AccountService
     credentials: CredentialResolver
@@ -285,6 +287,7 @@ def _account_services(
         ),
         signing_certificates=SigningCertificateService(tx, clock, ids, quotas),
         server_certificates=ServerCertificateService(tx, clock, ids, quotas, box),
+        oidc_providers=OIDCProviderService(tx, clock, ids, quotas),
         mfa_devices=mfa_devices,
         account=AccountService(tx, quotas),
         credentials=credentials,

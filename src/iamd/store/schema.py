@@ -679,6 +679,24 @@ server_certificate_tags = _entity_tags(
     account_scoped=True,
 )
 
+# OpenID Connect providers (migration 0023): one per issuer URL (stored without its
+# `https://`) per account; client ids and thumbprints are JSON lists, in the order given.
+oidc_providers = Table(
+    "oidc_providers",
+    metadata,
+    Column("provider_id", String(32), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("url", String(255), nullable=False),
+    Column("client_ids", Text, nullable=False),
+    Column("thumbprints", Text, nullable=False),
+    Column("create_date", UtcDateTime, nullable=False),
+    UniqueConstraint("account_id", "url"),
+)
+
+oidc_provider_tags = _entity_tags(
+    "oidc_provider_tags", "provider_id", "oidc_providers.provider_id", account_scoped=True
+)
+
 # The IAM access advisor's record (migration 0014): per account, principal (a user's or
 # a role's ARN) and service namespace, when and in which region the principal last
 # authenticated to it; `action` is '' for the service and the action's name for the

@@ -29,6 +29,7 @@ from iamd.store.sql.instance_profiles import (
     ServiceLinkedRoleDeletionRepository,
 )
 from iamd.store.sql.mfa_devices import MFADeviceRepository
+from iamd.store.sql.oidc_providers import OIDCProviderRepository
 from iamd.store.sql.organizations import OrganizationRepository
 from iamd.store.sql.passwords import (
     LoginProfileRepository,
@@ -131,6 +132,10 @@ class Repositories:
     @cached_property
     def server_certificates(self) -> ServerCertificateRepository:
         return ServerCertificateRepository(self.conn, self._account_id)
+
+    @cached_property
+    def oidc_providers(self) -> OIDCProviderRepository:
+        return OIDCProviderRepository(self.conn, self._account_id)
 
     @cached_property
     def mfa_devices(self) -> MFADeviceRepository:

@@ -12,8 +12,8 @@ def get_account_summary(ctx: CallContext, _p: Params) -> Result:
 
 
 def summary_map(summary: AccountSummary) -> dict[str, int]:
-    """AWS's SummaryMap keys, with iamd's real counts; entities iamd does not have yet
-    (providers) count zero. The root user holds no signing certificate."""
+    """AWS's SummaryMap keys, with iamd's real counts. The root user holds no signing
+    certificate."""
     q = summary.quotas
     return {
         "Users": summary.users,
@@ -47,7 +47,7 @@ def summary_map(summary: AccountSummary) -> dict[str, int]:
         "AssumeRolePolicySizeQuota": q.assume_role_policy_size,
         "InstanceProfiles": summary.instance_profiles,
         "InstanceProfilesQuota": q.instance_profiles,
-        "Providers": 0,
+        "Providers": summary.providers,
         "RolePolicySizeQuota": q.role_policy_size,
         "Roles": summary.roles,
         "RolesQuota": q.roles,
