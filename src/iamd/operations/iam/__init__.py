@@ -14,6 +14,7 @@ from iamd.operations.iam import (
     permissions_boundaries,
     policies,
     roles,
+    root_access,
     server_certificates,
     service_linked_roles,
     service_specific_credentials,
@@ -45,4 +46,5 @@ OPERATIONS: tuple[Operation, ...] = (
     *simulation.OPERATIONS,
     *passwords.OPERATIONS,
     *access_advisor.OPERATIONS,
+    *root_access.OPERATIONS,
 )
