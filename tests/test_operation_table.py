@@ -305,6 +305,11 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     "DeleteAccountAlias": ({"AccountAlias": "acme"}, "*"),
     "GetAccountAuthorizationDetails": (ANY, "*"),
     "SetSecurityTokenServicePreferences": ({"GlobalEndpointTokenVersion": "v2Token"}, "*"),
+    "EnableOrganizationsRootCredentialsManagement": (ANY, "*"),
+    "DisableOrganizationsRootCredentialsManagement": (ANY, "*"),
+    "EnableOrganizationsRootSessions": (ANY, "*"),
+    "DisableOrganizationsRootSessions": (ANY, "*"),
+    "ListOrganizationsFeatures": (ANY, "*"),
     # simulation: the principal simulated; custom policies: nothing in particular
     "SimulatePrincipalPolicy": ({"PolicySourceArn": BOB, "ActionNames": ["iam:GetUser"]}, BOB),
     "SimulateCustomPolicy": ({"PolicyInputList": ["{}"], "ActionNames": ["s3:GetObject"]}, "*"),
@@ -325,7 +330,7 @@ DELEGATION = (
     "AWS partner delegation requests: CreateDelegationRequest is 'not available for general "
     "use' (partner onboarding), and the rest act only on such requests"
 )
-ROOT_ACCESS = "issue 16 item 4: organization root-access features, not built yet"
+ROOT_ACCESS = "issue 16 item 4: root sessions (AssumeRoot), not built yet"
 NOT_SERVED: dict[tuple[str, str], str] = {
     **{
         ("iam", name): FEDERATION
@@ -357,16 +362,6 @@ NOT_SERVED: dict[tuple[str, str], str] = {
         "summarizes delegation requests (the only entity type AWS supports) with a large "
         "language model"
     ),
-    **{
-        ("iam", name): ROOT_ACCESS
-        for name in (
-            "EnableOrganizationsRootCredentialsManagement",
-            "DisableOrganizationsRootCredentialsManagement",
-            "EnableOrganizationsRootSessions",
-            "DisableOrganizationsRootSessions",
-            "ListOrganizationsFeatures",
-        )
-    },
     **{
         ("iam", name): (
             "the access advisor for Organizations (last access per organization entity "

@@ -1230,3 +1230,77 @@ class JWTPayloadSizeExceeded(AwsError):
         "Reduce the number of request tags.",
     ) -> None:
         super().__init__(message)
+
+
+# ---------------------------------------------------------------------------------------
+# IAM's centralized root access (Enable/DisableOrganizationsRoot*, ListOrganizationsFeatures).
+# The messages are AWS's documented ones (the IAM model's error shapes).
+
+
+class OrganizationNotFoundException(AwsError):
+    code = "OrganizationNotFoundException"
+    status = 400
+
+    def __init__(
+        self,
+        message: str = (
+            "The request was rejected because no organization is associated with your account."
+        ),
+    ) -> None:
+        super().__init__(message)
+
+
+class OrganizationNotInAllFeaturesModeException(AwsError):
+    code = "OrganizationNotInAllFeaturesModeException"
+    status = 400
+
+    def __init__(
+        self,
+        message: str = (
+            "The request was rejected because your organization does not have All features enabled."
+        ),
+    ) -> None:
+        super().__init__(message)
+
+
+class ServiceAccessNotEnabledException(AwsError):
+    code = "ServiceAccessNotEnabledException"
+    status = 400
+
+    def __init__(
+        self,
+        message: str = (
+            "The request was rejected because trusted access is not enabled for IAM in "
+            "Organizations."
+        ),
+    ) -> None:
+        super().__init__(message)
+
+
+class AccountNotManagementOrDelegatedAdministratorException(AwsError):
+    code = "AccountNotManagementOrDelegatedAdministratorException"
+    status = 400
+
+    def __init__(
+        self,
+        message: str = (
+            "The request was rejected because the account making the request is not the "
+            "management account or delegated administrator account for centralized root "
+            "access."
+        ),
+    ) -> None:
+        super().__init__(message)
+
+
+class CallerIsNotManagementAccountException(AwsError):
+    code = "CallerIsNotManagementAccountException"
+    status = 400
+
+    def __init__(
+        self,
+        message: str = (
+            "The request was rejected because the account making the request is not the "
+            "management account for the organization."
+        ),
+    ) -> None:
+        super().__init__(message)

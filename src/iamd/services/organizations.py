@@ -29,13 +29,14 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from iamd.clock import Clock
 from iamd.errors import (
     AccountAlreadyClosedException,
     AccountNotFoundException,
+    AccountNotManagementOrDelegatedAdministratorException,
     AlreadyInOrganizationException,
     AWSOrganizationsNotInUseException,
     ChildNotFoundException,
@@ -49,8 +50,11 @@ from iamd.errors import (
     OrganizationalUnitNotEmptyException,
     OrganizationalUnitNotFoundException,
     OrganizationNotEmptyException,
+    OrganizationNotFoundException,
+    OrganizationNotInAllFeaturesModeException,
     OrganizationsAccessDenied,
     ParentNotFoundException,
+    ServiceAccessNotEnabledException,
     SourceParentNotFoundException,
 )
 from iamd.model.organizations import (
@@ -66,7 +70,7 @@ from iamd.services.account_directory import AccountDirectory, DirectoryAccount
 from iamd.services.organization_paging import OrgPage, page_of
 from iamd.services.organization_tags import check_tags
 from iamd.store.read_cache import ReadThrough
-from iamd.store.transactions import NO_CREDENTIALS, Repositories, Transactions
+from iamd.store.transactions import ALL_CREDENTIALS, NO_CREDENTIALS, Repositories, Transactions
 
 log = logging.getLogger("iamd.organizations")
 
@@ -75,6 +79,11 @@ DEFAULT_ACCESS_ROLE = "OrganizationAccountAccessRole"
 MAX_OU_DEPTH = 5
 MAX_OUS = 1000
 _RESERVED_ROLE_PREFIX = "AWSServiceRoleFor"
+# Kinds of organization_features rows, and IAM's centralized root access features.
+_SERVICE = "service"
+_IAM = "iam"
+IAM_PRINCIPAL = "iam.amazonaws.com"
+ROOT_FEATURES = ("RootCredentialsManagement", "RootSessions")
 
 #: Schedules a callable on a background thread (never the event loop).
 Background = Callable[[Callable[[], None]], object]
@@ -213,6 +222,87 @@ class OrganizationsService:
     def list_roots(self, caller_account: str) -> Organization:
         with self._tx.read() as repos:
             return self.managed(repos, caller_account)
+
+    # -- trusted access (EnableAWSServiceAccess ...) ---------------------------------
+
+    def enable_service_access(self, caller_account: str, principal: str) -> None:
+        # AWS knows its services' principals; iamd recognizes their form, a service
+        # name under amazonaws.com.
+        name, _, domain = principal.partition(".")
+        if not name or domain != "amazonaws.com":
+            raise InvalidInputException.because(
+                "UNRECOGNIZED_SERVICE_PRINCIPAL",
+                "You specified a service principal that isn't recognized.",
+            )
+        now = self._clock.now()
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+            org = self.managed(repos, caller_account)
+            repos.organizations.enable_feature(org.organization_id, _SERVICE, principal, now)
+
+    def disable_service_access(self, caller_account: str, principal: str) -> None:
+        # Root sessions may depend on IAM's trusted access: every credential is rechecked.
+        with self._tx.write() as repos:
+            org = self.managed(repos, caller_account)
+            repos.organizations.disable_feature(org.organization_id, _SERVICE, principal)
+            if principal == IAM_PRINCIPAL:
+                # Without trusted access IAM's root access features stop, as in AWS.
+                for feature in ROOT_FEATURES:
+                    repos.organizations.disable_feature(org.organization_id, _IAM, feature)
+
+    def service_access(self, caller_account: str) -> list[tuple[str, datetime]]:
+        """The enabled service principals with the date each was enabled."""
+        with self._tx.read() as repos:
+            org = self.managed(repos, caller_account)
+            return repos.organizations.features(org.organization_id, _SERVICE)
+
+    # -- IAM's centralized root access ------------------------------------------------
+
+    def _root_access_org(self, repos: Repositories, caller_account: str) -> Organization:
+        """The organization whose root access features `caller_account` may manage, or
+        IAM's refusal, checked in AWS's order."""
+        member = repos.organizations.member(caller_account)
+        org = None if member is None else repos.organizations.by_id(member.organization_id)
+        if org is None:
+            raise OrganizationNotFoundException()
+        if org.feature_set != "ALL":
+            raise OrganizationNotInAllFeaturesModeException()
+        # iamd has no delegated administrators: only the management account manages.
+        if org.management_account_id != caller_account:
+            raise AccountNotManagementOrDelegatedAdministratorException()
+        enabled = repos.organizations.features(org.organization_id, _SERVICE)
+        if IAM_PRINCIPAL not in {name for name, _ in enabled}:
+            raise ServiceAccessNotEnabledException()
+        return org
+
+    def set_root_feature(
+        self, caller_account: str, feature: str, enabled: bool
+    ) -> tuple[Organization, list[str]]:
+        """Enables or disables one of ROOT_FEATURES; the organization and the features
+        enabled after."""
+        now = self._clock.now()
+        # Disabling RootSessions ends root sessions: every cached credential is rechecked.
+        impact = NO_CREDENTIALS if enabled else ALL_CREDENTIALS
+        with self._tx.write(credentials=impact) as repos:
+            org = self._root_access_org(repos, caller_account)
+            if enabled:
+                repos.organizations.enable_feature(org.organization_id, _IAM, feature, now)
+            else:
+                repos.organizations.disable_feature(org.organization_id, _IAM, feature)
+            return org, [n for n, _ in repos.organizations.features(org.organization_id, _IAM)]
+
+    def root_features(self, caller_account: str) -> tuple[Organization, list[str]]:
+        with self._tx.read() as repos:
+            org = self._root_access_org(repos, caller_account)
+            return org, [n for n, _ in repos.organizations.features(org.organization_id, _IAM)]
+
+    def root_feature_enabled(self, account_id: str, feature: str) -> bool:
+        """Whether the organization `account_id` belongs to has the feature on."""
+        with self._tx.read() as repos:
+            member = repos.organizations.member(account_id)
+            if member is None:
+                return False
+            names = repos.organizations.features(member.organization_id, _IAM)
+            return feature in {n for n, _ in names}
 
     # -- accounts --------------------------------------------------------------------
 

@@ -628,6 +628,23 @@ organization_tags = Table(
     Column("value", String(256), nullable=False),
 )
 
+# The organization's features (migration 0024): kind "service" rows name the services
+# trusted access is enabled for (EnableAWSServiceAccess), kind "iam" rows IAM's
+# centralized root access features (RootCredentialsManagement, RootSessions).
+organization_features = Table(
+    "organization_features",
+    metadata,
+    Column(
+        "organization_id",
+        String(ORG_ID_LENGTH),
+        ForeignKey("organizations.organization_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("kind", String(16), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("enabled_date", UtcDateTime, nullable=False),
+)
+
 # --- Certificates (migration 0012) ------------------------------------------------------
 # Both tables are account-scoped from the start: every query names the account.
 

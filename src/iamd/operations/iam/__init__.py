@@ -16,6 +16,7 @@ from iamd.operations.iam import (
     permissions_boundaries,
     policies,
     roles,
+    root_access,
     server_certificates,
     service_linked_roles,
     service_specific_credentials,
@@ -49,4 +50,5 @@ OPERATIONS: tuple[Operation, ...] = (
     *passwords.OPERATIONS,
     *access_advisor.OPERATIONS,
     *outbound_federation.OPERATIONS,
+    *root_access.OPERATIONS,
 )

@@ -1,6 +1,13 @@
 """AWS Organizations operations (API version 2016-11-28, JSON 1.1 protocol)."""
 
-from iamd.operations.organizations import accounts, organization, policies, tags, units
+from iamd.operations.organizations import (
+    accounts,
+    organization,
+    policies,
+    service_access,
+    tags,
+    units,
+)
 from iamd.operations.registry import Operation
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -9,4 +16,5 @@ OPERATIONS: tuple[Operation, ...] = (
     *units.OPERATIONS,
     *policies.OPERATIONS,
     *tags.OPERATIONS,
+    *service_access.OPERATIONS,
 )

@@ -30,6 +30,7 @@ from iamd.model.organizations import (
 )
 from iamd.store.schema import (
     create_account_requests,
+    organization_features,
     organization_members,
     organization_policies,
     organization_policy_attachments,
@@ -39,6 +40,7 @@ from iamd.store.schema import (
 )
 
 _BY_ORG: tuple[Table, ...] = (
+    organization_features,
     organization_tags,
     organization_policy_attachments,
     create_account_requests,
@@ -488,4 +490,39 @@ class OrganizationRepository:
     def drop_tags(self, resource_id: str) -> None:
         self._conn.execute(
             delete(organization_tags).where(organization_tags.c.resource_id == resource_id)
+        )
+
+    # -- features (trusted access, IAM's root access features) -----------------------
+
+    def features(self, organization_id: str, kind: str) -> list[tuple[str, datetime]]:
+        """The enabled features of `kind` ("service" or "iam"), by name."""
+        c = organization_features.c
+        rows = self._conn.execute(
+            select(c.name, c.enabled_date)
+            .where(c.organization_id == organization_id, c.kind == kind)
+            .order_by(c.name)
+        )
+        return [(row.name, row.enabled_date) for row in rows]
+
+    def enable_feature(self, organization_id: str, kind: str, name: str, when: datetime) -> None:
+        """Enables a feature; enabling one already enabled keeps its first date."""
+        c = organization_features.c
+        exists = self._conn.execute(
+            select(c.name).where(
+                c.organization_id == organization_id, c.kind == kind, c.name == name
+            )
+        ).first()
+        if exists is None:
+            self._conn.execute(
+                insert(organization_features).values(
+                    organization_id=organization_id, kind=kind, name=name, enabled_date=when
+                )
+            )
+
+    def disable_feature(self, organization_id: str, kind: str, name: str) -> None:
+        c = organization_features.c
+        self._conn.execute(
+            delete(organization_features).where(
+                c.organization_id == organization_id, c.kind == kind, c.name == name
+            )
         )
