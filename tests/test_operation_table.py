@@ -113,6 +113,8 @@ CODES = {"AuthenticationCode1": "123456", "AuthenticationCode2": "654321"}
 WEB_CERT = f"arn:aws:iam::{ACCOUNT}:server-certificate/certs/web"
 ON_WEB_CERT = {"ServerCertificateName": "web"}
 CERT_ID = {"CertificateId": "A" * 32}
+SAML_IDP = f"arn:aws:iam::{ACCOUNT}:saml-provider/corp-idp"
+ON_SAML = {"SAMLProviderArn": SAML_IDP}
 
 # operation → (sample parameters, the resource AWS authorizes against)
 EXPECTED: dict[str, tuple[Params, str]] = {
@@ -237,6 +239,15 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     ),
     "ResetServiceSpecificCredential": ({"ServiceSpecificCredentialId": "ACCAEXAMPLE1"}, CALLER_ARN),
     "DeleteServiceSpecificCredential": ({**USER, "ServiceSpecificCredentialId": "ACCA1"}, BOB),
+    # SAML providers: the provider's ARN, as named
+    "CreateSAMLProvider": ({"Name": "corp-idp", "SAMLMetadataDocument": "<md/>"}, SAML_IDP),
+    "GetSAMLProvider": (ON_SAML, SAML_IDP),
+    "ListSAMLProviders": (ANY, "*"),
+    "UpdateSAMLProvider": ({**ON_SAML, "SAMLMetadataDocument": "<md/>"}, SAML_IDP),
+    "DeleteSAMLProvider": (ON_SAML, SAML_IDP),
+    "TagSAMLProvider": ({**ON_SAML, "Tags": [{"Key": "k", "Value": "v"}]}, SAML_IDP),
+    "UntagSAMLProvider": ({**ON_SAML, "TagKeys": ["k"]}, SAML_IDP),
+    "ListSAMLProviderTags": (ON_SAML, SAML_IDP),
     "UploadSigningCertificate": ({"CertificateBody": "pem"}, CALLER_ARN),
     "ListSigningCertificates": (USER, BOB),
     "UpdateSigningCertificate": ({**USER, **CERT_ID, "Status": "Inactive"}, BOB),
@@ -324,14 +335,6 @@ NOT_SERVED: dict[tuple[str, str], str] = {
             "TagOpenIDConnectProvider",
             "UntagOpenIDConnectProvider",
             "ListOpenIDConnectProviderTags",
-            "CreateSAMLProvider",
-            "GetSAMLProvider",
-            "ListSAMLProviders",
-            "UpdateSAMLProvider",
-            "DeleteSAMLProvider",
-            "TagSAMLProvider",
-            "UntagSAMLProvider",
-            "ListSAMLProviderTags",
             "EnableOutboundWebIdentityFederation",
             "DisableOutboundWebIdentityFederation",
             "GetOutboundWebIdentityFederationInfo",
@@ -375,10 +378,7 @@ NOT_SERVED: dict[tuple[str, str], str] = {
     ("sts", "GetDelegatedAccessToken"): (
         "exchanges a partner delegation request's token (see the delegation requests)"
     ),
-    **{
-        ("sts", name): FEDERATION
-        for name in ("GetWebIdentityToken",)
-    },
+    **{("sts", name): FEDERATION for name in ("GetWebIdentityToken",)},
 }
 
 

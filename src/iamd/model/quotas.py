@@ -13,6 +13,7 @@ class Quotas:
     policies: int = 1500
     instance_profiles: int = 1000
     server_certificates: int = 20
+    saml_providers: int = 100
     access_keys_per_user: int = 2
     signing_certificates_per_user: int = 2
     ssh_public_keys_per_user: int = 5

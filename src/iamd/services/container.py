@@ -51,6 +51,7 @@ from iamd.services.permissions_boundaries import PermissionsBoundaryService
 from iamd.services.policies import PolicyService
 from iamd.services.repositories import RepositoryService
 from iamd.services.roles import RoleService
+from iamd.services.saml_providers import SamlProviderService
 from iamd.services.server_certificates import ServerCertificateService
 from iamd.services.service_linked_roles import ServiceLinkedRoleService
 from iamd.services.service_specific_credentials import ServiceSpecificCredentialService
@@ -105,6 +106,7 @@ class Services:
     service_specific_credentials: ServiceSpecificCredentialService
     signing_certificates: SigningCertificateService
     server_certificates: ServerCertificateService
+    saml_providers: SamlProviderService
     mfa_devices: MFADeviceService
     account: AccountService
     credentials: CredentialResolver
@@ -279,6 +281,7 @@ def _account_services(
         ),
         signing_certificates=SigningCertificateService(tx, clock, ids, quotas),
         server_certificates=ServerCertificateService(tx, clock, ids, quotas, box),
+        saml_providers=SamlProviderService(tx, clock, quotas),
         mfa_devices=mfa_devices,
         account=AccountService(tx, quotas),
         credentials=credentials,
