@@ -1167,3 +1167,22 @@ class PortalInvalidRequestException(PortalError):
 class PortalResourceNotFoundException(PortalError):
     code = "ResourceNotFoundException"
     status = 404
+
+
+# -- identity federation (AssumeRoleWithSAML) ---------------------------------------------
+# STS's own codes for an assertion that does not check out; all are the sender's fault.
+
+
+class InvalidIdentityToken(AwsError):
+    code = "InvalidIdentityToken"
+    status = 400
+
+
+class ExpiredTokenException(AwsError):
+    code = "ExpiredTokenException"
+    status = 400
+
+
+class IDPRejectedClaim(AwsError):
+    code = "IDPRejectedClaim"
+    status = 403
