@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +187,71 @@ def test_expired_response(
         SAMLAssertion=old,
     )
     assert (status, code, message) == (400, "ExpiredTokenException", "Response has expired")
+
+
+def test_session_policy_duration_and_session_duration_attribute(
+    server: RunningServer, iam: Any, unique: str, idp: SamlIdp
+) -> None:
+    name = f"{unique}-pol"
+    role, provider = _setup(iam, idp, name)
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="lists",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["iam:ListRoles", "iam:ListUsers"],
+                        "Resource": "*",
+                    }
+                ],
+            }
+        ),
+    )
+    only_roles = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}],
+        }
+    )
+    sts = _unsigned_sts(server)
+    got = sts.assume_role_with_saml(
+        RoleArn=role,
+        PrincipalArn=provider,
+        SAMLAssertion=_response(idp, role, provider),
+        Policy=only_roles,
+    )
+    assert 0 < got["PackedPolicySize"] <= 100
+    creds = got["Credentials"]
+    session = server.client(
+        "iam", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+    )
+    session.list_roles()
+    assert error_of(session.list_users)[1] == "AccessDenied"
+
+    # More than the role's MaxSessionDuration (1 hour by default).
+    assert error_of(
+        sts.assume_role_with_saml,
+        RoleArn=role,
+        PrincipalArn=provider,
+        SAMLAssertion=_response(idp, role, provider),
+        DurationSeconds=7200,
+    ) == (
+        400,
+        "ValidationError",
+        "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+    )
+    # The SessionDuration attribute sets the length when DurationSeconds is absent.
+    response = idp.response(
+        "alice",
+        {
+            ROLE_ATTR: [f"{provider},{role}"],
+            NAME_ATTR: ["alice"],
+            "https://aws.amazon.com/SAML/Attributes/SessionDuration": ["900"],
+        },
+    )
+    short = sts.assume_role_with_saml(RoleArn=role, PrincipalArn=provider, SAMLAssertion=response)
+    remaining = short["Credentials"]["Expiration"] - datetime.now(UTC)
+    assert timedelta(minutes=13) < remaining <= timedelta(minutes=15)
