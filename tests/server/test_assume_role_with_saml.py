@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from botocore.config import Config
 from tests.server.iam_helpers import error_of
 from tests.support.awscli import AwsCli
 from tests.support.saml_idp import OTHER_SP, SamlIdp
-from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer
+from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, start_server
 
 ROLE_ATTR = "https://aws.amazon.com/SAML/Attributes/Role"
 NAME_ATTR = "https://aws.amazon.com/SAML/Attributes/RoleSessionName"
@@ -255,3 +256,29 @@ def test_session_policy_duration_and_session_duration_attribute(
     short = sts.assume_role_with_saml(RoleArn=role, PrincipalArn=provider, SAMLAssertion=response)
     remaining = short["Credentials"]["Expiration"] - datetime.now(UTC)
     assert timedelta(minutes=13) < remaining <= timedelta(minutes=15)
+
+
+@pytest.mark.slow
+def test_the_trail_records_a_saml_user_without_the_assertion(tmp_path: Path, idp: SamlIdp) -> None:
+    running = start_server(tmp_path / "data", extra_args=["--audit-trail"])
+    try:
+        iam = running.client("iam")
+        role, provider = _setup(iam, idp, "trail-saml")
+        response = _response(idp, role, provider)
+        _unsigned_sts(running).assume_role_with_saml(
+            RoleArn=role, PrincipalArn=provider, SAMLAssertion=response
+        )
+        trail = running.client("cloudtrail")
+        only = [{"AttributeKey": "EventName", "AttributeValue": "AssumeRoleWithSAML"}]
+        deadline = time.monotonic() + 10
+        while not (events := trail.lookup_events(LookupAttributes=only)["Events"]):
+            assert time.monotonic() < deadline, "no AssumeRoleWithSAML event"
+            time.sleep(0.2)
+        record = json.loads(events[0]["CloudTrailEvent"])
+        assert record["userIdentity"]["type"] == "SAMLUser"
+        assert record["userIdentity"]["userName"] == "alice"
+        assert record["userIdentity"]["principalId"].endswith(":alice")
+        assert response not in events[0]["CloudTrailEvent"]
+        assert response[:200] not in events[0]["CloudTrailEvent"]
+    finally:
+        running.stop()
