@@ -114,6 +114,26 @@ def test_aws_cli_assume_role_with_saml(
     ).json()
     assert out["AssumedRoleUser"]["Arn"].endswith(f":assumed-role/{unique}-cli/alice@example.test")
     assert out["Credentials"]["AccessKeyId"].startswith("ASIA")
+    # The same kind of response with one attribute altered after signing fails.
+    xml = base64.b64decode(
+        _response(idp, role, provider, sign_response=False, sign_assertion=True)
+    ).decode()
+    altered = xml.replace("alice@example.test", "mallory@example.test")
+    assert altered != xml
+    failed = cli.run(
+        "sts",
+        "assume-role-with-saml",
+        "--role-arn",
+        role,
+        "--principal-arn",
+        provider,
+        "--saml-assertion",
+        base64.b64encode(altered.encode()).decode(),
+        check=False,
+    )
+    assert failed.returncode != 0
+    assert "InvalidIdentityToken" in failed.stderr
+    assert "Response signature invalid" in failed.stderr
 
 
 def test_refusals(
