@@ -115,6 +115,8 @@ ON_WEB_CERT = {"ServerCertificateName": "web"}
 OIDC_ARN = f"arn:aws:iam::{ACCOUNT}:oidc-provider/idp.example.com/a"
 ON_OIDC = {"OpenIDConnectProviderArn": OIDC_ARN}
 CERT_ID = {"CertificateId": "A" * 32}
+SAML_IDP = f"arn:aws:iam::{ACCOUNT}:saml-provider/corp-idp"
+ON_SAML = {"SAMLProviderArn": SAML_IDP}
 
 # operation → (sample parameters, the resource AWS authorizes against)
 EXPECTED: dict[str, tuple[Params, str]] = {
@@ -239,6 +241,15 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     ),
     "ResetServiceSpecificCredential": ({"ServiceSpecificCredentialId": "ACCAEXAMPLE1"}, CALLER_ARN),
     "DeleteServiceSpecificCredential": ({**USER, "ServiceSpecificCredentialId": "ACCA1"}, BOB),
+    # SAML providers: the provider's ARN, as named
+    "CreateSAMLProvider": ({"Name": "corp-idp", "SAMLMetadataDocument": "<md/>"}, SAML_IDP),
+    "GetSAMLProvider": (ON_SAML, SAML_IDP),
+    "ListSAMLProviders": (ANY, "*"),
+    "UpdateSAMLProvider": ({**ON_SAML, "SAMLMetadataDocument": "<md/>"}, SAML_IDP),
+    "DeleteSAMLProvider": (ON_SAML, SAML_IDP),
+    "TagSAMLProvider": ({**ON_SAML, "Tags": [{"Key": "k", "Value": "v"}]}, SAML_IDP),
+    "UntagSAMLProvider": ({**ON_SAML, "TagKeys": ["k"]}, SAML_IDP),
+    "ListSAMLProviderTags": (ON_SAML, SAML_IDP),
     "UploadSigningCertificate": ({"CertificateBody": "pem"}, CALLER_ARN),
     "ListSigningCertificates": (USER, BOB),
     "UpdateSigningCertificate": ({**USER, **CERT_ID, "Status": "Inactive"}, BOB),
@@ -325,26 +336,12 @@ EXPECTED: dict[str, tuple[Params, str]] = {
 # Operations of the IAM and STS models that iamd does not serve, with the reason; each
 # answers NotImplemented (501) once the caller is authorized for it. The README's
 # "Operations not served" lists the same.
-FEDERATION = "issue 15 in progress: SAML providers"
 DELEGATION = (
     "AWS partner delegation requests: CreateDelegationRequest is 'not available for general "
     "use' (partner onboarding), and the rest act only on such requests"
 )
 ROOT_ACCESS = "issue 16 item 4: root sessions (AssumeRoot), not built yet"
 NOT_SERVED: dict[tuple[str, str], str] = {
-    **{
-        ("iam", name): FEDERATION
-        for name in (
-            "CreateSAMLProvider",
-            "GetSAMLProvider",
-            "ListSAMLProviders",
-            "UpdateSAMLProvider",
-            "DeleteSAMLProvider",
-            "TagSAMLProvider",
-            "UntagSAMLProvider",
-            "ListSAMLProviderTags",
-        )
-    },
     **{
         ("iam", name): DELEGATION
         for name in (

@@ -244,6 +244,11 @@ class NoSuchEntity(AwsError):
         return cls(f"No such service {service_name} is supported for Service Specific Credentials")
 
     @classmethod
+    def saml_provider(cls, arn: str) -> NoSuchEntity:
+        # AWS's words for a SAML provider ARN that names nothing.
+        return cls(f"Manifest not found for arn {arn}")
+
+    @classmethod
     def server_certificate(cls, name: str) -> NoSuchEntity:
         return cls(f"The Server Certificate with name {name} cannot be found.")
 
@@ -264,6 +269,10 @@ class EntityAlreadyExists(AwsError):
     @classmethod
     def login_profile(cls, user_name: str) -> EntityAlreadyExists:
         return cls(f"Login Profile for user {user_name} already exists.")
+
+    @classmethod
+    def saml_provider(cls, name: str) -> EntityAlreadyExists:
+        return cls(f"SAMLProvider {name} already exists.")
 
     @classmethod
     def server_certificate(cls, name: str) -> EntityAlreadyExists:
@@ -1304,3 +1313,22 @@ class CallerIsNotManagementAccountException(AwsError):
         ),
     ) -> None:
         super().__init__(message)
+
+
+# -- identity federation (AssumeRoleWithSAML) ---------------------------------------------
+# STS's own codes for an assertion that does not check out; all are the sender's fault.
+
+
+class InvalidIdentityToken(AwsError):
+    code = "InvalidIdentityToken"
+    status = 400
+
+
+class ExpiredTokenException(AwsError):
+    code = "ExpiredTokenException"
+    status = 400
+
+
+class IDPRejectedClaim(AwsError):
+    code = "IDPRejectedClaim"
+    status = 403

@@ -173,7 +173,11 @@ def test_security_token_service_preferences_show_in_the_summary(
 @pytest.mark.parametrize(
     ("operation", "params", "name"),
     [
-        ("list_saml_providers", {}, "ListSAMLProviders"),
+        (
+            "generate_organizations_access_report",
+            {"EntityPath": "o-a1b2c3d4e5/r-ab12"},
+            "GenerateOrganizationsAccessReport",
+        ),
     ],
 )
 def test_unimplemented_operations_answer_501(

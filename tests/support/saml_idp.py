@@ -21,9 +21,11 @@ from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 AWS_SP = "urn:amazon:webservices"
 AWS_ACS = "https://signin.aws.amazon.com/saml"
+# Another service provider the IdP knows, for responses addressed to someone else.
+OTHER_SP = "urn:example:other-sp"
 
 _SP_METADATA = f"""<?xml version="1.0"?>
-<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{AWS_SP}">
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="SP_ENTITY">
   <md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
     <md:AssertionConsumerService index="1" isDefault="true"
       Binding="{BINDING_HTTP_POST}" Location="{AWS_ACS}"/>
@@ -59,11 +61,21 @@ def _key_pair(directory: Path, name: str) -> tuple[Path, Path]:
 
 
 class SamlIdp:
-    def __init__(self, directory: Path, entity_id: str = "https://idp.example.test/saml") -> None:
+    def __init__(
+        self,
+        directory: Path,
+        entity_id: str = "https://idp.example.test/saml",
+        lifetime_minutes: int = 15,
+    ) -> None:
+        """`lifetime_minutes` below -5 makes every response already expired (beyond
+        the verifier's clock skew)."""
         directory.mkdir(parents=True, exist_ok=True)
         key, cert = _key_pair(directory, "idp")
-        sp_metadata = directory / "aws-sp.xml"
-        sp_metadata.write_text(_SP_METADATA)
+        sp_files = []
+        for index, sp in enumerate((AWS_SP, OTHER_SP)):
+            sp_file = directory / f"sp-{index}.xml"
+            sp_file.write_text(_SP_METADATA.replace("SP_ENTITY", sp))
+            sp_files.append(str(sp_file))
         xmlsec = shutil.which("xmlsec1")
         assert xmlsec is not None, "scripts/ensure-system-deps.sh installs xmlsec1"
         config = IdPConfig()
@@ -73,13 +85,13 @@ class SamlIdp:
                 "xmlsec_binary": xmlsec,
                 "key_file": str(key),
                 "cert_file": str(cert),
-                "metadata": {"local": [str(sp_metadata)]},
+                "metadata": {"local": sp_files},
                 "service": {
                     "idp": {
                         "endpoints": {
                             "single_sign_on_service": [(f"{entity_id}/sso", BINDING_HTTP_POST)]
                         },
-                        "policy": {"default": {"lifetime": {"minutes": 15}}},
+                        "policy": {"default": {"lifetime": {"minutes": lifetime_minutes}}},
                         "name_id_format": [NAMEID_FORMAT_PERSISTENT],
                     }
                 },

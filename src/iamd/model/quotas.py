@@ -16,6 +16,7 @@ class Quotas:
     oidc_providers: int = 100
     client_ids_per_oidc_provider: int = 100
     thumbprints_per_oidc_provider: int = 5
+    saml_providers: int = 100
     access_keys_per_user: int = 2
     signing_certificates_per_user: int = 2
     ssh_public_keys_per_user: int = 5

@@ -28,7 +28,7 @@ class AccountSummary:
     mfa_devices_in_use: int
     server_certificates: int
     global_endpoint_token_version: int
-    # Identity providers: OpenID Connect ones (AWS's "Providers" key).
+    # Identity providers, OpenID Connect and SAML together (AWS's "Providers" key).
     providers: int
     quotas: Quotas
 
@@ -51,7 +51,7 @@ class AccountService:
                 mfa_devices_in_use=repos.mfa_devices.count_assigned(),
                 server_certificates=repos.server_certificates.count(),
                 global_endpoint_token_version=repos.account.global_endpoint_token_version(),
-                providers=repos.oidc_providers.count(),
+                providers=repos.oidc_providers.count() + repos.saml_providers.count(),
                 quotas=self._quotas,
             )
 

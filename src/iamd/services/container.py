@@ -53,6 +53,7 @@ from iamd.services.permissions_boundaries import PermissionsBoundaryService
 from iamd.services.policies import PolicyService
 from iamd.services.repositories import RepositoryService
 from iamd.services.roles import RoleService
+from iamd.services.saml_providers import SamlProviderService
 from iamd.services.server_certificates import ServerCertificateService
 from iamd.services.service_linked_roles import ServiceLinkedRoleService
 from iamd.services.service_specific_credentials import ServiceSpecificCredentialService
@@ -110,6 +111,7 @@ class Services:
     signing_certificates: SigningCertificateService
     server_certificates: ServerCertificateService
     oidc_providers: OIDCProviderService
+    saml_providers: SamlProviderService
     mfa_devices: MFADeviceService
     account: AccountService
     credentials: CredentialResolver
@@ -288,6 +290,7 @@ def _account_services(
         signing_certificates=SigningCertificateService(tx, clock, ids, quotas),
         server_certificates=ServerCertificateService(tx, clock, ids, quotas, box),
         oidc_providers=OIDCProviderService(tx, clock, ids, quotas),
+        saml_providers=SamlProviderService(tx, clock, quotas),
         mfa_devices=mfa_devices,
         account=AccountService(tx, quotas),
         credentials=credentials,

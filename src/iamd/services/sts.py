@@ -290,6 +290,26 @@ class StsService:
             session_name=user_name,
         )
 
+    def federated_role_session(
+        self,
+        role: Role,
+        session_name: str,
+        duration_seconds: int,
+        policy: str | None,
+        policy_arns: tuple[str, ...],
+    ) -> IssuedCredentials:
+        """AssumeRoleWithSAML: a session of `role` for an identity its trust policy
+        already accepted (the caller checked the assertion and the duration)."""
+        return self._issue(
+            self._clock.now(),
+            duration_seconds,
+            kind=SessionKind.ROLE,
+            principal_id=role.role_id,
+            session_name=session_name,
+            session_policy=policy,
+            policy_arns=policy_arns,
+        )
+
     def get_access_key_info(self, access_key_id: str) -> str:
         """The account an access key belongs to.
 

@@ -714,6 +714,36 @@ oidc_provider_tags = _entity_tags(
     "oidc_provider_tags", "provider_id", "oidc_providers.provider_id", account_scoped=True
 )
 
+# SAML 2.0 identity providers (CreateSAMLProvider, migration 0025): names are unique
+# per account ignoring case; `provider_id` is the SAMLProviderUUID.
+saml_providers = Table(
+    "saml_providers",
+    metadata,
+    Column("provider_id", String(36), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("name_lower", String(128), nullable=False),
+    Column("metadata_document", Text, nullable=False),
+    Column("create_date", UtcDateTime, nullable=False),
+    Column("valid_until", UtcDateTime, nullable=False),
+    UniqueConstraint("account_id", "name_lower"),
+)
+
+saml_provider_tags = _entity_tags(
+    "saml_provider_tags", "provider_id", "saml_providers.provider_id", account_scoped=True
+)
+
+# The IDs of the SAML assertions AssumeRoleWithSAML accepted, kept until their
+# NotOnOrAfter so that one response cannot be used twice; pruned as new ones arrive.
+saml_assertion_replays = Table(
+    "saml_assertion_replays",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("assertion_id", String(256), primary_key=True),
+    Column("not_on_or_after", UtcDateTime, nullable=False),
+)
+Index("ix_saml_assertion_replays_not_on_or_after", saml_assertion_replays.c.not_on_or_after)
+
 # The IAM access advisor's record (migration 0014): per account, principal (a user's or
 # a role's ARN) and service namespace, when and in which region the principal last
 # authenticated to it; `action` is '' for the service and the action's name for the

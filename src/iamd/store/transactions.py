@@ -39,6 +39,7 @@ from iamd.store.sql.passwords import (
 from iamd.store.sql.policies import PolicyRepository
 from iamd.store.sql.repositories import RepositoryRepository
 from iamd.store.sql.roles import RoleRepository
+from iamd.store.sql.saml_providers import SamlProviderRepository
 from iamd.store.sql.server_certificates import ServerCertificateRepository
 from iamd.store.sql.service_specific_credentials import ServiceSpecificCredentialRepository
 from iamd.store.sql.signing_certificates import SigningCertificateRepository
@@ -124,6 +125,10 @@ class Repositories:
     @cached_property
     def service_specific_credentials(self) -> ServiceSpecificCredentialRepository:
         return ServiceSpecificCredentialRepository(self.conn, self._account_id)
+
+    @cached_property
+    def saml_providers(self) -> SamlProviderRepository:
+        return SamlProviderRepository(self.conn, self._account_id)
 
     @cached_property
     def signing_certificates(self) -> SigningCertificateRepository:

@@ -13,6 +13,7 @@ from iamd.operations.sts import (
     authorization_messages,
     federation,
     identity,
+    saml,
     sessions,
     web_identity_tokens,
 )
@@ -27,9 +28,11 @@ def _not_served(name: str) -> AnonymousHandler:
 
 # Served unsigned, as AWS serves them (botocore: `smithy.api#noAuth`), so the request
 # reaches the operation; identity federation (issue 15) gives them their handlers.
-_UNSIGNED = tuple(
-    unsigned_operation("sts", name, _not_served(name))
-    for name in ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML")
+_UNSIGNED = (
+    unsigned_operation(
+        "sts", "AssumeRoleWithWebIdentity", _not_served("AssumeRoleWithWebIdentity")
+    ),
+    unsigned_operation("sts", "AssumeRoleWithSAML", saml.assume_role_with_saml),
 )
 
 OPERATIONS: tuple[Operation, ...] = (
