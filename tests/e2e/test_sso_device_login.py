@@ -356,6 +356,11 @@ def test_logout_revokes_and_a_removed_assignment_stops_credentials(directory: Di
     finally:
         admin.create_account_assignment(**assignment)
 
+    # A page token is bound to its list: one made up is refused.
+    with pytest.raises(ClientError) as bad_token:
+        sso.list_accounts(accessToken=access, nextToken="not-a-token")
+    assert _code_of(bad_token.value) == "InvalidRequestException"
+
     sso.logout(accessToken=access)
     with pytest.raises(ClientError) as after:
         sso.list_accounts(accessToken=access)

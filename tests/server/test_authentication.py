@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
 import botocore.exceptions
 import pytest
-from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer
+from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, start_server
 from tests.support.signing import FORM, presigned_get, send, send_raw, signed_post
 
 GET_USER = "Action=GetUser&Version=2010-05-08"
@@ -197,3 +198,25 @@ def test_boto3_with_no_credentials_reaches_assume_role_with_web_identity(
             WebIdentityToken="x" * 10,
         )
     assert raised.value.response["Error"]["Code"] == "NotImplemented"
+
+
+@pytest.mark.postgres
+def test_an_unsigned_request_reaches_its_operation_on_postgresql_too(
+    fresh_postgres_url: str, tmp_path: Path
+) -> None:
+    # On PostgreSQL the front decodes no form (nothing runs on the event loop), so the
+    # pipeline decodes it to find the operation an unsigned request names.
+    node = start_server(tmp_path / "pg", database_url=fresh_postgres_url)
+    try:
+        reached = send_raw(
+            node.endpoint + "/",
+            data=UNSIGNED_WEB_IDENTITY.encode(),
+            headers={"Content-Type": FORM},
+        )
+        assert (reached.status, reached.error_code) == (501, "NotImplemented")
+        refused = send_raw(
+            node.endpoint + "/", data=WHO_AM_I.encode(), headers={"Content-Type": FORM}
+        )
+        assert (refused.status, refused.error_code) == (403, "MissingAuthenticationToken")
+    finally:
+        node.stop()

@@ -52,6 +52,16 @@ def trust_allows(role: Role, context: RequestContext, action: str = "sts:AssumeR
     return decision.effect is Effect.ALLOW
 
 
+def federated_trust_allows(
+    role: Role, provider_arn: str, account_id: str, context: RequestContext
+) -> bool:
+    """Does the role's trust policy allow an identity provider's user (a `Federated`
+    principal: a SAML or OpenID Connect provider's ARN) the context's action?"""
+    principal = PrincipalInfo(provider_arn, account_id, None, "Federated")
+    decision = evaluate_trust(context, _compiled_trust(role.assume_role_policy), principal)
+    return decision.effect is Effect.ALLOW
+
+
 def _account_of(arn: str) -> str:
     parts = arn.split(":")
     return parts[4] if len(parts) > 4 else ""

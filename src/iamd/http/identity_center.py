@@ -28,11 +28,13 @@ from iamd.errors import (
     OAuthError,
     PortalInvalidRequestException,
     UnauthorizedException,
+    ValidationError,
 )
 from iamd.http.failure_log import FailureLog
 from iamd.http.pipeline import HttpRequest, HttpResponse
 from iamd.protocol.form import header
 from iamd.services.container import Services
+from iamd.services.identity_store import page_of_list
 
 log = logging.getLogger(__name__)
 _failures = FailureLog(log)
@@ -355,16 +357,18 @@ def _account_id(query: Mapping[str, str]) -> str:
 
 
 def _page(key: str, items: list[dict[str, Any]], query: Mapping[str, str]) -> dict[str, Any]:
+    """One page of the portal's list, its `nextToken` bound to that list."""
     try:
         size = int(query.get("max_result") or 100)
-        start = int(query.get("next_token") or 0)
     except ValueError:
-        raise PortalInvalidRequestException("Invalid next_token or max_result.") from None
-    if not 1 <= size <= 100 or start < 0:
-        raise PortalInvalidRequestException("Invalid next_token or max_result.")
-    chunk = items[start : start + size]
-    next_token = str(start + size) if start + size < len(items) else None
-    return {key: chunk, "nextToken": next_token}
+        raise PortalInvalidRequestException("Invalid max_result.") from None
+    if not 1 <= size <= 100:
+        raise PortalInvalidRequestException("Invalid max_result.")
+    try:
+        page = page_of_list(items, key, query.get("next_token") or None, size)
+    except ValidationError:
+        raise PortalInvalidRequestException("Invalid next_token.") from None
+    return {key: page.items, "nextToken": page.next_token}
 
 
 def _base_url(request: HttpRequest) -> str:

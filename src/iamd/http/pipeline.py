@@ -49,7 +49,7 @@ from iamd.operations.registry import (
 from iamd.operations.sts.authorization_messages import ENCODE_HEADER, ENCODE_VALUE
 from iamd.principals.credentials import ResolvedCredential, is_temporary_key
 from iamd.protocol import JsonCodec, QueryCodec
-from iamd.protocol.form import DecodedForm, header
+from iamd.protocol.form import DecodedForm, decode_query_form, header
 from iamd.protocol.trail_redaction import request_parameters, response_elements
 from iamd.services.container import Services
 from iamd.services.trail import (
@@ -162,7 +162,16 @@ class AwsPipeline:
                 )
             except MissingAuthenticationToken:
                 # A request with no signature at all reaches only an operation AWS
-                # serves unsigned (AssumeRoleWithWebIdentity, AssumeRoleWithSAML).
+                # serves unsigned (AssumeRoleWithWebIdentity, AssumeRoleWithSAML). The
+                # front decodes Query forms only where it decides what runs inline
+                # (SQLite): decoded here otherwise, once, and parsed from that below.
+                if request.form is None and not header(request.headers, b"x-amz-target"):
+                    request = dataclasses.replace(
+                        request,
+                        form=decode_query_form(
+                            request.method, request.raw_query, request.headers, request.body
+                        ),
+                    )
                 anonymous = self._operations.served_unsigned(_operation_named(request))
                 if anonymous is None:
                     raise

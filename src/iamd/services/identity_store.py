@@ -173,6 +173,9 @@ class IdentityStoreService:
             self._store(repos, store_id)
             if not repos.identity_center.delete_user(store_id, user_id):
                 raise _user_not_found(user_id)
+            # Its portal tokens stop at once, as its password does.
+            repos.identity_center_sign_in.revoke_user(user_id)
+            repos.identity_center_sign_in.delete_password(user_id)
 
     def user_id_of(self, store_id: str, identifier: Mapping[str, Any]) -> str:
         """GetUserId: by `userName` (or an email address) or by external id."""

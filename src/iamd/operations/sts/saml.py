@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
+from iamd.authz.trust import federated_trust_allows
 from iamd.errors import (
     AccessDenied,
     ExpiredTokenException,
@@ -25,14 +26,7 @@ from iamd.errors import (
 from iamd.model import Role
 from iamd.operations.registry import AnonymousContext, Params, Result
 from iamd.operations.sts.sessions import credentials_shape, policy_arns_of
-from iamd.policy import (
-    Effect,
-    PolicyKind,
-    PrincipalInfo,
-    RequestContext,
-    compile_policy,
-    evaluate_trust,
-)
+from iamd.policy import RequestContext
 from iamd.services.container import Services
 from iamd.services.saml_assertions import (
     AWS_AUDIENCE,
@@ -103,7 +97,9 @@ def assume_role_with_saml(ctx: AnonymousContext, params: Params) -> Result:
     keys["aws:SourceIp"] = ctx.source_ip
     keys["aws:SecureTransport"] = "true" if ctx.secure_transport else "false"
     keys["sts:RoleSessionName"] = session_name
-    if role is None or not _trusts(role, provider_arn, account_id, keys):
+    if role is None or not federated_trust_allows(
+        role, provider_arn, account_id, RequestContext(ACTION, role.arn, keys)
+    ):
         raise AccessDenied(NOT_AUTHORIZED)
     duration = _duration(params, assertion, role)
 
@@ -199,15 +195,6 @@ def _saml_keys(
         }
     )
     return keys
-
-
-def _trusts(
-    role: Role, provider_arn: str, account_id: str, keys: dict[str, str | Sequence[str]]
-) -> bool:
-    context = RequestContext(ACTION, role.arn, keys)
-    trust = compile_policy(role.assume_role_policy, PolicyKind.TRUST, "trust")
-    principal = PrincipalInfo(provider_arn, account_id, None, "Federated")
-    return evaluate_trust(context, trust, principal).effect is Effect.ALLOW
 
 
 def _duration(params: Params, assertion: VerifiedAssertion, role: Role) -> int:

@@ -101,6 +101,9 @@ class SignInRepository:
                 )
             )
 
+    def delete_password(self, user_id: str) -> None:
+        self._conn.execute(delete(ic_user_passwords).where(ic_user_passwords.c.user_id == user_id))
+
     # -- clients -----------------------------------------------------------------------
 
     def add_client(self, client: OidcClient) -> None:
