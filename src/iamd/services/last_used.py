@@ -5,7 +5,9 @@ Every authenticated request notes its key's use in memory (and, for a role sessi
 `record_role` its role's); a background thread writes the latest use of each in one
 batch per interval, and `close()` writes what is left, so nothing is lost at shutdown.
 Readers merge the pending uses in, so GetAccessKeyLastUsed and GetRole's RoleLastUsed
-are exact even between flushes.
+are exact even between flushes. A batch being written stays visible as pending until
+its transaction has committed: a reader that asks for the pending use first and reads
+the stored row second (as they all do) sees a use either way, never neither.
 
 `record_service` keeps the IAM access advisor's record the same way: per account,
 principal (user or role ARN) and service namespace the latest authenticated use, and
@@ -52,6 +54,10 @@ class LastUsedRecorder:
         self._pending: dict[str, LastUse] = {}
         self._pending_roles: dict[str, RoleLastUse] = {}
         self._pending_services: dict[_ServiceKey, tuple[datetime, str]] = {}
+        # The batch `flush` is writing: still "pending" to readers until it commits.
+        self._writing: dict[str, LastUse] = {}
+        self._writing_roles: dict[str, RoleLastUse] = {}
+        self._batches_written = 0
         self._swap_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
@@ -91,10 +97,20 @@ class LastUsedRecorder:
             return _service_uses(self._pending_services)
 
     def pending(self, access_key_id: str) -> LastUse | None:
-        return self._pending.get(access_key_id)
+        """The key's use not yet committed; ask before reading the stored one."""
+        with self._swap_lock:
+            return self._pending.get(access_key_id) or self._writing.get(access_key_id)
+
+    @property
+    def batches_written(self) -> int:
+        """Changes whenever a batch has left pending for the database: a reader that had
+        to read the stored row before it could ask for the pending use compares it."""
+        return self._batches_written
 
     def pending_role(self, role_id: str) -> RoleLastUse | None:
-        return self._pending_roles.get(role_id)
+        """The role's use not yet committed; ask before reading the stored one."""
+        with self._swap_lock:
+            return self._pending_roles.get(role_id) or self._writing_roles.get(role_id)
 
     def flush(self) -> int:
         with self._flush_lock:
@@ -102,6 +118,7 @@ class LastUsedRecorder:
                 batch, self._pending = self._pending, {}
                 roles, self._pending_roles = self._pending_roles, {}
                 services, self._pending_services = self._pending_services, {}
+                self._writing, self._writing_roles = batch, roles
             if not batch and not roles and not services:
                 return 0
             try:
@@ -113,6 +130,10 @@ class LastUsedRecorder:
                 # One row the database refuses must not hold back the others (retried
                 # as a batch, it would fail every time): each is written on its own.
                 return self._write_one_by_one(batch, roles, services)
+            finally:
+                with self._swap_lock:
+                    self._writing, self._writing_roles = {}, {}
+                    self._batches_written += 1
             return len(batch) + len(roles) + len(services)
 
     def _keep_for_next_attempt(

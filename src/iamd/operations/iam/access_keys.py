@@ -46,9 +46,10 @@ def delete_access_key(ctx: CallContext, p: Params) -> Result:
 
 
 def get_access_key_last_used(ctx: CallContext, p: Params) -> Result:
+    # Pending first, stored second: a batch committing in between is seen in one.
+    pending = ctx.services.last_used.pending(p["AccessKeyId"])
     key = ctx.services.access_keys.last_used(p["AccessKeyId"])
     last_used: dict[str, Any]
-    pending = ctx.services.last_used.pending(key.access_key_id)
     if pending is not None and (key.last_used_date is None or pending.when >= key.last_used_date):
         last_used = {
             "LastUsedDate": pending.when,

@@ -39,10 +39,13 @@ def create_role(ctx: CallContext, p: Params) -> Result:
 
 
 def get_role(ctx: CallContext, p: Params) -> Result:
+    batches = ctx.services.last_used.batches_written
     role = ctx.services.roles.get(p["RoleName"])
-    when, region = role.last_used_date, role.last_used_region
     # A use recorded but not yet written is newer than the stored one.
     pending = ctx.services.last_used.pending_role(role.role_id)
+    if pending is None and ctx.services.last_used.batches_written != batches:
+        role = ctx.services.roles.get(p["RoleName"])  # its use committed meanwhile
+    when, region = role.last_used_date, role.last_used_region
     if pending is not None and (when is None or pending.when > when):
         when, region = pending.when, pending.region
     return {"Role": {**role_shape(role), "RoleLastUsed": role_last_used_shape(when, region)}}
