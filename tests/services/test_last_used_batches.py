@@ -16,11 +16,12 @@ from tests.support.local_services import ACCOUNT, MovableClock, local_services
 from iamd.services.container import Services
 from iamd.store.sql.service_last_accessed import SERVICE_LEVEL, uses_of
 
-
 TRUST = json.dumps(
     {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}],
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}
+        ],
     }
 )
 
@@ -88,13 +89,15 @@ def test_a_use_being_written_is_still_pending_until_it_commits(
     flusher.start()
     assert writing.wait(10)
     pending = recorder.pending(key)
-    assert pending is not None and pending.service == "sts"
+    assert pending is not None
+    assert pending.service == "sts"
     assert recorder.pending_role(role) is not None
     assert services.access_keys.last_used(key).last_used_date is None
     assert recorder.batches_written == before
 
     release.set()
     flusher.join(10)
-    assert recorder.pending(key) is None and recorder.pending_role(role) is None
+    assert recorder.pending(key) is None
+    assert recorder.pending_role(role) is None
     assert recorder.batches_written == before + 1
     assert services.access_keys.last_used(key).last_used_service == "sts"
