@@ -161,6 +161,31 @@ resource "aws_iam_role_policy_attachment" "app_read" {
   policy_arn = aws_iam_policy.read.arn
 }
 
+resource "aws_iam_policy" "shared" {
+  name   = "tf-shared"
+  policy = data.aws_iam_policy_document.inline.json
+}
+
+# Exclusive over every entity the policy is attached to. ListEntitiesForPolicy, which
+# the provider reads it with, also names whoever has the policy as a permissions
+# boundary: so a policy of its own, not the boundary.
+resource "aws_iam_policy_attachment" "shared" {
+  name       = "tf-shared-attachment"
+  policy_arn = aws_iam_policy.shared.arn
+  groups     = [aws_iam_group.ops.name]
+  users      = local.two ? [aws_iam_user.bob.name] : []
+}
+
+resource "aws_iam_group_policy_attachments_exclusive" "devs" {
+  group_name  = aws_iam_group.devs.name
+  policy_arns = [aws_iam_group_policy_attachment.devs_read.policy_arn]
+}
+
+resource "aws_iam_role_policy_attachments_exclusive" "app" {
+  role_name   = aws_iam_role.app.name
+  policy_arns = [aws_iam_role_policy_attachment.app_read.policy_arn]
+}
+
 # Inline policies.
 
 resource "aws_iam_user_policy" "alice_inline" {
@@ -179,6 +204,16 @@ resource "aws_iam_role_policy" "app_inline" {
   name   = "tf-app-inline"
   role   = aws_iam_role.app.id
   policy = data.aws_iam_policy_document.inline.json
+}
+
+resource "aws_iam_user_policies_exclusive" "alice" {
+  user_name    = aws_iam_user.alice.name
+  policy_names = [aws_iam_user_policy.alice_inline.name]
+}
+
+resource "aws_iam_role_policies_exclusive" "app" {
+  role_name    = aws_iam_role.app.name
+  policy_names = [aws_iam_role_policy.app_inline.name]
 }
 
 # Credentials.
@@ -282,6 +317,65 @@ data "aws_iam_role" "app" {
 
 data "aws_iam_policy" "read" {
   arn = aws_iam_policy.read.arn
+}
+
+data "aws_iam_group" "devs" {
+  group_name = aws_iam_group_membership.devs.group
+}
+
+data "aws_iam_instance_profile" "app" {
+  name = aws_iam_instance_profile.app.name
+}
+
+data "aws_iam_server_certificate" "web" {
+  name   = aws_iam_server_certificate.web.name
+  latest = true
+}
+
+data "aws_iam_account_alias" "current" {
+  depends_on = [aws_iam_account_alias.alias]
+}
+
+data "aws_iam_users" "tf" {
+  path_prefix = "/tf/"
+  depends_on  = [aws_iam_user.alice, aws_iam_user.bob]
+}
+
+data "aws_iam_roles" "tf" {
+  name_regex = "^tf-"
+  depends_on = [aws_iam_role.app]
+}
+
+data "aws_iam_session_context" "me" {
+  arn = data.aws_caller_identity.me.arn
+}
+
+output "group_members" {
+  value = sort([for u in data.aws_iam_group.devs.users : u.user_name])
+}
+
+output "instance_profile_role" {
+  value = data.aws_iam_instance_profile.app.role_name
+}
+
+output "server_certificate_arn" {
+  value = data.aws_iam_server_certificate.web.arn
+}
+
+output "account_alias" {
+  value = data.aws_iam_account_alias.current.account_alias
+}
+
+output "users_under_tf" {
+  value = sort(tolist(data.aws_iam_users.tf.names))
+}
+
+output "roles_named_tf" {
+  value = sort(tolist(data.aws_iam_roles.tf.names))
+}
+
+output "session_issuer" {
+  value = data.aws_iam_session_context.me.issuer_arn
 }
 
 output "account_id" {

@@ -45,17 +45,22 @@ COVERED_RESOURCES = {
     "aws_iam_group_membership",
     "aws_iam_group_policy",
     "aws_iam_group_policy_attachment",
+    "aws_iam_group_policy_attachments_exclusive",
     "aws_iam_instance_profile",
     "aws_iam_policy",
+    "aws_iam_policy_attachment",
     "aws_iam_role",
+    "aws_iam_role_policies_exclusive",
     "aws_iam_role_policy",
     "aws_iam_role_policy_attachment",
+    "aws_iam_role_policy_attachments_exclusive",
     "aws_iam_server_certificate",
     "aws_iam_service_linked_role",
     "aws_iam_signing_certificate",
     "aws_iam_user",
     "aws_iam_user_group_membership",
     "aws_iam_user_login_profile",
+    "aws_iam_user_policies_exclusive",
     "aws_iam_user_policy",
     "aws_iam_user_policy_attachment",
     "aws_iam_user_ssh_key",
@@ -63,10 +68,17 @@ COVERED_RESOURCES = {
 }
 COVERED_DATA_SOURCES = {
     "aws_caller_identity",
+    "aws_iam_account_alias",
+    "aws_iam_group",
+    "aws_iam_instance_profile",
     "aws_iam_policy",
     "aws_iam_policy_document",
     "aws_iam_role",
+    "aws_iam_roles",
+    "aws_iam_server_certificate",
+    "aws_iam_session_context",
     "aws_iam_user",
+    "aws_iam_users",
 }
 # PENDING: resource types issue 16 asks for that iamd does not serve yet (other work in
 # progress). When one lands, add it to terraform_config.tf and move it to
@@ -246,6 +258,13 @@ def test_apply_plan_update_destroy(terraform: Terraform) -> None:
     assert out["role"]["max_session_duration"] == 3600
     assert out["service_linked_role"] == "AWSServiceRoleForAutoScaling_tf"
     assert json.loads(out["policy"]["policy"])["Statement"][0]["Sid"] == "ReadTheBucket"
+    assert out["group_members"] == ["tf-alice"]
+    assert out["instance_profile_role"] == "tf-app"
+    assert out["server_certificate_arn"] == f"arn:aws:iam::{ACCOUNT}:server-certificate/tf/tf-web"
+    assert out["account_alias"] == "tf-account-one"
+    assert out["users_under_tf"] == ["tf-alice"]
+    assert out["roles_named_tf"] == ["tf-app"]
+    assert out["session_issuer"] == out["caller_arn"]
     made = _names(iam)
     assert set(made["users"]) - set(before["users"]) == {"tf-alice", "tf-bob"}
     assert made["aliases"] == ["tf-account-one"]
@@ -259,12 +278,18 @@ def test_apply_plan_update_destroy(terraform: Terraform) -> None:
     assert out["alice"]["tags"] == {"team": "blue", "stage": "two"}
     assert out["role"]["description"] == "The application, second stage"
     assert out["role"]["max_session_duration"] == 7200
+    assert out["group_members"] == ["tf-alice", "tf-bob"]
+    assert out["account_alias"] == "tf-account-two"
     assert iam.list_account_aliases()["AccountAliases"] == ["tf-account-two"]
     role = iam.get_role(RoleName="tf-app")["Role"]
     assert role["PermissionsBoundary"]["PermissionsBoundaryArn"].endswith(":policy/tf-boundary")
     devs = iam.get_group(GroupName="tf-devs")
     assert devs["Group"]["Path"] == "/tf/two/"
     assert sorted(u["UserName"] for u in devs["Users"]) == ["tf-alice", "tf-bob"]
+    shared_arn = f"arn:aws:iam::{ACCOUNT}:policy/tf-shared"
+    attached = iam.list_entities_for_policy(PolicyArn=shared_arn)
+    assert [g["GroupName"] for g in attached["PolicyGroups"]] == ["tf-ops"]
+    assert [u["UserName"] for u in attached["PolicyUsers"]] == ["tf-bob"]
     bob_groups = iam.list_groups_for_user(UserName="tf-bob")["Groups"]
     assert sorted(g["GroupName"] for g in bob_groups) == ["tf-devs", "tf-oncall", "tf-ops"]
     keys = iam.list_access_keys(UserName="tf-alice")["AccessKeyMetadata"]
