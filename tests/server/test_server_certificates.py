@@ -77,8 +77,9 @@ def test_upload_get_update_delete(iam: Any, unique: str, pki: Chain) -> None:
 
     got = iam.get_server_certificate(ServerCertificateName=name.upper())["ServerCertificate"]
     assert got["ServerCertificateMetadata"] == meta
-    assert got["CertificateBody"] == pki.leaf.pem
-    assert got["CertificateChain"] == pki.chain_pem
+    # Without the PEM files' final newline, as AWS returns them.
+    assert got["CertificateBody"] == pki.leaf.pem.strip()
+    assert got["CertificateChain"] == pki.chain_pem.strip()
     assert got["Tags"] == [{"Key": "team", "Value": "web"}]
     assert "PrivateKey" not in got
 
@@ -103,6 +104,26 @@ def test_upload_get_update_delete(iam: Any, unique: str, pki: Chain) -> None:
         "NoSuchEntity",
         f"The Server Certificate with name {renamed} cannot be found.",
     )
+
+
+def test_the_body_and_chain_lose_their_surrounding_whitespace(
+    iam: Any, unique: str, pki: Chain
+) -> None:
+    # Terraform's provider trims both before comparing with what GetServerCertificate
+    # returns: AWS answers the trimmed text, and anything else is a replacement planned
+    # on every run.
+    name = f"{unique}-trim"
+    iam.upload_server_certificate(
+        ServerCertificateName=name,
+        CertificateBody="\n " + pki.leaf.pem + "\n",
+        PrivateKey=pki.leaf.key_pem,
+        CertificateChain=pki.chain_pem + "\n\n",
+    )
+    got = iam.get_server_certificate(ServerCertificateName=name)["ServerCertificate"]
+    assert got["CertificateBody"] == pki.leaf.pem.strip()
+    assert got["CertificateBody"].endswith("-----END CERTIFICATE-----")
+    assert got["CertificateChain"] == pki.chain_pem.strip()
+    iam.delete_server_certificate(ServerCertificateName=name)
 
 
 def test_a_self_signed_certificate_without_chain(iam: Any, unique: str) -> None:

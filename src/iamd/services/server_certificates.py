@@ -80,8 +80,10 @@ class ServerCertificateService:
             name=name,
             path=path,
             arn=iam_arn(self._tx.account_id, "server-certificate", path, name),
-            body=body,
-            chain=chain,
+            # AWS keeps the PEM text without its surrounding whitespace (a file's final
+            # newline); Terraform's provider trims it too and plans no change only then.
+            body=body.strip(),
+            chain=chain.strip() if chain is not None else None,
             expiration=parsed.not_after,
             upload_date=now,
             tags=tuple(tags),
