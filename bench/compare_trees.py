@@ -1,6 +1,7 @@
 """GetUser throughput of two iamd source trees, served side by side, in alternating runs.
 
     python bench/compare_trees.py BEFORE_TREE AFTER_TREE [--rounds 12] [--seconds 5]
+    python bench/compare_trees.py . . --after-flag=--audit-trail   # one tree, two settings
 
 For "does this change slow the hot path?" questions (an issue's "no more than 5 %"): both
 servers run at once on loopback (each `python -m iamd serve` with PYTHONPATH=TREE/src),
@@ -9,6 +10,8 @@ BEFORE first in even rounds and AFTER first in odd ones, so drift in the machine
 falls on both alike. Prints the median throughput and server CPU per request of each,
 and their ratios. Needs wrk and boto3 (`make bench` installs what bench/ needs). A
 worktree of the earlier commit makes BEFORE: `git worktree add /tmp/before HEAD~1`.
+`--before-flag`/`--after-flag` (repeatable) add `iamd serve` options to one side: the
+same tree twice with `--after-flag=--audit-trail` is the audit trail's cost.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _start(tree: Path, data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def _start(tree: Path, data_dir: Path, flags: list[str]) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IAMD_"))}
     env |= {
@@ -48,7 +51,7 @@ def _start(tree: Path, data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
     }
     command = [sys.executable, "-m", "iamd", "serve", "--port", str(port), "--no-git-ssh"]
     server = subprocess.Popen(
-        [*command, "--data-dir", str(data_dir)],
+        [*command, "--data-dir", str(data_dir), *flags],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -71,7 +74,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--before-flag", action="append", default=[], metavar="FLAG")
+    parser.add_argument("--after-flag", action="append", default=[], metavar="FLAG")
     args = parser.parse_args()
+    flags = {"before": args.before_flag, "after": args.after_flag}
     wrk = wrkdriver.wrk_path(install=True)
     if wrk is None:
         raise SystemExit("wrk is needed (apt-get install wrk)")
@@ -82,7 +88,7 @@ def main() -> None:
     scripts: dict[str, str] = {}
     try:
         for name, tree in trees.items():
-            servers[name], ports[name] = _start(tree, work / name)
+            servers[name], ports[name] = _start(tree, work / name, flags[name])
             endpoint = f"http://127.0.0.1:{ports[name]}"
             iam = boto3.client(
                 "iam",
@@ -119,7 +125,8 @@ def main() -> None:
                 cpu_ms[name].append((_cpu_seconds(servers[name].pid) - before_cpu) / requests * 1e3)
         for name, tree in trees.items():
             print(
-                f"{name:6} {tree}: GetUser median {statistics.median(rates[name]):,.0f}/s "
+                f"{name:6} {tree} {' '.join(flags[name])}: "
+                f"GetUser median {statistics.median(rates[name]):,.0f}/s "
                 f"(runs {min(rates[name]):,.0f}-{max(rates[name]):,.0f}), "
                 f"server CPU {statistics.median(cpu_ms[name]):.4f} ms/request"
             )
