@@ -149,7 +149,8 @@ class SsoPortalService:
             user = repos.identity_center.user(
                 self._store_of(repos, owner.instance_arn), owner.user_id
             )
-        if role is None or user is None:
+        # Fails closed for a user who can no longer sign in, whatever token they hold.
+        if role is None or user is None or user.status != "ENABLED":
             raise ForbiddenException()
         return self._sts_of(account_id).identity_center_session(
             role, user.user_name, ps.session_seconds
