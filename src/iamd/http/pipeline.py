@@ -57,9 +57,7 @@ from iamd.services.trail import (
     PendingWrite,
     RequestEvent,
     TrailRecorder,
-    arn_resource,
     is_read_only,
-    lookup_username,
     resources_named,
     user_identity,
 )
@@ -389,18 +387,16 @@ class AwsPipeline:
         """The request's audit event; requestParameters/responseElements are built
         lazily (by the trail's writer thread for most requests)."""
         service = codec.service_name
-        identity: dict[str, Any] | None
+        identity: dict[str, Any] | None = None
+        caller = None
         if credential is not None:
-            caller = credential.caller
+            caller = credential.caller  # its identity is derived on the writer thread
             account_id = caller.account_id
-            identity = user_identity(caller)
-            username = lookup_username(caller)
             access_key_id = caller.access_key_id
         else:
             account_id = self._services.account_id
-            identity = {"type": "Unknown", "accessKeyId": access_key_id} if access_key_id else None
-            username = None
-        found = arn_resource(resource)
+            if access_key_id:
+                identity = {"type": "Unknown", "accessKeyId": access_key_id}
         host = header(request.headers, b"host") if request.secure else None
         return RequestEvent(
             account_id=account_id,
@@ -413,16 +409,14 @@ class AwsPipeline:
             user_agent=header(request.headers, b"user-agent"),
             request_id=request_id,
             identity=identity,
-            username=username,
+            username=None,
             access_key_id=access_key_id,
             read_only=is_read_only(operation),
-            request_parameters=(
-                (lambda: request_parameters(service, operation, params))
-                if params is not None
-                else _none
-            ),
-            resources=(found,) if found is not None else (),
-            lookup_resources=resources_named(params) if params is not None else (),
+            caller=caller,
+            redaction=_REDACTION,
+            service=service,
+            params=params,
+            resource_arn=resource,
             tls_host=host if host else ("" if request.secure else None),
             tls=request.tls,
             api_version=codec.api_version if isinstance(codec, QueryCodec) else None,
@@ -472,9 +466,8 @@ class AwsPipeline:
         if failure is not None:
             event.error_code = failure.code
             event.error_message = failure.message
-        elif result:
-            service = codec.service_name
-            event.response_elements = lambda: response_elements(service, operation, result)
+        elif result and event.keeps_response():
+            event.result = result
         if pending is None:
             self._trail.record(event)
         else:
@@ -488,6 +481,7 @@ class AwsPipeline:
                     event,
                     account_id=role_account,
                     identity=user_identity(credential.caller, role_account),
+                    caller=None,
                     username=None,
                     access_key_id=None,
                     event_id=str(uuid.uuid4()),
@@ -549,8 +543,17 @@ def _other_account_of_role(
     return account if account != credential.caller.account_id else None
 
 
-def _none() -> None:
-    return None
+class _WireRedaction:
+    """services/trail's Redaction: what the wire layer lets into a record."""
+
+    def request(self, service: str, operation: str, params: Any) -> Any:
+        return request_parameters(service, operation, params)
+
+    def response(self, service: str, operation: str, result: Any) -> Any:
+        return response_elements(service, operation, result)
+
+
+_REDACTION = _WireRedaction()
 
 
 # An access key id as a client sends it: recorded for a request that failed

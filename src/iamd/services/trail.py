@@ -25,7 +25,7 @@ from collections.abc import Callable
 from contextvars import Token
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from iamd.errors import ServiceUnavailable
 from iamd.principals.caller import Caller, PrincipalType
@@ -372,6 +372,17 @@ def _nothing() -> Any:
     return None
 
 
+class Redaction(Protocol):
+    """The wire layer's redaction of a request and its result (protocol/trail_redaction),
+    handed in by the front: one long-lived object, so an event costs no closure."""
+
+    def request(self, service: str, operation: str, params: Any) -> Any:
+        """requestParameters without secrets."""
+
+    def response(self, service: str, operation: str, result: Any) -> Any:
+        """responseElements without secrets."""
+
+
 @dataclass(slots=True)
 class RequestEvent:
     """One finished (or running) request, as a front describes it."""
@@ -407,8 +418,37 @@ class RequestEvent:
     # responseElements even for a failure (ConsoleLogin: {"ConsoleLogin": "Failure"}).
     force_response: bool = False
     event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # What the writer thread derives the record from, so that a queued event is one
+    # object for the garbage collector rather than a graph of dicts and closures (which
+    # cost the hot path more than building them: docs/trail.md, "Cost"). `caller` gives
+    # `identity` and `username` unless they are set; `redaction` with `service`,
+    # `params` and `result` gives the request parameters and response elements;
+    # `resource_arn` the record's resources; `params` the lookup resources.
+    caller: Caller | None = None
+    redaction: Redaction | None = None
+    service: str = ""
+    params: Any = None
+    result: Any = None
+    resource_arn: str | None = None
+
+    def keeps_response(self) -> bool:
+        """CloudTrail leaves a read's response out (and every failed request's)."""
+        if self.force_response:
+            return True
+        if self.error_code is not None:
+            return False
+        return not self.read_only or self.event_name in _RESPONSE_KEPT
+
+    def _resolve_caller(self) -> None:
+        if self.caller is not None:
+            if self.identity is None:
+                self.identity = user_identity(self.caller)
+            if self.username is None:
+                self.username = lookup_username(self.caller)
+            self.caller = None
 
     def record(self) -> dict[str, Any]:
+        self._resolve_caller()
         record: dict[str, Any] = {"eventVersion": EVENT_VERSION}
         if self.identity is not None:
             record["userIdentity"] = self.identity
@@ -426,23 +466,30 @@ class RequestEvent:
             record["errorCode"] = self.error_code
         if self.error_message is not None:
             record["errorMessage"] = self.error_message
-        record["requestParameters"] = self.request_parameters()
-        # CloudTrail leaves a read's response out (and every failed request's).
-        record["responseElements"] = (
-            self.response_elements()
-            if self.force_response
-            else None
-            if self.error_code is not None
-            or (self.read_only and self.event_name not in _RESPONSE_KEPT)
-            else self.response_elements()
-        )
+        redaction = self.redaction
+        if redaction is not None:
+            record["requestParameters"] = redaction.request(
+                self.service, self.event_name, self.params
+            )
+            record["responseElements"] = (
+                redaction.response(self.service, self.event_name, self.result)
+                if self.keeps_response()
+                else None
+            )
+        else:
+            record["requestParameters"] = self.request_parameters()
+            record["responseElements"] = self.response_elements() if self.keeps_response() else None
         if self.additional_event_data is not None:
             record["additionalEventData"] = self.additional_event_data
         record["requestID"] = self.request_id
         record["eventID"] = self.event_id
         record["readOnly"] = self.read_only
-        if self.resources:
-            record["resources"] = list(self.resources)
+        resources = self.resources
+        if not resources and self.resource_arn is not None:
+            found = arn_resource(self.resource_arn)
+            resources = (found,) if found is not None else ()
+        if resources:
+            record["resources"] = list(resources)
         record["eventType"] = self.event_type
         if self.api_version is not None:
             record["apiVersion"] = self.api_version
@@ -461,6 +508,7 @@ class RequestEvent:
         if self.resolve is not None:
             resolve, self.resolve = self.resolve, None
             resolve(self)
+        self._resolve_caller()
         moment = self.event_time.astimezone(UTC)
         micros = int(moment.timestamp()) * 1_000_000 + moment.microsecond
         return StoredEvent(
@@ -473,7 +521,7 @@ class RequestEvent:
             access_key_id=self.access_key_id,
             read_only=self.read_only,
             record=json.dumps(self.record(), separators=(",", ":"), default=str),
-            resources=self.lookup_resources,
+            resources=self.lookup_resources or resources_named(self.params),
         )
 
 
