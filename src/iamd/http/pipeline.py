@@ -14,7 +14,6 @@ import logging
 import re
 import threading
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +57,7 @@ from iamd.services.trail import (
     RequestEvent,
     TrailRecorder,
     is_read_only,
+    new_event_id,
     resources_named,
     user_identity,
 )
@@ -484,7 +484,7 @@ class AwsPipeline:
                     caller=None,
                     username=None,
                     access_key_id=None,
-                    event_id=str(uuid.uuid4()),
+                    event_id=new_event_id(),
                     lookup_resources=resources_named(params),
                 )
             )

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from contextvars import Token
@@ -368,6 +370,20 @@ def git_event(
     return event
 
 
+def new_event_id() -> str:
+    """A UUID of RFC 9562's version 7: its first 48 bits are the Unix time in ms.
+
+    CloudTrail's eventID is an opaque GUID; one that grows with time lands at the end of
+    the event-id B-tree instead of a random page, which cut the insert from about 52 to
+    34 µs per event (docs/trail.md, "Cost"). The other 74 bits are random.
+    """
+    millis = time.time_ns() // 1_000_000
+    random_bits = int.from_bytes(os.urandom(10), "big")
+    value = (millis & (1 << 48) - 1) << 80 | 0x7 << 76 | (random_bits >> 68) << 64
+    value |= 0b10 << 62 | random_bits & (1 << 62) - 1
+    return str(uuid.UUID(int=value))
+
+
 def _nothing() -> Any:
     return None
 
@@ -417,7 +433,7 @@ class RequestEvent:
     resolve: Callable[[RequestEvent], None] | None = None
     # responseElements even for a failure (ConsoleLogin: {"ConsoleLogin": "Failure"}).
     force_response: bool = False
-    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    event_id: str = field(default_factory=new_event_id)
     # What the writer thread derives the record from, so that a queued event is one
     # object for the garbage collector rather than a graph of dicts and closures (which
     # cost the hot path more than building them: docs/trail.md, "Cost"). `caller` gives
