@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import signal
-import sqlite3
 import threading
 import time
 import urllib.parse
@@ -20,6 +19,7 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config
 from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, start_server
+from tests.support.trail_store import stored_event_count, stored_records
 
 pytestmark = pytest.mark.slow
 
@@ -33,9 +33,7 @@ def fresh_server(tmp_path: Path) -> Iterator[RunningServer]:
 
 
 def _events(data_dir: Path) -> list[dict[str, Any]]:
-    with sqlite3.connect(data_dir / "iamd.sqlite3") as conn:
-        rows = conn.execute("SELECT record FROM trail_events ORDER BY event_time").fetchall()
-    return [json.loads(r[0]) for r in rows]
+    return stored_records(data_dir / "iamd.sqlite3")
 
 
 def _wait_for(data_dir: Path, predicate: Any, timeout: float = 10) -> list[dict[str, Any]]:
@@ -171,11 +169,8 @@ def test_every_acknowledged_create_user_has_its_event_after_kill_9(tmp_path: Pat
     for thread in threads:
         thread.join()
     assert len(acknowledged) > 20
-    with sqlite3.connect(tmp_path / "data" / "iamd.sqlite3") as conn:
-        rows = conn.execute(
-            "SELECT record FROM trail_events WHERE event_name = 'CreateUser'"
-        ).fetchall()
-    logged = {json.loads(r[0])["requestParameters"]["userName"] for r in rows}
+    records = stored_records(tmp_path / "data" / "iamd.sqlite3")
+    logged = {r["requestParameters"]["userName"] for r in records if r["eventName"] == "CreateUser"}
     missing = [name for name in acknowledged if name not in logged]
     assert not missing, f"{len(missing)} acknowledged CreateUser calls have no event"
 
@@ -416,8 +411,7 @@ def test_without_audit_trail_nothing_is_recorded(tmp_path: Path) -> None:
         assert events == []
     finally:
         running.stop()
-    with sqlite3.connect(tmp_path / "data" / "iamd.sqlite3") as database:
-        assert database.execute("SELECT count(*) FROM trail_events").fetchone() == (0,)
+    assert stored_event_count(tmp_path / "data" / "iamd.sqlite3") == 0
 
 
 def test_git_over_http_pull_and_denied_push_are_events_without_the_password(

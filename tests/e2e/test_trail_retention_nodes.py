@@ -5,8 +5,6 @@ in one `lookup-events`."""
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +16,7 @@ import botocore.auth
 import pytest
 from tests.support.clock import ServerClock
 from tests.support.servers import start_server
+from tests.support.trail_store import stored_records
 
 pytestmark = pytest.mark.slow
 
@@ -35,12 +34,8 @@ def shifted(
 
 def _stored_users(data_dir: Path) -> set[str]:
     """The user names of the stored CreateUser events."""
-    with sqlite3.connect(data_dir / "iamd.sqlite3") as conn:
-        rows = conn.execute(
-            "SELECT json_extract(record, '$.requestParameters.userName') FROM trail_events "
-            "WHERE event_name = 'CreateUser'"
-        ).fetchall()
-    return {r[0] for r in rows}
+    records = stored_records(data_dir / "iamd.sqlite3")
+    return {r["requestParameters"]["userName"] for r in records if r["eventName"] == "CreateUser"}
 
 
 def _wait_for(probe: Any, predicate: Any, timeout: float = 15) -> Any:
@@ -138,15 +133,14 @@ def test_a_request_over_tls_has_its_tls_details(tmp_path: Path) -> None:
     server = start_server(data, tls=True, extra_args=["--audit-trail"])
     try:
         server.client("iam").create_user(UserName="over-tls")
-        with sqlite3.connect(data / "iamd.sqlite3") as conn:
-            row = conn.execute(
-                "SELECT json_extract(record, '$.tlsDetails') FROM trail_events "
-                "WHERE event_name = 'CreateUser'"
-            ).fetchone()
+        (details,) = [
+            r["tlsDetails"]
+            for r in stored_records(data / "iamd.sqlite3")
+            if r["eventName"] == "CreateUser"
+        ]
     finally:
         server.stop()
 
-    details = json.loads(row[0])
     # Python's client and server both speak TLS 1.3; its suites are named as CloudTrail
     # names them.
     assert details["tlsVersion"] == "TLSv1.3"

@@ -29,6 +29,7 @@ from tests.server.test_sts_assume_role import allow, make_role, trust
 from tests.server.test_sts_sessions import user_with_key
 from tests.support.clock import ServerClock
 from tests.support.servers import RunningServer, start_server
+from tests.support.trail_store import stored_records
 
 from iamd.server.settings import Settings
 
@@ -479,14 +480,13 @@ def test_the_token_is_kept_out_of_the_audit_trail_and_the_log(tmp_path: Path) ->
         body = token["WebIdentityToken"].split(".")[1]
         database = server.data_dir / "iamd.sqlite3"
         deadline = time.monotonic() + 10
-        records: list[str] = []
+        records: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
-            with sqlite3.connect(database) as conn:
-                records = [r[0] for r in conn.execute("SELECT record FROM trail_events")]
-            if any('"GetWebIdentityToken"' in r for r in records):
+            records = stored_records(database)
+            if any(r["eventName"] == "GetWebIdentityToken" for r in records):
                 break
             time.sleep(0.2)
-        (event,) = [json.loads(r) for r in records if '"GetWebIdentityToken"' in r]
+        (event,) = [r for r in records if r["eventName"] == "GetWebIdentityToken"]
         assert event["requestParameters"]["audience"] == [AUDIENCE]
         assert event["userIdentity"]["arn"] == f"arn:aws:iam::{ACCOUNT}:user/tokens"
         for text in (*records, server.log_text()):

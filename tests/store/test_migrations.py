@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import text
 from iamd.store.database import Database
 from iamd.store.migrate import upgrade_to, upgrade_to_head
 from iamd.store.schema import metadata
+from iamd.store.sql.trail import lookup
 
 
 def _differences(url: str) -> list[object]:
@@ -99,5 +101,61 @@ def test_migration_0008_keeps_every_row(
             assert conn.execute(text("SELECT key FROM mfa_device_tags")).all() == [("K",)]
             assert conn.execute(text("SELECT count(*) FROM change_slots")).scalar() == 128
             assert conn.execute(text("SELECT alias FROM account")).all() == [(None,)]
+    finally:
+        database.dispose()
+
+
+@pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_migration_0026_moves_every_trail_event_into_batches(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if engine == "sqlite":
+        url = f"sqlite:///{tmp_path / 'iamd.sqlite3'}"
+    else:
+        url = request.getfixturevalue("fresh_postgres_url")
+    database = Database(url)
+    legacy_id = "0f8e2a9c-3b1d-4c55-9d7e-1a2b3c4d5e6f"  # version 4: found by its key row
+    try:
+        upgrade_to(database, "0025")
+        with database.write() as conn:
+            for n in range(300):  # more than one batch's worth for one account
+                account = "111111111111" if n < 290 else "222222222222"
+                conn.execute(
+                    text(
+                        "INSERT INTO trail_events VALUES (:id, :account, :time, :name, "
+                        "'iam.amazonaws.com', 'ann', NULL, :read_only, :record)"
+                    ),
+                    {
+                        "id": legacy_id if n == 7 else f"00000000-0000-4000-8000-{n:012d}",
+                        "account": account,
+                        "time": 1_700_000_000_000_000 + n * 1000,
+                        "name": "CreateUser" if n % 2 else "GetUser",
+                        "read_only": n % 2 == 0,
+                        "record": f'{{"awsRegion":"eu-west-1","n":{n}}}',
+                    },
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO trail_event_resources VALUES (:id, 0, '111111111111', "
+                    ":time, 'AWS::IAM::User', 'bob')"
+                ),
+                {"id": legacy_id, "time": 1_700_000_000_007_000},
+            )
+        upgrade_to_head(database)
+        with database.read() as conn:
+            start, end = 1_600_000_000_000_000, 1_800_000_000_000_000
+            everything = lookup(conn, "111111111111", None, start, end, 1000)
+            assert [json.loads(e.record)["n"] for e in everything] == list(range(289, -1, -1))
+            assert {e.region for e in everything} == {"eu-west-1"}
+            (by_id,) = lookup(conn, "111111111111", ("EventId", legacy_id), start, end, 50)
+            assert by_id.resources == (("AWS::IAM::User", "bob"),)
+            by_name = lookup(conn, "111111111111", ("ResourceName", "bob"), start, end, 50)
+            assert [e.event_id for e in by_name] == [legacy_id]
+            writes = lookup(conn, "111111111111", ("ReadOnly", "false"), start, end, 500)
+            assert len(writes) == 145
+            assert {e.event_name for e in writes} == {"CreateUser"}
+            assert len(lookup(conn, "222222222222", None, start, end, 50)) == 10
     finally:
         database.dispose()

@@ -57,7 +57,6 @@ from iamd.services.trail import (
     RequestEvent,
     TrailRecorder,
     is_read_only,
-    new_event_id,
     resources_named,
     user_identity,
 )
@@ -484,7 +483,7 @@ class AwsPipeline:
                     caller=None,
                     username=None,
                     access_key_id=None,
-                    event_id=new_event_id(),
+                    event_id="",
                     lookup_resources=resources_named(params),
                 )
             )

@@ -17,17 +17,19 @@ requests) or their own secret-free fields (sign-in, git) produce.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import random
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from contextvars import Token
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Protocol
+
+import orjson
 
 from iamd.errors import ServiceUnavailable
 from iamd.principals.caller import Caller, PrincipalType
@@ -39,8 +41,6 @@ from iamd.store.sql.trail import (
     insert_events,
     lookup,
     pending_write_event,
-    replace_records,
-    resources_of,
 )
 from iamd.store.transactions import Transactions
 
@@ -101,6 +101,7 @@ _RESOURCE_MEMBERS = {
     "AccountId": "AWS::Organizations::Account",
     "PolicyId": "AWS::Organizations::Policy",
 }
+_RESOURCE_ORDER = {member: n for n, member in enumerate(_RESOURCE_MEMBERS)}
 
 _ARN_TYPES = {
     ("iam", "user"): "AWS::IAM::User",
@@ -126,18 +127,29 @@ def resources_named(params: Any) -> tuple[tuple[str, str], ...]:
     """(type, name) of the resources a request names, from its non-secret members."""
     if not isinstance(params, dict):
         return ()
-    found: list[tuple[str, str]] = []
-    for member, kind in _RESOURCE_MEMBERS.items():
-        value = params.get(member)
-        if isinstance(value, str) and value:
-            found.append((kind, value[:2000]))
-    return tuple(found)
+    # A request has a few members and the table many: look each member up, then put
+    # them in the table's order.
+    found: list[tuple[int, str, str]] = []
+    for member, value in params.items():
+        kind = _RESOURCE_MEMBERS.get(member)
+        if kind is not None and isinstance(value, str) and value:
+            found.append((_RESOURCE_ORDER[member], kind, value[:2000]))
+    if len(found) == 1:
+        return ((found[0][1], found[0][2]),)
+    found.sort()
+    return tuple((kind, name) for _, kind, name in found)
 
 
 def arn_resource(arn: str | None) -> dict[str, str] | None:
-    """A record's `resources` entry for an ARN (None for `*` or a non-ARN)."""
+    """A record's `resources` entry for an ARN (None for `*` or a non-ARN); the caller
+    must not change it (the same few ARNs recur, so entries are shared)."""
     if not arn or not arn.startswith("arn:"):
         return None
+    return _arn_resource(arn)
+
+
+@lru_cache(maxsize=4096)
+def _arn_resource(arn: str) -> dict[str, str] | None:
     parts = arn.split(":", 5)
     if len(parts) != 6:
         return None
@@ -153,8 +165,19 @@ def arn_resource(arn: str | None) -> dict[str, str] | None:
     return entry
 
 
+_last_iso: list[tuple[int, str]] = [(-1, "")]  # one entry, replaced whole
+
+
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """CloudTrail's eventTime (whole seconds). The last second's text is kept: a busy
+    trail formats each second once, not once per event."""
+    second = int(moment.timestamp())
+    cached = _last_iso[0]
+    if cached[0] == second:
+        return cached[1]
+    text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _last_iso[0] = (second, text)
+    return text
 
 
 def user_identity(caller: Caller, recipient_account: str | None = None) -> dict[str, Any]:
@@ -370,18 +393,28 @@ def git_event(
     return event
 
 
-def new_event_id() -> str:
-    """A UUID of RFC 9562's version 7: its first 48 bits are the Unix time in ms.
+#: An event id needs to be unique, not secret (it grants nothing): a generator seeded from
+#: the system's entropy, without a system call per event; a forked child reseeds, or it
+#: would repeat its parent's ids.
+_ID_BITS = random.Random(os.urandom(32))  # noqa: S311
+os.register_at_fork(after_in_child=lambda: _ID_BITS.seed(os.urandom(32)))
 
-    CloudTrail's eventID is an opaque GUID; one that grows with time lands at the end of
-    the event-id B-tree instead of a random page, which cut the insert from about 52 to
-    34 µs per event (docs/trail.md, "Cost"). The other 74 bits are random.
+
+def new_event_id(micros: int | None = None) -> str:
+    """A UUID of RFC 9562's version 7: its first 48 bits are the Unix time in ms (of
+    `micros`, the event's time, when given), the other 74 random.
+
+    CloudTrail's eventID is an opaque GUID. One that carries the event's millisecond lets
+    an EventId look-up go straight to the batches of that millisecond (store/sql/trail.py)
+    with no key row per event.
     """
-    millis = time.time_ns() // 1_000_000
-    random_bits = int.from_bytes(os.urandom(10), "big")
+    millis = (time.time_ns() // 1000 if micros is None else micros) // 1000
+    random_bits = _ID_BITS.getrandbits(80)
     value = (millis & (1 << 48) - 1) << 80 | 0x7 << 76 | (random_bits >> 68) << 64
     value |= 0b10 << 62 | random_bits & (1 << 62) - 1
-    return str(uuid.UUID(int=value))
+    # Formatted directly: a uuid.UUID object costs more than the rest of the event.
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _nothing() -> Any:
@@ -397,6 +430,37 @@ class Redaction(Protocol):
 
     def response(self, service: str, operation: str, result: Any) -> Any:
         """responseElements without secrets."""
+
+
+# Dates and dataclasses as the json module gave them (str), not orjson's own forms.
+_ORJSON_OPTIONS = (
+    orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, default=str, option=_ORJSON_OPTIONS).decode()
+
+
+_RECORD_START = _json({"eventVersion": EVENT_VERSION})[:-1] + ","
+
+
+class IdentityTexts:
+    """userIdentity JSON and Username per caller, for one batch: the events of a batch
+    mostly share a few callers (the caller objects are the credential cache's)."""
+
+    __slots__ = ("_known",)
+
+    def __init__(self) -> None:
+        # By object identity: the Caller is held by the entry, so its id stays unique.
+        self._known: dict[int, tuple[Caller, str, str | None]] = {}
+
+    def of(self, caller: Caller) -> tuple[str, str | None]:
+        known = self._known.get(id(caller))
+        if known is None:
+            known = (caller, _json(user_identity(caller)), lookup_username(caller))
+            self._known[id(caller)] = known
+        return known[1], known[2]
 
 
 @dataclass(slots=True)
@@ -433,7 +497,9 @@ class RequestEvent:
     resolve: Callable[[RequestEvent], None] | None = None
     # responseElements even for a failure (ConsoleLogin: {"ConsoleLogin": "Failure"}).
     force_response: bool = False
-    event_id: str = field(default_factory=new_event_id)
+    # Made from the event's time when the event is stored (new_event_id); a front that
+    # must know it earlier sets it.
+    event_id: str = ""
     # What the writer thread derives the record from, so that a queued event is one
     # object for the garbage collector rather than a graph of dicts and closures (which
     # cost the hot path more than building them: docs/trail.md, "Cost"). `caller` gives
@@ -463,10 +529,10 @@ class RequestEvent:
                 self.username = lookup_username(self.caller)
             self.caller = None
 
-    def record(self) -> dict[str, Any]:
+    def record(self, *, with_identity: bool = True) -> dict[str, Any]:
         self._resolve_caller()
         record: dict[str, Any] = {"eventVersion": EVENT_VERSION}
-        if self.identity is not None:
+        if self.identity is not None and with_identity:
             record["userIdentity"] = self.identity
         record.update(
             {
@@ -520,13 +586,30 @@ class RequestEvent:
             record["tlsDetails"] = details
         return record
 
-    def stored(self) -> StoredEvent:
+    def record_text(self, identities: IdentityTexts | None = None) -> str:
+        """The record's JSON text. `identities` serializes each caller's userIdentity once
+        per batch (the costliest part of most records)."""
+        if not self.event_id:
+            self.event_id = new_event_id(_micros(self.event_time))
+        identity_text: str | None = None
+        if self.caller is not None and self.identity is None and identities is not None:
+            identity_text, username = identities.of(self.caller)
+            if self.username is None:
+                self.username = username
+        elif self.identity is not None or self.caller is not None:
+            self._resolve_caller()
+            identity_text = _json(self.identity) if self.identity is not None else None
+        body = _json(self.record(with_identity=False))
+        if identity_text is None:
+            return body
+        return f'{_RECORD_START}"userIdentity":{identity_text},{body[len(_RECORD_START) :]}'
+
+    def stored(self, identities: IdentityTexts | None = None) -> StoredEvent:
         if self.resolve is not None:
             resolve, self.resolve = self.resolve, None
             resolve(self)
-        self._resolve_caller()
-        moment = self.event_time.astimezone(UTC)
-        micros = int(moment.timestamp()) * 1_000_000 + moment.microsecond
+        record = self.record_text(identities)
+        micros = _micros(self.event_time)
         return StoredEvent(
             event_id=self.event_id,
             account_id=self.account_id,
@@ -536,8 +619,9 @@ class RequestEvent:
             username=self.username,
             access_key_id=self.access_key_id,
             read_only=self.read_only,
-            record=json.dumps(self.record(), separators=(",", ":"), default=str),
+            record=record,
             resources=self.lookup_resources or resources_named(self.params),
+            region=self.region or "us-east-1",
         )
 
 
@@ -567,24 +651,23 @@ def lookup_events(
 ) -> list[FoundEvent]:
     """The account's events, newest first (`tx` is the caller's account's)."""
     with tx.read() as repos:
-        rows = lookup(
+        events = lookup(
             repos.conn, tx.account_id, attribute, _micros(start), _micros(end), limit, after
         )
-        resources = resources_of(repos.conn, [event_id for event_id, _ in rows])
     return [
         FoundEvent(
-            event_id=row.event_id,
-            event_name=row.event_name,
-            read_only=bool(row.read_only),
-            access_key_id=row.access_key_id,
-            event_time=datetime.fromtimestamp(row.event_time / 1_000_000, UTC),
-            event_source=row.event_source,
-            username=row.username,
-            resources=tuple(resources.get(event_id, ())),
-            record=row.record,
-            cursor=(row.event_time, row.event_id),
+            event_id=e.event_id,
+            event_name=e.event_name,
+            read_only=e.read_only,
+            access_key_id=e.access_key_id,
+            event_time=datetime.fromtimestamp(e.event_time / 1_000_000, UTC),
+            event_source=e.event_source,
+            username=e.username,
+            resources=e.resources,
+            record=e.record,
+            cursor=e.order,
         )
-        for event_id, row in rows
+        for e in events
     ]
 
 
@@ -630,9 +713,10 @@ def _built(events: list[RequestEvent]) -> list[StoredEvent]:
     """The stored form of each event; one that cannot be built is logged and dropped
     (a bug must not stall the whole trail behind it)."""
     built: list[StoredEvent] = []
+    identities = IdentityTexts()
     for event in events:
         try:
-            built.append(event.stored())
+            built.append(event.stored(identities))
         except Exception:
             log.exception("could not build the audit event of request %s", event.request_id)
     return built
@@ -693,11 +777,11 @@ class TrailRecorder:
             if not queue and not amend:
                 return 0
             try:
-                stored = _built(queue)
-                completed = [(e.event_id, e.record) for e in _built(amend)]
+                completed = _built(amend)
+                stored = _built(queue) + completed
                 with self._database.write() as conn:
-                    insert_events(conn, stored)
-                    replace_records(conn, completed)
+                    replacing = [e.event_id for e in completed]
+                    insert_events(conn, stored, replacing=replacing)
             except Exception:
                 with self._swap_lock:
                     self._queue[:0] = queue

@@ -32,6 +32,7 @@ from iamd.auth.secret_box import SecretBox
 from iamd.services import trail_layout as layout
 from iamd.store.database import Database
 from iamd.store.sql import trail_delivery as store
+from iamd.store.sql.trail import StoredEvent, events_after
 
 log = logging.getLogger("iamd.trail")
 
@@ -207,12 +208,12 @@ class TrailFiles:
             placed: list[tuple[Path, str]] = []
             with self._db.write() as conn:
                 cursor = store.claim_cursor(conn)
-                events = store.events_after(conn, cursor, _micros(self._clock() - settle), _BATCH)
+                events = events_after(conn, cursor, _micros(self._clock() - settle), _BATCH)
                 if not events:
                     return written
                 # As CloudTrail names them: by the time of delivery (which only grows), so
                 # a file delivered after the last digest is told by its name.
-                groups: dict[tuple[str, str], list[store.DeliverableEvent]] = {}
+                groups: dict[tuple[str, str], list[StoredEvent]] = {}
                 for event in events:
                     groups.setdefault((event.account_id, event.region), []).append(event)
                 now = self._clock()

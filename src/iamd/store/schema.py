@@ -785,61 +785,50 @@ Index(
     access_advisor_jobs.c.created,
 )
 
-# --- Audit trail (migration 0013) ------------------------------------------------------
-# One CloudTrail-shaped event per request, in the account the request acted in
-# (recipientAccountId). The lookup columns are copies of the record's fields so that
-# every LookupEvents attribute is an index range scan (account, key, time); the record
-# itself is the redacted JSON, kept as the text LookupEvents returns. Bytes per event:
-# about 1.0-1.1 KB of record, about 1.9 KB of database file with the indexes and the
-# resource rows (measured: docs/trail.md).
-trail_events = Table(
-    "trail_events",
+# --- Audit trail (migrations 0013, 0026) -----------------------------------------------
+# The audit trail's events (docs/trail.md, "Storage"), in batches: one row holds up to
+# 256 events of one account that span at most a minute, as one zlib-compressed block
+# (a JSON header of the lookup fields, then each redacted record's JSON text on its own
+# line); one key row per distinct lookup value of a batch (EventName, Username ...)
+# makes every LookupEvents attribute an index range scan over batches, not events.
+# Writing a batch of 256 costs two rows and a dozen keys where one row per event cost
+# nine B-tree insertions each; bytes per event: measured in docs/trail.md.
+trail_batches = Table(
+    "trail_batches",
     metadata,
-    Column("event_id", String(36), primary_key=True),
+    Column("batch_id", String(36), primary_key=True),  # its first event's id
     Column("account_id", String(12), nullable=False),
-    Column("event_time", BigInteger, nullable=False),
-    Column("event_name", String(128), nullable=False),
-    Column("event_source", String(64), nullable=False),
-    Column("username", String(128), nullable=True),
-    Column("access_key_id", String(128), nullable=True),
-    Column("read_only", Boolean, nullable=False),
-    Column("record", Text, nullable=False),
+    Column("oldest_time", BigInteger, nullable=False),  # µs since the epoch
+    Column("newest_time", BigInteger, nullable=False),
+    Column("event_count", Integer, nullable=False),
+    Column("events", LargeBinary, nullable=False),
 )
-Index("ix_trail_events_account_id_event_time", trail_events.c.account_id, trail_events.c.event_time)
-for _column in ("event_name", "event_source", "username", "access_key_id", "read_only"):
-    Index(
-        f"ix_trail_events_account_id_{_column}_event_time",
-        trail_events.c.account_id,
-        trail_events.c[_column],
-        trail_events.c.event_time,
-    )
-
-# The resources an event names (ResourceType / ResourceName lookups), one row each.
-trail_event_resources = Table(
-    "trail_event_resources",
+Index(
+    "ix_trail_batches_account_id_newest_time",
+    trail_batches.c.account_id,
+    trail_batches.c.newest_time,
+)
+# Log file delivery reads all accounts' batches after its cursor.
+Index("ix_trail_batches_newest_time", trail_batches.c.newest_time)
+trail_batch_keys = Table(
+    "trail_batch_keys",
     metadata,
     Column(
-        "event_id",
-        ForeignKey("trail_events.event_id", ondelete="CASCADE"),
+        "batch_id",
+        ForeignKey("trail_batches.batch_id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    Column("position", Integer, primary_key=True),
+    Column("attribute", String(16), primary_key=True),  # a LookupEvents AttributeKey
+    Column("value", String(2048), primary_key=True),
     Column("account_id", String(12), nullable=False),
-    Column("event_time", BigInteger, nullable=False),
-    Column("resource_type", String(64), nullable=False),
-    Column("resource_name", String(2048), nullable=False),
+    Column("newest_time", BigInteger, nullable=False),
 )
 Index(
-    "ix_trail_event_resources_account_id_resource_type_event_time",
-    trail_event_resources.c.account_id,
-    trail_event_resources.c.resource_type,
-    trail_event_resources.c.event_time,
-)
-Index(
-    "ix_trail_event_resources_account_id_resource_name_event_time",
-    trail_event_resources.c.account_id,
-    trail_event_resources.c.resource_name,
-    trail_event_resources.c.event_time,
+    "ix_trail_batch_keys_account_id_attribute_value_newest_time",
+    trail_batch_keys.c.account_id,
+    trail_batch_keys.c.attribute,
+    trail_batch_keys.c.value,
+    trail_batch_keys.c.newest_time,
 )
 
 # --- IAM Identity Center (migration 0016) ------------------------------------------------
@@ -1016,8 +1005,6 @@ ic_oidc_tokens = Table(
 )
 Index("ix_ic_oidc_tokens_family", ic_oidc_tokens.c.family)
 Index("ix_ic_oidc_tokens_user_id", ic_oidc_tokens.c.user_id)
-# Log file delivery reads all accounts' events in (time, id) order after its cursor.
-Index("ix_trail_events_event_time_event_id", trail_events.c.event_time, trail_events.c.event_id)
 
 # Log file delivery (docs/trail.md, "Log files"): one cursor row per trail directory
 # consumer, the files delivered (with their SHA-256, for the next digest), each

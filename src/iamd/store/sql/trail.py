@@ -1,21 +1,38 @@
-"""The audit trail's events: inserted in batches (or in a write's own transaction),
-looked up by one attribute and a time range as an index range scan, swept by age."""
+"""The audit trail's events, stored in batches (schema.py, "Audit trail"): written in
+batches (or in a write's own transaction, a batch of one until the next batch takes
+it), looked up by one attribute and a time range as an index range scan over batches,
+swept by age.
+
+A batch holds events of one account spanning at most `MAX_BATCH_SPAN` µs, so every time
+window maps to a bounded range of `newest_time`: a batch with an event at or before T
+has newest_time <= T + MAX_BATCH_SPAN.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import heapq
+import uuid
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
+import orjson
+from sqlalchemy import Connection, and_, delete, insert, or_, select
 
-from iamd.store.schema import trail_event_resources, trail_events
+from iamd.store.schema import trail_batch_keys, trail_batches
+
+MAX_BATCH_EVENTS = 256
+MAX_BATCH_SPAN = 60_000_000  # µs
+#: Batches read per query while a look-up walks back in time.
+_PAGE = 16
 
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
-    """One event as stored: the lookup columns and the redacted record (JSON text)."""
+    """One event as stored: the lookup fields and the redacted record (JSON text, one
+    line: JSON text escapes every newline in a string)."""
 
     event_id: str
     account_id: str
@@ -27,6 +44,12 @@ class StoredEvent:
     read_only: bool
     record: str
     resources: tuple[tuple[str, str], ...] = ()  # (type, name)
+    region: str = "us-east-1"
+
+    @property
+    def order(self) -> tuple[int, str]:
+        """LookupEvents' and delivery's order: time, then event id."""
+        return (self.event_time, self.event_id)
 
 
 class PendingWriteEvent(Protocol):
@@ -51,53 +74,248 @@ pending_write_event: ContextVar[PendingWriteEvent | None] = ContextVar(
 )
 
 
-def insert_events(conn: Connection, events: Sequence[StoredEvent]) -> None:
-    """Insert events in one statement per table (executemany)."""
-    if not events:
-        return
-    conn.execute(
-        insert(trail_events),
+# --- The batch's block -----------------------------------------------------------------
+
+
+def encode_batch(events: Sequence[StoredEvent]) -> bytes:
+    header = [
         [
-            {
-                "event_id": e.event_id,
-                "account_id": e.account_id,
-                "event_time": e.event_time,
-                "event_name": e.event_name,
-                "event_source": e.event_source,
-                "username": e.username,
-                "access_key_id": e.access_key_id,
-                "read_only": e.read_only,
-                "record": e.record,
-            }
-            for e in events
-        ],
-    )
-    resources = [
-        {
-            "event_id": e.event_id,
-            "position": i,
-            "account_id": e.account_id,
-            "event_time": e.event_time,
-            "resource_type": kind,
-            "resource_name": name,
-        }
+            e.event_id,
+            e.event_time,
+            e.event_name,
+            e.event_source,
+            e.username,
+            e.access_key_id,
+            e.read_only,
+            e.region,
+            e.resources,
+        ]
         for e in events
-        for i, (kind, name) in enumerate(e.resources)
     ]
-    if resources:
-        conn.execute(insert(trail_event_resources), resources)
+    lines = [orjson.dumps(header).decode()]
+    lines.extend(e.record for e in events)
+    # Level 1: a batch of similar records compresses about 10:1 at a fraction of the
+    # default level's time (measured: docs/trail.md).
+    return zlib.compress("\n".join(lines).encode(), 1)
 
 
-#: LookupEvents' attribute keys that are columns of trail_events.
-_EVENT_COLUMNS = {
-    "EventId": "event_id",
-    "EventName": "event_name",
-    "EventSource": "event_source",
-    "Username": "username",
-    "AccessKeyId": "access_key_id",
-    "ReadOnly": "read_only",
-}
-_RESOURCE_COLUMNS = {"ResourceType": "resource_type", "ResourceName": "resource_name"}
+def decode_batch(account_id: str, block: bytes) -> list[StoredEvent]:
+    head, *records = zlib.decompress(block).decode().split("\n")
+    return [
+        StoredEvent(
+            event_id=row[0],
+            account_id=account_id,
+            event_time=row[1],
+            event_name=row[2],
+            event_source=row[3],
+            username=row[4],
+            access_key_id=row[5],
+            read_only=row[6],
+            region=row[7],
+            resources=tuple((kind, name) for kind, name in row[8]),
+            record=record,
+        )
+        for row, record in zip(orjson.loads(head), records, strict=True)
+    ]
+
+
+def _found_by_time(event_id: str, event_time: int) -> bool:
+    """Whether an EventId look-up finds this event from the time in its id (a UUIDv7 of
+    the event's millisecond, as services/trail.py makes them) without a key row."""
+    # Compared as text: the id's first 12 hex digits are the millisecond, then "-7".
+    return (
+        len(event_id) == 36
+        and event_id[14] == "7"
+        and event_id[:8] + event_id[9:13] == f"{event_time // 1000:012x}"
+    )
+
+
+def _keys(events: Sequence[StoredEvent]) -> set[tuple[str, str]]:
+    keys: set[tuple[str, str]] = set()
+    for e in events:
+        keys.add(("EventName", e.event_name))
+        keys.add(("EventSource", e.event_source))
+        keys.add(("ReadOnly", "true" if e.read_only else "false"))
+        if e.username is not None:
+            keys.add(("Username", e.username))
+        if e.access_key_id is not None:
+            keys.add(("AccessKeyId", e.access_key_id))
+        for kind, name in e.resources:
+            keys.add(("ResourceType", kind))
+            keys.add(("ResourceName", name))
+        if not _found_by_time(e.event_id, e.event_time):
+            keys.add(("EventId", e.event_id))
+    return keys
+
+
+def batched(events: Iterable[StoredEvent]) -> list[list[StoredEvent]]:
+    """Events grouped into batches: by account, at most MAX_BATCH_EVENTS spanning at most
+    MAX_BATCH_SPAN each (in the order given: a batch need not be sorted, its oldest and
+    newest times are its bounds)."""
+    by_account: dict[str, list[StoredEvent]] = {}
+    for e in events:
+        by_account.setdefault(e.account_id, []).append(e)
+    batches: list[list[StoredEvent]] = []
+    for account_events in by_account.values():
+        current: list[StoredEvent] = []
+        oldest = newest = 0
+        for e in account_events:
+            time = e.event_time
+            if current and (
+                len(current) >= MAX_BATCH_EVENTS
+                or max(newest, time) - min(oldest, time) > MAX_BATCH_SPAN
+            ):
+                batches.append(current)
+                current = []
+            if not current:
+                oldest = newest = time
+            oldest, newest = min(oldest, time), max(newest, time)
+            current.append(e)
+        if current:
+            batches.append(current)
+    return batches
+
+
+# --- Writing ---------------------------------------------------------------------------
+
+
+def insert_events(
+    conn: Connection, events: Sequence[StoredEvent], *, replacing: Sequence[str] = ()
+) -> None:
+    """Insert events as batches, one statement per table (executemany).
+
+    `replacing` names batches of one that these events replace: a write's event is
+    stored with the write, as a batch of its own, and once the operation has returned,
+    its completed record (response, error) joins the next batch in its place, so the
+    store keeps few batches per event.
+    """
+    if replacing:
+        b, k = trail_batches, trail_batch_keys
+        for start in range(0, len(replacing), 500):
+            chunk = list(replacing[start : start + 500])
+            conn.execute(delete(k).where(k.c.batch_id.in_(chunk)))
+            conn.execute(delete(b).where(b.c.batch_id.in_(chunk)))
+    batch_rows: list[dict[str, Any]] = []
+    key_rows: list[dict[str, Any]] = []
+    for batch in batched(events):
+        batch_id = batch[0].event_id
+        times = [e.event_time for e in batch]
+        newest = max(times)
+        account_id = batch[0].account_id
+        batch_rows.append(
+            {
+                "batch_id": batch_id,
+                "account_id": account_id,
+                "oldest_time": min(times),
+                "newest_time": newest,
+                "event_count": len(batch),
+                "events": encode_batch(batch),
+            }
+        )
+        key_rows.extend(
+            {
+                "batch_id": batch_id,
+                "attribute": attribute,
+                "value": value,
+                "account_id": account_id,
+                "newest_time": newest,
+            }
+            for attribute, value in _keys(batch)
+        )
+    if batch_rows:
+        conn.execute(insert(trail_batches), batch_rows)
+        conn.execute(insert(trail_batch_keys), key_rows)
+
+
+def delete_older_than(conn: Connection, cutoff: int) -> int:
+    """The retention sweep: drop batches whose newest event is older than `cutoff` (µs),
+    keys first. Returns the number of events dropped."""
+    b, k = trail_batches, trail_batch_keys
+    old = select(b.c.batch_id).where(b.c.newest_time < cutoff)
+    conn.execute(delete(k).where(k.c.batch_id.in_(old)))
+    counted = conn.execute(select(b.c.event_count).where(b.c.newest_time < cutoff)).scalars()
+    dropped = int(sum(counted))
+    conn.execute(delete(b).where(b.c.newest_time < cutoff))
+    return dropped
+
+
+# --- Reading ---------------------------------------------------------------------------
+
+
+def _matches(event: StoredEvent, attribute: tuple[str, str] | None) -> bool:
+    if attribute is None:
+        return True
+    key, value = attribute
+    if key == "EventId":
+        return event.event_id == value
+    if key == "EventName":
+        return event.event_name == value
+    if key == "EventSource":
+        return event.event_source == value
+    if key == "Username":
+        return event.username == value
+    if key == "AccessKeyId":
+        return event.access_key_id == value
+    if key == "ReadOnly":
+        return event.read_only == (value.lower() == "true")
+    if key == "ResourceType":
+        return any(kind == value for kind, _ in event.resources)
+    if key == "ResourceName":
+        return any(name == value for _, name in event.resources)
+    return False
+
+
+def _event_id_time(value: str) -> int | None:
+    """The millisecond a UUIDv7 event id names, in µs (None: not such an id)."""
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        return None
+    return (parsed.int >> 80) * 1000 if parsed.version == 7 else None
+
+
+def _candidates(
+    conn: Connection,
+    account_id: str,
+    attribute: tuple[str, str] | None,
+    low: int,
+    high: int,
+) -> Iterator[tuple[int, str]]:
+    """(newest_time, batch_id) of the account's batches that may hold an event with
+    low <= time <= high and the attribute, newest first, a page at a time."""
+    b, k = trail_batches, trail_batch_keys
+    if attribute is None or attribute[0] == "EventId":
+        table: Any = b
+        conditions = [b.c.account_id == account_id]
+    else:
+        key, value = attribute
+        if key == "ReadOnly":
+            value = "true" if value.lower() == "true" else "false"
+        table = k
+        conditions = [k.c.account_id == account_id, k.c.attribute == key, k.c.value == value]
+    conditions += [table.c.newest_time >= low, table.c.newest_time <= high + MAX_BATCH_SPAN]
+    after: tuple[int, str] | None = None
+    while True:
+        query = select(table.c.newest_time, table.c.batch_id).where(*conditions)
+        if after is not None:
+            query = query.where(
+                or_(
+                    table.c.newest_time < after[0],
+                    and_(table.c.newest_time == after[0], table.c.batch_id < after[1]),
+                )
+            )
+        query = query.order_by(table.c.newest_time.desc(), table.c.batch_id.desc())
+        page = [(int(r[0]), str(r[1])) for r in conn.execute(query.limit(_PAGE))]
+        yield from page
+        if len(page) < _PAGE:
+            return
+        after = page[-1]
+
+
+def _batch_events(conn: Connection, batch_id: str) -> list[StoredEvent]:
+    b = trail_batches
+    row = conn.execute(select(b.c.account_id, b.c.events).where(b.c.batch_id == batch_id)).first()
+    return [] if row is None else decode_batch(row.account_id, row.events)
 
 
 def lookup(
@@ -108,78 +326,79 @@ def lookup(
     end: int,
     limit: int,
     after: tuple[int, str] | None = None,
-) -> list[tuple[str, Any]]:
-    """Newest first: (event_id, row) of events with start <= time <= end.
+) -> list[StoredEvent]:
+    """Newest first: events with start <= time <= end and the attribute.
 
     `after` is the (time, event_id) of the last event of the previous page.
     """
-    t = trail_events
-    conditions: list[Any] = [t.c.account_id == account_id, t.c.event_time >= start]
-    conditions.append(t.c.event_time <= end)
-    if after is not None:
-        conditions.append(
-            or_(
-                t.c.event_time < after[0], and_(t.c.event_time == after[0], t.c.event_id < after[1])
-            )
-        )
-    query = select(t)
-    if attribute is not None:
-        key, value = attribute
-        if key in _EVENT_COLUMNS:
-            column = t.c[_EVENT_COLUMNS[key]]
-            if key == "ReadOnly":
-                conditions.append(column == (value.lower() == "true"))
-            else:
-                conditions.append(column == value)
-        else:
-            r = trail_event_resources
-            query = select(t).where(
-                t.c.event_id.in_(
-                    select(r.c.event_id).where(
-                        r.c.account_id == account_id,
-                        r.c[_RESOURCE_COLUMNS[key]] == value,
-                        r.c.event_time >= start,
-                        r.c.event_time <= end,
-                    )
-                )
-            )
-    query = query.where(*conditions).order_by(t.c.event_time.desc(), t.c.event_id.desc())
-    rows = conn.execute(query.limit(limit)).all()
-    return [(row.event_id, row) for row in rows]
-
-
-def resources_of(conn: Connection, event_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
-    r = trail_event_resources
-    found: dict[str, list[tuple[str, str]]] = {}
-    ids = list(event_ids)
-    if not ids:
-        return found
-    rows = conn.execute(
-        select(r.c.event_id, r.c.resource_type, r.c.resource_name)
-        .where(r.c.event_id.in_(ids))
-        .order_by(r.c.event_id, r.c.position)
-    )
-    for row in rows:
-        found.setdefault(row.event_id, []).append((row.resource_type, row.resource_name))
+    high = end if after is None else min(end, after[0])
+    low = start
+    if attribute is not None and attribute[0] == "EventId":
+        moment = _event_id_time(attribute[1])
+        if moment is None:
+            return _lookup_by_key(conn, account_id, attribute, start, end, after)
+        low, high = max(low, moment), min(high, moment + 999)
+        if low > high:
+            return []
+    found: list[StoredEvent] = []
+    for newest, batch_id in _candidates(conn, account_id, attribute, low, high):
+        # Every event still to be read is at or before this batch's newest time.
+        if len(found) >= limit and found[-1].event_time > newest:
+            break
+        for event in _batch_events(conn, batch_id):
+            if (
+                low <= event.event_time <= high
+                and (after is None or event.order < after)
+                and _matches(event, attribute)
+            ):
+                found.append(event)
+        found = heapq.nlargest(limit, found, key=lambda e: e.order)
     return found
 
 
-def delete_older_than(conn: Connection, cutoff: int) -> int:
-    """The retention sweep: drop events older than `cutoff` (µs), resources first."""
-    conn.execute(delete(trail_event_resources).where(trail_event_resources.c.event_time < cutoff))
-    result = conn.execute(delete(trail_events).where(trail_events.c.event_time < cutoff))
-    return int(result.rowcount or 0)
-
-
-def replace_records(conn: Connection, records: Sequence[tuple[str, str]]) -> None:
-    """Complete events inserted with their write (event_id, record): the response and
-    any error are known only once the operation has returned."""
-    if not records:
-        return
-    t = trail_events
-    conn.execute(
-        update(t)
-        .where(t.c.event_id == bindparam("b_event_id"))
-        .values(record=bindparam("b_record")),
-        [{"b_event_id": event_id, "b_record": record} for event_id, record in records],
+def _lookup_by_key(
+    conn: Connection,
+    account_id: str,
+    attribute: tuple[str, str],
+    start: int,
+    end: int,
+    after: tuple[int, str] | None,
+) -> list[StoredEvent]:
+    """An EventId that is not a UUIDv7 (events recorded before 0026): its key row."""
+    k = trail_batch_keys
+    query = select(k.c.batch_id).where(
+        k.c.account_id == account_id, k.c.attribute == attribute[0], k.c.value == attribute[1]
     )
+    return [
+        event
+        for batch_id in conn.execute(query).scalars()
+        for event in _batch_events(conn, batch_id)
+        if event.event_id == attribute[1]
+        and start <= event.event_time <= end
+        and (after is None or event.order < after)
+    ]
+
+
+def events_after(
+    conn: Connection, after: tuple[int, str], until: int, limit: int
+) -> list[StoredEvent]:
+    """Every account's events after the (time, id) cursor with time <= until, oldest
+    first (log file delivery)."""
+    b = trail_batches
+    query = (
+        select(b.c.oldest_time, b.c.batch_id)
+        .where(b.c.newest_time >= after[0], b.c.oldest_time <= until)
+        .order_by(b.c.oldest_time, b.c.batch_id)
+    )
+    found: list[StoredEvent] = []
+    for oldest, batch_id in conn.execute(query).all():
+        # Every event still to be read is at or after this batch's oldest time.
+        if len(found) >= limit and found[-1].event_time < oldest:
+            break
+        found.extend(
+            event
+            for event in _batch_events(conn, batch_id)
+            if after < event.order and event.event_time <= until
+        )
+        found = heapq.nsmallest(limit, found, key=lambda e: e.order)
+    return found

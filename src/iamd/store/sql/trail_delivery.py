@@ -1,36 +1,24 @@
-"""Log file delivery's state: the cursor over trail_events, the files delivered (awaiting
-a digest), each digest chain's last link and the trail's signing key.
+"""Log file delivery's state: the cursor over the trail's events, the files delivered
+(awaiting a digest), each digest chain's last link and the trail's signing key.
 
-Events are read through `events_after` only (the one function that knows how events are
-stored), in (event_time, event_id) order, so that a change to the event columns stays
-out of delivery.
+Events are read through `trail.events_after` (the module that knows how events are
+stored), in (event_time, event_id) order.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, insert, not_, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from iamd.store.schema import (
     trail_delivery,
     trail_digest_chains,
-    trail_events,
     trail_log_files,
     trail_signing_keys,
 )
 
 _CURSOR = "files"
-
-
-@dataclass(frozen=True, slots=True)
-class DeliverableEvent:
-    event_time: int  # microseconds since the epoch
-    event_id: str
-    account_id: str
-    region: str
-    record: str  # the record's JSON text, as stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,31 +59,6 @@ def advance_cursor(conn: Connection, event_time: int, event_id: str) -> None:
         .where(trail_delivery.c.name == _CURSOR)
         .values(delivered_time=event_time, delivered_event_id=event_id)
     )
-
-
-def events_after(
-    conn: Connection, after: tuple[int, str], until: int, limit: int
-) -> list[DeliverableEvent]:
-    """Events after the (time, id) cursor with time <= until, oldest first."""
-    t = trail_events
-    rows = conn.execute(
-        select(t.c.event_time, t.c.event_id, t.c.account_id, t.c.record)
-        .where(
-            # A range on ix_trail_events_event_time_event_id (an OR would not be one).
-            t.c.event_time >= after[0],
-            not_(and_(t.c.event_time == after[0], t.c.event_id <= after[1])),
-            t.c.event_time <= until,
-        )
-        .order_by(t.c.event_time, t.c.event_id)
-        .limit(limit)
-    ).all()
-    out = []
-    for row in rows:
-        region = json.loads(row.record).get("awsRegion") or "us-east-1"
-        out.append(
-            DeliverableEvent(row.event_time, row.event_id, row.account_id, region, row.record)
-        )
-    return out
 
 
 def record_log_file(
