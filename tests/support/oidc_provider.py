@@ -35,7 +35,7 @@ IDP_DIR = ROOT / "tests" / "support" / "node_oidc"
 
 
 @dataclass(frozen=True)
-class TestCa:
+class IdpCa:
     """A CA certificate file and a server certificate (file, key file) for 127.0.0.1."""
 
     ca_file: Path
@@ -43,7 +43,7 @@ class TestCa:
     key_file: Path
 
 
-def make_ca(directory: Path) -> TestCa:
+def make_ca(directory: Path) -> IdpCa:
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -108,7 +108,7 @@ def make_ca(directory: Path) -> TestCa:
             serialization.NoEncryption(),
         )
     )
-    return TestCa(ca_file, cert_file, key_file)
+    return IdpCa(ca_file, cert_file, key_file)
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ class NodeOidcProvider:
     def __init__(
         self,
         directory: Path,
-        ca: TestCa,
+        ca: IdpCa,
         port: int,
         clients: list[Client],
         keys: list[SigningKey],
@@ -257,11 +257,15 @@ def b64url(data: bytes) -> str:
 
 def claims_of(token: str) -> dict[str, Any]:
     segment = token.split(".")[1]
-    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    decoded: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    )
     return decoded
 
 
 def header_of(token: str) -> dict[str, Any]:
-    segment = token.split(".")[0]
-    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    segment = token.split(".", maxsplit=1)[0]
+    decoded: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    )
     return decoded
