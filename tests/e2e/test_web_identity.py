@@ -623,3 +623,12 @@ def test_a_misbehaving_provider_gets_aws_errors_in_bounded_time(world: World) ->
         _RELEASE.set()
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_an_unreadable_ca_bundle_stops_the_start(tmp_path: Path) -> None:
+    bundle = tmp_path / "not-a-bundle.pem"
+    bundle.write_text("not a certificate\n")
+    with pytest.raises(RuntimeError) as raised:
+        start_server(tmp_path / "data", extra_args=["--oidc-ca-bundle", str(bundle)])
+    assert "--oidc-ca-bundle: cannot read the CA bundle" in str(raised.value)
+    assert "Traceback" not in str(raised.value)
