@@ -51,6 +51,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web-identity")]
 MAIN = "repo:octo-org/app:ref:refs/heads/main"
 DEV = "repo:octo-org/app:ref:refs/heads/dev"
 TAGGED = "tagged-workload"
+WEB_APP = "web-app"
 AUDIENCE = "sts.amazonaws.com"
 TAGS_CLAIM = "https://aws.amazon.com/tags"
 SOURCE_IDENTITY_CLAIM = "https://aws.amazon.com/source_identity"
@@ -122,6 +123,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         [
             Client(MAIN),
             Client(DEV),
+            Client(WEB_APP),
             Client(
                 TAGGED,
                 claims={
@@ -231,6 +233,33 @@ def test_the_response_names_subject_provider_and_audience(world: World) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as raised:
         world.assume(world.idp.token(MAIN), DurationSeconds=7200)
     assert raised.value.response["Error"]["Code"] == "ValidationError"
+
+
+def test_an_id_token_of_the_authorization_code_flow(world: World) -> None:
+    """A person signs in at the provider (its login and consent pages); the ID token's
+    audience is the web app's client id, its subject the person."""
+    iam = world.server.client("iam")
+    iam.add_client_id_to_open_id_connect_provider(
+        OpenIDConnectProviderArn=world.provider_arn, ClientID=WEB_APP
+    )
+    iam.create_role(
+        RoleName="people",
+        AssumeRolePolicyDocument=_trust(
+            world.provider_arn,
+            {"StringEquals": {f"{world.host}:aud": WEB_APP, f"{world.host}:sub": "alice"}},
+            ["sts:AssumeRoleWithWebIdentity"],
+        ),
+    )
+    alice = world.idp.id_token(WEB_APP, "alice")
+    assert header_of(alice)["typ"] == "JWT"
+    assert claims_of(alice)["aud"] == WEB_APP
+    response = world.assume(alice, role="people")
+    assert response["SubjectFromWebIdentityToken"] == "alice"
+    assert response["Audience"] == WEB_APP
+    bob = world.idp.id_token(WEB_APP, "bob")
+    assert world.refused(bob, role="people")[0] == "AccessDenied"
+    # The workload role's audience condition does not admit the web app's tokens.
+    assert world.refused(alice)[0] == "AccessDenied"
 
 
 def test_another_subject_is_access_denied(world: World) -> None:

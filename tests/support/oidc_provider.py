@@ -10,9 +10,13 @@ the client id and whose `aud` is the resource asked for.
 from __future__ import annotations
 
 import base64
+import hashlib
+import html
+import http.cookiejar
 import ipaddress
 import json
 import os
+import re
 import select
 import ssl
 import subprocess
@@ -32,6 +36,7 @@ from jwt.algorithms import RSAAlgorithm
 
 ROOT = Path(__file__).resolve().parents[2]
 IDP_DIR = ROOT / "tests" / "support" / "node_oidc"
+REDIRECT_URI = "https://client.example/callback"
 
 
 @dataclass(frozen=True)
@@ -240,6 +245,88 @@ class NodeOidcProvider:
             token = json.loads(answer.read())["access_token"]
         assert isinstance(token, str)
         return token
+
+    def id_token(self, client_id: str, login: str) -> str:
+        """An ID token of the authorization code flow (with PKCE): the browser's part is
+        played by urllib against oidc-provider's own login and consent pages, the
+        user `login` signing in; the code is then redeemed at the token endpoint."""
+        client = self.clients[client_id]
+        context = ssl.create_default_context(cafile=str(self.ca.ca_file))
+        browser = urllib.request.build_opener(
+            urllib.request.HTTPSHandler(context=context),
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
+            _StopAtClient(),
+        )
+        verifier = b64url(os.urandom(32))
+        challenge = b64url(hashlib.sha256(verifier.encode()).digest())
+        query = urllib.parse.urlencode(
+            {
+                "client_id": client.client_id,
+                "response_type": "code",
+                "scope": "openid",
+                "redirect_uri": REDIRECT_URI,
+                "state": "state-1",
+                "nonce": "nonce-1",
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            }
+        )
+        landed: str | None = None
+        try:
+            page = browser.open(f"{self.url}/auth?{query}", timeout=10).read().decode()
+            for _ in range(4):
+                action = re.search(r'action="([^"]+)"', page)
+                prompt = re.search(r'name="prompt" value="([^"]+)"', page)
+                assert action is not None, page
+                form = {"prompt": prompt.group(1) if prompt else "login"}
+                if form["prompt"] == "login":
+                    form.update({"login": login, "password": "any"})
+                target = urllib.parse.urljoin(self.url, html.unescape(action.group(1)))
+                page = (
+                    browser.open(target, urllib.parse.urlencode(form).encode(), timeout=10)
+                    .read()
+                    .decode()
+                )
+        except _Landed as back:
+            landed = back.url
+        assert landed is not None, "the provider never sent the browser back"
+        code = urllib.parse.parse_qs(urllib.parse.urlsplit(landed).query)["code"][0]
+        body = urllib.parse.urlencode(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT_URI,
+                "client_id": client.client_id,
+                "client_secret": client.secret,
+                "code_verifier": verifier,
+            }
+        ).encode()
+        request = urllib.request.Request(  # noqa: S310 - the test's own https provider
+            f"{self.url}/token",
+            data=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        with urllib.request.urlopen(request, timeout=10, context=context) as answer:  # noqa: S310
+            token = json.loads(answer.read())["id_token"]
+        assert isinstance(token, str)
+        return token
+
+
+class _Landed(Exception):
+    """The provider sent the browser back to the client's redirect URI."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+class _StopAtClient(urllib.request.HTTPRedirectHandler):
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> urllib.request.Request | None:
+        if newurl.startswith(REDIRECT_URI):
+            raise _Landed(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 def ensure_installed() -> None:
