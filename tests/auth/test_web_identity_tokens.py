@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import warnings
 from typing import Any
 
 import jwt
@@ -86,6 +87,13 @@ def test_unknown_keys_and_mismatched_keys() -> None:
     # A key published for another algorithm or for encryption is not used.
     assert _rejected(_token(), [_jwk(RSA_KEY, "r1", alg="RS512")]) is Rejection.UNKNOWN_KEY
     assert _rejected(_token(), [_jwk(RSA_KEY, "r1", use="enc")]) is Rejection.UNKNOWN_KEY
+    # A 1024-bit RSA key checks nothing.
+    short = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505
+    with warnings.catch_warnings():
+        # Newer PyJWT warns when it signs with a short key: that is the point here.
+        warnings.simplefilter("ignore")
+        weak = _token(key=short)
+    assert _rejected(weak, [_jwk(short, "r1")]) is Rejection.UNKNOWN_KEY
     # An EC key cannot check an RSA signature.
     assert _rejected(_token(), [{**_jwk(EC_KEY, "r1")}]) is Rejection.UNKNOWN_KEY
 

@@ -526,6 +526,27 @@ def test_the_trail_records_a_web_identity_user(world: World) -> None:
     # The token is a credential: it is not in the record.
     assert token not in found[0]["CloudTrailEvent"]
     assert token.split(".")[2] not in found[0]["CloudTrailEvent"]
+    # A verified identity the trust policy refuses is recorded as who it is.
+    refused = world.idp.token(DEV)
+    assert world.refused(refused)[0] == "AccessDenied"
+    deadline = time.monotonic() + 10
+    while True:
+        events = trail.lookup_events(
+            LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": DEV}]
+        )["Events"]
+        denied = [
+            json.loads(e["CloudTrailEvent"])
+            for e in events
+            if e["EventName"] == "AssumeRoleWithWebIdentity"
+        ]
+        denied = [r for r in denied if r.get("errorCode") == "AccessDenied"]
+        if denied or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert denied
+    assert denied[0]["userIdentity"]["type"] == "WebIdentityUser"
+    assert denied[0]["userIdentity"]["principalId"] == f"{world.provider_arn}:{AUDIENCE}:{DEV}"
+    assert refused not in json.dumps(denied[0])
 
 
 def test_iamds_own_token_is_accepted(world: World) -> None:

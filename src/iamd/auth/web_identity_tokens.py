@@ -28,6 +28,7 @@ from enum import Enum
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.exceptions import InvalidKeyError, PyJWKError, PyJWTError
 
 __all__ = [
@@ -43,6 +44,8 @@ ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 )
 _KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC"}
+#: RSA keys shorter than this (RFC 7518 §3.3's minimum) check no signature.
+MIN_RSA_BITS = 2048
 #: Clock difference tolerated between the identity provider and iamd for `nbf`/`iat`.
 SKEW_SECONDS = 60
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
@@ -196,9 +199,12 @@ def _key_for(token: UnverifiedToken, keys: Sequence[Mapping[str, Any]], algorith
     if len(candidates) != 1:
         raise TokenRejected(Rejection.UNKNOWN_KEY, "no key of the provider fits")
     try:
-        return jwt.PyJWK(dict(candidates[0]), algorithm=algorithm).key
+        key = jwt.PyJWK(dict(candidates[0]), algorithm=algorithm).key
     except (PyJWKError, InvalidKeyError, ValueError, TypeError, KeyError):
         raise TokenRejected(Rejection.UNKNOWN_KEY, "no key of the provider fits") from None
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
+        raise TokenRejected(Rejection.UNKNOWN_KEY, "the provider's RSA key is too short")
+    return key
 
 
 def _json_object(segment: str) -> dict[str, Any]:

@@ -70,12 +70,22 @@ def assume_role_with_web_identity(ctx: AnonymousContext, params: Params) -> Resu
         raise InvalidIdentityToken(NO_PROVIDER + claimed_issuer(token)[:256])
     services = ctx.services.in_account(account_id)
     identity = services.web_identity.verify(token)
+    provider_arn = identity.provider.arn
+    # From here on the caller is known, and the trail says who was refused, as
+    # CloudTrail records a verified web identity whatever the outcome.
+    ctx.verified.user_identity = {
+        "type": "WebIdentityUser",
+        "principalId": f"{provider_arn}:{identity.audience}:{identity.subject}",
+        "userName": identity.subject,
+        "identityProvider": provider_arn,
+    }
+    ctx.verified.username = identity.subject
+    ctx.verified.account_id = account_id
     tags, transitive = _session_tags(identity.claims)
     source_identity = _source_identity(identity.claims)
     packed = services.sts.check_session_policies(policy, policy_arns, tags)
 
     role = _role_named(services, role_arn, account_id)
-    provider_arn = identity.provider.arn
     keys = _condition_keys(identity)
     keys.update(
         {
@@ -117,14 +127,6 @@ def assume_role_with_web_identity(ctx: AnonymousContext, params: Params) -> Resu
         transitive_tag_keys=transitive,
         source_identity=source_identity,
     )
-    ctx.verified.user_identity = {
-        "type": "WebIdentityUser",
-        "principalId": f"{provider_arn}:{identity.audience}:{identity.subject}",
-        "userName": identity.subject,
-        "identityProvider": provider_arn,
-    }
-    ctx.verified.username = identity.subject
-    ctx.verified.account_id = account_id
     result: dict[str, object] = {
         "Credentials": credentials_shape(issued),
         "SubjectFromWebIdentityToken": identity.subject,
