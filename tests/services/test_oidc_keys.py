@@ -80,7 +80,7 @@ def test_a_failure_is_remembered_briefly() -> None:
 def test_one_thread_fetches_while_the_others_wait() -> None:
     provider = _Provider()
     provider.delay = 0.2
-    cache = JwksCache(provider.fetch)
+    cache = JwksCache(provider.fetch, wait=5)
     answers: list[object] = []
     threads = [
         threading.Thread(target=lambda: answers.append(cache.keys(ISSUER))) for _ in range(8)
@@ -91,3 +91,21 @@ def test_one_thread_fetches_while_the_others_wait() -> None:
         thread.join()
     assert provider.fetches == 1
     assert len(answers) == 8
+
+
+def test_a_slow_fetch_makes_the_others_give_up_after_a_while() -> None:
+    provider = _Provider()
+    provider.delay = 1.0
+    cache = JwksCache(provider.fetch, wait=0.1)
+    first: list[object] = []
+    fetching = threading.Thread(target=lambda: first.append(cache.keys(ISSUER)))
+    fetching.start()
+    time.sleep(0.2)
+    started = time.monotonic()
+    with pytest.raises(KeysUnavailable) as raised:
+        cache.keys(ISSUER)
+    assert raised.value.transient
+    assert time.monotonic() - started < 0.5
+    fetching.join()
+    assert first == [({"kid": "k1"},)]
+    assert provider.fetches == 1

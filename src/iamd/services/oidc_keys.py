@@ -7,7 +7,9 @@ have (`refresh=True`: the provider rotated its keys), but at most once per
 `REFRESH_SECONDS`, so tokens with made-up key ids cannot make iamd hammer the provider.
 A failed fetch is remembered for `FAILURE_SECONDS`: a flood of requests during an outage
 costs the provider and iamd's threads one fetch, not one each. Only one thread fetches
-an issuer's keys at a time; the others wait for its answer.
+an issuer's keys at a time; the others wait for its answer up to `WAIT_SECONDS`, then
+answer IDPCommunicationError (which SDKs retry): a provider that takes its full 5 s
+holds one worker thread, not every thread that asked for its keys meanwhile.
 
 Blocking (the fetch): AssumeRoleWithWebIdentity runs on the worker threads.
 """
@@ -28,6 +30,7 @@ __all__ = ["JwksCache", "KeysUnavailable"]
 TTL_SECONDS = 300.0
 REFRESH_SECONDS = 1.0
 FAILURE_SECONDS = 5.0
+WAIT_SECONDS = 1.0
 MAX_ISSUERS = 1024
 
 _log = logging.getLogger(__name__)
@@ -51,12 +54,14 @@ class JwksCache:
         ttl: float = TTL_SECONDS,
         refresh: float = REFRESH_SECONDS,
         failure: float = FAILURE_SECONDS,
+        wait: float = WAIT_SECONDS,
     ) -> None:
         self._fetch = fetch
         self._monotonic = monotonic
         self._ttl = ttl
         self._refresh = refresh
         self._failure = failure
+        self._wait = wait
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -69,7 +74,10 @@ class JwksCache:
         found = self._usable(issuer, refresh=refresh)
         if found is not None:
             return _answer(found)
-        with self._lock_of(issuer):
+        lock = self._lock_of(issuer)
+        if not lock.acquire(timeout=self._wait):
+            raise KeysUnavailable("another fetch of the issuer's keys is under way", transient=True)
+        try:
             # Another thread may have fetched while this one waited.
             found = self._usable(issuer, refresh=refresh)
             if found is not None:
@@ -79,6 +87,8 @@ class JwksCache:
                 if len(self._entries) >= MAX_ISSUERS:
                     self._entries.clear()
                 self._entries[issuer] = entry
+        finally:
+            lock.release()
         return _answer(entry)
 
     def _usable(self, issuer: str, *, refresh: bool) -> _Entry | None:
