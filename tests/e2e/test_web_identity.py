@@ -585,6 +585,69 @@ def test_iamds_own_token_is_accepted(world: World) -> None:
     )
 
 
+def test_a_role_of_another_account_trusts_a_principal_of_this_one(world: World) -> None:
+    """Outbound federation between accounts: account B's role trusts tokens iamd issues
+    to account A's administrator (the issuer enabled by the test above)."""
+    iam = world.server.client("iam")
+    issuer = iam.get_outbound_web_identity_federation_info()["IssuerIdentifier"]
+    organizations = world.server.client("organizations")
+    organizations.create_organization(FeatureSet="ALL")
+    request_id = organizations.create_account(Email="b@example.com", AccountName="team-b")[
+        "CreateAccountStatus"
+    ]["Id"]
+    deadline = time.monotonic() + 30
+    while True:
+        status = organizations.describe_create_account_status(CreateAccountRequestId=request_id)[
+            "CreateAccountStatus"
+        ]
+        if status["State"] != "IN_PROGRESS" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert status["State"] == "SUCCEEDED", status
+    account_b = str(status["AccountId"])
+    admin_b = world.server.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account_b}:role/OrganizationAccountAccessRole",
+        RoleSessionName="setup",
+    )["Credentials"]
+    iam_b = world.server.client(
+        "iam",
+        key_id=admin_b["AccessKeyId"],
+        secret=admin_b["SecretAccessKey"],
+        token=admin_b["SessionToken"],
+    )
+    arn = iam_b.create_open_id_connect_provider(Url=issuer, ClientIDList=["urn:team-b"])[
+        "OpenIDConnectProviderArn"
+    ]
+    assert arn.startswith(f"arn:aws:iam::{account_b}:oidc-provider/")
+    token = world.server.client("sts").get_web_identity_token(
+        Audience=["urn:team-b"], SigningAlgorithm="ES384"
+    )["WebIdentityToken"]
+    subject = claims_of(token)["sub"]
+    assert subject.startswith(f"arn:aws:iam::{ACCOUNT}:user/")
+    host = issuer.removeprefix("https://")
+    iam_b.create_role(
+        RoleName="from-account-a",
+        AssumeRolePolicyDocument=_trust(
+            arn, {"StringEquals": {f"{host}:sub": subject}}, ["sts:AssumeRoleWithWebIdentity"]
+        ),
+    )
+    response = world.sts().assume_role_with_web_identity(
+        RoleArn=f"arn:aws:iam::{account_b}:role/from-account-a",
+        RoleSessionName="cross",
+        WebIdentityToken=token,
+    )
+    assert response["AssumedRoleUser"]["Arn"] == (
+        f"arn:aws:sts::{account_b}:assumed-role/from-account-a/cross"
+    )
+    assert response["Provider"] == arn
+    # Account A has no provider for the audience of B: the same token assumes nothing
+    # of A's.
+    assert world.refused(token, role="from-iamd")[:2] == (
+        "InvalidIdentityToken",
+        "Incorrect token audience",
+    )
+
+
 # -- providers that misbehave ------------------------------------------------------------
 
 
