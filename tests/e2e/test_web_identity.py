@@ -412,6 +412,21 @@ def test_session_tags_and_source_identity_from_the_token(world: World) -> None:
     )
     token = world.idp.token(TAGGED)
     assert world.refused(token, role="untagged")[0] == "AccessDenied"
+
+    # A session policy that fits alone does not fit with the token's tags.
+    def padded(sid: str) -> str:
+        statement = {"Sid": sid, "Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"}
+        return json.dumps(
+            {"Version": "2012-10-17", "Statement": [statement]}, separators=(",", ":")
+        )
+
+    policy = padded("A" * (2040 - len(padded(""))))
+    assert 2030 < len(policy) <= 2048
+    with pytest.raises(botocore.exceptions.ClientError) as too_large:
+        world.assume(token, role="tagged", Policy=policy)
+    assert too_large.value.response["Error"]["Code"] == "PackedPolicyTooLarge"
+    alone = world.assume(world.idp.token(MAIN), Policy=policy)
+    assert alone["PackedPolicySize"] == 100
     response = world.assume(token, role="tagged")
     assert response["SourceIdentity"] == "alice@example.com"
     assert response["PackedPolicySize"] > 0
