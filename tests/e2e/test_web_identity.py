@@ -52,6 +52,8 @@ MAIN = "repo:octo-org/app:ref:refs/heads/main"
 DEV = "repo:octo-org/app:ref:refs/heads/dev"
 TAGGED = "tagged-workload"
 WEB_APP = "web-app"
+BAD_TAGS = "bad-tags"
+BAD_SOURCE = "bad-source"
 AUDIENCE = "sts.amazonaws.com"
 TAGS_CLAIM = "https://aws.amazon.com/tags"
 SOURCE_IDENTITY_CLAIM = "https://aws.amazon.com/source_identity"
@@ -124,6 +126,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             Client(MAIN),
             Client(DEV),
             Client(WEB_APP),
+            Client(BAD_TAGS, claims={TAGS_CLAIM: {"principal_tags": {"aws:team": ["ci"]}}}),
+            Client(BAD_SOURCE, claims={SOURCE_IDENTITY_CLAIM: "x"}),
             Client(
                 TAGGED,
                 claims={
@@ -246,7 +250,14 @@ def test_an_id_token_of_the_authorization_code_flow(world: World) -> None:
         RoleName="people",
         AssumeRolePolicyDocument=_trust(
             world.provider_arn,
-            {"StringEquals": {f"{world.host}:aud": WEB_APP, f"{world.host}:sub": "alice"}},
+            {
+                "StringEquals": {
+                    f"{world.host}:aud": WEB_APP,
+                    f"{world.host}:oaud": WEB_APP,
+                    f"{world.host}:sub": "alice",
+                },
+                "ArnEquals": {"aws:FederatedProvider": world.provider_arn},
+            },
             ["sts:AssumeRoleWithWebIdentity"],
         ),
     )
@@ -466,6 +477,12 @@ def test_session_tags_and_source_identity_from_the_token(world: World) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as raised:
         session_iam.list_roles()
     assert raised.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_malformed_session_claims_are_rejected_claims(world: World) -> None:
+    for client in (BAD_TAGS, BAD_SOURCE):
+        code, message, _ = world.refused(world.idp.token(client))
+        assert code == "IDPRejectedClaim", (client, message)
 
 
 def test_a_rotated_key_is_fetched_once_it_signs(world: World) -> None:
