@@ -16,6 +16,9 @@ command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # The SAML tests' identity provider (pysaml2) signs its responses with xmlsec1.
 command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
+# The AssumeRoleWithWebIdentity tests run npm's oidc-provider (scripts/ensure-node-deps.sh).
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 
 if ((${#need[@]} == 0)); then
   exit 0

@@ -1315,8 +1315,9 @@ class CallerIsNotManagementAccountException(AwsError):
         super().__init__(message)
 
 
-# -- identity federation (AssumeRoleWithSAML) ---------------------------------------------
-# STS's own codes for an assertion that does not check out; all are the sender's fault.
+# -- identity federation (AssumeRoleWithSAML, AssumeRoleWithWebIdentity) -----------------
+# STS's own codes for an assertion or token that does not check out; all are the
+# sender's fault, IDPCommunicationError included (botocore retries it).
 
 
 class InvalidIdentityToken(AwsError):
@@ -1332,3 +1333,8 @@ class ExpiredTokenException(AwsError):
 class IDPRejectedClaim(AwsError):
     code = "IDPRejectedClaim"
     status = 403
+
+
+class IDPCommunicationError(AwsError):
+    code = "IDPCommunicationError"
+    status = 400

@@ -171,8 +171,8 @@ def test_an_unsigned_request_reaches_only_an_operation_aws_serves_unsigned(
     reached = send_raw(
         server.endpoint + "/", data=UNSIGNED_WEB_IDENTITY.encode(), headers={"Content-Type": FORM}
     )
-    # Until identity federation serves it, its handler answers NotImplemented.
-    assert (reached.status, reached.error_code) == (501, "NotImplemented")
+    # Its handler reads the token, which is no JWT.
+    assert (reached.status, reached.error_code) == (400, "InvalidIdentityToken")
     # Every other operation still needs a signature, STS's included.
     for form in (WHO_AM_I, GET_USER, "Action=AssumeRole&Version=2011-06-15", "Action=Nope"):
         refused = send_raw(
@@ -197,7 +197,7 @@ def test_boto3_with_no_credentials_reaches_assume_role_with_web_identity(
             RoleSessionName="ci-run",
             WebIdentityToken="x" * 10,
         )
-    assert raised.value.response["Error"]["Code"] == "NotImplemented"
+    assert raised.value.response["Error"]["Code"] == "InvalidIdentityToken"
 
 
 @pytest.mark.postgres
@@ -213,7 +213,7 @@ def test_an_unsigned_request_reaches_its_operation_on_postgresql_too(
             data=UNSIGNED_WEB_IDENTITY.encode(),
             headers={"Content-Type": FORM},
         )
-        assert (reached.status, reached.error_code) == (501, "NotImplemented")
+        assert (reached.status, reached.error_code) == (400, "InvalidIdentityToken")
         refused = send_raw(
             node.endpoint + "/", data=WHO_AM_I.encode(), headers={"Content-Type": FORM}
         )

@@ -346,6 +346,14 @@ def main() -> None:
     help="The URL clients reach this server at (https://iam.example.com, behind a proxy); "
     "the base of the accounts' OIDC issuer URLs. Default: the scheme, --host and --port.",
 )
+@click.option(
+    "--oidc-ca-bundle",
+    default=None,
+    envvar="IAMD_OIDC_CA_BUNDLE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM CA certificates trusted, besides the system's, for fetching OpenID Connect "
+    "providers' discovery documents and keys (AssumeRoleWithWebIdentity).",
+)
 # For the test suite only: hidden, and deliberately without an environment variable, so
 # it cannot be switched on by a stray IAMD_* setting in production.
 @click.option(
@@ -388,6 +396,7 @@ def serve(
     metrics: bool,
     metrics_token: str | None,
     public_url: str | None,
+    oidc_ca_bundle: Path | None,
     test_clock_file: Path | None,
     test_fail_path: str | None,
     presigned_url_max_age: int,
@@ -450,6 +459,7 @@ def serve(
             metrics=metrics,
             metrics_token=metrics_token or None,
             public_url=public_url or None,
+            oidc_ca_bundle=oidc_ca_bundle,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc

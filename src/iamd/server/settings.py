@@ -113,6 +113,9 @@ class Settings:
     # accounts' OIDC issuer URLs (services/outbound_federation.py). None: derived from
     # the scheme, host and port (`wiring.public_url`).
     public_url: str | None = None
+    # PEM certificates trusted, besides the system's store, for the https fetches of
+    # OpenID Connect providers' discovery documents and keys (AssumeRoleWithWebIdentity).
+    oidc_ca_bundle: Path | None = None
 
     def __post_init__(self) -> None:
         if not _ACCOUNT_ID.fullmatch(self.account_id):

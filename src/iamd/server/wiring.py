@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import asyncssh
 
+from iamd.auth.oidc_discovery import tls_context
 from iamd.auth.passwords import PasswordHashing
 from iamd.auth.secret_box import SecretBox
 from iamd.authz import PolicyAuthorizer
@@ -19,6 +20,7 @@ from iamd.gitssh.sessions import GitSessions
 from iamd.http.connections import RejectionLog
 from iamd.ids import RandomIds
 from iamd.model.quotas import Quotas
+from iamd.server.checks import StartupError
 from iamd.server.settings import Settings
 from iamd.server.unused_key_guard import UnusedKeyGuard
 from iamd.services.clone_urls import CloneUrls, public_host
@@ -48,6 +50,10 @@ def build_services(
     if settings.test_fast_password_hashing:
         log.warning("TEST PASSWORD HASHING: argon2 at its cheapest; never use this outside tests")
         hashing = PasswordHashing(time_cost=1, memory_kib=8, lanes=1)
+    try:
+        oidc_tls = tls_context(settings.oidc_ca_bundle)
+    except ValueError as exc:
+        raise StartupError(f"--oidc-ca-bundle: {exc}") from None
     services = Services.build(
         database=database,
         account_id=settings.account_id,
@@ -67,6 +73,7 @@ def build_services(
         password_hashing=hashing,
         sign_in_tracked_names=settings.sign_in_tracked_names,
         public_url=public_url(settings),
+        oidc_tls=oidc_tls,
     )
     return services, box
 

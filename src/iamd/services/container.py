@@ -12,6 +12,7 @@ compiler, the last-used recorder, the sign-in failure ledger, clone URLs, and
 
 from __future__ import annotations
 
+import ssl
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from iamd.auth.authorization_messages import AuthorizationMessages
+from iamd.auth.oidc_discovery import fetch_jwks, tls_context
 from iamd.auth.passwords import PasswordHashing
 from iamd.auth.secret_box import SecretBox
 from iamd.clock import Clock
@@ -43,6 +45,7 @@ from iamd.services.inline_policies import InlinePolicyService
 from iamd.services.instance_profiles import InstanceProfileService
 from iamd.services.last_used import LastUsedRecorder
 from iamd.services.mfa_devices import MFADeviceService
+from iamd.services.oidc_keys import JwksCache
 from iamd.services.oidc_providers import OIDCProviderService
 from iamd.services.organization_policies import OrganizationPolicyService
 from iamd.services.organizations import OrganizationsService
@@ -65,6 +68,7 @@ from iamd.services.sso_portal import SsoPortalService
 from iamd.services.sts import StsService
 from iamd.services.throttle import DEFAULT_MAX_NAMES, Backoff, FailureLedger
 from iamd.services.users import UserService
+from iamd.services.web_identity import WebIdentityService
 from iamd.store.database import Database
 from iamd.store.transactions import Transactions
 
@@ -86,6 +90,10 @@ class _Shared:
     advisor_submit: Submit | None = None
     # Where clients reach this server: the base of the accounts' OIDC issuer URLs.
     public_url: str = "http://127.0.0.1:4580"
+    # The OpenID Connect providers' signing keys, cached per issuer for every account.
+    jwks: JwksCache = field(
+        default_factory=lambda: JwksCache(lambda issuer: fetch_jwks(issuer, tls_context()))
+    )
     # account id -> its services; the bootstrap account's is there from the start.
     by_account: dict[str, Services] = field(default_factory=dict)
 
@@ -136,6 +144,7 @@ class Services:
     sso_oidc: SsoOidcService
     sso_portal: SsoPortalService
     outbound_federation: OutboundFederationService
+    web_identity: WebIdentityService
     _shared: _Shared = field(repr=False, compare=False)
 
     @property
@@ -196,8 +205,12 @@ class Services:
         sign_in_backoff: Backoff | None = None,
         sign_in_tracked_names: int = DEFAULT_MAX_NAMES,
         public_url: str = "http://127.0.0.1:4580",
+        oidc_tls: ssl.SSLContext | None = None,
     ) -> Services:
+        """`oidc_tls`: the TLS trust for fetching OpenID Connect providers' keys (the
+        system's store when None)."""
         tx = Transactions(database, account_id)
+        tls = oidc_tls or tls_context()
         compiler = PolicyCompiler()
         credentials = CredentialResolver(tx, secret_box, compiler)
         by_account: dict[str, Services] = {}
@@ -227,6 +240,7 @@ class Services:
             ).submit,
             by_account=by_account,
             public_url=public_url,
+            jwks=JwksCache(lambda issuer: fetch_jwks(issuer, tls)),
         )
         services = _account_services(
             tx,
@@ -268,6 +282,7 @@ def _account_services(
     mfa_devices = MFADeviceService(tx, clock, quotas, box)
     passwords = PasswordService(tx, clock, shared.password_hashing, shared.failures)
     identity_center = IdentityCenterService(tx, clock)
+    outbound_federation = OutboundFederationService(tx, clock, box, shared.public_url)
     return Services(
         tx=tx,
         clock=clock,
@@ -332,6 +347,7 @@ def _account_services(
                 tx.in_account(account), clock, ids, credentials.tokens, mfa=None
             ),
         ),
-        outbound_federation=OutboundFederationService(tx, clock, box, shared.public_url),
+        outbound_federation=outbound_federation,
+        web_identity=WebIdentityService(tx, clock, shared.jwks, outbound_federation.published_keys),
         _shared=shared,
     )

@@ -18,6 +18,7 @@ at once are both kept and both published.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
@@ -66,6 +67,7 @@ DISCOVERY_SUFFIX = "/.well-known/openid-configuration"
 JWKS_SUFFIX = "/.well-known/jwks.json"
 _CLAIMS_SUPPORTED = ("sub", "iss", "aud", "exp", "iat", "jti", AWS_CLAIMS)
 _MAX_OPEN_KEYS = 64
+_ISSUER_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +221,19 @@ class OutboundFederationService:
                 return None
             rows = keys_retiring_after(repos.conn, row.account_id, self._clock.now() - RETAIN)
         return {"keys": [json.loads(key.public_jwk) for key in rows]}
+
+    def published_keys(self, issuer: str) -> list[dict[str, Any]] | None:
+        """The keys published for an issuer URL of this server (AssumeRoleWithWebIdentity
+        verifies iamd's own tokens without a round trip through the network); None when
+        the URL is not under this server's issuer path, [] for an issuer no account has."""
+        prefix = self._public_url + ISSUER_PATH
+        if not issuer.startswith(prefix):
+            return None
+        issuer_id = issuer.removeprefix(prefix)
+        if not _ISSUER_ID.fullmatch(issuer_id):
+            return []
+        document = self.jwks(issuer_id)
+        return [] if document is None else list(document["keys"])
 
     # -- keys --------------------------------------------------------------------------
 

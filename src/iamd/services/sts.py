@@ -297,9 +297,14 @@ class StsService:
         duration_seconds: int,
         policy: str | None,
         policy_arns: tuple[str, ...],
+        *,
+        tags: tuple[tuple[str, str], ...] = (),
+        transitive_tag_keys: tuple[str, ...] = (),
+        source_identity: str | None = None,
     ) -> IssuedCredentials:
-        """AssumeRoleWithSAML: a session of `role` for an identity its trust policy
-        already accepted (the caller checked the assertion and the duration)."""
+        """AssumeRoleWithSAML, AssumeRoleWithWebIdentity: a session of `role` for an
+        identity its trust policy already accepted (the caller checked the assertion or
+        token, the duration, and the session tags and source identity it carries)."""
         return self._issue(
             self._clock.now(),
             duration_seconds,
@@ -308,6 +313,9 @@ class StsService:
             session_name=session_name,
             session_policy=policy,
             policy_arns=policy_arns,
+            tags=tags,
+            transitive_tag_keys=transitive_tag_keys,
+            source_identity=source_identity,
         )
 
     def get_access_key_info(self, access_key_id: str) -> str:

@@ -1,0 +1,175 @@
+"""Fetching an OpenID Connect provider's signing keys: discovery document, then JWKS.
+
+`GET {issuer}/.well-known/openid-configuration`, whose `issuer` must be the issuer
+itself (OpenID Connect Discovery §4.3) and whose `jwks_uri` must be https, then
+`GET {jwks_uri}`: both over https only, with the TLS trust the caller built (the
+system's store plus the operator's `--oidc-ca-bundle`), no redirect followed, at most
+`max_bytes` per answer and `timeout` seconds for the two together. The deadline is a
+watchdog that shuts the socket, so a server that answers one byte at a time cannot
+hold a thread past it. Each failure says whether it is worth retrying (a timeout, a
+refused connection, a 5xx: IDPCommunicationError) or is the provider's set-up (a
+redirect, a 404, a document too large or not JSON: InvalidIdentityToken).
+
+Blocking: call it from a worker thread, never from the event loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_TIMEOUT_SECONDS",
+    "KeysUnavailable",
+    "fetch_jwks",
+    "tls_context",
+]
+
+DEFAULT_TIMEOUT_SECONDS = 5.0
+DEFAULT_MAX_BYTES = 64 * 1024
+DISCOVERY_SUFFIX = "/.well-known/openid-configuration"
+#: A JWKS with more keys than this is not a provider's: refused rather than searched.
+MAX_KEYS = 100
+_CHUNK = 8192
+
+
+class KeysUnavailable(Exception):
+    """The provider's keys could not be had; `transient`: a retry may succeed."""
+
+    def __init__(self, reason: str, *, transient: bool) -> None:
+        super().__init__(reason)
+        self.transient = transient
+
+
+def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
+    """Certificate and host name checks against the system's trust store, plus the
+    certificates of `ca_bundle` (PEM). ValueError when the bundle cannot be read."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    if ca_bundle is not None:
+        try:
+            context.load_verify_locations(cafile=str(ca_bundle))
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"cannot read the CA bundle {ca_bundle}: {exc}") from None
+    return context
+
+
+def fetch_jwks(
+    issuer: str,
+    context: ssl.SSLContext,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> list[dict[str, Any]]:
+    """The `keys` of the issuer's JWKS, each a JSON object (unvalidated JWKs)."""
+    deadline = time.monotonic() + timeout
+    configuration = _get_json(issuer.rstrip("/") + DISCOVERY_SUFFIX, context, deadline, max_bytes)
+    if configuration.get("issuer") != issuer:
+        raise KeysUnavailable("the discovery document names another issuer", transient=False)
+    jwks_uri = configuration.get("jwks_uri")
+    if not isinstance(jwks_uri, str):
+        raise KeysUnavailable("the discovery document has no jwks_uri", transient=False)
+    jwks = _get_json(jwks_uri, context, deadline, max_bytes)
+    keys = jwks.get("keys")
+    if not isinstance(keys, list) or not all(isinstance(k, dict) for k in keys):
+        raise KeysUnavailable("the JWKS has no list of keys", transient=False)
+    if len(keys) > MAX_KEYS:
+        raise KeysUnavailable(f"the JWKS has more than {MAX_KEYS} keys", transient=False)
+    return keys
+
+
+def _get_json(
+    url: str, context: ssl.SSLContext, deadline: float, max_bytes: int
+) -> Mapping[str, Any]:
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or parts.username is not None:
+        raise KeysUnavailable("a key URL is not https", transient=False)
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise KeysUnavailable("timed out", transient=True)
+    try:
+        port = parts.port
+    except ValueError:
+        raise KeysUnavailable("a key URL has a bad port", transient=False) from None
+    connection = http.client.HTTPSConnection(
+        parts.hostname, port, timeout=remaining, context=context
+    )
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    expired = threading.Event()
+
+    def watchdog() -> None:
+        expired.set()
+        sock = connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(remaining, watchdog)
+    timer.daemon = True
+    timer.start()
+    try:
+        connection.request(
+            "GET", path, headers={"Accept": "application/json", "User-Agent": "iamd"}
+        )
+        response = connection.getresponse()
+        body = _body(response, connection, deadline, max_bytes)
+    except KeysUnavailable:
+        raise
+    except ssl.SSLCertVerificationError:
+        raise KeysUnavailable("the certificate is not trusted", transient=False) from None
+    except (OSError, http.client.HTTPException):
+        if expired.is_set() or time.monotonic() >= deadline:
+            raise KeysUnavailable("timed out", transient=True) from None
+        raise KeysUnavailable("the connection failed", transient=True) from None
+    finally:
+        timer.cancel()
+        connection.close()
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        raise KeysUnavailable("an answer is not JSON", transient=False) from None
+    if not isinstance(document, dict):
+        raise KeysUnavailable("an answer is not a JSON object", transient=False)
+    return document
+
+
+def _body(
+    response: http.client.HTTPResponse,
+    connection: http.client.HTTPSConnection,
+    deadline: float,
+    max_bytes: int,
+) -> bytes:
+    status = response.status
+    if 300 <= status < 400:
+        raise KeysUnavailable(f"answered {status}; redirects are not followed", transient=False)
+    if status >= 500 or status == 429:
+        raise KeysUnavailable(f"answered {status}", transient=True)
+    if status != 200:
+        raise KeysUnavailable(f"answered {status}", transient=False)
+    length = response.getheader("content-length")
+    if length is not None and length.isdigit() and int(length) > max_bytes:
+        raise KeysUnavailable(f"an answer is larger than {max_bytes} bytes", transient=False)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise KeysUnavailable("timed out", transient=True)
+        if connection.sock is not None:
+            connection.sock.settimeout(remaining)
+        chunk = response.read1(_CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise KeysUnavailable(f"an answer is larger than {max_bytes} bytes", transient=False)
+        chunks.append(chunk)
