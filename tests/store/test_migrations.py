@@ -27,6 +27,12 @@ def _differences(url: str) -> list[object]:
         database.dispose()
 
 
+def _empty_database(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Database:
+    if engine == "sqlite":
+        return Database(f"sqlite:///{tmp_path / 'iamd.sqlite3'}")
+    return Database(request.getfixturevalue("fresh_postgres_url"))
+
+
 def test_migrations_match_the_schema_on_sqlite(tmp_path: Path) -> None:
     assert _differences(f"sqlite:///{tmp_path / 'iamd.sqlite3'}") == []
 
@@ -50,11 +56,7 @@ def test_migration_0008_keeps_every_row(
 ) -> None:
     # 0008 rebuilds tables on SQLite; with foreign keys enforced, dropping the old
     # mfa_devices would have deleted its tags (ON DELETE CASCADE).
-    if engine == "sqlite":
-        url = f"sqlite:///{tmp_path / 'iamd.sqlite3'}"
-    else:
-        url = request.getfixturevalue("fresh_postgres_url")
-    database = Database(url)
+    database = _empty_database(engine, tmp_path, request)
     try:
         upgrade_to(database, "0007")
         with database.write() as conn:
@@ -111,11 +113,7 @@ def test_migration_0008_keeps_every_row(
 def test_migration_0026_moves_every_trail_event_into_batches(
     engine: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    if engine == "sqlite":
-        url = f"sqlite:///{tmp_path / 'iamd.sqlite3'}"
-    else:
-        url = request.getfixturevalue("fresh_postgres_url")
-    database = Database(url)
+    database = _empty_database(engine, tmp_path, request)
     legacy_id = "0f8e2a9c-3b1d-4c55-9d7e-1a2b3c4d5e6f"  # version 4: found by its key row
     try:
         upgrade_to(database, "0025")

@@ -49,6 +49,20 @@ class VerifiedIdentity:
     username: str | None = None
     account_id: str | None = None
 
+    def federated(
+        self, kind: str, principal_id: str, user_name: str, provider: str, account_id: str
+    ) -> None:
+        """A federated identity (`kind` WebIdentityUser or SAMLUser), as CloudTrail
+        records it whatever the request's outcome."""
+        self.user_identity = {
+            "type": kind,
+            "principalId": principal_id,
+            "userName": user_name,
+            "identityProvider": provider,
+        }
+        self.username = user_name
+        self.account_id = account_id
+
 
 @dataclass(frozen=True, slots=True)
 class AnonymousContext:

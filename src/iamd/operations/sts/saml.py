@@ -110,14 +110,13 @@ def assume_role_with_saml(ctx: AnonymousContext, params: Params) -> Result:
     issued = services.sts.federated_role_session(
         role, session_name, duration, params.get("Policy"), policy_arns
     )
-    ctx.verified.user_identity = {
-        "type": "SAMLUser",
-        "principalId": f"{name_qualifier}:{assertion.subject}",
-        "userName": assertion.subject,
-        "identityProvider": name_qualifier,
-    }
-    ctx.verified.username = assertion.subject
-    ctx.verified.account_id = account_id
+    ctx.verified.federated(
+        "SAMLUser",
+        f"{name_qualifier}:{assertion.subject}",
+        assertion.subject,
+        name_qualifier,
+        account_id,
+    )
     result: dict[str, object] = {
         "Credentials": credentials_shape(issued),
         "AssumedRoleUser": {

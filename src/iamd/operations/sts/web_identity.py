@@ -73,14 +73,13 @@ def assume_role_with_web_identity(ctx: AnonymousContext, params: Params) -> Resu
     provider_arn = identity.provider.arn
     # From here on the caller is known, and the trail says who was refused, as
     # CloudTrail records a verified web identity whatever the outcome.
-    ctx.verified.user_identity = {
-        "type": "WebIdentityUser",
-        "principalId": f"{provider_arn}:{identity.audience}:{identity.subject}",
-        "userName": identity.subject,
-        "identityProvider": provider_arn,
-    }
-    ctx.verified.username = identity.subject
-    ctx.verified.account_id = account_id
+    ctx.verified.federated(
+        "WebIdentityUser",
+        f"{provider_arn}:{identity.audience}:{identity.subject}",
+        identity.subject,
+        provider_arn,
+        account_id,
+    )
     tags, transitive = _session_tags(identity.claims)
     source_identity = _source_identity(identity.claims)
     packed = services.sts.check_session_policies(policy, policy_arns, tags)
