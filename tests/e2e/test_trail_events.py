@@ -252,6 +252,24 @@ def test_git_pull_and_a_denied_git_push_over_ssh_are_events(
     assert "codecommit:GitPush" in push["errorMessage"]
 
 
+def test_a_lookup_reads_its_callers_completed_records_at_once(
+    fresh_server: RunningServer,
+) -> None:
+    """A write's event is committed with the write before its response is known and
+    completed by the next batch (a second later); a look-up right after the write sees
+    the completed record, and a read's event that is still queued."""
+    iam = fresh_server.client("iam")
+    iam.create_user(UserName="atonce")
+    iam.get_user(UserName="atonce")
+    trail = fresh_server.client("cloudtrail")
+    found = trail.lookup_events(
+        LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": "atonce"}]
+    )["Events"]
+    assert [e["EventName"] for e in found] == ["GetUser", "CreateUser"]
+    created = json.loads(found[1]["CloudTrailEvent"])
+    assert created["responseElements"]["user"]["userName"] == "atonce"
+
+
 def test_lookup_events_with_boto3_attributes_paging_and_bad_input(
     fresh_server: RunningServer,
 ) -> None:
@@ -308,11 +326,15 @@ def test_lookup_events_with_boto3_attributes_paging_and_bad_input(
     assert sources
     assert all(e["EventSource"] == "iam.amazonaws.com" for e in sources)
 
-    # Paging: two at a time, newest first, every event once.
-    pages = trail.get_paginator("lookup_events").paginate(PaginationConfig={"PageSize": 2})
+    # Paging: two at a time, newest first, every event once. IAM's events only: each
+    # look-up is an event of its own, which the next one sees.
+    iam_events = [{"AttributeKey": "EventSource", "AttributeValue": "iam.amazonaws.com"}]
+    pages = trail.get_paginator("lookup_events").paginate(
+        LookupAttributes=iam_events, PaginationConfig={"PageSize": 2}
+    )
     ids = [e["EventId"] for page in pages for e in page["Events"]]
     assert len(ids) == len(set(ids)) >= 6
-    everything = trail.lookup_events(MaxResults=50)["Events"]
+    everything = trail.lookup_events(LookupAttributes=iam_events, MaxResults=50)["Events"]
     assert [e["EventId"] for e in everything][: len(ids)] == ids[: len(everything)]
 
     first = trail.lookup_events(MaxResults=1)

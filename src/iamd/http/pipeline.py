@@ -245,6 +245,7 @@ class AwsPipeline:
                     user_agent=header(request.headers, b"user-agent"),
                     secure_transport=request.secure,
                     now=now,
+                    flush_trail=self._trail.flush if self._trail is not None else None,
                 )
                 if not (spec.always_allowed or spec.authorized_by_handler):
                     resource = spec.resource(ctx, params)

@@ -37,6 +37,10 @@ class CallContext:
     user_agent: str = ""
     secure_transport: bool = False
     now: datetime | None = None
+    # Writes this node's queued audit events (LookupEvents calls it first, so that a
+    # caller reads its own requests' completed records rather than a write's provisional
+    # one: services/trail.py, TrailRecorder.finish).
+    flush_trail: Callable[[], object] | None = None
 
 
 @dataclass(slots=True)

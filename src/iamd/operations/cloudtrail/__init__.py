@@ -6,10 +6,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
 from iamd.errors import (
+    AwsError,
     InvalidLookupAttributesException,
     InvalidMaxResultsException,
     InvalidNextTokenException,
@@ -20,6 +22,8 @@ from iamd.services.trail import DEFAULT_RETENTION_DAYS
 from iamd.services.trail import lookup_events as find_events
 
 DEFAULT_MAX_RESULTS = 50
+
+log = logging.getLogger("iamd.trail")
 
 
 def _binding(params: Params) -> str:
@@ -85,6 +89,14 @@ def lookup_events(ctx: CallContext, p: Params) -> Result:
     after = _cursor(token, p) if token else None
     if p.get("EventCategory") == "insight":
         return {"Events": []}  # iamd has no Insights events
+    if ctx.flush_trail is not None:
+        try:
+            ctx.flush_trail()
+        except AwsError:
+            raise  # the database is away: so is the look-up
+        except Exception:
+            # What is stored can still be served; the writer thread logs and retries.
+            log.warning("could not write the queued audit events before a look-up")
     found = find_events(ctx.services.tx, attribute, start, end, max_results + 1, after)
     events: list[dict[str, Any]] = []
     for event in found[:max_results]:
