@@ -16,6 +16,8 @@ command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # The SAML tests' identity provider (pysaml2) signs its responses with xmlsec1.
 command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
+# The sign-in pages' browser tests: Playwright drives Debian's Chromium.
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if ((${#need[@]} == 0)); then
   exit 0
