@@ -292,9 +292,9 @@ def test_a_code_is_bound_to_its_client(directory: Directory) -> None:
             codeVerifier=verifier,
         )
     assert _error_code(stolen.value) == "InvalidGrantException"
+    # A client registered for the device flow only cannot use the grant at all.
+    plain = _oidc(directory).register_client(clientName="device", clientType="public")
     with pytest.raises(ClientError) as device_client:
-        # A client registered for the device flow only cannot use the grant at all.
-        plain = _oidc(directory).register_client(clientName="device", clientType="public")
         _token(
             directory,
             plain,
