@@ -404,16 +404,14 @@ def test_forms_need_their_csrf_token_and_a_tampered_state_finds_nothing(
     )
     assert (status, "location" in headers) == (400, False)
     # None of that spent the ticket: the user's own post still completes, once.
-    consent = browser.get(_authorize_url(directory, params))  # a fresh CSRF cookie
+    fresh = _hidden(browser.get(_authorize_url(directory, params))[1])["csrf"]  # and cookie
     status, _, headers = browser.post(
-        directory.server.endpoint + "/authorize",
-        {**fields, "csrf": _hidden(consent[1])["csrf"]},
+        directory.server.endpoint + "/authorize", {**fields, "csrf": fresh}
     )
     assert status == 303
     assert _query_of(headers["location"])["state"] == params["state"]
     status, _, headers = browser.post(
-        directory.server.endpoint + "/authorize",
-        {**fields, "csrf": _hidden(consent[1])["csrf"]},
+        directory.server.endpoint + "/authorize", {**fields, "csrf": fresh}
     )
     assert (status, "location" in headers) == (400, False)
 
