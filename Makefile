@@ -10,7 +10,7 @@ TEST_STAMP := $(VENV)/.test-stamp
 # Extra options for `make serve`, e.g. IAMD_ARGS='--no-git-ssh --log-level DEBUG'.
 IAMD_ARGS ?=
 
-.PHONY: serve test lint typecheck format system-deps node-deps bench clean
+.PHONY: serve test lint typecheck format system-deps node-deps awscli-v2 bench clean
 
 # scripts/venv-install.sh creates .venv (without pip of its own) and installs with uv,
 # or with pip where uv cannot be had.
@@ -35,6 +35,11 @@ system-deps:
 node-deps: system-deps
 	bash scripts/ensure-node-deps.sh
 
+# The real AWS CLI v2 (PyPI aws-cdk-asset-awscli-v2) that the Identity Center tests
+# drive, unpacked into .venv/awscli-v2 once.
+awscli-v2: $(TEST_STAMP)
+	bash scripts/install-awscli-v2.sh >/dev/null
+
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -47,7 +52,7 @@ format: $(TEST_STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-test: $(TEST_STAMP) system-deps node-deps lint typecheck
+test: $(TEST_STAMP) system-deps node-deps awscli-v2 lint typecheck
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(TEST_STAMP)

@@ -19,6 +19,8 @@ command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
 # The AssumeRoleWithWebIdentity tests run npm's oidc-provider (scripts/ensure-node-deps.sh).
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+# The sign-in pages' browser tests: Playwright drives Debian's Chromium.
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if ((${#need[@]} == 0)); then
   exit 0

@@ -1146,6 +1146,11 @@ class InvalidRedirectUriException(OAuthError):
     oauth_error = "invalid_redirect_uri"
 
 
+class UnauthorizedClientException(OAuthError):
+    code = "UnauthorizedClientException"
+    oauth_error = "unauthorized_client"
+
+
 class PortalError(AwsError):
     """The portal API's errors: `{"message": ...}` and x-amzn-ErrorType."""
 

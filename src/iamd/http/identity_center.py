@@ -1,7 +1,8 @@
 """IAM Identity Center's unsigned fronts: the OAuth service (`sso-oidc`: /client/register,
 /device_authorization, /token), the portal API (`sso`: /federation/credentials,
 /assignment/accounts, /assignment/roles, /logout) and the device verification page
-(/device), where a user signs in and approves the code their CLI shows.
+(/device), where a user signs in and approves the code their CLI shows; /authorize
+(the authorization-code grant's pages) is http/sso_authorize.py.
 
 REST-JSON as botocore speaks it: the exception's name in `x-amzn-ErrorType`, OAuth's
 `error`/`error_description` (sso-oidc) or `message` (portal) in the body; portal calls
@@ -16,7 +17,6 @@ from __future__ import annotations
 import html
 import json
 import logging
-import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -32,6 +32,8 @@ from iamd.errors import (
 )
 from iamd.http.failure_log import FailureLog
 from iamd.http.pipeline import HttpRequest, HttpResponse
+from iamd.http.sso_authorize import AUTHORIZE_PAGE, AuthorizePage
+from iamd.http.sso_pages import csrf_ok, form_fields, form_page, page_response
 from iamd.protocol.form import header
 from iamd.services.container import Services
 from iamd.services.identity_store import page_of_list
@@ -44,26 +46,15 @@ PORTAL_PATHS = frozenset(
     {"/federation/credentials", "/assignment/accounts", "/assignment/roles", "/logout"}
 )
 DEVICE_PAGE = "/device"
-PATHS = OIDC_PATHS | PORTAL_PATHS | {DEVICE_PAGE}
+PATHS = OIDC_PATHS | PORTAL_PATHS | {DEVICE_PAGE, AUTHORIZE_PAGE}
 _JSON = b"application/json"
-_CSRF_COOKIE = "iamd_sso_csrf"
-_PAGE_HEADERS = [
-    (b"content-type", b"text/html; charset=utf-8"),
-    (
-        b"content-security-policy",
-        b"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
-        b"form-action 'self'",
-    ),
-    (b"x-frame-options", b"DENY"),
-    (b"cache-control", b"no-store"),
-    (b"referrer-policy", b"no-referrer"),
-]
 MAX_FIELD = 4096
 
 
 class IdentityCenterFront:
     def __init__(self, services: Services) -> None:
         self._services = services
+        self._authorize = AuthorizePage(services)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.raw_path.decode("latin-1").split("?", 1)[0]
@@ -72,6 +63,8 @@ class IdentityCenterFront:
                 return self._oidc(path, request)
             if path in PORTAL_PATHS:
                 return self._portal(path, request)
+            if path == AUTHORIZE_PAGE:
+                return self._authorize(request, _query(request))
             return self._device_page(request)
         except AwsError as error:
             return _error(error)
@@ -130,6 +123,9 @@ class IdentityCenterFront:
             _required(body, "grantType"),
             device_code=_optional(body, "deviceCode"),
             refresh_token=_optional(body, "refreshToken"),
+            code=_optional(body, "code"),
+            redirect_uri=_optional(body, "redirectUri"),
+            code_verifier=_optional(body, "codeVerifier"),
         )
         return _json(
             {
@@ -191,9 +187,8 @@ class IdentityCenterFront:
             return self._form(query.get("user_code", ""), None)
         if request.method != "POST":
             return HttpResponse(405, [(b"content-type", b"text/plain")], b"Method not allowed\n")
-        fields = _form_fields(request)
-        cookie = _cookie(request, _CSRF_COOKIE)
-        if not cookie or not secrets.compare_digest(cookie, fields.get("csrf", "")):
+        fields = form_fields(request)
+        if not csrf_ok(request, fields):
             return self._form(
                 fields.get("user_code", ""), "The form expired; please try again.", 403
             )
@@ -225,13 +220,12 @@ class IdentityCenterFront:
             return self._form(user_code, "That code is not valid or has expired.", 400)
         if approved:
             text = f"You may close this page: {html.escape(client_name)} is signed in."
-            return _page_response(200, "Request approved", f"<p>{text}</p>")
-        return _page_response(200, "Request denied", "<p>The request was denied.</p>")
+            return page_response(200, "Request approved", f"<p>{text}</p>")
+        return page_response(200, "Request denied", "<p>The request was denied.</p>")
 
     def _form(
         self, user_code: str, message: str | None, status: int = 200, new_password: bool = False
     ) -> HttpResponse:
-        csrf = secrets.token_urlsafe(24)
         extra = (
             '<label>New password <input type="password" name="new_password" '
             'autocomplete="new-password" required></label>'
@@ -241,7 +235,7 @@ class IdentityCenterFront:
         notice = f'<p role="alert">{html.escape(message)}</p>' if message else ""
         body = f"""{notice}
 <form method="post" action="{DEVICE_PAGE}">
-<input type="hidden" name="csrf" value="{csrf}">
+<input type="hidden" name="csrf" value="{{csrf}}">
 <label>Code <input name="user_code" value="{html.escape(user_code[:16])}"
  required autocomplete="off"></label>
 <label>User name <input name="username" autocomplete="username" required></label>
@@ -251,24 +245,7 @@ class IdentityCenterFront:
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button>
 </form>"""
-        response = _page_response(status, "Authorize request", body)
-        response.headers.append(
-            (
-                b"set-cookie",
-                f"{_CSRF_COOKIE}={csrf}; Path={DEVICE_PAGE}; HttpOnly; SameSite=Strict".encode(),
-            )
-        )
-        return response
-
-
-def _page_response(status: int, title: str, body: str) -> HttpResponse:
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} - iamd</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:sans-serif;max-width:28rem;margin:3rem auto}}
-label{{display:block;margin:.6rem 0}}input{{display:block;width:100%}}</style>
-</head><body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"""
-    return HttpResponse(status, list(_PAGE_HEADERS), page.encode("utf-8"))
+        return form_page(status, "Authorize request", body, DEVICE_PAGE)
 
 
 def _error(error: AwsError) -> HttpResponse:
@@ -331,22 +308,6 @@ def _query(request: HttpRequest) -> dict[str, str]:
     except UnicodeDecodeError:
         raise PortalInvalidRequestException("The query string is not UTF-8.") from None
     return {key: value[:MAX_FIELD] for key, value in pairs}
-
-
-def _form_fields(request: HttpRequest) -> dict[str, str]:
-    try:
-        pairs = parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)
-    except UnicodeDecodeError:
-        return {}
-    return {key: value for key, value in pairs}
-
-
-def _cookie(request: HttpRequest, name: str) -> str:
-    for part in header(request.headers, b"cookie").split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == name:
-            return value
-    return ""
 
 
 def _account_id(query: Mapping[str, str]) -> str:

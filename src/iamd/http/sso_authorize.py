@@ -1,0 +1,224 @@
+"""The authorization-code grant's browser side (`GET /authorize` at the host root, where
+the AWS CLI v2 sends the browser): the request is checked before anything is shown, the
+user signs in with their identity store user name and password, consents, and the
+browser goes back to the client's loopback redirect URI with `code` and `state`.
+
+Where the answer goes is decided before any page: an unknown client, or a redirect URI
+the client did not register (loopback only), gets an error page and never a redirect,
+so /authorize cannot send anyone elsewhere. Other errors go back to that checked
+redirect URI as OAuth's `error` (RFC 6749 section 4.1.2.1). The sign-in form carries
+the request in hidden fields and is checked again on each post; after sign-in the
+request lives server-side behind a consent ticket bound to `state`. Every form has a
+CSRF token; pages refuse framing. No page or log line holds a password or a code.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+from iamd.errors import ValidationError
+from iamd.http.pipeline import HttpRequest, HttpResponse
+from iamd.http.sso_pages import csrf_ok, form_fields, form_page, page_response
+from iamd.services.container import Services
+from iamd.services.sso_oidc import AuthorizationRefused, AuthorizationRequest, UntrustedRedirect
+
+AUTHORIZE_PAGE = "/authorize"
+# The request's parameters as the CLI sends them; the sign-in form carries them along.
+_REQUEST_FIELDS = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "scopes",
+)
+_MAX_FIELD = 4096
+# What a URI keeps unquoted: RFC 3986's reserved and unreserved characters, and "%".
+_URI_SAFE = ":/?#[]@!$&'()*+,;=~%"
+
+
+class AuthorizePage:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def __call__(self, request: HttpRequest, query: Mapping[str, str]) -> HttpResponse:
+        if request.method == "GET":
+            return self._check_then(query, lambda checked: self._sign_in_form(checked, None))
+        if request.method != "POST":
+            return HttpResponse(405, [(b"content-type", b"text/plain")], b"Method not allowed\n")
+        fields = form_fields(request)
+        if fields.get("step") == "consent":
+            return self._consent(request, fields)
+        return self._check_then(fields, lambda checked: self._sign_in(request, fields, checked))
+
+    def _check_then(
+        self,
+        params: Mapping[str, str],
+        then: Callable[[AuthorizationRequest], HttpResponse],
+    ) -> HttpResponse:
+        values = {name: params.get(name, "")[:_MAX_FIELD] for name in _REQUEST_FIELDS}
+        try:
+            checked = self._services.sso_oidc.check_authorization(
+                values["client_id"],
+                values["redirect_uri"],
+                values["response_type"],
+                values["state"],
+                values["code_challenge"],
+                values["code_challenge_method"],
+                # The CLI sends `scopes` (plural); RFC 6749's `scope` is taken as well.
+                values["scopes"] or params.get("scope", "")[:_MAX_FIELD],
+            )
+        except UntrustedRedirect as refused:
+            return _error_page(str(refused))
+        except AuthorizationRefused as refused:
+            return _redirect(
+                refused.redirect_uri,
+                {"error": refused.error, "error_description": refused.description},
+                refused.state,
+            )
+        return then(checked)
+
+    # -- sign-in -----------------------------------------------------------------------
+
+    def _sign_in(
+        self, request: HttpRequest, fields: Mapping[str, str], checked: AuthorizationRequest
+    ) -> HttpResponse:
+        if not csrf_ok(request, dict(fields)):
+            return self._sign_in_form(checked, "The form expired; please try again.", 403)
+        try:
+            outcome = self._services.sso_portal.sign_in(
+                checked.instance,
+                fields.get("username", "")[:128],
+                fields.get("password", "")[:128],
+                fields.get("new_password") or None,
+            )
+        except ValidationError as invalid:
+            return self._sign_in_form(checked, invalid.message, 400, True)
+        if isinstance(outcome, datetime):
+            return self._sign_in_form(checked, "Too many attempts; try again later.", 429)
+        if outcome is None:
+            return self._sign_in_form(checked, "Incorrect user name or password.", 401)
+        if outcome.must_change_password:
+            return self._sign_in_form(
+                checked, "Choose a new password to replace your one-time password.", 403, True
+            )
+        ticket = self._services.sso_oidc.begin_consent(checked, outcome.user.user_id)
+        return _consent_form(checked, ticket, outcome.user.user_name)
+
+    def _sign_in_form(
+        self,
+        checked: AuthorizationRequest,
+        message: str | None,
+        status: int = 200,
+        new_password: bool = False,
+    ) -> HttpResponse:
+        hidden = "".join(
+            f'<input type="hidden" name="{name}" value="{html.escape(value)}">'
+            for name, value in (
+                ("response_type", "code"),
+                ("client_id", checked.client_id),
+                ("redirect_uri", checked.redirect_uri),
+                ("state", checked.state),
+                ("code_challenge", checked.code_challenge),
+                ("code_challenge_method", "S256"),
+                ("scopes", " ".join(checked.scopes)),
+            )
+        )
+        extra = (
+            '<label>New password <input type="password" name="new_password" '
+            'autocomplete="new-password" required></label>'
+            if new_password
+            else ""
+        )
+        notice = f'<p role="alert">{html.escape(message)}</p>' if message else ""
+        client = html.escape(checked.client_name)
+        body = f"""{notice}
+<p>Sign in to continue to <strong>{client}</strong>.</p>
+<form method="post" action="{AUTHORIZE_PAGE}">
+<input type="hidden" name="csrf" value="{{csrf}}">
+<input type="hidden" name="step" value="sign-in">
+{hidden}
+<label>User name <input name="username" autocomplete="username" required></label>
+<label>Password <input type="password" name="password"
+ autocomplete="current-password" required></label>
+{extra}
+<button type="submit">Sign in</button>
+</form>"""
+        return form_page(status, "Sign in", body, AUTHORIZE_PAGE, (_origin(checked.redirect_uri),))
+
+    # -- consent -----------------------------------------------------------------------
+
+    def _consent(self, request: HttpRequest, fields: Mapping[str, str]) -> HttpResponse:
+        if not csrf_ok(request, dict(fields)):
+            # Without a valid token nothing is decided: the ticket stays pending, and the
+            # user's own next post (with the token) still works.
+            return _error_page("The form expired; start the sign-in again.", 403)
+        try:
+            redirect_uri, code = self._services.sso_oidc.decide_consent(
+                fields.get("ticket", "")[:_MAX_FIELD],
+                fields.get("state", "")[:_MAX_FIELD],
+                fields.get("decision") == "allow",
+            )
+        except UntrustedRedirect as refused:
+            return _error_page(str(refused))
+        state = fields.get("state", "")
+        if code is None:
+            return _redirect(
+                redirect_uri,
+                {"error": "access_denied", "error_description": "The user denied the request."},
+                state,
+            )
+        return _redirect(redirect_uri, {"code": code}, state)
+
+
+def _consent_form(checked: AuthorizationRequest, ticket: str, user_name: str) -> HttpResponse:
+    client = html.escape(checked.client_name)
+    scopes = "".join(f"<li>{html.escape(scope)}</li>" for scope in checked.scopes)
+    body = f"""<p>Signed in as <strong>{html.escape(user_name)}</strong>.</p>
+<p>Allow <strong>{client}</strong> to access your data?</p>
+<ul>{scopes}</ul>
+<form method="post" action="{AUTHORIZE_PAGE}">
+<input type="hidden" name="csrf" value="{{csrf}}">
+<input type="hidden" name="step" value="consent">
+<input type="hidden" name="ticket" value="{html.escape(ticket)}">
+<input type="hidden" name="state" value="{html.escape(checked.state)}">
+<button type="submit" name="decision" value="allow">Allow access</button>
+<button type="submit" name="decision" value="deny">Deny</button>
+</form>"""
+    return form_page(200, "Allow access", body, AUTHORIZE_PAGE, (_origin(checked.redirect_uri),))
+
+
+def _redirect(redirect_uri: str, params: dict[str, str], state: str) -> HttpResponse:
+    """A 303 to the (already checked) redirect URI with OAuth's parameters added."""
+    if state:
+        params = {**params, "state": state}
+    parts = urlsplit(redirect_uri)
+    query = f"{parts.query}&{urlencode(params)}" if parts.query else urlencode(params)
+    # A registered path may hold any character; the header must be ASCII.
+    location = quote(
+        urlunsplit((parts.scheme, parts.netloc, parts.path, query, "")), safe=_URI_SAFE
+    )
+    return HttpResponse(
+        303,
+        [
+            (b"location", location.encode("ascii")),
+            (b"cache-control", b"no-store"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"content-type", b"text/plain"),
+        ],
+        b"",
+    )
+
+
+def _origin(uri: str) -> str:
+    # The URI was checked (http, a loopback IP literal, a numeric port): safe in a header.
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _error_page(message: str, status: int = 400) -> HttpResponse:
+    return page_response(status, "Sign-in failed", f'<p role="alert">{html.escape(message)}</p>')

@@ -1,0 +1,250 @@
+"""`aws sso login` with the real AWS CLI v2, both flows, the browser part done by
+Playwright on Debian's Chromium against iamd's own pages: sign in, consent, and the
+redirect that lands on the CLI's loopback listener (the default authorization-code flow
+with PKCE), or the device page (`--use-device-code`). Then `aws sts get-caller-identity`
+shows the Identity Center role, and after `aws sso logout` the CLI asks for a new login.
+Only configuration points the CLI at iamd: the profile and AWS_ENDPOINT_URL."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext
+from tests.support.aws_cli_v2 import aws_cli_v2
+from tests.support.browser import chromium
+from tests.support.servers import RunningServer, start_server
+
+pytestmark = pytest.mark.slow
+
+LIST_USERS = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}],
+    }
+)
+NEW_PASSWORD = "Correct-Horse-42"
+
+
+@dataclass(frozen=True)
+class Setup:
+    server: RunningServer
+    aws: Path
+    account: str
+    one_time_password: str
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    aws = aws_cli_v2()
+    home = tmp_path_factory.mktemp("cli-v2-home")
+    server = start_server(tmp_path_factory.mktemp("iamd-sso-cli-v2"))
+    try:
+        admin = server.client("sso-admin")
+        instance = admin.create_instance(Name="Corp")["InstanceArn"]
+        store = admin.describe_instance(InstanceArn=instance)["IdentityStoreId"]
+        ids = server.client("identitystore")
+        user = ids.create_user(IdentityStoreId=store, UserName="jdoe", DisplayName="J Doe")[
+            "UserId"
+        ]
+        group = ids.create_group(IdentityStoreId=store, DisplayName="Engineers")["GroupId"]
+        ids.create_group_membership(IdentityStoreId=store, GroupId=group, MemberId={"UserId": user})
+        account = server.client("sts").get_caller_identity()["Account"]
+        ps = admin.create_permission_set(InstanceArn=instance, Name="UserReaders")["PermissionSet"][
+            "PermissionSetArn"
+        ]
+        admin.put_inline_policy_to_permission_set(
+            InstanceArn=instance, PermissionSetArn=ps, InlinePolicy=LIST_USERS
+        )
+        admin.create_account_assignment(
+            InstanceArn=instance,
+            TargetId=account,
+            TargetType="AWS_ACCOUNT",
+            PermissionSetArn=ps,
+            PrincipalType="GROUP",
+            PrincipalId=group,
+        )
+        one_time = subprocess.run(
+            [
+                *(sys.executable, "-m", "iamd", "identity-center", "set-password"),
+                *("--identity-store-id", store, "--user-name", "jdoe"),
+                *("--data-dir", str(server.data_dir)),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout.strip()
+        # The configuration docs/identity-center.md gives, nothing else.
+        config = home / "config"
+        config.write_text(
+            "[profile corp]\n"
+            "sso_session = corp\n"
+            f"sso_account_id = {account}\n"
+            "sso_role_name = UserReaders\n"
+            "region = us-east-1\n"
+            "\n"
+            "[sso-session corp]\n"
+            f"sso_start_url = https://{store}.awsapps.com/start\n"
+            "sso_region = us-east-1\n"
+            "sso_registration_scopes = sso:account:access\n"
+        )
+        env = {
+            "HOME": str(home),
+            "AWS_CONFIG_FILE": str(config),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-credentials"),
+            "AWS_ENDPOINT_URL": server.endpoint,
+            "PATH": "/usr/bin:/bin",
+            "LANG": os.environ.get("LANG", "C.UTF-8"),
+        }
+        yield Setup(server, aws, account, one_time, env)
+    finally:
+        server.stop()
+
+
+class Cli:
+    """A running `aws` command whose output is read line by line as it comes."""
+
+    def __init__(self, setup: Setup, *args: str) -> None:
+        self._process = subprocess.Popen(
+            [str(setup.aws), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=setup.env,
+            text=True,
+        )
+        self._lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self._lines.put(line)
+
+    def wait_for(self, pattern: str, timeout: float = 60) -> re.Match[str]:
+        while True:
+            try:
+                line = self._lines.get(timeout=timeout)
+            except queue.Empty:
+                self._process.kill()
+                raise AssertionError(f"no {pattern!r} in {''.join(self.output)!r}") from None
+            self.output.append(line)
+            found = re.search(pattern, line)
+            if found:
+                return found
+
+    def finish(self, timeout: float = 60) -> tuple[int, str]:
+        try:
+            code = self._process.wait(timeout=timeout)
+        finally:
+            self._process.kill()
+        while not self._lines.empty():
+            self.output.append(self._lines.get())
+        return code, "".join(self.output)
+
+
+def _aws(setup: Setup, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(setup.aws), *args],
+        env=setup.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _sign_in(browser: BrowserContext, url: str, setup: Setup, first: bool) -> None:
+    """Signs in on the page at `url` the way a person does; the first time, the
+    one-time password is replaced."""
+    page = browser.new_page()
+    page.goto(url)
+    if first:
+        page.fill("input[name=username]", "jdoe")
+        page.fill("input[name=password]", setup.one_time_password)
+        page.get_by_role("button", name=re.compile("Sign in|Allow")).first.click()
+        page.wait_for_selector("input[name=new_password]")
+    page.fill("input[name=username]", "jdoe")
+    page.fill("input[name=password]", setup.one_time_password if first else NEW_PASSWORD)
+    if first:
+        page.fill("input[name=new_password]", NEW_PASSWORD)
+    page.get_by_role("button", name=re.compile("^(Sign in|Allow)$")).first.click()
+    page.wait_for_load_state()
+
+
+def test_sso_login_both_flows_then_logout(setup: Setup) -> None:
+    with chromium() as browser:
+        # The default flow: authorization code with PKCE, the CLI's loopback listener.
+        login = Cli(setup, "sso", "login", "--profile", "corp", "--no-browser")
+        url = login.wait_for(r"(http://\S+/authorize\?\S+)").group(1)
+        assert "code_challenge_method=S256" in url
+        _sign_in(browser, url, setup, first=True)
+        page = browser.pages[-1]
+        assert page.get_by_text("Allow access").count() >= 1
+        assert "botocore-client-corp" in page.content()
+        with page.expect_navigation(url=re.compile(r"^http://127\.0\.0\.1:\d+/oauth/callback")):
+            page.get_by_role("button", name="Allow access").click()
+        code, output = login.finish()
+        assert code == 0, output
+        assert "Successfully logged into Start URL" in output
+
+        who = _aws(setup, "sts", "get-caller-identity", "--profile", "corp")
+        assert who.returncode == 0, who.stderr
+        arn = json.loads(who.stdout)["Arn"]
+        assert re.fullmatch(
+            rf"arn:aws:sts::{setup.account}:assumed-role/"
+            r"AWSReservedSSO_UserReaders_[0-9a-f]{16}/jdoe",
+            arn,
+        )
+        users = _aws(setup, "iam", "list-users", "--profile", "corp")
+        assert users.returncode == 0, users.stderr
+        denied = _aws(setup, "iam", "create-user", "--user-name", "nope", "--profile", "corp")
+        assert denied.returncode != 0
+        assert "AccessDenied" in denied.stderr
+
+        # The device flow, with the same CLI and configuration.
+        login = Cli(setup, "sso", "login", "--profile", "corp", "--use-device-code", "--no-browser")
+        device_url = login.wait_for(r"(http://\S+/device\?user_code=[A-Z-]+)").group(1)
+        _sign_in(browser, device_url, setup, first=False)
+        assert "Request approved" in browser.pages[-1].content()
+        code, output = login.finish()
+        assert code == 0, output
+        assert "Successfully logged into Start URL" in output
+        # The CLI caches the role credentials: drop them, so the next call uses the new
+        # token against the portal.
+        for cached in (Path(setup.env["HOME"]) / ".aws" / "cli" / "cache").glob("*.json"):
+            cached.unlink()
+        who = _aws(setup, "sts", "get-caller-identity", "--profile", "corp")
+        assert who.returncode == 0, who.stderr
+        assert json.loads(who.stdout)["Arn"] == arn
+
+    home = Path(setup.env["HOME"])
+    token_file = next(
+        f
+        for f in (home / ".aws" / "sso" / "cache").glob("*.json")
+        if "accessToken" in f.read_text()
+    )
+    token = token_file.read_text()
+    out = _aws(setup, "sso", "logout", "--profile", "corp")
+    assert out.returncode == 0, out.stderr
+    after = _aws(setup, "sts", "get-caller-identity", "--profile", "corp")
+    assert after.returncode != 0
+    assert "Token for corp does not exist" in after.stderr, after.stderr
+    # Logout revoked the token at iamd too: a copy of it kept from before is refused, and
+    # the CLI says to log in again.
+    token_file.write_text(token)
+    after = _aws(setup, "sts", "get-caller-identity", "--profile", "corp")
+    assert after.returncode != 0
+    assert "run aws sso login" in after.stderr, after.stderr
