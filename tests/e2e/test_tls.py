@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import ssl
 import stat
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -275,3 +277,24 @@ def test_unusable_tls_settings_are_one_line_errors(tmp_path: Path) -> None:
     )
     assert both.returncode == 2
     assert "--tls-self-signed replaces" in both.stderr
+
+
+def test_an_idle_tls_client_that_never_reads_does_not_hold_up_a_shutdown(
+    tmp_path: Path,
+) -> None:
+    """asyncio waits 30 s for a closing TLS peer's close_notify; iamd waits one second,
+    so a keep-alive connection left idle does not use up the 20 s shutdown grace."""
+    server = start_server(tmp_path / "data", tls=True)
+    context = ssl.create_default_context(cafile=str(server.ca_bundle))
+    context.check_hostname = False
+    raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    with context.wrap_socket(raw) as idle:
+        idle.sendall(b"GET /_iamd/health HTTP/1.1\r\nHost: iamd\r\n\r\n")
+        assert idle.recv(4096).startswith(b"HTTP/1.1 200 ")
+        # Keep-alive, never read again: the client never answers the close_notify.
+        started = time.monotonic()
+        code = server.stop(timeout=15)
+        stopped_after = time.monotonic() - started
+    assert code == 0
+    assert stopped_after < 10, f"stopping took {stopped_after:.1f} s"
+    assert "timeout graceful shutdown exceeded" not in server.log_text()

@@ -11,6 +11,10 @@ logs a warning for every malformed request. `IamdHttpProtocol` adds, per connect
 - WebSocket (and any other) upgrades ignored, as RFC 9110 §7.8 allows: the request is
   answered as plain HTTP and the connection closed after it;
 - malformed requests answered 400 without a log line each (clients choose them);
+- a TLS connection closed by the server waits at most `_CLOSE_NOTIFY_SECONDS` for the
+  client's close_notify (asyncio waits 30 s): a client that holds an idle connection
+  without reading would otherwise keep its slot that long, and hold up a shutdown for
+  the whole grace period;
 
 and `ConnectionGuard` bounds the connections open at once: a new one beyond the bound
 replaces the connection that has waited longest for its client, so idle and slow clients
@@ -43,6 +47,9 @@ RejectionLog = Callable[[str, int, str], str]
 _HEAD, _BODY, _BUSY = 0, 1, 2
 # How often an operator is told that the connection bound is being hit.
 _WARNING_INTERVAL = 60.0
+# How long a closing TLS connection waits for the client's close_notify before it is
+# aborted; a client that reads answers its close_notify within a round trip.
+_CLOSE_NOTIFY_SECONDS = 1.0
 
 _MESSAGES = {
     400: ("BadRequest", "The request is not valid HTTP/1.1."),
@@ -164,6 +171,7 @@ class IamdHttpProtocol(HttpToolsProtocol):
         # Set once an upgrade was asked for: what follows the head is not HTTP.
         self._upgrading = False
         self._tls: tuple[str, str] | None = None
+        self._lost = False
 
     @classmethod
     def bind(cls, guard: ConnectionGuard) -> type[IamdHttpProtocol]:
@@ -182,8 +190,27 @@ class IamdHttpProtocol(HttpToolsProtocol):
             self.drop()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
         self.guard.forget(self)
         super().connection_lost(exc)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self._bound_tls_close()
+
+    def timeout_keep_alive_handler(self) -> None:
+        super().timeout_keep_alive_handler()
+        self._bound_tls_close()
+
+    def _bound_tls_close(self) -> None:
+        """If the transport is closing over TLS, abort it unless the client's
+        close_notify arrives within `_CLOSE_NOTIFY_SECONDS`."""
+        if self._tls is not None and self.transport.is_closing() and not self._lost:
+            self.loop.call_later(_CLOSE_NOTIFY_SECONDS, self._abort_unless_lost)
+
+    def _abort_unless_lost(self) -> None:
+        if not self._lost:
+            self.transport.abort()
 
     def drop(self) -> None:
         """Close at once, discarding whatever is still to be written."""
@@ -200,6 +227,7 @@ class IamdHttpProtocol(HttpToolsProtocol):
                 self.drop()
             else:
                 self.transport.close()
+                self._bound_tls_close()
             return
         self._refuse(408)
 
@@ -271,6 +299,8 @@ class IamdHttpProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        # Closed after its answer (Connection: close, or a shutdown under way).
+        self._bound_tls_close()
         if self._phase == _BUSY and (self.cycle is None or self.cycle.response_complete):
             self._wait_for_head()
 
@@ -313,3 +343,4 @@ class IamdHttpProtocol(HttpToolsProtocol):
             head.append(f"x-amzn-requestid: {request_id}")
         self.transport.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         self.transport.close()
+        self._bound_tls_close()
