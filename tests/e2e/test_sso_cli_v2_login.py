@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,16 +19,13 @@ import pytest
 from playwright.sync_api import BrowserContext
 from tests.support.aws_cli_v2 import aws_cli_v2
 from tests.support.browser import chromium
+from tests.support.identity_center import provision_sso_user, sso_session_profile
+from tests.support.live_command import LiveCommand
 from tests.support.servers import RunningServer, start_server
+from tests.support.sso_sign_in import sign_in_on_page
 
 pytestmark = pytest.mark.slow
 
-LIST_USERS = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}],
-    }
-)
 NEW_PASSWORD = "Correct-Horse-42"
 
 
@@ -50,55 +44,10 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     home = tmp_path_factory.mktemp("cli-v2-home")
     server = start_server(tmp_path_factory.mktemp("iamd-sso-cli-v2"))
     try:
-        admin = server.client("sso-admin")
-        instance = admin.create_instance(Name="Corp")["InstanceArn"]
-        store = admin.describe_instance(InstanceArn=instance)["IdentityStoreId"]
-        ids = server.client("identitystore")
-        user = ids.create_user(IdentityStoreId=store, UserName="jdoe", DisplayName="J Doe")[
-            "UserId"
-        ]
-        group = ids.create_group(IdentityStoreId=store, DisplayName="Engineers")["GroupId"]
-        ids.create_group_membership(IdentityStoreId=store, GroupId=group, MemberId={"UserId": user})
-        account = server.client("sts").get_caller_identity()["Account"]
-        ps = admin.create_permission_set(InstanceArn=instance, Name="UserReaders")["PermissionSet"][
-            "PermissionSetArn"
-        ]
-        admin.put_inline_policy_to_permission_set(
-            InstanceArn=instance, PermissionSetArn=ps, InlinePolicy=LIST_USERS
-        )
-        admin.create_account_assignment(
-            InstanceArn=instance,
-            TargetId=account,
-            TargetType="AWS_ACCOUNT",
-            PermissionSetArn=ps,
-            PrincipalType="GROUP",
-            PrincipalId=group,
-        )
-        one_time = subprocess.run(
-            [
-                *(sys.executable, "-m", "iamd", "identity-center", "set-password"),
-                *("--identity-store-id", store, "--user-name", "jdoe"),
-                *("--data-dir", str(server.data_dir)),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout.strip()
+        user = provision_sso_user(server)
         # The configuration docs/identity-center.md gives, nothing else.
         config = home / "config"
-        config.write_text(
-            "[profile corp]\n"
-            "sso_session = corp\n"
-            f"sso_account_id = {account}\n"
-            "sso_role_name = UserReaders\n"
-            "region = us-east-1\n"
-            "\n"
-            "[sso-session corp]\n"
-            f"sso_start_url = https://{store}.awsapps.com/start\n"
-            "sso_region = us-east-1\n"
-            "sso_registration_scopes = sso:account:access\n"
-        )
+        config.write_text(sso_session_profile(user))
         env = {
             "HOME": str(home),
             "AWS_CONFIG_FILE": str(config),
@@ -107,52 +56,13 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             "PATH": "/usr/bin:/bin",
             "LANG": os.environ.get("LANG", "C.UTF-8"),
         }
-        yield Setup(server, aws, account, one_time, env)
+        yield Setup(server, aws, user.account, user.one_time_password, env)
     finally:
         server.stop()
 
 
-class Cli:
-    """A running `aws` command whose output is read line by line as it comes."""
-
-    def __init__(self, setup: Setup, *args: str) -> None:
-        self._process = subprocess.Popen(
-            [str(setup.aws), *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=setup.env,
-            text=True,
-        )
-        self._lines: queue.Queue[str] = queue.Queue()
-        self.output: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self._process.stdout is not None
-        for line in self._process.stdout:
-            self._lines.put(line)
-
-    def wait_for(self, pattern: str, timeout: float = 60) -> re.Match[str]:
-        while True:
-            try:
-                line = self._lines.get(timeout=timeout)
-            except queue.Empty:
-                self._process.kill()
-                raise AssertionError(f"no {pattern!r} in {''.join(self.output)!r}") from None
-            self.output.append(line)
-            found = re.search(pattern, line)
-            if found:
-                return found
-
-    def finish(self, timeout: float = 60) -> tuple[int, str]:
-        try:
-            code = self._process.wait(timeout=timeout)
-        finally:
-            self._process.kill()
-        while not self._lines.empty():
-            self.output.append(self._lines.get())
-        return code, "".join(self.output)
+def _cli(setup: Setup, *args: str) -> LiveCommand:
+    return LiveCommand([str(setup.aws), *args], setup.env)
 
 
 def _aws(setup: Setup, *args: str) -> subprocess.CompletedProcess[str]:
@@ -167,27 +77,16 @@ def _aws(setup: Setup, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _sign_in(browser: BrowserContext, url: str, setup: Setup, first: bool) -> None:
-    """Signs in on the page at `url` the way a person does; the first time, the
-    one-time password is replaced."""
-    page = browser.new_page()
-    page.goto(url)
     if first:
-        page.fill("input[name=username]", "jdoe")
-        page.fill("input[name=password]", setup.one_time_password)
-        page.get_by_role("button", name=re.compile("Sign in|Allow")).first.click()
-        page.wait_for_selector("input[name=new_password]")
-    page.fill("input[name=username]", "jdoe")
-    page.fill("input[name=password]", setup.one_time_password if first else NEW_PASSWORD)
-    if first:
-        page.fill("input[name=new_password]", NEW_PASSWORD)
-    page.get_by_role("button", name=re.compile("^(Sign in|Allow)$")).first.click()
-    page.wait_for_load_state()
+        sign_in_on_page(browser, url, "jdoe", setup.one_time_password, NEW_PASSWORD)
+    else:
+        sign_in_on_page(browser, url, "jdoe", NEW_PASSWORD)
 
 
 def test_sso_login_both_flows_then_logout(setup: Setup) -> None:
     with chromium() as browser:
         # The default flow: authorization code with PKCE, the CLI's loopback listener.
-        login = Cli(setup, "sso", "login", "--profile", "corp", "--no-browser")
+        login = _cli(setup, "sso", "login", "--profile", "corp", "--no-browser")
         url = login.wait_for(r"(http://\S+/authorize\?\S+)").group(1)
         assert "code_challenge_method=S256" in url
         _sign_in(browser, url, setup, first=True)
@@ -215,7 +114,9 @@ def test_sso_login_both_flows_then_logout(setup: Setup) -> None:
         assert "AccessDenied" in denied.stderr
 
         # The device flow, with the same CLI and configuration.
-        login = Cli(setup, "sso", "login", "--profile", "corp", "--use-device-code", "--no-browser")
+        login = _cli(
+            setup, "sso", "login", "--profile", "corp", "--use-device-code", "--no-browser"
+        )
         device_url = login.wait_for(r"(http://\S+/device\?user_code=[A-Z-]+)").group(1)
         _sign_in(browser, device_url, setup, first=False)
         assert "Request approved" in browser.pages[-1].content()

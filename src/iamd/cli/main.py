@@ -47,6 +47,7 @@ class _LazyGroup(click.Group):
         "restore": "iamd.cli.backup",
         "identity-center": "iamd.cli.identity_center",
         "trail": "iamd.cli.trail",
+        "sso": "iamd.cli.sso",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
