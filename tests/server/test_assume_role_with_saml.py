@@ -23,6 +23,10 @@ from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, sta
 
 ROLE_ATTR = "https://aws.amazon.com/SAML/Attributes/Role"
 NAME_ATTR = "https://aws.amazon.com/SAML/Attributes/RoleSessionName"
+TAG_ATTR = "https://aws.amazon.com/SAML/Attributes/PrincipalTag:"
+TRANSITIVE_ATTR = "https://aws.amazon.com/SAML/Attributes/TransitiveTagKeys"
+SOURCE_ATTR = "https://aws.amazon.com/SAML/Attributes/SourceIdentity"
+TAGGING_ACTIONS = ["sts:AssumeRoleWithSAML", "sts:TagSession", "sts:SetSourceIdentity"]
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +44,21 @@ def _unsigned_sts(server: RunningServer) -> Any:
 
 
 def _setup(
-    iam: Any, idp: SamlIdp, name: str, condition: dict[str, Any] | None = None
+    iam: Any,
+    idp: SamlIdp,
+    name: str,
+    condition: dict[str, Any] | None = None,
+    actions: list[str] | None = None,
+    provider: str | None = None,
 ) -> tuple[str, str]:
-    provider = iam.create_saml_provider(Name=name, SAMLMetadataDocument=idp.metadata)[
-        "SAMLProviderArn"
-    ]
+    if provider is None:
+        provider = iam.create_saml_provider(Name=name, SAMLMetadataDocument=idp.metadata)[
+            "SAMLProviderArn"
+        ]
     statement: dict[str, Any] = {
         "Effect": "Allow",
         "Principal": {"Federated": provider},
-        "Action": "sts:AssumeRoleWithSAML",
+        "Action": actions or "sts:AssumeRoleWithSAML",
         "Condition": condition
         or {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
     }
@@ -59,9 +69,47 @@ def _setup(
     return role, provider
 
 
-def _response(idp: SamlIdp, role: str, provider: str, subject: str = "alice", **kw: Any) -> str:
-    return idp.response(
-        subject, {ROLE_ATTR: [f"{role},{provider}"], NAME_ATTR: ["alice@example.test"]}, **kw
+def _response(
+    idp: SamlIdp,
+    role: str,
+    provider: str,
+    subject: str = "alice",
+    extra: dict[str, list[str]] | None = None,
+    **kw: Any,
+) -> str:
+    attributes = {ROLE_ATTR: [f"{role},{provider}"], NAME_ATTR: ["alice@example.test"]}
+    return idp.response(subject, {**attributes, **(extra or {})}, **kw)
+
+
+def _tagged(**tags: str) -> dict[str, list[str]]:
+    return {f"{TAG_ATTR}{key}": [value] for key, value in tags.items()}
+
+
+def _session(server: RunningServer, got: dict[str, Any], service: str = "iam") -> Any:
+    creds = got["Credentials"]
+    return server.client(
+        service, creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+    )
+
+
+def _allow_by_principal_tag(iam: Any, role_name: str, **conditions: str) -> None:
+    """A role policy allowing each action only to a session tagged as given:
+    `iam_GetRole="team=ci"`."""
+    statements = []
+    for action, tag in conditions.items():
+        key, value = tag.split("=")
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": action.replace("_", ":"),
+                "Resource": "*",
+                "Condition": {"StringEquals": {f"aws:PrincipalTag/{key}": value}},
+            }
+        )
+    iam.put_role_policy(
+        RoleName=role_name,
+        PolicyName="by-tag",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
     )
 
 
@@ -302,3 +350,204 @@ def test_the_trail_records_a_saml_user_without_the_assertion(tmp_path: Path, idp
         assert response[:200] not in events[0]["CloudTrailEvent"]
     finally:
         running.stop()
+
+
+def test_session_tags_and_source_identity_from_attributes(
+    server: RunningServer, iam: Any, unique: str, idp: SamlIdp
+) -> None:
+    name = f"{unique}-tags"
+    role, provider = _setup(
+        iam,
+        idp,
+        name,
+        {"StringEquals": {"aws:RequestTag/team": "ci", "sts:SourceIdentity": "alice"}},
+        TAGGING_ACTIONS,
+    )
+    _allow_by_principal_tag(
+        iam, name, iam_GetRole="team=ci", iam_ListRoles="team=other", iam_ListUsers="cost=42"
+    )
+    extra = {
+        **_tagged(team="ci", cost="42"),
+        TRANSITIVE_ATTR: ["team"],
+        SOURCE_ATTR: ["alice"],
+    }
+    sts = _unsigned_sts(server)
+    got = sts.assume_role_with_saml(
+        RoleArn=role,
+        PrincipalArn=provider,
+        SAMLAssertion=_response(idp, role, provider, extra=extra),
+    )
+    assert got["SourceIdentity"] == "alice"
+    assert 0 < got["PackedPolicySize"] <= 100
+    # The tags reach the session's policies as aws:PrincipalTag.
+    session = _session(server, got)
+    assert session.get_role(RoleName=name)["Role"]["RoleName"] == name
+    session.list_users()
+    assert error_of(session.list_roles)[1] == "AccessDenied"
+
+    # Role chaining: the transitive tag and the source identity pass on, the other tag
+    # does not.
+    chained_name = f"{unique}-next"
+    iam.create_role(
+        RoleName=chained_name,
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": role},
+                        "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+                    }
+                ],
+            }
+        ),
+    )
+    _allow_by_principal_tag(iam, chained_name, iam_GetRole="team=ci", iam_ListUsers="cost=42")
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="chain",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Resource": f"arn:aws:iam::{role.split(':')[4]}:role/{chained_name}",
+                    }
+                ],
+            }
+        ),
+    )
+    fresh = sts.assume_role_with_saml(
+        RoleArn=role,
+        PrincipalArn=provider,
+        SAMLAssertion=_response(idp, role, provider, extra=extra),
+    )
+    chained = _session(server, fresh, "sts").assume_role(
+        RoleArn=f"arn:aws:iam::{role.split(':')[4]}:role/{chained_name}", RoleSessionName="next"
+    )
+    assert chained["SourceIdentity"] == "alice"
+    chained_iam = _session(server, chained)
+    assert chained_iam.get_role(RoleName=chained_name)["Role"]["RoleName"] == chained_name
+    assert error_of(chained_iam.list_users)[1] == "AccessDenied"
+
+
+def test_tags_and_source_identity_need_the_trust_policy(
+    server: RunningServer, iam: Any, unique: str, idp: SamlIdp
+) -> None:
+    role, provider = _setup(iam, idp, f"{unique}-plain")
+    tag_only, _ = _setup(
+        iam,
+        idp,
+        f"{unique}-tagonly",
+        actions=["sts:AssumeRoleWithSAML", "sts:TagSession"],
+        provider=provider,
+    )
+    sts = _unsigned_sts(server)
+    denied = (403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML")
+    for target, extra in (
+        (role, _tagged(team="ci")),
+        (role, {SOURCE_ATTR: ["alice"]}),
+        (tag_only, {**_tagged(team="ci"), SOURCE_ATTR: ["alice"]}),
+    ):
+        assertion = _response(idp, target, provider, extra=extra)
+        assert (
+            error_of(
+                sts.assume_role_with_saml,
+                RoleArn=target,
+                PrincipalArn=provider,
+                SAMLAssertion=assertion,
+            )
+            == denied
+        )
+    # A condition on the request's tag is checked against the assertion's value.
+    conditioned, _ = _setup(
+        iam,
+        idp,
+        f"{unique}-cond",
+        {"StringEquals": {"aws:RequestTag/team": "ci"}},
+        TAGGING_ACTIONS,
+        provider=provider,
+    )
+    assertion = _response(idp, conditioned, provider, extra=_tagged(team="ops"))
+    assert (
+        error_of(
+            sts.assume_role_with_saml,
+            RoleArn=conditioned,
+            PrincipalArn=provider,
+            SAMLAssertion=assertion,
+        )
+        == denied
+    )
+    ok = sts.assume_role_with_saml(
+        RoleArn=tag_only,
+        PrincipalArn=provider,
+        SAMLAssertion=_response(idp, tag_only, provider, extra=_tagged(team="ci")),
+    )
+    assert "SourceIdentity" not in ok
+
+
+def test_bad_session_attributes_are_rejected_claims(
+    server: RunningServer, iam: Any, unique: str, idp: SamlIdp
+) -> None:
+    role, provider = _setup(iam, idp, f"{unique}-bad", actions=TAGGING_ACTIONS)
+    sts = _unsigned_sts(server)
+
+    def refused(extra: dict[str, list[str]], **kw: Any) -> tuple[int, str, str]:
+        return error_of(
+            sts.assume_role_with_saml,
+            RoleArn=role,
+            PrincipalArn=provider,
+            SAMLAssertion=_response(idp, role, provider, extra=extra),
+            **kw,
+        )
+
+    cases: list[tuple[dict[str, list[str]], str]] = [
+        (_tagged(**{f"k{i}": "v" for i in range(51)}), "more than 50 session tags"),
+        (_tagged(**{"k" * 129: "v"}), "1 to 128"),
+        (_tagged(team="v" * 257), "at most 256"),
+        (_tagged(team="a#b"), "at most 256"),
+        ({f"{TAG_ATTR}Team": ["a"], f"{TAG_ATTR}team": ["b"]}, "case insensitive"),
+        (_tagged(**{"aws:team": "ci"}), "may not begin with aws:"),
+        ({f"{TAG_ATTR}team": ["ci", "ops"]}, "exactly one value"),
+        ({**_tagged(team="ci"), TRANSITIVE_ATTR: ["cost"]}, "names no session tag"),
+        ({SOURCE_ATTR: ["x"]}, "2 to 64 characters"),
+        ({SOURCE_ATTR: ["aws:alice"]}, "may not begin with aws:"),
+        ({SOURCE_ATTR: ["alice", "bob"]}, "exactly one value"),
+    ]
+    for extra, text in cases:
+        status, code, message = refused(extra)
+        assert (status, code) == (403, "IDPRejectedClaim"), (extra.keys(), message)
+        assert text in message, message
+    # Exactly at the limits: accepted.
+    at_limits = _tagged(**{f"k{i}": "v" for i in range(49)}, **{"k" * 128: "v" * 256})
+    assert (
+        sts.assume_role_with_saml(
+            RoleArn=role,
+            PrincipalArn=provider,
+            SAMLAssertion=_response(idp, role, provider, extra=at_limits),
+        )["PackedPolicySize"]
+        > 0
+    )
+
+    # A session policy that fits alone does not fit with the assertion's tags.
+    def padded(sid: str) -> str:
+        statement = {"Sid": sid, "Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"}
+        return json.dumps(
+            {"Version": "2012-10-17", "Statement": [statement]}, separators=(",", ":")
+        )
+
+    policy = padded("A" * (2040 - len(padded(""))))
+    alone = sts.assume_role_with_saml(
+        RoleArn=role,
+        PrincipalArn=provider,
+        SAMLAssertion=_response(idp, role, provider),
+        Policy=policy,
+    )
+    assert alone["PackedPolicySize"] == 100
+    status, code, message = refused(_tagged(team="v" * 100), Policy=policy)
+    assert (status, code) == (400, "PackedPolicyTooLarge")
+    assert message.startswith("Packed policy consumes ")
+    assert message.endswith("% of allotted space")
