@@ -331,23 +331,47 @@ def test_the_trail_records_a_saml_user_without_the_assertion(tmp_path: Path, idp
     running = start_server(tmp_path / "data", extra_args=["--audit-trail"])
     try:
         iam = running.client("iam")
-        role, provider = _setup(iam, idp, "trail-saml")
-        response = _response(idp, role, provider)
-        _unsigned_sts(running).assume_role_with_saml(
+        role, provider = _setup(iam, idp, "trail-saml", actions=TAGGING_ACTIONS)
+        iam.put_role_policy(
+            RoleName="trail-saml",
+            PolicyName="read",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}],
+                }
+            ),
+        )
+        response = _response(
+            idp, role, provider, extra={**_tagged(team="ci"), SOURCE_ATTR: ["alice.src"]}
+        )
+        got = _unsigned_sts(running).assume_role_with_saml(
             RoleArn=role, PrincipalArn=provider, SAMLAssertion=response
         )
+        _session(running, got).list_roles()
         trail = running.client("cloudtrail")
-        only = [{"AttributeKey": "EventName", "AttributeValue": "AssumeRoleWithSAML"}]
-        deadline = time.monotonic() + 10
-        while not (events := trail.lookup_events(LookupAttributes=only)["Events"]):
-            assert time.monotonic() < deadline, "no AssumeRoleWithSAML event"
-            time.sleep(0.2)
-        record = json.loads(events[0]["CloudTrailEvent"])
+
+        def record_of(event_name: str) -> dict[str, Any]:
+            only = [{"AttributeKey": "EventName", "AttributeValue": event_name}]
+            deadline = time.monotonic() + 10
+            while not (events := trail.lookup_events(LookupAttributes=only)["Events"]):
+                assert time.monotonic() < deadline, f"no {event_name} event"
+                time.sleep(0.2)
+            text = events[0]["CloudTrailEvent"]
+            assert response not in text
+            assert response[:200] not in text
+            assert got["Credentials"]["SecretAccessKey"] not in text
+            return dict(json.loads(text))
+
+        record = record_of("AssumeRoleWithSAML")
         assert record["userIdentity"]["type"] == "SAMLUser"
         assert record["userIdentity"]["userName"] == "alice"
         assert record["userIdentity"]["principalId"].endswith(":alice")
-        assert response not in events[0]["CloudTrailEvent"]
-        assert response[:200] not in events[0]["CloudTrailEvent"]
+        assert record["responseElements"]["sourceIdentity"] == "alice.src"
+        # The session's own requests carry the source identity in their session context.
+        later = record_of("ListRoles")
+        assert later["userIdentity"]["type"] == "AssumedRole"
+        assert later["userIdentity"]["sessionContext"]["sourceIdentity"] == "alice.src"
     finally:
         running.stop()
 
