@@ -17,6 +17,8 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from iamd.authz.trust import federated_trust_allows
 from iamd.errors import (
     AccessDenied,
@@ -42,7 +44,7 @@ from iamd.services.saml_assertions import (
     aws_name_qualifier,
     verify_response,
 )
-from iamd.services.saml_providers import checked_metadata
+from iamd.services.saml_providers import REQUIRED, checked_metadata
 from iamd.services.sts import EXCEEDS_ROLE_MAXIMUM, ROLE_SESSION_DEFAULT_SECONDS
 
 ACTION = "sts:AssumeRoleWithSAML"
@@ -91,7 +93,17 @@ def assume_role_with_saml(ctx: AnonymousContext, params: Params) -> Result:
         raise InvalidIdentityToken("Specified provider doesn't exist") from None
     certificates = checked_metadata(provider.metadata_document).signing_certificates
 
-    assertion = _verified(str(params["SAMLAssertion"]), certificates, ctx.now)
+    # Opened only for a provider that has keys: most never do.
+    private_keys = (
+        services.saml_providers.decryption_keys(provider) if provider.private_keys else []
+    )
+    assertion = _verified(
+        str(params["SAMLAssertion"]),
+        certificates,
+        ctx.now,
+        private_keys,
+        provider.assertion_encryption_mode == REQUIRED,
+    )
     if not AUDIENCES.intersection(assertion.audiences):
         raise InvalidIdentityToken("Audience restriction not satisfied")
     if not _names_pair(assertion.attributes.get(ROLE_ATTRIBUTE, ()), role_arn, provider_arn):
@@ -156,9 +168,21 @@ def assume_role_with_saml(ctx: AnonymousContext, params: Params) -> Result:
     return result
 
 
-def _verified(response: str, certificates: Sequence[str], now: datetime) -> VerifiedAssertion:
+def _verified(
+    response: str,
+    certificates: Sequence[str],
+    now: datetime,
+    keys: Sequence[rsa.RSAPrivateKey],
+    require_encryption: bool,
+) -> VerifiedAssertion:
     try:
-        return verify_response(response, certificates, now)
+        return verify_response(
+            response,
+            certificates,
+            now,
+            decryption_keys=keys,
+            require_encryption=require_encryption,
+        )
     except SamlRejected as exc:
         if exc.expired:
             raise ExpiredTokenException("Response has expired") from None
