@@ -195,7 +195,7 @@ def test_private_keys_for_encrypted_assertions(
     # Rotation: add the new key, then remove the old one, in two requests.
     iam.update_saml_provider(SAMLProviderArn=arn, AddPrivateKey=second)
     keys = iam.get_saml_provider(SAMLProviderArn=arn)["PrivateKeyList"]
-    assert [k["KeyId"] for k in keys][0] == only["KeyId"]
+    assert keys[0]["KeyId"] == only["KeyId"]
     assert len(keys) == 2
     assert error_of(iam.update_saml_provider, SAMLProviderArn=arn, AddPrivateKey=third) == (
         409,
