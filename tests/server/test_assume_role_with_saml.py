@@ -1,12 +1,14 @@
 """AssumeRoleWithSAML against a real server, with responses signed by a real pysaml2 IdP:
 boto3 sending it unsigned (as botocore does) and the real AWS CLI; the session works;
 altered, replayed, expired and wrongly addressed responses and unmet trust conditions
-are refused with AWS's errors."""
+are refused with AWS's errors; encrypted assertions open with the provider's private
+keys; session tags and source identity come from the attributes."""
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +20,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from tests.server.iam_helpers import error_of
 from tests.support.awscli import AwsCli
-from tests.support.saml_idp import OTHER_SP, SamlIdp
+from tests.support.saml_idp import AES128_GCM, AES256_CBC, OTHER_SP, SamlIdp, key_pair
 from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, start_server
 
 ROLE_ATTR = "https://aws.amazon.com/SAML/Attributes/Role"
@@ -575,3 +577,135 @@ def test_bad_session_attributes_are_rejected_claims(
     assert (status, code) == (400, "PackedPolicyTooLarge")
     assert message.startswith("Packed policy consumes ")
     assert message.endswith("% of allotted space")
+
+
+def _tamper_cipher(response: str) -> str:
+    """The response with one octet of the EncryptedData's CipherValue changed."""
+    xml = base64.b64decode(response).decode()
+    # The last opening CipherValue tag is the data's (the wrapped key's comes first).
+    marker = [m.end() for m in re.finditer(r"<[\w:]*CipherValue>", xml)][-1]
+    # A base64 character in the middle of the data's ciphertext.
+    at = marker + 40
+    swapped = "B" if xml[at] != "B" else "C"
+    return base64.b64encode((xml[:at] + swapped + xml[at + 1 :]).encode()).decode()
+
+
+def test_encrypted_assertions(
+    server: RunningServer, iam: Any, unique: str, idp: SamlIdp, tmp_path: Path
+) -> None:
+    key, cert = key_pair(tmp_path, "sp")
+    other_key, other_cert = key_pair(tmp_path, "sp-other")
+    name = f"{unique}-enc"
+    provider = iam.create_saml_provider(
+        Name=name, SAMLMetadataDocument=idp.metadata, AddPrivateKey=key.read_text()
+    )["SAMLProviderArn"]
+    role, _ = _setup(iam, idp, name, provider=provider)
+    sts = _unsigned_sts(server)
+    attributes = {ROLE_ATTR: [f"{role},{provider}"], NAME_ATTR: ["alice@example.test"]}
+
+    def assume(response: str) -> dict[str, Any]:
+        return dict(
+            sts.assume_role_with_saml(RoleArn=role, PrincipalArn=provider, SAMLAssertion=response)
+        )
+
+    def refused(response: str) -> tuple[int, str, str]:
+        return error_of(
+            sts.assume_role_with_saml, RoleArn=role, PrincipalArn=provider, SAMLAssertion=response
+        )
+
+    # A signed Response around an AES-256-CBC EncryptedAssertion; an unsigned Response
+    # around an AES-128-GCM one whose Assertion is signed; a plain one (mode Allowed).
+    for response in (
+        idp.encrypted_response("alice", attributes, cert),
+        idp.encrypted_response(
+            "alice",
+            attributes,
+            cert,
+            algorithm=AES128_GCM,
+            sign_response=False,
+            sign_assertion=True,
+        ),
+        _response(idp, role, provider),
+    ):
+        got = assume(response)
+        assert got["Subject"] == "alice"
+        assert got["AssumedRoleUser"]["Arn"].endswith(f"/{name}/alice@example.test")
+    creds = got["Credentials"]
+    assert (
+        server.client("sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+        .get_caller_identity()["Arn"]
+        .endswith(f"/{name}/alice@example.test")
+    )
+
+    unreadable = (
+        400,
+        "InvalidIdentityToken",
+        "Invalid SAML response: the EncryptedAssertion could not be decrypted",
+    )
+    bad_signature = (400, "InvalidIdentityToken", "Response signature invalid")
+    # For a key the provider does not hold.
+    assert refused(idp.encrypted_response("alice", attributes, other_cert)) == unreadable
+    # A changed ciphertext: under a signed Response the signature breaks; in an unsigned
+    # one the data no longer opens (one answer, whatever went wrong inside).
+    assert refused(_tamper_cipher(idp.encrypted_response("alice", attributes, cert))) == (
+        bad_signature
+    )
+
+    def tampered(algorithm: tuple[str, str]) -> str:
+        return _tamper_cipher(
+            idp.encrypted_response(
+                "alice",
+                attributes,
+                cert,
+                algorithm=algorithm,
+                sign_response=False,
+                sign_assertion=True,
+            )
+        )
+
+    # GCM's tag fails; a CBC block decrypts to noise, which is no longer XML or no
+    # longer signed: never an allow.
+    assert refused(tampered(AES128_GCM)) == unreadable
+    assert refused(tampered(AES256_CBC)) in (unreadable, bad_signature)
+    # Encrypted, but signed by nobody.
+    assert (
+        refused(idp.encrypted_response("alice", attributes, cert, sign_response=False))
+        == bad_signature
+    )
+
+    # Rotation: with a second key, responses for either open; Required refuses plain ones.
+    iam.update_saml_provider(
+        SAMLProviderArn=provider,
+        AddPrivateKey=other_key.read_text(),
+        AssertionEncryptionMode="Required",
+    )
+    assume(idp.encrypted_response("alice", attributes, cert))
+    assume(idp.encrypted_response("alice", attributes, other_cert))
+    assert refused(_response(idp, role, provider)) == (
+        400,
+        "InvalidIdentityToken",
+        "Invalid SAML response: the provider requires encrypted assertions",
+    )
+    [first, _second] = iam.get_saml_provider(SAMLProviderArn=provider)["PrivateKeyList"]
+    iam.update_saml_provider(SAMLProviderArn=provider, RemovePrivateKey=first["KeyId"])
+    assert refused(idp.encrypted_response("alice", attributes, cert)) == unreadable
+    assume(idp.encrypted_response("alice", attributes, other_cert))
+
+    # A provider with no key cannot open one.
+    plain_provider = iam.create_saml_provider(
+        Name=f"{unique}-nokey", SAMLMetadataDocument=idp.metadata
+    )["SAMLProviderArn"]
+    plain_role, _ = _setup(iam, idp, f"{unique}-nokey", provider=plain_provider)
+    no_key = idp.encrypted_response(
+        "alice", {ROLE_ATTR: [f"{plain_role},{plain_provider}"], NAME_ATTR: ["a"]}, cert
+    )
+    assert error_of(
+        sts.assume_role_with_saml,
+        RoleArn=plain_role,
+        PrincipalArn=plain_provider,
+        SAMLAssertion=no_key,
+    ) == (
+        400,
+        "InvalidIdentityToken",
+        "Invalid SAML response: the Assertion is encrypted and the provider has no private key",
+    )
