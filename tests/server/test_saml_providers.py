@@ -3,7 +3,9 @@ server, with the metadata of a real pysaml2 IdP: shapes, tags, errors, the quota
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -273,13 +275,24 @@ def test_private_keys_for_encrypted_assertions(
     iam.delete_saml_provider(SAMLProviderArn=arn)
 
 
+@pytest.mark.slow
 def test_private_keys_are_sealed_at_rest(tmp_path: Path, idp: SamlIdp) -> None:
-    running = start_server(tmp_path / "data")
+    running = start_server(tmp_path / "data", extra_args=["--audit-trail"])
     try:
         key = _private_key()
         running.client("iam").create_saml_provider(
             Name="sealed", SAMLMetadataDocument=idp.metadata, AddPrivateKey=key
         )
+        trail = running.client("cloudtrail")
+        only = [{"AttributeKey": "EventName", "AttributeValue": "CreateSAMLProvider"}]
+        deadline = time.monotonic() + 10
+        while not (events := trail.lookup_events(LookupAttributes=only)["Events"]):
+            assert time.monotonic() < deadline, "no CreateSAMLProvider event"
+            time.sleep(0.2)
+        record = json.loads(events[0]["CloudTrailEvent"])
+        assert record["requestParameters"]["name"] == "sealed"
+        assert "addPrivateKey" not in record["requestParameters"]
+        assert "PRIVATE KEY" not in events[0]["CloudTrailEvent"]
     finally:
         running.stop()
     # Any line of the key's base64 body, in any file of the data directory (database,
