@@ -18,11 +18,13 @@ import boto3
 import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
+from saml2.sigver import RSA_1_5, TRIPLE_DES_CBC
 from tests.server.iam_helpers import error_of
 from tests.support.awscli import AwsCli
 from tests.support.saml_idp import AES128_GCM, AES256_CBC, OTHER_SP, SamlIdp, key_pair
 from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, start_server
 
+TRIPLE_DES = (TRIPLE_DES_CBC, "des-192")
 ROLE_ATTR = "https://aws.amazon.com/SAML/Attributes/Role"
 NAME_ATTR = "https://aws.amazon.com/SAML/Attributes/RoleSessionName"
 TAG_ATTR = "https://aws.amazon.com/SAML/Attributes/PrincipalTag:"
@@ -667,6 +669,15 @@ def test_encrypted_assertions(
     # longer signed: never an allow.
     assert refused(tampered(AES128_GCM)) == unreadable
     assert refused(tampered(AES256_CBC)) in (unreadable, bad_signature)
+    # RSA PKCS#1 v1.5 key transport and 3DES are refused, even though the key opens them.
+    assert (
+        refused(idp.encrypted_response("alice", attributes, cert, key_transport=RSA_1_5))
+        == unreadable
+    )
+    assert (
+        refused(idp.encrypted_response("alice", attributes, cert, algorithm=TRIPLE_DES))
+        == unreadable
+    )
     # Encrypted, but signed by nobody.
     assert (
         refused(idp.encrypted_response("alice", attributes, cert, sign_response=False))

@@ -156,11 +156,12 @@ class SamlIdp:
         encryption_certificate: Path,
         *,
         algorithm: tuple[str, str] = AES256_CBC,
+        key_transport: str = RSA_OAEP_MGF1P,
         sign_response: bool = True,
         sign_assertion: bool = False,
     ) -> str:
         """A response whose Assertion is encrypted for `encryption_certificate` (RSA-OAEP
-        key transport), base64 as the browser posts it."""
+        key transport unless told otherwise), base64 as the browser posts it."""
         plain = self.server.create_authn_response(
             identity=attributes,
             in_response_to=None,
@@ -189,7 +190,7 @@ class SamlIdp:
         signed = signed_instance_factory(wrapped, sec, to_sign)
         template = pre_encryption_part(
             msg_enc=algorithm[0],
-            key_enc=RSA_OAEP_MGF1P,
+            key_enc=key_transport,
             encrypted_key_id=f"EK_{sid()}",
             encrypted_data_id=f"ED_{sid()}",
         )
