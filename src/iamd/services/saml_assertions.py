@@ -28,7 +28,7 @@ from lxml import etree  # type: ignore[import-untyped]  # no stubs shipped
 from signxml import InvalidInput, InvalidSignature, XMLVerifier  # type: ignore[attr-defined]
 from signxml.exceptions import SignXMLException
 
-from iamd.services.saml_encryption import decrypt_assertion
+from iamd.services.saml_encryption import UNREADABLE, decrypt_assertion
 from iamd.services.saml_xml import NS, SamlRejected, parse_xml, xml_parser
 
 __all__ = ["NS", "SamlRejected", "parse_xml"]
@@ -186,6 +186,18 @@ def _signed_assertion(
         assertion = assertions[0]
         if signed_response is not None:
             return assertion
+    if encrypted and signed_response is None:
+        # Nothing signed the ciphertext, so anyone can alter it: whether what it decrypts
+        # to verifies is answered like a decryption failure, or telling the two apart
+        # would let a changed CBC ciphertext probe the plaintext (an oracle).
+        try:
+            return _assertion_signed(assertion, certificates)
+        except SamlRejected:
+            raise SamlRejected(UNREADABLE) from None
+    return _assertion_signed(assertion, certificates)
+
+
+def _assertion_signed(assertion: etree._Element, certificates: Sequence[str]) -> etree._Element:
     if assertion.find("ds:Signature", NS) is None:
         raise SamlRejected("neither the Response nor the Assertion is signed")
     signed = _verify(assertion, certificates)
