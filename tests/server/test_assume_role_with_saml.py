@@ -188,6 +188,44 @@ def test_aws_cli_assume_role_with_saml(
     assert "Response signature invalid" in failed.stderr
 
 
+def test_aws_cli_with_an_encrypted_assertion(
+    server: RunningServer, iam: Any, unique: str, idp: SamlIdp, tmp_path: Path
+) -> None:
+    key, cert = key_pair(tmp_path, "sp")
+    cli = AwsCli(server, ADMIN_KEY_ID, ADMIN_SECRET, tmp_path)
+    (tmp_path / "idp.xml").write_text(idp.metadata)
+    name = f"{unique}-clienc"
+    provider = cli.run(
+        "iam",
+        "create-saml-provider",
+        "--name",
+        name,
+        "--saml-metadata-document",
+        "file://idp.xml",
+        "--assertion-encryption-mode",
+        "Required",
+        "--add-private-key",
+        f"file://{key}",
+    ).json()["SAMLProviderArn"]
+    got = cli.run("iam", "get-saml-provider", "--saml-provider-arn", provider)
+    assert got.json()["AssertionEncryptionMode"] == "Required"
+    assert len(got.json()["PrivateKeyList"]) == 1
+    assert "PRIVATE KEY" not in got.stdout
+    role, _ = _setup(iam, idp, name, provider=provider)
+    attributes = {ROLE_ATTR: [f"{role},{provider}"], NAME_ATTR: ["alice@example.test"]}
+    out = cli.run(
+        "sts",
+        "assume-role-with-saml",
+        "--role-arn",
+        role,
+        "--principal-arn",
+        provider,
+        "--saml-assertion",
+        idp.encrypted_response("alice", attributes, cert),
+    ).json()
+    assert out["AssumedRoleUser"]["Arn"].endswith(f":assumed-role/{name}/alice@example.test")
+
+
 def test_refusals(
     server: RunningServer, iam: Any, unique: str, idp: SamlIdp, tmp_path: Path
 ) -> None:
