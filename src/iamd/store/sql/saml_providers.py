@@ -61,7 +61,7 @@ class SamlProviderRepository:
             .where(_k.c.account_id == self._account_id, _k.c.provider_id == provider_id)
             .order_by(_k.c.upload_date, _k.c.key_id)
         )
-        return [(r.key_id, r.upload_date, r.private_key_sealed) for r in rows]
+        return [(r.key_id, r.upload_date, bytes(r.private_key_sealed)) for r in rows]
 
     def sealed_private_keys(self, provider_id: str) -> list[tuple[str, bytes]]:
         """The provider's private keys as (key id, sealed PEM), oldest first."""
