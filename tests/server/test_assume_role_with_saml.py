@@ -768,3 +768,33 @@ def test_encrypted_assertions(
         "InvalidIdentityToken",
         "Invalid SAML response: the Assertion is encrypted and the provider has no private key",
     )
+
+
+@pytest.mark.slow
+def test_encrypted_assertion_on_postgresql(
+    fresh_postgres_url: str, tmp_path: Path, idp: SamlIdp
+) -> None:
+    running = start_server(tmp_path / "pg", database_url=fresh_postgres_url)
+    try:
+        iam = running.client("iam")
+        key, cert = key_pair(tmp_path, "sp")
+        provider = iam.create_saml_provider(
+            Name="pg-enc",
+            SAMLMetadataDocument=idp.metadata,
+            AddPrivateKey=key.read_text(),
+            AssertionEncryptionMode="Required",
+        )["SAMLProviderArn"]
+        role, _ = _setup(iam, idp, "pg-enc", provider=provider)
+        attributes = {ROLE_ATTR: [f"{role},{provider}"], NAME_ATTR: ["alice"]}
+        got = _unsigned_sts(running).assume_role_with_saml(
+            RoleArn=role,
+            PrincipalArn=provider,
+            SAMLAssertion=idp.encrypted_response("alice", attributes, cert),
+        )
+        assert got["Subject"] == "alice"
+        [only] = iam.get_saml_provider(SAMLProviderArn=provider)["PrivateKeyList"]
+        iam.update_saml_provider(SAMLProviderArn=provider, AssertionEncryptionMode="Allowed")
+        iam.update_saml_provider(SAMLProviderArn=provider, RemovePrivateKey=only["KeyId"])
+        iam.delete_saml_provider(SAMLProviderArn=provider)
+    finally:
+        running.stop()
