@@ -464,6 +464,16 @@ def test_session_tags_and_source_identity_from_attributes(
                         "Effect": "Allow",
                         "Principal": {"AWS": role},
                         "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+                        # The trust policy sees the SAML session's tags as the caller's.
+                        "Condition": {
+                            "StringEquals": {
+                                "aws:PrincipalTag/team": "ci",
+                                "aws:PrincipalTag/cost": "42",
+                                # The source identity the session carries (none is
+                                # passed: sts:SourceIdentity is for a passed one).
+                                "aws:SourceIdentity": "alice",
+                            }
+                        },
                     }
                 ],
             }
@@ -491,8 +501,20 @@ def test_session_tags_and_source_identity_from_attributes(
         PrincipalArn=provider,
         SAMLAssertion=_response(idp, role, provider, extra=extra),
     )
+    chained_arn = f"arn:aws:iam::{role.split(':')[4]}:role/{chained_name}"
+    # A SAML session tagged otherwise is refused by that trust policy.
+    other = sts.assume_role_with_saml(
+        RoleArn=role,
+        PrincipalArn=provider,
+        SAMLAssertion=_response(
+            idp, role, provider, extra={**extra, **_tagged(team="ci", cost="7")}
+        ),
+    )
+    assert error_of(
+        _session(server, other, "sts").assume_role, RoleArn=chained_arn, RoleSessionName="xx"
+    )[:2] == (403, "AccessDenied")
     chained = _session(server, fresh, "sts").assume_role(
-        RoleArn=f"arn:aws:iam::{role.split(':')[4]}:role/{chained_name}", RoleSessionName="next"
+        RoleArn=chained_arn, RoleSessionName="next"
     )
     assert chained["SourceIdentity"] == "alice"
     chained_iam = _session(server, chained)
