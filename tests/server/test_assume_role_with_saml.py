@@ -730,6 +730,21 @@ def test_encrypted_assertions(
     # longer signed: one answer for both.
     assert refused(tampered(AES128_GCM)) == unreadable
     assert refused(tampered(AES256_CBC)) == unreadable
+
+    # The wrapped key given several times: up to 4 are tried, more is refused outright.
+    def repeated_key(times: int) -> str:
+        xml = base64.b64decode(
+            idp.encrypted_response(
+                "alice", attributes, cert, sign_response=False, sign_assertion=True
+            )
+        ).decode()
+        found = re.search(r"<([\w]+:)?EncryptedKey[ >].*?</([\w]+:)?EncryptedKey>", xml, re.S)
+        assert found is not None
+        key_xml = found.group(0)
+        return base64.b64encode(xml.replace(key_xml, key_xml * times).encode()).decode()
+
+    assume(repeated_key(4))
+    assert refused(repeated_key(5)) == unreadable
     # RSA PKCS#1 v1.5 key transport and 3DES are refused, even though the key opens them.
     assert (
         refused(idp.encrypted_response("alice", attributes, cert, key_transport=RSA_1_5))

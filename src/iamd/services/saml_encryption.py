@@ -51,6 +51,7 @@ _MGFS: dict[str, type[hashes.HashAlgorithm]] = {
 }
 # A SAML assertion is far smaller; this bounds the work one request can cause.
 _MAX_CIPHERTEXT = 1 << 20
+_MAX_WRAPPED_KEYS = 4
 
 
 class _Unreadable(Exception):
@@ -102,6 +103,10 @@ def _decrypt(
         *element.findall("ds:KeyInfo/xenc:EncryptedKey", _NS),
         *encrypted.findall("xenc:EncryptedKey", _NS),
     ]
+    # An IdP wraps the key once per recipient; each try costs an RSA decryption per
+    # provider key, so a response cannot make one request do hundreds.
+    if len(wrapped) > _MAX_WRAPPED_KEYS:
+        raise _Unreadable
     for encrypted_key in wrapped:
         for key in keys:
             try:
