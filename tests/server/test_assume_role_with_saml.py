@@ -576,6 +576,32 @@ def test_tags_and_source_identity_need_the_trust_policy(
     )
     assert "SourceIdentity" not in ok
 
+    # aws:TagKeys and sts:TransitiveTagKeys: only the key team, and it transitive.
+    keyed, _ = _setup(
+        iam,
+        idp,
+        f"{unique}-keys",
+        {
+            "ForAllValues:StringEquals": {"aws:TagKeys": ["team"]},
+            "ForAnyValue:StringEquals": {"sts:TransitiveTagKeys": ["team"]},
+        },
+        TAGGING_ACTIONS,
+        provider=provider,
+    )
+
+    def keyed_with(extra: dict[str, list[str]]) -> Any:
+        return lambda: sts.assume_role_with_saml(
+            RoleArn=keyed,
+            PrincipalArn=provider,
+            SAMLAssertion=_response(idp, keyed, provider, extra=extra),
+        )
+
+    keyed_with({**_tagged(team="ci"), TRANSITIVE_ATTR: ["team"]})()
+    assert error_of(keyed_with({**_tagged(team="ci", cost="1"), TRANSITIVE_ATTR: ["team"]})) == (
+        denied
+    )
+    assert error_of(keyed_with(_tagged(team="ci"))) == denied
+
 
 def test_bad_session_attributes_are_rejected_claims(
     server: RunningServer, iam: Any, unique: str, idp: SamlIdp
