@@ -3,7 +3,9 @@ server, with the metadata of a real pysaml2 IdP: shapes, tags, errors, the quota
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,9 +13,11 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from tests.server.iam_helpers import assert_recent_utc, error_of
 from tests.support.saml_idp import SamlIdp
-from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer
+from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, start_server
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -155,9 +159,150 @@ def test_errors(server: RunningServer, iam: Any, unique: str, idp: SamlIdp) -> N
         SAMLMetadataDocument=idp.metadata,
         AssertionEncryptionMode="Required",
     )
-    assert (status, code) == (501, "NotImplemented")
-    assert "AssertionEncryptionMode" in message
+    assert (status, code, message) == (
+        400,
+        "InvalidInput",
+        "AssertionEncryptionMode Required needs a private key to decrypt assertions with.",
+    )
     iam.delete_saml_provider(SAMLProviderArn=arn)
+
+
+def _private_key(bits: int = 2048) -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def test_private_keys_for_encrypted_assertions(
+    server: RunningServer, iam: Any, unique: str, idp: SamlIdp
+) -> None:
+    first, second, third = _private_key(), _private_key(), _private_key()
+    arn = iam.create_saml_provider(
+        Name=f"{unique}-keys",
+        SAMLMetadataDocument=idp.metadata,
+        AssertionEncryptionMode="Required",
+        AddPrivateKey=first,
+    )["SAMLProviderArn"]
+    got = iam.get_saml_provider(SAMLProviderArn=arn)
+    assert got["AssertionEncryptionMode"] == "Required"
+    [only] = got["PrivateKeyList"]
+    assert re.fullmatch(r"[A-Z0-9]{22,64}", only["KeyId"])
+    assert_recent_utc(only["Timestamp"])
+    # The key is never told back, in any answer.
+    assert "PRIVATE KEY" not in str(got)
+
+    # Rotation: add the new key, then remove the old one, in two requests.
+    iam.update_saml_provider(SAMLProviderArn=arn, AddPrivateKey=second)
+    keys = iam.get_saml_provider(SAMLProviderArn=arn)["PrivateKeyList"]
+    assert keys[0]["KeyId"] == only["KeyId"]
+    assert len(keys) == 2
+    assert error_of(iam.update_saml_provider, SAMLProviderArn=arn, AddPrivateKey=third) == (
+        409,
+        "LimitExceeded",
+        "Cannot exceed quota for PrivateKeysPerSAMLProvider: 2",
+    )
+    assert error_of(
+        iam.update_saml_provider,
+        SAMLProviderArn=arn,
+        AddPrivateKey=third,
+        RemovePrivateKey=only["KeyId"],
+    ) == (
+        400,
+        "InvalidInput",
+        "Add the new private key and remove the old one in separate requests.",
+    )
+    iam.update_saml_provider(SAMLProviderArn=arn, RemovePrivateKey=only["KeyId"])
+    [left] = iam.get_saml_provider(SAMLProviderArn=arn)["PrivateKeyList"]
+    assert left["KeyId"] == keys[1]["KeyId"]
+    ghost = "A" * 26
+    assert error_of(iam.update_saml_provider, SAMLProviderArn=arn, RemovePrivateKey=ghost) == (
+        404,
+        "NoSuchEntity",
+        f"The private key {ghost} does not exist for {arn}.",
+    )
+    # Required keeps a key: the last one cannot go until the mode is Allowed.
+    assert error_of(
+        iam.update_saml_provider, SAMLProviderArn=arn, RemovePrivateKey=left["KeyId"]
+    ) == (
+        400,
+        "InvalidInput",
+        "AssertionEncryptionMode Required needs a private key to decrypt assertions with.",
+    )
+    iam.update_saml_provider(SAMLProviderArn=arn, AssertionEncryptionMode="Allowed")
+    iam.update_saml_provider(SAMLProviderArn=arn, RemovePrivateKey=left["KeyId"])
+    got = iam.get_saml_provider(SAMLProviderArn=arn)
+    assert got["AssertionEncryptionMode"] == "Allowed"
+    assert "PrivateKeyList" not in got
+
+    # Keys that are not an unencrypted RSA PEM key of 2048 bits or more.
+    encrypted_pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        )
+        .decode()
+    )
+    ec_pem = (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    for bad, message in (
+        ("not a key", "The private key must be an unencrypted PEM RSA private key."),
+        (encrypted_pem, "The private key must be an unencrypted PEM RSA private key."),
+        (ec_pem, "The private key must be an RSA key of at least 2048 bits."),
+        (_private_key(1024), "The private key must be an RSA key of at least 2048 bits."),
+    ):
+        assert error_of(iam.update_saml_provider, SAMLProviderArn=arn, AddPrivateKey=bad) == (
+            400,
+            "InvalidInput",
+            message,
+        )
+    # Nothing was stored by the refused requests.
+    assert "PrivateKeyList" not in iam.get_saml_provider(SAMLProviderArn=arn)
+    assert error_of(
+        iam.update_saml_provider, SAMLProviderArn=arn, AssertionEncryptionMode="Sometimes"
+    )[:2] == (400, "ValidationError")
+    iam.delete_saml_provider(SAMLProviderArn=arn)
+
+
+@pytest.mark.slow
+def test_private_keys_are_sealed_at_rest(tmp_path: Path, idp: SamlIdp) -> None:
+    running = start_server(tmp_path / "data", extra_args=["--audit-trail"])
+    try:
+        key = _private_key()
+        running.client("iam").create_saml_provider(
+            Name="sealed", SAMLMetadataDocument=idp.metadata, AddPrivateKey=key
+        )
+        trail = running.client("cloudtrail")
+        only = [{"AttributeKey": "EventName", "AttributeValue": "CreateSAMLProvider"}]
+        deadline = time.monotonic() + 10
+        while not (events := trail.lookup_events(LookupAttributes=only)["Events"]):
+            assert time.monotonic() < deadline, "no CreateSAMLProvider event"
+            time.sleep(0.2)
+        record = json.loads(events[0]["CloudTrailEvent"])
+        assert record["requestParameters"]["name"] == "sealed"
+        assert "addPrivateKey" not in record["requestParameters"]
+        assert "PRIVATE KEY" not in events[0]["CloudTrailEvent"]
+    finally:
+        running.stop()
+    # Any line of the key's base64 body, in any file of the data directory (database,
+    # WAL, logs): none may be there.
+    lines = [line.encode() for line in key.splitlines()[1:-1]]
+    files = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
+    assert any(p.suffix == ".db" or "sqlite" in p.name for p in files), files
+    for path in files:
+        content = path.read_bytes()
+        assert not any(line in content for line in lines), path
 
 
 def test_quota_of_100_per_account(

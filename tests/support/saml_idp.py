@@ -1,5 +1,10 @@
 """A real SAML 2.0 identity provider for the tests: pysaml2's IdP (saml2.server.Server)
-with its own freshly generated key and certificate, signing with xmlsec1."""
+with its own freshly generated key and certificate, signing and encrypting with xmlsec1.
+
+Encrypted responses follow pysaml2's own order (sign the Assertion, wrap it in an
+EncryptedAssertion, encrypt it for the service provider's certificate, sign the
+Response) with the data algorithm chosen here: pysaml2's IdP path always picks 3DES,
+which AWS does not take (AES-CBC or AES-GCM only)."""
 
 from __future__ import annotations
 
@@ -15,8 +20,17 @@ from cryptography.x509.oid import NameOID
 from saml2 import BINDING_HTTP_POST
 from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
+from saml2.s_utils import sid
 from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
+from saml2.samlp import response_from_string
 from saml2.server import Server
+from saml2.sigver import (
+    RSA_OAEP_MGF1P,
+    pre_encrypt_assertion,
+    pre_encryption_part,
+    pre_signature_part,
+    signed_instance_factory,
+)
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 AWS_SP = "urn:amazon:webservices"
@@ -32,6 +46,16 @@ _SP_METADATA = f"""<?xml version="1.0"?>
   </md:SPSSODescriptor>
 </md:EntityDescriptor>
 """
+
+
+#: XML Encryption data algorithms and the xmlsec1 session key each needs.
+AES256_CBC = ("http://www.w3.org/2001/04/xmlenc#aes256-cbc", "aes-256")
+AES128_GCM = ("http://www.w3.org/2009/xmlenc11#aes128-gcm", "aes-128")
+
+
+def key_pair(directory: Path, name: str) -> tuple[Path, Path]:
+    """A fresh RSA key and a self-signed certificate for it, as PEM files."""
+    return _key_pair(directory, name)
 
 
 def _key_pair(directory: Path, name: str) -> tuple[Path, Path]:
@@ -123,4 +147,58 @@ class SamlIdp:
             digest_alg=DIGEST_SHA256,
             authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"},
         )
+        return base64.b64encode(str(xml).encode()).decode()
+
+    def encrypted_response(
+        self,
+        subject: str,
+        attributes: dict[str, list[str]],
+        encryption_certificate: Path,
+        *,
+        algorithm: tuple[str, str] = AES256_CBC,
+        key_transport: str = RSA_OAEP_MGF1P,
+        sign_response: bool = True,
+        sign_assertion: bool = False,
+    ) -> str:
+        """A response whose Assertion is encrypted for `encryption_certificate` (RSA-OAEP
+        key transport unless told otherwise), base64 as the browser posts it."""
+        plain = self.server.create_authn_response(
+            identity=attributes,
+            in_response_to=None,
+            destination=AWS_ACS,
+            sp_entity_id=AWS_SP,
+            name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=subject),
+            sign_response=False,
+            sign_assertion=False,
+            authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"},
+        )
+        response = response_from_string(str(plain))
+        sec = self.server.sec
+        if sign_response:
+            response.signature = pre_signature_part(
+                response.id, sec.my_cert, 1, sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256
+            )
+        to_sign = []
+        if sign_assertion:
+            found = response.assertion
+            assertion = found[0] if isinstance(found, list) else found
+            assertion.signature = pre_signature_part(
+                assertion.id, sec.my_cert, 2, sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256
+            )
+            to_sign.append(("urn:oasis:names:tc:SAML:2.0:assertion:Assertion", assertion.id))
+        wrapped = pre_encrypt_assertion(response)
+        signed = signed_instance_factory(wrapped, sec, to_sign)
+        template = pre_encryption_part(
+            msg_enc=algorithm[0],
+            key_enc=key_transport,
+            encrypted_key_id=f"EK_{sid()}",
+            encrypted_data_id=f"ED_{sid()}",
+        )
+        xml = sec.encrypt_assertion(
+            str(signed), str(encryption_certificate), template, key_type=algorithm[1]
+        )
+        if sign_response:
+            xml = signed_instance_factory(
+                xml, sec, [("urn:oasis:names:tc:SAML:2.0:protocol:Response", response.id)]
+            )
         return base64.b64encode(str(xml).encode()).decode()

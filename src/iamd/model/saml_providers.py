@@ -9,8 +9,18 @@ from iamd.model.entities import Tag
 
 
 @dataclass(frozen=True, slots=True)
+class SamlPrivateKey:
+    """What is told of a provider's private key: its id and upload time (the key itself
+    is only ever stored sealed, and never returned)."""
+
+    key_id: str
+    upload_date: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class SamlProvider:
-    """A provider; `metadata_document` is the IdP metadata XML as uploaded."""
+    """A provider; `metadata_document` is the IdP metadata XML as uploaded;
+    `assertion_encryption_mode` is "Required" or "Allowed"."""
 
     provider_id: str
     name: str
@@ -19,3 +29,5 @@ class SamlProvider:
     create_date: datetime
     valid_until: datetime
     tags: tuple[Tag, ...] = ()
+    assertion_encryption_mode: str = "Allowed"
+    private_keys: tuple[SamlPrivateKey, ...] = ()

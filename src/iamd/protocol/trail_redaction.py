@@ -40,6 +40,7 @@ SECRET_MEMBERS = frozenset(
         "RefreshToken",
         "IdToken",
         "CertificatePrivateKey",
+        "AddPrivateKey",
     }
 )
 

@@ -305,7 +305,7 @@ def _account_services(
         signing_certificates=SigningCertificateService(tx, clock, ids, quotas),
         server_certificates=ServerCertificateService(tx, clock, ids, quotas, box),
         oidc_providers=OIDCProviderService(tx, clock, ids, quotas),
-        saml_providers=SamlProviderService(tx, clock, quotas),
+        saml_providers=SamlProviderService(tx, clock, quotas, box),
         mfa_devices=mfa_devices,
         account=AccountService(tx, quotas),
         credentials=credentials,

@@ -7,6 +7,11 @@ returns as signed, never of the document that came in: an unsigned assertion pla
 beside a signed one (signature wrapping) is therefore never seen. The verifier's signed
 data is canonical XML without comments, so a comment inside NameID cannot split the
 value that is read from the one that was signed.
+
+An EncryptedAssertion (`saml_encryption.py`) is opened with the provider's private keys:
+inside a signed Response it is the signed ciphertext's plaintext (parsed with comments
+dropped); in an unsigned Response the decrypted Assertion must carry its own signature,
+verified as above.
 """
 
 from __future__ import annotations
@@ -18,16 +23,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree  # type: ignore[import-untyped]  # no stubs shipped
 from signxml import InvalidInput, InvalidSignature, XMLVerifier  # type: ignore[attr-defined]
 from signxml.exceptions import SignXMLException
 
-NS = {
-    "md": "urn:oasis:names:tc:SAML:2.0:metadata",
-    "ds": "http://www.w3.org/2000/09/xmldsig#",
-    "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
-    "saml": "urn:oasis:names:tc:SAML:2.0:assertion",
-}
+from iamd.services.saml_encryption import UNREADABLE, decrypt_assertion
+from iamd.services.saml_xml import NS, SamlRejected, parse_xml, xml_parser
+
+__all__ = ["NS", "SamlRejected", "parse_xml"]
+
 SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 AWS_AUDIENCE = "https://signin.aws.amazon.com/saml"
 ROLE_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/Role"
@@ -38,39 +43,6 @@ PRINCIPAL_TAG_PREFIX = "https://aws.amazon.com/SAML/Attributes/PrincipalTag:"
 TRANSITIVE_TAGS_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/TransitiveTagKeys"
 # Clock skew tolerated on NotBefore / NotOnOrAfter.
 CLOCK_SKEW = timedelta(minutes=5)
-
-
-class SamlRejected(Exception):
-    """The document or assertion is not acceptable; `expired` tells the time case apart
-    (ExpiredTokenException rather than InvalidIdentityToken)."""
-
-    def __init__(self, message: str, *, expired: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.expired = expired
-
-
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=False,
-        remove_pis=True,
-    )
-
-
-def parse_xml(text: bytes) -> etree._Element:
-    """Parse untrusted XML, refusing any DOCTYPE (and with it every entity trick)."""
-    try:
-        tree = etree.fromstring(text, parser=_parser()).getroottree()
-    except etree.XMLSyntaxError as exc:
-        raise SamlRejected("the document is not well-formed XML") from exc
-    if tree.docinfo.doctype:
-        raise SamlRejected("the document has a DOCTYPE")
-    return tree.getroot()
 
 
 # -- metadata ----------------------------------------------------------------------------
@@ -163,39 +135,72 @@ def verify_response(
     certificates: Sequence[str],
     now: datetime,
     accepted_recipients: Sequence[str] = (AWS_AUDIENCE,),
+    *,
+    decryption_keys: Sequence[rsa.RSAPrivateKey] = (),
+    require_encryption: bool = False,
 ) -> VerifiedAssertion:
     """Verify a base64 samlp:Response signed (Response or Assertion) by one of the
-    certificates, and return what its signed assertion says."""
+    certificates, and return what its signed assertion says. An EncryptedAssertion is
+    opened with one of `decryption_keys`; `require_encryption` refuses a plain one."""
     root = decode_response(saml_response)
     if root.tag != f"{{{NS['samlp']}}}Response":
         raise SamlRejected("the document is not a samlp:Response")
-    signed = _signed_assertion(root, certificates)
+    signed = _signed_assertion(root, certificates, decryption_keys, require_encryption)
     return _read_assertion(signed, now, accepted_recipients)
 
 
-def _signed_assertion(root: etree._Element, certificates: Sequence[str]) -> etree._Element:
+def _signed_assertion(
+    root: etree._Element,
+    certificates: Sequence[str],
+    keys: Sequence[rsa.RSAPrivateKey],
+    require_encryption: bool,
+) -> etree._Element:
+    signed_response = None
     if root.find("ds:Signature", NS) is not None:
         signed_response = _verify(root, certificates)
         if signed_response.tag != f"{{{NS['samlp']}}}Response":
             raise SamlRejected("the signature does not cover the Response")
-        status = signed_response.find("samlp:Status/samlp:StatusCode", NS)
-        if status is None or status.get("Value") != SUCCESS:
-            raise SamlRejected("the Response's status is not Success")
-        assertions = signed_response.findall("saml:Assertion", NS)
-        if len(assertions) != 1:
-            raise SamlRejected("the Response must carry exactly one Assertion")
-        return assertions[0]
-    status = root.find("samlp:Status/samlp:StatusCode", NS)
+        response = signed_response
+    else:
+        response = root
+    status = response.find("samlp:Status/samlp:StatusCode", NS)
     if status is None or status.get("Value") != SUCCESS:
         raise SamlRejected("the Response's status is not Success")
-    assertions = root.findall("saml:Assertion", NS)
-    if root.findall(".//saml:EncryptedAssertion", NS):
-        raise SamlRejected("encrypted assertions are not accepted")
-    if len(assertions) != 1:
+    assertions = response.findall("saml:Assertion", NS)
+    encrypted = response.findall("saml:EncryptedAssertion", NS)
+    if len(assertions) + len(encrypted) != 1:
         raise SamlRejected("the Response must carry exactly one Assertion")
-    if assertions[0].find("ds:Signature", NS) is None:
+    if encrypted:
+        if not keys:
+            raise SamlRejected("the Assertion is encrypted and the provider has no private key")
+        posted = root.findall("saml:EncryptedAssertion", NS)
+        assertion = decrypt_assertion(
+            encrypted[0], keys, posted[0].nsmap if len(posted) == 1 else None
+        )
+        if signed_response is not None and assertion.find("ds:Signature", NS) is None:
+            # The Response's signature covers the ciphertext, and so what it decrypts to.
+            return assertion
+    else:
+        if require_encryption:
+            raise SamlRejected("the provider requires encrypted assertions")
+        assertion = assertions[0]
+        if signed_response is not None:
+            return assertion
+    if encrypted and signed_response is None:
+        # Nothing signed the ciphertext, so anyone can alter it: whether what it decrypts
+        # to verifies is answered like a decryption failure, or telling the two apart
+        # would let a changed CBC ciphertext probe the plaintext (an oracle).
+        try:
+            return _assertion_signed(assertion, certificates)
+        except SamlRejected:
+            raise SamlRejected(UNREADABLE) from None
+    return _assertion_signed(assertion, certificates)
+
+
+def _assertion_signed(assertion: etree._Element, certificates: Sequence[str]) -> etree._Element:
+    if assertion.find("ds:Signature", NS) is None:
         raise SamlRejected("neither the Response nor the Assertion is signed")
-    signed = _verify(assertions[0], certificates)
+    signed = _verify(assertion, certificates)
     if signed.tag != f"{{{NS['saml']}}}Assertion":
         raise SamlRejected("the signature does not cover the Assertion")
     return signed
@@ -209,7 +214,7 @@ def _verify(element: etree._Element, certificates: Sequence[str]) -> etree._Elem
     for certificate in certificates:
         try:
             result = XMLVerifier().verify(
-                data, x509_cert=certificate, expect_references=1, parser=_parser()
+                data, x509_cert=certificate, expect_references=1, parser=xml_parser()
             )
         except (InvalidSignature, InvalidInput, SignXMLException, ValueError):
             continue

@@ -9,10 +9,16 @@ upload, as AWS reports it. The account-wide quota is checked under the account's
 
 from __future__ import annotations
 
+import base64
+import secrets
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from iamd.auth.secret_box import SecretBox
 from iamd.clock import Clock
 from iamd.errors import EntityAlreadyExists, InvalidInput, LimitExceeded, NoSuchEntity
 from iamd.model import Tag
@@ -24,6 +30,30 @@ from iamd.store.sql.saml_providers import saml_provider_arn
 from iamd.store.transactions import NO_CREDENTIALS, Repositories, Transactions
 
 _DEFAULT_VALIDITY = timedelta(days=36525)
+MAX_PRIVATE_KEYS = 2
+REQUIRED = "Required"
+_MIN_KEY_BITS = 2048
+
+
+def private_key_context(key_id: str) -> bytes:
+    """Associated data binding a sealed SAML private key to its key id."""
+    return f"saml-private-key:{key_id}".encode()
+
+
+def checked_private_key(pem: str) -> rsa.RSAPrivateKey:
+    """An uploaded private key, or InvalidInput (whose message never quotes it)."""
+    try:
+        key = load_pem_private_key(pem.encode("latin-1"), password=None)
+    except (ValueError, TypeError, UnicodeEncodeError):
+        raise InvalidInput("The private key must be an unencrypted PEM RSA private key.") from None
+    if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < _MIN_KEY_BITS:
+        raise InvalidInput(f"The private key must be an RSA key of at least {_MIN_KEY_BITS} bits.")
+    return key
+
+
+def _new_key_id() -> str:
+    # 26 characters of [A-Z2-7]: the model's privateKeyIdType is [A-Z0-9]{22,64}.
+    return base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=")
 
 
 def provider_name_of(arn: str, account_id: str) -> str | None:
@@ -57,8 +87,9 @@ def _valid_until(metadata: IdpMetadata, now: datetime) -> datetime:
 
 
 class SamlProviderService:
-    def __init__(self, tx: Transactions, clock: Clock, quotas: Quotas) -> None:
+    def __init__(self, tx: Transactions, clock: Clock, quotas: Quotas, box: SecretBox) -> None:
         self._tx = tx
+        self._box = box
         self._clock = clock
         self._quotas = quotas
         account_id = tx.account_id
@@ -74,10 +105,21 @@ class SamlProviderService:
         )
         self.tags = ResourceTags(tx, kind, quotas.tags_per_resource)
 
-    def create(self, name: str, document: str, tags: Sequence[Tag] = ()) -> SamlProvider:
+    def create(
+        self,
+        name: str,
+        document: str,
+        tags: Sequence[Tag] = (),
+        encryption_mode: str | None = None,
+        private_key: str | None = None,
+    ) -> SamlProvider:
         now = self._clock.now()
         metadata = checked_metadata(document)
         check_tag_count((), tags, self._quotas.tags_per_resource)
+        if private_key is not None:
+            checked_private_key(private_key)
+        elif encryption_mode == REQUIRED:
+            raise _required_without_key()
         provider = SamlProvider(
             provider_id=str(uuid.uuid4()),
             name=name,
@@ -86,6 +128,7 @@ class SamlProviderService:
             create_date=now,
             valid_until=_valid_until(metadata, now),
             tags=tuple(tags),
+            assertion_encryption_mode=encryption_mode or "Allowed",
         )
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             repos.account.lock("saml_providers")
@@ -95,6 +138,8 @@ class SamlProviderService:
             if repos.saml_providers.count() >= limit:
                 raise LimitExceeded.quota("SAMLProvidersPerAccount", limit)
             repos.saml_providers.add(provider)
+            if private_key is not None:
+                self._add_key(repos, provider.provider_id, private_key, now)
         return provider
 
     def get(self, arn: str) -> SamlProvider:
@@ -105,14 +150,64 @@ class SamlProviderService:
         with self._tx.read() as repos:
             return repos.saml_providers.listing()
 
-    def update(self, arn: str, document: str | None) -> SamlProvider:
+    def update(
+        self,
+        arn: str,
+        document: str | None,
+        encryption_mode: str | None = None,
+        add_private_key: str | None = None,
+        remove_private_key: str | None = None,
+    ) -> SamlProvider:
         metadata = checked_metadata(document) if document is not None else None
+        if add_private_key is not None and remove_private_key is not None:
+            raise InvalidInput(
+                "Add the new private key and remove the old one in separate requests."
+            )
+        if add_private_key is not None:
+            checked_private_key(add_private_key)
+        now = self._clock.now()
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             provider = require_saml_provider(repos, self._tx.account_id, arn, for_update=True)
             if document is not None and metadata is not None:
-                valid_until = _valid_until(metadata, self._clock.now())
+                valid_until = _valid_until(metadata, now)
                 repos.saml_providers.update_metadata(provider.provider_id, document, valid_until)
+            keys = len(provider.private_keys)
+            if add_private_key is not None:
+                if keys >= MAX_PRIVATE_KEYS:
+                    raise LimitExceeded.quota("PrivateKeysPerSAMLProvider", MAX_PRIVATE_KEYS)
+                self._add_key(repos, provider.provider_id, add_private_key, now)
+                keys += 1
+            if remove_private_key is not None:
+                if not repos.saml_providers.remove_private_key(
+                    provider.provider_id, remove_private_key
+                ):
+                    raise NoSuchEntity(
+                        f"The private key {remove_private_key} does not exist for {arn}."
+                    )
+                keys -= 1
+            mode = encryption_mode or provider.assertion_encryption_mode
+            if mode == REQUIRED and keys == 0:
+                raise _required_without_key()
+            if encryption_mode is not None:
+                repos.saml_providers.set_encryption_mode(provider.provider_id, encryption_mode)
         return provider
+
+    def decryption_keys(self, provider: SamlProvider) -> list[rsa.RSAPrivateKey]:
+        """The provider's private keys, opened (for AssumeRoleWithSAML only)."""
+        with self._tx.read() as repos:
+            sealed = repos.saml_providers.sealed_private_keys(provider.provider_id)
+        keys = []
+        for key_id, blob in sealed:
+            pem = self._box.open(blob, private_key_context(key_id))
+            key = load_pem_private_key(pem.encode("latin-1"), password=None)
+            if isinstance(key, rsa.RSAPrivateKey):
+                keys.append(key)
+        return keys
+
+    def _add_key(self, repos: Repositories, provider_id: str, pem: str, now: datetime) -> None:
+        key_id = _new_key_id()
+        sealed = self._box.seal(pem, private_key_context(key_id))
+        repos.saml_providers.add_private_key(provider_id, key_id, sealed, now)
 
     def delete(self, arn: str) -> None:
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
@@ -125,3 +220,9 @@ class SamlProviderService:
             return repos.saml_providers.record_assertion(
                 assertion_id, not_on_or_after, self._clock.now()
             )
+
+
+def _required_without_key() -> InvalidInput:
+    return InvalidInput(
+        "AssertionEncryptionMode Required needs a private key to decrypt assertions with."
+    )

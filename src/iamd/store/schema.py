@@ -726,8 +726,29 @@ saml_providers = Table(
     Column("metadata_document", Text, nullable=False),
     Column("create_date", UtcDateTime, nullable=False),
     Column("valid_until", UtcDateTime, nullable=False),
+    # "Required" or "Allowed" (migration 0027).
+    Column("assertion_encryption_mode", String(8), nullable=False, server_default="Allowed"),
     UniqueConstraint("account_id", "name_lower"),
 )
+
+# A SAML provider's private keys for encrypted assertions (migration 0027), at most two
+# (rotation): stored only sealed by the secret box (the key id is the associated data),
+# never returned.
+saml_provider_private_keys = Table(
+    "saml_provider_private_keys",
+    metadata,
+    Column("key_id", String(64), primary_key=True),
+    Column(
+        "provider_id",
+        String(36),
+        ForeignKey("saml_providers.provider_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("account_id", String(12), nullable=False),
+    Column("private_key_sealed", LargeBinary, nullable=False),
+    Column("upload_date", UtcDateTime, nullable=False),
+)
+Index("ix_saml_provider_private_keys_provider_id", saml_provider_private_keys.c.provider_id)
 
 saml_provider_tags = _entity_tags(
     "saml_provider_tags", "provider_id", "saml_providers.provider_id", account_scoped=True

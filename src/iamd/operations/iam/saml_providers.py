@@ -1,14 +1,14 @@
 """IAM SAML provider operations: create, get, list, update, delete, and tags.
 
-AssertionEncryptionMode and private keys (for encrypted assertions) are not served:
-a request that asks for them is refused rather than silently ignored.
+AssertionEncryptionMode, AddPrivateKey and RemovePrivateKey manage the keys encrypted
+assertions are opened with (services/saml_providers.py); GetSAMLProvider tells each
+key's id and upload time, never the key.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from iamd.errors import NotImplementedOperation
 from iamd.model.saml_providers import SamlProvider
 from iamd.operations.iam.shapes import tags_from_params, tags_shape
 from iamd.operations.iam.tag_operations import tag_operations
@@ -23,18 +23,13 @@ def _new_provider_resource(ctx: CallContext, params: Params) -> str:
     return f"arn:aws:iam::{ctx.caller.account_id}:saml-provider/{params['Name']}"
 
 
-def _refuse_encryption(p: Params) -> None:
-    asked = [m for m in ("AssertionEncryptionMode", "AddPrivateKey", "RemovePrivateKey") if m in p]
-    if asked:
-        raise NotImplementedOperation(
-            f"iamd does not support encrypted SAML assertions ({', '.join(asked)})."
-        )
-
-
 def create_saml_provider(ctx: CallContext, p: Params) -> Result:
-    _refuse_encryption(p)
     provider = ctx.services.saml_providers.create(
-        p["Name"], p["SAMLMetadataDocument"], tags_from_params(p.get("Tags"))
+        p["Name"],
+        p["SAMLMetadataDocument"],
+        tags_from_params(p.get("Tags")),
+        p.get("AssertionEncryptionMode"),
+        p.get("AddPrivateKey"),
     )
     result: dict[str, Any] = {"SAMLProviderArn": provider.arn}
     if provider.tags:
@@ -49,8 +44,12 @@ def get_saml_provider(ctx: CallContext, p: Params) -> Result:
         "SAMLMetadataDocument": provider.metadata_document,
         "CreateDate": provider.create_date,
         "ValidUntil": provider.valid_until,
-        "AssertionEncryptionMode": "Allowed",
+        "AssertionEncryptionMode": provider.assertion_encryption_mode,
     }
+    if provider.private_keys:
+        result["PrivateKeyList"] = [
+            {"KeyId": key.key_id, "Timestamp": key.upload_date} for key in provider.private_keys
+        ]
     if provider.tags:
         result["Tags"] = tags_shape(provider.tags)
     return result
@@ -69,9 +68,12 @@ def list_saml_providers(ctx: CallContext, _p: Params) -> Result:
 
 
 def update_saml_provider(ctx: CallContext, p: Params) -> Result:
-    _refuse_encryption(p)
     provider = ctx.services.saml_providers.update(
-        p["SAMLProviderArn"], p.get("SAMLMetadataDocument")
+        p["SAMLProviderArn"],
+        p.get("SAMLMetadataDocument"),
+        p.get("AssertionEncryptionMode"),
+        p.get("AddPrivateKey"),
+        p.get("RemovePrivateKey"),
     )
     return {"SAMLProviderArn": provider.arn}
 

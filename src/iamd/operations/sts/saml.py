@@ -3,10 +3,12 @@
 The order of the checks is AWS's: the provider named by PrincipalArn, the response's
 signature against that provider's certificates (everything after is read from the
 signed assertion only), its validity window, the audience, the Role attribute's
-role/provider pair, RoleSessionName, then the role's trust policy with the `saml:`
-condition keys, and last the replay cache, so that a refused request never burns an
-assertion. A role that does not exist is refused like one that does not trust the
-provider.
+role/provider pair, RoleSessionName, the session tags and source identity the
+assertion's attributes carry (`session_claims.py`, shared with web identity), then the
+role's trust policy with the `saml:` condition keys (and `sts:TagSession`,
+`sts:SetSourceIdentity` when the assertion sets those), and last the replay cache, so
+that a refused request never burns an assertion. A role that does not exist is refused
+like one that does not trust the provider.
 """
 
 from __future__ import annotations
@@ -15,27 +17,34 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from iamd.authz.trust import federated_trust_allows
 from iamd.errors import (
     AccessDenied,
     ExpiredTokenException,
+    IDPRejectedClaim,
     InvalidIdentityToken,
     NoSuchEntity,
     ValidationError,
 )
 from iamd.model import Role
 from iamd.operations.registry import AnonymousContext, Params, Result
+from iamd.operations.sts.session_claims import AssertedSession, checked_session, trust_actions
 from iamd.operations.sts.sessions import credentials_shape, policy_arns_of
 from iamd.policy import RequestContext
 from iamd.services.container import Services
 from iamd.services.saml_assertions import (
     AWS_AUDIENCE,
+    PRINCIPAL_TAG_PREFIX,
+    SOURCE_IDENTITY_ATTRIBUTE,
+    TRANSITIVE_TAGS_ATTRIBUTE,
     SamlRejected,
     VerifiedAssertion,
     aws_name_qualifier,
     verify_response,
 )
-from iamd.services.saml_providers import checked_metadata
+from iamd.services.saml_providers import REQUIRED, checked_metadata
 from iamd.services.sts import EXCEEDS_ROLE_MAXIMUM, ROLE_SESSION_DEFAULT_SECONDS
 
 ACTION = "sts:AssumeRoleWithSAML"
@@ -71,7 +80,7 @@ def assume_role_with_saml(ctx: AnonymousContext, params: Params) -> Result:
     role_arn = str(params["RoleArn"])
     provider_arn = str(params["PrincipalArn"])
     policy_arns = policy_arns_of(params)
-    packed = ctx.services.sts.check_session_policies(params.get("Policy"), policy_arns, ())
+    ctx.services.sts.check_session_policies(params.get("Policy"), policy_arns, ())
 
     provider_match = _PROVIDER_ARN.fullmatch(provider_arn)
     account_id = provider_match.group(1) if provider_match else ""
@@ -84,12 +93,26 @@ def assume_role_with_saml(ctx: AnonymousContext, params: Params) -> Result:
         raise InvalidIdentityToken("Specified provider doesn't exist") from None
     certificates = checked_metadata(provider.metadata_document).signing_certificates
 
-    assertion = _verified(str(params["SAMLAssertion"]), certificates, ctx.now)
+    # Opened only for a provider that has keys: most never do.
+    private_keys = (
+        services.saml_providers.decryption_keys(provider) if provider.private_keys else []
+    )
+    assertion = _verified(
+        str(params["SAMLAssertion"]),
+        certificates,
+        ctx.now,
+        private_keys,
+        provider.assertion_encryption_mode == REQUIRED,
+    )
     if not AUDIENCES.intersection(assertion.audiences):
         raise InvalidIdentityToken("Audience restriction not satisfied")
     if not _names_pair(assertion.attributes.get(ROLE_ATTRIBUTE, ()), role_arn, provider_arn):
         raise AccessDenied(NOT_AUTHORIZED)
     session_name = _session_name(assertion)
+    asserted = _asserted(assertion)
+    packed = ctx.services.sts.check_session_policies(
+        params.get("Policy"), policy_arns, asserted.tags
+    )
 
     role = _role(services, role_arn, account_id)
     name_qualifier = aws_name_qualifier(assertion.issuer, account_id, provider.name)
@@ -97,8 +120,10 @@ def assume_role_with_saml(ctx: AnonymousContext, params: Params) -> Result:
     keys["aws:SourceIp"] = ctx.source_ip
     keys["aws:SecureTransport"] = "true" if ctx.secure_transport else "false"
     keys["sts:RoleSessionName"] = session_name
-    if role is None or not federated_trust_allows(
-        role, provider_arn, account_id, RequestContext(ACTION, role.arn, keys)
+    actions = trust_actions(ACTION, asserted, keys)
+    if role is None or not all(
+        federated_trust_allows(role, provider_arn, account_id, RequestContext(a, role.arn, keys))
+        for a in actions
     ):
         raise AccessDenied(NOT_AUTHORIZED)
     duration = _duration(params, assertion, role)
@@ -108,7 +133,14 @@ def assume_role_with_saml(ctx: AnonymousContext, params: Params) -> Result:
     ):
         raise InvalidIdentityToken("SAML Assertion has already been used")
     issued = services.sts.federated_role_session(
-        role, session_name, duration, params.get("Policy"), policy_arns
+        role,
+        session_name,
+        duration,
+        params.get("Policy"),
+        policy_arns,
+        tags=asserted.tags,
+        transitive_tag_keys=asserted.transitive_tag_keys,
+        source_identity=asserted.source_identity,
     )
     ctx.verified.federated(
         "SAMLUser",
@@ -131,12 +163,26 @@ def assume_role_with_saml(ctx: AnonymousContext, params: Params) -> Result:
     }
     if packed is not None:
         result["PackedPolicySize"] = packed
+    if asserted.source_identity is not None:
+        result["SourceIdentity"] = asserted.source_identity
     return result
 
 
-def _verified(response: str, certificates: Sequence[str], now: datetime) -> VerifiedAssertion:
+def _verified(
+    response: str,
+    certificates: Sequence[str],
+    now: datetime,
+    keys: Sequence[rsa.RSAPrivateKey],
+    require_encryption: bool,
+) -> VerifiedAssertion:
     try:
-        return verify_response(response, certificates, now)
+        return verify_response(
+            response,
+            certificates,
+            now,
+            decryption_keys=keys,
+            require_encryption=require_encryption,
+        )
     except SamlRejected as exc:
         if exc.expired:
             raise ExpiredTokenException("Response has expired") from None
@@ -145,6 +191,28 @@ def _verified(response: str, certificates: Sequence[str], now: datetime) -> Veri
             raise InvalidIdentityToken("Response signature invalid") from None
         # The reason names what is wrong with the document, never its content.
         raise InvalidIdentityToken(f"Invalid SAML response: {reason}") from None
+
+
+def _asserted(assertion: VerifiedAssertion) -> AssertedSession:
+    """The session tags (one `PrincipalTag:KEY` attribute of one value per tag), the
+    transitive keys (the TransitiveTagKeys attribute's values) and the source identity
+    (the SourceIdentity attribute's one value) of a verified assertion."""
+    pairs: list[tuple[object, object]] = []
+    for name, values in assertion.attributes.items():
+        if not name.startswith(PRINCIPAL_TAG_PREFIX):
+            continue
+        key = name.removeprefix(PRINCIPAL_TAG_PREFIX)
+        if len(values) != 1:
+            raise IDPRejectedClaim(f"The session tag {key} must have exactly one value")
+        pairs.append((key, values[0]))
+    sources = assertion.attributes.get(SOURCE_IDENTITY_ATTRIBUTE, ())
+    if len(sources) > 1:
+        raise IDPRejectedClaim("The SourceIdentity attribute must have exactly one value")
+    return checked_session(
+        pairs,
+        assertion.attributes.get(TRANSITIVE_TAGS_ATTRIBUTE, ()),
+        sources[0] if sources else None,
+    )
 
 
 def _names_pair(values: Sequence[str], role_arn: str, provider_arn: str) -> bool:

@@ -17,8 +17,6 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import regex
-
 from iamd.authz.trust import federated_trust_allows
 from iamd.errors import (
     AccessDenied,
@@ -29,6 +27,7 @@ from iamd.errors import (
 )
 from iamd.model import Role
 from iamd.operations.registry import AnonymousContext, Params, Result
+from iamd.operations.sts.session_claims import AssertedSession, checked_session, trust_actions
 from iamd.operations.sts.sessions import credentials_shape, policy_arns_of
 from iamd.policy import RequestContext
 from iamd.services.container import Services
@@ -40,11 +39,7 @@ NOT_AUTHORIZED = f"Not authorized to perform {ACTION}"
 #: Where AWS reads session tags and the source identity from an OIDC token.
 TAGS_CLAIM = "https://aws.amazon.com/tags"
 SOURCE_IDENTITY_CLAIM = "https://aws.amazon.com/source_identity"
-MAX_SESSION_TAGS = 50
 _ROLE_ACCOUNT = re.compile(r"arn:aws:iam::(\d{12}):role/.+")
-_TAG_KEY = regex.compile(r"[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}")
-_TAG_VALUE = regex.compile(r"[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}")
-_SOURCE_IDENTITY = re.compile(r"[\w+=,.@-]{2,64}")
 
 
 def assume_role_with_web_identity(ctx: AnonymousContext, params: Params) -> Result:
@@ -80,9 +75,8 @@ def assume_role_with_web_identity(ctx: AnonymousContext, params: Params) -> Resu
         provider_arn,
         account_id,
     )
-    tags, transitive = _session_tags(identity.claims)
-    source_identity = _source_identity(identity.claims)
-    packed = services.sts.check_session_policies(policy, policy_arns, tags)
+    asserted = _asserted(identity.claims)
+    packed = services.sts.check_session_policies(policy, policy_arns, asserted.tags)
 
     role = _role_named(services, role_arn, account_id)
     keys = _condition_keys(identity)
@@ -98,17 +92,7 @@ def assume_role_with_web_identity(ctx: AnonymousContext, params: Params) -> Resu
     )
     if ctx.user_agent:
         keys["aws:UserAgent"] = ctx.user_agent
-    actions = [ACTION]
-    if tags:
-        actions.append("sts:TagSession")
-        for key, value in tags:
-            keys[f"aws:RequestTag/{key}"] = value
-        keys["aws:TagKeys"] = [key for key, _ in tags]
-        if transitive:
-            keys["sts:TransitiveTagKeys"] = list(transitive)
-    if source_identity is not None:
-        actions.append("sts:SetSourceIdentity")
-        keys["sts:SourceIdentity"] = source_identity
+    actions = trust_actions(ACTION, asserted, keys)
     if role is None or not all(
         federated_trust_allows(role, provider_arn, account_id, RequestContext(a, role.arn, keys))
         for a in actions
@@ -122,9 +106,9 @@ def assume_role_with_web_identity(ctx: AnonymousContext, params: Params) -> Resu
         duration,
         policy,
         policy_arns,
-        tags=tags,
-        transitive_tag_keys=transitive,
-        source_identity=source_identity,
+        tags=asserted.tags,
+        transitive_tag_keys=asserted.transitive_tag_keys,
+        source_identity=asserted.source_identity,
     )
     result: dict[str, object] = {
         "Credentials": credentials_shape(issued),
@@ -138,8 +122,8 @@ def assume_role_with_web_identity(ctx: AnonymousContext, params: Params) -> Resu
     }
     if packed is not None:
         result["PackedPolicySize"] = packed
-    if source_identity is not None:
-        result["SourceIdentity"] = source_identity
+    if asserted.source_identity is not None:
+        result["SourceIdentity"] = asserted.source_identity
     return result
 
 
@@ -168,59 +152,26 @@ def _condition_keys(identity: VerifiedWebIdentity) -> dict[str, str | Sequence[s
     return keys
 
 
-def _session_tags(
-    claims: Mapping[str, Any],
-) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
-    """The session tags and transitive tag keys of the token's tags claim:
-    `{"principal_tags": {"Key": ["value"]}, "transitive_tag_keys": ["Key"]}`."""
+def _asserted(claims: Mapping[str, Any]) -> AssertedSession:
+    """The session tags, transitive keys and source identity of the token's claims: the
+    tags claim is `{"principal_tags": {"Key": ["value"]}, "transitive_tag_keys": ["Key"]}`."""
     claim = claims.get(TAGS_CLAIM)
     if claim is None:
-        return (), ()
+        claim = {}
     if not isinstance(claim, dict):
         raise IDPRejectedClaim(f"The {TAGS_CLAIM} claim must be a JSON object")
     principal_tags = claim.get("principal_tags", {})
     if not isinstance(principal_tags, dict):
         raise IDPRejectedClaim("principal_tags must be a JSON object")
-    if len(principal_tags) > MAX_SESSION_TAGS:
-        raise IDPRejectedClaim(f"The token carries more than {MAX_SESSION_TAGS} session tags")
-    tags: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for key, values in principal_tags.items():
-        # AWS's form is a list of one value; a plain string is taken as that value.
-        value = values[0] if isinstance(values, list) and len(values) == 1 else values
-        if not isinstance(key, str) or not _TAG_KEY.fullmatch(key):
-            raise IDPRejectedClaim("A session tag key is not a valid tag key")
-        if key.lower().startswith("aws:"):
-            raise IDPRejectedClaim("A session tag key may not begin with aws:")
-        if not isinstance(value, str) or not _TAG_VALUE.fullmatch(value):
-            raise IDPRejectedClaim(f"The session tag {key} has no single valid value")
-        if key.lower() in seen:
-            raise IDPRejectedClaim(f"The session tag {key} is given twice")
-        seen.add(key.lower())
-        tags.append((key, value))
+    # AWS's form is a list of one value; a plain string is taken as that value.
+    pairs = [
+        (key, values[0] if isinstance(values, list) and len(values) == 1 else values)
+        for key, values in principal_tags.items()
+    ]
     transitive = claim.get("transitive_tag_keys", [])
-    if not isinstance(transitive, list) or not all(isinstance(k, str) for k in transitive):
+    if not isinstance(transitive, list):
         raise IDPRejectedClaim("transitive_tag_keys must be a list of tag keys")
-    for key in transitive:
-        if key.lower() not in seen:
-            raise IDPRejectedClaim(f"The transitive tag key {key} names no session tag")
-    return tuple(tags), tuple(dict.fromkeys(transitive))
-
-
-def _source_identity(claims: Mapping[str, Any]) -> str | None:
-    value = claims.get(SOURCE_IDENTITY_CLAIM)
-    if value is None:
-        return None
-    if (
-        not isinstance(value, str)
-        or not _SOURCE_IDENTITY.fullmatch(value)
-        or value.lower().startswith("aws:")
-    ):
-        raise IDPRejectedClaim(
-            "The source identity must be 2 to 64 characters of letters, digits and =,.@-_+ "
-            "and may not begin with aws:"
-        )
-    return value
+    return checked_session(pairs, transitive, claims.get(SOURCE_IDENTITY_CLAIM))
 
 
 def _role_named(services: Services, role_arn: str, account_id: str) -> Role | None:

@@ -15,12 +15,18 @@ from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select,
 from sqlalchemy.exc import IntegrityError
 
 from iamd.errors import EntityAlreadyExists
-from iamd.model.saml_providers import SamlProvider
-from iamd.store.schema import saml_assertion_replays, saml_provider_tags, saml_providers
+from iamd.model.saml_providers import SamlPrivateKey, SamlProvider
+from iamd.store.schema import (
+    saml_assertion_replays,
+    saml_provider_private_keys,
+    saml_provider_tags,
+    saml_providers,
+)
 from iamd.store.sql.tags import TagRepository
 
 _t = saml_providers
 _r = saml_assertion_replays
+_k = saml_provider_private_keys
 
 
 def saml_provider_arn(account_id: str, name: str) -> str:
@@ -42,6 +48,54 @@ class SamlProviderRepository:
             create_date=row.create_date,
             valid_until=row.valid_until,
             tags=self.tags.of(row.provider_id) if tags is None else tags,
+            assertion_encryption_mode=row.assertion_encryption_mode,
+            private_keys=tuple(
+                SamlPrivateKey(key_id, upload_date)
+                for key_id, upload_date, _ in self._keys(row.provider_id)
+            ),
+        )
+
+    def _keys(self, provider_id: str) -> list[tuple[str, datetime, bytes]]:
+        rows = self._conn.execute(
+            select(_k.c.key_id, _k.c.upload_date, _k.c.private_key_sealed)
+            .where(_k.c.account_id == self._account_id, _k.c.provider_id == provider_id)
+            .order_by(_k.c.upload_date, _k.c.key_id)
+        )
+        return [(r.key_id, r.upload_date, bytes(r.private_key_sealed)) for r in rows]
+
+    def sealed_private_keys(self, provider_id: str) -> list[tuple[str, bytes]]:
+        """The provider's private keys as (key id, sealed PEM), oldest first."""
+        return [(key_id, sealed) for key_id, _, sealed in self._keys(provider_id)]
+
+    def add_private_key(
+        self, provider_id: str, key_id: str, sealed: bytes, upload_date: datetime
+    ) -> None:
+        self._conn.execute(
+            insert(_k),
+            {
+                "key_id": key_id,
+                "provider_id": provider_id,
+                "account_id": self._account_id,
+                "private_key_sealed": sealed,
+                "upload_date": upload_date,
+            },
+        )
+
+    def remove_private_key(self, provider_id: str, key_id: str) -> bool:
+        removed = self._conn.execute(
+            delete(_k).where(
+                _k.c.account_id == self._account_id,
+                _k.c.provider_id == provider_id,
+                _k.c.key_id == key_id,
+            )
+        )
+        return bool(removed.rowcount)
+
+    def set_encryption_mode(self, provider_id: str, mode: str) -> None:
+        self._conn.execute(
+            update(_t)
+            .where(_t.c.account_id == self._account_id, _t.c.provider_id == provider_id)
+            .values(assertion_encryption_mode=mode)
         )
 
     def get_by_name(self, name: str, *, for_update: bool = False) -> SamlProvider | None:
@@ -66,6 +120,7 @@ class SamlProviderRepository:
                     "metadata_document": provider.metadata_document,
                     "create_date": provider.create_date,
                     "valid_until": provider.valid_until,
+                    "assertion_encryption_mode": provider.assertion_encryption_mode,
                 },
             )
         except IntegrityError as exc:
@@ -76,7 +131,7 @@ class SamlProviderRepository:
     def listing(self) -> list[SamlProvider]:
         # At most 100 per account: ListSAMLProviders has no paging.
         query = select(_t).where(_t.c.account_id == self._account_id).order_by(_t.c.name_lower)
-        return [self._to_provider(r, ()) for r in self._conn.execute(query)]
+        return [self._to_provider(r, ()) for r in self._conn.execute(query).all()]
 
     def update_metadata(self, provider_id: str, document: str, valid_until: datetime) -> None:
         self._conn.execute(
@@ -86,7 +141,7 @@ class SamlProviderRepository:
         )
 
     def delete(self, provider_id: str) -> None:
-        # Its tags go with it (ON DELETE CASCADE).
+        # Its tags and private keys go with it (ON DELETE CASCADE).
         self._conn.execute(
             delete(_t).where(_t.c.account_id == self._account_id, _t.c.provider_id == provider_id)
         )
