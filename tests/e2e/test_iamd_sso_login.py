@@ -29,6 +29,7 @@ from tests.support.sso_sign_in import sign_in_on_page
 pytestmark = pytest.mark.slow
 
 NEW_PASSWORD = "Correct-Horse-42"
+_SIGN_IN_SIDE = {"CreateToken", "ListAccounts", "ListAccountRoles", "GetRoleCredentials", "Logout"}
 _ROLE_ARN = r"arn:aws:sts::{account}:assumed-role/AWSReservedSSO_UserReaders_[0-9a-f]{{16}}/jdoe"
 
 
@@ -47,7 +48,7 @@ class Setup:
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     home = tmp_path_factory.mktemp("iamd-sso-home")
-    server = start_server(tmp_path_factory.mktemp("iamd-sso-login"))
+    server = start_server(tmp_path_factory.mktemp("iamd-sso-login"), extra_args=["--audit-trail"])
     try:
         user = provision_sso_user(server)
         config = home / "config"
@@ -169,6 +170,19 @@ def test_login_with_both_flows_then_boto3_refresh_cli_v1_and_logout(setup: Setup
         done = _boto3_caller(setup, "legacy")
         assert done.returncode == 0, done.stderr
 
+    # A role that is not assigned: refused, and the refusal is in the trail.
+    sso = boto3.client(
+        "sso",
+        endpoint_url=setup.server.endpoint,
+        region_name="us-east-1",
+        config=Config(signature_version=UNSIGNED),
+    )
+    with pytest.raises(ClientError) as forbidden:
+        sso.get_role_credentials(
+            accessToken=refreshed["accessToken"], accountId=account, roleName="Admins"
+        )
+    assert forbidden.value.response["Error"]["Code"] == "ForbiddenException"
+
     logout = _iamd(setup, "logout")
     code, output = logout.finish()
     assert (code, output.strip()) == (0, "Removed 2 cached SSO tokens.")
@@ -177,15 +191,65 @@ def test_login_with_both_flows_then_boto3_refresh_cli_v1_and_logout(setup: Setup
     assert done.returncode != 0
     assert "Token for corp does not exist" in done.stderr
     # Revoked at iamd too, not only removed from the disk.
-    sso = boto3.client(
-        "sso",
-        endpoint_url=setup.server.endpoint,
-        region_name="us-east-1",
-        config=Config(signature_version=UNSIGNED),
-    )
     with pytest.raises(ClientError) as revoked:
         sso.list_accounts(accessToken=refreshed["accessToken"])
     assert revoked.value.response["Error"]["Code"] == "UnauthorizedException"
+
+    _assert_the_trail_has_the_sign_ins(setup, [token, refreshed, legacy])
+
+
+def _assert_the_trail_has_the_sign_ins(setup: Setup, tokens: list[dict[str, str]]) -> None:
+    """Token issues and refreshes, role credentials, the refusal and the logouts, each on
+    behalf of the Identity Center user, with no token or credential in any record."""
+    trail = setup.server.client("cloudtrail")
+    records = [
+        json.loads(event["CloudTrailEvent"])
+        for source in ("sso.amazonaws.com", "sso-oauth.amazonaws.com")
+        for event in trail.lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": source}]
+        )["Events"]
+        # sso-admin's calls (the administrator's) share the portal's event source.
+        if event["EventName"] in _SIGN_IN_SIDE
+    ]
+    names = sorted(record["eventName"] for record in records)
+    # Tokens: the authorization code, boto3's refresh, the device flow; role credentials
+    # for boto3 before and after the refresh, the CLI v1 and the legacy profile.
+    assert names.count("CreateToken") == 3, names
+    assert names.count("GetRoleCredentials") >= 4, names
+    assert names.count("Logout") == 2, names
+    store_arn = f"arn:aws:identitystore::{setup.user.account}:identitystore/{setup.user.store}"
+    for record in records:
+        identity = record["userIdentity"]
+        assert identity["type"] == "IdentityCenterUser"
+        assert identity["onBehalfOf"] == {
+            "userId": setup.user.user_id,
+            "identityStoreArn": store_arn,
+        }
+        assert record["recipientAccountId"] == setup.user.account
+        assert record["responseElements"] is None
+    grants = sorted(
+        r["requestParameters"]["grantType"] for r in records if r["eventName"] == "CreateToken"
+    )
+    assert grants == [
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ]
+    refused = [r for r in records if r.get("errorCode") == "ForbiddenException"]
+    assert [r["requestParameters"] for r in refused] == [
+        {"accountId": setup.user.account, "roleName": "Admins"}
+    ]
+    # One sign-in is one credential: its refresh keeps the id, the device flow has its own.
+    assert len({r["userIdentity"]["credentialId"] for r in records}) == 2
+    by_user = trail.lookup_events(
+        LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": "jdoe"}]
+    )["Events"]
+    assert {e["EventName"] for e in by_user} >= {"CreateToken", "GetRoleCredentials", "Logout"}
+    text = json.dumps(records)
+    for token in tokens:
+        for secret in (token["accessToken"], token.get("refreshToken"), token.get("clientSecret")):
+            if secret:
+                assert secret not in text
 
 
 def test_a_denied_request_and_profiles_that_cannot_log_in(setup: Setup) -> None:

@@ -23,6 +23,7 @@ class SsoUser:
     account: str
     store: str
     one_time_password: str
+    user_id: str
 
     @property
     def start_url(self) -> str:
@@ -65,7 +66,7 @@ def provision_sso_user(server: RunningServer) -> SsoUser:
         check=True,
         timeout=60,
     ).stdout.strip()
-    return SsoUser(account, store, one_time)
+    return SsoUser(account, store, one_time, user)
 
 
 def sso_session_profile(user: SsoUser, name: str = "corp") -> str:

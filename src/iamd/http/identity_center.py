@@ -36,7 +36,15 @@ from iamd.http.sso_authorize import AUTHORIZE_PAGE, AuthorizePage
 from iamd.http.sso_pages import csrf_ok, form_fields, form_page, page_response
 from iamd.protocol.form import header
 from iamd.services.container import Services
+from iamd.services.identity_center_trail import (
+    OIDC_EVENT_SOURCE,
+    PORTAL_EVENT_SOURCE,
+    RequestFacts,
+    identity_center_event,
+)
 from iamd.services.identity_store import page_of_list
+from iamd.services.sso_oidc import TokenOwner
+from iamd.services.trail import TrailRecorder
 
 log = logging.getLogger(__name__)
 _failures = FailureLog(log)
@@ -51,10 +59,22 @@ _JSON = b"application/json"
 MAX_FIELD = 4096
 
 
+_PORTAL_EVENTS = {
+    "/assignment/accounts": "ListAccounts",
+    "/assignment/roles": "ListAccountRoles",
+    "/federation/credentials": "GetRoleCredentials",
+    "/logout": "Logout",
+}
+
+
 class IdentityCenterFront:
-    def __init__(self, services: Services) -> None:
+    def __init__(
+        self, services: Services, trail: TrailRecorder | None = None, region: str = "us-east-1"
+    ) -> None:
         self._services = services
         self._authorize = AuthorizePage(services)
+        self._trail = trail
+        self._region = region
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.raw_path.decode("latin-1").split("?", 1)[0]
@@ -127,6 +147,15 @@ class IdentityCenterFront:
             redirect_uri=_optional(body, "redirectUri"),
             code_verifier=_optional(body, "codeVerifier"),
         )
+        self._record(
+            request,
+            tokens.instance_arn,
+            tokens.user_id,
+            tokens.family,
+            OIDC_EVENT_SOURCE,
+            "CreateToken",
+            {"clientId": body["clientId"], "grantType": body["grantType"]},
+        )
         return _json(
             {
                 "accessToken": tokens.access_token,
@@ -145,6 +174,20 @@ class IdentityCenterFront:
         owner = self._services.sso_oidc.token_owner(token)
         if owner is None:
             raise UnauthorizedException()
+        parameters: dict[str, Any] = {}
+        try:
+            response = self._portal_call(path, request, owner, parameters)
+        except AwsError as error:
+            self._record_portal(request, owner, path, parameters, (error.code, error.message))
+            raise
+        self._record_portal(request, owner, path, parameters, None)
+        return response
+
+    def _portal_call(
+        self, path: str, request: HttpRequest, owner: TokenOwner, parameters: dict[str, Any]
+    ) -> HttpResponse:
+        """The call's answer; `parameters` gets each request parameter once it is checked
+        (what the trail records)."""
         query = _query(request)
         portal = self._services.sso_portal
         if path == "/logout":
@@ -158,6 +201,7 @@ class IdentityCenterFront:
             ]
             return _json(_page("accountList", items, query))
         account_id = _account_id(query)
+        parameters["accountId"] = account_id
         if path == "/assignment/roles":
             roles = [
                 {"roleName": name, "accountId": account_id}
@@ -167,6 +211,7 @@ class IdentityCenterFront:
         role_name = query.get("role_name", "")
         if not role_name or len(role_name) > 64:
             raise PortalInvalidRequestException("role_name is required.")
+        parameters["roleName"] = role_name
         issued = portal.role_credentials(owner, account_id, role_name)
         return _json(
             {
@@ -177,6 +222,59 @@ class IdentityCenterFront:
                     "expiration": int(issued.expiration.timestamp() * 1000),
                 }
             }
+        )
+
+    # -- the audit trail ---------------------------------------------------------------
+
+    def _record_portal(
+        self,
+        request: HttpRequest,
+        owner: TokenOwner,
+        path: str,
+        parameters: dict[str, Any],
+        error: tuple[str, str] | None,
+    ) -> None:
+        self._record(
+            request,
+            owner.instance_arn,
+            owner.user_id,
+            owner.family,
+            PORTAL_EVENT_SOURCE,
+            _PORTAL_EVENTS[path],
+            parameters or None,
+            error,
+        )
+
+    def _record(
+        self,
+        request: HttpRequest,
+        instance_arn: str,
+        user_id: str,
+        family: str,
+        event_source: str,
+        event_name: str,
+        parameters: dict[str, Any] | None,
+        error: tuple[str, str] | None = None,
+    ) -> None:
+        """The call's event, when there is a trail and the user's instance still exists
+        (an event belongs to an account; without the instance there is none)."""
+        if self._trail is None or not instance_arn:
+            return
+        user = self._services.sso_portal.portal_user(instance_arn, user_id, family)
+        if user is None:
+            return
+        host = header(request.headers, b"host")
+        facts = RequestFacts(
+            when=self._services.clock.now(),
+            source_ip=request.client_ip,
+            user_agent=header(request.headers, b"user-agent") or None,
+            request_id=self._services.ids.request_id(),
+            region=self._region,
+            tls_host=(host or "") if request.secure else None,
+            tls=request.tls,
+        )
+        self._trail.record(
+            identity_center_event(user, facts, event_source, event_name, parameters, error)
         )
 
     # -- the device verification page --------------------------------------------------

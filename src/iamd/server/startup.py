@@ -213,7 +213,7 @@ def _serve_on(
             metrics=metrics,
             trail=trail,
         ).handle,
-        identity_center=IdentityCenterFront(services),
+        identity_center=IdentityCenterFront(services, trail, settings.region),
         fail_path=settings.test_fail_path,
         oidc=OidcIssuerEndpoint(
             services, executor, max_concurrent=settings.worker_threads // 2

@@ -103,6 +103,10 @@ class Tokens:
     access_token: str = field(repr=False)
     refresh_token: str = field(repr=False)
     expires_in: int
+    # Whom they were issued to, for the audit trail.
+    instance_arn: str = ""
+    user_id: str = ""
+    family: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,7 +438,14 @@ class SsoOidcService:
                     expires=now + lifetime,
                 )
             )
-        return Tokens(access, refresh, int(ACCESS_TOKEN_LIFETIME.total_seconds()))
+        return Tokens(
+            access,
+            refresh,
+            int(ACCESS_TOKEN_LIFETIME.total_seconds()),
+            instance_arn,
+            user_id,
+            family,
+        )
 
     # -- the authorization-code grant's browser side -----------------------------------
 

@@ -24,6 +24,7 @@ from iamd.auth.passwords import PasswordHashing
 from iamd.clock import Clock
 from iamd.errors import ForbiddenException, PortalResourceNotFoundException, ValidationError
 from iamd.model.identity_center import AccountAssignment, DirectoryUser, Instance, PermissionSet
+from iamd.services.identity_center_trail import PortalUser
 from iamd.services.sso_oidc import TokenOwner
 from iamd.services.sts import IssuedCredentials, StsService
 from iamd.services.throttle import FailureLedger
@@ -154,6 +155,21 @@ class SsoPortalService:
             raise ForbiddenException()
         return self._sts_of(account_id).identity_center_session(
             role, user.user_name, ps.session_seconds
+        )
+
+    def portal_user(self, instance_arn: str, user_id: str, family: str) -> PortalUser | None:
+        """The user as the audit trail names them (None: the instance is gone)."""
+        with self._tx.read() as repos:
+            instance = repos.identity_center.instance(instance_arn)
+            if instance is None:
+                return None
+            user = repos.identity_center.user(instance.identity_store_id, user_id)
+        return PortalUser(
+            instance.owner_account_id,
+            instance.identity_store_id,
+            user_id,
+            user.user_name if user is not None else None,
+            family,
         )
 
     def _store_of(self, repos: Repositories, instance_arn: str) -> str:
