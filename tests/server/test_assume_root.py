@@ -141,6 +141,15 @@ def test_the_session_is_the_member_root_held_to_its_task_policy(
     assert root_iam.list_access_keys()["AccessKeyMetadata"] == []
     assert root_iam.list_mfa_devices()["MFADevices"] == []
     assert root_iam.list_signing_certificates()["Certificates"] == []
+    root_user = root_iam.get_user()["User"]
+    assert (root_user["UserId"], root_user["Arn"]) == (member, f"arn:aws:iam::{member}:root")
+    assert "UserName" not in root_user
+    assert root_user["CreateDate"].tzinfo is not None
+    no_password = error_of(root_iam.get_login_profile)
+    assert (no_password["Code"], no_password["Message"]) == (
+        "NoSuchEntity",
+        "Login Profile for User root cannot be found.",
+    )
     # Anything else, and the same actions on any other user, the task policy denies.
     for call, params, resource in (
         (root_iam.create_user, {"UserName": "mallory"}, "user/mallory"),
