@@ -164,6 +164,36 @@ def test_the_session_is_the_member_root_held_to_its_task_policy(
             assert f"arn:aws:iam::{member}:{resource}" in refused["Message"]
     assert [u["UserName"] for u in member_iam.list_users()["Users"]] == ["alice"]
 
+    # A deletion task session finds nothing to delete on iamd's root user.
+    deleting = _client(
+        server,
+        "iam",
+        server.client("sts").assume_root(
+            TargetPrincipal=member, TaskPolicyArn={"arn": TASK + "IAMDeleteRootUserCredentials"}
+        )["Credentials"],
+    )
+    for call, params, message in (
+        (
+            deleting.delete_access_key,
+            {"AccessKeyId": "AKIAEXAMPLEEXAMPLE77"},
+            "The Access Key with id AKIAEXAMPLEEXAMPLE77 cannot be found.",
+        ),
+        (
+            deleting.delete_signing_certificate,
+            {"CertificateId": "A" * 24},
+            f"The Certificate with id {'A' * 24} cannot be found.",
+        ),
+        (deleting.delete_login_profile, {}, "Login Profile for User root cannot be found."),
+    ):
+        missing = error_of(call, **params)
+        assert (missing["Code"], missing["Message"]) == ("NoSuchEntity", message)
+    alice_key = member_iam.list_access_keys(UserName="alice")["AccessKeyMetadata"][0]
+    refused = error_of(
+        deleting.delete_access_key, UserName="alice", AccessKeyId=alice_key["AccessKeyId"]
+    )
+    assert refused["Code"] == "AccessDenied"
+    assert member_iam.list_access_keys(UserName="alice")["AccessKeyMetadata"] == [alice_key]
+
     # A password task session may create no access key either.
     password = server.client("sts").assume_root(
         TargetPrincipal=member, TaskPolicyArn={"arn": TASK + "IAMCreateRootUserPassword"}

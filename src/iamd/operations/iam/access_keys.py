@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from iamd.errors import NoSuchEntity
 from iamd.model import AccessKeyStatus
 from iamd.operations.iam.shapes import (
     EMPTY_PAGE,
@@ -49,6 +50,9 @@ def update_access_key(ctx: CallContext, p: Params) -> Result:
 
 
 def delete_access_key(ctx: CallContext, p: Params) -> Result:
+    if about_root_user(ctx.caller, p):
+        # The root user holds none in iamd: what it names cannot be found.
+        raise NoSuchEntity.access_key(p["AccessKeyId"])
     user_name = target_user_name(ctx.caller, p.get("UserName"))
     ctx.services.access_keys.delete(user_name, p["AccessKeyId"])
     return None

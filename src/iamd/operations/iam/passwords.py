@@ -49,6 +49,9 @@ def update_login_profile(ctx: CallContext, p: Params) -> Result:
 
 
 def delete_login_profile(ctx: CallContext, p: Params) -> Result:
+    if about_root_user(ctx.caller, p):
+        # The root user holds none in iamd: what it names cannot be found.
+        raise NoSuchEntity.login_profile("root")
     ctx.services.passwords.delete(target_user_name(ctx.caller, p.get("UserName")))
     return None
 

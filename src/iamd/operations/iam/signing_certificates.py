@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from iamd.errors import NoSuchEntity
 from iamd.model.certificates import SigningCertificate, SigningCertificateStatus
 from iamd.operations.iam.shapes import (
     EMPTY_PAGE,
@@ -51,6 +52,9 @@ def update_signing_certificate(ctx: CallContext, p: Params) -> Result:
 
 
 def delete_signing_certificate(ctx: CallContext, p: Params) -> Result:
+    if about_root_user(ctx.caller, p):
+        # The root user holds none in iamd: what it names cannot be found.
+        raise NoSuchEntity.signing_certificate(p["CertificateId"])
     user_name = target_user_name(ctx.caller, p.get("UserName"))
     ctx.services.signing_certificates.delete(user_name, p["CertificateId"])
     return None
