@@ -8,11 +8,13 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.server.test_organizations import create_account, error_of
-from tests.support.servers import RunningServer, start_server
+from tests.support.awscli import AwsCli
+from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, start_server
 
 TASK = "arn:aws:iam::aws:policy/root-task/"
 AUDIT = {"arn": TASK + "IAMAuditRootUserCredentials"}
@@ -270,3 +272,32 @@ def test_identity_policies_govern_assume_root_and_disabling_ends_sessions(
     iam.disable_organizations_root_sessions()
     ended = error_of(root_iam.list_access_keys)
     assert ended["Code"] == "InvalidClientTokenId"
+
+
+def test_the_aws_cli_opens_and_uses_a_root_session(
+    server: RunningServer, member: str, tmp_path: Path
+) -> None:
+    server.client("iam").enable_organizations_root_sessions()
+    cli = AwsCli(server, ADMIN_KEY_ID, ADMIN_SECRET, tmp_path)
+    issued = cli.run(
+        "sts",
+        "assume-root",
+        "--target-principal",
+        member,
+        "--task-policy-arn",
+        f"arn={AUDIT['arn']}",
+        "--duration-seconds",
+        "300",
+    ).json()["Credentials"]
+    root = AwsCli(
+        server,
+        issued["AccessKeyId"],
+        issued["SecretAccessKey"],
+        tmp_path,
+        session_token=issued["SessionToken"],
+    )
+    assert root.run("sts", "get-caller-identity").json()["Arn"] == f"arn:aws:iam::{member}:root"
+    assert root.run("iam", "list-access-keys").json()["AccessKeyMetadata"] == []
+    denied = root.run("iam", "create-user", "--user-name", "eve", check=False)
+    assert denied.returncode != 0
+    assert "AccessDenied" in denied.stderr
