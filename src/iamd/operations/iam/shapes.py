@@ -159,7 +159,8 @@ def access_key_metadata_shape(key: AccessKey) -> dict[str, Any]:
 def about_root_user(caller: Caller, params: Any) -> bool:
     """Whether a request about "the caller" comes from a root session (AssumeRoot) and
     names no user: it is about the member account's root user, which in iamd holds no
-    access keys, MFA devices or signing certificates, so its lists are empty."""
+    access keys, MFA devices, signing certificates or password (its lists are empty,
+    what it names cannot be found)."""
     return caller.principal_type is PrincipalType.ACCOUNT and params.get("UserName") is None
 
 
