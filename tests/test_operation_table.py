@@ -340,7 +340,6 @@ DELEGATION = (
     "AWS partner delegation requests: CreateDelegationRequest is 'not available for general "
     "use' (partner onboarding), and the rest act only on such requests"
 )
-ROOT_ACCESS = "issue 16 item 4: root sessions (AssumeRoot), not built yet"
 NOT_SERVED: dict[tuple[str, str], str] = {
     **{
         ("iam", name): DELEGATION
@@ -366,7 +365,6 @@ NOT_SERVED: dict[tuple[str, str], str] = {
         )
         for name in ("GenerateOrganizationsAccessReport", "GetOrganizationsAccessReport")
     },
-    ("sts", "AssumeRoot"): ROOT_ACCESS,
     ("sts", "GetDelegatedAccessToken"): (
         "exchanges a partner delegation request's token (see the delegation requests)"
     ),
@@ -463,6 +461,7 @@ def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
         "GetFederationToken",
         "DecodeAuthorizationMessage",
         "GetWebIdentityToken",
+        "AssumeRoot",
     }
     # Served unsigned, as AWS serves them: the token or assertion authenticates, the
     # role's trust policy alone authorizes.
@@ -504,6 +503,15 @@ def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
     assert not token.always_allowed
     assert not token.authorized_by_handler
     assert token.resource(world.ctx, {"Audience": ["a"], "SigningAlgorithm": "ES384"}) == "*"
+    # AssumeRoot: sts:AssumeRoot on the target member account's root user, by the
+    # pipeline (the organization's rules are the handler's).
+    root = served["AssumeRoot"]
+    assert not root.always_allowed
+    assert not root.authorized_by_handler
+    task = {"arn": "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"}
+    for target in ("210987654321", "arn:aws:iam::210987654321:root"):
+        params = {"TargetPrincipal": target, "TaskPolicyArn": task}
+        assert root.resource(world.ctx, params) == "arn:aws:iam::210987654321:root"
 
 
 REPO = f"arn:aws:codecommit:us-east-1:{ACCOUNT}:MyDemoRepo"

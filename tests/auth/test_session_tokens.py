@@ -38,6 +38,22 @@ def test_claims_survive_the_round_trip() -> None:
         assert secret not in raw
 
 
+def test_a_root_session_keeps_its_account_and_task_policy() -> None:
+    tokens = SessionTokens(SecretBox(os.urandom(32)))
+    root = SessionClaims(
+        access_key_id="ASIAEXAMPLEEXAMPLE33",
+        secret_access_key="r" * 40,
+        kind=SessionKind.ROOT,
+        principal_id="210987654321",
+        issued=1_800_000_000,
+        expires=1_800_000_900,
+        policy_arns=("arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials",),
+    )
+    opened = tokens.open(tokens.seal(root), root.access_key_id)
+    assert opened == root
+    assert opened.kind is SessionKind.ROOT
+
+
 def test_token_opens_only_with_its_key_id_and_master_key() -> None:
     box = SecretBox(os.urandom(32))
     token = SessionTokens(box).seal(CLAIMS)

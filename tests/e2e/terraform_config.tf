@@ -97,9 +97,10 @@ data "aws_iam_policy_document" "inline" {
 resource "aws_iam_user" "alice" {
   name = "tf-alice"
   path = "/tf/"
-  # PENDING: force_destroy = true, once iamd serves ListServiceSpecificCredentials
-  # (the provider lists a user's service-specific credentials before deleting it).
-  tags = local.two ? { team = "blue", stage = "two" } : { team = "red" }
+  # The provider lists and deletes the user's keys, certificates, SSH keys, MFA devices,
+  # login profile and service-specific credentials before DeleteUser.
+  force_destroy = true
+  tags          = local.two ? { team = "blue", stage = "two" } : { team = "red" }
 }
 
 resource "aws_iam_user" "bob" {
@@ -284,6 +285,29 @@ resource "aws_iam_server_certificate" "web" {
   tags              = local.two ? { stage = "two" } : { stage = "one" }
 }
 
+# Identity providers.
+
+resource "aws_iam_openid_connect_provider" "ci" {
+  url             = "https://token.ci.example.com/tf"
+  client_id_list  = local.two ? ["sts.amazonaws.com", "tf-second-client"] : ["sts.amazonaws.com"]
+  thumbprint_list = local.two ? ["bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"] : ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]
+  tags            = local.two ? { stage = "two" } : { stage = "one" }
+}
+
+resource "aws_iam_saml_provider" "corp" {
+  name                   = "tf-corp"
+  saml_metadata_document = file("${path.module}/${local.two ? "saml-two.xml" : "saml-one.xml"}")
+  tags                   = local.two ? { stage = "two" } : { stage = "one" }
+}
+
+# CodeCommit's HTTPS git credentials.
+
+resource "aws_iam_service_specific_credential" "git" {
+  service_name = "codecommit.amazonaws.com"
+  user_name    = aws_iam_user.alice.name
+  status       = local.two ? "Inactive" : "Active"
+}
+
 # The account.
 
 resource "aws_iam_account_alias" "alias" {
@@ -416,4 +440,27 @@ output "access_key_id" {
 
 output "service_linked_role" {
   value = aws_iam_service_linked_role.autoscaling.name
+}
+
+output "oidc_provider" {
+  value = {
+    arn         = aws_iam_openid_connect_provider.ci.arn
+    client_ids  = aws_iam_openid_connect_provider.ci.client_id_list
+    thumbprints = aws_iam_openid_connect_provider.ci.thumbprint_list
+  }
+}
+
+output "saml_provider" {
+  value = {
+    arn         = aws_iam_saml_provider.corp.arn
+    valid_until = aws_iam_saml_provider.corp.valid_until
+  }
+}
+
+output "git_credential" {
+  value = {
+    id        = aws_iam_service_specific_credential.git.service_specific_credential_id
+    user_name = aws_iam_service_specific_credential.git.service_user_name
+    status    = aws_iam_service_specific_credential.git.status
+  }
 }

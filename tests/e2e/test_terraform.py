@@ -25,6 +25,7 @@ import pytest
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from tests.support.certificates import chain, issue, rsa_key
+from tests.support.saml_idp import SamlIdp
 from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, start_server
 
 pytestmark = pytest.mark.slow
@@ -34,6 +35,7 @@ PROVIDER_MIRROR = Path(os.environ.get("IAMD_TEST_TF_PLUGINS", "/opt/tf-plugins")
 PROVIDER_DIR = "registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64"
 CONFIG = Path(__file__).with_name("terraform_config.tf")
 ACCOUNT = "123456789012"
+SAML_UNTIL = "2030-01-01T00:00:00Z"
 
 # Every IAM resource type the configuration manages (checked against the file, so the
 # list cannot drift from it).
@@ -47,6 +49,7 @@ COVERED_RESOURCES = {
     "aws_iam_group_policy_attachment",
     "aws_iam_group_policy_attachments_exclusive",
     "aws_iam_instance_profile",
+    "aws_iam_openid_connect_provider",
     "aws_iam_policy",
     "aws_iam_policy_attachment",
     "aws_iam_role",
@@ -54,8 +57,10 @@ COVERED_RESOURCES = {
     "aws_iam_role_policy",
     "aws_iam_role_policy_attachment",
     "aws_iam_role_policy_attachments_exclusive",
+    "aws_iam_saml_provider",
     "aws_iam_server_certificate",
     "aws_iam_service_linked_role",
+    "aws_iam_service_specific_credential",
     "aws_iam_signing_certificate",
     "aws_iam_user",
     "aws_iam_user_group_membership",
@@ -79,14 +84,6 @@ COVERED_DATA_SOURCES = {
     "aws_iam_session_context",
     "aws_iam_user",
     "aws_iam_users",
-}
-# PENDING: resource types issue 16 asks for that iamd does not serve yet (other work in
-# progress). When one lands, add it to terraform_config.tf and move it to
-# COVERED_RESOURCES; test_pending_types_are_not_configured_yet keeps this list honest.
-PENDING_RESOURCES = {
-    "aws_iam_openid_connect_provider",
-    "aws_iam_saml_provider",
-    "aws_iam_service_specific_credential",
 }
 
 
@@ -153,6 +150,17 @@ def _write_inputs(workdir: Path) -> None:
     (workdir / "server.pem").write_text(pki.leaf.pem)
     (workdir / "server.key").write_text(pki.leaf.key_pem)
     (workdir / "chain.pem").write_text(pki.chain_pem)
+    # Two identity providers' metadata: the SAML provider's document changes in "two".
+    # Both expire at the same moment: hashicorp/aws 5.100 does not read valid_until back
+    # after UpdateSAMLProvider, so a changed date would show as an output change in the
+    # next plan (against AWS as against iamd; the resource itself has no drift).
+    for stage in ("one", "two"):
+        idp = SamlIdp(workdir / f"idp-{stage}", entity_id=f"https://idp-{stage}.example.test/saml")
+        document = idp.metadata.replace(
+            "<ns0:EntityDescriptor ", f'<ns0:EntityDescriptor validUntil="{SAML_UNTIL}" ', 1
+        )
+        assert document != idp.metadata
+        (workdir / f"saml-{stage}.xml").write_text(document)
 
 
 @pytest.fixture(scope="module")
@@ -204,10 +212,6 @@ def test_the_configuration_covers_the_listed_types() -> None:
     assert _types_in("data") == COVERED_DATA_SOURCES
 
 
-def test_pending_types_are_not_configured_yet() -> None:
-    assert not PENDING_RESOURCES & _types_in("resource")
-
-
 def _names(iam: Any) -> dict[str, Any]:
     """Everything the configuration could leave behind, as boto3 lists it."""
 
@@ -241,6 +245,10 @@ def _names(iam: Any) -> dict[str, Any]:
             d["SerialNumber"] for d in pages("list_virtual_mfa_devices", "VirtualMFADevices")
         ),
         "aliases": iam.list_account_aliases()["AccountAliases"],
+        "oidc_providers": sorted(
+            p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+        ),
+        "saml_providers": sorted(p["Arn"] for p in iam.list_saml_providers()["SAMLProviderList"]),
         "password_policy": password_policy,
     }
 
@@ -271,6 +279,17 @@ def test_apply_plan_update_destroy(terraform: Terraform) -> None:
     assert made["password_policy"]["MinimumPasswordLength"] == 14
     keys = iam.list_access_keys(UserName="tf-alice")["AccessKeyMetadata"]
     assert [(k["AccessKeyId"], k["Status"]) for k in keys] == [(out["access_key_id"], "Active")]
+    oidc_arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.ci.example.com/tf"
+    assert out["oidc_provider"]["arn"] == oidc_arn
+    assert out["oidc_provider"]["client_ids"] == ["sts.amazonaws.com"]
+    assert out["saml_provider"]["arn"] == f"arn:aws:iam::{ACCOUNT}:saml-provider/tf-corp"
+    assert out["saml_provider"]["valid_until"] == SAML_UNTIL
+    assert out["git_credential"]["status"] == "Active"
+    assert out["git_credential"]["user_name"].startswith("tf-alice-at-")
+    git = iam.list_service_specific_credentials(UserName="tf-alice")["ServiceSpecificCredentials"]
+    assert [(c["ServiceSpecificCredentialId"], c["Status"]) for c in git] == [
+        (out["git_credential"]["id"], "Active")
+    ]
 
     terraform.apply("two")
     terraform.assert_no_drift("two")
@@ -294,6 +313,13 @@ def test_apply_plan_update_destroy(terraform: Terraform) -> None:
     assert sorted(g["GroupName"] for g in bob_groups) == ["tf-devs", "tf-oncall", "tf-ops"]
     keys = iam.list_access_keys(UserName="tf-alice")["AccessKeyMetadata"]
     assert [k["Status"] for k in keys] == ["Inactive"]
+    oidc = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=oidc_arn)
+    assert sorted(oidc["ClientIDList"]) == ["sts.amazonaws.com", "tf-second-client"]
+    assert oidc["ThumbprintList"] == ["b" * 40]
+    saml = iam.get_saml_provider(SAMLProviderArn=out["saml_provider"]["arn"])
+    assert "idp-two.example.test" in saml["SAMLMetadataDocument"]
+    git = iam.list_service_specific_credentials(UserName="tf-alice")["ServiceSpecificCredentials"]
+    assert [c["Status"] for c in git] == ["Inactive"]
 
     terraform.run("destroy", "-auto-approve", "-var=stage=two")
     assert _names(iam) == before

@@ -59,6 +59,46 @@ MALFORMED = {
         _doc(Action="GetObject"),
         "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
     ),
+    # Resource ARNs (issue 16 item 5): fewer than six parts, partitions, regions.
+    "arn-five-parts-with-empty-field": (
+        _doc(Resource="arn:aws:iam::user/alice"),
+        "The policy failed legacy parsing",
+    ),
+    "arn-five-parts": (
+        _doc(Resource="arn:aws:s3:us-east-1:bucket"),
+        'Resource arn:aws:s3:us-east-1:bucket must be in ARN format or "*".',
+    ),
+    "arn-no-service": (
+        _doc(Resource="arn:aws"),
+        "Resource vendor must be fully qualified and cannot contain regexes.",
+    ),
+    "arn-wildcard-service": (
+        _doc(Resource="arn:aws:s3*:::bucket"),
+        "Resource vendor must be fully qualified and cannot contain regexes.",
+    ),
+    "arn-unknown-partition": (
+        _doc(Resource="arn:aws-moon:s3:::bucket"),
+        'Partition "aws-moon" is not valid for resource "arn:aws-moon:s3:::bucket".',
+    ),
+    "arn-unknown-partition-short": (
+        _doc(Resource="arn:amazon:s3"),
+        'Partition "amazon" is not valid for resource "arn:amazon:s3".',
+    ),
+    "arn-iam-region": (
+        _doc(Resource="arn:aws:iam:us-east-1:123456789012:user/alice"),
+        "IAM resource arn:aws:iam:us-east-1:123456789012:user/alice cannot contain region "
+        "information.",
+    ),
+    "arn-iam-path": (
+        _doc(Resource="arn:aws:iam::123456789012:bucket/alice"),
+        'IAM resource path must either be "*" or start with user/, group/, role/, policy/, '
+        "instance-profile/, mfa/, server-certificate/, federated-user/, sms-mfa/, "
+        "saml-provider/, oidc-provider/, report/, access-report/.",
+    ),
+    "arn-s3-region": (
+        _doc(Resource="arn:aws:s3:eu-west-1::bucket/key"),
+        "Resource arn:aws:s3:eu-west-1::bucket/key can not contain region information.",
+    ),
     # Several faults: the one AWS's validation meets first (Sid uniqueness before the
     # action's prefix, though the prefix fault comes first in the document).
     "several-faults": (
@@ -197,3 +237,18 @@ def test_s3_arn_with_a_region_is_refused_and_unprefixed_condition_keys_are_accep
     )
     created = iam.create_policy(PolicyName=f"{unique}-cond", PolicyDocument=unprefixed)
     iam.delete_policy(PolicyArn=created["Policy"]["Arn"])
+
+
+def test_an_account_root_user_is_a_valid_iam_resource(iam: Any, unique: str) -> None:
+    # AWS's own root-task policies name arn:aws:iam::*:root (NotResource), so IAM takes it.
+    for index, resource in enumerate(("arn:aws:iam::*:root", "arn:aws:iam::123456789012:root")):
+        document = _doc(Action="iam:ListAccessKeys", Resource=resource)
+        created = iam.create_policy(PolicyName=f"{unique}-root{index}", PolicyDocument=document)
+        iam.delete_policy(PolicyArn=created["Policy"]["Arn"])
+    # Anything else after the account is still refused.
+    refused = error_of(
+        iam.create_policy,
+        PolicyName=f"{unique}-rooted",
+        PolicyDocument=_doc(Resource="arn:aws:iam::123456789012:rooted"),
+    )
+    assert refused[1] == "MalformedPolicyDocument"

@@ -1,6 +1,6 @@
 """STS session tokens: the temporary credential is the token, sealed by the server.
 
-A session (GetSessionToken, AssumeRole, GetFederationToken) needs no table: everything
+A session (GetSessionToken, AssumeRole, GetFederationToken, AssumeRoot) needs no table: everything
 the server must know about it (the ``ASIA`` access key id, the secret that requests are
 signed with, who the session is for, when it was issued and expires, the MFA
 authentication time, session policies, session tags, source identity) is written into
@@ -47,6 +47,9 @@ class SessionKind(StrEnum):
     # GetFederationToken: a federated user of the IAM user that asked, limited to the
     # session policies passed (the federated user's name is the session name).
     FEDERATED = "federated"
+    # AssumeRoot: the root user of a member account (the principal id is the account
+    # id), restricted by the one root-task policy in `policy_arns`.
+    ROOT = "root"
 
 
 class InvalidSessionToken(ValueError):
@@ -61,7 +64,7 @@ class SessionClaims:
     secret_access_key: str = field(repr=False)
     kind: SessionKind
     # The IAM user's id (AIDA...) for USER and FEDERATED sessions, the role's id
-    # (AROA...) for ROLE.
+    # (AROA...) for ROLE, the member account's id for ROOT.
     principal_id: str
     issued: int  # epoch seconds
     expires: int  # epoch seconds; the session is refused from this second on

@@ -245,6 +245,10 @@ def _session_refused(
 # Organizations' resources name the management account in every member's requests; the
 # organization itself decides who may see them.
 _ACCOUNT_SCOPED_SERVICES = frozenset({"iam", "sts", "codecommit"})
+# Actions on another account's resource whose consent is the organization's: AssumeRoot
+# names a member account's root user, and the member's side is the organization's
+# RootSessions feature, which the operation itself checks (operations/sts/root_sessions.py).
+_ORGANIZATION_GRANTED_ACTIONS = frozenset({"sts:AssumeRoot"})
 
 
 def _refuse_other_account(request: AuthorizationRequest, context: RequestContext) -> None:
@@ -257,6 +261,8 @@ def _refuse_other_account(request: AuthorizationRequest, context: RequestContext
     resource_account = context.variable("aws:resourceaccount")
     caller = request.credential.caller
     if resource_account is None or resource_account == caller.account_id:
+        return
+    if request.action in _ORGANIZATION_GRANTED_ACTIONS:
         return
     if request.action.partition(":")[0] in _ACCOUNT_SCOPED_SERVICES:
         raise AccessDenied(

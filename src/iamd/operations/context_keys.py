@@ -9,7 +9,7 @@ request is about.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from iamd.errors import AwsError, NoSuchEntity
@@ -52,6 +52,10 @@ def request_condition_keys(
         # The token's lifetime, the default included, so a NumericLessThanEquals
         # condition holds for a request that leaves it out.
         keys["sts:DurationSeconds"] = str(params.get("DurationSeconds") or DEFAULT_DURATION_SECONDS)
+    if action == "sts:AssumeRoot" and isinstance(params.get("TaskPolicyArn"), Mapping):
+        arn = params["TaskPolicyArn"].get("arn")
+        if isinstance(arn, str):
+            keys["sts:TaskPolicyArn"] = arn
     if with_resource_tags and action.startswith("iam:"):
         if "UserName" in params or action in _CALLER_ACTIONS:
             keys.update(_resource_tags(ctx, params.get("UserName")))

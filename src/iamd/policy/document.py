@@ -373,7 +373,9 @@ class _Checker:
         if service == "iam":
             if region:
                 self.report(f"IAM resource {text} cannot contain region information.", node)
-            elif resource != "*" and not resource.startswith(IAM_RESOURCE_PREFIXES):
+            elif resource not in ("*", "root") and not resource.startswith(IAM_RESOURCE_PREFIXES):
+                # `root` (an account's root user) is not in AWS's message, but AWS's own
+                # root-task policies name arn:aws:iam::*:root, so IAM accepts it.
                 self.report(IAM_RESOURCE_PATH, node)
 
     def principals(

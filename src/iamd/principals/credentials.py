@@ -29,9 +29,11 @@ from iamd.auth.session_tokens import InvalidSessionToken, SessionClaims, Session
 from iamd.errors import ExpiredToken, InvalidClientTokenId
 from iamd.ids import IdPrefix
 from iamd.model import AccessKeyStatus, Tag, User
+from iamd.policy import PolicyKind
 from iamd.principals.caller import Caller, PrincipalType
 from iamd.principals.organization_policies import organization_keys
-from iamd.principals.principal_policies import PolicyCompiler, PrincipalPolicies
+from iamd.principals.principal_policies import PolicyCompiler, PrincipalPolicies, typed_source
+from iamd.root_task_policies import ROOT_USER_DOCUMENT, task_policy_document
 from iamd.store.cache import BoundedCache
 from iamd.store.sql.access_keys import AccessKeyRepository
 from iamd.store.transactions import Repositories, Transactions
@@ -159,6 +161,8 @@ class CredentialResolver:
                 resolved = self._load_user_session(repos, claims)
             elif claims.kind is SessionKind.FEDERATED:
                 resolved = self._load_federated_session(repos, claims)
+            elif claims.kind is SessionKind.ROOT:
+                resolved = self._load_root_session(repos, claims)
             else:
                 resolved = self._load_role_session(repos, claims)
         # Outside the read transaction: the organization source may open its own.
@@ -234,6 +238,52 @@ class CredentialResolver:
         )
         # A role session's aws:PrincipalArn is its role's ARN (iam-facts §7.6).
         return _session_credential(claims, caller, role.arn, role.tags, policies)
+
+    def _load_root_session(
+        self, repos: Repositories, claims: SessionClaims
+    ) -> ResolvedCredential | None:
+        # An AssumeRoot session: the member account's root user, which may do anything,
+        # with the task policy's Deny statements on top (every root-task policy is made
+        # of Deny statements only, so it is compiled beside the root's allow-everything
+        # rather than as a session policy, whose intersection would allow nothing). It
+        # acts only while the account is open and still a member of an organization with
+        # RootSessions on: disabling the feature ends every root session at once.
+        account = claims.principal_id
+        if len(claims.policy_arns) != 1 or not account_is_open(repos, account):
+            return None
+        task_arn = claims.policy_arns[0]
+        task_document = task_policy_document(task_arn)
+        member = repos.organizations.member(account)
+        org = None if member is None else repos.organizations.by_id(member.organization_id)
+        if (
+            task_document is None
+            or org is None
+            or org.management_account_id == account
+            or not repos.organizations.root_sessions_enabled(org.organization_id)
+        ):
+            return None
+        identity = (
+            self._compiler.compile(
+                ROOT_USER_DOCUMENT, PolicyKind.IDENTITY, typed_source("none", "root user")
+            ),
+            self._compiler.compile(
+                task_document,
+                PolicyKind.IDENTITY,
+                typed_source("aws-managed", task_arn.rsplit("/", 1)[-1]),
+            ),
+        )
+        caller = Caller(
+            account_id=account,
+            arn=f"arn:aws:iam::{account}:root",
+            user_id=account,
+            principal_type=PrincipalType.ACCOUNT,
+            access_key_id=claims.access_key_id,
+            user=None,
+            session=claims,
+        )
+        return _session_credential(
+            claims, caller, caller.arn, (), PrincipalPolicies.of(identity, None)
+        )
 
 
 def with_organization(compiler: PolicyCompiler, resolved: ResolvedCredential) -> ResolvedCredential:

@@ -84,6 +84,13 @@ _SERVICE = "service"
 _IAM = "iam"
 IAM_PRINCIPAL = "iam.amazonaws.com"
 ROOT_FEATURES = ("RootCredentialsManagement", "RootSessions")
+# Why AssumeRoot refuses (AccessDenied); AWS does not document its texts: these are
+# iamd's, each naming the rule that refused.
+NOT_MANAGEMENT = (
+    "AssumeRoot must be called with credentials of the organization's management account"
+)
+ROOT_SESSIONS_OFF = "Centralized root access (RootSessions) is not enabled for the organization"
+NOT_A_MEMBER = "The TargetPrincipal is not an active member account of your organization"
 
 #: Schedules a callable on a background thread (never the event loop).
 Background = Callable[[Callable[[], None]], object]
@@ -303,6 +310,34 @@ class OrganizationsService:
                 return False
             names = repos.organizations.features(member.organization_id, _IAM)
             return feature in {n for n, _ in names}
+
+    def root_session_problem(self, caller_account: str, target_account: str) -> str | None:
+        """Why `caller_account` may not open a root session in `target_account`
+        (AssumeRoot), or None when it may: the caller must be the management account of
+        an organization in all-features mode with IAM's trusted access and RootSessions
+        on, and the target an open member account of that organization other than the
+        management account itself."""
+        with self._tx.read() as repos:
+            member = repos.organizations.member(caller_account)
+            org = None if member is None else repos.organizations.by_id(member.organization_id)
+            # iamd has no delegated administrators: only the management account asks.
+            if org is None or org.management_account_id != caller_account:
+                return NOT_MANAGEMENT
+            if org.feature_set != "ALL" or not repos.organizations.root_sessions_enabled(
+                org.organization_id
+            ):
+                return ROOT_SESSIONS_OFF
+            target = repos.organizations.member(target_account)
+            if (
+                target is None
+                or target.organization_id != org.organization_id
+                or target_account == org.management_account_id
+            ):
+                return NOT_A_MEMBER
+            account = repos.account.get_account(target_account)
+            if account is None or account.status != "ACTIVE":
+                return NOT_A_MEMBER
+        return None
 
     # -- accounts --------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
-"""STS use cases: session credentials (GetSessionToken, AssumeRole, GetFederationToken)
-and key look-ups.
+"""STS use cases: session credentials (GetSessionToken, AssumeRole, GetFederationToken,
+AssumeRoot) and key look-ups.
 
 Issuing a session draws a new ``ASIA`` access key id and a secret, and seals both with
 the session's facts into the session token (``auth/session_tokens.py``); nothing is
@@ -45,6 +45,8 @@ ROLE_SESSION_DEFAULT_SECONDS = 3_600
 FEDERATION_DEFAULT_SECONDS = 43_200
 ROOT_SESSION_MAX_SECONDS = 3_600
 CHAINED_SESSION_MAX_SECONDS = 3_600
+# AssumeRoot: 0 to 900 seconds (the model's bounds), 900 by default.
+ROOT_TASK_SESSION_DEFAULT_SECONDS = 900
 # Session policies: at most 2048 characters of inline policy plaintext, at most 10
 # managed policy ARNs; the packed form of policies and tags has its own limit.
 SESSION_POLICY_MAX_CHARS = 2_048
@@ -251,6 +253,22 @@ class StsService:
             session_policy=policy,
             policy_arns=policy_arns,
             tags=tags,
+        )
+
+    def assume_root(
+        self, target_account: str, task_policy_arn: str, duration_seconds: int | None
+    ) -> IssuedCredentials:
+        """A root session of `target_account` restricted by the root-task policy
+        `task_policy_arn` (the caller, the target and the policy already checked)."""
+        duration = (
+            ROOT_TASK_SESSION_DEFAULT_SECONDS if duration_seconds is None else duration_seconds
+        )
+        return self._issue(
+            self._clock.now(),
+            duration,
+            kind=SessionKind.ROOT,
+            principal_id=target_account,
+            policy_arns=(task_policy_arn,),
         )
 
     def encode_authorization_message(self, explanation: dict[str, Any]) -> str | None:

@@ -69,6 +69,7 @@ _READ_NAMES = frozenset(
         "AssumeRole",
         "AssumeRoleWithSAML",
         "AssumeRoleWithWebIdentity",
+        "AssumeRoot",
         "DecodeAuthorizationMessage",
         "GitPull",
     }
@@ -81,6 +82,7 @@ _RESPONSE_KEPT = frozenset(
         "AssumeRole",
         "AssumeRoleWithSAML",
         "AssumeRoleWithWebIdentity",
+        "AssumeRoot",
         "GetSessionToken",
         "GetFederationToken",
     }

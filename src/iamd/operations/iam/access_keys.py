@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from iamd.errors import NoSuchEntity
 from iamd.model import AccessKeyStatus
-from iamd.operations.iam.shapes import access_key_metadata_shape, max_items, paged, settable_status
+from iamd.operations.iam.shapes import (
+    EMPTY_PAGE,
+    about_root_user,
+    access_key_metadata_shape,
+    max_items,
+    paged,
+    settable_status,
+)
 from iamd.operations.registry import CallContext, Operation, Params, Result, user_resource
 from iamd.services.users import target_user_name
 
@@ -26,6 +34,8 @@ def create_access_key(ctx: CallContext, p: Params) -> Result:
 
 
 def list_access_keys(ctx: CallContext, p: Params) -> Result:
+    if about_root_user(ctx.caller, p):
+        return paged(EMPTY_PAGE, "AccessKeyMetadata", access_key_metadata_shape)
     user_name = target_user_name(ctx.caller, p.get("UserName"))
     page = ctx.services.access_keys.listing(user_name, p.get("Marker"), max_items(p))
     return paged(page, "AccessKeyMetadata", access_key_metadata_shape)
@@ -40,6 +50,9 @@ def update_access_key(ctx: CallContext, p: Params) -> Result:
 
 
 def delete_access_key(ctx: CallContext, p: Params) -> Result:
+    if about_root_user(ctx.caller, p):
+        # The root user holds none in iamd: what it names cannot be found.
+        raise NoSuchEntity.access_key(p["AccessKeyId"])
     user_name = target_user_name(ctx.caller, p.get("UserName"))
     ctx.services.access_keys.delete(user_name, p["AccessKeyId"])
     return None

@@ -11,7 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from iamd.model.mfa_devices import AssignmentStatus, VirtualMFADevice
-from iamd.operations.iam.shapes import max_items, paged, tags_from_params, tags_shape, user_shape
+from iamd.operations.iam.shapes import (
+    EMPTY_PAGE,
+    about_root_user,
+    max_items,
+    paged,
+    tags_from_params,
+    tags_shape,
+    user_shape,
+)
 from iamd.operations.iam.tag_operations import tag_operations
 from iamd.operations.registry import (
     CallContext,
@@ -90,6 +98,8 @@ def delete_virtual_mfa_device(ctx: CallContext, p: Params) -> Result:
 
 
 def list_mfa_devices(ctx: CallContext, p: Params) -> Result:
+    if about_root_user(ctx.caller, p):
+        return paged(EMPTY_PAGE, "MFADevices", _user_device_shape)
     user_name = target_user_name(ctx.caller, p.get("UserName"))
     page = ctx.services.mfa_devices.of_user(user_name, p.get("Marker"), max_items(p))
     return paged(page, "MFADevices", _user_device_shape)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from iamd.errors import NoSuchEntity
 from iamd.model.password_policy import PasswordPolicy
+from iamd.operations.iam.shapes import about_root_user
 from iamd.operations.registry import (
     CallContext,
     Operation,
@@ -34,6 +36,9 @@ def create_login_profile(ctx: CallContext, p: Params) -> Result:
 
 
 def get_login_profile(ctx: CallContext, p: Params) -> Result:
+    if about_root_user(ctx.caller, p):
+        # iamd's member root users have no password (console sign-in is for IAM users).
+        raise NoSuchEntity.login_profile("root")
     user_name = target_user_name(ctx.caller, p.get("UserName"))
     return {"LoginProfile": _profile_shape(ctx.services.passwords.get(user_name))}
 
@@ -44,6 +49,9 @@ def update_login_profile(ctx: CallContext, p: Params) -> Result:
 
 
 def delete_login_profile(ctx: CallContext, p: Params) -> Result:
+    if about_root_user(ctx.caller, p):
+        # The root user holds none in iamd: what it names cannot be found.
+        raise NoSuchEntity.login_profile("root")
     ctx.services.passwords.delete(target_user_name(ctx.caller, p.get("UserName")))
     return None
 

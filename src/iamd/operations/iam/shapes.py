@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from iamd.errors import ValidationError
 from iamd.model import AccessKey, AttachedPolicy, Group, ManagedPolicy, Role, Tag, User
 from iamd.model.page import Page
+from iamd.principals.caller import Caller, PrincipalType
 from iamd.services.tagging import require_distinct_keys
 
 T = TypeVar("T")
@@ -153,6 +154,17 @@ def access_key_metadata_shape(key: AccessKey) -> dict[str, Any]:
         "Status": key.status.value,
         "CreateDate": key.create_date,
     }
+
+
+def about_root_user(caller: Caller, params: Any) -> bool:
+    """Whether a request about "the caller" comes from a root session (AssumeRoot) and
+    names no user: it is about the member account's root user, which in iamd holds no
+    access keys, MFA devices, signing certificates or password (its lists are empty,
+    what it names cannot be found)."""
+    return caller.principal_type is PrincipalType.ACCOUNT and params.get("UserName") is None
+
+
+EMPTY_PAGE: Page[Any] = Page([], None)
 
 
 def paged(page: Page[T], member: str, render: Callable[[T], Any]) -> dict[str, Any]:

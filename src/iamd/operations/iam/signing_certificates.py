@@ -7,8 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from iamd.errors import NoSuchEntity
 from iamd.model.certificates import SigningCertificate, SigningCertificateStatus
-from iamd.operations.iam.shapes import max_items, paged, settable_status
+from iamd.operations.iam.shapes import (
+    EMPTY_PAGE,
+    about_root_user,
+    max_items,
+    paged,
+    settable_status,
+)
 from iamd.operations.registry import CallContext, Operation, Params, Result, user_resource
 from iamd.services.users import target_user_name
 
@@ -30,6 +37,8 @@ def upload_signing_certificate(ctx: CallContext, p: Params) -> Result:
 
 
 def list_signing_certificates(ctx: CallContext, p: Params) -> Result:
+    if about_root_user(ctx.caller, p):
+        return paged(EMPTY_PAGE, "Certificates", _certificate_shape)
     user_name = target_user_name(ctx.caller, p.get("UserName"))
     page = ctx.services.signing_certificates.listing(user_name, p.get("Marker"), max_items(p))
     return paged(page, "Certificates", _certificate_shape)
@@ -43,6 +52,9 @@ def update_signing_certificate(ctx: CallContext, p: Params) -> Result:
 
 
 def delete_signing_certificate(ctx: CallContext, p: Params) -> Result:
+    if about_root_user(ctx.caller, p):
+        # The root user holds none in iamd: what it names cannot be found.
+        raise NoSuchEntity.signing_certificate(p["CertificateId"])
     user_name = target_user_name(ctx.caller, p.get("UserName"))
     ctx.services.signing_certificates.delete(user_name, p["CertificateId"])
     return None

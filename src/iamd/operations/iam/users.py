@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from iamd.operations.iam.shapes import max_items, paged, tags_from_params, user_shape
+from iamd.operations.iam.shapes import (
+    about_root_user,
+    max_items,
+    paged,
+    tags_from_params,
+    user_shape,
+)
 from iamd.operations.iam.tag_operations import tag_operations
 from iamd.operations.registry import (
     CallContext,
@@ -27,6 +33,16 @@ def create_user(ctx: CallContext, p: Params) -> Result:
 
 
 def get_user(ctx: CallContext, p: Params) -> Result:
+    if about_root_user(ctx.caller, p):
+        # The root user (an AssumeRoot session): no UserName or Path, as AWS answers it.
+        account = ctx.services.accounts.get(ctx.caller.account_id)
+        return {
+            "User": {
+                "UserId": account.account_id,
+                "Arn": ctx.caller.arn,
+                "CreateDate": account.create_date,
+            }
+        }
     user = ctx.services.users.get(target_user_name(ctx.caller, p.get("UserName")))
     return {"User": user_shape(user)}
 

@@ -5,6 +5,7 @@ from iamd.operations.sts import (
     authorization_messages,
     federation,
     identity,
+    root_sessions,
     saml,
     sessions,
     web_identity,
@@ -26,5 +27,6 @@ OPERATIONS: tuple[Operation, ...] = (
     *federation.OPERATIONS,
     *authorization_messages.OPERATIONS,
     *web_identity_tokens.OPERATIONS,
+    *root_sessions.OPERATIONS,
     *_UNSIGNED,
 )

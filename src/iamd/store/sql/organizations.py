@@ -504,6 +504,19 @@ class OrganizationRepository:
         )
         return [(row.name, row.enabled_date) for row in rows]
 
+    def root_sessions_enabled(self, organization_id: str) -> bool:
+        """Whether AssumeRoot sessions may act in the organization's member accounts:
+        IAM's trusted access and its RootSessions feature are both on."""
+        c = organization_features.c
+        rows = self._conn.execute(
+            select(c.kind, c.name).where(
+                c.organization_id == organization_id,
+                ((c.kind == "service") & (c.name == "iam.amazonaws.com"))
+                | ((c.kind == "iam") & (c.name == "RootSessions")),
+            )
+        ).all()
+        return len(rows) == 2
+
     def enable_feature(self, organization_id: str, kind: str, name: str, when: datetime) -> None:
         """Enables a feature; enabling one already enabled keeps its first date."""
         c = organization_features.c
