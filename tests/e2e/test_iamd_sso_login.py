@@ -21,11 +21,18 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from tests.support.browser import chromium
-from tests.support.identity_center import SsoUser, provision_sso_user, sso_session_profile
+from tests.support.identity_center import (
+    SsoUser,
+    provision_sso_user,
+    set_one_time_password,
+    sso_session_profile,
+)
 from tests.support.live_command import LiveCommand
 from tests.support.servers import RunningServer, start_server
 from tests.support.sso_sign_in import sign_in_on_page
 
+# One server for the module; each test signs in as a user of its own, so the tests hold
+# in any order and on any worker.
 pytestmark = pytest.mark.slow
 
 NEW_PASSWORD = "Correct-Horse-42"
@@ -241,6 +248,37 @@ def _assert_the_trail_has_the_sign_ins(setup: Setup, tokens: list[dict[str, str]
     ]
     # One sign-in is one credential: its refresh keeps the id, the device flow has its own.
     assert len({r["userIdentity"]["credentialId"] for r in records}) == 2
+    # The sign-in pages' password checks: the one-time password (right, but to be
+    # replaced), the new one, and the device flow's.
+    sign_ins = [
+        json.loads(event["CloudTrailEvent"])
+        for event in trail.lookup_events(
+            LookupAttributes=[
+                {"AttributeKey": "EventSource", "AttributeValue": "signin.amazonaws.com"}
+            ]
+        )["Events"]
+    ]
+    outcomes = sorted((r["eventName"], r["serviceEventDetails"][r["eventName"]]) for r in sign_ins)
+    assert outcomes == [
+        ("CredentialVerification", "Success"),
+        ("CredentialVerification", "Success"),
+        ("CredentialVerification", "Success"),
+        ("UserAuthentication", "Success"),
+        ("UserAuthentication", "Success"),
+    ]
+    for record in sign_ins:
+        assert record["eventType"] == "AwsServiceEvent"
+        assert record["userIdentity"]["onBehalfOf"]["userId"] == setup.user.user_id
+        assert record["userIdentity"]["userName"] == "jdoe"
+    logins = {
+        r["additionalEventData"]["LoginTo"].rsplit("/", 1)[-1]
+        for r in sign_ins
+        if r["eventName"] == "UserAuthentication"
+    }
+    assert logins == {"authorize", "device"}
+    text = json.dumps(sign_ins)
+    assert NEW_PASSWORD not in text
+    assert setup.user.one_time_password not in text
     by_user = trail.lookup_events(
         LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": "jdoe"}]
     )["Events"]
@@ -253,18 +291,48 @@ def _assert_the_trail_has_the_sign_ins(setup: Setup, tokens: list[dict[str, str]
 
 
 def test_a_denied_request_and_profiles_that_cannot_log_in(setup: Setup) -> None:
+    store = setup.user.store
+    setup.server.client("identitystore").create_user(
+        IdentityStoreId=store, UserName="asmith", DisplayName="A Smith"
+    )
+    one_time = set_one_time_password(setup.server, store, "asmith")
     with chromium() as browser:
         login = _iamd(setup, "login", "--profile", "corp", "--no-browser", "--use-device-code")
         device_url = login.wait_for(r"(http://\S+/device\?user_code=[A-Z-]+)").group(1)
         page = browser.new_page()
         page.goto(device_url)
-        page.fill("input[name=username]", "jdoe")
-        page.fill("input[name=password]", NEW_PASSWORD)
+        # A name that is no user (a password typed in the wrong box), then a wrong password.
+        for name, password in (("Correct-Horse-43", "x"), ("asmith", "not-the-password")):
+            page.fill("input[name=username]", name)
+            page.fill("input[name=password]", password)
+            page.get_by_role("button", name="Allow").click()
+            page.wait_for_load_state()
+            assert "Incorrect user name or password." in page.content()
+        page.fill("input[name=username]", "asmith")
+        page.fill("input[name=password]", one_time)
+        page.get_by_role("button", name="Allow").click()
+        page.wait_for_selector("input[name=new_password]")
+        page.fill("input[name=username]", "asmith")
+        page.fill("input[name=password]", one_time)
+        page.fill("input[name=new_password]", NEW_PASSWORD)
         page.get_by_role("button", name="Deny").click()
         page.wait_for_load_state()
         code, output = login.finish()
     assert code == 1, output
     assert "Error: The request was denied at the sign-in page." in output
+    failures = [
+        json.loads(event["CloudTrailEvent"])
+        for event in setup.server.client("cloudtrail").lookup_events(
+            LookupAttributes=[
+                {"AttributeKey": "EventName", "AttributeValue": "CredentialVerification"}
+            ]
+        )["Events"]
+        if '"Failure"' in event["CloudTrailEvent"]
+    ]
+    names = sorted(r["userIdentity"]["userName"] for r in failures)
+    # An unknown name is masked, as for a console sign-in; a known one is named.
+    assert names == ["HIDDEN_DUE_TO_SECURITY_REASONS", "asmith"]
+    assert "Correct-Horse-43" not in json.dumps(failures)
 
     code, output = _iamd(setup, "login", "--profile", "plain", "--no-browser").finish()
     assert code == 1

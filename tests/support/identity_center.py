@@ -55,10 +55,16 @@ def provision_sso_user(server: RunningServer) -> SsoUser:
         PrincipalType="GROUP",
         PrincipalId=group,
     )
-    one_time = subprocess.run(
+    one_time = set_one_time_password(server, store, "jdoe")
+    return SsoUser(account, store, one_time, user)
+
+
+def set_one_time_password(server: RunningServer, store: str, user_name: str) -> str:
+    """The one-time password `iamd identity-center set-password` prints for the user."""
+    return subprocess.run(
         [
             *(sys.executable, "-m", "iamd", "identity-center", "set-password"),
-            *("--identity-store-id", store, "--user-name", "jdoe"),
+            *("--identity-store-id", store, "--user-name", user_name),
             *("--data-dir", str(server.data_dir)),
         ],
         capture_output=True,
@@ -66,7 +72,6 @@ def provision_sso_user(server: RunningServer) -> SsoUser:
         check=True,
         timeout=60,
     ).stdout.strip()
-    return SsoUser(account, store, one_time, user)
 
 
 def sso_session_profile(user: SsoUser, name: str = "corp") -> str:

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
 from iamd.errors import (
     AwsError,
@@ -33,15 +33,11 @@ from iamd.errors import (
 from iamd.http.failure_log import FailureLog
 from iamd.http.pipeline import HttpRequest, HttpResponse
 from iamd.http.sso_authorize import AUTHORIZE_PAGE, AuthorizePage
-from iamd.http.sso_pages import csrf_ok, form_fields, form_page, page_response
+from iamd.http.sso_pages import base_url, csrf_ok, form_fields, form_page, page_response
+from iamd.http.sso_trail import SsoTrail
 from iamd.protocol.form import header
 from iamd.services.container import Services
-from iamd.services.identity_center_trail import (
-    OIDC_EVENT_SOURCE,
-    PORTAL_EVENT_SOURCE,
-    RequestFacts,
-    identity_center_event,
-)
+from iamd.services.identity_center_trail import OIDC_EVENT_SOURCE, PORTAL_EVENT_SOURCE
 from iamd.services.identity_store import page_of_list
 from iamd.services.sso_oidc import TokenOwner
 from iamd.services.trail import TrailRecorder
@@ -72,9 +68,8 @@ class IdentityCenterFront:
         self, services: Services, trail: TrailRecorder | None = None, region: str = "us-east-1"
     ) -> None:
         self._services = services
-        self._authorize = AuthorizePage(services)
-        self._trail = trail
-        self._region = region
+        self._trail = SsoTrail(services, trail, region)
+        self._authorize = AuthorizePage(services, self._trail)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.raw_path.decode("latin-1").split("?", 1)[0]
@@ -126,7 +121,7 @@ class IdentityCenterFront:
                 _required(body, "clientSecret"),
                 _required(body, "startUrl"),
             )
-            page = f"{_base_url(request)}{DEVICE_PAGE}"
+            page = f"{base_url(request)}{DEVICE_PAGE}"
             return _json(
                 {
                     "deviceCode": authorization.device_code,
@@ -147,7 +142,7 @@ class IdentityCenterFront:
             redirect_uri=_optional(body, "redirectUri"),
             code_verifier=_optional(body, "codeVerifier"),
         )
-        self._record(
+        self._trail.call(
             request,
             tokens.instance_arn,
             tokens.user_id,
@@ -234,7 +229,7 @@ class IdentityCenterFront:
         parameters: dict[str, Any],
         error: tuple[str, str] | None,
     ) -> None:
-        self._record(
+        self._trail.call(
             request,
             owner.instance_arn,
             owner.user_id,
@@ -243,38 +238,6 @@ class IdentityCenterFront:
             _PORTAL_EVENTS[path],
             parameters or None,
             error,
-        )
-
-    def _record(
-        self,
-        request: HttpRequest,
-        instance_arn: str,
-        user_id: str,
-        family: str,
-        event_source: str,
-        event_name: str,
-        parameters: dict[str, Any] | None,
-        error: tuple[str, str] | None = None,
-    ) -> None:
-        """The call's event, when there is a trail and the user's instance still exists
-        (an event belongs to an account; without the instance there is none)."""
-        if self._trail is None or not instance_arn:
-            return
-        user = self._services.sso_portal.portal_user(instance_arn, user_id, family)
-        if user is None:
-            return
-        host = header(request.headers, b"host")
-        facts = RequestFacts(
-            when=self._services.clock.now(),
-            source_ip=request.client_ip,
-            user_agent=header(request.headers, b"user-agent") or None,
-            request_id=self._services.ids.request_id(),
-            region=self._region,
-            tls_host=(host or "") if request.secure else None,
-            tls=request.tls,
-        )
-        self._trail.record(
-            identity_center_event(user, facts, event_source, event_name, parameters, error)
         )
 
     # -- the device verification page --------------------------------------------------
@@ -299,14 +262,18 @@ class IdentityCenterFront:
             instance = repos.identity_center.instance(grant.instance_arn)
         if instance is None:
             return self._form(user_code, "That code is not valid or has expired.", 400)
+        user_name = fields.get("username", "")[:128]
         outcome = self._services.sso_portal.sign_in(
             instance,
-            fields.get("username", "")[:128],
+            user_name,
             fields.get("password", "")[:128],
             fields.get("new_password") or None,
         )
         if isinstance(outcome, datetime):
             return self._form(user_code, "Too many attempts; try again later.", 429)
+        self._trail.password_checked(
+            request, instance, user_name, outcome, f"{base_url(request)}{DEVICE_PAGE}"
+        )
         if outcome is None:
             return self._form(user_code, "Incorrect user name or password.", 401)
         if outcome.must_change_password:
@@ -428,9 +395,3 @@ def _page(key: str, items: list[dict[str, Any]], query: Mapping[str, str]) -> di
     except ValidationError:
         raise PortalInvalidRequestException("Invalid next_token.") from None
     return {key: page.items, "nextToken": page.next_token}
-
-
-def _base_url(request: HttpRequest) -> str:
-    host = header(request.headers, b"host") or "localhost"
-    safe = quote(host, safe=":.[]-")
-    return f"{'https' if request.secure else 'http'}://{safe}"

@@ -21,7 +21,8 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from iamd.errors import ValidationError
 from iamd.http.pipeline import HttpRequest, HttpResponse
-from iamd.http.sso_pages import csrf_ok, form_fields, form_page, page_response
+from iamd.http.sso_pages import base_url, csrf_ok, form_fields, form_page, page_response
+from iamd.http.sso_trail import SsoTrail
 from iamd.services.container import Services
 from iamd.services.sso_oidc import AuthorizationRefused, AuthorizationRequest, UntrustedRedirect
 
@@ -42,8 +43,9 @@ _URI_SAFE = ":/?#[]@!$&'()*+,;=~%"
 
 
 class AuthorizePage:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, trail: SsoTrail) -> None:
         self._services = services
+        self._trail = trail
 
     def __call__(self, request: HttpRequest, query: Mapping[str, str]) -> HttpResponse:
         if request.method == "GET":
@@ -89,10 +91,11 @@ class AuthorizePage:
     ) -> HttpResponse:
         if not csrf_ok(request, dict(fields)):
             return self._sign_in_form(checked, "The form expired; please try again.", 403)
+        user_name = fields.get("username", "")[:128]
         try:
             outcome = self._services.sso_portal.sign_in(
                 checked.instance,
-                fields.get("username", "")[:128],
+                user_name,
                 fields.get("password", "")[:128],
                 fields.get("new_password") or None,
             )
@@ -100,6 +103,9 @@ class AuthorizePage:
             return self._sign_in_form(checked, invalid.message, 400, True)
         if isinstance(outcome, datetime):
             return self._sign_in_form(checked, "Too many attempts; try again later.", 429)
+        self._trail.password_checked(
+            request, checked.instance, user_name, outcome, f"{base_url(request)}{AUTHORIZE_PAGE}"
+        )
         if outcome is None:
             return self._sign_in_form(checked, "Incorrect user name or password.", 401)
         if outcome.must_change_password:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import secrets
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from iamd.http.pipeline import HttpRequest, HttpResponse
 from iamd.protocol.form import header
@@ -84,3 +84,10 @@ def cookie_value(request: HttpRequest, name: str) -> str:
         if key == name:
             return value
     return ""
+
+
+def base_url(request: HttpRequest) -> str:
+    """The scheme and host the client reached iamd at (the Host header, quoted)."""
+    host = header(request.headers, b"host") or "localhost"
+    safe = quote(host, safe=":.[]-")
+    return f"{'https' if request.secure else 'http'}://{safe}"

@@ -1,7 +1,9 @@
 """CloudTrail events of IAM Identity Center's sign-in side, on behalf of an Identity
 Center user: the OAuth service's token issue and refresh (`sso-oauth.amazonaws.com`,
-CreateToken) and the portal's calls (`sso.amazonaws.com`: ListAccounts,
-ListAccountRoles, GetRoleCredentials, Logout).
+CreateToken), the portal's calls (`sso.amazonaws.com`: ListAccounts,
+ListAccountRoles, GetRoleCredentials, Logout), and the password checks of the sign-in
+pages (`signin.amazonaws.com`: CredentialVerification, then UserAuthentication when the
+user is signed in, as AWS logs Identity Center sign-ins).
 
 The user appears as CloudTrail's `IdentityCenterUser`: the account that owns the
 instance, `onBehalfOf` (the user id and the identity store's ARN) and a `credentialId`
@@ -13,11 +15,14 @@ set of credentials, CreateToken's a pair of tokens.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from iamd.services.trail import RequestEvent, is_read_only
+from iamd.model.identity_center import Instance
+from iamd.services.trail import EVENT_SOURCES, HIDDEN_USER_NAME, RequestEvent, is_read_only
 
 OIDC_EVENT_SOURCE = "sso-oauth.amazonaws.com"
 PORTAL_EVENT_SOURCE = "sso.amazonaws.com"
@@ -90,3 +95,80 @@ def identity_center_event(
         tls_host=request.tls_host,
         tls=request.tls,
     )
+
+
+def sign_in_events(
+    instance: Instance,
+    user_name: str,
+    user_id: str | None,
+    request: RequestFacts,
+    login_to: str,
+    find_user: Callable[[str], str | None],
+    *,
+    signed_in: bool,
+) -> list[RequestEvent]:
+    """A password check's events: its CredentialVerification (`user_id` set: the
+    password was right), and UserAuthentication when that signed the user in (not when
+    a one-time password must be replaced first). A failure names the user only if the
+    name exists (`find_user(name)` gives the id, on the writer thread, so the attempt's
+    timing does not tell); otherwise the name is masked as for a console sign-in, so a
+    password typed into the name box never reaches the trail."""
+    account = instance.owner_account_id
+    workflow = str(uuid.uuid4())
+
+    def known(found_id: str) -> dict[str, Any]:
+        # No credential yet: the sign-in is what leads to one.
+        identity = PortalUser(account, instance.identity_store_id, found_id, user_name, "")
+        named = identity.identity()
+        del named["credentialId"]
+        return {**named, "userName": user_name}
+
+    def event(name: str, outcome: str, extra: dict[str, Any]) -> RequestEvent:
+        return RequestEvent(
+            account_id=account,
+            event_time=request.when,
+            event_source=EVENT_SOURCES["signin"],
+            event_name=name,
+            region=request.region,
+            source_ip=request.source_ip,
+            user_agent=request.user_agent,
+            request_id=request.request_id,
+            identity=known(user_id) if user_id else None,
+            username=user_name if user_id else None,
+            access_key_id=None,
+            read_only=False,
+            event_type="AwsServiceEvent",
+            additional_event_data={"AuthWorkflowID": workflow, **extra},
+            service_event_details={name: outcome},
+            tls_host=request.tls_host,
+            tls=request.tls,
+        )
+
+    verification = event(
+        "CredentialVerification",
+        "Success" if user_id else "Failure",
+        {"CredentialType": "PASSWORD"},
+    )
+    if user_id:
+        if not signed_in:
+            return [verification]
+        return [verification, event("UserAuthentication", "Success", {"LoginTo": login_to})]
+
+    def resolve(failed: RequestEvent) -> None:
+        try:
+            found = find_user(user_name)
+        except Exception:
+            found = None
+        if found is None:
+            failed.identity = {
+                "type": "Unknown",
+                "accountId": account,
+                "userName": HIDDEN_USER_NAME,
+            }
+            failed.username = HIDDEN_USER_NAME
+        else:
+            failed.identity = known(found)
+            failed.username = user_name
+
+    verification.resolve = resolve
+    return [verification]

@@ -487,6 +487,8 @@ class RequestEvent:
     request_parameters: Callable[[], Any] = _nothing
     response_elements: Callable[[], Any] = _nothing
     additional_event_data: dict[str, Any] | None = None
+    # An AwsServiceEvent's outcome (Identity Center's sign-in steps).
+    service_event_details: dict[str, Any] | None = None
     resources: tuple[dict[str, str], ...] = ()
     lookup_resources: tuple[tuple[str, str], ...] = ()
     tls_host: str | None = None  # set when the request came over TLS
@@ -579,6 +581,8 @@ class RequestEvent:
             record["apiVersion"] = self.api_version
         record["managementEvent"] = True
         record["recipientAccountId"] = self.account_id
+        if self.service_event_details is not None:
+            record["serviceEventDetails"] = self.service_event_details
         record["eventCategory"] = "Management"
         if self.tls_host is not None:
             details: dict[str, str] = {}

@@ -1,0 +1,94 @@
+"""What Identity Center's fronts (http/identity_center.py, http/sso_authorize.py) hand the
+audit trail: the request's facts and the events of services/identity_center_trail.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iamd.http.pipeline import HttpRequest
+from iamd.model.identity_center import Instance
+from iamd.protocol.form import header
+from iamd.services.container import Services
+from iamd.services.identity_center_trail import (
+    RequestFacts,
+    identity_center_event,
+    sign_in_events,
+)
+from iamd.services.sso_portal import SignedIn
+from iamd.services.trail import TrailRecorder
+
+
+class SsoTrail:
+    """The fronts' recorder; without a trail (`--audit-trail` off) it records nothing."""
+
+    def __init__(self, services: Services, trail: TrailRecorder | None, region: str) -> None:
+        self._services = services
+        self._trail = trail
+        self._region = region
+
+    def _facts(self, request: HttpRequest) -> RequestFacts:
+        host = header(request.headers, b"host")
+        return RequestFacts(
+            when=self._services.clock.now(),
+            source_ip=request.client_ip,
+            user_agent=header(request.headers, b"user-agent") or None,
+            request_id=self._services.ids.request_id(),
+            region=self._region,
+            tls_host=(host or "") if request.secure else None,
+            tls=request.tls,
+        )
+
+    def call(
+        self,
+        request: HttpRequest,
+        instance_arn: str,
+        user_id: str,
+        family: str,
+        event_source: str,
+        event_name: str,
+        parameters: dict[str, Any] | None,
+        error: tuple[str, str] | None = None,
+    ) -> None:
+        """A call made with (or issuing) the user's tokens, when the user's instance still
+        exists (an event belongs to an account; without the instance there is none)."""
+        if self._trail is None or not instance_arn:
+            return
+        user = self._services.sso_portal.portal_user(instance_arn, user_id, family)
+        if user is None:
+            return
+        self._trail.record(
+            identity_center_event(
+                user, self._facts(request), event_source, event_name, parameters, error
+            )
+        )
+
+    def password_checked(
+        self,
+        request: HttpRequest,
+        instance: Instance,
+        user_name: str,
+        outcome: SignedIn | None,
+        login_to: str,
+    ) -> None:
+        """A sign-in page's password check (a throttled attempt checks none)."""
+        if self._trail is None:
+            return
+        services = self._services
+
+        def find_user(name: str) -> str | None:
+            with services.tx.read() as repos:
+                found = repos.identity_center.user_named(instance.identity_store_id, name)
+            return found.user_id if found is not None else None
+
+        user_id = outcome.user.user_id if outcome is not None else None
+        signed_in = outcome is not None and not outcome.must_change_password
+        for event in sign_in_events(
+            instance,
+            user_name,
+            user_id,
+            self._facts(request),
+            login_to,
+            find_user,
+            signed_in=signed_in,
+        ):
+            self._trail.record(event)
