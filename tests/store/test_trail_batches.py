@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import zlib
 from pathlib import Path
 
 import pytest
+import zstandard
 from sqlalchemy import text
 
 from iamd.services.trail import new_event_id
@@ -17,7 +19,9 @@ from iamd.store.migrate import upgrade_to_head
 from iamd.store.sql.trail import (
     MAX_BATCH_EVENTS,
     StoredEvent,
+    decode_batch,
     delete_older_than,
+    encode_batch,
     events_after,
     insert_events,
     lookup,
@@ -191,3 +195,14 @@ def test_the_sweep_drops_whole_batches_older_than_the_cutoff(
     assert dropped + len(left) == len(events)
     assert all(e.event_time >= cutoff - 60_000_000 for e in left)
     assert {e.event_id for e in events if e.event_time >= cutoff} <= {e.event_id for e in left}
+
+
+def test_blocks_written_with_zlib_before_zstd_are_still_read(tmp_path: Path) -> None:
+    rng = random.Random(11)
+    events = [_event(rng, BASE + n) for n in range(5)]
+    events = [dataclasses.replace(e, account_id=ACCOUNTS[0]) for e in events]
+    block = encode_batch(events)
+    assert block.startswith(b"\x28\xb5\x2f\xfd")  # a zstd frame
+    text_of_block = zstandard.ZstdDecompressor().decompress(block)
+    old_block = zlib.compress(text_of_block, 1)  # as blocks were written before
+    assert decode_batch(ACCOUNTS[0], old_block) == decode_batch(ACCOUNTS[0], block) == events

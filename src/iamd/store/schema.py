@@ -808,7 +808,7 @@ Index(
 
 # --- Audit trail (migrations 0013, 0026) -----------------------------------------------
 # The audit trail's events (docs/trail.md, "Storage"), in batches: one row holds up to
-# 256 events of one account that span at most a minute, as one zlib-compressed block
+# 256 events of one account that span at most a minute, as one zstd-compressed block
 # (a JSON header of the lookup fields, then each redacted record's JSON text on its own
 # line); one key row per distinct lookup value of a batch (EventName, Username ...)
 # makes every LookupEvents attribute an index range scan over batches, not events.
