@@ -310,6 +310,12 @@ EXPECTED: dict[str, tuple[Params, str]] = {
         {"JobId": "j", "ServiceNamespace": "iam"},
         "*",
     ),
+    # Organizations' report: AWS's access-report resource, the entity path in the account
+    "GenerateOrganizationsAccessReport": (
+        {"EntityPath": "o-a1b2c3d4e5/r-ab12/123456789012"},
+        f"arn:aws:iam::{ACCOUNT}:access-report/o-a1b2c3d4e5/r-ab12/123456789012",
+    ),
+    "GetOrganizationsAccessReport": ({"JobId": "j"}, "*"),
     "ListPoliciesGrantingServiceAccess": ({"Arn": BOB, "ServiceNamespaces": ["s3"]}, "*"),
     "ListAccountAliases": (ANY, "*"),
     "CreateAccountAlias": ({"AccountAlias": "acme"}, "*"),
@@ -358,13 +364,6 @@ NOT_SERVED: dict[tuple[str, str], str] = {
         "summarizes delegation requests (the only entity type AWS supports) with a large "
         "language model"
     ),
-    **{
-        ("iam", name): (
-            "the access advisor for Organizations (last access per organization entity "
-            "from SCPs): not built yet"
-        )
-        for name in ("GenerateOrganizationsAccessReport", "GetOrganizationsAccessReport")
-    },
     ("sts", "GetDelegatedAccessToken"): (
         "exchanges a partner delegation request's token (see the delegation requests)"
     ),

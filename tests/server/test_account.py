@@ -174,9 +174,9 @@ def test_security_token_service_preferences_show_in_the_summary(
     ("operation", "params", "name"),
     [
         (
-            "generate_organizations_access_report",
-            {"EntityPath": "o-a1b2c3d4e5/r-ab12"},
-            "GenerateOrganizationsAccessReport",
+            "get_human_readable_summary",
+            {"EntityArn": "arn:aws:iam::123456789012:delegation-request/x"},
+            "GetHumanReadableSummary",
         ),
     ],
 )

@@ -138,7 +138,11 @@ class AccessAdvisorService:
     def job(self, job_id: str) -> Job:
         with self._tx.read() as repos:
             row = get_job(repos.conn, self._tx.account_id, job_id)
-        if row is None or self._clock.now() - row.created >= JOB_LIFETIME:
+        if (
+            row is None
+            or row.granularity not in GRANULARITIES  # an Organizations access report's
+            or self._clock.now() - row.created >= JOB_LIFETIME
+        ):
             raise NoSuchEntity(f"Job {job_id} does not exist.")
         job = Job(row.job_id, row.arn, row.granularity, row.created, row.status)
         job.completed, job.error = row.completed, row.error
@@ -198,11 +202,11 @@ class AccessAdvisorService:
             if target.kind not in ("USER", "GROUP", "ROLE"):
                 raise InvalidInput(f"ARN {arn} is not valid.")
             owned = _owned_policies(repos, target)
-        allows = [(policy, _allow_statements(document)) for policy, document in owned]
+        allows = [(policy, allow_statements(document)) for policy, document in owned]
         return [
             (
                 namespace,
-                [policy for policy, statements in allows if _grants(statements, namespace)],
+                [policy for policy, statements in allows if grants(statements, namespace)],
             )
             for namespace in namespaces
         ]
@@ -294,7 +298,7 @@ def _owned_policies(repos: Repositories, target: Entity) -> list[tuple[GrantingP
     return unique
 
 
-def _allow_statements(document: str) -> list[dict[str, Any]]:
+def allow_statements(document: str) -> list[dict[str, Any]]:
     try:
         statements = json.loads(document).get("Statement", [])
     except (ValueError, AttributeError):
@@ -319,7 +323,7 @@ def _names_service(pattern: str, namespace: str) -> bool:
     return bool(sep) and fnmatch.fnmatchcase(namespace.lower(), service.lower())
 
 
-def _grants(statements: list[dict[str, Any]], namespace: str) -> bool:
+def grants(statements: list[dict[str, Any]], namespace: str) -> bool:
     for statement in statements:
         if "NotAction" in statement:
             # Allow with NotAction grants the service unless it excludes all of it.

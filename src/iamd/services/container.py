@@ -49,6 +49,7 @@ from iamd.services.oidc_keys import JwksCache
 from iamd.services.oidc_providers import OIDCProviderService
 from iamd.services.organization_policies import OrganizationPolicyService
 from iamd.services.organizations import OrganizationsService
+from iamd.services.organizations_access_report import OrganizationsAccessReportService
 from iamd.services.outbound_federation import OutboundFederationService
 from iamd.services.passwords import PasswordService
 from iamd.services.permission_sets import PermissionSetService
@@ -131,6 +132,7 @@ class Services:
     sts: StsService
     credential_report: CredentialReportService
     access_advisor: AccessAdvisorService
+    organizations_access_report: OrganizationsAccessReportService
     passwords: PasswordService
     sign_in: SignInService
     ssh_logins: SSHLoginResolver
@@ -324,6 +326,9 @@ def _account_services(
         ),
         credential_report=CredentialReportService(tx, clock, last_used),
         access_advisor=AccessAdvisorService(
+            tx, clock, lambda: str(uuid.uuid4()), last_used, shared.advisor_submit or _inline
+        ),
+        organizations_access_report=OrganizationsAccessReportService(
             tx, clock, lambda: str(uuid.uuid4()), last_used, shared.advisor_submit or _inline
         ),
         passwords=passwords,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -68,14 +69,25 @@ def uses_of(conn: Connection, account_id: str, principal_arns: Collection[str]) 
     rows = conn.execute(
         select(_t).where(_t.c.account_id == account_id, _t.c.principal_arn.in_(principal_arns))
     )
-    return [
-        ServiceUse(
-            r.account_id,
-            r.principal_arn,
-            r.service_namespace,
-            r.action,
-            r.last_authenticated,
-            r.region,
-        )
-        for r in rows
-    ]
+    return [_use(r) for r in rows]
+
+
+def service_uses_in(conn: Connection, account_ids: Collection[str]) -> list[ServiceUse]:
+    """Every service-level use recorded in these accounts, by any principal."""
+    if not account_ids:
+        return []
+    rows = conn.execute(
+        select(_t).where(_t.c.account_id.in_(account_ids), _t.c.action == SERVICE_LEVEL)
+    )
+    return [_use(r) for r in rows]
+
+
+def _use(row: Any) -> ServiceUse:
+    return ServiceUse(
+        row.account_id,
+        row.principal_arn,
+        row.service_namespace,
+        row.action,
+        row.last_authenticated,
+        row.region,
+    )
