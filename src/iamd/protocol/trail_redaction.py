@@ -46,6 +46,10 @@ SECRET_MEMBERS = frozenset(
 
 Redactor = Callable[[Any], Any]
 _DROP = object()
+# A tuple, not `str | int | ...` written in the redactor: that would build a union
+# object on every call (most of a small request's redaction time).
+_PLAIN = (str, int, float, bool)
+_CONTAINERS = ("structure", "list", "map")
 
 
 def _java_time(value: datetime) -> str:
@@ -85,7 +89,7 @@ def _redactor(shape: Any) -> Redactor:
         item_redactor = _lazy(shape.member)
 
         def listing(value: Any) -> Any:
-            if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+            if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
                 return _DROP
             return [c for c in (item_redactor(v) for v in value) if c is not _DROP]
 
@@ -108,12 +112,19 @@ def _redactor(shape: Any) -> Redactor:
         return lambda _value: _DROP
     if kind == "timestamp":
         return lambda value: _java_time(value) if isinstance(value, datetime) else str(value)
-    return lambda value: value if isinstance(value, str | int | float | bool) else str(value)
+    return _scalar
+
+
+def _scalar(value: Any) -> Any:
+    return value if isinstance(value, _PLAIN) else str(value)
 
 
 def _lazy(shape: Any) -> Redactor:
     # Recursive shapes (none in these models today, but botocore allows them): resolve
-    # the member's redactor on first use, from the per-shape cache.
+    # a container member's redactor on first use, from the per-shape cache. A scalar
+    # cannot recurse, and its redactor is called directly (one call less per member).
+    if shape.type_name not in _CONTAINERS:
+        return _redactor(shape)
     key = (shape.name, id(shape))
     cached = _by_shape.get(key)
     if cached is not None:
