@@ -173,7 +173,10 @@ _last_iso: list[tuple[int, str]] = [(-1, "")]  # one entry, replaced whole
 def _iso(moment: datetime) -> str:
     """CloudTrail's eventTime (whole seconds). The last second's text is kept: a busy
     trail formats each second once, not once per event."""
-    second = int(moment.timestamp())
+    return _iso_second(int(moment.timestamp()))
+
+
+def _iso_second(second: int) -> str:
     cached = _last_iso[0]
     if cached[0] == second:
         return cached[1]
@@ -533,21 +536,19 @@ class RequestEvent:
                 self.username = lookup_username(self.caller)
             self.caller = None
 
-    def record(self, *, with_identity: bool = True) -> dict[str, Any]:
+    def record(self, *, with_identity: bool = True, micros: int | None = None) -> dict[str, Any]:
         self._resolve_caller()
         record: dict[str, Any] = {"eventVersion": EVENT_VERSION}
         if self.identity is not None and with_identity:
             record["userIdentity"] = self.identity
-        record.update(
-            {
-                "eventTime": _iso(self.event_time),
-                "eventSource": self.event_source,
-                "eventName": self.event_name,
-                "awsRegion": self.region,
-                "sourceIPAddress": self.source_ip,
-                "userAgent": self.user_agent,
-            }
-        )
+        if micros is None:
+            micros = _micros(self.event_time)
+        record["eventTime"] = _iso_second(micros // 1_000_000)
+        record["eventSource"] = self.event_source
+        record["eventName"] = self.event_name
+        record["awsRegion"] = self.region
+        record["sourceIPAddress"] = self.source_ip
+        record["userAgent"] = self.user_agent
         if self.error_code is not None:
             record["errorCode"] = self.error_code
         if self.error_message is not None:
@@ -592,11 +593,15 @@ class RequestEvent:
             record["tlsDetails"] = details
         return record
 
-    def record_text(self, identities: IdentityTexts | None = None) -> str:
+    def record_text(
+        self, identities: IdentityTexts | None = None, micros: int | None = None
+    ) -> str:
         """The record's JSON text. `identities` serializes each caller's userIdentity once
         per batch (the costliest part of most records)."""
+        if micros is None:
+            micros = _micros(self.event_time)
         if not self.event_id:
-            self.event_id = new_event_id(_micros(self.event_time))
+            self.event_id = new_event_id(micros)
         identity_text: str | None = None
         if self.caller is not None and self.identity is None and identities is not None:
             identity_text, username = identities.of(self.caller)
@@ -605,7 +610,7 @@ class RequestEvent:
         elif self.identity is not None or self.caller is not None:
             self._resolve_caller()
             identity_text = _json(self.identity) if self.identity is not None else None
-        body = _json(self.record(with_identity=False))
+        body = _json(self.record(with_identity=False, micros=micros))
         if identity_text is None:
             return body
         return f'{_RECORD_START}"userIdentity":{identity_text},{body[len(_RECORD_START) :]}'
@@ -614,8 +619,8 @@ class RequestEvent:
         if self.resolve is not None:
             resolve, self.resolve = self.resolve, None
             resolve(self)
-        record = self.record_text(identities)
         micros = _micros(self.event_time)
+        record = self.record_text(identities, micros)
         return StoredEvent(
             event_id=self.event_id,
             account_id=self.account_id,
@@ -678,7 +683,11 @@ def lookup_events(
 
 
 def _micros(moment: datetime) -> int:
-    moment = moment.astimezone(UTC)
+    # timestamp() of an aware time is its UTC instant, and zone offsets are whole
+    # minutes, so the microsecond field is the instant's: no conversion is needed (it
+    # cost as much as the rest of this). A naive time is taken as UTC.
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp()) * 1_000_000 + moment.microsecond
 
 
