@@ -63,6 +63,7 @@ from iamd.services.service_specific_credentials import ServiceSpecificCredential
 from iamd.services.sign_in import SignInService
 from iamd.services.signing_certificates import SigningCertificateService
 from iamd.services.ssh_public_keys import SSHPublicKeyService
+from iamd.services.sso_mfa import SsoMfaService
 from iamd.services.sso_oidc import SsoOidcService
 from iamd.services.sso_portal import SsoPortalService
 from iamd.services.sts import StsService
@@ -143,6 +144,7 @@ class Services:
     permission_sets: PermissionSetService
     sso_oidc: SsoOidcService
     sso_portal: SsoPortalService
+    sso_mfa: SsoMfaService
     outbound_federation: OutboundFederationService
     web_identity: WebIdentityService
     _shared: _Shared = field(repr=False, compare=False)
@@ -337,6 +339,7 @@ def _account_services(
         identity_store=IdentityStoreService(tx, clock),
         permission_sets=PermissionSetService(tx, clock, ids, identity_center.require_instance),
         sso_oidc=SsoOidcService(tx, clock),
+        sso_mfa=SsoMfaService(tx, clock, box, shared.failures),
         sso_portal=SsoPortalService(
             tx,
             clock,
