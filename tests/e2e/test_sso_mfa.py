@@ -22,6 +22,7 @@ import boto3
 import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from tests.support.identity_center import SsoUser, provision_sso_user, set_one_time_password
 from tests.support.servers import RunningServer, start_server
 from tests.support.sso_mfa import (
@@ -77,17 +78,15 @@ def _new_user(setup: Setup, name: str) -> str:
 
 def _register(setup: Setup, name: str) -> tuple[str, str]:
     """`name` signs in for the first time with the device flow and registers an app:
-    (the app's seed, the code the registration consumed)."""
+    (the app's seed, the access token of that sign-in)."""
     one_time = _new_user(setup, name)
     device = Device(setup)
     browser = FormBrowser()
     page = _password_step(browser, device, name, one_time, new_password=NEW_PASSWORD)
     seed = revealed_seed(page)
-    code = current_code(seed)
-    status, answer = _code_step(browser, device, page, code)
+    status, answer = _code_step(browser, device, page, current_code(seed))
     assert status == 200, answer
-    assert device.token()
-    return seed, code
+    return seed, device.token()
 
 
 class Device:
@@ -411,3 +410,66 @@ def test_block_mode_refuses_a_user_without_a_device(tmp_path: Path) -> None:
         assert device.pending()
     finally:
         server.stop()
+
+
+MFA_ONLY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "iam:ListUsers",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+            }
+        ],
+    }
+)
+
+
+def test_role_sessions_do_not_claim_mfa(setup: Setup) -> None:
+    """As with AWS, the role session of an MFA sign-in does not carry
+    aws:MultiFactorAuthPresent "true": MFA is enforced at sign-in, not in policies."""
+    _, token = _register(setup, "barbara")
+    admin = setup.server.client("sso-admin")
+    ps = admin.create_permission_set(InstanceArn=setup.instance, Name="MfaOnly")["PermissionSet"][
+        "PermissionSetArn"
+    ]
+    admin.put_inline_policy_to_permission_set(
+        InstanceArn=setup.instance, PermissionSetArn=ps, InlinePolicy=MFA_ONLY
+    )
+    ids = setup.server.client("identitystore")
+    user_id = ids.get_user_id(
+        IdentityStoreId=setup.user.store,
+        AlternateIdentifier={
+            "UniqueAttribute": {"AttributePath": "userName", "AttributeValue": "barbara"}
+        },
+    )["UserId"]
+    admin.create_account_assignment(
+        InstanceArn=setup.instance,
+        TargetId=setup.user.account,
+        TargetType="AWS_ACCOUNT",
+        PermissionSetArn=ps,
+        PrincipalType="USER",
+        PrincipalId=user_id,
+    )
+    sso = boto3.client(
+        "sso", endpoint_url=setup.server.endpoint, region_name="us-east-1", config=_UNSIGNED
+    )
+    iam_of: dict[str, Any] = {}
+    for role in ("UserReaders", "MfaOnly"):
+        issued = sso.get_role_credentials(
+            roleName=role, accountId=setup.user.account, accessToken=token
+        )["roleCredentials"]
+        iam_of[role] = boto3.client(
+            "iam",
+            endpoint_url=setup.server.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=issued["accessKeyId"],
+            aws_secret_access_key=issued["secretAccessKey"],
+            aws_session_token=issued["sessionToken"],
+        )
+    assert "Users" in iam_of["UserReaders"].list_users()
+    with pytest.raises(ClientError) as denied:
+        iam_of["MfaOnly"].list_users()
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
