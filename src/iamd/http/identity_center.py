@@ -2,7 +2,8 @@
 /device_authorization, /token), the portal API (`sso`: /federation/credentials,
 /assignment/accounts, /assignment/roles, /logout) and the device verification page
 (/device), where a user signs in and approves the code their CLI shows; /authorize
-(the authorization-code grant's pages) is http/sso_authorize.py.
+(the authorization-code grant's pages) is http/sso_authorize.py, the access portal page
+(/start) http/sso_portal_page.py, and the MFA step they share http/sso_mfa_step.py.
 
 REST-JSON as botocore speaks it: the exception's name in `x-amzn-ErrorType`, OAuth's
 `error`/`error_description` (sso-oidc) or `message` (portal) in the body; portal calls
@@ -35,6 +36,7 @@ from iamd.http.pipeline import HttpRequest, HttpResponse
 from iamd.http.sso_authorize import AUTHORIZE_PAGE, AuthorizePage
 from iamd.http.sso_mfa_step import MESSAGES, MfaStep, refusal
 from iamd.http.sso_pages import base_url, csrf_ok, form_fields, form_page, page_response
+from iamd.http.sso_portal_page import PORTAL_PAGE, PortalPage
 from iamd.http.sso_trail import SsoTrail
 from iamd.protocol.form import header
 from iamd.services.container import Services
@@ -52,7 +54,7 @@ PORTAL_PATHS = frozenset(
     {"/federation/credentials", "/assignment/accounts", "/assignment/roles", "/logout"}
 )
 DEVICE_PAGE = "/device"
-PATHS = OIDC_PATHS | PORTAL_PATHS | {DEVICE_PAGE, AUTHORIZE_PAGE}
+PATHS = OIDC_PATHS | PORTAL_PATHS | {DEVICE_PAGE, AUTHORIZE_PAGE, PORTAL_PAGE}
 _JSON = b"application/json"
 MAX_FIELD = 4096
 
@@ -73,6 +75,7 @@ class IdentityCenterFront:
         self._trail = SsoTrail(services, trail, region)
         self._mfa = MfaStep(services, self._trail)
         self._authorize = AuthorizePage(services, self._trail, self._mfa)
+        self._portal_page = PortalPage(services, self._trail, self._mfa)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.raw_path.decode("latin-1").split("?", 1)[0]
@@ -83,6 +86,9 @@ class IdentityCenterFront:
                 return self._portal(path, request)
             if path == AUTHORIZE_PAGE:
                 return self._authorize(request, _query(request))
+            if path == PORTAL_PAGE:
+                fields = form_fields(request) if request.method == "POST" else {}
+                return self._portal_page(request, _query(request), fields)
             return self._device_page(request)
         except AwsError as error:
             return _error(error)
