@@ -8,6 +8,7 @@ import base64
 import http.cookiejar
 import io
 import re
+import ssl
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import zxingcpp
@@ -92,11 +94,15 @@ def wrong_code(seed: str) -> str:
 class FormBrowser:
     """What a browser does on the sign-in pages: keep its cookies, post its forms."""
 
-    def __init__(self) -> None:
-        self._opener = urllib.request.build_opener(
+    def __init__(self, ca_bundle: Path | None = None) -> None:
+        handlers: list[urllib.request.BaseHandler] = [
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
             _NoRedirect(),
-        )
+        ]
+        if ca_bundle is not None:
+            context = ssl.create_default_context(cafile=str(ca_bundle))
+            handlers.append(urllib.request.HTTPSHandler(context=context))
+        self._opener = urllib.request.build_opener(*handlers)
 
     def get(self, url: str) -> tuple[int, str, dict[str, str]]:
         return self._send(urllib.request.Request(url))  # noqa: S310 - the test's own server
