@@ -258,12 +258,16 @@ def test_registration_then_codes_with_every_refusal(setup: Setup) -> None:
     for event in authenticated:
         assert event["additionalEventData"]["MFAUsed"] == "Yes"
         workflow = event["additionalEventData"]["AuthWorkflowID"]
-        kinds = {
-            e["additionalEventData"].get("CredentialType")
+        steps = {
+            (e["eventName"], e["additionalEventData"].get("CredentialType"))
             for e in events
             if e["additionalEventData"]["AuthWorkflowID"] == workflow
         }
-        assert kinds >= {"PASSWORD", "TOTP"}
+        assert steps >= {
+            ("CredentialVerification", "PASSWORD"),
+            ("CredentialChallenge", "TOTP"),
+            ("CredentialVerification", "TOTP"),
+        }
     text = json.dumps(events)
     assert seed not in text
     assert registration_code not in text
