@@ -101,3 +101,15 @@ def test_posts_without_a_session_or_with_bad_fields(setup: Setup) -> None:
     status, page, _ = browser.post(portal, {"step": "mfa", "ticket": "x", "code": "1"})
     assert status == 403
     assert "AWS_SECRET_ACCESS_KEY" not in page
+
+
+def test_the_mfa_form_without_the_password_step_opens_no_session(setup: Setup) -> None:
+    browser = FormBrowser(setup.server.ca_bundle)
+    portal = f"{setup.server.endpoint}/start"
+    _, page, _ = browser.get(f"{portal}?store={setup.user.store}")
+    status, page, headers = browser.post(
+        portal, {"step": "mfa", "ticket": "made-up", "code": "123456", "csrf": csrf_of(page)}
+    )
+    assert status == 400
+    assert "not valid or has expired" in page
+    assert "iamd_sso_portal" not in headers.get("set-cookie", "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import html
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,7 +55,10 @@ class MfaStep:
                 signed_in.instance, signed_in.user, purpose, context
             )
         except MfaBlocked:
-            self._trail.password_checked(request, signed_in.instance, user_name, None, login_to)
+            # The password was right and MFA was asked for; no code could answer it.
+            self._trail.password_checked(
+                request, signed_in.instance, user_name, signed_in, login_to, str(uuid.uuid4())
+            )
             return page_response(
                 403,
                 "Sign-in blocked",
