@@ -477,3 +477,25 @@ def test_role_sessions_do_not_claim_mfa(setup: Setup) -> None:
     with pytest.raises(ClientError) as denied:
         iam_of["MfaOnly"].list_users()
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_five_codes_end_the_sign_in(setup: Setup) -> None:
+    one_time = _new_user(setup, "eve")
+    device = Device(setup)
+    browser = FormBrowser()
+    page = _password_step(browser, device, "eve", one_time, new_password=NEW_PASSWORD)
+    seed = revealed_seed(page)
+    form = page
+    statuses = []
+    for _ in range(5):
+        # Wrong, or (inside the back-off window) not even checked: either way, counted.
+        status, answer = _code_step(browser, device, form, wrong_code(seed), csrf_page=page)
+        statuses.append(status)
+        page = answer
+    assert set(statuses) <= {401, 429}
+    assert "Too many incorrect codes; sign in again." in page
+    assert "mfa-secret" not in page
+    status, answer = _code_step(browser, device, form, current_code(seed), csrf_page=page)
+    assert status == 400
+    assert "not valid or has expired" in answer
+    assert device.pending()

@@ -34,7 +34,7 @@ from iamd.errors import (
 from iamd.http.failure_log import FailureLog
 from iamd.http.pipeline import HttpRequest, HttpResponse
 from iamd.http.sso_authorize import AUTHORIZE_PAGE, AuthorizePage
-from iamd.http.sso_mfa_step import MESSAGES, MfaStep, refusal
+from iamd.http.sso_mfa_step import MfaStep, message_of, refusal
 from iamd.http.sso_pages import base_url, csrf_ok, form_fields, form_page, page_response
 from iamd.http.sso_portal_page import PORTAL_PAGE, PortalPage
 from iamd.http.sso_trail import SsoTrail
@@ -312,7 +312,7 @@ class IdentityCenterFront:
         login_to = f"{base_url(request)}{DEVICE_PAGE}"
         result = self._mfa.verify(request, fields, "device", login_to)
         if isinstance(result, Refused):
-            status, message = MESSAGES[result.reason]
+            status, message = message_of(result)
             return refusal(
                 result, DEVICE_PAGE, fields.get("ticket", ""), self._form("", message, status)
             )

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from iamd.errors import ValidationError
 from iamd.http.pipeline import HttpRequest, HttpResponse
-from iamd.http.sso_mfa_step import MESSAGES, MfaStep, refusal
+from iamd.http.sso_mfa_step import MfaStep, message_of, refusal
 from iamd.http.sso_pages import base_url, csrf_ok, form_fields, form_page, page_response
 from iamd.http.sso_trail import SsoTrail
 from iamd.services.container import Services
@@ -134,7 +134,7 @@ class AuthorizePage:
             request, fields, "authorize", f"{base_url(request)}{AUTHORIZE_PAGE}"
         )
         if isinstance(result, Refused):
-            status, message = MESSAGES[result.reason]
+            status, message = message_of(result)
             return refusal(
                 result,
                 AUTHORIZE_PAGE,

@@ -30,7 +30,15 @@ MESSAGES = {
     "throttled": (429, "Too many attempts; try again later."),
     "expired": (400, "This sign-in is not valid or has expired; sign in again."),
     "csrf": (403, "The form expired; sign in again."),
+    "spent": (401, "Too many incorrect codes; sign in again."),
 }
+
+
+def message_of(refused: Refused) -> tuple[int, str]:
+    """The status and message of a refused code's page."""
+    if refused.reason in ("wrong", "throttled") and not refused.ticket_alive:
+        return MESSAGES["spent"]
+    return MESSAGES[refused.reason]
 
 
 class MfaStep:
@@ -113,7 +121,7 @@ def refusal(refused: Refused, action: str, ticket: str, start_over: HttpResponse
     without its CSRF token decides nothing and spends nothing: it starts over too."""
     if refused.reason == "csrf" or not refused.ticket_alive:
         return start_over
-    status, message = MESSAGES[refused.reason]
+    status, message = message_of(refused)
     return mfa_form(action, Challenge(ticket, "", refused.registration), message, status)
 
 

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from iamd.errors import AwsError
 from iamd.http.pipeline import HttpRequest, HttpResponse
-from iamd.http.sso_mfa_step import MESSAGES, MfaStep, refusal
+from iamd.http.sso_mfa_step import MfaStep, message_of, refusal
 from iamd.http.sso_pages import base_url, cookie_value, csrf_ok, form_page, page_response
 from iamd.http.sso_trail import SsoTrail
 from iamd.model.identity_center import Instance
@@ -175,7 +175,7 @@ class PortalPage:
     def _after_code(self, request: HttpRequest, fields: Mapping[str, str]) -> HttpResponse:
         result = self._mfa.verify(request, fields, "portal", f"{base_url(request)}{PORTAL_PAGE}")
         if isinstance(result, Refused):
-            status, message = MESSAGES[result.reason]
+            status, message = message_of(result)
             return refusal(
                 result,
                 PORTAL_PAGE,
