@@ -1,8 +1,8 @@
-"""Identity Center MFA on a real database with a clock the test moves (exact TOTP steps
-and back-off windows): codes are good once, wrong codes back off in their own key space
-(a password sign-in is not slowed by them), a ticket dies after five codes or five
-minutes, a deleted user's pending sign-in goes nowhere, and a deleted user's devices go
-with it. The codes are computed by tests/support/totp.py, not by iamd."""
+"""Identity Center MFA on a real database (SQLite and PostgreSQL) with a clock the test
+moves (exact TOTP steps and back-off windows): codes are good once, wrong codes back off
+in their own key space (a password sign-in is not slowed by them), a ticket dies after
+five codes or five minutes, a deleted user's pending sign-in goes nowhere, and its
+devices go with it. The codes are computed by tests/support/totp.py, not by iamd."""
 
 from __future__ import annotations
 
@@ -57,10 +57,11 @@ class World:
         return seed
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    url = request.getfixturevalue("fresh_postgres_url") if request.param == "postgresql" else None
     clock = MovableClock()
-    with local_services(tmp_path, clock) as services:
+    with local_services(tmp_path, clock, database_url=url) as services:
         instance = services.identity_center.create_instance("Corp")
         store = instance.identity_store_id
         services.identity_store.create_user(store, {"UserName": "jdoe"}, "admin")
