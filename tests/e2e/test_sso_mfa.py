@@ -12,6 +12,8 @@ import base64
 import hashlib
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -362,7 +364,7 @@ def test_authorization_code_flow_with_a_code(setup: Setup) -> None:
     assert tokens["accessToken"]
 
 
-def test_administrators_list_and_delete_devices(setup: Setup) -> None:
+def test_administrators_list_and_delete_devices(setup: Setup, tmp_path: Path) -> None:
     _register(setup, "linus")
     args = ("--identity-store-id", setup.user.store, "--user-name", "linus")
     listed = iamd_identity_center(setup.server, "list-mfa-devices", *args)
@@ -387,6 +389,21 @@ def test_administrators_list_and_delete_devices(setup: Setup) -> None:
     )
     assert bad.returncode != 0
     assert "No instance" in bad.stderr
+    nowhere = subprocess.run(
+        [
+            *(sys.executable, "-m", "iamd", "identity-center", "list-mfa-devices"),
+            *args,
+            *("--data-dir", str(tmp_path / "no-such-dir")),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert nowhere.returncode == 1
+    assert "No iamd database at" in nowhere.stderr
+    assert "Traceback" not in nowhere.stderr
+    assert not (tmp_path / "no-such-dir").exists()
 
 
 def test_block_mode_refuses_a_user_without_a_device(tmp_path: Path) -> None:

@@ -9,9 +9,12 @@ MFA API). The operator runs these on the server's machine, against its database.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from iamd.auth.passwords import PasswordHashing
 from iamd.clock import SystemClock
@@ -42,8 +45,25 @@ _store = click.option("--identity-store-id", required=True, help="The store (d-0
 _user = click.option("--user-name", required=True, help="The identity store user's name.")
 
 
-def _database(data_dir: Path, database_url: str | None) -> Database:
-    return Database(database_url or f"sqlite:///{(data_dir / 'iamd.sqlite3').resolve()}")
+@contextmanager
+def _database(data_dir: Path, database_url: str | None) -> Iterator[Database]:
+    """The server's database; its errors and the service's as one line, no traceback."""
+    path = (data_dir / "iamd.sqlite3").resolve()
+    if database_url is None and not path.is_file():
+        raise click.ClickException(
+            f"No iamd database at {path}: pass the server's --data-dir or --database-url."
+        )
+    database = Database(database_url or f"sqlite:///{path}")
+    try:
+        yield database
+    except AwsError as error:
+        raise click.ClickException(error.message) from None
+    except SQLAlchemyError as error:
+        raise click.ClickException(
+            f"Cannot use the database ({type(error).__name__}); is it iamd's, and up to date?"
+        ) from None
+    finally:
+        database.dispose()
 
 
 def _mfa_admin(database: Database) -> SsoMfaAdmin:
@@ -60,8 +80,7 @@ def set_password(
     identity_store_id: str, user_name: str, data_dir: Path, database_url: str | None
 ) -> None:
     """Set a one-time password and print it (the user must change it at sign-in)."""
-    database = _database(data_dir, database_url)
-    try:
+    with _database(data_dir, database_url) as database:
         portal = SsoPortalService(
             # The store is found by its id, in whatever account owns it.
             Transactions(database, "000000000000"),
@@ -71,12 +90,7 @@ def set_password(
             sts_of=_no_sessions,
         )
         password = secrets.token_urlsafe(12)
-        try:
-            portal.set_password(identity_store_id, user_name, password, must_change=True)
-        except AwsError as error:
-            raise click.ClickException(error.message) from None
-    finally:
-        database.dispose()
+        portal.set_password(identity_store_id, user_name, password, must_change=True)
     click.echo(password)
 
 
@@ -102,13 +116,8 @@ def set_mfa(
     instance_arn: str, mode: str, no_device: str, data_dir: Path, database_url: str | None
 ) -> None:
     """Set the instance's MFA for its users' sign-ins."""
-    database = _database(data_dir, database_url)
-    try:
+    with _database(data_dir, database_url) as database:
         settings = _mfa_admin(database).set_settings(instance_arn, mode, no_device)
-    except AwsError as error:
-        raise click.ClickException(error.message) from None
-    finally:
-        database.dispose()
     click.echo(f"MFA {settings.mode}; a user without a device: {settings.no_device}")
 
 
@@ -121,13 +130,8 @@ def list_mfa_devices(
     identity_store_id: str, user_name: str, data_dir: Path, database_url: str | None
 ) -> None:
     """List the user's MFA devices (id, registration time, name), one a line."""
-    database = _database(data_dir, database_url)
-    try:
+    with _database(data_dir, database_url) as database:
         devices = _mfa_admin(database).devices(identity_store_id, user_name)
-    except AwsError as error:
-        raise click.ClickException(error.message) from None
-    finally:
-        database.dispose()
     for device in devices:
         click.echo(f"{device.device_id}\t{device.registered.isoformat()}\t{device.name}")
 
@@ -142,13 +146,8 @@ def delete_mfa_device(
     identity_store_id: str, user_name: str, device_id: str, data_dir: Path, database_url: str | None
 ) -> None:
     """Delete one of the user's MFA devices (they register a new one at sign-in)."""
-    database = _database(data_dir, database_url)
-    try:
+    with _database(data_dir, database_url) as database:
         _mfa_admin(database).delete_device(identity_store_id, user_name, device_id)
-    except AwsError as error:
-        raise click.ClickException(error.message) from None
-    finally:
-        database.dispose()
 
 
 def _no_sessions(_account: str) -> StsService:
