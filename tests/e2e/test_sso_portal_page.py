@@ -159,6 +159,7 @@ def test_portal_sign_in_accounts_credentials_sign_out(setup: Setup) -> None:
         assert own.locator(".role").all_inner_texts() == ["UserReaders"]
         assert other.locator(".role").all_inner_texts() == ["Admins"]
         assert "production" in other.inner_text()
+        assert "prod@example.com" in other.inner_text()
 
         cookies = {c["name"]: c for c in browser.cookies()}
         session = cookies["iamd_sso_portal"]

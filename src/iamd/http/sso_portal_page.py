@@ -207,11 +207,16 @@ class PortalPage:
  {account.account_id}">Access keys</button></form></li>"""
                 for role in portal.roles(owner, account.account_id)
             )
+            # The heading is the account's name (its id when it has none); the id and the
+            # e-mail address follow, as AWS's portal lists them.
             name = html.escape(account.name or account.account_id)
-            email = f" ({html.escape(account.email)})" if account.email else ""
+            facts = [account.account_id] if account.name else []
+            if account.email:
+                facts.append(html.escape(account.email))
+            details = f"<p>{' | '.join(facts)}</p>" if facts else ""
             sections.append(
                 f'<section class="account" aria-label="Account {account.account_id}">'
-                f"<h2>{name}</h2><p>{account.account_id}{email}</p><ul>{roles}</ul></section>"
+                f"<h2>{name}</h2>{details}<ul>{roles}</ul></section>"
             )
         user_name = self._user_name(owner)
         notice = f'<p role="alert">{html.escape(message)}</p>' if message else ""
