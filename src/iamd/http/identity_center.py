@@ -2,7 +2,8 @@
 /device_authorization, /token), the portal API (`sso`: /federation/credentials,
 /assignment/accounts, /assignment/roles, /logout) and the device verification page
 (/device), where a user signs in and approves the code their CLI shows; /authorize
-(the authorization-code grant's pages) is http/sso_authorize.py.
+(the authorization-code grant's pages) is http/sso_authorize.py, the access portal page
+(/start) http/sso_portal_page.py, and the MFA step they share http/sso_mfa_step.py.
 
 REST-JSON as botocore speaks it: the exception's name in `x-amzn-ErrorType`, OAuth's
 `error`/`error_description` (sso-oidc) or `message` (portal) in the body; portal calls
@@ -33,12 +34,15 @@ from iamd.errors import (
 from iamd.http.failure_log import FailureLog
 from iamd.http.pipeline import HttpRequest, HttpResponse
 from iamd.http.sso_authorize import AUTHORIZE_PAGE, AuthorizePage
+from iamd.http.sso_mfa_step import MfaStep, message_of, refusal
 from iamd.http.sso_pages import base_url, csrf_ok, form_fields, form_page, page_response
+from iamd.http.sso_portal_page import PORTAL_PAGE, PortalPage
 from iamd.http.sso_trail import SsoTrail
 from iamd.protocol.form import header
 from iamd.services.container import Services
 from iamd.services.identity_center_trail import OIDC_EVENT_SOURCE, PORTAL_EVENT_SOURCE
 from iamd.services.identity_store import page_of_list
+from iamd.services.sso_mfa import Refused
 from iamd.services.sso_oidc import TokenOwner
 from iamd.services.trail import TrailRecorder
 
@@ -50,7 +54,7 @@ PORTAL_PATHS = frozenset(
     {"/federation/credentials", "/assignment/accounts", "/assignment/roles", "/logout"}
 )
 DEVICE_PAGE = "/device"
-PATHS = OIDC_PATHS | PORTAL_PATHS | {DEVICE_PAGE, AUTHORIZE_PAGE}
+PATHS = OIDC_PATHS | PORTAL_PATHS | {DEVICE_PAGE, AUTHORIZE_PAGE, PORTAL_PAGE}
 _JSON = b"application/json"
 MAX_FIELD = 4096
 
@@ -69,7 +73,9 @@ class IdentityCenterFront:
     ) -> None:
         self._services = services
         self._trail = SsoTrail(services, trail, region)
-        self._authorize = AuthorizePage(services, self._trail)
+        self._mfa = MfaStep(services, self._trail)
+        self._authorize = AuthorizePage(services, self._trail, self._mfa)
+        self._portal_page = PortalPage(services, self._trail, self._mfa)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.raw_path.decode("latin-1").split("?", 1)[0]
@@ -80,6 +86,9 @@ class IdentityCenterFront:
                 return self._portal(path, request)
             if path == AUTHORIZE_PAGE:
                 return self._authorize(request, _query(request))
+            if path == PORTAL_PAGE:
+                fields = form_fields(request) if request.method == "POST" else {}
+                return self._portal_page(request, _query(request), fields)
             return self._device_page(request)
         except AwsError as error:
             return _error(error)
@@ -249,6 +258,8 @@ class IdentityCenterFront:
         if request.method != "POST":
             return HttpResponse(405, [(b"content-type", b"text/plain")], b"Method not allowed\n")
         fields = form_fields(request)
+        if fields.get("step") == "mfa":
+            return self._device_mfa(request, fields)
         if not csrf_ok(request, fields):
             return self._form(
                 fields.get("user_code", ""), "The form expired; please try again.", 403
@@ -271,17 +282,50 @@ class IdentityCenterFront:
         )
         if isinstance(outcome, datetime):
             return self._form(user_code, "Too many attempts; try again later.", 429)
-        self._trail.password_checked(
-            request, instance, user_name, outcome, f"{base_url(request)}{DEVICE_PAGE}"
-        )
+        login_to = f"{base_url(request)}{DEVICE_PAGE}"
+        approved = fields.get("decision") == "allow"
+        if outcome is None or outcome.must_change_password or not approved:
+            self._trail.password_checked(request, instance, user_name, outcome, login_to)
         if outcome is None:
             return self._form(user_code, "Incorrect user name or password.", 401)
         if outcome.must_change_password:
             return self._form(
                 user_code, "Choose a new password to replace your one-time password.", 403, True
             )
-        approved = fields.get("decision") == "allow"
-        if not self._services.sso_oidc.decide_device(user_code, outcome.user.user_id, approved):
+        if approved:
+            # Only an approval signs the user in: that is what MFA guards.
+            step = self._mfa.after_password(
+                request,
+                outcome,
+                user_name,
+                "device",
+                {"user_code": user_code},
+                login_to,
+                DEVICE_PAGE,
+            )
+            if step is not None:
+                return step
+        return self._decided(user_code, outcome.user.user_id, approved, client_name)
+
+    def _device_mfa(self, request: HttpRequest, fields: dict[str, str]) -> HttpResponse:
+        """The MFA form's post: the code for the sign-in its ticket holds."""
+        login_to = f"{base_url(request)}{DEVICE_PAGE}"
+        result = self._mfa.verify(request, fields, "device", login_to)
+        if isinstance(result, Refused):
+            status, message = message_of(result)
+            return refusal(
+                result, DEVICE_PAGE, fields.get("ticket", ""), self._form("", message, status)
+            )
+        user_code = str(result.context.get("user_code", ""))
+        found = self._services.sso_oidc.pending_device(user_code)
+        if found is None or found[0].instance_arn != result.instance_arn:
+            return self._form(user_code, "That code is not valid or has expired.", 400)
+        return self._decided(user_code, result.user_id, True, found[1])
+
+    def _decided(
+        self, user_code: str, user_id: str, approved: bool, client_name: str
+    ) -> HttpResponse:
+        if not self._services.sso_oidc.decide_device(user_code, user_id, approved):
             return self._form(user_code, "That code is not valid or has expired.", 400)
         if approved:
             text = f"You may close this page: {html.escape(client_name)} is signed in."

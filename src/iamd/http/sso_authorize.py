@@ -21,9 +21,11 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from iamd.errors import ValidationError
 from iamd.http.pipeline import HttpRequest, HttpResponse
+from iamd.http.sso_mfa_step import MfaStep, message_of, refusal
 from iamd.http.sso_pages import base_url, csrf_ok, form_fields, form_page, page_response
 from iamd.http.sso_trail import SsoTrail
 from iamd.services.container import Services
+from iamd.services.sso_mfa import Refused
 from iamd.services.sso_oidc import AuthorizationRefused, AuthorizationRequest, UntrustedRedirect
 
 AUTHORIZE_PAGE = "/authorize"
@@ -43,9 +45,10 @@ _URI_SAFE = ":/?#[]@!$&'()*+,;=~%"
 
 
 class AuthorizePage:
-    def __init__(self, services: Services, trail: SsoTrail) -> None:
+    def __init__(self, services: Services, trail: SsoTrail, mfa: MfaStep) -> None:
         self._services = services
         self._trail = trail
+        self._mfa = mfa
 
     def __call__(self, request: HttpRequest, query: Mapping[str, str]) -> HttpResponse:
         if request.method == "GET":
@@ -55,6 +58,8 @@ class AuthorizePage:
         fields = form_fields(request)
         if fields.get("step") == "consent":
             return self._consent(request, fields)
+        if fields.get("step") == "mfa":
+            return self._after_code(request, fields)
         return self._check_then(fields, lambda checked: self._sign_in(request, fields, checked))
 
     def _check_then(
@@ -103,17 +108,52 @@ class AuthorizePage:
             return self._sign_in_form(checked, invalid.message, 400, True)
         if isinstance(outcome, datetime):
             return self._sign_in_form(checked, "Too many attempts; try again later.", 429)
-        self._trail.password_checked(
-            request, checked.instance, user_name, outcome, f"{base_url(request)}{AUTHORIZE_PAGE}"
-        )
+        login_to = f"{base_url(request)}{AUTHORIZE_PAGE}"
+        if outcome is None or outcome.must_change_password:
+            self._trail.password_checked(request, checked.instance, user_name, outcome, login_to)
         if outcome is None:
             return self._sign_in_form(checked, "Incorrect user name or password.", 401)
         if outcome.must_change_password:
             return self._sign_in_form(
                 checked, "Choose a new password to replace your one-time password.", 403, True
             )
+        # The request as checked; after the code it is checked again from this copy.
+        context = {name: fields.get(name, "")[:_MAX_FIELD] for name in _REQUEST_FIELDS}
+        context["scopes"] = " ".join(checked.scopes)
+        step = self._mfa.after_password(
+            request, outcome, user_name, "authorize", context, login_to, AUTHORIZE_PAGE
+        )
+        if step is not None:
+            return step
         ticket = self._services.sso_oidc.begin_consent(checked, outcome.user.user_id)
         return _consent_form(checked, ticket, outcome.user.user_name)
+
+    def _after_code(self, request: HttpRequest, fields: Mapping[str, str]) -> HttpResponse:
+        """The MFA form's post; a right code leads to the consent page."""
+        result = self._mfa.verify(
+            request, fields, "authorize", f"{base_url(request)}{AUTHORIZE_PAGE}"
+        )
+        if isinstance(result, Refused):
+            status, message = message_of(result)
+            return refusal(
+                result,
+                AUTHORIZE_PAGE,
+                fields.get("ticket", ""),
+                _error_page(f"{message} Start the sign-in again from your application.", status),
+            )
+        params = {name: str(result.context.get(name, "")) for name in _REQUEST_FIELDS}
+
+        def consent(checked: AuthorizationRequest) -> HttpResponse:
+            if checked.instance.instance_arn != result.instance_arn:
+                return _error_page("This sign-in request is not valid or has expired.")
+            ticket = self._services.sso_oidc.begin_consent(checked, result.user_id)
+            with self._services.tx.read() as repos:
+                user = repos.identity_center.user(
+                    checked.instance.identity_store_id, result.user_id
+                )
+            return _consent_form(checked, ticket, user.user_name if user else "")
+
+        return self._check_then(params, consent)
 
     def _sign_in_form(
         self,

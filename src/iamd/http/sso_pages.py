@@ -17,7 +17,9 @@ PAGE_HEADERS = [
     (b"content-type", b"text/html; charset=utf-8"),
     (
         b"content-security-policy",
-        b"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+        # img-src: the MFA registration's QR code is a data: image; still no script.
+        b"default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+        b"frame-ancestors 'none'; "
         b"form-action 'self'",
     ),
     (b"x-frame-options", b"DENY"),
@@ -33,7 +35,8 @@ def page_response(
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} - iamd</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{{font-family:sans-serif;max-width:28rem;margin:3rem auto}}
-label{{display:block;margin:.6rem 0}}input{{display:block;width:100%}}</style>
+label{{display:block;margin:.6rem 0}}input{{display:block;width:100%}}
+pre{{white-space:pre-wrap;word-break:break-all;background:#f4f4f4;padding:.5rem}}</style>
 </head><body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"""
     headers = list(PAGE_HEADERS)
     if form_targets:

@@ -12,6 +12,7 @@ from iamd.services.container import Services
 from iamd.services.identity_center_trail import (
     RequestFacts,
     identity_center_event,
+    mfa_events,
     sign_in_events,
 )
 from iamd.services.sso_portal import SignedIn
@@ -69,8 +70,10 @@ class SsoTrail:
         user_name: str,
         outcome: SignedIn | None,
         login_to: str,
+        workflow: str | None = None,
     ) -> None:
-        """A sign-in page's password check (a throttled attempt checks none)."""
+        """A sign-in page's password check (a throttled attempt checks none); with
+        `workflow`, the MFA step comes next under that AuthWorkflowID."""
         if self._trail is None:
             return
         services = self._services
@@ -90,5 +93,31 @@ class SsoTrail:
             login_to,
             find_user,
             signed_in=signed_in,
+            workflow=workflow,
+            mfa_next=workflow is not None and signed_in,
+        ):
+            self._trail.record(event)
+
+    def code_checked(
+        self,
+        request: HttpRequest,
+        instance_arn: str,
+        user_id: str,
+        workflow: str,
+        login_to: str,
+        *,
+        success: bool,
+    ) -> None:
+        """The MFA step's code check (for a sign-in whose password was right)."""
+        if self._trail is None:
+            return
+        with self._services.tx.read() as repos:
+            instance = repos.identity_center.instance(instance_arn)
+            if instance is None:
+                return
+            user = repos.identity_center.user(instance.identity_store_id, user_id)
+        user_name = user.user_name if user is not None else None
+        for event in mfa_events(
+            instance, user_id, user_name, self._facts(request), login_to, workflow, success=success
         ):
             self._trail.record(event)

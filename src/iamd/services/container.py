@@ -64,8 +64,10 @@ from iamd.services.service_specific_credentials import ServiceSpecificCredential
 from iamd.services.sign_in import SignInService
 from iamd.services.signing_certificates import SigningCertificateService
 from iamd.services.ssh_public_keys import SSHPublicKeyService
+from iamd.services.sso_mfa import SsoMfaService
 from iamd.services.sso_oidc import SsoOidcService
 from iamd.services.sso_portal import SsoPortalService
+from iamd.services.sso_portal_sessions import PortalSessions
 from iamd.services.sts import StsService
 from iamd.services.throttle import DEFAULT_MAX_NAMES, Backoff, FailureLedger
 from iamd.services.users import UserService
@@ -145,6 +147,8 @@ class Services:
     permission_sets: PermissionSetService
     sso_oidc: SsoOidcService
     sso_portal: SsoPortalService
+    sso_mfa: SsoMfaService
+    portal_sessions: PortalSessions
     outbound_federation: OutboundFederationService
     web_identity: WebIdentityService
     _shared: _Shared = field(repr=False, compare=False)
@@ -342,6 +346,8 @@ def _account_services(
         identity_store=IdentityStoreService(tx, clock),
         permission_sets=PermissionSetService(tx, clock, ids, identity_center.require_instance),
         sso_oidc=SsoOidcService(tx, clock),
+        sso_mfa=SsoMfaService(tx, clock, box, shared.failures),
+        portal_sessions=PortalSessions(tx, clock),
         sso_portal=SsoPortalService(
             tx,
             clock,

@@ -106,6 +106,8 @@ def sign_in_events(
     find_user: Callable[[str], str | None],
     *,
     signed_in: bool,
+    workflow: str | None = None,
+    mfa_next: bool = False,
 ) -> list[RequestEvent]:
     """A password check's events: its CredentialVerification (`user_id` set: the
     password was right), and UserAuthentication when that signed the user in (not when
@@ -114,7 +116,7 @@ def sign_in_events(
     timing does not tell); otherwise the name is masked as for a console sign-in, so a
     password typed into the name box never reaches the trail."""
     account = instance.owner_account_id
-    workflow = str(uuid.uuid4())
+    workflow = workflow or str(uuid.uuid4())
 
     def known(found_id: str) -> dict[str, Any]:
         # No credential yet: the sign-in is what leads to one.
@@ -150,9 +152,14 @@ def sign_in_events(
         {"CredentialType": "PASSWORD"},
     )
     if user_id:
+        if mfa_next:
+            # The password was right; the code comes next (mfa_events).
+            challenge = event("CredentialChallenge", "Success", {"CredentialType": "TOTP"})
+            return [verification, challenge]
         if not signed_in:
             return [verification]
-        return [verification, event("UserAuthentication", "Success", {"LoginTo": login_to})]
+        authenticated = event("UserAuthentication", "Success", {"LoginTo": login_to})
+        return [verification, authenticated]
 
     def resolve(failed: RequestEvent) -> None:
         try:
@@ -172,3 +179,53 @@ def sign_in_events(
 
     verification.resolve = resolve
     return [verification]
+
+
+def mfa_events(
+    instance: Instance,
+    user_id: str,
+    user_name: str | None,
+    request: RequestFacts,
+    login_to: str,
+    workflow: str,
+    *,
+    success: bool,
+) -> list[RequestEvent]:
+    """The MFA step's events: CredentialVerification with CredentialType TOTP, and on a
+    right code the UserAuthentication that signs the user in (MFAUsed "Yes", the field
+    console sign-ins carry), in the password step's AuthWorkflowID."""
+    account = instance.owner_account_id
+    identity = PortalUser(account, instance.identity_store_id, user_id, user_name, "")
+    named = identity.identity()
+    del named["credentialId"]
+    if user_name is not None:
+        named["userName"] = user_name
+
+    def event(name: str, outcome: str, extra: dict[str, Any]) -> RequestEvent:
+        return RequestEvent(
+            account_id=account,
+            event_time=request.when,
+            event_source=EVENT_SOURCES["signin"],
+            event_name=name,
+            region=request.region,
+            source_ip=request.source_ip,
+            user_agent=request.user_agent,
+            request_id=request.request_id,
+            identity=dict(named),
+            username=user_name,
+            access_key_id=None,
+            read_only=False,
+            event_type="AwsServiceEvent",
+            additional_event_data={"AuthWorkflowID": workflow, **extra},
+            service_event_details={name: outcome},
+            tls_host=request.tls_host,
+            tls=request.tls,
+        )
+
+    verification = event(
+        "CredentialVerification", "Success" if success else "Failure", {"CredentialType": "TOTP"}
+    )
+    if not success:
+        return [verification]
+    signed_in = event("UserAuthentication", "Success", {"LoginTo": login_to, "MFAUsed": "Yes"})
+    return [verification, signed_in]

@@ -176,6 +176,7 @@ class IdentityStoreService:
             # Its portal tokens stop at once, as its password does.
             repos.identity_center_sign_in.revoke_user(user_id)
             repos.identity_center_sign_in.delete_password(user_id)
+            repos.identity_center_mfa.delete_user(user_id)
 
     def user_id_of(self, store_id: str, identifier: Mapping[str, Any]) -> str:
         """GetUserId: by `userName` (or an email address) or by external id."""

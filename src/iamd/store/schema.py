@@ -1027,6 +1027,56 @@ ic_oidc_tokens = Table(
 Index("ix_ic_oidc_tokens_family", ic_oidc_tokens.c.family)
 Index("ix_ic_oidc_tokens_user_id", ic_oidc_tokens.c.user_id)
 
+# Identity Center MFA (migration 0028): the instance's setting (no row: never asked),
+# users' authenticator apps (TOTP seeds sealed by the secret box, bound to the device
+# id; the newest time step accepted, so a code is good once), the sign-ins waiting for
+# their code after a correct password (found by the SHA-256 digest of a one-time ticket;
+# a seed offered for registration is sealed there until the user confirms it), and the
+# access portal's browser sessions (the cookie's digest only).
+ic_mfa_settings = Table(
+    "ic_mfa_settings",
+    metadata,
+    Column("instance_arn", String(64), primary_key=True),
+    Column("mode", String(8), nullable=False),  # always | never
+    Column("no_device", String(8), nullable=False),  # register | block
+    Column("updated", UtcDateTime, nullable=False),
+)
+ic_mfa_devices = Table(
+    "ic_mfa_devices",
+    metadata,
+    Column("device_id", String(36), primary_key=True),
+    Column("user_id", String(47), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("seed_sealed", LargeBinary, nullable=False),
+    Column("registered", UtcDateTime, nullable=False),
+    Column("last_used_step", BigInteger, nullable=True),
+)
+Index("ix_ic_mfa_devices_user_id", ic_mfa_devices.c.user_id)
+ic_mfa_pending = Table(
+    "ic_mfa_pending",
+    metadata,
+    Column("ticket_digest", String(64), primary_key=True),
+    Column("instance_arn", String(64), nullable=False),
+    Column("user_id", String(47), nullable=False),
+    Column("purpose", String(16), nullable=False),  # device | authorize | portal
+    Column("context", Text, nullable=False),
+    Column("seed_sealed", LargeBinary, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("expires", UtcDateTime, nullable=False),
+)
+ic_portal_sessions = Table(
+    "ic_portal_sessions",
+    metadata,
+    Column("session_digest", String(64), primary_key=True),
+    Column("instance_arn", String(64), nullable=False),
+    Column("user_id", String(47), nullable=False),
+    Column("family", String(36), nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("mfa", Boolean, nullable=False),
+)
+Index("ix_ic_portal_sessions_user_id", ic_portal_sessions.c.user_id)
+
 # Log file delivery (docs/trail.md, "Log files"): one cursor row per trail directory
 # consumer, the files delivered (with their SHA-256, for the next digest), each
 # (account, Region) digest chain's last link, and the trail's RSA signing key (sealed).
