@@ -20,6 +20,7 @@ from iamd.model.quotas import Quotas
 from iamd.principals.credentials import secret_context
 from iamd.services.users import require_user
 from iamd.store.read_cache import ReadThrough
+from iamd.store.schema import access_keys, users
 from iamd.store.sql.paging import page_of_sequence
 from iamd.store.transactions import NO_CREDENTIALS, Repositories, Transactions
 
@@ -44,8 +45,9 @@ class AccessKeyService:
         self._ids = ids
         self._quotas = quotas
         self._box = secret_box
+        # A user's keys: the keys' rows, joined with the user's for its name.
         self._by_user: ReadThrough[str, list[AccessKey]] = ReadThrough(
-            tx, 20_000, name="access_keys_by_user"
+            tx, 20_000, name="access_keys_by_user", tables=(access_keys.name, users.name)
         )
 
     def create(

@@ -11,7 +11,10 @@ from iamd.model import iam_arn
 from iamd.model.owners import OwnerKind
 from iamd.store.cache import BoundedCache
 from iamd.store.owners import entities_of
+from iamd.store.schema import groups, instance_profiles, roles, users
 from iamd.store.transactions import Transactions
+
+_ENTITY_TABLES = tuple(t.name for t in (users, groups, roles, instance_profiles))
 
 
 class EntityPaths:
@@ -21,7 +24,8 @@ class EntityPaths:
         self._arns: BoundedCache[tuple[str, str], str] = BoundedCache(
             max_entries, name="entity_arns"
         )
-        tx.on_write_committed(self._arns.clear)
+        # An ARN changes only with its entity's row (created, renamed, moved, deleted).
+        tx.on_write_committed(self._arns.clear, _ENTITY_TABLES)
 
     def user_arn(self, name: str) -> str:
         return self._arn("user", name)

@@ -15,6 +15,8 @@ from iamd.services.permissions_boundaries import require_boundary_policy
 from iamd.services.roles import follow_principal, forget_principal
 from iamd.services.tagging import ResourceTags, TaggedKind, check_tag_count
 from iamd.store.read_cache import ReadThrough
+from iamd.store.schema import user_tags
+from iamd.store.schema import users as users_table
 from iamd.store.transactions import NO_CREDENTIALS, Repositories, Transactions
 
 # What DeleteUser reports when something still hangs off the user, in AWS's order.
@@ -63,9 +65,13 @@ class UserService:
         self._ids = ids
         self._quotas = quotas
         self.tags = ResourceTags(tx, _TAGS, quotas.tags_per_resource)
-        self._by_name: ReadThrough[str, User] = ReadThrough(tx, 20_000, name="users_by_name")
+        # A user is its row and its tags (store/sql/users.py).
+        read_from = (users_table.name, user_tags.name)
+        self._by_name: ReadThrough[str, User] = ReadThrough(
+            tx, 20_000, name="users_by_name", tables=read_from
+        )
         self._pages: ReadThrough[tuple[str, str | None, int], Page[User]] = ReadThrough(
-            tx, 512, name="user_pages"
+            tx, 512, name="user_pages", tables=read_from
         )
 
     def create(

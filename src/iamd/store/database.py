@@ -23,6 +23,7 @@ keepalives). A database that is away or a wait that ran out raises `ServiceUnava
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +39,16 @@ from iamd.errors import ServiceUnavailable
 from iamd.store.availability import DatabaseHealth, classify
 
 _WRITE_OPTION = "iamd_write"
+# The tables a write transaction's statements wrote, in its connection's `info`.
+_WRITTEN = "iamd_written"
+#: In the written tables when a statement's target could not be read: every table.
+EVERY_TABLE = "*"
+_DML = re.compile(
+    r'\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+"?(\w+)"?',
+    re.IGNORECASE,
+)
+# Statements that write nothing (SQLAlchemy's and ours; a SELECT ... FOR UPDATE too).
+_NOT_WRITING = ("SELECT", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA")
 _SQLITE_BUSY_SECONDS = 30
 
 
@@ -126,6 +137,8 @@ class Database:
                 ),
             )
 
+        event.listen(self.engine, "before_cursor_execute", _note_written_table)
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with self._available(), self.engine.connect() as conn, conn.begin():
@@ -135,8 +148,13 @@ class Database:
     def write(self) -> Iterator[Connection]:
         with self._writer_turn(), self._available(), self.engine.connect() as conn:
             conn.execution_options(**{_WRITE_OPTION: True})
-            with conn.begin():
-                yield conn
+            conn.info[_WRITTEN] = set()
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                # `info` outlives the checkout (it is the pooled connection's).
+                conn.info.pop(_WRITTEN, None)
 
     @contextmanager
     def _writer_turn(self) -> Iterator[None]:
@@ -168,6 +186,33 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def written_tables(conn: Connection) -> frozenset[str]:
+    """The tables the write transaction on `conn` has written so far (with EVERY_TABLE
+    when a statement's target could not be read)."""
+    return frozenset(conn.info.get(_WRITTEN, (EVERY_TABLE,)))
+
+
+def _note_written_table(
+    conn: Connection,
+    _cursor: Any,
+    statement: str,
+    _parameters: Any,
+    _context: Any,
+    _executemany: bool,
+) -> None:
+    # Read caches are dropped by the tables a write touched (store/transactions.py), so
+    # every statement of a write is accounted for: a target this cannot read counts as
+    # every table, never as none.
+    written = conn.info.get(_WRITTEN)
+    if written is None:
+        return  # not a write transaction
+    head = statement.lstrip()[:9].upper()
+    if head.startswith(_NOT_WRITING):
+        return
+    found = _DML.match(statement)
+    written.add(found.group(1).lower() if found else EVERY_TABLE)
 
 
 def _normalise_url(url: str) -> str:

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection
 
-from iamd.store.database import Database
+from iamd.store.database import EVERY_TABLE, Database, written_tables
 from iamd.store.schema import group_inline_policies, role_inline_policies, user_inline_policies
 from iamd.store.sql import changes
 from iamd.store.sql.access_keys import AccessKeyRepository
@@ -208,7 +208,7 @@ class Transactions:
         self.database = database
         self.account_id = account_id
         if _shared is None:
-            self._on_commit: list[Callable[[], None]] = []
+            self._on_commit: list[tuple[Callable[[], None], frozenset[str] | None]] = []
             self._credentials: list[CredentialCache] = []
             self._views: dict[str, Transactions] = {account_id: self}
         else:
@@ -228,16 +228,23 @@ class Transactions:
             self._views[account_id] = view
         return view
 
-    def on_write_committed(self, callback: Callable[[], None]) -> None:
-        """Register a read cache to drop after every committed write, here or elsewhere."""
-        self._on_commit.append(callback)
+    def on_write_committed(
+        self, callback: Callable[[], None], tables: Iterable[str] | None = None
+    ) -> None:
+        """Register a read cache to drop after committed writes, here or elsewhere.
+
+        With `tables` (the tables the cached values are read from), a write on this node
+        drops it only when it wrote one of them; a write elsewhere (the change watcher),
+        a failed write, or a statement whose table could not be told drops it always.
+        """
+        self._on_commit.append((callback, None if tables is None else frozenset(tables)))
 
     def register_credential_cache(self, cache: CredentialCache) -> None:
         """Register the credential cache, which writes drop only as far as they affect it."""
         self._credentials.append(cache)
 
     def drop_caches(self) -> None:
-        for callback in self._on_commit:
+        for callback, _tables in self._on_commit:
             callback()
         for cache in self._credentials:
             cache.clear()
@@ -272,10 +279,12 @@ class Transactions:
         """
         pending = pending_write_event.get()
         event = pending.take() if pending is not None else None
+        written: frozenset[str] | None = None  # unknown until the body has run
         try:
             with self.database.write() as conn:
                 repos = Repositories(conn, self.account_id)
                 yield repos
+                written = written_tables(conn)
                 if event is not None:
                     insert_events(conn, [event])
                 # Last, so the slot is held only from here to the commit.
@@ -289,8 +298,14 @@ class Transactions:
         finally:
             # Dropped on failure too: a cache filled while the transaction ran may hold
             # rows the rollback undid (harmless to drop; never harmful).
-            for callback in self._on_commit:
-                callback()
+            for callback, tables in self._on_commit:
+                if (
+                    written is None
+                    or tables is None
+                    or EVERY_TABLE in written
+                    or not tables.isdisjoint(written)
+                ):
+                    callback()
             for cache in self._credentials:
                 if isinstance(credentials, frozenset):
                     cache.forget(credentials)
