@@ -1,12 +1,13 @@
-"""`iamd identity-center set-password`: an administrator gives an identity store user a
-one-time password (printed once), to be replaced at the user's first sign-in.
-
-AWS sets these passwords in its console; iamd has no console for it yet, so the
-operator runs this on the server's machine, against its database.
+"""`iamd identity-center ...`: what AWS does in its console, run by the operator on the
+server's machine against its database. `set-password` gives an identity store user a
+one-time password (printed once), to be replaced at the user's first sign-in;
+`scim-token create|list|delete` manages the instance's SCIM access tokens (a token is
+printed once, when created).
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from iamd.auth.passwords import PasswordHashing
 from iamd.clock import SystemClock
 from iamd.errors import AwsError
 from iamd.server.settings import DEFAULT_DATA_DIR
+from iamd.services.scim_tokens import ScimTokenService
 from iamd.services.sso_portal import SsoPortalService
 from iamd.services.sts import StsService
 from iamd.services.throttle import Backoff, FailureLedger
@@ -66,3 +68,109 @@ def set_password(
 
 def _no_sessions(_account: str) -> StsService:
     raise RuntimeError("no sessions are issued here")
+
+
+_DATA_DIR = click.option(
+    "--data-dir",
+    default=str(DEFAULT_DATA_DIR),
+    show_default=True,
+    envvar="IAMD_DATA_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+)
+_DATABASE_URL = click.option("--database-url", default=None, envvar="IAMD_DATABASE_URL")
+_INSTANCE_ARN = click.option(
+    "--instance-arn", required=True, help="The instance (arn:aws:sso:::instance/ssoins-...)."
+)
+
+
+def _database(data_dir: Path, database_url: str | None) -> Database:
+    return Database(database_url or f"sqlite:///{(data_dir / 'iamd.sqlite3').resolve()}")
+
+
+def _scim_tokens(database: Database) -> ScimTokenService:
+    # The instance is found by its ARN, in whatever account owns it.
+    return ScimTokenService(Transactions(database, "000000000000"), SystemClock())
+
+
+@identity_center.group("scim-token")
+def scim_token() -> None:
+    """The SCIM access tokens an identity provider provisions the instance with."""
+
+
+@scim_token.command("create")
+@_INSTANCE_ARN
+@_DATA_DIR
+@_DATABASE_URL
+def scim_token_create(instance_arn: str, data_dir: Path, database_url: str | None) -> None:
+    """Create a token (valid one year; at most two per instance) and print it once."""
+    database = _database(data_dir, database_url)
+    try:
+        try:
+            issued = _scim_tokens(database).create(instance_arn)
+            tenant = _tenant_of(database, instance_arn)
+        except AwsError as error:
+            raise click.ClickException(error.message) from None
+    finally:
+        database.dispose()
+    click.echo(
+        json.dumps(
+            {
+                "TokenId": issued.token.token_id,
+                "AccessToken": issued.secret,
+                "CreatedAt": issued.token.created.isoformat(),
+                "ExpiresAt": issued.token.expires.isoformat(),
+                "ScimEndpointPath": f"/{tenant}/scim/v2/",
+            },
+            indent=2,
+        )
+    )
+
+
+@scim_token.command("list")
+@_INSTANCE_ARN
+@_DATA_DIR
+@_DATABASE_URL
+def scim_token_list(instance_arn: str, data_dir: Path, database_url: str | None) -> None:
+    """List the instance's tokens (their ids and dates, never the tokens)."""
+    database = _database(data_dir, database_url)
+    try:
+        try:
+            tokens = _scim_tokens(database).tokens(instance_arn)
+        except AwsError as error:
+            raise click.ClickException(error.message) from None
+    finally:
+        database.dispose()
+    listing = [
+        {
+            "TokenId": token.token_id,
+            "CreatedAt": token.created.isoformat(),
+            "ExpiresAt": token.expires.isoformat(),
+        }
+        for token in tokens
+    ]
+    click.echo(json.dumps({"Tokens": listing}, indent=2))
+
+
+@scim_token.command("delete")
+@_INSTANCE_ARN
+@click.option("--token-id", required=True, help="The token's id (from create or list).")
+@_DATA_DIR
+@_DATABASE_URL
+def scim_token_delete(
+    instance_arn: str, token_id: str, data_dir: Path, database_url: str | None
+) -> None:
+    """Delete a token: it stops working at once."""
+    database = _database(data_dir, database_url)
+    try:
+        try:
+            _scim_tokens(database).delete(instance_arn, token_id)
+        except AwsError as error:
+            raise click.ClickException(error.message) from None
+    finally:
+        database.dispose()
+
+
+def _tenant_of(database: Database, instance_arn: str) -> str:
+    with Transactions(database, "000000000000").read() as repos:
+        instance = repos.identity_center.instance(instance_arn)
+    return instance.identity_store_id if instance is not None else ""

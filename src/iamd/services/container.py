@@ -57,6 +57,7 @@ from iamd.services.policies import PolicyService
 from iamd.services.repositories import RepositoryService
 from iamd.services.roles import RoleService
 from iamd.services.saml_providers import SamlProviderService
+from iamd.services.scim_tokens import ScimTokenService
 from iamd.services.server_certificates import ServerCertificateService
 from iamd.services.service_linked_roles import ServiceLinkedRoleService
 from iamd.services.service_specific_credentials import ServiceSpecificCredentialService
@@ -145,6 +146,7 @@ class Services:
     sso_portal: SsoPortalService
     outbound_federation: OutboundFederationService
     web_identity: WebIdentityService
+    scim_tokens: ScimTokenService
     _shared: _Shared = field(repr=False, compare=False)
 
     @property
@@ -337,6 +339,7 @@ def _account_services(
         identity_store=IdentityStoreService(tx, clock),
         permission_sets=PermissionSetService(tx, clock, ids, identity_center.require_instance),
         sso_oidc=SsoOidcService(tx, clock),
+        scim_tokens=ScimTokenService(tx, clock),
         sso_portal=SsoPortalService(
             tx,
             clock,

@@ -1027,6 +1027,29 @@ ic_oidc_tokens = Table(
 Index("ix_ic_oidc_tokens_family", ic_oidc_tokens.c.family)
 Index("ix_ic_oidc_tokens_user_id", ic_oidc_tokens.c.user_id)
 
+# External identity sources (migration 0028): the SCIM bearer tokens (SHA-256 digests
+# only, at most two per instance) and an instance's external SAML identity provider.
+ic_scim_tokens = Table(
+    "ic_scim_tokens",
+    metadata,
+    Column("token_id", String(36), primary_key=True),
+    Column("instance_arn", String(64), nullable=False),
+    Column("token_digest", String(64), nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+    Column("expires", UtcDateTime, nullable=False),
+    Column("last_used", UtcDateTime, nullable=True),
+)
+Index("ix_ic_scim_tokens_instance_arn", ic_scim_tokens.c.instance_arn)
+ic_identity_sources = Table(
+    "ic_identity_sources",
+    metadata,
+    Column("instance_arn", String(64), primary_key=True),
+    Column("idp_entity_id", Text, nullable=False),
+    Column("idp_sso_url", Text, nullable=False),
+    Column("metadata_document", Text, nullable=False),
+    Column("updated", UtcDateTime, nullable=False),
+)
+
 # Log file delivery (docs/trail.md, "Log files"): one cursor row per trail directory
 # consumer, the files delivered (with their SHA-256, for the next digest), each
 # (account, Region) digest chain's last link, and the trail's RSA signing key (sealed).

@@ -23,6 +23,7 @@ from iamd.store.sql.credential_reports import CredentialReportRepository
 from iamd.store.sql.groups import GroupRepository
 from iamd.store.sql.identity_center import IdentityCenterRepository
 from iamd.store.sql.identity_center_sign_in import SignInRepository
+from iamd.store.sql.identity_sources import IdentitySourceRepository
 from iamd.store.sql.inline_policies import InlinePolicyRepository
 from iamd.store.sql.instance_profiles import (
     InstanceProfileRepository,
@@ -173,6 +174,10 @@ class Repositories:
     @cached_property
     def identity_center_sign_in(self) -> SignInRepository:
         return SignInRepository(self.conn)
+
+    @cached_property
+    def identity_sources(self) -> IdentitySourceRepository:
+        return IdentitySourceRepository(self.conn)
 
     @cached_property
     def password_policy(self) -> PasswordPolicyRepository:

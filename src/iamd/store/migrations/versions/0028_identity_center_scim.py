@@ -1,0 +1,47 @@
+"""IAM Identity Center's external identity sources (issue 17, item 5): the SCIM bearer
+tokens an instance's identity provider provisions with (SHA-256 digests only, at most
+two per instance, as AWS allows), and an instance's external SAML 2.0 identity
+provider (its metadata), when it takes its users from one.
+
+Revision ID: 0028
+Revises: 0027
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0028"
+down_revision = "0027"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "ic_scim_tokens",
+        sa.Column("token_id", sa.String(length=36), nullable=False),
+        sa.Column("instance_arn", sa.String(length=64), nullable=False),
+        sa.Column("token_digest", sa.String(length=64), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("expires", sa.BigInteger(), nullable=False),
+        sa.Column("last_used", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint("token_id", name=op.f("pk_ic_scim_tokens")),
+    )
+    op.create_index(op.f("ix_ic_scim_tokens_instance_arn"), "ic_scim_tokens", ["instance_arn"])
+    op.create_table(
+        "ic_identity_sources",
+        sa.Column("instance_arn", sa.String(length=64), nullable=False),
+        sa.Column("idp_entity_id", sa.Text(), nullable=False),
+        sa.Column("idp_sso_url", sa.Text(), nullable=False),
+        sa.Column("metadata_document", sa.Text(), nullable=False),
+        sa.Column("updated", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("instance_arn", name=op.f("pk_ic_identity_sources")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("ic_identity_sources")
+    op.drop_index(op.f("ix_ic_scim_tokens_instance_arn"), "ic_scim_tokens")
+    op.drop_table("ic_scim_tokens")
