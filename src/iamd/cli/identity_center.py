@@ -2,7 +2,8 @@
 server's machine against its database. `set-password` gives an identity store user a
 one-time password (printed once), to be replaced at the user's first sign-in;
 `scim-token create|list|delete` manages the instance's SCIM access tokens (a token is
-printed once, when created).
+printed once, when created); `set-identity-source` makes the instance's users sign in at
+an external SAML 2.0 identity provider, or back at the built-in directory.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from iamd.auth.passwords import PasswordHashing
 from iamd.clock import SystemClock
 from iamd.errors import AwsError
 from iamd.server.settings import DEFAULT_DATA_DIR
+from iamd.services.external_idp import SP_METADATA_PATH, ExternalIdpService
 from iamd.services.scim_tokens import ScimTokenService
 from iamd.services.sso_portal import SsoPortalService
 from iamd.services.sts import StsService
@@ -174,3 +176,54 @@ def _tenant_of(database: Database, instance_arn: str) -> str:
     with Transactions(database, "000000000000").read() as repos:
         instance = repos.identity_center.instance(instance_arn)
     return instance.identity_store_id if instance is not None else ""
+
+
+@identity_center.command("set-identity-source")
+@_INSTANCE_ARN
+@click.option(
+    "--saml-metadata",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The external identity provider's SAML 2.0 metadata (an XML file).",
+)
+@click.option("--directory", is_flag=True, help="Back to the built-in directory (passwords).")
+@_DATA_DIR
+@_DATABASE_URL
+def set_identity_source(
+    instance_arn: str,
+    saml_metadata: Path | None,
+    directory: bool,
+    data_dir: Path,
+    database_url: str | None,
+) -> None:
+    """Where the instance's users sign in: an external SAML IdP, or the directory."""
+    if (saml_metadata is None) == (not directory):
+        raise click.UsageError("Give exactly one of --saml-metadata FILE and --directory.")
+    database = _database(data_dir, database_url)
+    try:
+        # The service provider's URLs are not needed to store the provider.
+        external = ExternalIdpService(
+            Transactions(database, "000000000000"), SystemClock(), public_url=""
+        )
+        try:
+            if saml_metadata is None:
+                external.use_directory(instance_arn)
+                click.echo(json.dumps({"IdentitySource": "IDENTITY_CENTER_DIRECTORY"}, indent=2))
+                return
+            source = external.set_source(instance_arn, saml_metadata.read_text())
+            tenant = _tenant_of(database, instance_arn)
+        except AwsError as error:
+            raise click.ClickException(error.message) from None
+    finally:
+        database.dispose()
+    click.echo(
+        json.dumps(
+            {
+                "IdentitySource": "EXTERNAL_SAML_IDP",
+                "IdpEntityId": source.idp_entity_id,
+                "IdpSsoUrl": source.idp_sso_url,
+                "ServiceProviderMetadataPath": f"{SP_METADATA_PATH}?identity_store_id={tenant}",
+            },
+            indent=2,
+        )
+    )

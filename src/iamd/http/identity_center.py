@@ -33,6 +33,8 @@ from iamd.errors import (
 from iamd.http.failure_log import FailureLog
 from iamd.http.pipeline import HttpRequest, HttpResponse
 from iamd.http.sso_authorize import AUTHORIZE_PAGE, AuthorizePage
+from iamd.http.sso_external import PATHS as EXTERNAL_PATHS
+from iamd.http.sso_external import ExternalSignIn
 from iamd.http.sso_pages import base_url, csrf_ok, form_fields, form_page, page_response
 from iamd.http.sso_trail import SsoTrail
 from iamd.protocol.form import header
@@ -50,7 +52,7 @@ PORTAL_PATHS = frozenset(
     {"/federation/credentials", "/assignment/accounts", "/assignment/roles", "/logout"}
 )
 DEVICE_PAGE = "/device"
-PATHS = OIDC_PATHS | PORTAL_PATHS | {DEVICE_PAGE, AUTHORIZE_PAGE}
+PATHS = OIDC_PATHS | PORTAL_PATHS | EXTERNAL_PATHS | {DEVICE_PAGE, AUTHORIZE_PAGE}
 _JSON = b"application/json"
 MAX_FIELD = 4096
 
@@ -69,7 +71,9 @@ class IdentityCenterFront:
     ) -> None:
         self._services = services
         self._trail = SsoTrail(services, trail, region)
-        self._authorize = AuthorizePage(services, self._trail)
+        # An instance with an external identity provider signs in there, not here.
+        self._external = ExternalSignIn(services)
+        self._authorize = AuthorizePage(services, self._trail, self._external.authorize)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.raw_path.decode("latin-1").split("?", 1)[0]
@@ -80,6 +84,8 @@ class IdentityCenterFront:
                 return self._portal(path, request)
             if path == AUTHORIZE_PAGE:
                 return self._authorize(request, _query(request))
+            if path in EXTERNAL_PATHS:
+                return self._external(path, request, _query(request))
             return self._device_page(request)
         except AwsError as error:
             return _error(error)
@@ -245,7 +251,8 @@ class IdentityCenterFront:
     def _device_page(self, request: HttpRequest) -> HttpResponse:
         query = _query(request)
         if request.method == "GET":
-            return self._form(query.get("user_code", ""), None)
+            redirect = self._to_provider(query.get("user_code", "")[:16])
+            return redirect or self._form(query.get("user_code", ""), None)
         if request.method != "POST":
             return HttpResponse(405, [(b"content-type", b"text/plain")], b"Method not allowed\n")
         fields = form_fields(request)
@@ -262,6 +269,9 @@ class IdentityCenterFront:
             instance = repos.identity_center.instance(grant.instance_arn)
         if instance is None:
             return self._form(user_code, "That code is not valid or has expired.", 400)
+        redirect = self._external.device(instance, user_code)
+        if redirect is not None:
+            return redirect
         user_name = fields.get("username", "")[:128]
         outcome = self._services.sso_portal.sign_in(
             instance,
@@ -287,6 +297,15 @@ class IdentityCenterFront:
             text = f"You may close this page: {html.escape(client_name)} is signed in."
             return page_response(200, "Request approved", f"<p>{text}</p>")
         return page_response(200, "Request denied", "<p>The request was denied.</p>")
+
+    def _to_provider(self, user_code: str) -> HttpResponse | None:
+        """The redirect to the instance's identity provider, if the code's has one."""
+        found = self._services.sso_oidc.pending_device(user_code) if user_code else None
+        if found is None:
+            return None
+        with self._services.tx.read() as repos:
+            instance = repos.identity_center.instance(found[0].instance_arn)
+        return self._external.device(instance, user_code) if instance is not None else None
 
     def _form(
         self, user_code: str, message: str | None, status: int = 200, new_password: bool = False

@@ -42,20 +42,34 @@ _MAX_FIELD = 4096
 _URI_SAFE = ":/?#[]@!$&'()*+,;=~%"
 
 
+#: Where an instance with an external identity provider sends the browser instead of
+#: showing the password form (http/sso_external.py), or None.
+ExternalHook = Callable[[AuthorizationRequest], HttpResponse | None]
+
+
 class AuthorizePage:
-    def __init__(self, services: Services, trail: SsoTrail) -> None:
+    def __init__(
+        self, services: Services, trail: SsoTrail, external: ExternalHook | None = None
+    ) -> None:
         self._services = services
         self._trail = trail
+        self._external = external or (lambda _checked: None)
 
     def __call__(self, request: HttpRequest, query: Mapping[str, str]) -> HttpResponse:
         if request.method == "GET":
-            return self._check_then(query, lambda checked: self._sign_in_form(checked, None))
+            return self._check_then(
+                query,
+                lambda checked: self._external(checked) or self._sign_in_form(checked, None),
+            )
         if request.method != "POST":
             return HttpResponse(405, [(b"content-type", b"text/plain")], b"Method not allowed\n")
         fields = form_fields(request)
         if fields.get("step") == "consent":
             return self._consent(request, fields)
-        return self._check_then(fields, lambda checked: self._sign_in(request, fields, checked))
+        return self._check_then(
+            fields,
+            lambda checked: self._external(checked) or self._sign_in(request, fields, checked),
+        )
 
     def _check_then(
         self,
@@ -113,7 +127,7 @@ class AuthorizePage:
                 checked, "Choose a new password to replace your one-time password.", 403, True
             )
         ticket = self._services.sso_oidc.begin_consent(checked, outcome.user.user_id)
-        return _consent_form(checked, ticket, outcome.user.user_name)
+        return consent_form(checked, ticket, outcome.user.user_name)
 
     def _sign_in_form(
         self,
@@ -181,7 +195,7 @@ class AuthorizePage:
         return _redirect(redirect_uri, {"code": code}, state)
 
 
-def _consent_form(checked: AuthorizationRequest, ticket: str, user_name: str) -> HttpResponse:
+def consent_form(checked: AuthorizationRequest, ticket: str, user_name: str) -> HttpResponse:
     client = html.escape(checked.client_name)
     scopes = "".join(f"<li>{html.escape(scope)}</li>" for scope in checked.scopes)
     body = f"""<p>Signed in as <strong>{html.escape(user_name)}</strong>.</p>

@@ -163,3 +163,15 @@ class IdentitySource:
     idp_sso_url: str
     metadata_document: str
     updated: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SamlSignIn:
+    """A sign-in waiting on the external identity provider (or, once its assertion was
+    accepted, on the user's consent)."""
+
+    instance_arn: str
+    kind: str  # device | authorize
+    payload: dict[str, str]  # the user code, or the /authorize request's parameters
+    user_id: str | None
+    expires: datetime

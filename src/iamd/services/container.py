@@ -38,6 +38,7 @@ from iamd.services.authorization_details import AuthorizationDetailsService
 from iamd.services.clone_urls import CloneUrls
 from iamd.services.credential_report import CredentialReportService
 from iamd.services.entity_paths import EntityPaths
+from iamd.services.external_idp import ExternalIdpService
 from iamd.services.groups import GroupService
 from iamd.services.identity_center import IdentityCenterService
 from iamd.services.identity_store import IdentityStoreService
@@ -147,6 +148,7 @@ class Services:
     outbound_federation: OutboundFederationService
     web_identity: WebIdentityService
     scim_tokens: ScimTokenService
+    external_idp: ExternalIdpService
     _shared: _Shared = field(repr=False, compare=False)
 
     @property
@@ -340,6 +342,7 @@ def _account_services(
         permission_sets=PermissionSetService(tx, clock, ids, identity_center.require_instance),
         sso_oidc=SsoOidcService(tx, clock),
         scim_tokens=ScimTokenService(tx, clock),
+        external_idp=ExternalIdpService(tx, clock, shared.public_url),
         sso_portal=SsoPortalService(
             tx,
             clock,

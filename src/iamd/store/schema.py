@@ -1049,6 +1049,18 @@ ic_identity_sources = Table(
     Column("metadata_document", Text, nullable=False),
     Column("updated", UtcDateTime, nullable=False),
 )
+# A sign-in sent to the external identity provider, found again by its RelayState
+# ticket's digest: the device code or /authorize request it is for, then the user.
+ic_saml_sign_ins = Table(
+    "ic_saml_sign_ins",
+    metadata,
+    Column("ticket_digest", String(64), primary_key=True),
+    Column("instance_arn", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # device | authorize
+    Column("payload", Text, nullable=False),
+    Column("user_id", String(47), nullable=True),
+    Column("expires", UtcDateTime, nullable=False),
+)
 
 # Log file delivery (docs/trail.md, "Log files"): one cursor row per trail directory
 # consumer, the files delivered (with their SHA-256, for the next digest), each

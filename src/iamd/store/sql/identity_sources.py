@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from iamd.model.identity_center import IdentitySource, ScimToken
-from iamd.store.schema import ic_identity_sources, ic_scim_tokens
+from iamd.model.identity_center import IdentitySource, SamlSignIn, ScimToken
+from iamd.store.schema import ic_identity_sources, ic_saml_sign_ins, ic_scim_tokens
 
 
 def _token(row: Any) -> ScimToken:
@@ -112,8 +113,42 @@ class IdentitySourceRepository:
         )
         return result.rowcount > 0
 
+    # -- sign-ins waiting on the provider ----------------------------------------------
+
+    def add_sign_in(self, digest: str, sign_in: SamlSignIn) -> None:
+        self._conn.execute(
+            insert(ic_saml_sign_ins).values(
+                ticket_digest=digest,
+                instance_arn=sign_in.instance_arn,
+                kind=sign_in.kind,
+                payload=json.dumps(sign_in.payload),
+                user_id=sign_in.user_id,
+                expires=sign_in.expires,
+            )
+        )
+
+    def take_sign_in(self, digest: str) -> SamlSignIn | None:
+        """The sign-in behind a ticket, which is spent (a ticket is used once)."""
+        row = self._conn.execute(
+            select(ic_saml_sign_ins).where(ic_saml_sign_ins.c.ticket_digest == digest)
+        ).first()
+        if row is None:
+            return None
+        self._conn.execute(
+            delete(ic_saml_sign_ins).where(ic_saml_sign_ins.c.ticket_digest == digest)
+        )
+        return SamlSignIn(
+            row.instance_arn, row.kind, json.loads(row.payload), row.user_id, row.expires
+        )
+
+    def forget_sign_ins(self, before: datetime) -> None:
+        self._conn.execute(delete(ic_saml_sign_ins).where(ic_saml_sign_ins.c.expires < before))
+
     def forget_instance(self, instance_arn: str) -> None:
         self._conn.execute(
             delete(ic_scim_tokens).where(ic_scim_tokens.c.instance_arn == instance_arn)
         )
         self.remove_source(instance_arn)
+        self._conn.execute(
+            delete(ic_saml_sign_ins).where(ic_saml_sign_ins.c.instance_arn == instance_arn)
+        )

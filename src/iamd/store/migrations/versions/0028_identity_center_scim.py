@@ -1,7 +1,8 @@
 """IAM Identity Center's external identity sources (issue 17, item 5): the SCIM bearer
 tokens an instance's identity provider provisions with (SHA-256 digests only, at most
 two per instance, as AWS allows), and an instance's external SAML 2.0 identity
-provider (its metadata), when it takes its users from one.
+provider (its metadata), when it takes its users from one, with the sign-ins waiting on
+that provider (behind the RelayState ticket's digest).
 
 Revision ID: 0028
 Revises: 0027
@@ -39,9 +40,20 @@ def upgrade() -> None:
         sa.Column("updated", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("instance_arn", name=op.f("pk_ic_identity_sources")),
     )
+    op.create_table(
+        "ic_saml_sign_ins",
+        sa.Column("ticket_digest", sa.String(length=64), nullable=False),
+        sa.Column("instance_arn", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("user_id", sa.String(length=47), nullable=True),
+        sa.Column("expires", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("ticket_digest", name=op.f("pk_ic_saml_sign_ins")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("ic_saml_sign_ins")
     op.drop_table("ic_identity_sources")
     op.drop_index(op.f("ix_ic_scim_tokens_instance_arn"), "ic_scim_tokens")
     op.drop_table("ic_scim_tokens")
