@@ -5,6 +5,7 @@ server; what they provision is checked through boto3's identitystore client."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from tests.support.clock import ServerClock
 from tests.support.scim import ScimClient, create_scim_token, scim_token_command
 from tests.support.servers import RunningServer, start_server
+from tests.support.trail_store import stored_records
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -47,7 +49,7 @@ def tenant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenant]:
     data = tmp_path_factory.mktemp("iamd-scim")
     clock = ServerClock(data / "clock")
     clock.set_offset(0)
-    server = start_server(data / "data", test_clock_file=clock.path)
+    server = start_server(data / "data", test_clock_file=clock.path, extra_args=["--audit-trail"])
     try:
         admin = server.client("sso-admin")
         instance = admin.create_instance(Name="Corp")["InstanceArn"]
@@ -517,3 +519,36 @@ def test_token_commands_limit_two_and_delete_and_expiry(tenant: Tenant) -> None:
     finally:
         tenant.clock.set_offset(0)
     assert tenant.scim().call("GET", "/ServiceProviderConfig").status == 200
+
+
+def test_scim_calls_are_in_the_audit_trail_without_the_token(tenant: Tenant) -> None:
+    scim = tenant.scim()
+    user_id = _user(tenant, "audited@example.com")
+    scim.call("GET", f"/Users/{user_id}")
+    scim.call("GET", "/Users/no-such-user")
+    database = tenant.server.data_dir / "iamd.sqlite3"
+
+    def scim_events() -> list[dict[str, Any]]:
+        return [
+            e
+            for e in stored_records(database)
+            if e["eventSource"] == "identitystore-scim.amazonaws.com"
+            and e.get("requestParameters", {}).get("id") in (user_id, "no-such-user")
+        ]
+
+    deadline = time.monotonic() + 10
+    while len(scim_events()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    events = scim_events()
+    assert [e["eventName"] for e in events] == ["CreateUser", "GetUser", "GetUser"]
+    assert events[0]["userIdentity"] == {
+        "type": "WebIdentityUser",
+        "accountId": tenant.server.client("sts").get_caller_identity()["Account"],
+        "accessKeyId": tenant.token["TokenId"],
+    }
+    assert events[0]["requestParameters"] == {"tenantId": tenant.store, "id": user_id}
+    assert "errorCode" not in events[1]
+    assert events[2]["errorCode"] == "ResourceNotFoundException"
+    everything = json.dumps(stored_records(database))
+    assert tenant.token["AccessToken"] not in everything
+    assert "audited@example.com" not in json.dumps(events)
