@@ -11,68 +11,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.cookiejar
-import json
 import re
 import secrets
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
+from tests.support.external_idp import Federated, federate, identity_source
 from tests.support.saml_idp import OTHER_SP, SamlIdp
-from tests.support.scim import ScimClient, create_scim_token
 from tests.support.servers import RunningServer, start_server
 
-LIST_USERS = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}],
-    }
-)
 _UNSIGNED = Config(signature_version=UNSIGNED, retries={"max_attempts": 1, "mode": "standard"})
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
-
-
-@dataclass(frozen=True)
-class Federated:
-    server: RunningServer
-    account: str
-    instance: str
-    store: str
-    idp: SamlIdp
-    idp_dir: Path
-    sp_metadata: str
-    metadata_file: Path
-
-    @property
-    def start_url(self) -> str:
-        return f"https://{self.store}.awsapps.com/start"
-
-
-def _identity_source(
-    server: RunningServer, instance: str, *args: str
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            *(sys.executable, "-m", "iamd", "identity-center", "set-identity-source"),
-            *("--instance-arn", instance, *args, "--data-dir", str(server.data_dir)),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -80,64 +36,7 @@ def federated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federated]:
     base = tmp_path_factory.mktemp("iamd-external-idp")
     server = start_server(base / "data")
     try:
-        admin = server.client("sso-admin")
-        instance = admin.create_instance(Name="Corp")["InstanceArn"]
-        store = admin.describe_instance(InstanceArn=instance)["IdentityStoreId"]
-        account = server.client("sts").get_caller_identity()["Account"]
-        # The identity provider provisions the user and the group by SCIM.
-        scim = ScimClient(
-            f"{server.endpoint}/{store}/scim/v2", create_scim_token(server, instance)["AccessToken"]
-        )
-        user = scim.call(
-            "POST",
-            "/Users",
-            {
-                "schemas": [USER_SCHEMA],
-                "userName": "alice@example.com",
-                "name": {"givenName": "Alice", "familyName": "Liddell"},
-                "displayName": "Alice Liddell",
-                "emails": [{"value": "alice@example.com", "type": "work", "primary": True}],
-                "active": True,
-            },
-        )
-        assert user.status == 201, user.document
-        group = scim.call(
-            "POST",
-            "/Groups",
-            {
-                "schemas": [GROUP_SCHEMA],
-                "displayName": "Engineers",
-                "members": [{"value": user.document["id"]}],
-            },
-        )
-        assert group.status == 201, group.document
-        ps = admin.create_permission_set(InstanceArn=instance, Name="UserReaders")["PermissionSet"][
-            "PermissionSetArn"
-        ]
-        admin.put_inline_policy_to_permission_set(
-            InstanceArn=instance, PermissionSetArn=ps, InlinePolicy=LIST_USERS
-        )
-        status = admin.create_account_assignment(
-            InstanceArn=instance,
-            TargetId=account,
-            TargetType="AWS_ACCOUNT",
-            PermissionSetArn=ps,
-            PrincipalType="GROUP",
-            PrincipalId=group.document["id"],
-        )["AccountAssignmentCreationStatus"]
-        assert status["Status"] == "SUCCEEDED"
-        with urllib.request.urlopen(  # noqa: S310 - the test's own server
-            f"{server.endpoint}/saml/metadata?identity_store_id={store}", timeout=30
-        ) as answer:
-            sp_metadata = answer.read().decode()
-        idp_dir = base / "idp"
-        idp = SamlIdp(idp_dir, sp_metadata=(sp_metadata,))
-        metadata_file = base / "idp-metadata.xml"
-        metadata_file.write_text(idp.metadata)
-        done = _identity_source(server, instance, "--saml-metadata", str(metadata_file))
-        assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout)["IdpEntityId"] == idp.entity_id
-        yield Federated(server, account, instance, store, idp, idp_dir, sp_metadata, metadata_file)
+        yield federate(server, base)
     finally:
         server.stop()
 
@@ -435,7 +334,7 @@ def test_the_authorization_code_flow_goes_through_the_idp(federated: Federated) 
 
 def test_back_to_the_directory_shows_the_password_form(federated: Federated) -> None:
     oidc, _ = _clients(federated.server)
-    done = _identity_source(federated.server, federated.instance, "--directory")
+    done = identity_source(federated.server, federated.instance, "--directory")
     assert done.returncode == 0, done.stderr
     try:
         device, _ = _device(federated, oidc)
@@ -443,12 +342,12 @@ def test_back_to_the_directory_shows_the_password_form(federated: Federated) -> 
         assert status == 200
         assert 'name="password"' in page
     finally:
-        again = _identity_source(
+        again = identity_source(
             federated.server, federated.instance, "--saml-metadata", str(federated.metadata_file)
         )
         assert again.returncode == 0, again.stderr
     bad = federated.metadata_file.parent / "not-metadata.xml"
     bad.write_text("<nope/>")
-    refused = _identity_source(federated.server, federated.instance, "--saml-metadata", str(bad))
+    refused = identity_source(federated.server, federated.instance, "--saml-metadata", str(bad))
     assert refused.returncode != 0
     assert "metadata" in refused.stderr
