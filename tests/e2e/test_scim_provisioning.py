@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -552,3 +553,36 @@ def test_scim_calls_are_in_the_audit_trail_without_the_token(tenant: Tenant) -> 
     everything = json.dumps(stored_records(database))
     assert tenant.token["AccessToken"] not in everything
     assert "audited@example.com" not in json.dumps(events)
+
+
+def test_scim_on_postgresql(fresh_postgres_url: str, tmp_path: Path) -> None:
+    server = start_server(tmp_path / "pg", database_url=fresh_postgres_url)
+    try:
+        admin = server.client("sso-admin")
+        instance = admin.create_instance(Name="Corp")["InstanceArn"]
+        store = admin.describe_instance(InstanceArn=instance)["IdentityStoreId"]
+        first = create_scim_token(server, instance)
+        create_scim_token(server, instance)
+        third = scim_token_command(server, "create", "--instance-arn", instance)
+        assert third.returncode != 0
+        scim = ScimClient(f"{server.endpoint}/{store}/scim/v2", first["AccessToken"])
+        created = scim.call("POST", "/Users", _okta_user("pg@example.com", "00uPG"))
+        assert created.status == 201, created.document
+        group = scim.call(
+            "POST",
+            "/Groups",
+            {
+                "schemas": [GROUP],
+                "displayName": "PG",
+                "members": [{"value": created.document["id"]}],
+            },
+        )
+        assert group.status == 201, group.document
+        _refused(scim.call("POST", "/Users", _okta_user("PG@example.com", "x")), 409, "uniqueness")
+        ids = server.client("identitystore")
+        memberships = ids.list_group_memberships(
+            IdentityStoreId=store, GroupId=group.document["id"]
+        )["GroupMemberships"]
+        assert [m["MemberId"]["UserId"] for m in memberships] == [created.document["id"]]
+    finally:
+        server.stop()

@@ -16,10 +16,12 @@ from tests.support.servers import RunningServer
 
 
 def scim_token_command(server: RunningServer, *args: str) -> subprocess.CompletedProcess[str]:
+    database = server.env.get("IAMD_DATABASE_URL")
     return subprocess.run(
         [
             *(sys.executable, "-m", "iamd", "identity-center", "scim-token", *args),
             *("--data-dir", str(server.data_dir)),
+            *(("--database-url", database) if database else ()),
         ],
         capture_output=True,
         text=True,

@@ -98,13 +98,23 @@ def checked_source_metadata(document: str) -> tuple[str, str]:
             continue
         for service in entity.iterfind("md:IDPSSODescriptor/md:SingleSignOnService", NS):
             location = service.get("Location") or ""
-            if service.get("Binding") == REDIRECT_BINDING and urlsplit(location).scheme in (
-                "http",
-                "https",
-            ):
+            if service.get("Binding") == REDIRECT_BINDING and _redirectable(location):
                 return parsed.entity_id, location
     raise ValidationError(
         "The SAML metadata has no SingleSignOnService with the HTTP-Redirect binding."
+    )
+
+
+def _redirectable(location: str) -> bool:
+    """An http(s) URL that can go in a Location header as it is (ASCII, no blanks)."""
+    parts = urlsplit(location)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.netloc)
+        and location.isascii()
+        and location.isprintable()
+        and not any(c in location for c in ' "<>\\')
+        and not parts.fragment
     )
 
 
