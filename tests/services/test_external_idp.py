@@ -14,7 +14,8 @@ from iamd.services.external_idp import REDIRECT_BINDING, checked_source_metadata
 
 @pytest.fixture(scope="module")
 def metadata(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return SamlIdp(tmp_path_factory.mktemp("idp") / "idp").metadata
+    document: str = SamlIdp(tmp_path_factory.mktemp("idp") / "idp").metadata
+    return document
 
 
 def test_the_redirect_sso_service_is_found(metadata: str) -> None:
