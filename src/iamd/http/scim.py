@@ -20,8 +20,9 @@ from urllib.parse import parse_qsl, unquote
 
 from iamd.http.failure_log import FailureLog
 from iamd.http.pipeline import HttpRequest, HttpResponse
+from iamd.model.identity_center import Instance, ScimToken
 from iamd.operations.scim.discovery import MAX_PAYLOAD
-from iamd.operations.scim.endpoints import Answer, ScimEndpoints
+from iamd.operations.scim.endpoints import ScimEndpoints
 from iamd.operations.scim.problems import ERROR_SCHEMA, ScimProblem, invalid_syntax
 from iamd.protocol.form import header
 from iamd.services.container import Services
@@ -82,7 +83,6 @@ class ScimFront:
             raise ScimProblem(401, "The authorization header is invalid or missing.")
         instance, token = signed_in
         segments = [unquote(part) for part in (found.group("rest") or "").split("/") if part]
-        answer: Answer | None = None
         try:
             body = _body(request)
             query = _query(request)
@@ -113,8 +113,8 @@ class ScimFront:
         self,
         request: HttpRequest,
         request_id: str,
-        instance: Any,
-        token: Any,
+        instance: Instance,
+        token: ScimToken,
         event: str,
         segments: list[str],
         problem: ScimProblem | None,
@@ -144,9 +144,12 @@ def _event_of(method: str, segments: list[str]) -> str:
         return "Unknown"
     kind = {"Users": "User", "Groups": "Group"}.get(segments[0])
     if kind is None:
-        return {"ServiceProviderConfig": "GetServiceProviderConfig"}.get(
-            segments[0], f"List{segments[0]}"
-        )
+        single = len(segments) > 1
+        return {
+            "ServiceProviderConfig": "GetServiceProviderConfig",
+            "Schemas": "GetSchema" if single else "ListSchemas",
+            "ResourceTypes": "GetResourceType" if single else "ListResourceTypes",
+        }.get(segments[0], "Unknown")
     if len(segments) == 1:
         return f"Create{kind}" if method == "POST" else f"List{kind}s"
     return {

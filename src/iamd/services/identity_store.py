@@ -396,19 +396,12 @@ class IdentityStoreService:
         add: Sequence[str],
         remove: Sequence[str],
         by: str,
-        *,
-        remove_all: bool = False,
     ) -> None:
         """Add and remove members of a group in one transaction (SCIM's PATCH): adding a
         member already there, or removing one who is not, changes nothing."""
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             self._store(repos, store_id)
             _require_group(repos, store_id, group_id)
-            if remove_all:
-                for membership in repos.identity_center.memberships(
-                    store_id, None, MAX_USERS, group_id=group_id
-                ):
-                    repos.identity_center.delete_membership(store_id, membership.membership_id)
             for user_id in remove:
                 found = repos.identity_center.membership_of(group_id, user_id)
                 if found is not None and found.identity_store_id == store_id:

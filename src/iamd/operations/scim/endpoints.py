@@ -289,11 +289,18 @@ class ScimEndpoints:
         return result
 
     def _groups_of(self, user_id: str) -> list[DirectoryGroup]:
+        group_ids: list[str] = []
+        token: str | None = None
         try:
-            page = self._store.memberships(self._store_id, None, 100, user_id=user_id)
+            while True:
+                page = self._store.memberships(self._store_id, token, 100, user_id=user_id)
+                group_ids += [m.group_id for m in page.items]
+                token = page.next_token
+                if token is None:
+                    break
         except AwsError:
             return []
-        return [self._store.group(self._store_id, m.group_id) for m in page.items]
+        return [self._store.group(self._store_id, group_id) for group_id in group_ids]
 
 
 def _with_state(old: DirectoryUser, state: Any) -> DirectoryUser:
