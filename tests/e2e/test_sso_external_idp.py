@@ -28,6 +28,7 @@ from tests.support.external_idp import Federated, federate, identity_source
 from tests.support.saml_idp import OTHER_SP, SamlIdp
 from tests.support.servers import RunningServer, start_server
 
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 _UNSIGNED = Config(signature_version=UNSIGNED, retries={"max_attempts": 1, "mode": "standard"})
 
 
@@ -203,6 +204,28 @@ def test_a_scim_user_signs_in_at_the_idp_with_the_device_flow(federated: Federat
         arn,
     ), arn
     assert "Users" in session.client("iam", endpoint_url=federated.server.endpoint).list_users()
+
+    # The IdP deactivates the user by SCIM: the portal token stops at once, and the next
+    # sign-in at the IdP signs no one in; reactivated, the user signs in again.
+    found = federated.scim.call(
+        "GET", "/Users", query={"filter": 'userName eq "alice@example.com"'}
+    )
+    user_id = found.document["Resources"][0]["id"]
+    active = {
+        "schemas": [PATCH_SCHEMA],
+        "Operations": [{"op": "replace", "path": "active", "value": False}],
+    }
+    assert federated.scim.call("PATCH", f"/Users/{user_id}", active).status == 200
+    with pytest.raises(sso.exceptions.UnauthorizedException):
+        sso.list_accounts(accessToken=tokens["accessToken"])
+    second, _ = _device(federated, oidc)
+    saml_request, relay_state = _to_idp(federated, browser.get(second["verificationUriComplete"]))
+    acs, response = federated.idp.answer_authn_request(saml_request, "alice@example.com")
+    status, page, _ = browser.post(acs, {"SAMLResponse": response, "RelayState": relay_state})
+    assert status == 403
+    assert "No active user named alice@example.com" in page
+    active["Operations"][0]["value"] = True
+    assert federated.scim.call("PATCH", f"/Users/{user_id}", active).status == 200
 
 
 def _refused(federated: Federated, browser: Browser, device: dict[str, Any], make: Any) -> str:

@@ -35,6 +35,7 @@ class Federated:
     idp_dir: Path
     sp_metadata: str
     metadata_file: Path
+    scim: ScimClient
 
     @property
     def start_url(self) -> str:
@@ -116,4 +117,6 @@ def federate(server: RunningServer, base: Path, idp_entity_id: str | None = None
     done = identity_source(server, instance, "--saml-metadata", str(metadata_file))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["IdpEntityId"] == idp.entity_id
-    return Federated(server, account, instance, store, idp, idp_dir, sp_metadata, metadata_file)
+    return Federated(
+        server, account, instance, store, idp, idp_dir, sp_metadata, metadata_file, scim
+    )
