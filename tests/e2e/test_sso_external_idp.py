@@ -224,8 +224,11 @@ def test_a_scim_user_signs_in_at_the_idp_with_the_device_flow(federated: Federat
     status, page, _ = browser.post(acs, {"SAMLResponse": response, "RelayState": relay_state})
     assert status == 403
     assert "No active user named alice@example.com" in page
-    active["Operations"][0]["value"] = True
-    assert federated.scim.call("PATCH", f"/Users/{user_id}", active).status == 200
+    again = {
+        "schemas": [PATCH_SCHEMA],
+        "Operations": [{"op": "replace", "path": "active", "value": True}],
+    }
+    assert federated.scim.call("PATCH", f"/Users/{user_id}", again).status == 200
 
 
 def _refused(federated: Federated, browser: Browser, device: dict[str, Any], make: Any) -> str:
