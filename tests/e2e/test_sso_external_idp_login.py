@@ -1,9 +1,10 @@
-"""`iamd sso login` (both flows) for a SCIM-provisioned user of an instance that signs
-in at an external SAML IdP, the browser part done by Playwright on Debian's Chromium:
-iamd's page sends the browser to the IdP (pysaml2's, behind a small HTTP server of the
-test's), whose page posts its signed Response back to iamd's assertion consumer
-service, as an IdP's HTTP-POST binding page does; then the user allows the client, and
-boto3 in a separate process uses the profile."""
+"""`iamd sso login` and the real AWS CLI v2's `aws sso login` (both flows each) for a
+SCIM-provisioned user of an instance that signs in at an external SAML IdP, the browser
+part done by Playwright on Debian's Chromium: iamd's page sends the browser to the IdP
+(pysaml2's, behind a small HTTP server of the test's), whose page posts its signed
+Response back to iamd's assertion consumer service, as an IdP's HTTP-POST binding page
+does; then the user allows the client, and boto3 (in a separate process) or the CLI v2
+uses the profile's role credentials."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import html
 import http.server
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.support.aws_cli_v2 import aws_cli_v2
 from tests.support.browser import chromium
 from tests.support.external_idp import Federated, federate
 from tests.support.live_command import LiveCommand
@@ -130,25 +133,38 @@ def _boto3_caller(setup: Setup) -> list[object]:
     return result
 
 
+def _aws_v2_caller(setup: Setup) -> str:
+    """`aws sts get-caller-identity` with the real AWS CLI v2 and the profile."""
+    env = {**setup.env, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [str(aws_cli_v2()), "sts", "get-caller-identity", "--profile", "corp"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    arn: str = json.loads(done.stdout)["Arn"]
+    return arn
+
+
 @pytest.mark.parametrize("flow", [(), ("--use-device-code",)], ids=["authorization-code", "device"])
-def test_iamd_sso_login_through_the_external_idp(setup: Setup, flow: tuple[str, ...]) -> None:
+@pytest.mark.parametrize("client", ["iamd", "aws-cli-v2"])
+def test_sso_login_through_the_external_idp(
+    setup: Setup, client: str, flow: tuple[str, ...]
+) -> None:
     federated = setup.federated
     answered_before = len(setup.answered)
+    # The CLI v2 caches role credentials: each login must reach the portal anew.
+    for cached in (Path(setup.env["HOME"]) / ".aws" / "cli" / "cache").glob("*.json"):
+        cached.unlink()
+    command = (
+        [sys.executable, "-m", "iamd", "sso"] if client == "iamd" else [str(aws_cli_v2()), "sso"]
+    )
+    env = setup.env if client == "iamd" else {**setup.env, "PATH": "/usr/bin:/bin"}
     with chromium() as browser:
-        login = LiveCommand(
-            [
-                sys.executable,
-                "-m",
-                "iamd",
-                "sso",
-                "login",
-                "--profile",
-                "corp",
-                "--no-browser",
-                *flow,
-            ],
-            setup.env,
-        )
+        login = LiveCommand([*command, "login", "--profile", "corp", "--no-browser", *flow], env)
         pattern = (
             r"(http://\S+/device\?user_code=[A-Z-]+)" if flow else r"(http://\S+/authorize\?\S+)"
         )
@@ -157,16 +173,25 @@ def test_iamd_sso_login_through_the_external_idp(setup: Setup, flow: tuple[str, 
         page.goto(url)
         page.wait_for_selector("text=alice@example.com")
         assert "password" not in page.content().lower()
-        page.get_by_role("button", name="Allow access" if not flow else "Allow").click()
-        page.wait_for_load_state()
-        assert "approved" in page.content()
+        if flow:
+            page.get_by_role("button", name="Allow").click()
+            page.wait_for_load_state()
+            assert "approved" in page.content()
+        else:
+            with page.expect_navigation(url=re.compile(r"^http://127\.0\.0\.1:\d+/oauth/callback")):
+                page.get_by_role("button", name="Allow access").click()
         code, output = login.finish()
     assert code == 0, output
+    assert "Successfully logged into Start URL" in output
     assert setup.answered[answered_before:] == [f"{federated.server.endpoint}/saml/acs"]
-    arn, users = _boto3_caller(setup)
-    assert isinstance(arn, str)
-    assert arn.startswith(
-        f"arn:aws:sts::{federated.account}:assumed-role/AWSReservedSSO_UserReaders_"
+    expected = re.compile(
+        rf"arn:aws:sts::{federated.account}:assumed-role/"
+        r"AWSReservedSSO_UserReaders_[0-9a-f]{16}/alice@example\.com"
     )
-    assert arn.endswith("/alice@example.com")
-    assert isinstance(users, list)
+    if client == "iamd":
+        arn, users = _boto3_caller(setup)
+        assert isinstance(users, list)
+    else:
+        arn = _aws_v2_caller(setup)
+    assert isinstance(arn, str)
+    assert expected.fullmatch(arn), arn
