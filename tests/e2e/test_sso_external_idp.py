@@ -277,16 +277,32 @@ def test_bad_answers_from_the_idp_sign_no_one_in(federated: Federated) -> None:
         lambda r: idp.answer_authn_request(r, "alice@example.com", audience=OTHER_SP)[1],
     )
     assert "another service provider" in other
+    elsewhere = _refused(
+        federated,
+        browser,
+        device,
+        lambda r: idp.answer_authn_request(
+            r, "alice@example.com", recipient="https://elsewhere.example/saml/acs"
+        )[1],
+    )
+    assert "Recipient" in elsewhere
     nobody = _refused(
         federated, browser, device, lambda r: idp.answer_authn_request(r, "ghost@example.com")[1]
     )
     assert "No active user named ghost@example.com" in nobody
 
-    # A good answer, accepted once (its consent left undecided), is refused the second time.
+    # A good answer, accepted once (its consent left undecided), is refused the second
+    # time: with a new sign-in's RelayState it answers another request.
     saml_request, relay_state = _to_idp(federated, browser.get(device["verificationUriComplete"]))
     acs, good = idp.answer_authn_request(saml_request, "alice@example.com")
     assert browser.post(acs, {"SAMLResponse": good, "RelayState": relay_state})[0] == 200
-    assert "already used" in _refused(federated, browser, device, lambda _r: good)
+    assert "does not answer this sign-in" in _refused(federated, browser, device, lambda _r: good)
+    # An answer to another sign-in's AuthnRequest does not answer this one.
+    first_request, _ = _to_idp(federated, browser.get(device["verificationUriComplete"]))
+    _, for_first = idp.answer_authn_request(first_request, "alice@example.com")
+    assert "does not answer this sign-in" in _refused(
+        federated, browser, device, lambda _r: for_first
+    )
     # A RelayState that iamd never issued, or one already spent, finds no sign-in.
     forged = browser.post(acs, {"SAMLResponse": good, "RelayState": secrets.token_urlsafe(32)})
     assert forged[0] == 403

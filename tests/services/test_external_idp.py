@@ -1,15 +1,28 @@
-"""An external identity provider's metadata as `set-identity-source` takes it: the IdP's
-entity id and HTTP-Redirect single sign-on URL, or a clear refusal."""
+"""An external identity provider's metadata as `set-identity-source` takes it (the IdP's
+entity id and HTTP-Redirect single sign-on URL, or a clear refusal), and what only a
+moved clock or a second ticket can show: the replay cache and the tickets' lifetime."""
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from tests.support.local_services import MovableClock, local_services
 from tests.support.saml_idp import SamlIdp
 
 from iamd.errors import ValidationError
-from iamd.services.external_idp import REDIRECT_BINDING, checked_source_metadata
+from iamd.model.identity_center import Instance
+from iamd.services.container import Services
+from iamd.services.external_idp import (
+    REDIRECT_BINDING,
+    SignInRefused,
+    checked_source_metadata,
+    sp_metadata,
+)
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +68,46 @@ def test_metadata_without_a_redirect_binding_or_not_metadata_is_refused(
             checked_source_metadata(document)
     with pytest.raises(ValidationError, match="too large"):
         checked_source_metadata(" " * (300 * 1024))
+
+
+def _begin(services: Services, instance: Instance, payload: dict[str, str]) -> tuple[str, str]:
+    source = services.external_idp.source_of(instance.instance_arn)
+    assert source is not None
+    location = services.external_idp.begin(instance, source, "device", payload)
+    query = dict(parse_qsl(urlsplit(location).query))
+    return query["SAMLRequest"], query["RelayState"]
+
+
+def test_the_replay_cache_and_the_tickets_lifetime(tmp_path: Path) -> None:
+    clock = MovableClock(datetime.now(UTC))
+    with local_services(tmp_path, clock) as services:
+        instance = services.identity_center.create_instance("Corp")
+        store = instance.identity_store_id
+        services.identity_store.create_user(store, {"UserName": "alice@example.com"}, "admin")
+        external = services.external_idp
+        idp = SamlIdp(tmp_path / "idp", sp_metadata=(sp_metadata(external.public_url, store),))
+        external.set_source(instance.instance_arn, idp.metadata)
+
+        saml_request, relay_state = _begin(services, instance, {"user_code": "ABCD-EFGH"})
+        _, response = idp.answer_authn_request(saml_request, "alice@example.com")
+        accepted = external.accept(relay_state, response)
+        assert accepted.user.user_name == "alice@example.com"
+        assert accepted.sign_in.payload["user_code"] == "ABCD-EFGH"
+
+        # The same assertion behind another ticket for the same request (as if the
+        # request were answered twice): the replay cache refuses it.
+        ticket = "a-second-ticket-for-the-same-request"
+        with services.tx.write_uncached() as repos:
+            repos.identity_sources.add_sign_in(
+                hashlib.sha256(ticket.encode()).hexdigest(),
+                replace(accepted.sign_in, expires=clock.now() + timedelta(minutes=5)),
+            )
+        with pytest.raises(SignInRefused, match="already used"):
+            external.accept(ticket, response)
+
+        # A ticket lives 10 minutes.
+        saml_request, relay_state = _begin(services, instance, {"user_code": "ABCD-EFGH"})
+        _, response = idp.answer_authn_request(saml_request, "alice@example.com")
+        clock.when += timedelta(minutes=11)
+        with pytest.raises(SignInRefused, match="expired"):
+            external.accept(relay_state, response)

@@ -163,18 +163,23 @@ class SamlIdp:
         return base64.b64encode(str(xml).encode()).decode()
 
     def answer_authn_request(
-        self, saml_request: str, subject: str, *, audience: str | None = None
+        self,
+        saml_request: str,
+        subject: str,
+        *,
+        audience: str | None = None,
+        recipient: str | None = None,
     ) -> tuple[str, str]:
         """What the IdP posts back for a service provider's AuthnRequest (HTTP-Redirect
         binding, as the browser brings it): the assertion consumer URL and the signed
         Response (base64), in response to the request, for `audience` (default: the
-        requester)."""
+        requester; `recipient`: another assertion consumer URL than the request's)."""
         parsed = self.server.parse_authn_request(saml_request, BINDING_HTTP_REDIRECT)
         request = parsed.message
         xml = self.server.create_authn_response(
             identity={},
             in_response_to=request.id,
-            destination=request.assertion_consumer_service_url,
+            destination=recipient or request.assertion_consumer_service_url,
             sp_entity_id=audience or request.issuer.text,
             name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=subject),
             sign_response=True,

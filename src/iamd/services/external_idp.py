@@ -8,8 +8,9 @@ SHA-256 digest, used once, 10 minutes) ties the answer to the device code or
 assertion consumer service and is checked with the federation code
 (services/saml_assertions.py: the XML signature against the provider's metadata
 certificates, NotBefore/NotOnOrAfter, the Recipient), then here: the Issuer is the
-provider, the Audience is this instance's service provider entity id, the assertion
-was not seen before (the replay cache of AssumeRoleWithSAML). The user is the identity
+provider, the Audience is this instance's service provider entity id, the answer's
+InResponseTo names the AuthnRequest sent, the assertion was not seen before (the replay
+cache of AssumeRoleWithSAML). The user is the identity
 store user whose userName equals the NameID, ignoring case, as AWS matches it (users
 are typically provisioned by SCIM); a disabled or unknown user signs in nowhere.
 """
@@ -44,6 +45,8 @@ ACS_PATH = "/saml/acs"
 SP_METADATA_PATH = "/saml/metadata"
 SIGN_IN_LIFETIME = timedelta(minutes=10)
 MAX_METADATA = 256 * 1024
+#: The payload member holding the AuthnRequest's ID, which the answer must name.
+_REQUEST_ID = "saml_request_id"
 
 
 class SignInRefused(Exception):
@@ -167,22 +170,31 @@ class ExternalIdpService:
         RelayState ticket of this waiting sign-in."""
         ticket = secrets.token_urlsafe(32)  # 43 characters: SAML's RelayState limit is 80
         now = self._clock.now()
+        request_id = f"_{uuid.uuid4().hex}"
         with self._tx.write_uncached() as repos:
             repos.identity_sources.forget_sign_ins(now)
             repos.identity_sources.add_sign_in(
                 _digest(ticket),
-                SamlSignIn(instance.instance_arn, kind, payload, None, now + SIGN_IN_LIFETIME),
+                SamlSignIn(
+                    instance.instance_arn,
+                    kind,
+                    {**payload, _REQUEST_ID: request_id},
+                    None,
+                    now + SIGN_IN_LIFETIME,
+                ),
             )
-        request = self._authn_request(instance, source, now)
+        request = self._authn_request(instance, source, request_id, now)
         query = urlencode({"SAMLRequest": request, "RelayState": ticket})
         separator = "&" if urlsplit(source.idp_sso_url).query else "?"
         return f"{source.idp_sso_url}{separator}{query}"
 
-    def _authn_request(self, instance: Instance, source: IdentitySource, now: datetime) -> str:
+    def _authn_request(
+        self, instance: Instance, source: IdentitySource, request_id: str, now: datetime
+    ) -> str:
         xml = (
             '<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
             'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" '
-            f'ID="_{uuid.uuid4().hex}" Version="2.0" '
+            f'ID="{request_id}" Version="2.0" '
             f'IssueInstant="{now.strftime("%Y-%m-%dT%H:%M:%SZ")}" '
             f'Destination="{html.escape(source.idp_sso_url, quote=True)}" '
             f'AssertionConsumerServiceURL="{html.escape(acs_url(self.public_url), quote=True)}" '
@@ -223,6 +235,10 @@ class ExternalIdpService:
             raise SignInRefused("The answer was issued by another identity provider.")
         if sp_entity_id(self.public_url, instance.identity_store_id) not in verified.audiences:
             raise SignInRefused("The answer is meant for another service provider.")
+        if verified.in_response_to != sign_in.payload.get(_REQUEST_ID):
+            # SAML's Web SSO profile (§4.1.4.3): an answer to a request names that request;
+            # an unsolicited (IdP-initiated) answer has nothing waiting for it here.
+            raise SignInRefused("The answer does not answer this sign-in's request.")
         with self._tx.write_uncached() as repos:
             fresh = repos.in_account(instance.owner_account_id).saml_providers.record_assertion(
                 verified.assertion_id, verified.not_on_or_after, now
