@@ -114,3 +114,11 @@ def test_two_changes_of_active_in_one_patch_are_refused() -> None:
             {"op": "replace", "path": "active", "value": False},
             {"op": "replace", "path": "active", "value": True},
         )
+
+
+def test_replacing_name_sets_only_the_parts_given() -> None:
+    user: dict[str, object] = {"userName": "jdoe", "name": {"givenName": "J", "familyName": "Doe"}}
+    after = _patched(user, {"op": "replace", "path": "name", "value": {"givenName": "Jane"}})
+    assert after["name"] == {"givenName": "Jane", "familyName": "Doe"}
+    after = _patched(user, {"op": "replace", "value": {"name": {"familyName": "Roe"}}})
+    assert after["name"] == {"givenName": "J", "familyName": "Roe"}

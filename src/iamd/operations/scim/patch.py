@@ -139,7 +139,9 @@ def _apply_path(
     if op == "remove":
         document.pop(attribute, None)
         return
-    if attribute == "name" and isinstance(value, dict) and op == "add":
+    if attribute == "name" and isinstance(value, dict):
+        # RFC 7644 §3.5.2.1 and §3.5.2.3: the sub-attributes given are set, the others
+        # are left as they are, for add and replace alike.
         merged = dict(document.get("name") or {})
         merged.update(value)
         document["name"] = merged
