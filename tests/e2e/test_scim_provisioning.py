@@ -384,7 +384,13 @@ def _refused(answer: Any, status: int, scim_type: str | None) -> None:
 def test_bad_requests_get_scim_errors_and_change_nothing(tenant: Tenant) -> None:
     scim = tenant.scim()
     _user(tenant, "taken@example.com")
+    with_external = scim.call("POST", "/Users", _okta_user("ext@example.com", "00uTAKEN"))
+    assert with_external.status == 201, with_external.document
     before = tenant.users()
+    # An externalId names one user of the store, as in AWS.
+    _refused(
+        scim.call("POST", "/Users", _okta_user("other@example.com", "00uTAKEN")), 409, "uniqueness"
+    )
 
     duplicate = {
         "schemas": [USER],

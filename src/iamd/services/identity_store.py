@@ -544,31 +544,22 @@ def _user_with_email(repos: Repositories, store_id: str, email: str) -> Director
 def _user_with_external_id(
     repos: Repositories, store_id: str, issuer: str, external_id: str
 ) -> DirectoryUser | None:
-    # A scan, as for an email address: external ids are looked up by the provisioning
-    # client once per user, and a store holds at most 50,000 users.
-    after: str | None = None
-    while True:
-        batch = repos.identity_center.users(store_id, after, 500)
-        for user in batch:
-            if _has_external_id(user.attributes.get("ExternalIds"), issuer, external_id):
-                return user
-        if len(batch) < 500:
-            return None
-        after = batch[-1].user_id
+    # Indexed by the first external id (the one SCIM sets); others are checked as kept.
+    found = repos.identity_center.user_with_external_key(store_id, f"{issuer}\n{external_id}")
+    if found is not None and _has_external_id(
+        found.attributes.get("ExternalIds"), issuer, external_id
+    ):
+        return found
+    return None
 
 
 def _group_with_external_id(
     repos: Repositories, store_id: str, issuer: str, external_id: str
 ) -> DirectoryGroup | None:
-    after: str | None = None
-    while True:
-        batch = repos.identity_center.groups(store_id, after, 500)
-        for group in batch:
-            if _has_external_id(group.external_ids, issuer, external_id):
-                return group
-        if len(batch) < 500:
-            return None
-        after = batch[-1].group_id
+    found = repos.identity_center.group_with_external_key(store_id, f"{issuer}\n{external_id}")
+    if found is not None and _has_external_id(found.external_ids, issuer, external_id):
+        return found
+    return None
 
 
 def _has_external_id(entries: Any, issuer: str, external_id: str) -> bool:

@@ -880,7 +880,15 @@ ic_users = Table(
     Column("updated", UtcDateTime, nullable=False),
     Column("created_by", Text, nullable=False),
     Column("updated_by", Text, nullable=False),
+    # "<Issuer>\n<Id>" of its first external id (migration 0028), for SCIM's look-ups.
+    Column("external_key", Text, nullable=True),
     UniqueConstraint("identity_store_id", "user_name_lower"),
+)
+Index(
+    "ix_ic_users_identity_store_id_external_key",
+    ic_users.c.identity_store_id,
+    ic_users.c.external_key,
+    unique=True,
 )
 ic_groups = Table(
     "ic_groups",
@@ -895,7 +903,14 @@ ic_groups = Table(
     Column("updated", UtcDateTime, nullable=False),
     Column("created_by", Text, nullable=False),
     Column("updated_by", Text, nullable=False),
+    Column("external_key", Text, nullable=True),
     UniqueConstraint("identity_store_id", "display_name_lower"),
+)
+Index(
+    "ix_ic_groups_identity_store_id_external_key",
+    ic_groups.c.identity_store_id,
+    ic_groups.c.external_key,
+    unique=True,
 )
 ic_memberships = Table(
     "ic_memberships",

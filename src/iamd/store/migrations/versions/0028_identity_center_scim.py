@@ -2,7 +2,8 @@
 tokens an instance's identity provider provisions with (SHA-256 digests only, at most
 two per instance, as AWS allows), and an instance's external SAML 2.0 identity
 provider (its metadata), when it takes its users from one, with the sign-ins waiting on
-that provider (behind the RelayState ticket's digest).
+that provider (behind the RelayState ticket's digest); users and groups get an indexed
+key of their external id, which SCIM clients look them up by.
 
 Revision ID: 0028
 Revises: 0027
@@ -51,8 +52,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("ticket_digest", name=op.f("pk_ic_saml_sign_ins")),
     )
 
+    for table in ("ic_users", "ic_groups"):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("external_key", sa.Text(), nullable=True))
+        op.create_index(
+            op.f(f"ix_{table}_identity_store_id_external_key"),
+            table,
+            ["identity_store_id", "external_key"],
+            # An external id names one user (one group) of a store, as in AWS.
+            unique=True,
+        )
+
 
 def downgrade() -> None:
+    for table in ("ic_users", "ic_groups"):
+        op.drop_index(op.f(f"ix_{table}_identity_store_id_external_key"), table)
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("external_key")
     op.drop_table("ic_saml_sign_ins")
     op.drop_table("ic_identity_sources")
     op.drop_index(op.f("ix_ic_scim_tokens_instance_arn"), "ic_scim_tokens")
