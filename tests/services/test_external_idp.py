@@ -78,9 +78,15 @@ def _begin(services: Services, instance: Instance, payload: dict[str, str]) -> t
     return query["SAMLRequest"], query["RelayState"]
 
 
-def test_the_replay_cache_and_the_tickets_lifetime(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_the_replay_cache_and_the_tickets_lifetime(
+    tmp_path: Path, engine: str, request: pytest.FixtureRequest
+) -> None:
     clock = MovableClock(datetime.now(UTC))
-    with local_services(tmp_path, clock) as services:
+    url = request.getfixturevalue("fresh_postgres_url") if engine == "postgresql" else None
+    with local_services(tmp_path, clock, database_url=url) as services:
         instance = services.identity_center.create_instance("Corp")
         store = instance.identity_store_id
         services.identity_store.create_user(store, {"UserName": "alice@example.com"}, "admin")
@@ -103,6 +109,9 @@ def test_the_replay_cache_and_the_tickets_lifetime(tmp_path: Path) -> None:
                 replace(accepted.sign_in, expires=clock.now() + timedelta(minutes=5)),
             )
         with pytest.raises(SignInRefused, match="already used"):
+            external.accept(ticket, response)
+        # A ticket is spent by its first use, whatever the outcome.
+        with pytest.raises(SignInRefused, match="expired or was already used"):
             external.accept(ticket, response)
 
         # A ticket lives 10 minutes.

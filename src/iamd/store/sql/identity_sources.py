@@ -134,9 +134,13 @@ class IdentitySourceRepository:
         ).first()
         if row is None:
             return None
-        self._conn.execute(
+        spent = self._conn.execute(
             delete(ic_saml_sign_ins).where(ic_saml_sign_ins.c.ticket_digest == digest)
         )
+        if spent.rowcount != 1:
+            # Another request spent it between the read and the delete (PostgreSQL lets
+            # both read it; only one delete finds it).
+            return None
         return SamlSignIn(
             row.instance_arn, row.kind, json.loads(row.payload), row.user_id, row.expires
         )
