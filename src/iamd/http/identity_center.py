@@ -298,15 +298,6 @@ class IdentityCenterFront:
             return page_response(200, "Request approved", f"<p>{text}</p>")
         return page_response(200, "Request denied", "<p>The request was denied.</p>")
 
-    def _to_provider(self, user_code: str) -> HttpResponse | None:
-        """The redirect to the instance's identity provider, if the code's has one."""
-        found = self._services.sso_oidc.pending_device(user_code) if user_code else None
-        if found is None:
-            return None
-        with self._services.tx.read() as repos:
-            instance = repos.identity_center.instance(found[0].instance_arn)
-        return self._external.device(instance, user_code) if instance is not None else None
-
     def _form(
         self, user_code: str, message: str | None, status: int = 200, new_password: bool = False
     ) -> HttpResponse:
@@ -330,6 +321,15 @@ class IdentityCenterFront:
 <button type="submit" name="decision" value="deny">Deny</button>
 </form>"""
         return form_page(status, "Authorize request", body, DEVICE_PAGE)
+
+    def _to_provider(self, user_code: str) -> HttpResponse | None:
+        """The redirect to the instance's identity provider, if the code's has one."""
+        found = self._services.sso_oidc.pending_device(user_code) if user_code else None
+        if found is None:
+            return None
+        with self._services.tx.read() as repos:
+            instance = repos.identity_center.instance(found[0].instance_arn)
+        return self._external.device(instance, user_code) if instance is not None else None
 
 
 def _error(error: AwsError) -> HttpResponse:

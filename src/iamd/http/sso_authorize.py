@@ -127,7 +127,7 @@ class AuthorizePage:
                 checked, "Choose a new password to replace your one-time password.", 403, True
             )
         ticket = self._services.sso_oidc.begin_consent(checked, outcome.user.user_id)
-        return consent_form(checked, ticket, outcome.user.user_name)
+        return _consent_form(checked, ticket, outcome.user.user_name)
 
     def _sign_in_form(
         self,
@@ -195,7 +195,7 @@ class AuthorizePage:
         return _redirect(redirect_uri, {"code": code}, state)
 
 
-def consent_form(checked: AuthorizationRequest, ticket: str, user_name: str) -> HttpResponse:
+def _consent_form(checked: AuthorizationRequest, ticket: str, user_name: str) -> HttpResponse:
     client = html.escape(checked.client_name)
     scopes = "".join(f"<li>{html.escape(scope)}</li>" for scope in checked.scopes)
     body = f"""<p>Signed in as <strong>{html.escape(user_name)}</strong>.</p>
@@ -210,6 +210,10 @@ def consent_form(checked: AuthorizationRequest, ticket: str, user_name: str) -> 
 <button type="submit" name="decision" value="deny">Deny</button>
 </form>"""
     return form_page(200, "Allow access", body, AUTHORIZE_PAGE, (_origin(checked.redirect_uri),))
+
+
+#: The consent page, for the external identity provider's return (http/sso_external.py).
+consent_form = _consent_form
 
 
 def _redirect(redirect_uri: str, params: dict[str, str], state: str) -> HttpResponse:
