@@ -880,7 +880,7 @@ ic_users = Table(
     Column("updated", UtcDateTime, nullable=False),
     Column("created_by", Text, nullable=False),
     Column("updated_by", Text, nullable=False),
-    # "<Issuer>\n<Id>" of its first external id (migration 0028), for SCIM's look-ups.
+    # "<Issuer>\n<Id>" of its first external id (migration 0029), for SCIM's look-ups.
     Column("external_key", Text, nullable=True),
     UniqueConstraint("identity_store_id", "user_name_lower"),
 )
@@ -1042,7 +1042,7 @@ ic_oidc_tokens = Table(
 Index("ix_ic_oidc_tokens_family", ic_oidc_tokens.c.family)
 Index("ix_ic_oidc_tokens_user_id", ic_oidc_tokens.c.user_id)
 
-# External identity sources (migration 0028): the SCIM bearer tokens (SHA-256 digests
+# External identity sources (migration 0029): the SCIM bearer tokens (SHA-256 digests
 # only, at most two per instance) and an instance's external SAML identity provider.
 ic_scim_tokens = Table(
     "ic_scim_tokens",

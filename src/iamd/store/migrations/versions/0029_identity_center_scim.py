@@ -5,8 +5,9 @@ provider (its metadata), when it takes its users from one, with the sign-ins wai
 that provider (behind the RelayState ticket's digest); users and groups get an indexed
 key of their external id, which SCIM clients look them up by.
 
-Revision ID: 0028
-Revises: 0027
+Revision ID: 0029
+Revises: 0027 (numbered after main's 0028, identity_center_mfa, which this branch does
+not have: on merging, this revision's down_revision becomes "0028")
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0028"
+revision = "0029"
 down_revision = "0027"
 branch_labels = None
 depends_on = None
