@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from iamd.auth.passwords import PasswordHashing
 from iamd.clock import SystemClock
@@ -72,21 +75,39 @@ def _no_sessions(_account: str) -> StsService:
     raise RuntimeError("no sessions are issued here")
 
 
-_DATA_DIR = click.option(
+_data_dir = click.option(
     "--data-dir",
     default=str(DEFAULT_DATA_DIR),
     show_default=True,
     envvar="IAMD_DATA_DIR",
     type=click.Path(file_okay=False, path_type=Path),
 )
-_DATABASE_URL = click.option("--database-url", default=None, envvar="IAMD_DATABASE_URL")
-_INSTANCE_ARN = click.option(
+_database_url = click.option("--database-url", default=None, envvar="IAMD_DATABASE_URL")
+_instance_arn = click.option(
     "--instance-arn", required=True, help="The instance (arn:aws:sso:::instance/ssoins-...)."
 )
 
 
-def _database(data_dir: Path, database_url: str | None) -> Database:
-    return Database(database_url or f"sqlite:///{(data_dir / 'iamd.sqlite3').resolve()}")
+@contextmanager
+def _database(data_dir: Path, database_url: str | None) -> Iterator[Database]:
+    """The server's database; its errors and the service's as one line, no traceback
+    (and no empty database made where there was none)."""
+    path = (data_dir / "iamd.sqlite3").resolve()
+    if database_url is None and not path.is_file():
+        raise click.ClickException(
+            f"No iamd database at {path}: pass the server's --data-dir or --database-url."
+        )
+    database = Database(database_url or f"sqlite:///{path}")
+    try:
+        yield database
+    except AwsError as error:
+        raise click.ClickException(error.message) from None
+    except SQLAlchemyError as error:
+        raise click.ClickException(
+            f"Cannot use the database ({type(error).__name__}); is it iamd's, and up to date?"
+        ) from None
+    finally:
+        database.dispose()
 
 
 def _scim_tokens(database: Database) -> ScimTokenService:
@@ -100,20 +121,14 @@ def scim_token() -> None:
 
 
 @scim_token.command("create")
-@_INSTANCE_ARN
-@_DATA_DIR
-@_DATABASE_URL
+@_instance_arn
+@_data_dir
+@_database_url
 def scim_token_create(instance_arn: str, data_dir: Path, database_url: str | None) -> None:
     """Create a token (valid one year; at most two per instance) and print it once."""
-    database = _database(data_dir, database_url)
-    try:
-        try:
-            issued = _scim_tokens(database).create(instance_arn)
-            tenant = _tenant_of(database, instance_arn)
-        except AwsError as error:
-            raise click.ClickException(error.message) from None
-    finally:
-        database.dispose()
+    with _database(data_dir, database_url) as database:
+        issued = _scim_tokens(database).create(instance_arn)
+        tenant = _tenant_of(database, instance_arn)
     click.echo(
         json.dumps(
             {
@@ -129,19 +144,13 @@ def scim_token_create(instance_arn: str, data_dir: Path, database_url: str | Non
 
 
 @scim_token.command("list")
-@_INSTANCE_ARN
-@_DATA_DIR
-@_DATABASE_URL
+@_instance_arn
+@_data_dir
+@_database_url
 def scim_token_list(instance_arn: str, data_dir: Path, database_url: str | None) -> None:
     """List the instance's tokens (their ids and dates, never the tokens)."""
-    database = _database(data_dir, database_url)
-    try:
-        try:
-            tokens = _scim_tokens(database).tokens(instance_arn)
-        except AwsError as error:
-            raise click.ClickException(error.message) from None
-    finally:
-        database.dispose()
+    with _database(data_dir, database_url) as database:
+        tokens = _scim_tokens(database).tokens(instance_arn)
     listing = [
         {
             "TokenId": token.token_id,
@@ -154,22 +163,16 @@ def scim_token_list(instance_arn: str, data_dir: Path, database_url: str | None)
 
 
 @scim_token.command("delete")
-@_INSTANCE_ARN
+@_instance_arn
 @click.option("--token-id", required=True, help="The token's id (from create or list).")
-@_DATA_DIR
-@_DATABASE_URL
+@_data_dir
+@_database_url
 def scim_token_delete(
     instance_arn: str, token_id: str, data_dir: Path, database_url: str | None
 ) -> None:
     """Delete a token: it stops working at once."""
-    database = _database(data_dir, database_url)
-    try:
-        try:
-            _scim_tokens(database).delete(instance_arn, token_id)
-        except AwsError as error:
-            raise click.ClickException(error.message) from None
-    finally:
-        database.dispose()
+    with _database(data_dir, database_url) as database:
+        _scim_tokens(database).delete(instance_arn, token_id)
 
 
 def _tenant_of(database: Database, instance_arn: str) -> str:
@@ -179,7 +182,7 @@ def _tenant_of(database: Database, instance_arn: str) -> str:
 
 
 @identity_center.command("set-identity-source")
-@_INSTANCE_ARN
+@_instance_arn
 @click.option(
     "--saml-metadata",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -187,8 +190,8 @@ def _tenant_of(database: Database, instance_arn: str) -> str:
     help="The external identity provider's SAML 2.0 metadata (an XML file).",
 )
 @click.option("--directory", is_flag=True, help="Back to the built-in directory (passwords).")
-@_DATA_DIR
-@_DATABASE_URL
+@_data_dir
+@_database_url
 def set_identity_source(
     instance_arn: str,
     saml_metadata: Path | None,
@@ -199,23 +202,17 @@ def set_identity_source(
     """Where the instance's users sign in: an external SAML IdP, or the directory."""
     if (saml_metadata is None) == (not directory):
         raise click.UsageError("Give exactly one of --saml-metadata FILE and --directory.")
-    database = _database(data_dir, database_url)
-    try:
+    with _database(data_dir, database_url) as database:
         # The service provider's URLs are not needed to store the provider.
         external = ExternalIdpService(
             Transactions(database, "000000000000"), SystemClock(), public_url=""
         )
-        try:
-            if saml_metadata is None:
-                external.use_directory(instance_arn)
-                click.echo(json.dumps({"IdentitySource": "IDENTITY_CENTER_DIRECTORY"}, indent=2))
-                return
-            source = external.set_source(instance_arn, saml_metadata.read_text())
-            tenant = _tenant_of(database, instance_arn)
-        except AwsError as error:
-            raise click.ClickException(error.message) from None
-    finally:
-        database.dispose()
+        if saml_metadata is None:
+            external.use_directory(instance_arn)
+            click.echo(json.dumps({"IdentitySource": "IDENTITY_CENTER_DIRECTORY"}, indent=2))
+            return
+        source = external.set_source(instance_arn, saml_metadata.read_text())
+        tenant = _tenant_of(database, instance_arn)
     click.echo(
         json.dumps(
             {
