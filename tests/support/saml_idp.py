@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from saml2 import BINDING_HTTP_POST
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
 from saml2.s_utils import sid
@@ -90,15 +90,25 @@ class SamlIdp:
         directory: Path,
         entity_id: str = "https://idp.example.test/saml",
         lifetime_minutes: int = 15,
+        *,
+        sp_metadata: tuple[str, ...] = (),
+        key_files: tuple[Path, Path] | None = None,
     ) -> None:
         """`lifetime_minutes` below -5 makes every response already expired (beyond
-        the verifier's clock skew)."""
+        the verifier's clock skew). `sp_metadata`: more service providers the IdP knows
+        (their metadata documents, e.g. an Identity Center instance's); `key_files`: sign
+        with another IdP's key and certificate (the same provider, configured anew)."""
         directory.mkdir(parents=True, exist_ok=True)
-        key, cert = _key_pair(directory, "idp")
+        key, cert = key_files if key_files is not None else _key_pair(directory, "idp")
+        self.key_files = (key, cert)
         sp_files = []
         for index, sp in enumerate((AWS_SP, OTHER_SP)):
             sp_file = directory / f"sp-{index}.xml"
             sp_file.write_text(_SP_METADATA.replace("SP_ENTITY", sp))
+            sp_files.append(str(sp_file))
+        for index, document in enumerate(sp_metadata):
+            sp_file = directory / f"sp-extra-{index}.xml"
+            sp_file.write_text(document)
             sp_files.append(str(sp_file))
         xmlsec = shutil.which("xmlsec1")
         assert xmlsec is not None, "scripts/ensure-system-deps.sh installs xmlsec1"
@@ -113,7 +123,10 @@ class SamlIdp:
                 "service": {
                     "idp": {
                         "endpoints": {
-                            "single_sign_on_service": [(f"{entity_id}/sso", BINDING_HTTP_POST)]
+                            "single_sign_on_service": [
+                                (f"{entity_id}/sso", BINDING_HTTP_POST),
+                                (f"{entity_id}/sso/redirect", BINDING_HTTP_REDIRECT),
+                            ]
                         },
                         "policy": {"default": {"lifetime": {"minutes": lifetime_minutes}}},
                         "name_id_format": [NAMEID_FORMAT_PERSISTENT],
@@ -148,6 +161,34 @@ class SamlIdp:
             authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"},
         )
         return base64.b64encode(str(xml).encode()).decode()
+
+    def answer_authn_request(
+        self,
+        saml_request: str,
+        subject: str,
+        *,
+        audience: str | None = None,
+        recipient: str | None = None,
+    ) -> tuple[str, str]:
+        """What the IdP posts back for a service provider's AuthnRequest (HTTP-Redirect
+        binding, as the browser brings it): the assertion consumer URL and the signed
+        Response (base64), in response to the request, for `audience` (default: the
+        requester; `recipient`: another assertion consumer URL than the request's)."""
+        parsed = self.server.parse_authn_request(saml_request, BINDING_HTTP_REDIRECT)
+        request = parsed.message
+        xml = self.server.create_authn_response(
+            identity={},
+            in_response_to=request.id,
+            destination=recipient or request.assertion_consumer_service_url,
+            sp_entity_id=audience or request.issuer.text,
+            name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=subject),
+            sign_response=True,
+            sign_alg=SIG_RSA_SHA256,
+            digest_alg=DIGEST_SHA256,
+            authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"},
+        )
+        response = base64.b64encode(str(xml).encode()).decode()
+        return request.assertion_consumer_service_url, response
 
     def encrypted_response(
         self,

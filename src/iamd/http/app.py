@@ -21,6 +21,7 @@ from iamd.http.connections import TLS_SCOPE_KEY
 from iamd.http.failures import UnexpectedFailures
 from iamd.http.identity_center import PATHS as IDENTITY_CENTER_PATHS
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
+from iamd.http.scim import is_scim_path
 from iamd.protocol.form import DecodedForm, decode_query_form, header
 from iamd.services.outbound_federation import ISSUER_PATH as OIDC_PREFIX
 
@@ -52,6 +53,7 @@ class IamdApp:
         identity_center: ThreadedHandler | None = None,
         fail_path: str | None = None,
         oidc: OidcHandler | None = None,
+        scim: ThreadedHandler | None = None,
     ) -> None:
         self._pipeline = pipeline
         self._executor = executor
@@ -60,6 +62,7 @@ class IamdApp:
         self._sign_in = sign_in
         self._identity_center = identity_center
         self._oidc = oidc
+        self._scim = scim
         # Tests only (hidden --test-fail-path): requests to this path fail before their
         # body is read, to prove that such failures still get InternalFailure.
         self._fail_path = fail_path
@@ -121,8 +124,10 @@ class IamdApp:
         path = scope["path"]
         raw_query = scope.get("query_string", b"")
         headers = scope["headers"]
-        routed_by_path = (self._sign_in is not None and path == SIGN_IN_PATH) or (
-            self._identity_center is not None and path in IDENTITY_CENTER_PATHS
+        routed_by_path = (
+            (self._sign_in is not None and path == SIGN_IN_PATH)
+            or (self._identity_center is not None and path in IDENTITY_CENTER_PATHS)
+            or (self._scim is not None and is_scim_path(path))
         )
         # Decided before the request is built, so it is built once with its form (a
         # dataclasses.replace afterwards cost 2 % of a cached GetUser's time).
@@ -150,6 +155,9 @@ class IamdApp:
             # Identity Center's OAuth service, portal API and device page: unsigned,
             # and password checks are argon2 computations.
             response = await loop.run_in_executor(self._executor, self._identity_center, request)
+        elif self._scim is not None and is_scim_path(path):
+            # SCIM provisioning (http/scim.py): every call reads the database.
+            response = await loop.run_in_executor(self._executor, self._scim, request)
         elif decoded is not None:
             if _runs_inline(decoded.action):
                 # Reads are answered from caches nearly always: handing them to a thread

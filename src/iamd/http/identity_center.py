@@ -34,6 +34,8 @@ from iamd.errors import (
 from iamd.http.failure_log import FailureLog
 from iamd.http.pipeline import HttpRequest, HttpResponse
 from iamd.http.sso_authorize import AUTHORIZE_PAGE, AuthorizePage
+from iamd.http.sso_external import PATHS as EXTERNAL_PATHS
+from iamd.http.sso_external import ExternalSignIn
 from iamd.http.sso_mfa_step import MfaStep, message_of, refusal
 from iamd.http.sso_pages import base_url, csrf_ok, form_fields, form_page, page_response
 from iamd.http.sso_portal_page import PORTAL_PAGE, PortalPage
@@ -54,7 +56,7 @@ PORTAL_PATHS = frozenset(
     {"/federation/credentials", "/assignment/accounts", "/assignment/roles", "/logout"}
 )
 DEVICE_PAGE = "/device"
-PATHS = OIDC_PATHS | PORTAL_PATHS | {DEVICE_PAGE, AUTHORIZE_PAGE, PORTAL_PAGE}
+PATHS = OIDC_PATHS | PORTAL_PATHS | EXTERNAL_PATHS | {DEVICE_PAGE, AUTHORIZE_PAGE, PORTAL_PAGE}
 _JSON = b"application/json"
 MAX_FIELD = 4096
 
@@ -74,7 +76,9 @@ class IdentityCenterFront:
         self._services = services
         self._trail = SsoTrail(services, trail, region)
         self._mfa = MfaStep(services, self._trail)
-        self._authorize = AuthorizePage(services, self._trail, self._mfa)
+        # An instance with an external identity provider signs in there, not here.
+        self._external = ExternalSignIn(services)
+        self._authorize = AuthorizePage(services, self._trail, self._mfa, self._external.authorize)
         self._portal_page = PortalPage(services, self._trail, self._mfa)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -89,6 +93,8 @@ class IdentityCenterFront:
             if path == PORTAL_PAGE:
                 fields = form_fields(request) if request.method == "POST" else {}
                 return self._portal_page(request, _query(request), fields)
+            if path in EXTERNAL_PATHS:
+                return self._external(path, request, _query(request))
             return self._device_page(request)
         except AwsError as error:
             return _error(error)
@@ -254,7 +260,8 @@ class IdentityCenterFront:
     def _device_page(self, request: HttpRequest) -> HttpResponse:
         query = _query(request)
         if request.method == "GET":
-            return self._form(query.get("user_code", ""), None)
+            redirect = self._to_provider(query.get("user_code", "")[:16])
+            return redirect or self._form(query.get("user_code", ""), None)
         if request.method != "POST":
             return HttpResponse(405, [(b"content-type", b"text/plain")], b"Method not allowed\n")
         fields = form_fields(request)
@@ -273,6 +280,9 @@ class IdentityCenterFront:
             instance = repos.identity_center.instance(grant.instance_arn)
         if instance is None:
             return self._form(user_code, "That code is not valid or has expired.", 400)
+        redirect = self._external.device(instance, user_code)
+        if redirect is not None:
+            return redirect
         user_name = fields.get("username", "")[:128]
         outcome = self._services.sso_portal.sign_in(
             instance,
@@ -355,6 +365,15 @@ class IdentityCenterFront:
 <button type="submit" name="decision" value="deny">Deny</button>
 </form>"""
         return form_page(status, "Authorize request", body, DEVICE_PAGE)
+
+    def _to_provider(self, user_code: str) -> HttpResponse | None:
+        """The redirect to the instance's identity provider, if the code's has one."""
+        found = self._services.sso_oidc.pending_device(user_code) if user_code else None
+        if found is None:
+            return None
+        with self._services.tx.read() as repos:
+            instance = repos.identity_center.instance(found[0].instance_arn)
+        return self._external.device(instance, user_code) if instance is not None else None
 
 
 def _error(error: AwsError) -> HttpResponse:

@@ -44,15 +44,30 @@ _MAX_FIELD = 4096
 _URI_SAFE = ":/?#[]@!$&'()*+,;=~%"
 
 
+#: Where an instance with an external identity provider sends the browser instead of
+#: showing the password form (http/sso_external.py), or None.
+ExternalHook = Callable[[AuthorizationRequest], HttpResponse | None]
+
+
 class AuthorizePage:
-    def __init__(self, services: Services, trail: SsoTrail, mfa: MfaStep) -> None:
+    def __init__(
+        self,
+        services: Services,
+        trail: SsoTrail,
+        mfa: MfaStep,
+        external: ExternalHook | None = None,
+    ) -> None:
         self._services = services
         self._trail = trail
         self._mfa = mfa
+        self._external = external or (lambda _checked: None)
 
     def __call__(self, request: HttpRequest, query: Mapping[str, str]) -> HttpResponse:
         if request.method == "GET":
-            return self._check_then(query, lambda checked: self._sign_in_form(checked, None))
+            return self._check_then(
+                query,
+                lambda checked: self._external(checked) or self._sign_in_form(checked, None),
+            )
         if request.method != "POST":
             return HttpResponse(405, [(b"content-type", b"text/plain")], b"Method not allowed\n")
         fields = form_fields(request)
@@ -60,7 +75,10 @@ class AuthorizePage:
             return self._consent(request, fields)
         if fields.get("step") == "mfa":
             return self._after_code(request, fields)
-        return self._check_then(fields, lambda checked: self._sign_in(request, fields, checked))
+        return self._check_then(
+            fields,
+            lambda checked: self._external(checked) or self._sign_in(request, fields, checked),
+        )
 
     def _check_then(
         self,
@@ -236,6 +254,10 @@ def _consent_form(checked: AuthorizationRequest, ticket: str, user_name: str) ->
 <button type="submit" name="decision" value="deny">Deny</button>
 </form>"""
     return form_page(200, "Allow access", body, AUTHORIZE_PAGE, (_origin(checked.redirect_uri),))
+
+
+#: The consent page, for the external identity provider's return (http/sso_external.py).
+consent_form = _consent_form
 
 
 def _redirect(redirect_uri: str, params: dict[str, str], state: str) -> HttpResponse:

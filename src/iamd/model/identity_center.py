@@ -141,3 +141,37 @@ def duration_seconds(text: str) -> int:
         return -1
     hours, minutes = (int(part or 0) for part in found.groups())
     return hours * 3600 + minutes * 60
+
+
+@dataclass(frozen=True, slots=True)
+class ScimToken:
+    """A SCIM bearer token of an instance (the secret itself is never kept)."""
+
+    token_id: str
+    instance_arn: str
+    created: datetime
+    expires: datetime
+    last_used: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class IdentitySource:
+    """An instance's external SAML 2.0 identity provider (its users sign in there)."""
+
+    instance_arn: str
+    idp_entity_id: str
+    idp_sso_url: str
+    metadata_document: str
+    updated: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SamlSignIn:
+    """A sign-in waiting on the external identity provider (or, once its assertion was
+    accepted, on the user's consent)."""
+
+    instance_arn: str
+    kind: str  # device | authorize
+    payload: dict[str, str]  # the user code, or the /authorize request's parameters
+    user_id: str | None
+    expires: datetime

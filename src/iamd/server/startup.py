@@ -36,6 +36,7 @@ from iamd.http.identity_center import IdentityCenterFront
 from iamd.http.oidc_issuer import OidcIssuerEndpoint
 from iamd.http.operator_routes import MetricsEndpoint, OperatorRoutes
 from iamd.http.pipeline import AwsPipeline
+from iamd.http.scim import ScimFront
 from iamd.http.sign_in import SignInEndpoint
 from iamd.model.quotas import Quotas
 from iamd.operations.table import build_operation_table
@@ -214,6 +215,7 @@ def _serve_on(
             trail=trail,
         ).handle,
         identity_center=IdentityCenterFront(services, trail, settings.region),
+        scim=ScimFront(services, trail, settings.region),
         fail_path=settings.test_fail_path,
         oidc=OidcIssuerEndpoint(
             services, executor, max_concurrent=settings.worker_threads // 2

@@ -38,6 +38,7 @@ from iamd.services.authorization_details import AuthorizationDetailsService
 from iamd.services.clone_urls import CloneUrls
 from iamd.services.credential_report import CredentialReportService
 from iamd.services.entity_paths import EntityPaths
+from iamd.services.external_idp import ExternalIdpService
 from iamd.services.groups import GroupService
 from iamd.services.identity_center import IdentityCenterService
 from iamd.services.identity_store import IdentityStoreService
@@ -58,6 +59,7 @@ from iamd.services.policies import PolicyService
 from iamd.services.repositories import RepositoryService
 from iamd.services.roles import RoleService
 from iamd.services.saml_providers import SamlProviderService
+from iamd.services.scim_tokens import ScimTokenService
 from iamd.services.server_certificates import ServerCertificateService
 from iamd.services.service_linked_roles import ServiceLinkedRoleService
 from iamd.services.service_specific_credentials import ServiceSpecificCredentialService
@@ -151,6 +153,8 @@ class Services:
     portal_sessions: PortalSessions
     outbound_federation: OutboundFederationService
     web_identity: WebIdentityService
+    scim_tokens: ScimTokenService
+    external_idp: ExternalIdpService
     _shared: _Shared = field(repr=False, compare=False)
 
     @property
@@ -348,6 +352,8 @@ def _account_services(
         sso_oidc=SsoOidcService(tx, clock),
         sso_mfa=SsoMfaService(tx, clock, box, shared.failures),
         portal_sessions=PortalSessions(tx, clock),
+        scim_tokens=ScimTokenService(tx, clock),
+        external_idp=ExternalIdpService(tx, clock, shared.public_url),
         sso_portal=SsoPortalService(
             tx,
             clock,

@@ -56,6 +56,7 @@ class IdentityCenterService:
         with self._tx.write() as repos:
             instance = self.require_instance(repos, instance_arn)
             repos.identity_center.delete_instance(instance)
+            repos.identity_sources.forget_instance(instance_arn)
 
     def require_instance(self, repos: Repositories, instance_arn: str) -> Instance:
         """The caller's own instance this ARN names (another's is not found, as in AWS)."""

@@ -67,6 +67,9 @@ _SUB_ATTRIBUTES = {
         "HonorificSuffix",
     ),
 }
+#: What a user keeps: the API's attributes, and the ids an external identity source
+#: (SCIM's `externalId`) gave it, which DescribeUser shows as AWS does.
+_KEPT_ATTRIBUTES = (*USER_ATTRIBUTES, "ExternalIds")
 _TOKEN_PREFIX = "iamdids1"  # noqa: S105 - a page token's tag, not a secret
 
 
@@ -93,7 +96,10 @@ class IdentityStoreService:
 
     # -- users -------------------------------------------------------------------------
 
-    def create_user(self, store_id: str, params: Mapping[str, Any], by: str) -> DirectoryUser:
+    def create_user(
+        self, store_id: str, params: Mapping[str, Any], by: str, *, status: str = "ENABLED"
+    ) -> DirectoryUser:
+        """A new user; `params` as CreateUser takes them (SCIM adds `ExternalIds`)."""
         user_name = params.get("UserName")
         if not user_name:
             raise ValidationError("UserName is a required attribute.")
@@ -110,8 +116,8 @@ class IdentityStoreService:
                 identity_store_id=store_id,
                 user_id=new_resource_id(store_id),
                 user_name=user_name,
-                attributes={key: params[key] for key in USER_ATTRIBUTES if key in params},
-                status="ENABLED",
+                attributes={key: params[key] for key in _KEPT_ATTRIBUTES if key in params},
+                status=status,
                 created=now,
                 updated=now,
                 created_by=by,
@@ -168,6 +174,35 @@ class IdentityStoreService:
                 )
             )
 
+    def modify_user(
+        self,
+        store_id: str,
+        user_id: str,
+        change: Callable[[DirectoryUser], DirectoryUser],
+        by: str,
+    ) -> DirectoryUser:
+        """Replace a user with what `change` makes of it, in one transaction (SCIM's PUT and
+        PATCH). A user disabled here loses its portal tokens at once, as a deleted one."""
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+            self._store(repos, store_id)
+            user = _require_user(repos, store_id, user_id)
+            changed = change(user)
+            if not changed.user_name:
+                raise ValidationError("userName must be a non-empty string.")
+            _check_display_name(changed.attributes)
+            changed = replace(changed, updated=self._clock.now(), updated_by=by)
+            repos.identity_center.replace_user(changed)
+            if changed.status != "ENABLED" and user.status == "ENABLED":
+                repos.identity_center_sign_in.revoke_user(user_id)
+        return changed
+
+    def user_with_external_id(
+        self, store_id: str, issuer: str, external_id: str
+    ) -> DirectoryUser | None:
+        with self._tx.read() as repos:
+            self._store(repos, store_id)
+            return _user_with_external_id(repos, store_id, issuer, external_id)
+
     def delete_user(self, store_id: str, user_id: str) -> None:
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             self._store(repos, store_id)
@@ -184,9 +219,13 @@ class IdentityStoreService:
             self._store(repos, store_id)
             unique = identifier.get("UniqueAttribute")
             if unique is None:
-                raise ResourceNotFoundException.of(
-                    "USER", None, "USER not found."
-                )  # no external identity source feeds iamd's stores
+                external = identifier.get("ExternalId") or {}
+                by_external = _user_with_external_id(
+                    repos, store_id, str(external.get("Issuer", "")), str(external.get("Id", ""))
+                )
+                if by_external is None:
+                    raise ResourceNotFoundException.of("USER", None, "USER not found.")
+                return by_external.user_id
             path = unique.get("AttributePath", "")
             value = unique.get("AttributeValue")
             if not isinstance(value, str):
@@ -204,7 +243,12 @@ class IdentityStoreService:
     # -- groups ------------------------------------------------------------------------
 
     def create_group(
-        self, store_id: str, display_name: str | None, description: str | None, by: str
+        self,
+        store_id: str,
+        display_name: str | None,
+        description: str | None,
+        by: str,
+        external_ids: Sequence[Mapping[str, str]] = (),
     ) -> DirectoryGroup:
         if not display_name:
             raise ValidationError("DisplayName is a required attribute.")
@@ -221,7 +265,7 @@ class IdentityStoreService:
                 new_resource_id(store_id),
                 display_name,
                 description,
-                [],
+                [dict(entry) for entry in external_ids],
                 now,
                 now,
                 by,
@@ -280,6 +324,30 @@ class IdentityStoreService:
                 )
             )
 
+    def modify_group(
+        self,
+        store_id: str,
+        group_id: str,
+        change: Callable[[DirectoryGroup], DirectoryGroup],
+        by: str,
+    ) -> DirectoryGroup:
+        """Replace a group with what `change` makes of it, in one transaction (SCIM)."""
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+            self._store(repos, store_id)
+            changed = change(_require_group(repos, store_id, group_id))
+            if not changed.display_name:
+                raise ValidationError("displayName must be a non-empty string.")
+            changed = replace(changed, updated=self._clock.now(), updated_by=by)
+            repos.identity_center.replace_group(changed)
+        return changed
+
+    def group_with_external_id(
+        self, store_id: str, issuer: str, external_id: str
+    ) -> DirectoryGroup | None:
+        with self._tx.read() as repos:
+            self._store(repos, store_id)
+            return _group_with_external_id(repos, store_id, issuer, external_id)
+
     def delete_group(self, store_id: str, group_id: str) -> None:
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
             self._store(repos, store_id)
@@ -291,7 +359,13 @@ class IdentityStoreService:
             self._store(repos, store_id)
             unique = identifier.get("UniqueAttribute")
             if unique is None:
-                raise ResourceNotFoundException.of("GROUP", None, "GROUP not found.")
+                external = identifier.get("ExternalId") or {}
+                by_external = _group_with_external_id(
+                    repos, store_id, str(external.get("Issuer", "")), str(external.get("Id", ""))
+                )
+                if by_external is None:
+                    raise ResourceNotFoundException.of("GROUP", None, "GROUP not found.")
+                return by_external.group_id
             path = unique.get("AttributePath", "")
             value = unique.get("AttributeValue")
             if path.lower() != "displayname":
@@ -315,6 +389,37 @@ class IdentityStoreService:
             )
             repos.identity_center.add_membership(membership)
         return membership
+
+    def change_members(
+        self,
+        store_id: str,
+        group_id: str,
+        add: Sequence[str],
+        remove: Sequence[str],
+        by: str,
+    ) -> None:
+        """Add and remove members of a group in one transaction (SCIM's PATCH): adding a
+        member already there, or removing one who is not, changes nothing."""
+        with self._tx.write(credentials=NO_CREDENTIALS) as repos:
+            self._store(repos, store_id)
+            _require_group(repos, store_id, group_id)
+            for user_id in remove:
+                found = repos.identity_center.membership_of(group_id, user_id)
+                if found is not None and found.identity_store_id == store_id:
+                    repos.identity_center.delete_membership(store_id, found.membership_id)
+            for user_id in add:
+                _require_user(repos, store_id, user_id)
+                if repos.identity_center.membership_of(group_id, user_id) is None:
+                    repos.identity_center.add_membership(
+                        GroupMembership(
+                            store_id,
+                            new_resource_id(store_id),
+                            group_id,
+                            user_id,
+                            self._clock.now(),
+                            by,
+                        )
+                    )
 
     def membership(self, store_id: str, membership_id: str) -> GroupMembership:
         with self._tx.read() as repos:
@@ -376,6 +481,16 @@ class IdentityStoreService:
             member_of = set(repos.identity_center.group_ids_of(user_id))
         return [(group_id, group_id in member_of) for group_id in group_ids]
 
+    def user_count(self, store_id: str) -> int:
+        with self._tx.read() as repos:
+            self._store(repos, store_id)
+            return repos.identity_center.count_users(store_id)
+
+    def group_count(self, store_id: str) -> int:
+        with self._tx.read() as repos:
+            self._store(repos, store_id)
+            return repos.identity_center.count_groups(store_id)
+
     # -- the store ---------------------------------------------------------------------
 
     def _store(self, repos: Repositories, store_id: str) -> Instance:
@@ -425,6 +540,34 @@ def _user_with_email(repos: Repositories, store_id: str, email: str) -> Director
         if len(batch) < 500:
             return None
         after = batch[-1].user_id
+
+
+def _user_with_external_id(
+    repos: Repositories, store_id: str, issuer: str, external_id: str
+) -> DirectoryUser | None:
+    # Indexed by the first external id (the one SCIM sets); others are checked as kept.
+    found = repos.identity_center.user_with_external_key(store_id, f"{issuer}\n{external_id}")
+    if found is not None and _has_external_id(
+        found.attributes.get("ExternalIds"), issuer, external_id
+    ):
+        return found
+    return None
+
+
+def _group_with_external_id(
+    repos: Repositories, store_id: str, issuer: str, external_id: str
+) -> DirectoryGroup | None:
+    found = repos.identity_center.group_with_external_key(store_id, f"{issuer}\n{external_id}")
+    if found is not None and _has_external_id(found.external_ids, issuer, external_id):
+        return found
+    return None
+
+
+def _has_external_id(entries: Any, issuer: str, external_id: str) -> bool:
+    return isinstance(entries, list) and any(
+        isinstance(entry, dict) and entry.get("Issuer") == issuer and entry.get("Id") == external_id
+        for entry in entries
+    )
 
 
 def _check_display_name(attributes: Mapping[str, Any]) -> None:

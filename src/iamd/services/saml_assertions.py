@@ -120,6 +120,8 @@ class VerifiedAssertion:
     recipients: tuple[str, ...]
     not_on_or_after: datetime
     attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The AuthnRequest the signed SubjectConfirmationData answers (SP-initiated sign-in).
+    in_response_to: str | None = None
 
 
 def decode_response(saml_response: str) -> etree._Element:
@@ -278,6 +280,7 @@ def _read_assertion(
         recipients=recipients,
         not_on_or_after=expiry,
         attributes=attributes,
+        in_response_to=None if confirmation is None else confirmation.get("InResponseTo"),
     )
 
 

@@ -880,7 +880,15 @@ ic_users = Table(
     Column("updated", UtcDateTime, nullable=False),
     Column("created_by", Text, nullable=False),
     Column("updated_by", Text, nullable=False),
+    # "<Issuer>\n<Id>" of its first external id (migration 0029), for SCIM's look-ups.
+    Column("external_key", Text, nullable=True),
     UniqueConstraint("identity_store_id", "user_name_lower"),
+)
+Index(
+    "ix_ic_users_identity_store_id_external_key",
+    ic_users.c.identity_store_id,
+    ic_users.c.external_key,
+    unique=True,
 )
 ic_groups = Table(
     "ic_groups",
@@ -895,7 +903,14 @@ ic_groups = Table(
     Column("updated", UtcDateTime, nullable=False),
     Column("created_by", Text, nullable=False),
     Column("updated_by", Text, nullable=False),
+    Column("external_key", Text, nullable=True),
     UniqueConstraint("identity_store_id", "display_name_lower"),
+)
+Index(
+    "ix_ic_groups_identity_store_id_external_key",
+    ic_groups.c.identity_store_id,
+    ic_groups.c.external_key,
+    unique=True,
 )
 ic_memberships = Table(
     "ic_memberships",
@@ -1076,6 +1091,40 @@ ic_portal_sessions = Table(
     Column("mfa", Boolean, nullable=False),
 )
 Index("ix_ic_portal_sessions_user_id", ic_portal_sessions.c.user_id)
+# External identity sources (migration 0029): the SCIM bearer tokens (SHA-256 digests
+# only, at most two per instance) and an instance's external SAML identity provider.
+ic_scim_tokens = Table(
+    "ic_scim_tokens",
+    metadata,
+    Column("token_id", String(36), primary_key=True),
+    Column("instance_arn", String(64), nullable=False),
+    Column("token_digest", String(64), nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+    Column("expires", UtcDateTime, nullable=False),
+    Column("last_used", UtcDateTime, nullable=True),
+)
+Index("ix_ic_scim_tokens_instance_arn", ic_scim_tokens.c.instance_arn)
+ic_identity_sources = Table(
+    "ic_identity_sources",
+    metadata,
+    Column("instance_arn", String(64), primary_key=True),
+    Column("idp_entity_id", Text, nullable=False),
+    Column("idp_sso_url", Text, nullable=False),
+    Column("metadata_document", Text, nullable=False),
+    Column("updated", UtcDateTime, nullable=False),
+)
+# A sign-in sent to the external identity provider, found again by its RelayState
+# ticket's digest: the device code or /authorize request it is for, then the user.
+ic_saml_sign_ins = Table(
+    "ic_saml_sign_ins",
+    metadata,
+    Column("ticket_digest", String(64), primary_key=True),
+    Column("instance_arn", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # device | authorize
+    Column("payload", Text, nullable=False),
+    Column("user_id", String(47), nullable=True),
+    Column("expires", UtcDateTime, nullable=False),
+)
 
 # Log file delivery (docs/trail.md, "Log files"): one cursor row per trail directory
 # consumer, the files delivered (with their SHA-256, for the next digest), each

@@ -24,6 +24,7 @@ from iamd.store.sql.groups import GroupRepository
 from iamd.store.sql.identity_center import IdentityCenterRepository
 from iamd.store.sql.identity_center_mfa import MfaRepository
 from iamd.store.sql.identity_center_sign_in import SignInRepository
+from iamd.store.sql.identity_sources import IdentitySourceRepository
 from iamd.store.sql.inline_policies import InlinePolicyRepository
 from iamd.store.sql.instance_profiles import (
     InstanceProfileRepository,
@@ -178,6 +179,10 @@ class Repositories:
     @cached_property
     def identity_center_mfa(self) -> MfaRepository:
         return MfaRepository(self.conn)
+
+    @cached_property
+    def identity_sources(self) -> IdentitySourceRepository:
+        return IdentitySourceRepository(self.conn)
 
     @cached_property
     def password_policy(self) -> PasswordPolicyRepository:

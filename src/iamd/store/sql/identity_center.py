@@ -38,6 +38,13 @@ from iamd.store.schema import (
 )
 
 
+def external_key(entries: Any) -> str | None:
+    """The indexed key of an entity's first external id: "<Issuer>\n<Id>"."""
+    if isinstance(entries, list) and entries and isinstance(entries[0], dict):
+        return f"{entries[0].get('Issuer', '')}\n{entries[0].get('Id', '')}"
+    return None
+
+
 def _instance(row: Any) -> Instance:
     return Instance(
         row.instance_arn,
@@ -202,6 +209,7 @@ class IdentityCenterRepository:
                         user_name=user.user_name,
                         user_name_lower=user.user_name.lower(),
                         attributes=json.dumps(user.attributes),
+                        external_key=external_key(user.attributes.get("ExternalIds")),
                         status=user.status,
                         created=user.created,
                         updated=user.updated,
@@ -210,7 +218,20 @@ class IdentityCenterRepository:
                     )
                 )
         except IntegrityError as exc:
-            raise ConflictException.duplicate("Duplicate UserName") from exc
+            raise self._user_conflict(user) from exc
+
+    def _user_conflict(self, user: DirectoryUser) -> ConflictException:
+        """Which uniqueness a refused user broke: its name, or its external id."""
+        named = self.user_named(user.identity_store_id, user.user_name)
+        if named is None or named.user_id == user.user_id:
+            return ConflictException.duplicate("Duplicate ExternalId")
+        return ConflictException.duplicate("Duplicate UserName")
+
+    def _group_conflict(self, group: DirectoryGroup) -> ConflictException:
+        found = self.groups(group.identity_store_id, None, 1, group.display_name)
+        if not found or found[0].group_id == group.group_id:
+            return ConflictException.duplicate("Duplicate ExternalId")
+        return ConflictException.duplicate("Duplicate GroupDisplayName")
 
     def user(self, identity_store_id: str, user_id: str) -> DirectoryUser | None:
         row = self._conn.execute(
@@ -240,6 +261,24 @@ class IdentityCenterRepository:
         rows = self._conn.execute(query.order_by(ic_users.c.user_id).limit(limit))
         return [_user(row) for row in rows]
 
+    def user_with_external_key(self, identity_store_id: str, key: str) -> DirectoryUser | None:
+        row = self._conn.execute(
+            select(ic_users).where(
+                ic_users.c.identity_store_id == identity_store_id,
+                ic_users.c.external_key == key,
+            )
+        ).first()
+        return _user(row) if row else None
+
+    def group_with_external_key(self, identity_store_id: str, key: str) -> DirectoryGroup | None:
+        row = self._conn.execute(
+            select(ic_groups).where(
+                ic_groups.c.identity_store_id == identity_store_id,
+                ic_groups.c.external_key == key,
+            )
+        ).first()
+        return _group(row) if row else None
+
     def replace_user(self, user: DirectoryUser) -> None:
         try:
             with self._conn.begin_nested():
@@ -250,13 +289,14 @@ class IdentityCenterRepository:
                         user_name=user.user_name,
                         user_name_lower=user.user_name.lower(),
                         attributes=json.dumps(user.attributes),
+                        external_key=external_key(user.attributes.get("ExternalIds")),
                         status=user.status,
                         updated=user.updated,
                         updated_by=user.updated_by,
                     )
                 )
         except IntegrityError as exc:
-            raise ConflictException.duplicate("Duplicate UserName") from exc
+            raise self._user_conflict(user) from exc
 
     def delete_user(self, identity_store_id: str, user_id: str) -> bool:
         self._conn.execute(delete(ic_memberships).where(ic_memberships.c.user_id == user_id))
@@ -289,6 +329,7 @@ class IdentityCenterRepository:
                         display_name_lower=group.display_name.lower(),
                         description=group.description,
                         external_ids=json.dumps(group.external_ids),
+                        external_key=external_key(group.external_ids),
                         created=group.created,
                         updated=group.updated,
                         created_by=group.created_by,
@@ -296,7 +337,7 @@ class IdentityCenterRepository:
                     )
                 )
         except IntegrityError as exc:
-            raise ConflictException.duplicate("Duplicate GroupDisplayName") from exc
+            raise self._group_conflict(group) from exc
 
     def group(self, identity_store_id: str, group_id: str) -> DirectoryGroup | None:
         row = self._conn.execute(
@@ -333,12 +374,13 @@ class IdentityCenterRepository:
                         display_name_lower=group.display_name.lower(),
                         description=group.description,
                         external_ids=json.dumps(group.external_ids),
+                        external_key=external_key(group.external_ids),
                         updated=group.updated,
                         updated_by=group.updated_by,
                     )
                 )
         except IntegrityError as exc:
-            raise ConflictException.duplicate("Duplicate GroupDisplayName") from exc
+            raise self._group_conflict(group) from exc
 
     def delete_group(self, identity_store_id: str, group_id: str) -> bool:
         self._conn.execute(delete(ic_memberships).where(ic_memberships.c.group_id == group_id))
