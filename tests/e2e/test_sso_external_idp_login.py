@@ -81,7 +81,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     thread = threading.Thread(target=idp_http.serve_forever, daemon=True)
     thread.start()
     try:
-        federated = federate(server, base, f"http://127.0.0.1:{port}/saml")
+        # The IdP is another site than iamd (localhost, not 127.0.0.1), as a real one
+        # is: its Response reaches iamd as a cross-site post.
+        federated = federate(server, base, f"http://localhost:{port}/saml")
         holder.append(federated)
         home = base / "home"
         home.mkdir()
@@ -195,3 +197,24 @@ def test_sso_login_through_the_external_idp(
         arn = _aws_v2_caller(setup)
     assert isinstance(arn, str)
     assert expected.fullmatch(arn), arn
+
+
+def test_the_access_portal_page_signs_in_through_the_external_idp(setup: Setup) -> None:
+    federated = setup.federated
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(f"{federated.server.endpoint}/start?store={federated.store}")
+        # Off to the IdP (another site), whose cross-site post of the Response opens the
+        # portal session; the page then lists the account with the cookie it set.
+        page.wait_for_selector(f"section[aria-label='Account {federated.account}']")
+        content = page.content()
+        assert "alice@example.com" in content
+        assert "UserReaders" in content
+        assert 'name="password"' not in content
+        cookies = {c["name"]: c for c in browser.cookies()}
+        session = [c for name, c in cookies.items() if "portal" in name or "session" in name]
+        assert session and all(c["httpOnly"] and c["sameSite"] == "Strict" for c in session)
+        page.get_by_role("button", name=re.compile("Access keys for UserReaders")).click()
+        page.wait_for_selector("#credentials-file")
+        assert "aws_session_token=" in page.inner_text("#credentials-file")
+    assert setup.answered[-1] == f"{federated.server.endpoint}/saml/acs"

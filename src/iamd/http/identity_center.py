@@ -79,7 +79,7 @@ class IdentityCenterFront:
         # An instance with an external identity provider signs in there, not here.
         self._external = ExternalSignIn(services)
         self._authorize = AuthorizePage(services, self._trail, self._mfa, self._external.authorize)
-        self._portal_page = PortalPage(services, self._trail, self._mfa)
+        self._portal_page = PortalPage(services, self._trail, self._mfa, self._external.portal)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.raw_path.decode("latin-1").split("?", 1)[0]

@@ -1,6 +1,6 @@
 """The sign-in pages' side of an external SAML identity provider (services/external_idp.py):
-the one hook the device page and /authorize ask ("password form, or off to the
-provider?"), the assertion consumer service (`POST /saml/acs`) the provider's Response
+the one hook the device page, /authorize and the portal page ask ("password form, or
+off to the provider?"), the assertion consumer service (`POST /saml/acs`) the provider's Response
 comes back to, the device flow's consent after it, and the instance's service provider
 metadata (`GET /saml/metadata?identity_store_id=d-...`).
 
@@ -17,6 +17,7 @@ import html
 from iamd.http.pipeline import HttpRequest, HttpResponse
 from iamd.http.sso_authorize import consent_form
 from iamd.http.sso_pages import csrf_ok, form_fields, form_page, page_response
+from iamd.http.sso_portal_page import portal_session_opened
 from iamd.model.identity_center import Instance
 from iamd.services.container import Services
 from iamd.services.external_idp import ACS_PATH, SP_METADATA_PATH, SignInRefused, sp_metadata
@@ -51,6 +52,10 @@ class ExternalSignIn:
                 "scopes": " ".join(checked.scopes),
             },
         )
+
+    def portal(self, instance: Instance) -> HttpResponse | None:
+        """A redirect to the provider for a sign-in at the access portal page."""
+        return self._begin(instance, "portal", {})
 
     def _begin(self, instance: Instance, kind: str, payload: dict[str, str]) -> HttpResponse | None:
         external = self._services.external_idp
@@ -88,6 +93,11 @@ class ExternalSignIn:
         except SignInRefused as refused:
             return _refused(str(refused), 403)
         payload = accepted.sign_in.payload
+        if accepted.sign_in.kind == "portal":
+            cookie = self._services.portal_sessions.open(
+                accepted.instance.instance_arn, accepted.user.user_id, mfa=False
+            )
+            return portal_session_opened(request, cookie)
         if accepted.sign_in.kind == "device":
             found = self._services.sso_oidc.pending_device(payload.get("user_code", ""))
             if found is None:

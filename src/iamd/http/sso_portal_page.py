@@ -17,7 +17,7 @@ travel in a URL; pages run no script and refuse framing.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from urllib.parse import quote
 
@@ -38,11 +38,23 @@ SESSION_COOKIE = "iamd_sso_portal"
 _MAX_FIELD = 256
 
 
+#: "Sign in elsewhere?": a redirect to the instance's external identity provider, or
+#: None for the password form (http/sso_external.py).
+ProviderRedirect = Callable[[Instance], HttpResponse | None]
+
+
 class PortalPage:
-    def __init__(self, services: Services, trail: SsoTrail, mfa: MfaStep) -> None:
+    def __init__(
+        self,
+        services: Services,
+        trail: SsoTrail,
+        mfa: MfaStep,
+        external: ProviderRedirect | None = None,
+    ) -> None:
         self._services = services
         self._trail = trail
         self._mfa = mfa
+        self._external = external or (lambda _instance: None)
 
     def __call__(
         self, request: HttpRequest, query: Mapping[str, str], fields: Mapping[str, str]
@@ -115,6 +127,9 @@ class PortalPage:
 <button type="submit">Continue</button>
 </form>"""
             return page_response(400 if store else status, "AWS access portal", body)
+        elsewhere = self._external(instance)
+        if elsewhere is not None:
+            return elsewhere
         extra = (
             '<label>New password <input type="password" name="new_password" '
             'autocomplete="new-password" required></label>'
@@ -314,6 +329,19 @@ def _session_cookie(
     if clear:
         attributes += "; Max-Age=0"
     return (b"set-cookie", f"{SESSION_COOKIE}={quote(value, safe='')}; {attributes}".encode())
+
+
+def portal_session_opened(request: HttpRequest, cookie: str) -> HttpResponse:
+    """A session opened by an external identity provider's answer: that answer is a
+    post from the provider's site, and a browser sends no SameSite=Strict cookie on a
+    redirect that such a post started, so the way on is a page of iamd's own, whose
+    link (and refresh) is a same-site navigation that carries the new cookie."""
+    body = f"""<p>You are signed in.</p>
+<p><a href="{PORTAL_PAGE}">Continue to the AWS access portal</a></p>"""
+    response = page_response(200, "Signed in", body)
+    response.headers.append((b"refresh", f"0; url={PORTAL_PAGE}".encode("ascii")))
+    response.headers.append(_session_cookie(request, cookie))
+    return response
 
 
 def _signed_in(request: HttpRequest, cookie: str) -> HttpResponse:
