@@ -213,7 +213,9 @@ def test_the_access_portal_page_signs_in_through_the_external_idp(setup: Setup) 
         assert 'name="password"' not in content
         cookies = {c["name"]: c for c in browser.cookies()}
         session = [c for name, c in cookies.items() if "portal" in name or "session" in name]
-        assert session and all(c["httpOnly"] and c["sameSite"] == "Strict" for c in session)
+        assert session
+        assert all(c["httpOnly"] for c in session)
+        assert all(c["sameSite"] == "Strict" for c in session)
         page.get_by_role("button", name=re.compile("Access keys for UserReaders")).click()
         page.wait_for_selector("#credentials-file")
         assert "aws_session_token=" in page.inner_text("#credentials-file")
