@@ -35,8 +35,13 @@ def test_secure_session_over_tls_until_the_user_is_deleted(setup: Setup) -> None
     portal = f"{setup.server.endpoint}/start"
     assert portal.startswith("https://")
     browser = FormBrowser(setup.server.ca_bundle)
-    status, page, _ = browser.get(f"{portal}?store={setup.user.store}")
+    status, page, headers = browser.get(f"{portal}?store={setup.user.store}")
     assert status == 200
+    # The sign-in form's CSRF cookie is Secure over TLS too.
+    csrf_cookie = headers["set-cookie"]
+    assert csrf_cookie.startswith("iamd_sso_csrf=")
+    for attribute in ("Path=/start", "HttpOnly", "SameSite=Strict", "Secure"):
+        assert attribute in csrf_cookie.split("; "), csrf_cookie
     fields = {
         "step": "sign-in",
         "store": setup.user.store,

@@ -37,7 +37,14 @@ from iamd.http.sso_authorize import AUTHORIZE_PAGE, AuthorizePage
 from iamd.http.sso_external import PATHS as EXTERNAL_PATHS
 from iamd.http.sso_external import ExternalSignIn
 from iamd.http.sso_mfa_step import MfaStep, message_of, refusal
-from iamd.http.sso_pages import base_url, csrf_ok, form_fields, form_page, page_response
+from iamd.http.sso_pages import (
+    base_url,
+    csrf_ok,
+    form_fields,
+    form_page,
+    page_response,
+    secure_cookies,
+)
 from iamd.http.sso_portal_page import PORTAL_PAGE, PortalPage
 from iamd.http.sso_trail import SsoTrail
 from iamd.protocol.form import header
@@ -82,6 +89,10 @@ class IdentityCenterFront:
         self._portal_page = PortalPage(services, self._trail, self._mfa, self._external.portal)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self._answer(request)
+        return secure_cookies(response) if request.secure else response
+
+    def _answer(self, request: HttpRequest) -> HttpResponse:
         path = request.raw_path.decode("latin-1").split("?", 1)[0]
         try:
             if path in OIDC_PATHS:

@@ -52,6 +52,18 @@ pre{{white-space:pre-wrap;word-break:break-all;background:#f4f4f4;padding:.5rem}
     return HttpResponse(status, headers, page.encode("utf-8"))
 
 
+def secure_cookies(response: HttpResponse) -> HttpResponse:
+    """The response with every cookie it sets marked Secure: over TLS, none of the
+    pages' cookies (CSRF tokens, the portal session) may later go out in clear text."""
+    headers = [
+        (name, value + b"; Secure")
+        if name == b"set-cookie" and b"; secure" not in value.lower()
+        else (name, value)
+        for name, value in response.headers
+    ]
+    return HttpResponse(response.status, headers, response.body)
+
+
 def form_page(
     status: int, title: str, body_of: str, path: str, form_targets: tuple[str, ...] = ()
 ) -> HttpResponse:
