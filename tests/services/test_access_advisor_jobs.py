@@ -16,6 +16,7 @@ from tests.support.local_services import ACCOUNT, MovableClock, local_services
 from iamd.errors import NoSuchEntity
 from iamd.model.owners import OwnerKind
 from iamd.services.access_advisor import AccessAdvisorService
+from iamd.services.advisor_jobs import AdvisorJobs
 from iamd.services.container import Services
 from iamd.store.sql.service_last_accessed import uses_of
 
@@ -41,7 +42,8 @@ def test_a_job_is_in_progress_until_its_worker_has_run(services: Services) -> No
         return Future()
 
     advisor = AccessAdvisorService(
-        services.tx, services.clock, lambda: "job-1", services.last_used, later
+        services.tx,
+        AdvisorJobs(services.tx, services.clock, lambda: "job-1", services.last_used, later),
     )
     arn = f"arn:aws:iam::{ACCOUNT}:user/dev"
     job_id = advisor.generate(arn, None)
@@ -76,19 +78,22 @@ def test_uses_are_batched_and_an_older_one_never_wins(services: Services) -> Non
 
 
 def test_old_jobs_are_forgotten(services: Services) -> None:
-    from iamd.services import access_advisor
+    from iamd.services import advisor_jobs
 
     services.users.create("dev", "/")
     ids = iter(range(10**6))
     advisor = AccessAdvisorService(
-        services.tx, services.clock, lambda: f"job-{next(ids)}", services.last_used, _run_now
+        services.tx,
+        AdvisorJobs(
+            services.tx, services.clock, lambda: f"job-{next(ids)}", services.last_used, _run_now
+        ),
     )
     arn = f"arn:aws:iam::{ACCOUNT}:user/dev"
     first = advisor.generate(arn, None)
     assert advisor.job(first).status == "COMPLETED"
     clock = services.clock
     assert isinstance(clock, MovableClock)
-    clock.when += access_advisor.JOB_LIFETIME
+    clock.when += advisor_jobs.JOB_LIFETIME
     second = advisor.generate(arn, "ACTION_LEVEL")
 
     assert advisor.job(second).granularity == "ACTION_LEVEL"
@@ -104,7 +109,7 @@ def _run_now(work: Callable[[], None]) -> Future[None]:
 
 
 def test_a_job_whose_node_stopped_is_answered_failed_once_stale(services: Services) -> None:
-    from iamd.services import access_advisor
+    from iamd.services import advisor_jobs
 
     services.users.create("dev", "/")
     lost: list[Callable[[], None]] = []
@@ -114,19 +119,21 @@ def test_a_job_whose_node_stopped_is_answered_failed_once_stale(services: Servic
         return Future()
 
     started = AccessAdvisorService(
-        services.tx, services.clock, lambda: "job-lost", services.last_used, never_run
+        services.tx,
+        AdvisorJobs(services.tx, services.clock, lambda: "job-lost", services.last_used, never_run),
     )
     job_id = started.generate(f"arn:aws:iam::{ACCOUNT}:user/dev", None)
     # Another node, on the same database, reads the job.
     other = AccessAdvisorService(
-        services.tx, services.clock, lambda: "unused", services.last_used, _run_now
+        services.tx,
+        AdvisorJobs(services.tx, services.clock, lambda: "unused", services.last_used, _run_now),
     )
     assert other.job(job_id).status == "IN_PROGRESS"
     clock = services.clock
     assert isinstance(clock, MovableClock)
-    clock.when += access_advisor.STALE_AFTER
+    clock.when += advisor_jobs.STALE_AFTER
     failed = other.job(job_id)
-    assert (failed.status, failed.error) == ("FAILED", access_advisor.STALE_ERROR)
+    assert (failed.status, failed.error) == ("FAILED", advisor_jobs.STALE_ERROR)
     # The stopped node's build, were it to finish after all, changes nothing now.
     lost.pop()()
     assert other.job(job_id).status == "FAILED"

@@ -1,41 +1,35 @@
 """The IAM access advisor: which services a user, group, role or policy may use, and
 when each was last used (GenerateServiceLastAccessedDetails and its two readers).
 
-A job is started by a request and built on the account's advisor thread, never on the
-event loop or the request's thread; until then it is IN_PROGRESS. The services a report
+A job is started by a request and built on the advisor's thread; until then it is
+IN_PROGRESS. The services a report
 lists are those named in the Allow statements of the entity's policies (`*` and
 NotAction: every service iamd serves). Use comes from the recorder of
 services/last_used.py (its pending uses are written first): a user's and a role's own,
 a group's members', and for a policy the use by the users and roles it is attached to
 (directly or through a group), as AWS defines a policy's report.
 
-Jobs are kept in the database (`store/sql/advisor_jobs.py`), so any node of a
-PostgreSQL deployment answers for a job another started; a job whose node stopped
-before finishing it is answered FAILED once it is older than STALE_AFTER.
+Jobs live as services/advisor_jobs.py keeps them (in the database, so any node answers
+for them; one whose node stopped is answered FAILED).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
-import logging
 import re
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from iamd.clock import Clock
 from iamd.errors import InvalidInput, NoSuchEntity
 from iamd.model.owners import OwnerKind
-from iamd.services.last_used import ACTION_LEVEL_SERVICES, LastUsedRecorder
+from iamd.services.advisor_jobs import AdvisorJobs
+from iamd.services.last_used import ACTION_LEVEL_SERVICES
 from iamd.store.owners import attachments_table, inline_policies_of
-from iamd.store.sql.advisor_jobs import JobRow, add_job, finish_job, forget_jobs, get_job
 from iamd.store.sql.service_last_accessed import SERVICE_LEVEL, ServiceUse, uses_of
 from iamd.store.transactions import Repositories, Transactions
-
-log = logging.getLogger(__name__)
 
 # The services iamd serves, by namespace, with the names AWS's access advisor gives them.
 SERVICE_NAMES = {
@@ -45,17 +39,7 @@ SERVICE_NAMES = {
     "sts": "AWS Security Token Service",
 }
 GRANULARITIES = ("SERVICE_LEVEL", "ACTION_LEVEL")
-# Jobs are kept this long, and at most MAX_JOBS per account (the oldest go first), so
-# repeated reports cannot grow the process [I: AWS documents no lifetime].
-JOB_LIFETIME = timedelta(hours=24)
-MAX_JOBS = 1000
-# A report takes well under a second to build; one still IN_PROGRESS after this was
-# started by a node that stopped, and will never finish.
-STALE_AFTER = timedelta(minutes=10)
-STALE_ERROR = "JobInterrupted"
 _ARN = re.compile(r"^arn:aws:iam::(\d{12}|aws):(user|group|role|policy)(/(?:[^/]+/)*)?([^/]+)$")
-
-Submit = Callable[[Callable[[], None]], "Future[None]"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,19 +87,9 @@ class Job:
 
 
 class AccessAdvisorService:
-    def __init__(
-        self,
-        tx: Transactions,
-        clock: Clock,
-        new_id: Callable[[], str],
-        last_used: LastUsedRecorder,
-        submit: Submit,
-    ) -> None:
+    def __init__(self, tx: Transactions, jobs: AdvisorJobs) -> None:
         self._tx = tx
-        self._clock = clock
-        self._new_id = new_id
-        self._last_used = last_used
-        self._submit = submit
+        self._jobs = jobs
 
     def generate(self, arn: str, granularity: str | None) -> str:
         granularity = granularity or "SERVICE_LEVEL"
@@ -123,73 +97,24 @@ class AccessAdvisorService:
             raise InvalidInput(f"Invalid granularity: {granularity}")
         with self._tx.read() as repos:
             self._target(repos, arn)  # NoSuchEntity / InvalidInput now, not in the job
-        job = Job(self._new_id(), arn, granularity, self._clock.now())
-        account = self._tx.account_id
-        with self._tx.write_uncached() as repos:
-            forget_jobs(repos.conn, account, before=job.created - JOB_LIFETIME, keep=MAX_JOBS - 1)
-            add_job(
-                repos.conn,
-                account,
-                JobRow(job.job_id, arn, granularity, job.status, job.created, None, None, None),
-            )
-        self._submit(lambda: self._build(job))
-        return job.job_id
+        action_level = granularity == "ACTION_LEVEL"
+        return self._jobs.start(granularity, arn, lambda: self._build(arn, action_level)).job_id
 
     def job(self, job_id: str) -> Job:
-        with self._tx.read() as repos:
-            row = get_job(repos.conn, self._tx.account_id, job_id)
-        if (
-            row is None
-            or row.granularity not in GRANULARITIES  # an Organizations access report's
-            or self._clock.now() - row.created >= JOB_LIFETIME
-        ):
-            raise NoSuchEntity(f"Job {job_id} does not exist.")
+        # The granularity is the job's kind; an Organizations report's is not one of them.
+        row = self._jobs.get(job_id, GRANULARITIES)
         job = Job(row.job_id, row.arn, row.granularity, row.created, row.status)
         job.completed, job.error = row.completed, row.error
         if row.report is not None:
             job.services = _report_from_json(row.report)
-        if job.status == "IN_PROGRESS" and self._clock.now() - job.created >= STALE_AFTER:
-            job.status, job.error, job.completed = "FAILED", STALE_ERROR, self._clock.now()
-            self._finish(job)
         return job
 
-    def _finish(self, job: Job) -> None:
-        with self._tx.write_uncached() as repos:
-            finish_job(
-                repos.conn,
-                self._tx.account_id,
-                job.job_id,
-                status=job.status,
-                completed=job.completed or self._clock.now(),
-                error=job.error,
-                report=_report_to_json(job.services) if job.status == "COMPLETED" else None,
-            )
-
-    def _build(self, job: Job) -> None:
-        try:
-            try:
-                self._last_used.flush()
-            except Exception:
-                # The report then shows the uses written so far; they are retried later.
-                log.warning("could not write pending service uses before an advisor report")
-            with self._tx.read() as repos:
-                target = self._target(repos, job.arn)
-                documents, users_and_roles = _documents_and_entities(repos, target)
-                uses = uses_of(repos.conn, self._tx.account_id, [e.arn for e in users_and_roles])
-            job.services = _report(
-                _granted(documents), users_and_roles, uses, job.granularity == "ACTION_LEVEL"
-            )
-            job.status = "COMPLETED"
-        except Exception as failed:
-            log.exception("access advisor job failed")
-            job.error = type(failed).__name__
-            job.status = "FAILED"
-        job.completed = self._clock.now()
-        try:
-            self._finish(job)
-        except Exception:
-            # Read later, the job is answered FAILED once it is STALE_AFTER old.
-            log.exception("could not store an access advisor report")
+    def _build(self, arn: str, action_level: bool) -> str:
+        with self._tx.read() as repos:
+            target = self._target(repos, arn)
+            documents, users_and_roles = _documents_and_entities(repos, target)
+            uses = uses_of(repos.conn, self._tx.account_id, [e.arn for e in users_and_roles])
+        return _report_to_json(_report(_granted(documents), users_and_roles, uses, action_level))
 
     def policies_granting(
         self, arn: str, namespaces: Iterable[str]

@@ -30,10 +30,11 @@ from iamd.principals.credentials import CredentialResolver
 from iamd.principals.git_credentials import GitCredentialResolver
 from iamd.principals.principal_policies import PolicyCompiler
 from iamd.principals.ssh_logins import SSHLoginResolver
-from iamd.services.access_advisor import AccessAdvisorService, Submit
+from iamd.services.access_advisor import AccessAdvisorService
 from iamd.services.access_keys import AccessKeyService
 from iamd.services.account import AccountService
 from iamd.services.accounts import AccountsService
+from iamd.services.advisor_jobs import AdvisorJobs, Submit
 from iamd.services.authorization_details import AuthorizationDetailsService
 from iamd.services.clone_urls import CloneUrls
 from iamd.services.credential_report import CredentialReportService
@@ -293,6 +294,9 @@ def _account_services(
     passwords = PasswordService(tx, clock, shared.password_hashing, shared.failures)
     identity_center = IdentityCenterService(tx, clock)
     outbound_federation = OutboundFederationService(tx, clock, box, shared.public_url)
+    advisor_jobs = AdvisorJobs(
+        tx, clock, lambda: str(uuid.uuid4()), last_used, shared.advisor_submit or _inline
+    )
     return Services(
         tx=tx,
         clock=clock,
@@ -333,12 +337,8 @@ def _account_services(
             messages=AuthorizationMessages(box),
         ),
         credential_report=CredentialReportService(tx, clock, last_used),
-        access_advisor=AccessAdvisorService(
-            tx, clock, lambda: str(uuid.uuid4()), last_used, shared.advisor_submit or _inline
-        ),
-        organizations_access_report=OrganizationsAccessReportService(
-            tx, clock, lambda: str(uuid.uuid4()), last_used, shared.advisor_submit or _inline
-        ),
+        access_advisor=AccessAdvisorService(tx, advisor_jobs),
+        organizations_access_report=OrganizationsAccessReportService(tx, advisor_jobs),
         passwords=passwords,
         sign_in=SignInService(passwords, clock, tx.account_id),
         ssh_logins=ssh_logins,

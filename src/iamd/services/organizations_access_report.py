@@ -11,8 +11,8 @@ SCPs never restrict it. Use is counted per account: the accounts under the entit
 (without the management account, unless it is the entity), and with an SCP given only
 those it applies to (attached to the account or to one of its parents).
 
-Jobs are built on the advisor's thread and kept with the IAM access advisor's jobs
-(`store/sql/advisor_jobs.py`, told apart by their kind), so any node answers for them.
+Jobs are services/advisor_jobs.py's, of the kind ORGANIZATIONS (the IAM access
+advisor's are of their granularity), so the two never answer for each other.
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from iamd.clock import Clock
-from iamd.errors import InvalidInput, NoSuchEntity
+from iamd.errors import InvalidInput
 from iamd.model.organizations import (
     FULL_AWS_ACCESS,
     FULL_AWS_ACCESS_CONTENT,
@@ -33,18 +32,8 @@ from iamd.model.organizations import (
     Organization,
     OrganizationMember,
 )
-from iamd.services.access_advisor import (
-    JOB_LIFETIME,
-    MAX_JOBS,
-    SERVICE_NAMES,
-    STALE_AFTER,
-    STALE_ERROR,
-    Submit,
-    allow_statements,
-    grants,
-)
-from iamd.services.last_used import LastUsedRecorder
-from iamd.store.sql.advisor_jobs import JobRow, add_job, finish_job, forget_jobs, get_job
+from iamd.services.access_advisor import SERVICE_NAMES, allow_statements, grants
+from iamd.services.advisor_jobs import AdvisorJobs
 from iamd.store.sql.service_last_accessed import SERVICE_LEVEL, ServiceUse, service_uses_in
 from iamd.store.transactions import Repositories, Transactions
 
@@ -91,92 +80,33 @@ class _Scope:
 
 
 class OrganizationsAccessReportService:
-    def __init__(
-        self,
-        tx: Transactions,
-        clock: Clock,
-        new_id: Callable[[], str],
-        last_used: LastUsedRecorder,
-        submit: Submit,
-    ) -> None:
+    def __init__(self, tx: Transactions, jobs: AdvisorJobs) -> None:
         self._tx = tx
-        self._clock = clock
-        self._new_id = new_id
-        self._last_used = last_used
-        self._submit = submit
+        self._jobs = jobs
 
     def generate(self, entity_path: str, policy_id: str | None) -> str:
         with self._tx.read() as repos:
             self._scope(repos, entity_path, policy_id)  # errors now, not in the job
-        job = OrganizationsJob(self._new_id(), entity_path, policy_id, self._clock.now())
-        account = self._tx.account_id
-        with self._tx.write_uncached() as repos:
-            forget_jobs(repos.conn, account, before=job.created - JOB_LIFETIME, keep=MAX_JOBS - 1)
-            add_job(
-                repos.conn,
-                account,
-                JobRow(
-                    job.job_id,
-                    _stored_target(entity_path, policy_id),
-                    ORGANIZATIONS_JOB,
-                    job.status,
-                    job.created,
-                    None,
-                    None,
-                    None,
-                ),
-            )
-        self._submit(lambda: self._build(job))
-        return job.job_id
+        target = entity_path if policy_id is None else f"{entity_path}?{policy_id}"
+        row = self._jobs.start(
+            ORGANIZATIONS_JOB, target, lambda: self._build(entity_path, policy_id)
+        )
+        return row.job_id
 
     def job(self, job_id: str) -> OrganizationsJob:
-        with self._tx.read() as repos:
-            row = get_job(repos.conn, self._tx.account_id, job_id)
-        now = self._clock.now()
-        if row is None or row.granularity != ORGANIZATIONS_JOB or now - row.created >= JOB_LIFETIME:
-            raise NoSuchEntity(f"Job {job_id} does not exist.")
+        row = self._jobs.get(job_id, (ORGANIZATIONS_JOB,))
         entity_path, _, policy_id = row.arn.partition("?")
         job = OrganizationsJob(row.job_id, entity_path, policy_id or None, row.created, row.status)
         job.completed, job.error = row.completed, row.error
         if row.report is not None:
             job.details = _from_json(row.report)
-        if job.status == "IN_PROGRESS" and now - job.created >= STALE_AFTER:
-            job.status, job.error, job.completed = "FAILED", STALE_ERROR, now
-            self._finish(job)
         return job
 
-    def _build(self, job: OrganizationsJob) -> None:
-        try:
-            try:
-                self._last_used.flush()
-            except Exception:
-                log.warning("could not write pending service uses before an advisor report")
-            with self._tx.read() as repos:
-                scope = self._scope(repos, job.entity_path, job.policy_id)
-                uses = service_uses_in(repos.conn, scope.accounts)
-            job.details = _details(scope, uses)
-            job.status = "COMPLETED"
-        except Exception as failed:
-            log.exception("organizations access report failed")
-            job.error = type(failed).__name__
-            job.status = "FAILED"
-        job.completed = self._clock.now()
-        try:
-            self._finish(job)
-        except Exception:
-            log.exception("could not store an organizations access report")
-
-    def _finish(self, job: OrganizationsJob) -> None:
-        with self._tx.write_uncached() as repos:
-            finish_job(
-                repos.conn,
-                self._tx.account_id,
-                job.job_id,
-                status=job.status,
-                completed=job.completed or self._clock.now(),
-                error=job.error,
-                report=_to_json(job.details) if job.status == "COMPLETED" else None,
-            )
+    def _build(self, entity_path: str, policy_id: str | None) -> str:
+        with self._tx.read() as repos:
+            scope = self._scope(repos, entity_path, policy_id)
+            uses = service_uses_in(repos.conn, scope.accounts)
+        return _to_json(_details(scope, uses))
 
     def _scope(self, repos: Repositories, entity_path: str, policy_id: str | None) -> _Scope:
         orgs = repos.organizations
@@ -224,10 +154,6 @@ class OrganizationsAccessReportService:
             [contents[p] for p in attachments.get(level, []) if p in contents] for level in levels
         ]
         return _Scope(_allowed(documents), covered)
-
-
-def _stored_target(entity_path: str, policy_id: str | None) -> str:
-    return entity_path if policy_id is None else f"{entity_path}?{policy_id}"
 
 
 def _levels(repos: Repositories, org: Organization, entity_path: str) -> list[str]:
