@@ -150,13 +150,10 @@ def _sorted_details(job: OrganizationsJob, sort_key: str | None) -> list[AccessD
     if sort_key == "SERVICE_NAMESPACE_DESCENDING":
         details.reverse()
     elif sort_key in ("LAST_AUTHENTICATED_TIME_ASCENDING", "LAST_AUTHENTICATED_TIME_DESCENDING"):
-        used = [d for d in details if d.last_authenticated is not None]
-        used.sort(
-            key=lambda d: d.last_authenticated,  # type: ignore[arg-type, return-value]
-            reverse=sort_key.endswith("DESCENDING"),
-        )
+        used = [(d.last_authenticated, d) for d in details if d.last_authenticated is not None]
+        used.sort(key=lambda pair: pair[0], reverse=sort_key.endswith("DESCENDING"))
         # Services never used come last either way [I: AWS documents no order for them].
-        details = used + [d for d in details if d.last_authenticated is None]
+        details = [d for _, d in used] + [d for d in details if d.last_authenticated is None]
     return details
 
 
