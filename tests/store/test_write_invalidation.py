@@ -1,6 +1,7 @@
 """A committed write drops the read caches that read a table it wrote, and keeps the
 others; a write whose statement's table cannot be told, a failed write and a change seen
-from another node drop every cache."""
+from another node drop every cache. The change watcher tells another node's writes from
+this process's own by the commits the process counted."""
 
 from __future__ import annotations
 
@@ -13,14 +14,20 @@ from sqlalchemy import insert, text, update
 from iamd.store.database import Database
 from iamd.store.migrate import upgrade_to_head
 from iamd.store.schema import access_keys, account, users
+from iamd.store.sql import changes
 from iamd.store.transactions import Transactions
 
 ACCOUNT = "123456789012"
 
 
 @pytest.fixture
-def tx(tmp_path: Path) -> Transactions:
-    database = Database(f"sqlite:///{tmp_path / 'iamd.sqlite3'}")
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "iamd.sqlite3"
+
+
+@pytest.fixture
+def tx(path: Path) -> Transactions:
+    database = Database(f"sqlite:///{path}")
     upgrade_to_head(database)
     with database.write() as conn:
         conn.execute(insert(account).values(account_id=ACCOUNT, create_date=datetime.now(UTC)))
@@ -101,3 +108,33 @@ def test_an_unreadable_statement_a_failed_write_and_another_nodes_change_drop_al
 
     tx.drop_caches()  # what the change watcher does for another node's write
     assert drops == {"users": [1, 1, 1, 1], "keys": [1, 1, 1, 1], "any": [1, 1, 1, 1]}
+
+
+def test_the_watcher_sees_only_the_other_nodes_writes(tx: Transactions, path: Path) -> None:
+    def others() -> int:
+        def counter() -> int:
+            with tx.database.read() as conn:
+                return changes.total(conn)
+
+        own, total = tx.own_commits_and(counter)
+        return total - own
+
+    before = others()
+    _add_user(tx, "AIDAUSER1", "ann")
+    with tx.write() as repos:
+        repos.conn.execute(text("SELECT 1"))
+    assert others() == before  # this process's two commits
+
+    def failing_write() -> None:
+        with tx.write() as repos:
+            repos.conn.execute(text("SELECT 1"))
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        failing_write()
+    assert others() == before  # rolled back: neither counted nor in the counter
+
+    other_node = Transactions(Database(f"sqlite:///{path}"), ACCOUNT)
+    with other_node.write() as repos:
+        repos.conn.execute(text("SELECT 1"))
+    assert others() == before + 1

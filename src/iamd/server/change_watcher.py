@@ -1,4 +1,9 @@
-"""Cross-node cache invalidation: poll the change counter other nodes bump with each write."""
+"""Cross-node cache invalidation: poll the change counter other nodes bump with each write.
+
+Every node's writes bump the counter, this node's own among them; those already dropped
+what they changed here when they committed (store/transactions.py). So the watcher
+drops the caches only when the counter moved by more than this process's own commits:
+under a steady stream of local writes, the caches are not emptied every poll."""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ class ChangeWatcher:
         self._services = services
         self._interval = interval
         self._stop = threading.Event()
+        # The counter less this process's own commits: the other writers' share.
         self._last = 0
         self._thread = threading.Thread(target=self._run, name="iamd-changes", daemon=True)
 
@@ -26,12 +32,18 @@ class ChangeWatcher:
         # Read the counter before this node caches anything: a first reading taken later
         # could already include a change made after a cache fill, and that change would
         # then never be noticed.
-        self._last = self._read_counter()
+        self._last = self._others_writes()
         self._thread.start()
 
-    def _read_counter(self) -> int:
-        with self._services.tx.database.read() as conn:
-            return changes.total(conn)
+    def _others_writes(self) -> int:
+        tx = self._services.tx
+
+        def counter() -> int:
+            with tx.database.read() as conn:
+                return changes.total(conn)
+
+        own, total = tx.own_commits_and(counter)
+        return total - own
 
     def stop(self) -> None:
         self._stop.set()
@@ -40,7 +52,7 @@ class ChangeWatcher:
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             try:
-                counter = self._read_counter()
+                counter = self._others_writes()
             except ServiceUnavailable:
                 # Unknown whether another node wrote: drop the caches to stay correct
                 # (the outage is logged once, by the database's health).
