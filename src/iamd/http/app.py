@@ -1,4 +1,5 @@
-"""The ASGI application: health endpoint, password sign-in, and AWS API requests.
+"""The ASGI application: health endpoint, password sign-in, the web console, and AWS API
+requests.
 
 The pipeline is synchronous (SQLAlchemy Core) and runs on a bounded thread pool; the
 event loop only reads requests and writes responses. Whatever fails unexpectedly, here
@@ -19,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from iamd.http.connections import TLS_SCOPE_KEY
+from iamd.http.console.front import is_console_path
 from iamd.http.failures import UnexpectedFailures
 from iamd.http.identity_center import PATHS as IDENTITY_CENTER_PATHS
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
@@ -51,6 +53,7 @@ class IamdApp:
         failures: UnexpectedFailures,
         sign_in: ThreadedHandler | None = None,
         identity_center: ThreadedHandler | None = None,
+        console: ThreadedHandler | None = None,
         fail_path: str | None = None,
         oidc: OidcHandler | None = None,
     ) -> None:
@@ -60,6 +63,7 @@ class IamdApp:
         self._failures = failures
         self._sign_in = sign_in
         self._identity_center = identity_center
+        self._console = console
         self._oidc = oidc
         # Tests only (hidden --test-fail-path): requests to this path fail before their
         # body is read, to prove that such failures still get InternalFailure.
@@ -137,6 +141,9 @@ class IamdApp:
             # Identity Center's OAuth service, portal API and device page: unsigned,
             # and password checks are argon2 computations.
             response = await loop.run_in_executor(self._executor, self._identity_center, request)
+        elif self._console is not None and is_console_path(scope["path"]):
+            # The web console: pages that check passwords and run operations.
+            response = await loop.run_in_executor(self._executor, self._console, request)
         elif self._inline_reads and (decoded := _inline_form(request)) is not None:
             request = dataclasses.replace(request, form=decoded)
             if _runs_inline(decoded.action):

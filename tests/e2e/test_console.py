@@ -1,0 +1,347 @@
+"""The web console in Debian's Chromium (Playwright) against a real iamd process.
+
+jdoe, with the guide's combined policy and AWS's self-service MFA statements, signs in,
+creates an access key (the secret shown once, the CSV downloaded, the key working with
+boto3), deactivates and deletes it, uploads an ssh-keygen key and clones over SSH with
+the SSH key id the page shows, assigns a virtual MFA device by decoding the page's QR
+code, and signs out and back in with MFA. With the access-key policy alone the SSH
+section shows AccessDenied. Bad input and attacks change nothing and run no script.
+Screenshots of each page go to test-artifacts/console/.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zxingcpp
+from botocore.exceptions import ClientError
+from PIL import Image
+from playwright.sync_api import BrowserContext, Page
+from tests.support.browser import chromium
+from tests.support.gitssh import GitHome
+from tests.support.servers import RunningServer, start_server
+from tests.support.totp import code_at
+
+pytestmark = pytest.mark.slow
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+ACCOUNT = "123456789012"
+PASSWORD = "Console-Passw0rd!"
+OWN = "arn:aws:iam::*:user/${aws:username}"
+GUIDE_COMBINED: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "ManageOwnAccessKeys",
+            "Effect": "Allow",
+            "Action": [
+                "iam:CreateAccessKey",
+                "iam:DeleteAccessKey",
+                "iam:GetAccessKeyLastUsed",
+                "iam:ListAccessKeys",
+                "iam:UpdateAccessKey",
+            ],
+            "Resource": OWN,
+        },
+        {
+            "Sid": "ManageOwnSSHKeys",
+            "Effect": "Allow",
+            "Action": [
+                "iam:UploadSSHPublicKey",
+                "iam:DeleteSSHPublicKey",
+                "iam:GetSSHPublicKey",
+                "iam:ListSSHPublicKeys",
+                "iam:UpdateSSHPublicKey",
+            ],
+            "Resource": OWN,
+        },
+        {
+            "Sid": "ViewAccountInfo",
+            "Effect": "Allow",
+            "Action": [
+                "iam:GetAccountSummary",
+                "iam:ListAccountAliases",
+                "iam:GetLoginProfile",
+                "iam:ListMFADevices",
+            ],
+            "Resource": "*",
+        },
+    ],
+}
+GUIDE_ACCESS_KEYS: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        GUIDE_COMBINED["Statement"][0],
+        {
+            "Sid": "ViewAccountInfo",
+            "Effect": "Allow",
+            "Action": ["iam:GetAccountSummary", "iam:ListAccountAliases"],
+            "Resource": "*",
+        },
+    ],
+}
+# AWS's self-service MFA statements (IAM User Guide, "manage their own MFA device").
+SELF_MFA: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "AllowManageOwnVirtualMFADevice",
+            "Effect": "Allow",
+            "Action": ["iam:CreateVirtualMFADevice", "iam:DeleteVirtualMFADevice"],
+            "Resource": "arn:aws:iam::*:mfa/${aws:username}",
+        },
+        {
+            "Sid": "AllowManageOwnUserMFA",
+            "Effect": "Allow",
+            "Action": [
+                "iam:DeactivateMFADevice",
+                "iam:EnableMFADevice",
+                "iam:GetUser",
+                "iam:ListMFADevices",
+                "iam:ResyncMFADevice",
+                "iam:ChangePassword",
+            ],
+            "Resource": OWN,
+        },
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Console:
+    server: RunningServer
+
+    @property
+    def url(self) -> str:
+        return f"{self.server.endpoint}/console"
+
+    @property
+    def page_url(self) -> str:
+        return f"{self.url}/security-credentials"
+
+
+def _user(iam: Any, name: str, *policies: tuple[str, dict[str, Any]]) -> None:
+    iam.create_user(UserName=name)
+    iam.create_login_profile(UserName=name, Password=PASSWORD, PasswordResetRequired=False)
+    for policy_name, document in policies:
+        iam.put_user_policy(
+            UserName=name, PolicyName=policy_name, PolicyDocument=json.dumps(document)
+        )
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    server = start_server(tmp_path_factory.mktemp("iamd-console"), extra_args=["--audit-trail"])
+    try:
+        iam = server.client("iam")
+        _user(iam, "jdoe", ("SelfManageKeys", GUIDE_COMBINED), ("SelfManageMFA", SELF_MFA))
+        _user(iam, "kdoe", ("SelfManageAccessKeys", GUIDE_ACCESS_KEYS))
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        yield Console(server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[BrowserContext]:
+    with chromium() as context:
+        yield context
+
+
+def _shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _sign_in(page: Page, console: Console, user: str, password: str = PASSWORD) -> None:
+    page.goto(console.url)
+    page.get_by_label("Account ID (12 digits) or account alias").fill(ACCOUNT)
+    page.get_by_label("IAM user name").fill(user)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def _settled_now() -> float:
+    """Now, at least five seconds away from the next 30-second TOTP step, so that codes
+    computed now are still the server's when they arrive."""
+    now = time.time()
+    if now % 30 > 25:
+        time.sleep(30 - now % 30 + 0.5)
+        now = time.time()
+    return now
+
+
+def _scripts_ran(page: Page) -> object:
+    return page.evaluate("() => window.__iamd_pwned === undefined ? null : window.__iamd_pwned")
+
+
+def test_jdoe_keys_ssh_mfa_and_sign_in_again(
+    console: Console, browser: BrowserContext, tmp_path: Path
+) -> None:
+    page = browser.new_page()
+    page.goto(console.url)
+    _shot(page, "01-sign-in")
+    headers = page.request.get(console.url).headers
+    csp = headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert "script-src" not in csp
+    assert "default-src 'none'" in csp
+    _sign_in(page, console, "jdoe")
+    assert page.url == console.page_url
+    assert page.get_by_role("heading", name="My security credentials").is_visible()
+    cookie = next(c for c in browser.cookies() if c["name"] == "iamd-console")
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Strict"
+    _shot(page, "02-security-credentials")
+
+    # An access key: the secret once, the CSV, and the key works with boto3.
+    page.get_by_role("button", name="Create access key").click()
+    page.wait_for_load_state()
+    key_id = page.locator("#new-access-key-id").inner_text()
+    secret = page.locator("#new-secret-access-key").inner_text()
+    assert key_id.startswith("AKIA")
+    assert len(secret) == 40
+    _shot(page, "03-access-key-created")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download .csv file").click()
+    download = download_info.value
+    assert download.suggested_filename == "jdoe_accessKeys.csv"
+    saved = tmp_path / "keys.csv"
+    download.save_as(saved)
+    assert saved.read_text() == f"Access key ID,Secret access key\n{key_id},{secret}\n"
+    own = console.server.client("iam", key_id=key_id, secret=secret)
+    listed = own.list_access_keys()["AccessKeyMetadata"]
+    assert [k["AccessKeyId"] for k in listed] == [key_id]
+    page.goto(console.page_url)
+    assert secret not in page.content()
+    row = page.locator(f"#key-{key_id}")
+    assert "Active" in row.inner_text()
+    assert "iam" in row.inner_text()
+    assert "us-east-1" in row.inner_text()  # last used
+
+    page.get_by_role("button", name=f"Deactivate {key_id}").click()
+    page.wait_for_load_state()
+    assert "Inactive" in page.locator(f"#key-{key_id}").inner_text()
+    with pytest.raises(ClientError) as refused:
+        own.list_access_keys()
+    assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    page.get_by_role("button", name=f"Delete access key {key_id}").click()
+    page.wait_for_load_state()
+    assert page.locator(f"#key-{key_id}").count() == 0
+    assert console.server.client("iam").list_access_keys(UserName="jdoe")["AccessKeyMetadata"] == []
+
+    # An SSH key from ssh-keygen, uploaded as a file; clone with the key id shown.
+    dev = GitHome(tmp_path / "home", console.server)
+    page.set_input_files("#key_file", str(dev.public_key))
+    page.get_by_role("button", name="Upload SSH public key").click()
+    page.wait_for_load_state()
+    ssh_key_id = page.locator(".ssh-key-id").first.inner_text()
+    assert ssh_key_id.startswith("APKA")
+    assert f"ssh://{ssh_key_id}@127.0.0.1:{console.server.ssh_port}/v1/repos/" in page.content()
+    _shot(page, "04-ssh-key-uploaded")
+    admin = console.server.client("iam")
+    admin.put_user_policy(
+        UserName="jdoe",
+        PolicyName="Git",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "codecommit:Git*", "Resource": "*"}],
+            }
+        ),
+    )
+    url = console.server.client("codecommit").create_repository(repositoryName="console-repo")[
+        "repositoryMetadata"
+    ]["cloneUrlSsh"]
+    dev.configure(ssh_key_id)
+    cloned = dev.git("clone", url, "work")
+    assert cloned.returncode == 0, cloned.stderr
+
+    # Virtual MFA: decode the QR code the page shows, enable with two codes.
+    page.get_by_role("button", name="Assign MFA device").click()
+    page.wait_for_load_state()
+    _shot(page, "05-mfa-qr-code")
+    source = page.locator("#mfa-qr").get_attribute("src") or ""
+    assert source.startswith("data:image/png;base64,")
+    image = Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1])))
+    decoded = zxingcpp.read_barcodes(image)
+    assert len(decoded) == 1
+    uri = urllib.parse.urlsplit(decoded[0].text)
+    assert uri.scheme == "otpauth"
+    assert uri.netloc == "totp"
+    seed = urllib.parse.parse_qs(uri.query)["secret"][0]
+    page.get_by_text("Show secret key").click()
+    assert page.locator("#mfa-seed").inner_text() == seed
+    now = _settled_now()
+    page.get_by_label("MFA code 1").fill(code_at(seed, now - 60))
+    page.get_by_label("MFA code 2").fill(code_at(seed, now - 30))
+    page.get_by_role("button", name="Add MFA").click()
+    page.wait_for_load_state()
+    assert "The MFA device is assigned" in page.locator("#done").inner_text()
+    assert f"arn:aws:iam::{ACCOUNT}:mfa/jdoe" in page.locator("#mfa").inner_text()
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state()
+    assert "You have signed out." in page.content()
+    page.goto(console.page_url)
+    assert page.get_by_role("button", name="Sign in").is_visible()
+
+    _sign_in(page, console, "jdoe")
+    assert page.get_by_label("MFA code from your authenticator app").is_visible()
+    _shot(page, "06-mfa-sign-in")
+    page.get_by_label("MFA code from your authenticator app").fill(code_at(seed, _settled_now()))
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_load_state()
+    assert page.url == console.page_url
+    assert "jdoe @ 123456789012 (MFA)" in page.locator("header").inner_text()
+
+    # The trail: both sign-ins, MFAUsed, and the page's calls as the console's.
+    trail = console.server.client("cloudtrail")
+    logins = [
+        json.loads(e["CloudTrailEvent"])
+        for e in trail.lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "ConsoleLogin"}]
+        )["Events"]
+        if e.get("Username") == "jdoe"
+    ]
+    assert [r["additionalEventData"]["MFAUsed"] for r in logins][:2] == ["Yes", "No"]
+    assert all(r["responseElements"] == {"ConsoleLogin": "Success"} for r in logins)
+    created = [
+        json.loads(e["CloudTrailEvent"])
+        for e in trail.lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateAccessKey"}]
+        )["Events"]
+    ]
+    console_made = [r for r in created if r["userIdentity"].get("userName") == "jdoe"]
+    assert console_made
+    assert console_made[0]["sessionCredentialFromConsole"] == "true"
+    assert "HeadlessChrome" in console_made[0]["userAgent"]
+    assert "SecretAccessKey" not in json.dumps(console_made[0]["responseElements"])
+
+
+def test_access_key_policy_alone_denies_the_ssh_section(
+    console: Console, browser: BrowserContext
+) -> None:
+    page = browser.new_page()
+    _sign_in(page, console, "kdoe")
+    ssh = page.locator("#ssh-keys").inner_text()
+    assert (
+        f"AccessDenied: User: arn:aws:iam::{ACCOUNT}:user/kdoe is not authorized to perform: "
+        f"iam:ListSSHPublicKeys on resource: arn:aws:iam::{ACCOUNT}:user/kdoe because no "
+        "identity-based policy allows the iam:ListSSHPublicKeys action"
+    ) in ssh
+    assert "Upload SSH public key" not in ssh
+    assert "No access keys." in page.locator("#access-keys").inner_text()
+    _shot(page, "07-access-key-policy-only")
+    page.get_by_role("button", name="Create access key").click()
+    page.wait_for_load_state()
+    assert page.locator("#new-access-key-id").inner_text().startswith("AKIA")
