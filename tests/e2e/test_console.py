@@ -345,3 +345,88 @@ def test_access_key_policy_alone_denies_the_ssh_section(
     page.get_by_role("button", name="Create access key").click()
     page.wait_for_load_state()
     assert page.locator("#new-access-key-id").inner_text().startswith("AKIA")
+
+
+BROKEN_POLICY = """{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Effect": "Allow" "Action": "iam:GetUser", "Resource": "*"}
+  ]
+}"""
+
+
+def test_an_administrator_creates_a_user_and_checks_a_broken_policy(
+    console: Console, browser: BrowserContext
+) -> None:
+    iam = console.server.client("iam")
+    iam.create_login_profile(UserName="admin", Password=PASSWORD, PasswordResetRequired=False)
+    page = browser.new_page()
+    _sign_in(page, console, "admin")
+    page.get_by_role("link", name="Users").click()
+    page.wait_for_load_state()
+    page.get_by_label("User name").fill("newhire")
+    page.get_by_label("Tag key (optional)").fill("team")
+    page.get_by_label("Tag value").fill("<script>window.__iamd_pwned=1</script>")
+    page.get_by_role("button", name="Create user").click()
+    page.wait_for_load_state()
+    # IAM's tag values allow no markup: AWS's ValidationError, shown as text.
+    problem = page.locator("#problem").inner_text()
+    assert "Value '<script>window.__iamd_pwned=1</script>' at 'tags.1.member.value'" in problem
+    assert _scripts_ran(page) is None
+    with pytest.raises(ClientError):
+        iam.get_user(UserName="newhire")
+    page.get_by_label("User name").fill("newhire")
+    page.get_by_label("Tag key (optional)").fill("team")
+    page.get_by_label("Tag value").fill("platform")
+    page.get_by_role("button", name="Create user").click()
+    page.wait_for_load_state()
+    assert "User newhire was created." in page.locator("#done").inner_text()
+    assert iam.list_user_tags(UserName="newhire")["Tags"] == [{"Key": "team", "Value": "platform"}]
+    page.get_by_label("Find users by name").fill("NEWH")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_load_state()
+    rows = page.locator("#users tbody tr")
+    assert rows.count() == 1
+    assert "newhire" in rows.first.inner_text()
+    _shot(page, "08-users")
+
+    # DeleteConflict, as AWS words it, and nothing deleted.
+    iam.create_access_key(UserName="newhire")
+    page.get_by_role("button", name="Delete newhire").click()
+    page.wait_for_load_state()
+    assert "must delete access keys first" in page.locator("#problem").inner_text()
+    assert iam.get_user(UserName="newhire")["User"]["UserName"] == "newhire"
+
+    page.get_by_role("link", name="Policy editor").click()
+    page.wait_for_load_state()
+    page.get_by_label("Policy name").fill("Broken")
+    page.get_by_label("Policy document (JSON)").fill(BROKEN_POLICY)
+    page.get_by_role("button", name="Create policy").click()
+    page.wait_for_load_state()
+    assert "The policy has errors" in page.locator("#problem").inner_text()
+    findings = page.locator("#findings li.error").all_inner_texts()
+    assert findings
+    assert findings[0].startswith("Line 4, column ")
+    assert page.locator("#line-4").get_attribute("class") == "marked"
+    assert page.locator("li.marked").count() == 1
+    _shot(page, "09-policy-editor")
+    with pytest.raises(ClientError):
+        iam.get_policy(PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/Broken")
+    page.get_by_label("Policy document (JSON)").fill(BROKEN_POLICY.replace('"Allow" ', '"Allow", '))
+    page.get_by_role("button", name="Create policy").click()
+    page.wait_for_load_state()
+    assert (
+        f"arn:aws:iam::{ACCOUNT}:policy/Broken was created." in page.locator("#done").inner_text()
+    )
+
+
+def test_without_list_users_the_users_page_shows_access_denied(
+    console: Console, browser: BrowserContext
+) -> None:
+    page = browser.new_page()
+    _sign_in(page, console, "kdoe")
+    page.goto(f"{console.url}/users")
+    assert (
+        "AccessDenied: User: arn:aws:iam::123456789012:user/kdoe is not authorized to "
+        "perform: iam:ListUsers" in page.locator("#users").inner_text()
+    )

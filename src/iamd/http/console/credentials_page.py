@@ -18,12 +18,12 @@ from typing import Any
 
 from iamd.errors import AwsError, EntityAlreadyExists
 from iamd.http.console import pages
+from iamd.http.console.as_user import AsUser
 from iamd.http.console.sessions import ConsoleSession
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.principals.credentials import ResolvedCredential
 from iamd.services.container import Services
 
-IAM_VERSION = "2010-05-08"
 GIT_SERVICE = "codecommit.amazonaws.com"
 _STATUSES = ("Active", "Inactive")
 
@@ -41,19 +41,11 @@ class Notice:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Section:
-    """One part of the page: its data, or the refusal that stands in its place."""
-
-    data: Any = None
-    denied: str | None = None
-
-
 class CredentialsPage:
     def __init__(self, services: Services, pipeline: AwsPipeline) -> None:
         self._services = services
         self._pipeline = pipeline
-        self._actions: dict[str, Callable[[_Call, dict[str, str], Notice], None]] = {
+        self._actions: dict[str, Callable[[AsUser, dict[str, str], Notice], None]] = {
             "change-password": _change_password,
             "create-access-key": _create_access_key,
             "update-access-key": _update_access_key,
@@ -85,7 +77,7 @@ class CredentialsPage:
         notice: Notice | None = None,
     ) -> HttpResponse:
         notice = notice or Notice(problem=problem)
-        call = _Call(self._pipeline, request, credential, session)
+        call = AsUser(self._pipeline, request, credential, session)
         account = self._services.in_account(session.account_id)
         values = {
             "title": "My security credentials",
@@ -127,7 +119,7 @@ class CredentialsPage:
         notice = Notice()
         status = 200
         try:
-            action(_Call(self._pipeline, request, credential, session), fields, notice)
+            action(AsUser(self._pipeline, request, credential, session), fields, notice)
         except AwsError as error:
             notice.problem = error.message or error.code
             status = 400 if error.status < 500 else error.status
@@ -140,33 +132,6 @@ class CredentialsPage:
         return account.clone_urls.ssh("REPOSITORY").replace("ssh://", "ssh://{id}@", 1)
 
 
-class _Call:
-    """Operations as the signed-in user."""
-
-    def __init__(
-        self,
-        pipeline: AwsPipeline,
-        request: HttpRequest,
-        credential: ResolvedCredential,
-        session: ConsoleSession,
-    ) -> None:
-        self._pipeline = pipeline
-        self._request = request
-        self._credential = credential
-        self.user_name = session.user_name
-        self.account_id = session.account_id
-
-    def __call__(self, action: str, **params: str) -> dict[str, Any]:
-        form = {"Action": action, "Version": IAM_VERSION, **params}
-        return self._pipeline.run_as(self._request, self._credential, form) or {}
-
-    def section(self, read: Callable[[_Call], Any]) -> Section:
-        try:
-            return Section(data=read(self))
-        except AwsError as error:
-            return Section(denied=error.message or error.code)
-
-
 # -- reads ------------------------------------------------------------------------------
 
 
@@ -176,7 +141,7 @@ def when(moment: Any) -> str:
     return "-"
 
 
-def _user(call: _Call) -> dict[str, str]:
+def _user(call: AsUser) -> dict[str, str]:
     user = call("GetUser")["User"]
     return {
         "name": user["UserName"],
@@ -186,7 +151,7 @@ def _user(call: _Call) -> dict[str, str]:
     }
 
 
-def _password_policy(call: _Call) -> dict[str, Any]:
+def _password_policy(call: AsUser) -> dict[str, Any]:
     return dict(call("GetAccountPasswordPolicy")["PasswordPolicy"])
 
 
@@ -213,7 +178,7 @@ def _rules(account: Services) -> list[str]:
     return rules
 
 
-def _access_keys(call: _Call) -> list[dict[str, str]]:
+def _access_keys(call: AsUser) -> list[dict[str, str]]:
     keys = call("ListAccessKeys")["AccessKeyMetadata"]
     rows = []
     for key in keys:
@@ -239,21 +204,21 @@ def _access_keys(call: _Call) -> list[dict[str, str]]:
     return rows
 
 
-def _ssh_keys(call: _Call) -> list[dict[str, str]]:
+def _ssh_keys(call: AsUser) -> list[dict[str, str]]:
     return [
         {"id": key["SSHPublicKeyId"], "status": key["Status"], "uploaded": when(key["UploadDate"])}
         for key in call("ListSSHPublicKeys")["SSHPublicKeys"]
     ]
 
 
-def _mfa_devices(call: _Call) -> list[dict[str, str]]:
+def _mfa_devices(call: AsUser) -> list[dict[str, str]]:
     return [
         {"serial": device["SerialNumber"], "enabled": when(device.get("EnableDate"))}
         for device in call("ListMFADevices")["MFADevices"]
     ]
 
 
-def _git_credentials(call: _Call) -> list[dict[str, str]]:
+def _git_credentials(call: AsUser) -> list[dict[str, str]]:
     found = call("ListServiceSpecificCredentials", ServiceName=GIT_SERVICE)
     return [
         {
@@ -266,7 +231,7 @@ def _git_credentials(call: _Call) -> list[dict[str, str]]:
     ]
 
 
-def _certificates(call: _Call) -> list[dict[str, str]]:
+def _certificates(call: AsUser) -> list[dict[str, str]]:
     return [
         {
             "id": cert["CertificateId"],
@@ -289,7 +254,7 @@ def _status(fields: Mapping[str, str]) -> str:
     return _field(fields, "status", 16)
 
 
-def _change_password(call: _Call, fields: dict[str, str], notice: Notice) -> None:
+def _change_password(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
     new = fields.get("new_password", "")
     if new != fields.get("confirm_password", ""):
         notice.problem = "The new passwords do not match. Nothing was changed."
@@ -298,7 +263,7 @@ def _change_password(call: _Call, fields: dict[str, str], notice: Notice) -> Non
     notice.done = "Your password was changed."
 
 
-def _create_access_key(call: _Call, _fields: dict[str, str], notice: Notice) -> None:
+def _create_access_key(call: AsUser, _fields: dict[str, str], notice: Notice) -> None:
     key = call("CreateAccessKey")["AccessKey"]
     csv = f"Access key ID,Secret access key\n{key['AccessKeyId']},{key['SecretAccessKey']}\n"
     notice.access_key = {
@@ -310,20 +275,20 @@ def _create_access_key(call: _Call, _fields: dict[str, str], notice: Notice) -> 
     notice.done = "Access key created. This is the only time the secret access key is shown."
 
 
-def _update_access_key(call: _Call, fields: dict[str, str], notice: Notice) -> None:
+def _update_access_key(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
     key_id = _field(fields, "id", 128)
     status = _status(fields)
     call("UpdateAccessKey", AccessKeyId=key_id, Status=status)
     notice.done = f"Access key {key_id} is now {status.lower()}."
 
 
-def _delete_access_key(call: _Call, fields: dict[str, str], notice: Notice) -> None:
+def _delete_access_key(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
     key_id = _field(fields, "id", 128)
     call("DeleteAccessKey", AccessKeyId=key_id)
     notice.done = f"Access key {key_id} was deleted."
 
 
-def _upload_ssh_key(call: _Call, fields: dict[str, str], notice: Notice) -> None:
+def _upload_ssh_key(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
     body = fields.get("key_file", "").strip() or fields.get("key_text", "").strip()
     if not body:
         notice.problem = "Choose a public key file or paste a public key. Nothing was uploaded."
@@ -333,20 +298,20 @@ def _upload_ssh_key(call: _Call, fields: dict[str, str], notice: Notice) -> None
     notice.done = f"SSH public key uploaded. Its SSH key ID, your SSH user name, is {key_id}."
 
 
-def _update_ssh_key(call: _Call, fields: dict[str, str], notice: Notice) -> None:
+def _update_ssh_key(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
     key_id = _field(fields, "id", 128)
     status = _status(fields)
     call("UpdateSSHPublicKey", UserName=call.user_name, SSHPublicKeyId=key_id, Status=status)
     notice.done = f"SSH public key {key_id} is now {status.lower()}."
 
 
-def _delete_ssh_key(call: _Call, fields: dict[str, str], notice: Notice) -> None:
+def _delete_ssh_key(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
     key_id = _field(fields, "id", 128)
     call("DeleteSSHPublicKey", UserName=call.user_name, SSHPublicKeyId=key_id)
     notice.done = f"SSH public key {key_id} was deleted."
 
 
-def _create_mfa(call: _Call, _fields: dict[str, str], notice: Notice) -> None:
+def _create_mfa(call: AsUser, _fields: dict[str, str], notice: Notice) -> None:
     name = call.user_name
     try:
         created = call("CreateVirtualMFADevice", VirtualMFADeviceName=name)
@@ -367,7 +332,7 @@ def _codes(fields: Mapping[str, str]) -> tuple[str, str]:
     return _field(fields, "code1", 16), _field(fields, "code2", 16)
 
 
-def _enable_mfa(call: _Call, fields: dict[str, str], notice: Notice) -> None:
+def _enable_mfa(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
     code1, code2 = _codes(fields)
     call(
         "EnableMFADevice",
@@ -379,7 +344,7 @@ def _enable_mfa(call: _Call, fields: dict[str, str], notice: Notice) -> None:
     notice.done = "The MFA device is assigned. Sign in with a code from it from now on."
 
 
-def _resync_mfa(call: _Call, fields: dict[str, str], notice: Notice) -> None:
+def _resync_mfa(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
     code1, code2 = _codes(fields)
     call(
         "ResyncMFADevice",
@@ -391,7 +356,7 @@ def _resync_mfa(call: _Call, fields: dict[str, str], notice: Notice) -> None:
     notice.done = "The MFA device was resynchronized."
 
 
-def _remove_mfa(call: _Call, fields: dict[str, str], notice: Notice) -> None:
+def _remove_mfa(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
     serial = _field(fields, "serial", 256)
     call("DeactivateMFADevice", UserName=call.user_name, SerialNumber=serial)
     if serial.startswith("arn:"):
@@ -406,13 +371,13 @@ def _git_shown(notice: Notice, item: Mapping[str, Any]) -> None:
     }
 
 
-def _create_git_credential(call: _Call, _fields: dict[str, str], notice: Notice) -> None:
+def _create_git_credential(call: AsUser, _fields: dict[str, str], notice: Notice) -> None:
     made = call("CreateServiceSpecificCredential", UserName=call.user_name, ServiceName=GIT_SERVICE)
     _git_shown(notice, made["ServiceSpecificCredential"])
     notice.done = "HTTPS Git credentials created. This is the only time the password is shown."
 
 
-def _reset_git_credential(call: _Call, fields: dict[str, str], notice: Notice) -> None:
+def _reset_git_credential(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
     made = call(
         "ResetServiceSpecificCredential",
         UserName=call.user_name,
@@ -422,7 +387,7 @@ def _reset_git_credential(call: _Call, fields: dict[str, str], notice: Notice) -
     notice.done = "A new password was generated. This is the only time it is shown."
 
 
-def _update_git_credential(call: _Call, fields: dict[str, str], notice: Notice) -> None:
+def _update_git_credential(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
     status = _status(fields)
     call(
         "UpdateServiceSpecificCredential",
@@ -433,7 +398,7 @@ def _update_git_credential(call: _Call, fields: dict[str, str], notice: Notice) 
     notice.done = f"The HTTPS Git credentials are now {status.lower()}."
 
 
-def _delete_git_credential(call: _Call, fields: dict[str, str], notice: Notice) -> None:
+def _delete_git_credential(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
     call(
         "DeleteServiceSpecificCredential",
         UserName=call.user_name,
@@ -442,7 +407,7 @@ def _delete_git_credential(call: _Call, fields: dict[str, str], notice: Notice) 
     notice.done = "The HTTPS Git credentials were deleted."
 
 
-def _upload_certificate(call: _Call, fields: dict[str, str], notice: Notice) -> None:
+def _upload_certificate(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
     body = fields.get("certificate_file", "").strip() or fields.get("certificate", "").strip()
     if not body:
         notice.problem = "Choose a certificate file or paste a PEM certificate."
@@ -451,7 +416,7 @@ def _upload_certificate(call: _Call, fields: dict[str, str], notice: Notice) -> 
     notice.done = f"Signing certificate {made['Certificate']['CertificateId']} uploaded."
 
 
-def _update_certificate(call: _Call, fields: dict[str, str], notice: Notice) -> None:
+def _update_certificate(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
     status = _status(fields)
     call(
         "UpdateSigningCertificate",
@@ -462,7 +427,7 @@ def _update_certificate(call: _Call, fields: dict[str, str], notice: Notice) -> 
     notice.done = f"The signing certificate is now {status.lower()}."
 
 
-def _delete_certificate(call: _Call, fields: dict[str, str], notice: Notice) -> None:
+def _delete_certificate(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
     call(
         "DeleteSigningCertificate",
         UserName=call.user_name,

@@ -20,6 +20,7 @@ from datetime import datetime
 from iamd.auth.session_tokens import SessionClaims, SessionKind
 from iamd.errors import AccessDenied, AwsError
 from iamd.http.console import pages
+from iamd.http.console.admin_pages import POLICY_EDITOR, USERS_PAGE, AdminPages
 from iamd.http.console.credentials_page import CredentialsPage
 from iamd.http.console.sessions import ConsoleSession, ConsoleSessions, PendingSignIn
 from iamd.http.failure_log import FailureLog
@@ -67,6 +68,7 @@ class ConsoleFront:
         self._sign_in = sign_in
         self._sessions = sessions or ConsoleSessions()
         self._credentials = CredentialsPage(services, pipeline)
+        self._admin = AdminPages(pipeline)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.raw_path.decode("latin-1").split("?", 1)[0]
@@ -106,24 +108,31 @@ class ConsoleFront:
             return self._mfa_step(request)
         if path == _SIGN_OUT and post:
             return self._sign_out(request)
-        if path == CREDENTIALS_PAGE:
+        if path in (CREDENTIALS_PAGE, USERS_PAGE, POLICY_EDITOR):
             signed_in = self._current(request)
             if signed_in is None:
                 return self._ended(request)
-            if not post:
-                return self._credentials.show(request, signed_in.session, signed_in.credential)
-            fields = pages.form_fields(request)
-            if not _csrf_matches(signed_in.session, fields):
-                return self._credentials.show(
-                    request,
-                    signed_in.session,
-                    signed_in.credential,
-                    problem="The form expired or did not come from this page. Nothing was "
-                    "changed; please try again.",
-                    status=403,
-                )
-            return self._credentials.act(request, signed_in.session, signed_in.credential, fields)
+            return self._signed_in_page(path, request, signed_in)
         return pages.not_found()
+
+    def _signed_in_page(self, path: str, request: HttpRequest, signed_in: SignedIn) -> HttpResponse:
+        session, credential = signed_in.session, signed_in.credential
+        fields = pages.form_fields(request) if request.method == "POST" else None
+        if fields is not None and not _csrf_matches(session, fields):
+            return pages.render(
+                403,
+                "message.html",
+                title="Nothing was changed",
+                message="The form expired or did not come from this page. Nothing was "
+                "changed; please try again.",
+            )
+        if path == USERS_PAGE:
+            return self._admin.users(request, session, credential, fields)
+        if path == POLICY_EDITOR:
+            return self._admin.policy_editor(request, session, credential, fields)
+        if fields is None:
+            return self._credentials.show(request, session, credential)
+        return self._credentials.act(request, session, credential, fields)
 
     # -- sessions ----------------------------------------------------------------------
 

@@ -1,0 +1,231 @@
+"""The administrator console: the users list (search and pages, create, delete with
+AWS's DeleteConflict shown) and a policy editor that shows `iamd policy check`'s
+findings with their line and column.
+
+As everywhere in the console, each read and write is the IAM operation run as the
+signed-in user: whoever may not ListUsers sees AWS's AccessDenied in place of the
+list. The editor's check is `iamd policy check`'s own (the pure policy engine and its
+security findings, `iamd.policy`); creating the policy is CreatePolicy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from iamd.errors import AwsError
+from iamd.http.console import pages
+from iamd.http.console.as_user import AsUser
+from iamd.http.console.credentials_page import when
+from iamd.http.console.sessions import ConsoleSession
+from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
+from iamd.policy import PolicyKind, check_policy
+from iamd.policy.findings import security_findings
+from iamd.principals.credentials import ResolvedCredential
+
+USERS_PAGE = f"{pages.PREFIX}/users"
+POLICY_EDITOR = f"{pages.PREFIX}/policies/new"
+PAGE_SIZE = 50
+#: ListUsers' largest page: a search reads the account's users in pages of this size.
+_SEARCH_PAGE = 1000
+_MAX_DOCUMENT = 131_072
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    line: int
+    column: int
+    severity: str  # error | warning
+    message: str
+
+
+def _query(request: HttpRequest) -> dict[str, str]:
+    try:
+        return dict(parse_qsl(request.raw_query.decode("utf-8"), keep_blank_values=True))
+    except (UnicodeDecodeError, ValueError):
+        return {}
+
+
+class AdminPages:
+    def __init__(self, pipeline: AwsPipeline) -> None:
+        self._pipeline = pipeline
+
+    # -- users -------------------------------------------------------------------------
+
+    def users(
+        self,
+        request: HttpRequest,
+        session: ConsoleSession,
+        credential: ResolvedCredential,
+        fields: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
+        call = AsUser(self._pipeline, request, credential, session)
+        problem = done = None
+        status = 200
+        if fields is not None:
+            try:
+                done = self._user_action(call, fields)
+            except AwsError as error:
+                problem, status = _refusal(error)
+            except ValueError as bad:
+                problem, status = str(bad), 400
+        query = _query(request)
+        search = query.get("search", "").strip()[:64]
+        marker = query.get("marker", "")[:320] or None
+        listing = call.section(lambda c: self._list(c, search, marker))
+        return pages.render(
+            status,
+            "users.html",
+            title="Users",
+            csrf=session.csrf,
+            user_name=session.user_name,
+            account_id=session.account_id,
+            mfa_signed_in=session.claims.mfa_authenticated is not None,
+            problem=problem,
+            done=done,
+            search=search,
+            listing=listing,
+        )
+
+    @staticmethod
+    def _list(call: AsUser, search: str, marker: str | None) -> dict[str, Any]:
+        if not search:
+            params = {"MaxItems": str(PAGE_SIZE)}
+            if marker:
+                params["Marker"] = marker
+            found = call("ListUsers", **params)
+            return {
+                "rows": [_user_row(u) for u in found["Users"]],
+                "next": found.get("Marker") if found.get("IsTruncated") else None,
+                "more": False,
+            }
+        # ListUsers filters by path only: a name search reads every page and filters.
+        needle = search.lower()
+        rows: list[dict[str, str]] = []
+        next_marker: str | None = None
+        more = False
+        while True:
+            params = {"MaxItems": str(_SEARCH_PAGE)}
+            if next_marker:
+                params["Marker"] = next_marker
+            found = call("ListUsers", **params)
+            for user in found["Users"]:
+                if needle in user["UserName"].lower():
+                    if len(rows) == PAGE_SIZE:
+                        more = True
+                        break
+                    rows.append(_user_row(user))
+            if more or not found.get("IsTruncated"):
+                break
+            next_marker = found.get("Marker")
+        return {"rows": rows, "next": None, "more": more}
+
+    @staticmethod
+    def _user_action(call: AsUser, fields: Mapping[str, str]) -> str:
+        action = fields.get("action", "")
+        name = fields.get("name", "").strip()[:128]
+        if action == "create-user":
+            params = {"UserName": name}
+            key = fields.get("tag_key", "").strip()[:128]
+            if key:
+                params["Tags.member.1.Key"] = key
+                params["Tags.member.1.Value"] = fields.get("tag_value", "")[:256]
+            call("CreateUser", **params)
+            return f"User {name} was created."
+        if action == "delete-user":
+            call("DeleteUser", UserName=name)
+            return f"User {name} was deleted."
+        raise ValueError("Unknown action. Nothing was changed.")
+
+    # -- the policy editor -------------------------------------------------------------
+
+    def policy_editor(
+        self,
+        request: HttpRequest,
+        session: ConsoleSession,
+        credential: ResolvedCredential,
+        fields: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
+        document = (fields or {}).get("document", _TEMPLATE)[:_MAX_DOCUMENT]
+        name = (fields or {}).get("name", "").strip()[:128]
+        findings = check_document(document) if fields is not None else []
+        problem = done = None
+        status = 200
+        if fields is not None and fields.get("action") == "create":
+            if any(f.severity == "error" for f in findings):
+                problem, status = "The policy has errors (marked below). Nothing was created.", 400
+            else:
+                call = AsUser(self._pipeline, request, credential, session)
+                try:
+                    made = call("CreatePolicy", PolicyName=name, PolicyDocument=document)
+                except AwsError as error:
+                    problem, status = (
+                        error.message or error.code,
+                        400 if error.status < 500 else 500,
+                    )
+                else:
+                    done = f"Policy {made['Policy']['Arn']} was created."
+        marked = {f.line for f in findings}
+        lines = [
+            {"number": n, "text": text, "marked": n in marked}
+            for n, text in enumerate(document.split("\n"), start=1)
+        ]
+        return pages.render(
+            status,
+            "policy_editor.html",
+            title="Policy editor",
+            csrf=session.csrf,
+            user_name=session.user_name,
+            account_id=session.account_id,
+            mfa_signed_in=session.claims.mfa_authenticated is not None,
+            problem=problem,
+            done=done,
+            name=name,
+            document=document,
+            findings=findings,
+            checked=fields is not None,
+            lines=lines,
+        )
+
+
+def check_document(document: str) -> list[Finding]:
+    """`iamd policy check`'s errors and warnings for an identity policy, in order."""
+    found = [
+        Finding(
+            p.start.line if p.start else 1, p.start.column if p.start else 1, "error", p.message
+        )
+        for p in check_policy(document, PolicyKind.IDENTITY)
+    ]
+    found.extend(
+        Finding(f.start.line, f.start.column, "warning", f.message)
+        for f in security_findings(document)
+    )
+    return sorted(found, key=lambda f: (f.line, f.column))
+
+
+def _refusal(error: AwsError) -> tuple[str, int]:
+    """AWS's message for a refused action, and the page's status."""
+    return error.message or error.code, 400 if error.status < 500 else 500
+
+
+def _user_row(user: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        "name": user["UserName"],
+        "arn": user["Arn"],
+        "created": when(user.get("CreateDate")),
+        "password_last_used": when(user.get("PasswordLastUsed")),
+    }
+
+
+_TEMPLATE = """{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Action": "iam:GetUser",
+      "Resource": "*"
+    }
+  ]
+}"""

@@ -1,0 +1,53 @@
+"""Operations run as the signed-in console user, and the sections pages make of them.
+
+Every read and write of a console page goes through `AwsPipeline.run_as` here: the
+same parsing, authorization, operation and audit record as a signed API request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from iamd.errors import AwsError
+from iamd.http.console.sessions import ConsoleSession
+from iamd.http.pipeline import AwsPipeline, HttpRequest
+from iamd.principals.credentials import ResolvedCredential
+
+IAM_VERSION = "2010-05-08"
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One part of a page: its data, or the refusal that stands in its place."""
+
+    data: Any = None
+    denied: str | None = None
+
+
+class AsUser:
+    """Operations as the signed-in user."""
+
+    def __init__(
+        self,
+        pipeline: AwsPipeline,
+        request: HttpRequest,
+        credential: ResolvedCredential,
+        session: ConsoleSession,
+    ) -> None:
+        self._pipeline = pipeline
+        self._request = request
+        self._credential = credential
+        self.user_name = session.user_name
+        self.account_id = session.account_id
+
+    def __call__(self, action: str, **params: str) -> dict[str, Any]:
+        form = {"Action": action, "Version": IAM_VERSION, **params}
+        return self._pipeline.run_as(self._request, self._credential, form) or {}
+
+    def section(self, read: Callable[[AsUser], Any]) -> Section:
+        try:
+            return Section(data=read(self))
+        except AwsError as error:
+            return Section(denied=error.message or error.code)
