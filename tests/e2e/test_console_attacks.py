@@ -345,3 +345,48 @@ def test_the_session_cookie_over_tls(tmp_path: Path) -> None:
         assert PASSWORD not in server.log_text()
     finally:
         server.stop()
+
+
+def test_the_credential_report_marks_old_and_unused_keys(
+    console: Console, browser: BrowserContext, clock: ServerClock
+) -> None:
+    iam = console.server.client("iam")
+    iam.create_login_profile(UserName="admin", Password=PASSWORD, PasswordResetRequired=False)
+    iam.create_user(UserName="olddoe")
+    old_key = iam.create_access_key(UserName="olddoe")["AccessKey"]
+    clock.set_offset(100 * 86400)
+    try:
+        page = browser.new_page()
+        _sign_in(page, console, "admin")
+        # A key made now (signed requests would be outside the clock skew window).
+        page.get_by_role("button", name="Create access key").click()
+        page.wait_for_load_state()
+        page.get_by_role("link", name="Credential report").click()
+        page.wait_for_load_state()
+        page.get_by_role("button", name="Generate report").click()
+        page.wait_for_load_state()
+        for _ in range(50):
+            if page.locator("#report").count():
+                break
+            page.wait_for_timeout(200)
+            page.goto(f"{console.url}/credential-report")
+        old = page.locator("#report-olddoe").inner_text()
+        assert "Key 1: active, 100 days old, last used never" in old
+        assert "(older than 90 days)" in old
+        assert "(never used)" in old
+        admin = page.locator("#report-admin").inner_text()
+        assert "Key 2: active, 0 days old, last used never (never used)" in admin
+        assert "Key 1: active, 100 days old, last used 2026-" in admin
+        ages = page.locator("#key-ages").inner_text()
+        assert "under 30 days" in ages
+        assert "90 to 179 days" in ages
+        _shot(page, "16-credential-report")
+        assert old_key["AccessKeyId"] not in page.content()
+    finally:
+        clock.set_offset(0)
+    # Without the report's actions, AccessDenied in its place.
+    other = browser.new_page()
+    browser.clear_cookies()
+    _sign_in(other, console, "adoe")
+    other.goto(f"{console.url}/credential-report")
+    assert "iam:GetCredentialReport" in other.locator("#report-denied").inner_text()

@@ -23,6 +23,7 @@ from iamd.errors import AccessDenied, AwsError
 from iamd.http.console import pages
 from iamd.http.console.admin_pages import POLICY_EDITOR, USERS_PAGE, AdminPages
 from iamd.http.console.credentials_page import CredentialsPage
+from iamd.http.console.report_page import REPORT_PAGE, ReportPage
 from iamd.http.console.sessions import ConsoleSession, ConsoleSessions, PendingSignIn
 from iamd.http.failure_log import FailureLog
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
@@ -70,6 +71,7 @@ class ConsoleFront:
         self._sessions = sessions or ConsoleSessions()
         self._credentials = CredentialsPage(services, pipeline)
         self._admin = AdminPages(pipeline)
+        self._report = ReportPage(pipeline)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -118,7 +120,7 @@ class ConsoleFront:
             return self._mfa_step(request)
         if path == _SIGN_OUT and post:
             return self._sign_out(request)
-        if path in (CREDENTIALS_PAGE, USERS_PAGE, POLICY_EDITOR):
+        if path in (CREDENTIALS_PAGE, USERS_PAGE, POLICY_EDITOR, REPORT_PAGE):
             signed_in = self._current(request)
             if signed_in is None:
                 return self._ended(request)
@@ -140,6 +142,9 @@ class ConsoleFront:
             return self._admin.users(request, session, credential, fields)
         if path == POLICY_EDITOR:
             return self._admin.policy_editor(request, session, credential, fields)
+        if path == REPORT_PAGE:
+            now = self._services.clock.now()
+            return self._report(request, session, credential, fields, now)
         if fields is None:
             return self._credentials.show(request, session, credential)
         return self._credentials.act(request, session, credential, fields)
