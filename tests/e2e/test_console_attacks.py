@@ -49,6 +49,13 @@ MFA_FOR_KEYS: dict[str, Any] = {
             "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
         },
         {
+            "Sid": "ListOwnSSHKeysWithinHalfAnHourOfMFA",
+            "Effect": "Allow",
+            "Action": "iam:ListSSHPublicKeys",
+            "Resource": "arn:aws:iam::*:user/${aws:username}",
+            "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": "1800"}},
+        },
+        {
             "Sid": "ListOwnAccessKeys",
             "Effect": "Allow",
             "Action": ["iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"],
@@ -161,6 +168,14 @@ def test_wrong_mfa_code_then_the_mfa_condition_of_the_guide(
     page.get_by_role("button", name="Create access key").click()
     page.wait_for_load_state()
     assert page.locator("#new-access-key-id").inner_text() in _keys(console, "mdoe")
+    # aws:MultiFactorAuthAge grows with the session: allowed now, refused half an hour on.
+    assert "No SSH public keys." in page.locator("#ssh-keys").inner_text()
+    clock.set_offset(clock.offset + 1801)
+    try:
+        page.goto(console.page_url)
+        assert "iam:ListSSHPublicKeys" in page.locator("#ssh-keys .denied").inner_text()
+    finally:
+        clock.set_offset(0)
 
     # Signed in without MFA (the device removed by the administrator), the same policy
     # refuses the key.
