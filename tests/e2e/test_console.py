@@ -397,6 +397,32 @@ def test_an_administrator_creates_a_user_and_checks_a_broken_policy(
     assert "must delete access keys first" in page.locator("#problem").inner_text()
     assert iam.get_user(UserName="newhire")["User"]["UserName"] == "newhire"
 
+    iam.create_role(
+        RoleName="deployer",
+        Description="<b>CI</b> deploys",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/jdoe"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
+    page.get_by_role("link", name="Roles").click()
+    page.wait_for_load_state()
+    role = page.locator("#role-deployer")
+    assert "<b>CI</b> deploys" in role.inner_text()
+    role.get_by_text("Trust policy of deployer").click()
+    assert f'"AWS": "arn:aws:iam::{ACCOUNT}:user/jdoe"' in role.locator("pre").inner_text()
+    page.get_by_role("link", name="Groups").click()
+    page.wait_for_load_state()
+    assert "Administrators" in page.locator("#group-Administrators").inner_text()
+
     page.get_by_role("link", name="Policy editor").click()
     page.wait_for_load_state()
     page.get_by_label("Policy name").fill("Broken")

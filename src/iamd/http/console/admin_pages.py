@@ -1,5 +1,6 @@
 """The administrator console: the users list (search and pages, create, delete with
-AWS's DeleteConflict shown) and a policy editor that shows `iamd policy check`'s
+AWS's DeleteConflict shown), groups and roles (with their trust policies), and a policy
+editor that shows `iamd policy check`'s
 findings with their line and column.
 
 As everywhere in the console, each read and write is the IAM operation run as the
@@ -10,6 +11,8 @@ security findings, `iamd.policy`); creating the policy is CreatePolicy.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +29,8 @@ from iamd.policy.findings import security_findings
 from iamd.principals.credentials import ResolvedCredential
 
 USERS_PAGE = f"{pages.PREFIX}/users"
+GROUPS_PAGE = f"{pages.PREFIX}/groups"
+ROLES_PAGE = f"{pages.PREFIX}/roles"
 POLICY_EDITOR = f"{pages.PREFIX}/policies/new"
 PAGE_SIZE = 50
 #: ListUsers' largest page: a search reads the account's users in pages of this size.
@@ -139,6 +144,30 @@ class AdminPages:
             return f"User {name} was deleted."
         raise ValueError("Unknown action. Nothing was changed.")
 
+    # -- groups and roles (read only) --------------------------------------------------
+
+    def groups_and_roles(
+        self,
+        path: str,
+        request: HttpRequest,
+        session: ConsoleSession,
+        credential: ResolvedCredential,
+    ) -> HttpResponse:
+        call = AsUser(self._pipeline, request, credential, session)
+        marker = _query(request).get("marker", "")[:320] or None
+        roles = path == ROLES_PAGE
+        listing = call.section(lambda c: _roles(c, marker) if roles else _groups(c, marker))
+        return pages.render(
+            200,
+            "roles.html" if roles else "groups.html",
+            title="Roles" if roles else "Groups",
+            csrf=session.csrf,
+            user_name=session.user_name,
+            account_id=session.account_id,
+            mfa_signed_in=session.claims.mfa_authenticated is not None,
+            listing=listing,
+        )
+
     # -- the policy editor -------------------------------------------------------------
 
     def policy_editor(
@@ -203,6 +232,45 @@ def check_document(document: str) -> list[Finding]:
         for f in security_findings(document)
     )
     return sorted(found, key=lambda f: (f.line, f.column))
+
+
+def _page_params(marker: str | None) -> dict[str, str]:
+    params = {"MaxItems": str(PAGE_SIZE)}
+    if marker:
+        params["Marker"] = marker
+    return params
+
+
+def _next(found: Mapping[str, Any]) -> str | None:
+    return found.get("Marker") if found.get("IsTruncated") else None
+
+
+def _groups(call: AsUser, marker: str | None) -> dict[str, Any]:
+    found = call("ListGroups", **_page_params(marker))
+    rows = [
+        {"name": g["GroupName"], "arn": g["Arn"], "created": when(g.get("CreateDate"))}
+        for g in found["Groups"]
+    ]
+    return {"rows": rows, "next": _next(found)}
+
+
+def _roles(call: AsUser, marker: str | None) -> dict[str, Any]:
+    found = call("ListRoles", **_page_params(marker))
+    rows = []
+    for role in found["Roles"]:
+        trust = role.get("AssumeRolePolicyDocument") or ""
+        with contextlib.suppress(ValueError):  # else shown as stored
+            trust = json.dumps(json.loads(trust), indent=2)
+        rows.append(
+            {
+                "name": role["RoleName"],
+                "arn": role["Arn"],
+                "created": when(role.get("CreateDate")),
+                "description": role.get("Description", ""),
+                "trust": trust,
+            }
+        )
+    return {"rows": rows, "next": _next(found)}
 
 
 def _refusal(error: AwsError) -> tuple[str, int]:

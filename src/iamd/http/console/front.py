@@ -21,7 +21,13 @@ from datetime import datetime
 from iamd.auth.session_tokens import SessionClaims, SessionKind
 from iamd.errors import AccessDenied, AwsError
 from iamd.http.console import pages
-from iamd.http.console.admin_pages import POLICY_EDITOR, USERS_PAGE, AdminPages
+from iamd.http.console.admin_pages import (
+    GROUPS_PAGE,
+    POLICY_EDITOR,
+    ROLES_PAGE,
+    USERS_PAGE,
+    AdminPages,
+)
 from iamd.http.console.credentials_page import CredentialsPage
 from iamd.http.console.report_page import REPORT_PAGE, ReportPage
 from iamd.http.console.sessions import ConsoleSession, ConsoleSessions, PendingSignIn
@@ -94,6 +100,11 @@ class ConsoleFront:
                 message="The form is too large: an SSH public key or certificate is a few "
                 "kilobytes at most. Nothing was changed.",
             )
+        except AwsError as error:
+            # The database away (ServiceUnavailable) and the like: retryable, said so.
+            return pages.render(
+                error.status, "message.html", title="Try again", message=error.message or error.code
+            )
         except Exception as exc:
             # Never a traceback on a page; logged once, without the form (it may hold
             # a password).
@@ -120,6 +131,16 @@ class ConsoleFront:
             return self._mfa_step(request)
         if path == _SIGN_OUT and post:
             return self._sign_out(request)
+        if path in (_SIGN_IN, _MFA, _SIGN_OUT):
+            # A bookmarked or reloaded form target: start from the sign-in page.
+            return pages.redirect(PREFIX)
+        if path in (GROUPS_PAGE, ROLES_PAGE) and not post:
+            signed_in = self._current(request)
+            if signed_in is None:
+                return self._ended(request)
+            return self._admin.groups_and_roles(
+                path, request, signed_in.session, signed_in.credential
+            )
         if path in (CREDENTIALS_PAGE, USERS_PAGE, POLICY_EDITOR, REPORT_PAGE):
             signed_in = self._current(request)
             if signed_in is None:
