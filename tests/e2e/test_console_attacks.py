@@ -405,3 +405,30 @@ def test_the_credential_report_marks_old_and_unused_keys(
     _sign_in(other, console, "adoe")
     other.goto(f"{console.url}/credential-report")
     assert "iam:GetCredentialReport" in other.locator("#report-denied").inner_text()
+
+
+def test_a_session_outlives_a_restart_and_ends_at_sign_out(tmp_path: Path) -> None:
+    first = start_server(tmp_path / "data")
+    try:
+        _user(first.client("iam"), "rdoe", ("SelfManage", GUIDE_COMBINED))
+        with chromium() as context:
+            page = context.new_page()
+            _sign_in(page, Console(first), "rdoe")
+            assert page.url == Console(first).page_url
+            first.stop()
+            # Sessions are rows of the database: the next process (here on another port;
+            # cookies do not name a port) knows them.
+            second = start_server(tmp_path / "data")
+            try:
+                page.goto(Console(second).page_url)
+                assert "rdoe @ 123456789012" in page.locator("header").inner_text()
+                cookie = next(c for c in context.cookies() if c["name"] == "iamd-console")
+                page.get_by_role("button", name="Sign out").click()
+                page.wait_for_load_state()
+                context.add_cookies([cookie])  # type: ignore[list-item]
+                page.goto(Console(second).page_url)
+                assert "Your session has ended." in page.locator("[role=alert]").inner_text()
+            finally:
+                second.stop()
+    finally:
+        first.stop()

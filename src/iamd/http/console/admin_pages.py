@@ -22,11 +22,11 @@ from iamd.errors import AwsError
 from iamd.http.console import pages
 from iamd.http.console.as_user import AsUser
 from iamd.http.console.credentials_page import when
-from iamd.http.console.sessions import ConsoleSession
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.policy import PolicyKind, check_policy
 from iamd.policy.findings import security_findings
 from iamd.principals.credentials import ResolvedCredential
+from iamd.services.console_sessions import ConsoleSession
 
 USERS_PAGE = f"{pages.PREFIX}/users"
 GROUPS_PAGE = f"{pages.PREFIX}/groups"

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from iamd.errors import AwsError
-from iamd.http.console.sessions import ConsoleSession
 from iamd.http.pipeline import AwsPipeline, HttpRequest
 from iamd.principals.credentials import ResolvedCredential
+from iamd.services.console_sessions import ConsoleSession
 
 IAM_VERSION = "2010-05-08"
 

@@ -19,9 +19,9 @@ from typing import Any
 from iamd.errors import AwsError, EntityAlreadyExists
 from iamd.http.console import pages
 from iamd.http.console.as_user import AsUser
-from iamd.http.console.sessions import ConsoleSession
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.principals.credentials import ResolvedCredential
+from iamd.services.console_sessions import ConsoleSession
 from iamd.services.container import Services
 
 GIT_SERVICE = "codecommit.amazonaws.com"

@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from iamd.auth.session_tokens import SessionClaims, SessionKind
 from iamd.errors import AccessDenied, AwsError
 from iamd.http.console import pages
 from iamd.http.console.admin_pages import (
@@ -30,12 +29,12 @@ from iamd.http.console.admin_pages import (
 )
 from iamd.http.console.credentials_page import CredentialsPage
 from iamd.http.console.report_page import REPORT_PAGE, ReportPage
-from iamd.http.console.sessions import ConsoleSession, ConsoleSessions, PendingSignIn
 from iamd.http.failure_log import FailureLog
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.http.sign_in import BadSignInRequest, SignInEndpoint, checked_fields
 from iamd.ids import IdPrefix
 from iamd.principals.credentials import ResolvedCredential
+from iamd.services.console_sessions import ConsoleSession, ConsoleSessions, PendingSignIn
 from iamd.services.container import Services
 from iamd.services.sign_in import Outcome, SignInResult
 
@@ -74,7 +73,7 @@ class ConsoleFront:
     ) -> None:
         self._services = services
         self._sign_in = sign_in
-        self._sessions = sessions or ConsoleSessions()
+        self._sessions = sessions or ConsoleSessions(services.tx)
         self._credentials = CredentialsPage(services, pipeline)
         self._admin = AdminPages(pipeline)
         self._report = ReportPage(pipeline)
@@ -210,19 +209,14 @@ class ConsoleFront:
     def _open_session(
         self, request: HttpRequest, account_id: str, user_name: str, user_id: str, mfa: int | None
     ) -> HttpResponse:
-        now = self._services.clock.now()
-        issued = int(now.timestamp())
-        claims = SessionClaims(
-            access_key_id=self._services.ids.key_id(IdPrefix.TEMPORARY_ACCESS_KEY),
-            secret_access_key="",
-            kind=SessionKind.CONSOLE,
-            principal_id=user_id,
-            issued=issued,
-            expires=issued + self._sessions.absolute_seconds,
-            mfa_authenticated=mfa,
+        token, _ = self._sessions.open(
+            account_id,
+            user_name,
+            user_id,
+            self._services.ids.key_id(IdPrefix.TEMPORARY_ACCESS_KEY),
+            mfa,
+            self._services.clock.now(),
         )
-        session = ConsoleSession(account_id, user_name, claims, secrets.token_urlsafe(24))
-        token = self._sessions.open(session, now)
         return pages.redirect(CREDENTIALS_PAGE, pages.session_cookie(request.secure, token))
 
     # -- sign-in -----------------------------------------------------------------------
@@ -298,15 +292,14 @@ class ConsoleFront:
             return self._refused(request, outcome, again)
         devices = self._mfa_devices(checked["account"], result)
         if devices:
-            pending = PendingSignIn(
-                account=checked["account"],
-                account_id=self._account_id(checked["account"]),
-                user_name=result.user_name or user_name,
-                user_id=result.user_id or "",
-                user_arn=result.user_arn or "",
-                started=int(self._services.clock.now().timestamp()),
+            ticket = self._sessions.begin_pending(
+                checked["account"],
+                self._account_id(checked["account"]),
+                result.user_name or user_name,
+                result.user_id or "",
+                result.user_arn or "",
+                self._services.clock.now(),
             )
-            ticket = self._sessions.begin_pending(pending)
             return self._mfa_page(request, ticket, None, 200)
         self._sign_in.record(request, request_id, checked, result)
         return self._open_session(

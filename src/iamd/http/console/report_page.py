@@ -18,9 +18,9 @@ from iamd.errors import AwsError, ReportExpired, ReportInProgress, ReportNotPres
 from iamd.http.console import pages
 from iamd.http.console.as_user import AsUser
 from iamd.http.console.credentials_page import when
-from iamd.http.console.sessions import ConsoleSession
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.principals.credentials import ResolvedCredential
+from iamd.services.console_sessions import ConsoleSession
 
 REPORT_PAGE = f"{pages.PREFIX}/credential-report"
 #: The guide's rule: keys not rotated or not used in 90 days should be looked at.
