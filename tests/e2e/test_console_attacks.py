@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.cookiejar
 import re
 import ssl
+import subprocess
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ from tests.e2e.test_console import (
     _user,
 )
 from tests.support.browser import chromium
+from tests.support.certificates import issue
 from tests.support.clock import ServerClock
 from tests.support.servers import start_server
 from tests.support.totp import code_at
@@ -432,3 +434,88 @@ def test_a_session_outlives_a_restart_and_ends_at_sign_out(tmp_path: Path) -> No
                 second.stop()
     finally:
         first.stop()
+
+
+SELF_GIT_AND_CERTIFICATES: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "iam:CreateServiceSpecificCredential",
+                "iam:ListServiceSpecificCredentials",
+                "iam:ResetServiceSpecificCredential",
+                "iam:UpdateServiceSpecificCredential",
+                "iam:DeleteServiceSpecificCredential",
+                "iam:UploadSigningCertificate",
+                "iam:ListSigningCertificates",
+                "iam:UpdateSigningCertificate",
+                "iam:DeleteSigningCertificate",
+            ],
+            "Resource": "arn:aws:iam::*:user/${aws:username}",
+        },
+        {"Effect": "Allow", "Action": "codecommit:GitPull", "Resource": "*"},
+    ],
+}
+
+
+def test_https_git_credentials_and_signing_certificates(
+    console: Console, browser: BrowserContext, tmp_path: Path
+) -> None:
+    _user(console.server.client("iam"), "gdoe", ("SelfGit", SELF_GIT_AND_CERTIFICATES))
+    url = console.server.client("codecommit").create_repository(repositoryName="https-repo")[
+        "repositoryMetadata"
+    ]["cloneUrlHttp"]
+    page = browser.new_page()
+    _sign_in(page, console, "gdoe")
+    page.get_by_role("button", name="Generate credentials").click()
+    page.wait_for_load_state()
+    user = page.locator("#git-user-name").inner_text()
+    password = page.locator("#git-password").inner_text()
+    assert user.startswith("gdoe-at-")
+    env = {"HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"}
+    with_password = url.replace(
+        "http://",
+        f"http://{urllib.parse.quote(user, safe='')}:{urllib.parse.quote(password, safe='')}@",
+    )
+    cloned = subprocess.run(
+        ["git", "clone", with_password, "work"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert cloned.returncode == 0, cloned.stderr
+    page.goto(console.page_url)
+    assert password not in page.content()
+    section = page.locator("#git-credentials")
+    section.get_by_role("button", name="Reset password").click()
+    page.wait_for_load_state()
+    assert page.locator("#git-password").inner_text() != password
+    page.locator("#git-credentials").get_by_role("button", name=re.compile("^Deactivate")).click()
+    page.wait_for_load_state()
+    assert "Inactive" in page.locator("#git-credentials").inner_text()
+    page.locator("#git-credentials").get_by_role("button", name=re.compile("^Delete")).click()
+    page.wait_for_load_state()
+    assert "No HTTPS Git credentials." in page.locator("#git-credentials").inner_text()
+
+    page.locator("#certificate").fill(
+        "-----BEGIN CERTIFICATE-----\nnot one\n-----END CERTIFICATE-----"
+    )
+    page.get_by_role("button", name="Upload certificate").click()
+    page.wait_for_load_state()
+    assert page.locator("#problem").inner_text()
+    assert "No signing certificates." in page.locator("#certificates").inner_text()
+    page.locator("#certificate").fill(issue("gdoe").pem)
+    page.get_by_role("button", name="Upload certificate").click()
+    page.wait_for_load_state()
+    assert "Signing certificate" in page.locator("#done").inner_text()
+    _shot(page, "17-git-credentials-and-certificates")
+    page.locator("#certificates").get_by_role("button", name=re.compile("^Deactivate")).click()
+    page.wait_for_load_state()
+    assert "Inactive" in page.locator("#certificates").inner_text()
+    page.locator("#certificates").get_by_role("button", name=re.compile("^Delete")).click()
+    page.wait_for_load_state()
+    assert "No signing certificates." in page.locator("#certificates").inner_text()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +38,6 @@ class Notice:
     access_key: dict[str, str] | None = None
     git_credential: dict[str, str] | None = None
     mfa_setup: dict[str, str] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class CredentialsPage:

@@ -2,10 +2,11 @@
 
 Sign-in is the password check of `POST /_iamd/signin` (http/sign_in.py: the same
 argon2 check, the same back-off ledger, the same `ConsoleLogin` trail events), then the
-MFA code when the user has a device, then a server-side session (http/console/
-sessions.py). Each later request finds its session by cookie and loads the user as it
-is now (`CredentialResolver.resolve_console`): a deleted user, or a closed account, ends
-the session there. Pages call operations only through `AwsPipeline.run_as`, as that user.
+MFA code when the user has a device, then a server-side session (a row of the database:
+services/console_sessions.py). Each later request finds its session by cookie and loads
+the user as it is now (`CredentialResolver.resolve_console`): a deleted user, or a closed
+account, ends the session there. Pages call operations only through
+`AwsPipeline.run_as`, as that user.
 
 Runs on a worker thread: password and database work never touch the event loop.
 """
