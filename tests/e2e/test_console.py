@@ -425,8 +425,18 @@ def test_an_administrator_creates_a_user_and_checks_a_broken_policy(
 
     page.get_by_role("link", name="Policy editor").click()
     page.wait_for_load_state()
+    csp = page.request.get(f"{console.url}/policies/new").headers["content-security-policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    # As you type: the page's script asks the server and lists the findings in place.
+    editor = page.get_by_label("Policy document (JSON)")
+    editor.fill("")
+    editor.press_sequentially(BROKEN_POLICY.replace("\n", " "), delay=2)
+    live = page.locator("#live-findings li.error")
+    live.first.wait_for()
+    assert live.first.inner_text().startswith("Line 1, column ")
     page.get_by_label("Policy name").fill("Broken")
-    page.get_by_label("Policy document (JSON)").fill(BROKEN_POLICY)
+    editor.fill(BROKEN_POLICY)
     page.get_by_role("button", name="Create policy").click()
     page.wait_for_load_state()
     assert "The policy has errors" in page.locator("#problem").inner_text()

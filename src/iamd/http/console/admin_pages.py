@@ -32,6 +32,7 @@ USERS_PAGE = f"{pages.PREFIX}/users"
 GROUPS_PAGE = f"{pages.PREFIX}/groups"
 ROLES_PAGE = f"{pages.PREFIX}/roles"
 POLICY_EDITOR = f"{pages.PREFIX}/policies/new"
+POLICY_CHECK = f"{pages.PREFIX}/policies/check"
 PAGE_SIZE = 50
 #: ListUsers' largest page: a search reads the account's users in pages of this size.
 _SEARCH_PAGE = 1000
@@ -204,6 +205,8 @@ class AdminPages:
         return pages.render(
             status,
             "policy_editor.html",
+            scripts=True,
+            check_url=POLICY_CHECK,
             title="Policy editor",
             csrf=session.csrf,
             user_name=session.user_name,
@@ -217,6 +220,20 @@ class AdminPages:
             checked=fields is not None,
             lines=lines,
         )
+
+
+def check_answer(fields: Mapping[str, str]) -> HttpResponse:
+    """The editor's check as you type: the findings of the posted document, as JSON."""
+    findings = check_document(fields.get("document", "")[:_MAX_DOCUMENT])
+    return pages.json_answer(
+        200,
+        {
+            "findings": [
+                {"line": f.line, "column": f.column, "severity": f.severity, "message": f.message}
+                for f in findings
+            ]
+        },
+    )
 
 
 def check_document(document: str) -> list[Finding]:

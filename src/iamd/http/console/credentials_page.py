@@ -78,7 +78,7 @@ class CredentialsPage:
         notice = notice or Notice(problem=problem)
         call = AsUser(self._pipeline, request, credential, session)
         account = self._services.in_account(session.account_id)
-        values = {
+        values: dict[str, Any] = {
             "title": "My security credentials",
             "csrf": session.csrf,
             "user_name": session.user_name,
@@ -87,7 +87,6 @@ class CredentialsPage:
             "mfa_signed_in": session.claims.mfa_authenticated is not None,
             "notice": notice,
             "user": call.section(_user),
-            "password_policy": call.section(_password_policy),
             "policy_rules": _rules(account),
             "access_keys": call.section(_access_keys),
             "ssh_keys": call.section(_ssh_keys),
@@ -148,10 +147,6 @@ def _user(call: AsUser) -> dict[str, str]:
         "created": when(user.get("CreateDate")),
         "password_last_used": when(user.get("PasswordLastUsed")),
     }
-
-
-def _password_policy(call: AsUser) -> dict[str, Any]:
-    return dict(call("GetAccountPasswordPolicy")["PasswordPolicy"])
 
 
 def _rules(account: Services) -> list[str]:

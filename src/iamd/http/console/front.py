@@ -23,10 +23,12 @@ from iamd.errors import AccessDenied, AwsError
 from iamd.http.console import pages
 from iamd.http.console.admin_pages import (
     GROUPS_PAGE,
+    POLICY_CHECK,
     POLICY_EDITOR,
     ROLES_PAGE,
     USERS_PAGE,
     AdminPages,
+    check_answer,
 )
 from iamd.http.console.credentials_page import CredentialsPage
 from iamd.http.console.report_page import REPORT_PAGE, ReportPage
@@ -141,6 +143,12 @@ class ConsoleFront:
             return self._admin.groups_and_roles(
                 path, request, signed_in.session, signed_in.credential
             )
+        if path == POLICY_CHECK and post:
+            signed_in = self._current(request)
+            fields = pages.form_fields(request)
+            if signed_in is None or not _csrf_matches(signed_in.session, fields):
+                return pages.json_answer(403, {"message": SESSION_ENDED})
+            return check_answer(fields)
         if path in (CREDENTIALS_PAGE, USERS_PAGE, POLICY_EDITOR, REPORT_PAGE):
             signed_in = self._current(request)
             if signed_in is None:

@@ -3,7 +3,8 @@ headers that refuse framing, inline script and caching, the session cookie, and 
 forms a page posts (URL-encoded, or multipart for a file upload).
 
 The CSP allows nothing inline: styles and images come from iamd itself (`'self'`), plus
-`data:` images for the QR code the server draws; no page runs script at all. Text from
+`data:` images for the QR code the server draws; no page runs script but the policy
+editor, whose one script file iamd serves itself. Text from
 the database or a form is escaped by Jinja2 wherever it lands.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import json
 import secrets
 from collections.abc import Mapping
 from functools import cache
@@ -35,6 +37,9 @@ _CSP = (
     b"default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     b"frame-ancestors 'none'; base-uri 'none'"
 )
+#: The policy editor's page also runs its one script file, from iamd itself, which
+#: posts back to iamd alone.
+_CSP_WITH_SCRIPT = _CSP + b"; script-src 'self'; connect-src 'self'"
 _HEADERS = [
     (b"content-type", b"text/html; charset=utf-8"),
     (b"content-security-policy", _CSP),
@@ -43,7 +48,10 @@ _HEADERS = [
     (b"cache-control", b"no-store"),
     (b"referrer-policy", b"no-referrer"),
 ]
-_STATIC_TYPES = {".css": b"text/css; charset=utf-8"}
+_STATIC_TYPES = {
+    ".css": b"text/css; charset=utf-8",
+    ".js": b"text/javascript; charset=utf-8",
+}
 
 
 class FormTooLarge(ValueError):
@@ -61,9 +69,24 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render(status: int, template: str, **values: Any) -> HttpResponse:
+def render(status: int, template: str, *, scripts: bool = False, **values: Any) -> HttpResponse:
     page = _environment().get_template(template).render(prefix=PREFIX, **values)
-    return HttpResponse(status, list(_HEADERS), page.encode("utf-8"))
+    headers = list(_HEADERS)
+    if scripts:
+        headers[1] = (b"content-security-policy", _CSP_WITH_SCRIPT)
+    return HttpResponse(status, headers, page.encode("utf-8"))
+
+
+def json_answer(status: int, value: Any) -> HttpResponse:
+    return HttpResponse(
+        status,
+        [
+            (b"content-type", b"application/json"),
+            (b"cache-control", b"no-store"),
+            (b"x-content-type-options", b"nosniff"),
+        ],
+        json.dumps(value).encode("utf-8"),
+    )
 
 
 def redirect(location: str, *cookies: str) -> HttpResponse:
