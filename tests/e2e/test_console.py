@@ -456,6 +456,77 @@ def test_an_administrator_creates_a_user_and_checks_a_broken_policy(
     )
 
 
+def test_switch_role_acts_as_the_role_under_a_coloured_banner(
+    console: Console, browser: BrowserContext
+) -> None:
+    iam = console.server.client("iam")
+    iam.create_user(UserName="opsadmin")
+    iam.create_login_profile(UserName="opsadmin", Password=PASSWORD)
+    iam.attach_user_policy(
+        UserName="opsadmin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+    )
+    iam.create_role(
+        RoleName="ReadOnlyRole",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/opsadmin"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
+    iam.attach_role_policy(
+        RoleName="ReadOnlyRole", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess"
+    )
+    page = browser.new_page()
+    _sign_in(page, console, "opsadmin")
+    page.get_by_role("link", name="Switch role").click()
+    page.wait_for_load_state()
+    page.get_by_label("Role name").fill("NoSuchRole")
+    page.get_by_role("button", name="Switch role").click()
+    page.wait_for_load_state()
+    assert "sts:AssumeRole" in page.locator("#problem").inner_text()
+    assert page.locator("#role-banner").count() == 0
+    page.get_by_label("Role name").fill("ReadOnlyRole")
+    page.get_by_label("Display name (optional)").fill("Read only <b>")
+    page.get_by_label("red").check()
+    page.get_by_role("button", name="Switch role").click()
+    page.wait_for_load_state()
+    banner = page.locator("#role-banner")
+    assert banner.inner_text() == (
+        f"Acting as Read only <b> (arn:aws:iam::{ACCOUNT}:role/ReadOnlyRole)"
+    )
+    assert banner.get_attribute("class") == "banner banner-red"
+    _shot(page, "18-switched-role")
+    assert page.locator("#users tbody tr").count() >= 3
+    page.get_by_label("User name").fill("blocked")
+    page.get_by_role("button", name="Create user").click()
+    page.wait_for_load_state()
+    assert (
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/ReadOnlyRole/opsadmin is not authorized "
+        "to perform: iam:CreateUser" in page.locator("#problem").inner_text()
+    )
+    # The user's own credentials page stays the user's.
+    page.get_by_role("link", name="My security credentials").click()
+    page.wait_for_load_state()
+    assert f"arn:aws:iam::{ACCOUNT}:user/opsadmin" in page.content()
+    page.get_by_role("link", name="Switch role").click()
+    page.wait_for_load_state()
+    page.get_by_role("button", name="Switch back to opsadmin").click()
+    page.wait_for_load_state()
+    assert page.locator("#role-banner").count() == 0
+    page.goto(f"{console.url}/users")
+    page.get_by_label("User name").fill("blocked")
+    page.get_by_role("button", name="Create user").click()
+    page.wait_for_load_state()
+    assert "User blocked was created." in page.locator("#done").inner_text()
+
+
 def test_without_list_users_the_users_page_shows_access_denied(
     console: Console, browser: BrowserContext
 ) -> None:

@@ -88,3 +88,24 @@ def test_a_pending_sign_in_takes_a_few_codes_for_a_few_minutes(services: Service
     done = store.begin_pending("corp", "123456789012", "jdoe", "AIDA", "arn:x", START)
     store.end_pending(done)
     assert store.pending(done, START) is None
+
+
+def test_a_switched_role_is_kept_with_the_session_until_switching_back(
+    services: Services,
+) -> None:
+    store = ConsoleSessions(services.tx)
+    token = _open(store)
+    store.switch_role(token, "ASIAROLE", "sealed-token", "arn:aws:iam::1:role/R", "R", "red")
+    found = store.find(token, START)
+    assert found is not None
+    assert found.role is not None
+    assert (found.role.access_key_id, found.role.label, found.role.color) == (
+        "ASIAROLE",
+        "R",
+        "red",
+    )
+    assert "sealed-token" not in repr(found)
+    store.switch_back(token)
+    again = store.find(token, START)
+    assert again is not None
+    assert again.role is None

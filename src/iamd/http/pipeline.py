@@ -299,10 +299,15 @@ class AwsPipeline:
         )
 
     def run_as(
-        self, request: HttpRequest, credential: ResolvedCredential, form: Mapping[str, str]
+        self,
+        request: HttpRequest,
+        credential: ResolvedCredential,
+        form: Mapping[str, str],
+        service: str = "iam",
     ) -> Result:
-        """Run the IAM operation `form` names (Query parameters, `Action` among them) as
-        the already authenticated `credential`: a web page's action (http/console).
+        """Run the operation `form` names (Query parameters, `Action` among them) of a
+        Query service (iam, sts) as the already authenticated `credential`: a web
+        page's action (http/console).
 
         The same parsing, authorization, operation, audit record, metrics and access log
         as a signed request; the outcome is the operation's result, or the AwsError it
@@ -311,7 +316,7 @@ class AwsPipeline:
         started = time.perf_counter()
         request_id = self._services.ids.request_id()
         now = self._services.clock.now()
-        codec = self._codecs["iam"]
+        codec = self._codecs[service]
         assert isinstance(codec, QueryCodec)
         call = _Call()
         operation = form.get("Action") or "-"

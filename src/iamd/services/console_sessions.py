@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from iamd.auth.session_tokens import SessionClaims, SessionKind
-from iamd.store.sql.console_sessions import PendingRow, SessionRow
+from iamd.store.sql.console_sessions import PendingRow, RoleRow, SessionRow
 from iamd.store.transactions import Transactions
 
 IDLE_SECONDS = 3600
@@ -42,6 +42,9 @@ class ConsoleSession:
     claims: SessionClaims
     # The synchronizer token every form of this session carries.
     csrf: str = field(repr=False)
+    # The role session it switched to (switch role), acting as that role until it
+    # switches back or the role session expires.
+    role: RoleRow | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,26 @@ class ConsoleSessions:
                 repos.console_sessions.touch(key, moment)
         return _session(row)
 
+    def switch_role(
+        self,
+        token: str,
+        access_key_id: str,
+        session_token: str,
+        role_arn: str,
+        label: str,
+        color: str,
+    ) -> None:
+        """Act as the role session (`access_key_id`, `session_token`) from the next
+        request on, under a banner of `label` in `color`."""
+        role = RoleRow(access_key_id, session_token, role_arn, label, color)
+        with self._tx.write_uncached() as repos:
+            repos.console_sessions.set_role(_digest(token), role)
+
+    def switch_back(self, token: str) -> None:
+        """Act as the user again."""
+        with self._tx.write_uncached() as repos:
+            repos.console_sessions.set_role(_digest(token), None)
+
     def end(self, token: str) -> None:
         if not token or len(token) > _MAX_TOKEN:
             return
@@ -173,4 +196,4 @@ def _session(row: SessionRow) -> ConsoleSession:
         expires=row.expires,
         mfa_authenticated=row.mfa_authenticated,
     )
-    return ConsoleSession(row.account_id, row.user_name, claims, row.csrf)
+    return ConsoleSession(row.account_id, row.user_name, claims, row.csrf, row.role)

@@ -1124,6 +1124,13 @@ console_sessions = Table(
     Column("expires", BigInteger, nullable=False),
     Column("last_seen", BigInteger, nullable=False),
     Column("mfa_authenticated", BigInteger, nullable=True),
+    # Switch role: the role session the console acts as (its STS session token, which
+    # holds its secret sealed by the secret box), with the banner's label and colour.
+    Column("role_access_key_id", String(32), nullable=True),
+    Column("role_session_token", Text, nullable=True),
+    Column("role_arn", String(2048), nullable=True),
+    Column("role_label", String(64), nullable=True),
+    Column("role_color", String(16), nullable=True),
 )
 Index("ix_console_sessions_expires", console_sessions.c.expires)
 console_pending_sign_ins = Table(

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 
 from iamd.errors import AwsError
 from iamd.http.console import pages
-from iamd.http.console.as_user import AsUser
+from iamd.http.console.as_user import AsUser, bar
 from iamd.http.console.credentials_page import when
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.policy import PolicyKind, check_policy
@@ -85,10 +85,7 @@ class AdminPages:
             status,
             "users.html",
             title="Users",
-            csrf=session.csrf,
-            user_name=session.user_name,
-            account_id=session.account_id,
-            mfa_signed_in=session.claims.mfa_authenticated is not None,
+            **bar(session),
             problem=problem,
             done=done,
             search=search,
@@ -162,10 +159,7 @@ class AdminPages:
             200,
             "roles.html" if roles else "groups.html",
             title="Roles" if roles else "Groups",
-            csrf=session.csrf,
-            user_name=session.user_name,
-            account_id=session.account_id,
-            mfa_signed_in=session.claims.mfa_authenticated is not None,
+            **bar(session),
             listing=listing,
         )
 
@@ -208,10 +202,7 @@ class AdminPages:
             scripts=True,
             check_url=POLICY_CHECK,
             title="Policy editor",
-            csrf=session.csrf,
-            user_name=session.user_name,
-            account_id=session.account_id,
-            mfa_signed_in=session.claims.mfa_authenticated is not None,
+            **bar(session),
             problem=problem,
             done=done,
             name=name,

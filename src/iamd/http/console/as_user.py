@@ -16,6 +16,7 @@ from iamd.principals.credentials import ResolvedCredential
 from iamd.services.console_sessions import ConsoleSession
 
 IAM_VERSION = "2010-05-08"
+STS_VERSION = "2011-06-15"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +27,19 @@ class Section:
     denied: str | None = None
 
 
+def bar(session: ConsoleSession) -> dict[str, Any]:
+    """What every signed-in page's header shows (signed_in_bar.html)."""
+    return {
+        "csrf": session.csrf,
+        "user_name": session.user_name,
+        "account_id": session.account_id,
+        "mfa_signed_in": session.claims.mfa_authenticated is not None,
+        "role": session.role,
+    }
+
+
 class AsUser:
-    """Operations as the signed-in user."""
+    """Operations as the signed-in user (or the role it switched to: `credential`)."""
 
     def __init__(
         self,
@@ -45,6 +57,10 @@ class AsUser:
     def __call__(self, action: str, **params: str) -> dict[str, Any]:
         form = {"Action": action, "Version": IAM_VERSION, **params}
         return self._pipeline.run_as(self._request, self._credential, form) or {}
+
+    def sts(self, action: str, **params: str) -> dict[str, Any]:
+        form = {"Action": action, "Version": STS_VERSION, **params}
+        return self._pipeline.run_as(self._request, self._credential, form, "sts") or {}
 
     def section(self, read: Callable[[AsUser], Any]) -> Section:
         try:

@@ -18,7 +18,7 @@ from typing import Any
 
 from iamd.errors import AwsError, EntityAlreadyExists
 from iamd.http.console import pages
-from iamd.http.console.as_user import AsUser
+from iamd.http.console.as_user import AsUser, bar
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.principals.credentials import ResolvedCredential
 from iamd.services.console_sessions import ConsoleSession
@@ -80,11 +80,8 @@ class CredentialsPage:
         account = self._services.in_account(session.account_id)
         values: dict[str, Any] = {
             "title": "My security credentials",
-            "csrf": session.csrf,
-            "user_name": session.user_name,
+            **bar(session),
             "user_arn": credential.caller.arn,
-            "account_id": session.account_id,
-            "mfa_signed_in": session.claims.mfa_authenticated is not None,
             "notice": notice,
             "user": call.section(_user),
             "policy_rules": _rules(account),

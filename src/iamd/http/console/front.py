@@ -13,6 +13,7 @@ Runs on a worker thread: password and database work never touch the event loop.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import time
@@ -32,6 +33,7 @@ from iamd.http.console.admin_pages import (
 )
 from iamd.http.console.credentials_page import CredentialsPage
 from iamd.http.console.report_page import REPORT_PAGE, ReportPage
+from iamd.http.console.switch_role import SWITCH_ROLE_PAGE, SwitchRolePage
 from iamd.http.failure_log import FailureLog
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.http.sign_in import BadSignInRequest, SignInEndpoint, checked_fields
@@ -63,7 +65,10 @@ def is_console_path(path: str) -> bool:
 class SignedIn:
     token: str
     session: ConsoleSession
+    # Who the pages act as: the user, or the role it switched to.
     credential: ResolvedCredential
+    # The user itself (its own security credentials, and switching role).
+    user_credential: ResolvedCredential
 
 
 class ConsoleFront:
@@ -80,6 +85,7 @@ class ConsoleFront:
         self._credentials = CredentialsPage(services, pipeline)
         self._admin = AdminPages(pipeline)
         self._report = ReportPage(pipeline)
+        self._switch_role = SwitchRolePage(pipeline, self._sessions)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -149,7 +155,7 @@ class ConsoleFront:
             if signed_in is None or not _csrf_matches(signed_in.session, fields):
                 return pages.json_answer(403, {"message": SESSION_ENDED})
             return check_answer(fields)
-        if path in (CREDENTIALS_PAGE, USERS_PAGE, POLICY_EDITOR, REPORT_PAGE):
+        if path in (CREDENTIALS_PAGE, USERS_PAGE, POLICY_EDITOR, REPORT_PAGE, SWITCH_ROLE_PAGE):
             signed_in = self._current(request)
             if signed_in is None:
                 return self._ended(request)
@@ -167,6 +173,10 @@ class ConsoleFront:
                 message="The form expired or did not come from this page. Nothing was "
                 "changed; please try again.",
             )
+        if path == SWITCH_ROLE_PAGE:
+            return self._switch_role(
+                request, signed_in.token, session, credential, signed_in.user_credential, fields
+            )
         if path == USERS_PAGE:
             return self._admin.users(request, session, credential, fields)
         if path == POLICY_EDITOR:
@@ -174,9 +184,11 @@ class ConsoleFront:
         if path == REPORT_PAGE:
             now = self._services.clock.now()
             return self._report(request, session, credential, fields, now)
+        # A user's own security credentials, whatever role it switched to.
+        own = signed_in.user_credential
         if fields is None:
-            return self._credentials.show(request, session, credential)
-        return self._credentials.act(request, session, credential, fields)
+            return self._credentials.show(request, session, own)
+        return self._credentials.act(request, session, own, fields)
 
     # -- sessions ----------------------------------------------------------------------
 
@@ -187,12 +199,24 @@ class ConsoleFront:
         session = self._sessions.find(token, self._services.clock.now())
         if session is None:
             return None
-        credential = self._services.credentials.resolve_console(session.claims)
-        if credential is None:
+        user_credential = self._services.credentials.resolve_console(session.claims)
+        if user_credential is None:
             # The user (or its account) is gone: so is the session.
             self._sessions.end(token)
             return None
-        return SignedIn(token, session, credential)
+        credential = user_credential
+        if session.role is not None:
+            try:
+                credential = self._services.credentials.resolve_session(
+                    session.role.access_key_id,
+                    session.role.session_token,
+                    self._services.clock.now(),
+                )
+            except AwsError:
+                # The role session expired, or its role is gone: back to the user.
+                self._sessions.switch_back(token)
+                session = dataclasses.replace(session, role=None)
+        return SignedIn(token, session, credential, user_credential)
 
     def _ended(self, request: HttpRequest) -> HttpResponse:
         message = SESSION_ENDED if pages.session_token(request) else None

@@ -16,7 +16,7 @@ from typing import Any
 
 from iamd.errors import AwsError, ReportExpired, ReportInProgress, ReportNotPresent
 from iamd.http.console import pages
-from iamd.http.console.as_user import AsUser
+from iamd.http.console.as_user import AsUser, bar
 from iamd.http.console.credentials_page import when
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.principals.credentials import ResolvedCredential
@@ -66,10 +66,7 @@ class ReportPage:
             status,
             "credential_report.html",
             title="Credential report",
-            csrf=session.csrf,
-            user_name=session.user_name,
-            account_id=session.account_id,
-            mfa_signed_in=session.claims.mfa_authenticated is not None,
+            **bar(session),
             problem=problem,
             done=done,
             denied=denied,
@@ -130,6 +127,6 @@ def _chart(ages: list[int]) -> list[dict[str, Any]]:
         bars.append({"label": label, "count": sum(low <= a < high for a in ages)})
         low = high
     bars.append({"label": f"{low} days or more", "count": sum(a >= low for a in ages)})
-    for bar in bars:
-        bar["max"] = max(1, len(ages))
+    for each in bars:
+        each["max"] = max(1, len(ages))
     return bars

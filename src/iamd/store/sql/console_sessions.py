@@ -7,7 +7,7 @@ which account it acts in. Nothing here is cached, so these writes go through
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
@@ -25,6 +25,16 @@ class SessionRow:
     expires: int
     last_seen: int
     mfa_authenticated: int | None
+    role: RoleRow | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoleRow:
+    access_key_id: str
+    session_token: str = field(repr=False)
+    role_arn: str = ""
+    label: str = ""
+    color: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +80,33 @@ class ConsoleSessionRepository:
                 console_sessions.c.expires,
                 console_sessions.c.last_seen,
                 console_sessions.c.mfa_authenticated,
+                console_sessions.c.role_access_key_id,
+                console_sessions.c.role_session_token,
+                console_sessions.c.role_arn,
+                console_sessions.c.role_label,
+                console_sessions.c.role_color,
             ).where(console_sessions.c.token_hash == token_hash)
         ).one_or_none()
-        return None if found is None else SessionRow(*found)
+        if found is None:
+            return None
+        role = None
+        if found[9] is not None and found[10] is not None:
+            role = RoleRow(found[9], found[10], found[11] or "", found[12] or "", found[13] or "")
+        return SessionRow(*found[:9], role=role)
+
+    def set_role(self, token_hash: bytes, role: RoleRow | None) -> None:
+        """Switch the session to `role`'s session, or back to the user (None)."""
+        self._conn.execute(
+            update(console_sessions)
+            .where(console_sessions.c.token_hash == token_hash)
+            .values(
+                role_access_key_id=role.access_key_id if role else None,
+                role_session_token=role.session_token if role else None,
+                role_arn=role.role_arn if role else None,
+                role_label=role.label if role else None,
+                role_color=role.color if role else None,
+            )
+        )
 
     def touch(self, token_hash: bytes, last_seen: int) -> None:
         self._conn.execute(

@@ -1,6 +1,7 @@
 """The web console's sessions (issue 18): one row per signed-in browser, known by the
-SHA-256 of its cookie's random id, and one per sign-in waiting for its MFA code, so
-that every node shares them and a restart signs nobody out.
+SHA-256 of its cookie's random id (with the role session it switched to, if any), and
+one per sign-in waiting for its MFA code, so that every node shares them and a restart
+signs nobody out.
 
 Revision ID: 0028
 Revises: 0027
@@ -30,6 +31,11 @@ def upgrade() -> None:
         sa.Column("expires", sa.BigInteger(), nullable=False),
         sa.Column("last_seen", sa.BigInteger(), nullable=False),
         sa.Column("mfa_authenticated", sa.BigInteger(), nullable=True),
+        sa.Column("role_access_key_id", sa.String(32), nullable=True),
+        sa.Column("role_session_token", sa.Text(), nullable=True),
+        sa.Column("role_arn", sa.String(2048), nullable=True),
+        sa.Column("role_label", sa.String(64), nullable=True),
+        sa.Column("role_color", sa.String(16), nullable=True),
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_console_sessions")),
     )
     op.create_index("ix_console_sessions_expires", "console_sessions", ["expires"])
