@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -396,6 +397,26 @@ def test_an_administrator_creates_a_user_and_checks_a_broken_policy(
     page.wait_for_load_state()
     assert "must delete access keys first" in page.locator("#problem").inner_text()
     assert iam.get_user(UserName="newhire")["User"]["UserName"] == "newhire"
+
+    # The guided cleanup: the user's page lists what is left, each with its button.
+    iam.add_user_to_group(UserName="newhire", GroupName="Administrators")
+    page.get_by_role("link", name="Clean up newhire").click()
+    page.wait_for_load_state()
+    assert "team = platform" in page.locator("#tags").inner_text()
+    _shot(page, "08b-user-cleanup")
+    page.locator("#keys").get_by_role("button", name=re.compile("^Remove AKIA")).click()
+    page.wait_for_load_state()
+    assert "None." in page.locator("#keys").inner_text()
+    page.get_by_role("button", name="Delete user newhire").click()
+    page.wait_for_load_state()
+    assert "must remove users from group first" in page.locator("#problem").inner_text()
+    page.locator("#groups").get_by_role("button", name="Remove Administrators").click()
+    page.wait_for_load_state()
+    page.get_by_role("button", name="Delete user newhire").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/console/users")
+    with pytest.raises(ClientError):
+        iam.get_user(UserName="newhire")
 
     iam.create_role(
         RoleName="deployer",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from iamd.errors import AwsError
+from iamd.errors import AwsError, DeleteConflict
 from iamd.http.console import pages
 from iamd.http.console.as_user import AsUser, bar
 from iamd.http.console.credentials_page import when
@@ -68,11 +68,15 @@ class AdminPages:
         fields: Mapping[str, str] | None = None,
     ) -> HttpResponse:
         call = AsUser(self._pipeline, request, credential, session)
-        problem = done = None
+        problem = done = cleanup = None
         status = 200
         if fields is not None:
             try:
                 done = self._user_action(call, fields)
+            except DeleteConflict as conflict:
+                problem, status = _refusal(conflict)
+                # The user's page lists what is left, each with its remove button.
+                cleanup = fields.get("name", "").strip()[:128]
             except AwsError as error:
                 problem, status = _refusal(error)
             except ValueError as bad:
@@ -88,6 +92,7 @@ class AdminPages:
             **bar(session),
             problem=problem,
             done=done,
+            cleanup=cleanup,
             search=search,
             listing=listing,
         )

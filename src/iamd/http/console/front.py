@@ -34,6 +34,7 @@ from iamd.http.console.admin_pages import (
 from iamd.http.console.credentials_page import CredentialsPage
 from iamd.http.console.report_page import REPORT_PAGE, ReportPage
 from iamd.http.console.switch_role import SWITCH_ROLE_PAGE, SwitchRolePage
+from iamd.http.console.user_page import USER_PAGE, UserPage
 from iamd.http.failure_log import FailureLog
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.http.sign_in import BadSignInRequest, SignInEndpoint, checked_fields
@@ -86,6 +87,7 @@ class ConsoleFront:
         self._admin = AdminPages(pipeline)
         self._report = ReportPage(pipeline)
         self._switch_role = SwitchRolePage(pipeline, self._sessions)
+        self._user = UserPage(pipeline)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -155,7 +157,14 @@ class ConsoleFront:
             if signed_in is None or not _csrf_matches(signed_in.session, fields):
                 return pages.json_answer(403, {"message": SESSION_ENDED})
             return check_answer(fields)
-        if path in (CREDENTIALS_PAGE, USERS_PAGE, POLICY_EDITOR, REPORT_PAGE, SWITCH_ROLE_PAGE):
+        if path in (
+            CREDENTIALS_PAGE,
+            USERS_PAGE,
+            USER_PAGE,
+            POLICY_EDITOR,
+            REPORT_PAGE,
+            SWITCH_ROLE_PAGE,
+        ):
             signed_in = self._current(request)
             if signed_in is None:
                 return self._ended(request)
@@ -179,6 +188,8 @@ class ConsoleFront:
             )
         if path == USERS_PAGE:
             return self._admin.users(request, session, credential, fields)
+        if path == USER_PAGE:
+            return self._user(request, session, credential, fields)
         if path == POLICY_EDITOR:
             return self._admin.policy_editor(request, session, credential, fields)
         if path == REPORT_PAGE:
