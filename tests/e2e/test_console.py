@@ -476,6 +476,24 @@ def test_an_administrator_creates_a_user_and_checks_a_broken_policy(
         f"arn:aws:iam::{ACCOUNT}:policy/Broken was created." in page.locator("#done").inner_text()
     )
 
+    # The audit trail, filtered: the console's own CreateUser calls, the refused one too.
+    page.get_by_role("link", name="Audit trail").click()
+    page.wait_for_load_state()
+    page.get_by_label("Filter by").select_option("EventName")
+    page.get_by_label("Value").fill("CreateUser")
+    page.get_by_role("button", name="Look up events").click()
+    page.wait_for_load_state()
+    events = page.locator("#events tbody tr").all_inner_texts()
+    assert all("CreateUser" in row for row in events)
+    # From the console: the refused call (its parameters did not parse: no resource)
+    # and the created user; the fixture's boto3 calls are not.
+    assert any("ValidationError" in row and row.endswith("yes") for row in events)
+    assert any(
+        "newhire" in row and "ValidationError" not in row and row.endswith("yes") for row in events
+    )
+    assert any("kdoe" in row and not row.endswith("yes") for row in events)
+    _shot(page, "09b-audit-trail")
+
 
 def test_switch_role_acts_as_the_role_under_a_coloured_banner(
     console: Console, browser: BrowserContext

@@ -10,11 +10,12 @@ id and answered as InternalFailure, never with a traceback or a secret.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -313,18 +314,48 @@ class AwsPipeline:
         as a signed request; the outcome is the operation's result, or the AwsError it
         ended with (InternalFailure for anything unexpected, logged once).
         """
+        codec = self._codecs[service]
+        assert isinstance(codec, QueryCodec)
+        return self._run_as(
+            request, credential, codec, form.get("Action") or "-", codec.parse, form
+        )
+
+    def run_json_as(
+        self,
+        request: HttpRequest,
+        credential: ResolvedCredential,
+        service: str,
+        operation: str,
+        body: Mapping[str, Any],
+    ) -> Result:
+        """`run_as` for a JSON-protocol service (cloudtrail, codecommit...): `body` is
+        the operation's JSON request."""
+        codec = self._codecs[service]
+        assert isinstance(codec, JsonCodec)
+        target = f"{codec.target_prefix}.{operation}"
+        encoded = json.dumps(body).encode("utf-8")
+        return self._run_as(
+            request, credential, codec, operation, lambda _: codec.parse(target, encoded), {}
+        )
+
+    def _run_as(
+        self,
+        request: HttpRequest,
+        credential: ResolvedCredential,
+        codec: Codec,
+        operation: str,
+        parse: Callable[[Mapping[str, str]], tuple[str, Params]],
+        form: Mapping[str, str],
+    ) -> Result:
         started = time.perf_counter()
         request_id = self._services.ids.request_id()
         now = self._services.clock.now()
-        codec = self._codecs[service]
-        assert isinstance(codec, QueryCodec)
         call = _Call()
-        operation = form.get("Action") or "-"
         params: Params | None = None
         result: Result = None
         failure: AwsError | None = None
         try:
-            operation, params = codec.parse(form)
+            operation, params = parse(form)
             result = self._run_authenticated(
                 request,
                 request_id,

@@ -34,6 +34,7 @@ from iamd.http.console.admin_pages import (
 from iamd.http.console.credentials_page import CredentialsPage
 from iamd.http.console.report_page import REPORT_PAGE, ReportPage
 from iamd.http.console.switch_role import SWITCH_ROLE_PAGE, SwitchRolePage
+from iamd.http.console.trail_page import TRAIL_PAGE, TrailPage
 from iamd.http.console.user_page import USER_PAGE, UserPage
 from iamd.http.failure_log import FailureLog
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
@@ -88,6 +89,7 @@ class ConsoleFront:
         self._report = ReportPage(pipeline)
         self._switch_role = SwitchRolePage(pipeline, self._sessions)
         self._user = UserPage(pipeline)
+        self._trail = TrailPage(pipeline)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -144,10 +146,12 @@ class ConsoleFront:
         if path in (_SIGN_IN, _MFA, _SIGN_OUT):
             # A bookmarked or reloaded form target: start from the sign-in page.
             return pages.redirect(PREFIX)
-        if path in (GROUPS_PAGE, ROLES_PAGE) and not post:
+        if path in (GROUPS_PAGE, ROLES_PAGE, TRAIL_PAGE) and not post:
             signed_in = self._current(request)
             if signed_in is None:
                 return self._ended(request)
+            if path == TRAIL_PAGE:
+                return self._trail(request, signed_in.session, signed_in.credential)
             return self._admin.groups_and_roles(
                 path, request, signed_in.session, signed_in.credential
             )
