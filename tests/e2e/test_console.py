@@ -466,6 +466,8 @@ def test_an_administrator_creates_a_user_and_checks_a_broken_policy(
     assert findings[0].startswith("Line 4, column ")
     assert page.locator("#line-4").get_attribute("class") == "marked"
     assert page.locator("li.marked").count() == 1
+    column = int(findings[0].split(",")[1].split(":")[0].split()[-1])
+    assert page.locator("#line-4 mark").inner_text() == BROKEN_POLICY.split("\n")[3][column - 1]
     _shot(page, "09-policy-editor")
     with pytest.raises(ClientError):
         iam.get_policy(PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/Broken")

@@ -196,11 +196,7 @@ class AdminPages:
                     )
                 else:
                     done = f"Policy {made['Policy']['Arn']} was created."
-        marked = {f.line for f in findings}
-        lines = [
-            {"number": n, "text": text, "marked": n in marked}
-            for n, text in enumerate(document.split("\n"), start=1)
-        ]
+        lines = _marked_lines(document, findings)
         return pages.render(
             status,
             "policy_editor.html",
@@ -216,6 +212,22 @@ class AdminPages:
             checked=fields is not None,
             lines=lines,
         )
+
+
+def _marked_lines(document: str, findings: list[Finding]) -> list[dict[str, Any]]:
+    """The document's numbered lines; on a line with a finding, the character at the
+    first finding's column is set apart (`at`), as an editor's caret would."""
+    columns: dict[int, int] = {}
+    for finding in findings:
+        columns.setdefault(finding.line, finding.column)
+    lines = []
+    for number, text in enumerate(document.split("\n"), start=1):
+        line: dict[str, Any] = {"number": number, "marked": number in columns, "text": text}
+        if number in columns:
+            at = max(0, columns[number] - 1)
+            line.update(before=text[:at], at=text[at : at + 1] or " ", after=text[at + 1 :])
+        lines.append(line)
+    return lines
 
 
 def check_answer(fields: Mapping[str, str]) -> HttpResponse:

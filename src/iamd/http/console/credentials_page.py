@@ -23,6 +23,7 @@ from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.principals.credentials import ResolvedCredential
 from iamd.services.console_sessions import ConsoleSession
 from iamd.services.container import Services
+from iamd.services.password_rules import DEFAULT_MINIMUM_LENGTH
 
 GIT_SERVICE = "codecommit.amazonaws.com"
 _STATUSES = ("Active", "Inactive")
@@ -152,7 +153,13 @@ def _rules(account: Services) -> list[str]:
     policy itself with GetAccountPasswordPolicy; ChangePassword enforces them."""
     policy = account.passwords.current_policy()
     if policy is None:
-        return ["At least 8 characters (no account password policy is set)."]
+        # AWS's default policy (services/password_rules.py).
+        return [
+            f"At least {DEFAULT_MINIMUM_LENGTH} characters (no account password policy is "
+            "set: AWS's default applies).",
+            "At least three of: uppercase letters, lowercase letters, numbers, symbols.",
+            "Not the account's ID or alias.",
+        ]
     rules = [f"At least {policy.minimum_password_length} characters."]
     for flag, words in (
         (policy.require_uppercase_characters, "an uppercase letter (A-Z)"),
