@@ -85,7 +85,7 @@ def console(tmp_path_factory: pytest.TempPathFactory, clock: ServerClock) -> Ite
         iam.update_account_password_policy(
             MinimumPasswordLength=14, RequireNumbers=True, AllowUsersToChangePassword=True
         )
-        for name in ("adoe", "bdoe", "cdoe", "ddoe", "edoe", "idoe"):
+        for name in ("adoe", "bdoe", "cdoe", "ddoe", "edoe", "idoe", "ndoe"):
             _user(iam, name, ("SelfManage", GUIDE_COMBINED), ("SelfManageMFA", SELF_MFA))
         _user(iam, "mdoe", ("SelfManageMFA", SELF_MFA), ("KeysWithMFA", MFA_FOR_KEYS))
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -299,7 +299,7 @@ def test_password_change_on_the_page_and_forced_at_sign_in(
     assert iam.get_login_profile(UserName="edoe")["LoginProfile"]["PasswordResetRequired"] is False
 
 
-def test_a_deleted_user_and_an_idle_session_are_signed_out(
+def test_a_deleted_user_a_deleted_password_and_an_idle_session_are_signed_out(
     console: Console, browser: BrowserContext, clock: ServerClock
 ) -> None:
     page = browser.new_page()
@@ -309,6 +309,14 @@ def test_a_deleted_user_and_an_idle_session_are_signed_out(
     for name in ("SelfManage", "SelfManageMFA"):
         iam.delete_user_policy(UserName="ddoe", PolicyName=name)
     iam.delete_user(UserName="ddoe")
+    page.goto(console.page_url)
+    assert "Your session has ended. Sign in again." in page.locator("[role=alert]").inner_text()
+
+    # Console access removed (the password deleted): the session ends too.
+    browser.clear_cookies()
+    _sign_in(page, console, "ndoe")
+    assert page.url == console.page_url
+    iam.delete_login_profile(UserName="ndoe")
     page.goto(console.page_url)
     assert "Your session has ended. Sign in again." in page.locator("[role=alert]").inner_text()
 

@@ -4,9 +4,9 @@ Sign-in is the password check of `POST /_iamd/signin` (http/sign_in.py: the same
 argon2 check, the same back-off ledger, the same `ConsoleLogin` trail events), then the
 MFA code when the user has a device, then a server-side session (a row of the database:
 services/console_sessions.py). Each later request finds its session by cookie and loads
-the user as it is now (`CredentialResolver.resolve_console`): a deleted user, or a closed
-account, ends the session there. Pages call operations only through
-`AwsPipeline.run_as`, as that user.
+the user as it is now (`CredentialResolver.resolve_console`): a deleted user, a deleted
+console password or a closed account ends the session there. Pages call operations
+only through `AwsPipeline.run_as`, as that user.
 
 Runs on a worker thread: password and database work never touch the event loop.
 """
@@ -215,8 +215,10 @@ class ConsoleFront:
         if session is None:
             return None
         user_credential = self._services.credentials.resolve_console(session.claims)
-        if user_credential is None:
-            # The user (or its account) is gone: so is the session.
+        passwords = self._services.in_account(session.account_id).passwords
+        if user_credential is None or not passwords.has_login_profile(session.claims.principal_id):
+            # The user (or its account) is gone, or may no longer sign in to the console
+            # (its password was deleted): so is the session.
             self._sessions.end(token)
             return None
         credential = user_credential
