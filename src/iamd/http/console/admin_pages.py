@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 
 from iamd.errors import AwsError, DeleteConflict
 from iamd.http.console import pages
-from iamd.http.console.as_user import AsUser, bar
+from iamd.http.console.as_user import AsUser, Section, bar
 from iamd.http.console.credentials_page import when
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.policy import PolicyKind, check_policy
@@ -182,6 +182,11 @@ class AdminPages:
         findings = check_document(document) if fields is not None else []
         problem = done = None
         status = 200
+        simulated: Section | None = None
+        if fields is not None and fields.get("action") == "simulate":
+            simulated = _simulate(
+                AsUser(self._pipeline, request, credential, session), document, fields
+            )
         if fields is not None and fields.get("action") == "create":
             if any(f.severity == "error" for f in findings):
                 problem, status = "The policy has errors (marked below). Nothing was created.", 400
@@ -211,7 +216,42 @@ class AdminPages:
             findings=findings,
             checked=fields is not None,
             lines=lines,
+            simulated=simulated,
+            actions=(fields or {}).get("actions", ""),
+            resource=(fields or {}).get("resource", ""),
         )
+
+
+def _simulate(call: AsUser, document: str, fields: Mapping[str, str]) -> Section:
+    """SimulateCustomPolicy of the edited document, run as the user: each action's
+    decision and the statements (line, column) that decided it."""
+    actions = [a for a in fields.get("actions", "").replace(",", " ").split() if a][:20]
+    resource = fields.get("resource", "").strip()[:2048] or "*"
+    params = {"PolicyInputList.member.1": document, "ResourceArns.member.1": resource}
+    for n, action in enumerate(actions, start=1):
+        params[f"ActionNames.member.{n}"] = action[:128]
+
+    def run(c: AsUser) -> list[dict[str, str]]:
+        found = c("SimulateCustomPolicy", **params)["EvaluationResults"]
+        rows = []
+        for result in found:
+            where = ", ".join(
+                f"line {m['StartPosition']['Line']}, column {m['StartPosition']['Column']}"
+                for m in result.get("MatchedStatements", [])
+            )
+            rows.append(
+                {
+                    "action": result["EvalActionName"],
+                    "resource": result.get("EvalResourceName", resource),
+                    "decision": result["EvalDecision"],
+                    "matched": where or "no statement matched",
+                }
+            )
+        return rows
+
+    if not actions:
+        return Section(denied="Name at least one action, such as iam:GetUser.")
+    return call.section(run)
 
 
 def _marked_lines(document: str, findings: list[Finding]) -> list[dict[str, Any]]:
