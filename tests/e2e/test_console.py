@@ -483,9 +483,9 @@ def test_an_administrator_creates_a_user_and_checks_a_broken_policy(
     page.get_by_label("Actions (separated by spaces)").fill("iam:GetUser iam:CreateUser")
     page.get_by_role("button", name="Simulate").click()
     page.wait_for_load_state()
-    rows = page.locator("#simulation tbody tr").all_inner_texts()
-    assert rows[0].startswith("iam:GetUser\t*\tallowed\tline 4, column 6")
-    assert rows[1].startswith("iam:CreateUser\t*\timplicitDeny\tno statement matched")
+    simulated = page.locator("#simulation tbody tr").all_inner_texts()
+    assert simulated[0].startswith("iam:GetUser\t*\tallowed\tline 4, column 6")
+    assert simulated[1].startswith("iam:CreateUser\t*\timplicitDeny\tno statement matched")
 
     # The audit trail, filtered: the console's own CreateUser calls, the refused one too.
     page.get_by_role("link", name="Audit trail").click()
