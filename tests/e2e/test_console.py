@@ -505,6 +505,34 @@ def test_an_administrator_creates_a_user_and_checks_a_broken_policy(
     assert any("kdoe" in row and not row.endswith("yes") for row in events)
     _shot(page, "09b-audit-trail")
 
+    # The policy's own page: versions, attachments, and their actions.
+    arn = f"arn:aws:iam::{ACCOUNT}:policy/Broken"
+    iam.attach_group_policy(GroupName="Administrators", PolicyArn=arn)
+    iam.create_policy_version(
+        PolicyArn=arn, PolicyDocument=BROKEN_POLICY.replace('"Allow" ', '"Deny", ')
+    )
+    page.get_by_role("link", name="Policies", exact=True).click()
+    page.wait_for_load_state()
+    page.get_by_role("link", name="Broken", exact=True).click()
+    page.wait_for_load_state()
+    assert '"Effect": "Allow"' in page.locator("#document").inner_text()
+    assert "Group Administrators" in page.locator("#attachments").inner_text()
+    page.get_by_role("button", name="Make v2 the default").click()
+    page.wait_for_load_state()
+    assert '"Effect": "Deny"' in page.locator("#document").inner_text()
+    page.get_by_role("button", name="Delete policy").click()
+    page.wait_for_load_state()
+    assert "Cannot delete a policy attached to entities." in page.locator("#problem").inner_text()
+    page.get_by_role("button", name="Detach from group Administrators").click()
+    page.wait_for_load_state()
+    page.get_by_role("button", name="Delete v1").click()
+    page.wait_for_load_state()
+    page.get_by_role("button", name="Delete policy").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/console/policies")
+    with pytest.raises(ClientError):
+        iam.get_policy(PolicyArn=arn)
+
 
 def test_switch_role_acts_as_the_role_under_a_coloured_banner(
     console: Console, browser: BrowserContext

@@ -180,7 +180,7 @@ class AdminPages:
         document = (fields or {}).get("document", _TEMPLATE)[:_MAX_DOCUMENT]
         name = (fields or {}).get("name", "").strip()[:128]
         findings = check_document(document) if fields is not None else []
-        problem = done = None
+        problem = done = created_arn = None
         status = 200
         simulated: Section | None = None
         if fields is not None and fields.get("action") == "simulate":
@@ -200,7 +200,8 @@ class AdminPages:
                         400 if error.status < 500 else 500,
                     )
                 else:
-                    done = f"Policy {made['Policy']['Arn']} was created."
+                    created_arn = made["Policy"]["Arn"]
+                    done = f"Policy {created_arn} was created."
         lines = _marked_lines(document, findings)
         return pages.render(
             status,
@@ -217,6 +218,7 @@ class AdminPages:
             checked=fields is not None,
             lines=lines,
             simulated=simulated,
+            created_arn=created_arn,
             actions=(fields or {}).get("actions", ""),
             resource=(fields or {}).get("resource", ""),
         )

@@ -32,6 +32,7 @@ from iamd.http.console.admin_pages import (
     check_answer,
 )
 from iamd.http.console.credentials_page import CredentialsPage
+from iamd.http.console.policy_pages import POLICIES_PAGE, POLICY_PAGE, PolicyPages
 from iamd.http.console.report_page import REPORT_PAGE, ReportPage
 from iamd.http.console.switch_role import SWITCH_ROLE_PAGE, SwitchRolePage
 from iamd.http.console.trail_page import TRAIL_PAGE, TrailPage
@@ -90,6 +91,7 @@ class ConsoleFront:
         self._switch_role = SwitchRolePage(pipeline, self._sessions)
         self._user = UserPage(pipeline)
         self._trail = TrailPage(pipeline)
+        self._policies = PolicyPages(pipeline)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -146,12 +148,14 @@ class ConsoleFront:
         if path in (_SIGN_IN, _MFA, _SIGN_OUT):
             # A bookmarked or reloaded form target: start from the sign-in page.
             return pages.redirect(PREFIX)
-        if path in (GROUPS_PAGE, ROLES_PAGE, TRAIL_PAGE) and not post:
+        if path in (GROUPS_PAGE, ROLES_PAGE, TRAIL_PAGE, POLICIES_PAGE) and not post:
             signed_in = self._current(request)
             if signed_in is None:
                 return self._ended(request)
             if path == TRAIL_PAGE:
                 return self._trail(request, signed_in.session, signed_in.credential)
+            if path == POLICIES_PAGE:
+                return self._policies.policies(request, signed_in.session, signed_in.credential)
             return self._admin.groups_and_roles(
                 path, request, signed_in.session, signed_in.credential
             )
@@ -165,6 +169,7 @@ class ConsoleFront:
             CREDENTIALS_PAGE,
             USERS_PAGE,
             USER_PAGE,
+            POLICY_PAGE,
             POLICY_EDITOR,
             REPORT_PAGE,
             SWITCH_ROLE_PAGE,
@@ -194,6 +199,8 @@ class ConsoleFront:
             return self._admin.users(request, session, credential, fields)
         if path == USER_PAGE:
             return self._user(request, session, credential, fields)
+        if path == POLICY_PAGE:
+            return self._policies.policy(request, session, credential, fields)
         if path == POLICY_EDITOR:
             return self._admin.policy_editor(request, session, credential, fields)
         if path == REPORT_PAGE:
