@@ -615,3 +615,27 @@ def test_without_list_users_the_users_page_shows_access_denied(
         "AccessDenied: User: arn:aws:iam::123456789012:user/kdoe is not authorized to "
         "perform: iam:ListUsers" in page.locator("#users").inner_text()
     )
+
+
+def test_signing_in_by_keyboard_on_a_phone_sized_screen(
+    console: Console, browser: BrowserContext
+) -> None:
+    page = browser.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(console.url)
+    # Labels name every field, and the form is done with the keyboard alone.
+    page.keyboard.press("Tab")
+    for _ in range(10):
+        if page.evaluate("document.activeElement.id") == "account":
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.type(ACCOUNT)
+    page.keyboard.press("Tab")
+    page.keyboard.type("kdoe")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    with page.expect_navigation(url=console.page_url):
+        page.keyboard.press("Enter")
+    # Nothing wider than the screen: wide tables scroll inside their own box.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    _shot(page, "19-phone")
