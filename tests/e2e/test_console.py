@@ -639,3 +639,37 @@ def test_signing_in_by_keyboard_on_a_phone_sized_screen(
     # Nothing wider than the screen: wide tables scroll inside their own box.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     _shot(page, "19-phone")
+
+
+def test_an_administrator_sets_a_users_password_and_creates_its_key(
+    console: Console, browser: BrowserContext
+) -> None:
+    iam = console.server.client("iam")
+    iam.create_user(UserName="hradmin")
+    iam.create_login_profile(UserName="hradmin", Password=PASSWORD)
+    iam.attach_user_policy(
+        UserName="hradmin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+    )
+    iam.create_user(UserName="starter")
+    page = browser.new_page()
+    _sign_in(page, console, "hradmin")
+    page.goto(f"{console.url}/user?name=starter")
+    page.get_by_role("button", name="Create access key for starter").click()
+    page.wait_for_load_state()
+    key_id = page.locator("#new-access-key-id").inner_text()
+    secret = page.locator("#new-secret-access-key").inner_text()
+    caller = console.server.client("sts", key_id=key_id, secret=secret).get_caller_identity()
+    assert caller["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/starter"
+    page.get_by_label("New console password").fill("short")
+    page.get_by_label("Retype it").fill("short")
+    page.get_by_role("button", name="Set console password").click()
+    page.wait_for_load_state()
+    assert "password" in page.locator("#problem").inner_text().lower()
+    page.get_by_label("New console password").fill("Starter-Passw0rd!")
+    page.get_by_label("Retype it").fill("Starter-Passw0rd!")
+    page.get_by_role("button", name="Set console password").click()
+    page.wait_for_load_state()
+    assert "The console password was set." in page.locator("#done").inner_text()
+    assert "must be changed at next sign-in" in page.locator("#password").inner_text()
+    profile = iam.get_login_profile(UserName="starter")["LoginProfile"]
+    assert profile["PasswordResetRequired"] is True

@@ -56,8 +56,17 @@ class UserPage:
         name = name.strip()[:128]
         call = AsUser(self._pipeline, request, credential, session)
         problem = done = None
+        new_key: dict[str, str] | None = None
         status = 200
-        if fields is not None:
+        if fields is not None and fields.get("action") == "create-access-key":
+            try:
+                made = call("CreateAccessKey", UserName=name)["AccessKey"]
+            except AwsError as error:
+                problem, status = error.message or error.code, 400
+            else:
+                new_key = {"id": made["AccessKeyId"], "secret": made["SecretAccessKey"]}
+                done = "Access key created. This is the only time its secret is shown."
+        elif fields is not None:
             try:
                 done = _act(call, name, fields)
             except AwsError as error:
@@ -85,6 +94,7 @@ class UserPage:
             created=when(user.data.get("CreateDate")) if user.data else "-",
             sections=sections,
             titles=_TITLES,
+            new_key=new_key,
         )
 
 
@@ -183,6 +193,21 @@ _TITLES = {
 }
 
 
+def _set_password(call: AsUser, name: str, fields: Mapping[str, str]) -> None:
+    """A console password for the user: CreateLoginProfile, or UpdateLoginProfile when
+    it has one; the account's password policy applies either way."""
+    password = fields.get("password", "")
+    if password != fields.get("confirm_password", ""):
+        raise ValueError("The passwords do not match. Nothing was changed.")
+    reset = "true" if fields.get("reset_required") else "false"
+    try:
+        call("GetLoginProfile", UserName=name)
+    except NoSuchEntity:
+        call("CreateLoginProfile", UserName=name, Password=password, PasswordResetRequired=reset)
+    else:
+        call("UpdateLoginProfile", UserName=name, Password=password, PasswordResetRequired=reset)
+
+
 def _act(call: AsUser, name: str, fields: Mapping[str, str]) -> str:
     """Run the posted action on user `name`; what it did, in words."""
     action = fields.get("action", "")
@@ -212,6 +237,7 @@ def _act(call: AsUser, name: str, fields: Mapping[str, str]) -> str:
             },
         ),
         "delete-user": lambda: call("DeleteUser", UserName=name),
+        "set-password": lambda: _set_password(call, name, fields),
     }
     run = one.get(action)
     if run is None:
@@ -219,4 +245,6 @@ def _act(call: AsUser, name: str, fields: Mapping[str, str]) -> str:
     run()
     if action == "delete-user":
         return "deleted"
+    if action == "set-password":
+        return "The console password was set."
     return "Done: " + action.replace("-", " ") + (f" {value}" if value and value != name else "")
