@@ -527,3 +527,43 @@ def test_https_git_credentials_and_signing_certificates(
     page.locator("#certificates").get_by_role("button", name=re.compile("^Delete")).click()
     page.wait_for_load_state()
     assert "No signing certificates." in page.locator("#certificates").inner_text()
+
+
+def test_signing_in_with_the_account_alias_and_an_expired_password(
+    console: Console, browser: BrowserContext, clock: ServerClock
+) -> None:
+    iam = console.server.client("iam")
+    _user(iam, "xdoe", ("SelfManage", GUIDE_COMBINED))
+    iam.create_account_alias(AccountAlias="console-corp")
+    try:
+        page = browser.new_page()
+        page.goto(console.url)
+        page.get_by_label("Account ID (12 digits) or account alias").fill("console-corp")
+        page.get_by_label("IAM user name").fill("xdoe")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        with page.expect_navigation(url=console.page_url):
+            page.get_by_role("button", name="Sign in").click()
+        browser.clear_cookies()
+
+        iam.update_account_password_policy(
+            MinimumPasswordLength=14,
+            RequireNumbers=True,
+            AllowUsersToChangePassword=True,
+            MaxPasswordAge=1,
+        )
+        clock.set_offset(2 * 86400)
+        try:
+            _sign_in(page, console, "xdoe")
+            assert "Your password has expired." in page.locator("[role=alert]").inner_text()
+            page.get_by_label("Current password").fill(PASSWORD)
+            page.get_by_label("New password", exact=True).fill("Renewed-Passw0rd-1")
+            page.get_by_label("Retype new password").fill("Renewed-Passw0rd-1")
+            with page.expect_navigation(url=console.page_url):
+                page.get_by_role("button", name="Confirm password change").click()
+        finally:
+            clock.set_offset(0)
+            iam.update_account_password_policy(
+                MinimumPasswordLength=14, RequireNumbers=True, AllowUsersToChangePassword=True
+            )
+    finally:
+        iam.delete_account_alias(AccountAlias="console-corp")
