@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -70,5 +71,12 @@ def test_the_wheel_serves_with_nothing_else(tmp_path: Path) -> None:
         read_only = iam.get_policy(PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
         assert read_only["Policy"]["DefaultVersionId"]
         assert server.client("sts").get_caller_identity()["Account"] == "123456789012"
+        # The console's templates and style sheet are package data of the wheel.
+        for path, expected in (
+            ("/console", "IAM user name"),
+            ("/console/static/console.css", "body"),
+        ):
+            with urllib.request.urlopen(f"{server.endpoint}{path}", timeout=30) as answer:  # noqa: S310
+                assert expected in answer.read().decode()
     finally:
         assert server.stop() == 0

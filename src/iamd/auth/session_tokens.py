@@ -50,6 +50,9 @@ class SessionKind(StrEnum):
     # AssumeRoot: the root user of a member account (the principal id is the account
     # id), restricted by the one root-task policy in `policy_arns`.
     ROOT = "root"
+    # A web console sign-in (http/console): the IAM user itself, with MFA when it signed
+    # in with a code. Never sealed into a token: the console keeps it server-side.
+    CONSOLE = "console"
 
 
 class InvalidSessionToken(ValueError):

@@ -1,4 +1,5 @@
-"""The ASGI application: health endpoint, password sign-in, and AWS API requests.
+"""The ASGI application: health endpoint, password sign-in, the web console, and AWS API
+requests.
 
 The pipeline is synchronous (SQLAlchemy Core) and runs on a bounded thread pool; the
 event loop only reads requests and writes responses. Whatever fails unexpectedly, here
@@ -18,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from iamd.http.connections import TLS_SCOPE_KEY
+from iamd.http.console.front import is_console_path
 from iamd.http.failures import UnexpectedFailures
 from iamd.http.identity_center import PATHS as IDENTITY_CENTER_PATHS
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
@@ -51,6 +53,7 @@ class IamdApp:
         failures: UnexpectedFailures,
         sign_in: ThreadedHandler | None = None,
         identity_center: ThreadedHandler | None = None,
+        console: ThreadedHandler | None = None,
         fail_path: str | None = None,
         oidc: OidcHandler | None = None,
         scim: ThreadedHandler | None = None,
@@ -61,6 +64,7 @@ class IamdApp:
         self._failures = failures
         self._sign_in = sign_in
         self._identity_center = identity_center
+        self._console = console
         self._oidc = oidc
         self._scim = scim
         # Tests only (hidden --test-fail-path): requests to this path fail before their
@@ -128,6 +132,7 @@ class IamdApp:
             (self._sign_in is not None and path == SIGN_IN_PATH)
             or (self._identity_center is not None and path in IDENTITY_CENTER_PATHS)
             or (self._scim is not None and is_scim_path(path))
+            or (self._console is not None and is_console_path(path))
         )
         # Decided before the request is built, so it is built once with its form (a
         # dataclasses.replace afterwards cost 2 % of a cached GetUser's time).
@@ -158,6 +163,9 @@ class IamdApp:
         elif self._scim is not None and is_scim_path(path):
             # SCIM provisioning (http/scim.py): every call reads the database.
             response = await loop.run_in_executor(self._executor, self._scim, request)
+        elif self._console is not None and is_console_path(path):
+            # The web console: pages that check passwords and run operations.
+            response = await loop.run_in_executor(self._executor, self._console, request)
         elif decoded is not None:
             if _runs_inline(decoded.action):
                 # Reads are answered from caches nearly always: handing them to a thread

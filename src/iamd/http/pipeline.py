@@ -10,11 +10,12 @@ id and answered as InternalFailure, never with a traceback or a secret.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -94,6 +95,16 @@ class HttpResponse:
     body: bytes
 
 
+@dataclass(slots=True)
+class _Call:
+    """What an authenticated call has got so far, for the trail and the metrics."""
+
+    # Metric labels: only the operation table's names, so no request adds a series.
+    known_operation: str = UNKNOWN
+    resource: str | None = None
+    pending: PendingWrite | None = None
+
+
 class AwsPipeline:
     def __init__(
         self,
@@ -130,16 +141,13 @@ class AwsPipeline:
         codec = self._default_codec
         operation = "-"
         principal = "-"
-        # Metric labels: only the operation table's names, so no request adds a series.
-        known_operation = UNKNOWN
         authenticated = False
         now = None
         signed = None
         credential: ResolvedCredential | None = None
         params: Params | None = None
         result: Result = None
-        resource: str | None = None
-        pending: PendingWrite | None = None
+        call = _Call()
         failure: AwsError | None = None
         verified: VerifiedIdentity | None = None
         try:
@@ -216,82 +224,20 @@ class AwsPipeline:
                 )
                 verified = anonymous_ctx.verified
                 result = self._call_anonymous(anonymous, operation, params, anonymous_ctx)
-                known_operation = operation
+                call.known_operation = operation
             else:
-                # The access advisor's record: a role session's use is its role's.
-                self._services.last_used.record_service(
-                    credential.caller.account_id,
-                    credential.caller.role_arn or credential.caller.arn,
-                    signing_name,
-                    operation,
+                result = self._run_authenticated(
+                    request,
+                    request_id,
                     now,
                     region,
+                    signing_name,
+                    codec,
+                    operation,
+                    params,
+                    credential,
+                    call,
                 )
-                service = codec.service_name
-                sessions.check_operation(credential.caller, service, operation)
-                found_spec = self._operations.get(service, operation)
-                if found_spec is not None:
-                    known_operation = operation
-                spec = found_spec or unimplemented_operation(service, operation)
-                # The caller's account (a role session's is its role's): one dictionary
-                # look-up, the account's services are built once.
-                ctx = CallContext(
-                    caller=credential.caller,
-                    services=self._services.in_account(credential.caller.account_id),
-                    request_id=request_id,
-                    region=region,
-                    source_ip=request.client_ip,
-                    credential=credential,
-                    user_agent=header(request.headers, b"user-agent"),
-                    secure_transport=request.secure,
-                    now=now,
-                    flush_trail=self._trail.flush if self._trail is not None else None,
-                )
-                if not (spec.always_allowed or spec.authorized_by_handler):
-                    resource = spec.resource(ctx, params)
-                    authorization = AuthorizationRequest(
-                        credential=credential,
-                        action=spec.action,
-                        resource=resource,
-                        source_ip=request.client_ip,
-                        user_agent=ctx.user_agent,
-                        secure_transport=request.secure,
-                        region=region,
-                        now=now,
-                        request_keys=request_condition_keys(
-                            ctx,
-                            spec.action,
-                            params,
-                            with_resource_tags=credential.policies.uses_resource_tags,
-                        ),
-                    )
-                    self._authorizer.authorize(authorization)
-                    for further in spec.also_on:
-                        self._authorizer.authorize(
-                            dataclasses.replace(authorization, resource=further(ctx, params))
-                        )
-                if self._trail is not None:
-                    pending = self._trail.begin(
-                        self._event(
-                            request,
-                            request_id,
-                            now,
-                            region,
-                            codec,
-                            operation,
-                            credential,
-                            params,
-                            resource,
-                        )
-                    )
-                try:
-                    if spec.costly:
-                        result = self._run_costly(spec, ctx, params)
-                    else:
-                        result = spec.handler(ctx, params)
-                finally:
-                    if pending is not None:
-                        TrailRecorder.release(pending)
             body = codec.serialize_result(operation, result, request_id)
             status = 200
             error_code = "-"
@@ -320,8 +266,8 @@ class AwsPipeline:
                 operation,
                 credential,
                 params,
-                resource,
-                pending,
+                call.resource,
+                call.pending,
                 result,
                 failure,
                 verified,
@@ -330,7 +276,7 @@ class AwsPipeline:
         if self._metrics is not None:
             self._metrics.requests.observe(
                 codec.service_name,
-                known_operation,
+                call.known_operation,
                 "ok" if status == 200 else error_code,
                 elapsed,
             )
@@ -352,6 +298,211 @@ class AwsPipeline:
             ],
             body,
         )
+
+    def run_as(
+        self,
+        request: HttpRequest,
+        credential: ResolvedCredential,
+        form: Mapping[str, str],
+        service: str = "iam",
+    ) -> Result:
+        """Run the operation `form` names (Query parameters, `Action` among them) of a
+        Query service (iam, sts) as the already authenticated `credential`: a web
+        page's action (http/console).
+
+        The same parsing, authorization, operation, audit record, metrics and access log
+        as a signed request; the outcome is the operation's result, or the AwsError it
+        ended with (InternalFailure for anything unexpected, logged once).
+        """
+        codec = self._codecs[service]
+        assert isinstance(codec, QueryCodec)
+        return self._run_as(
+            request, credential, codec, form.get("Action") or "-", codec.parse, form
+        )
+
+    def run_json_as(
+        self,
+        request: HttpRequest,
+        credential: ResolvedCredential,
+        service: str,
+        operation: str,
+        body: Mapping[str, Any],
+    ) -> Result:
+        """`run_as` for a JSON-protocol service (cloudtrail, codecommit...): `body` is
+        the operation's JSON request."""
+        codec = self._codecs[service]
+        assert isinstance(codec, JsonCodec)
+        target = f"{codec.target_prefix}.{operation}"
+        encoded = json.dumps(body).encode("utf-8")
+        return self._run_as(
+            request, credential, codec, operation, lambda _: codec.parse(target, encoded), {}
+        )
+
+    def _run_as(
+        self,
+        request: HttpRequest,
+        credential: ResolvedCredential,
+        codec: Codec,
+        operation: str,
+        parse: Callable[[Mapping[str, str]], tuple[str, Params]],
+        form: Mapping[str, str],
+    ) -> Result:
+        started = time.perf_counter()
+        request_id = self._services.ids.request_id()
+        now = self._services.clock.now()
+        call = _Call()
+        params: Params | None = None
+        result: Result = None
+        failure: AwsError | None = None
+        try:
+            operation, params = parse(form)
+            result = self._run_authenticated(
+                request,
+                request_id,
+                now,
+                self._region,
+                codec.service_name,
+                codec,
+                operation,
+                params,
+                credential,
+                call,
+            )
+        except AwsError as error:
+            failure = error
+        except Exception as exc:
+            _failures.exception(exc, "request %s failed (%s)", request_id, operation)
+            failure = InternalFailure()
+        if self._trail is not None:
+            self._finish_trail(
+                request,
+                request_id,
+                now,
+                None,
+                codec,
+                operation,
+                credential,
+                params,
+                call.resource,
+                call.pending,
+                result,
+                failure,
+                None,
+            )
+        elapsed = time.perf_counter() - started
+        error_code = "-" if failure is None else failure.code
+        if self._metrics is not None:
+            self._metrics.requests.observe(
+                codec.service_name,
+                call.known_operation,
+                "ok" if failure is None else error_code,
+                elapsed,
+            )
+        if self._access_log is not None:
+            self._access_log.record(
+                request_id,
+                request.client_ip,
+                operation,
+                credential.caller.arn,
+                200 if failure is None else failure.status,
+                error_code,
+                elapsed * 1000,
+            )
+        if failure is not None:
+            raise failure
+        return result
+
+    def _run_authenticated(
+        self,
+        request: HttpRequest,
+        request_id: str,
+        now: datetime,
+        region: str,
+        signing_name: str,
+        codec: Codec,
+        operation: str,
+        params: Params,
+        credential: ResolvedCredential,
+        call: _Call,
+    ) -> Result:
+        """An authenticated caller's operation: authorized, begun in the trail, run.
+
+        `call` gets the resource authorized against and the trail's pending write as
+        soon as they exist, so that the caller finishes the record however this ends.
+        """
+        # The access advisor's record: a role session's use is its role's.
+        self._services.last_used.record_service(
+            credential.caller.account_id,
+            credential.caller.role_arn or credential.caller.arn,
+            signing_name,
+            operation,
+            now,
+            region,
+        )
+        service = codec.service_name
+        sessions.check_operation(credential.caller, service, operation)
+        found_spec = self._operations.get(service, operation)
+        if found_spec is not None:
+            call.known_operation = operation
+        spec = found_spec or unimplemented_operation(service, operation)
+        # The caller's account (a role session's is its role's): one dictionary
+        # look-up, the account's services are built once.
+        ctx = CallContext(
+            caller=credential.caller,
+            services=self._services.in_account(credential.caller.account_id),
+            request_id=request_id,
+            region=region,
+            source_ip=request.client_ip,
+            credential=credential,
+            user_agent=header(request.headers, b"user-agent"),
+            secure_transport=request.secure,
+            now=now,
+            flush_trail=self._trail.flush if self._trail is not None else None,
+        )
+        if not (spec.always_allowed or spec.authorized_by_handler):
+            call.resource = spec.resource(ctx, params)
+            authorization = AuthorizationRequest(
+                credential=credential,
+                action=spec.action,
+                resource=call.resource,
+                source_ip=request.client_ip,
+                user_agent=ctx.user_agent,
+                secure_transport=request.secure,
+                region=region,
+                now=now,
+                request_keys=request_condition_keys(
+                    ctx,
+                    spec.action,
+                    params,
+                    with_resource_tags=credential.policies.uses_resource_tags,
+                ),
+            )
+            self._authorizer.authorize(authorization)
+            for further in spec.also_on:
+                self._authorizer.authorize(
+                    dataclasses.replace(authorization, resource=further(ctx, params))
+                )
+        if self._trail is not None:
+            call.pending = self._trail.begin(
+                self._event(
+                    request,
+                    request_id,
+                    now,
+                    region,
+                    codec,
+                    operation,
+                    credential,
+                    params,
+                    call.resource,
+                )
+            )
+        try:
+            if spec.costly:
+                return self._run_costly(spec, ctx, params)
+            return spec.handler(ctx, params)
+        finally:
+            if call.pending is not None:
+                TrailRecorder.release(call.pending)
 
     def _encoded(
         self, request: HttpRequest, credential: ResolvedCredential, error: AccessDenied
@@ -420,6 +571,9 @@ class AwsPipeline:
             tls_host=host if host else ("" if request.secure else None),
             tls=request.tls,
             api_version=codec.api_version if isinstance(codec, QueryCodec) else None,
+            from_console=caller is not None
+            and caller.session is not None
+            and caller.session.kind is SessionKind.CONSOLE,
         )
 
     def _finish_trail(

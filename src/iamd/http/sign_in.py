@@ -20,6 +20,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -84,7 +85,7 @@ class SignInEndpoint:
         else:
             try:
                 fields = _fields(request)
-                result = self._verify(fields)
+                result = self.verify(fields)
             except BadSignInRequest as bad:
                 status, payload, outcome = (
                     400,
@@ -114,8 +115,8 @@ class SignInEndpoint:
                     result.outcome.value,
                 )
                 principal = result.user_arn or "-"
-                if self._trail is not None and result.outcome is not Outcome.THROTTLED:
-                    self._record(request, request_id, fields, result)
+                if result.outcome is not Outcome.THROTTLED:
+                    self.record(request, request_id, fields, result)
         headers = [
             (b"content-type", b"application/json"),
             (b"cache-control", b"no-store"),
@@ -137,10 +138,20 @@ class SignInEndpoint:
             )
         return HttpResponse(status, headers, json.dumps(payload).encode())
 
-    def _record(
-        self, request: HttpRequest, request_id: str, fields: dict[str, str], result: SignInResult
+    def record(
+        self,
+        request: HttpRequest,
+        request_id: str,
+        fields: dict[str, str],
+        result: SignInResult,
+        *,
+        mfa_used: bool = False,
+        succeeded: bool | None = None,
     ) -> None:
-        assert self._trail is not None
+        """The attempt's ConsoleLogin event (nothing without a trail). The console
+        records a right password with a wrong MFA code as a failure (`succeeded`)."""
+        if self._trail is None:
+            return
         services = self._services.for_sign_in(fields["account"])
 
         def find_user(name: str) -> tuple[str, str] | None:
@@ -158,14 +169,17 @@ class SignInEndpoint:
                 header(request.headers, b"user-agent") or None,
                 request_id,
                 fields["userName"],
-                result.outcome is Outcome.SIGNED_IN,
+                result.outcome is Outcome.SIGNED_IN if succeeded is None else succeeded,
                 result.user_id,
                 result.user_arn,
                 find_user,
+                mfa_used,
             )
         )
 
-    def _verify(self, fields: dict[str, str]) -> SignInResult:
+    def verify(self, fields: dict[str, str]) -> SignInResult:
+        """Check one attempt (`account`, `userName`, `password`, maybe `newPassword`),
+        at most `max_concurrent` at a time: the web console's sign-in uses this too."""
         if not self._slots.acquire(blocking=False):
             return _busy()
         try:
@@ -228,6 +242,12 @@ def _fields(request: HttpRequest) -> dict[str, str]:
             raise BadSignInRequest("send application/json or application/x-www-form-urlencoded")
     except (ValueError, RecursionError):
         raise BadSignInRequest("the body cannot be read") from None
+    return checked_fields(raw)
+
+
+def checked_fields(raw: Mapping[str, Any]) -> dict[str, str]:
+    """The sign-in fields of `raw`, each a string IAM's constraints accept, or
+    BadSignInRequest naming the first that is not (never quoting its value)."""
     fields: dict[str, str] = {}
     for name, pattern, required in (
         ("account", _ACCOUNT, True),

@@ -131,6 +131,20 @@ class CredentialResolver:
             raise ExpiredToken()
         return resolved
 
+    def resolve_console(self, claims: SessionClaims) -> ResolvedCredential | None:
+        """The IAM user a console session (`SessionKind.CONSOLE`) acts as, with its
+        policies as they are now; None once the user (or its account) is gone. Cached
+        like any session, and dropped by the same writes."""
+        cache_key = (claims.access_key_id, _CONSOLE_CACHE_KEY)
+        resolved = self._sessions.get(cache_key)
+        if resolved is None or resolved.caller.session != claims:
+            generation = self._sessions.generation
+            resolved = self._load_session(claims)
+            if resolved is None:
+                return None
+            self._sessions.put(cache_key, resolved, generation)
+        return resolved
+
     def _load(self, access_key_id: str) -> ResolvedCredential | None:
         with self._tx.read() as repos:
             found = repos.access_keys.get_with_secret(access_key_id)
@@ -157,7 +171,7 @@ class CredentialResolver:
 
     def _load_session(self, claims: SessionClaims) -> ResolvedCredential | None:
         with self._tx.read() as repos:
-            if claims.kind is SessionKind.USER:
+            if claims.kind in (SessionKind.USER, SessionKind.CONSOLE):
                 resolved = self._load_user_session(repos, claims)
             elif claims.kind is SessionKind.FEDERATED:
                 resolved = self._load_federated_session(repos, claims)
@@ -284,6 +298,10 @@ class CredentialResolver:
         return _session_credential(
             claims, caller, caller.arn, (), PrincipalPolicies.of(identity, None)
         )
+
+
+# Console sessions are cached beside STS sessions, under no token's hash.
+_CONSOLE_CACHE_KEY = b"console"
 
 
 def with_organization(compiler: PolicyCompiler, resolved: ResolvedCredential) -> ResolvedCredential:

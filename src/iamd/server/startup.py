@@ -30,6 +30,7 @@ from iamd.http.connection_limits import (
     ConnectionLimits,
 )
 from iamd.http.connections import ConnectionGuard, IamdHttpProtocol
+from iamd.http.console.front import ConsoleFront
 from iamd.http.failures import UnexpectedFailures
 from iamd.http.git_http import GitHttp
 from iamd.http.identity_center import IdentityCenterFront
@@ -202,20 +203,22 @@ def _serve_on(
         trail=trail,
         region=settings.region,
     )
+    sign_in = SignInEndpoint(
+        services,
+        requests_log,
+        max_concurrent=settings.worker_threads // 2,
+        metrics=metrics,
+        trail=trail,
+    )
     app = IamdApp(
         pipeline,
         executor,
         inline_reads=database.is_sqlite,
         failures=UnexpectedFailures(services.ids.request_id, requests_log),
-        sign_in=SignInEndpoint(
-            services,
-            requests_log,
-            max_concurrent=settings.worker_threads // 2,
-            metrics=metrics,
-            trail=trail,
-        ).handle,
+        sign_in=sign_in.handle,
         identity_center=IdentityCenterFront(services, trail, settings.region),
         scim=ScimFront(services, trail, settings.region),
+        console=ConsoleFront(services, sign_in, pipeline),
         fail_path=settings.test_fail_path,
         oidc=OidcIssuerEndpoint(
             services, executor, max_concurrent=settings.worker_threads // 2

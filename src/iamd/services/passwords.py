@@ -204,6 +204,12 @@ class PasswordService:
 
     # -- shared with sign-in ---------------------------------------------------------------
 
+    def has_login_profile(self, user_id: str) -> bool:
+        """Whether the user may still sign in to the console: a console session ends
+        when its user's password is deleted (http/console/front.py)."""
+        with self._tx.read() as repos:
+            return repos.login_profiles.get(user_id) is not None
+
     def user_password(self, user_name: str) -> UserPassword | None:
         # The same two queries whether or not the user exists: sign-in's timing must not
         # tell (the login profile of a user id nobody has is looked up for a missing one).

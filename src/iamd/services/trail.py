@@ -519,6 +519,9 @@ class RequestEvent:
     params: Any = None
     result: Any = None
     resource_arn: str | None = None
+    # A web console page's call (http/console): CloudTrail's
+    # "sessionCredentialFromConsole": "true".
+    from_console: bool = False
 
     def keeps_response(self) -> bool:
         """CloudTrail leaves a read's response out (and every failed request's)."""
@@ -591,6 +594,8 @@ class RequestEvent:
                 details["tlsVersion"], details["cipherSuite"] = self.tls
             details["clientProvidedHostHeader"] = self.tls_host
             record["tlsDetails"] = details
+        if self.from_console:
+            record["sessionCredentialFromConsole"] = "true"
         return record
 
     def record_text(

@@ -1205,3 +1205,43 @@ Index(
     outbound_signing_keys.c.algorithm,
     outbound_signing_keys.c.retires,
 )
+
+# --- The web console's sessions (migration 0030) -----------------------------------------
+# A session is known by the SHA-256 of the random id its cookie holds, never the id.
+# Times are epoch seconds. A sign-in waiting for its MFA code is a pending row, known the
+# same way by its ticket, counting the codes tried.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", LargeBinary(32), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("user_name", String(64), nullable=False),
+    Column("access_key_id", String(32), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("issued", BigInteger, nullable=False),
+    Column("expires", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+    Column("mfa_authenticated", BigInteger, nullable=True),
+    # Switch role: the role session the console acts as (its STS session token, which
+    # holds its secret sealed by the secret box), with the banner's label and colour.
+    Column("role_access_key_id", String(32), nullable=True),
+    Column("role_session_token", Text, nullable=True),
+    Column("role_arn", String(2048), nullable=True),
+    Column("role_label", String(64), nullable=True),
+    Column("role_color", String(16), nullable=True),
+)
+Index("ix_console_sessions_expires", console_sessions.c.expires)
+console_pending_sign_ins = Table(
+    "console_pending_sign_ins",
+    metadata,
+    Column("ticket_hash", LargeBinary(32), primary_key=True),
+    Column("account", String(64), nullable=False),
+    Column("account_id", String(12), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("user_name", String(64), nullable=False),
+    Column("user_arn", String(2048), nullable=False),
+    Column("started", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False),
+)
+Index("ix_console_pending_sign_ins_started", console_pending_sign_ins.c.started)

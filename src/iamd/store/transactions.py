@@ -20,6 +20,7 @@ from iamd.store.schema import group_inline_policies, role_inline_policies, user_
 from iamd.store.sql import changes
 from iamd.store.sql.access_keys import AccessKeyRepository
 from iamd.store.sql.account import AccountRepository
+from iamd.store.sql.console_sessions import ConsoleSessionRepository
 from iamd.store.sql.credential_reports import CredentialReportRepository
 from iamd.store.sql.groups import GroupRepository
 from iamd.store.sql.identity_center import IdentityCenterRepository
@@ -152,6 +153,10 @@ class Repositories:
     @cached_property
     def repositories(self) -> RepositoryRepository:
         return RepositoryRepository(self.conn, self._account_id)
+
+    @cached_property
+    def console_sessions(self) -> ConsoleSessionRepository:
+        return ConsoleSessionRepository(self.conn)
 
     @cached_property
     def credential_reports(self) -> CredentialReportRepository:
