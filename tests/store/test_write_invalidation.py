@@ -112,11 +112,8 @@ def test_an_unreadable_statement_a_failed_write_and_another_nodes_change_drop_al
 
 def test_the_watcher_sees_only_the_other_nodes_writes(tx: Transactions, path: Path) -> None:
     def others() -> int:
-        def counter() -> int:
-            with tx.database.read() as conn:
-                return changes.total(conn)
-
-        own, total = tx.own_commits_and(counter)
+        with tx.database.read() as conn:
+            own, total = tx.own_commits_and(lambda: changes.total(conn))
         return total - own
 
     before = others()

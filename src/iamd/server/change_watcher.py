@@ -37,12 +37,11 @@ class ChangeWatcher:
 
     def _others_writes(self) -> int:
         tx = self._services.tx
-
-        def counter() -> int:
-            with tx.database.read() as conn:
-                return changes.total(conn)
-
-        own, total = tx.own_commits_and(counter)
+        # The connection first: the commits that wait while the counter is read may
+        # hold every other connection of the pool. (The read's snapshot is taken by
+        # its first statement, after the wait.)
+        with tx.database.read() as conn:
+            own, total = tx.own_commits_and(lambda: changes.total(conn))
         return total - own
 
     def stop(self) -> None:

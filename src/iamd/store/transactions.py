@@ -231,14 +231,18 @@ class _CommitGate:
                 self._turn.notify_all()
 
     def read(self, counter: Callable[[], int]) -> tuple[int, int]:
-        """(own commits, `counter()`), with no commit between the two."""
+        """(own commits, `counter()`), with no commit between the two. `counter` must
+        not wait for a writer (the caller holds its connection already): commits wait
+        here until it returns."""
         with self._turn:
             self._closed = True
-            try:
-                while self._active:
-                    self._turn.wait()
-                return self.committed, counter()
-            finally:
+            while self._active:
+                self._turn.wait()
+            committed = self.committed
+        try:
+            return committed, counter()
+        finally:
+            with self._turn:
                 self._closed = False
                 self._turn.notify_all()
 
@@ -302,7 +306,8 @@ class Transactions:
         """How many signalled writes (change counter bumps) this process has committed,
         and `counter()` (the change counter's reading) taken with no commit between: the
         change watcher takes the first from the second's moves, and what is left is the
-        other nodes' (and processes') writes."""
+        other nodes' (and processes') writes. `counter` reads on a connection taken
+        before the call: commits wait meanwhile, and they may hold every pooled one."""
         return self._commits.read(counter)
 
     def drop_caches(self) -> None:
