@@ -10,6 +10,7 @@ a provider can be created for.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -46,7 +47,9 @@ from tests.support.oidc_provider import (
 )
 from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, free_port, start_server
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web-identity")]
+# One world per module and worker; each test sets up what it needs itself, so the tests
+# hold in any order and on any worker.
+pytestmark = pytest.mark.slow
 
 MAIN = "repo:octo-org/app:ref:refs/heads/main"
 DEV = "repo:octo-org/app:ref:refs/heads/dev"
@@ -581,25 +584,46 @@ def test_the_trail_records_a_web_identity_user(world: World) -> None:
     assert refused not in json.dumps(denied[0])
 
 
-def test_iamds_own_token_is_accepted(world: World) -> None:
+def _trusting_iamd(world: World) -> tuple[str, str, str]:
+    """This account trusting its own iamd issuer: outbound federation enabled, a provider
+    for it with the audience https://workloads.example.com, and the role `from-iamd` for
+    the administrator's tokens, each made unless there already (another test of the
+    module may have made them on this worker). (issuer, provider ARN, a token's subject)"""
     iam = world.server.client("iam")
-    issuer = iam.enable_outbound_web_identity_federation()["IssuerIdentifier"]
+    try:
+        issuer: str = iam.get_outbound_web_identity_federation_info()["IssuerIdentifier"]
+    except iam.exceptions.FeatureDisabledException:
+        issuer = iam.enable_outbound_web_identity_federation()["IssuerIdentifier"]
+    token = world.server.client("sts").get_web_identity_token(
+        Audience=["https://workloads.example.com"], SigningAlgorithm="ES384"
+    )["WebIdentityToken"]
+    subject = str(claims_of(token)["sub"])
+    host = issuer.removeprefix("https://")
+    try:
+        arn: str = iam.create_open_id_connect_provider(
+            Url=issuer, ClientIDList=["https://workloads.example.com"]
+        )["OpenIDConnectProviderArn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        listed = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+        arn = next(p["Arn"] for p in listed if p["Arn"].endswith(f"oidc-provider/{host}"))
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_role(
+            RoleName="from-iamd",
+            AssumeRolePolicyDocument=_trust(
+                arn, {"StringEquals": {f"{host}:sub": subject}}, ["sts:AssumeRoleWithWebIdentity"]
+            ),
+        )
+    return issuer, arn, subject
+
+
+def test_iamds_own_token_is_accepted(world: World) -> None:
+    issuer, arn, subject = _trusting_iamd(world)
     assert issuer.startswith(world.server.endpoint + "/oidc/")
     sts = world.server.client("sts")
     token = sts.get_web_identity_token(
         Audience=["https://workloads.example.com"], SigningAlgorithm="ES384"
     )["WebIdentityToken"]
-    subject = claims_of(token)["sub"]
-    arn = iam.create_open_id_connect_provider(
-        Url=issuer, ClientIDList=["https://workloads.example.com"]
-    )["OpenIDConnectProviderArn"]
-    host = issuer.removeprefix("https://")
-    iam.create_role(
-        RoleName="from-iamd",
-        AssumeRolePolicyDocument=_trust(
-            arn, {"StringEquals": {f"{host}:sub": subject}}, ["sts:AssumeRoleWithWebIdentity"]
-        ),
-    )
+    assert claims_of(token)["sub"] == subject
     response = world.assume(token, role="from-iamd")
     assert response["SubjectFromWebIdentityToken"] == subject
     assert response["Provider"] == arn
@@ -619,9 +643,8 @@ def test_iamds_own_token_is_accepted(world: World) -> None:
 
 def test_a_role_of_another_account_trusts_a_principal_of_this_one(world: World) -> None:
     """Outbound federation between accounts: account B's role trusts tokens iamd issues
-    to account A's administrator (the issuer enabled by the test above)."""
-    iam = world.server.client("iam")
-    issuer = iam.get_outbound_web_identity_federation_info()["IssuerIdentifier"]
+    to account A's administrator."""
+    issuer, _, _ = _trusting_iamd(world)
     organizations = world.server.client("organizations")
     organizations.create_organization(FeatureSet="ALL")
     request_id = organizations.create_account(Email="b@example.com", AccountName="team-b")[
