@@ -181,6 +181,15 @@ def test_device_login_then_boto3_uses_the_sso_profile(directory: Directory, tmp_
         device["verificationUri"], {**form, "password": one_time, "csrf": _csrf(page)}
     )
     assert (status, "new_password" in page) == (403, True)
+    # A new password the rules refuse: the page says so and asks again (not an API error).
+    status, page, headers = browser.post(
+        device["verificationUri"],
+        {**form, "password": one_time, "new_password": one_time, "csrf": _csrf(page)},
+    )
+    assert status == 400
+    assert headers["content-type"].startswith("text/html")
+    assert "The new password must differ from the one-time password." in page
+    assert 'name="new_password"' in page
     status, page, _ = browser.post(
         device["verificationUri"],
         {**form, "password": one_time, "new_password": "Correct-Horse-42", "csrf": _csrf(page)},

@@ -19,7 +19,6 @@ import html
 import json
 import logging
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -45,6 +44,7 @@ from iamd.http.sso_pages import (
     page_response,
     secure_cookies,
 )
+from iamd.http.sso_password_step import PasswordRefused, check_password, sign_in_name
 from iamd.http.sso_portal_page import PORTAL_PAGE, PortalPage
 from iamd.http.sso_trail import SsoTrail
 from iamd.protocol.form import header
@@ -294,31 +294,27 @@ class IdentityCenterFront:
         redirect = self._external.device(instance, user_code)
         if redirect is not None:
             return redirect
-        user_name = fields.get("username", "")[:128]
-        outcome = self._services.sso_portal.sign_in(
-            instance,
-            user_name,
-            fields.get("password", "")[:128],
-            fields.get("new_password") or None,
-        )
-        if isinstance(outcome, datetime):
-            return self._form(user_code, "Too many attempts; try again later.", 429)
         login_to = f"{base_url(request)}{DEVICE_PAGE}"
         approved = fields.get("decision") == "allow"
-        if outcome is None or outcome.must_change_password or not approved:
-            self._trail.password_checked(request, instance, user_name, outcome, login_to)
-        if outcome is None:
-            return self._form(user_code, "Incorrect user name or password.", 401)
-        if outcome.must_change_password:
-            return self._form(
-                user_code, "Choose a new password to replace your one-time password.", 403, True
-            )
+        # A denial signs no one in: its password check is recorded here (an approval's
+        # by the MFA step or the sign-in that follows).
+        outcome = check_password(
+            self._services,
+            self._trail,
+            request,
+            instance,
+            fields,
+            login_to,
+            record_success=not approved,
+        )
+        if isinstance(outcome, PasswordRefused):
+            return self._form(user_code, outcome.message, outcome.status, outcome.ask_new_password)
         if approved:
             # Only an approval signs the user in: that is what MFA guards.
             step = self._mfa.after_password(
                 request,
                 outcome,
-                user_name,
+                sign_in_name(fields),
                 "device",
                 {"user_code": user_code},
                 login_to,

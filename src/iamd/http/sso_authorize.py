@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-from iamd.errors import ValidationError
 from iamd.http.pipeline import HttpRequest, HttpResponse
 from iamd.http.sso_mfa_step import MfaStep, message_of, refusal
 from iamd.http.sso_pages import base_url, csrf_ok, form_fields, form_page, page_response
+from iamd.http.sso_password_step import PasswordRefused, check_password, sign_in_name
 from iamd.http.sso_trail import SsoTrail
 from iamd.services.container import Services
 from iamd.services.sso_mfa import Refused
@@ -114,32 +113,19 @@ class AuthorizePage:
     ) -> HttpResponse:
         if not csrf_ok(request, dict(fields)):
             return self._sign_in_form(checked, "The form expired; please try again.", 403)
-        user_name = fields.get("username", "")[:128]
-        try:
-            outcome = self._services.sso_portal.sign_in(
-                checked.instance,
-                user_name,
-                fields.get("password", "")[:128],
-                fields.get("new_password") or None,
-            )
-        except ValidationError as invalid:
-            return self._sign_in_form(checked, invalid.message, 400, True)
-        if isinstance(outcome, datetime):
-            return self._sign_in_form(checked, "Too many attempts; try again later.", 429)
         login_to = f"{base_url(request)}{AUTHORIZE_PAGE}"
-        if outcome is None or outcome.must_change_password:
-            self._trail.password_checked(request, checked.instance, user_name, outcome, login_to)
-        if outcome is None:
-            return self._sign_in_form(checked, "Incorrect user name or password.", 401)
-        if outcome.must_change_password:
+        outcome = check_password(
+            self._services, self._trail, request, checked.instance, fields, login_to
+        )
+        if isinstance(outcome, PasswordRefused):
             return self._sign_in_form(
-                checked, "Choose a new password to replace your one-time password.", 403, True
+                checked, outcome.message, outcome.status, outcome.ask_new_password
             )
         # The request as checked; after the code it is checked again from this copy.
         context = {name: fields.get(name, "")[:_MAX_FIELD] for name in _REQUEST_FIELDS}
         context["scopes"] = " ".join(checked.scopes)
         step = self._mfa.after_password(
-            request, outcome, user_name, "authorize", context, login_to, AUTHORIZE_PAGE
+            request, outcome, sign_in_name(fields), "authorize", context, login_to, AUTHORIZE_PAGE
         )
         if step is not None:
             return step

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from urllib.parse import quote
 
 from iamd.errors import AwsError
 from iamd.http.pipeline import HttpRequest, HttpResponse
 from iamd.http.sso_mfa_step import MfaStep, message_of, refusal
 from iamd.http.sso_pages import base_url, cookie_value, csrf_ok, form_page, page_response
+from iamd.http.sso_password_step import PasswordRefused, check_password, sign_in_name
 from iamd.http.sso_trail import SsoTrail
 from iamd.model.identity_center import Instance
 from iamd.services.container import Services
@@ -156,29 +156,14 @@ class PortalPage:
         instance = self._instance(store)
         if instance is None:
             return self._sign_in_or_ask(store, None)
-        user_name = fields.get("username", "")[:128]
-        try:
-            outcome = self._services.sso_portal.sign_in(
-                instance,
-                user_name,
-                fields.get("password", "")[:128],
-                fields.get("new_password") or None,
-            )
-        except AwsError as invalid:
-            return self._sign_in_or_ask(store, invalid.message, 400, True)
-        if isinstance(outcome, datetime):
-            return self._sign_in_or_ask(store, "Too many attempts; try again later.", 429)
         login_to = f"{base_url(request)}{PORTAL_PAGE}"
-        if outcome is None or outcome.must_change_password:
-            self._trail.password_checked(request, instance, user_name, outcome, login_to)
-        if outcome is None:
-            return self._sign_in_or_ask(store, "Incorrect user name or password.", 401)
-        if outcome.must_change_password:
+        outcome = check_password(self._services, self._trail, request, instance, fields, login_to)
+        if isinstance(outcome, PasswordRefused):
             return self._sign_in_or_ask(
-                store, "Choose a new password to replace your one-time password.", 403, True
+                store, outcome.message, outcome.status, outcome.ask_new_password
             )
         step = self._mfa.after_password(
-            request, outcome, user_name, "portal", {}, login_to, PORTAL_PAGE
+            request, outcome, sign_in_name(fields), "portal", {}, login_to, PORTAL_PAGE
         )
         if step is not None:
             return step
