@@ -97,6 +97,50 @@ def identity_center_event(
     )
 
 
+def _store_user(instance: Instance, user_id: str, user_name: str | None) -> dict[str, Any]:
+    """A sign-in step's userIdentity: the store user, with no credential yet (the
+    sign-in is what leads to one)."""
+    named = PortalUser(
+        instance.owner_account_id, instance.identity_store_id, user_id, user_name, ""
+    ).identity()
+    del named["credentialId"]
+    if user_name is not None:
+        named["userName"] = user_name
+    return named
+
+
+def _sign_in_step(
+    instance: Instance,
+    request: RequestFacts,
+    workflow: str,
+    name: str,
+    outcome: str,
+    extra: dict[str, Any],
+    identity: dict[str, Any] | None,
+    username: str | None,
+) -> RequestEvent:
+    """One step of a sign-in (`signin.amazonaws.com`, an AwsServiceEvent)."""
+    return RequestEvent(
+        account_id=instance.owner_account_id,
+        event_time=request.when,
+        event_source=EVENT_SOURCES["signin"],
+        event_name=name,
+        region=request.region,
+        source_ip=request.source_ip,
+        user_agent=request.user_agent,
+        request_id=request.request_id,
+        identity=identity,
+        username=username,
+        access_key_id=None,
+        read_only=False,
+        event_type="AwsServiceEvent",
+        additional_event_data={"AuthWorkflowID": workflow, **extra},
+        service_event_details={name: outcome},
+        tls_host=request.tls_host,
+        tls=request.tls,
+    )
+
+
 def sign_in_events(
     instance: Instance,
     user_name: str,
@@ -116,34 +160,12 @@ def sign_in_events(
     timing does not tell); otherwise the name is masked as for a console sign-in, so a
     password typed into the name box never reaches the trail."""
     account = instance.owner_account_id
-    workflow = workflow or str(uuid.uuid4())
-
-    def known(found_id: str) -> dict[str, Any]:
-        # No credential yet: the sign-in is what leads to one.
-        identity = PortalUser(account, instance.identity_store_id, found_id, user_name, "")
-        named = identity.identity()
-        del named["credentialId"]
-        return {**named, "userName": user_name}
+    steps = workflow or str(uuid.uuid4())
 
     def event(name: str, outcome: str, extra: dict[str, Any]) -> RequestEvent:
-        return RequestEvent(
-            account_id=account,
-            event_time=request.when,
-            event_source=EVENT_SOURCES["signin"],
-            event_name=name,
-            region=request.region,
-            source_ip=request.source_ip,
-            user_agent=request.user_agent,
-            request_id=request.request_id,
-            identity=known(user_id) if user_id else None,
-            username=user_name if user_id else None,
-            access_key_id=None,
-            read_only=False,
-            event_type="AwsServiceEvent",
-            additional_event_data={"AuthWorkflowID": workflow, **extra},
-            service_event_details={name: outcome},
-            tls_host=request.tls_host,
-            tls=request.tls,
+        identity = _store_user(instance, user_id, user_name) if user_id else None
+        return _sign_in_step(
+            instance, request, steps, name, outcome, extra, identity, user_name if user_id else None
         )
 
     verification = event(
@@ -174,7 +196,7 @@ def sign_in_events(
             }
             failed.username = HIDDEN_USER_NAME
         else:
-            failed.identity = known(found)
+            failed.identity = _store_user(instance, found, user_name)
             failed.username = user_name
 
     verification.resolve = resolve
@@ -194,33 +216,10 @@ def mfa_events(
     """The MFA step's events: CredentialVerification with CredentialType TOTP, and on a
     right code the UserAuthentication that signs the user in (MFAUsed "Yes", the field
     console sign-ins carry), in the password step's AuthWorkflowID."""
-    account = instance.owner_account_id
-    identity = PortalUser(account, instance.identity_store_id, user_id, user_name, "")
-    named = identity.identity()
-    del named["credentialId"]
-    if user_name is not None:
-        named["userName"] = user_name
 
     def event(name: str, outcome: str, extra: dict[str, Any]) -> RequestEvent:
-        return RequestEvent(
-            account_id=account,
-            event_time=request.when,
-            event_source=EVENT_SOURCES["signin"],
-            event_name=name,
-            region=request.region,
-            source_ip=request.source_ip,
-            user_agent=request.user_agent,
-            request_id=request.request_id,
-            identity=dict(named),
-            username=user_name,
-            access_key_id=None,
-            read_only=False,
-            event_type="AwsServiceEvent",
-            additional_event_data={"AuthWorkflowID": workflow, **extra},
-            service_event_details={name: outcome},
-            tls_host=request.tls_host,
-            tls=request.tls,
-        )
+        identity = _store_user(instance, user_id, user_name)
+        return _sign_in_step(instance, request, workflow, name, outcome, extra, identity, user_name)
 
     verification = event(
         "CredentialVerification", "Success" if success else "Failure", {"CredentialType": "TOTP"}
