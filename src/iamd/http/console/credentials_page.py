@@ -45,25 +45,50 @@ class CredentialsPage:
     def __init__(self, services: Services, pipeline: AwsPipeline) -> None:
         self._services = services
         self._pipeline = pipeline
-        self._actions: dict[str, Callable[[AsUser, dict[str, str], Notice], None]] = {
+        self._actions: dict[str, Action] = {
             "change-password": _change_password,
             "create-access-key": _create_access_key,
-            "update-access-key": _update_access_key,
-            "delete-access-key": _delete_access_key,
+            "update-access-key": _status_change(
+                "UpdateAccessKey",
+                "AccessKeyId",
+                "Access key {id} is now {status}.",
+                of_user=False,
+            ),
+            "delete-access-key": _deletion(
+                "DeleteAccessKey", "AccessKeyId", "Access key {id} was deleted.", of_user=False
+            ),
             "upload-ssh-key": _upload_ssh_key,
-            "update-ssh-key": _update_ssh_key,
-            "delete-ssh-key": _delete_ssh_key,
+            "update-ssh-key": _status_change(
+                "UpdateSSHPublicKey", "SSHPublicKeyId", "SSH public key {id} is now {status}."
+            ),
+            "delete-ssh-key": _deletion(
+                "DeleteSSHPublicKey", "SSHPublicKeyId", "SSH public key {id} was deleted."
+            ),
             "create-mfa": _create_mfa,
             "enable-mfa": _enable_mfa,
             "resync-mfa": _resync_mfa,
             "remove-mfa": _remove_mfa,
             "create-git-credential": _create_git_credential,
             "reset-git-credential": _reset_git_credential,
-            "update-git-credential": _update_git_credential,
-            "delete-git-credential": _delete_git_credential,
+            "update-git-credential": _status_change(
+                "UpdateServiceSpecificCredential",
+                "ServiceSpecificCredentialId",
+                "The HTTPS Git credentials are now {status}.",
+            ),
+            "delete-git-credential": _deletion(
+                "DeleteServiceSpecificCredential",
+                "ServiceSpecificCredentialId",
+                "The HTTPS Git credentials were deleted.",
+            ),
             "upload-certificate": _upload_certificate,
-            "update-certificate": _update_certificate,
-            "delete-certificate": _delete_certificate,
+            "update-certificate": _status_change(
+                "UpdateSigningCertificate",
+                "CertificateId",
+                "The signing certificate is now {status}.",
+            ),
+            "delete-certificate": _deletion(
+                "DeleteSigningCertificate", "CertificateId", "The signing certificate was deleted."
+            ),
         }
 
     def show(
@@ -252,6 +277,38 @@ def _status(fields: Mapping[str, str]) -> str:
     return _field(fields, "status", 16)
 
 
+Action = Callable[[AsUser, dict[str, str], Notice], None]
+
+
+def _owned(call: AsUser, of_user: bool) -> dict[str, str]:
+    # The access-key operations name no user: the caller's own keys.
+    return {"UserName": call.user_name} if of_user else {}
+
+
+def _status_change(operation: str, id_param: str, done: str, *, of_user: bool = True) -> Action:
+    """Activate or deactivate one of the user's credentials; `done` has `{id}` and
+    `{status}` slots."""
+
+    def act(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
+        item_id = _field(fields, "id", 128)
+        status = _status(fields)
+        call(operation, **_owned(call, of_user), **{id_param: item_id}, Status=status)
+        notice.done = done.format(id=item_id, status=status.lower())
+
+    return act
+
+
+def _deletion(operation: str, id_param: str, done: str, *, of_user: bool = True) -> Action:
+    """Delete one of the user's credentials; `done` has an `{id}` slot."""
+
+    def act(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
+        item_id = _field(fields, "id", 128)
+        call(operation, **_owned(call, of_user), **{id_param: item_id})
+        notice.done = done.format(id=item_id)
+
+    return act
+
+
 def _change_password(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
     new = fields.get("new_password", "")
     if new != fields.get("confirm_password", ""):
@@ -273,19 +330,6 @@ def _create_access_key(call: AsUser, _fields: dict[str, str], notice: Notice) ->
     notice.done = "Access key created. This is the only time the secret access key is shown."
 
 
-def _update_access_key(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
-    key_id = _field(fields, "id", 128)
-    status = _status(fields)
-    call("UpdateAccessKey", AccessKeyId=key_id, Status=status)
-    notice.done = f"Access key {key_id} is now {status.lower()}."
-
-
-def _delete_access_key(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
-    key_id = _field(fields, "id", 128)
-    call("DeleteAccessKey", AccessKeyId=key_id)
-    notice.done = f"Access key {key_id} was deleted."
-
-
 def _upload_ssh_key(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
     body = fields.get("key_file", "").strip() or fields.get("key_text", "").strip()
     if not body:
@@ -294,19 +338,6 @@ def _upload_ssh_key(call: AsUser, fields: dict[str, str], notice: Notice) -> Non
     key = call("UploadSSHPublicKey", UserName=call.user_name, SSHPublicKeyBody=body)
     key_id = key["SSHPublicKey"]["SSHPublicKeyId"]
     notice.done = f"SSH public key uploaded. Its SSH key ID, your SSH user name, is {key_id}."
-
-
-def _update_ssh_key(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
-    key_id = _field(fields, "id", 128)
-    status = _status(fields)
-    call("UpdateSSHPublicKey", UserName=call.user_name, SSHPublicKeyId=key_id, Status=status)
-    notice.done = f"SSH public key {key_id} is now {status.lower()}."
-
-
-def _delete_ssh_key(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
-    key_id = _field(fields, "id", 128)
-    call("DeleteSSHPublicKey", UserName=call.user_name, SSHPublicKeyId=key_id)
-    notice.done = f"SSH public key {key_id} was deleted."
 
 
 def _create_mfa(call: AsUser, _fields: dict[str, str], notice: Notice) -> None:
@@ -385,26 +416,6 @@ def _reset_git_credential(call: AsUser, fields: dict[str, str], notice: Notice) 
     notice.done = "A new password was generated. This is the only time it is shown."
 
 
-def _update_git_credential(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
-    status = _status(fields)
-    call(
-        "UpdateServiceSpecificCredential",
-        UserName=call.user_name,
-        ServiceSpecificCredentialId=_field(fields, "id", 128),
-        Status=status,
-    )
-    notice.done = f"The HTTPS Git credentials are now {status.lower()}."
-
-
-def _delete_git_credential(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
-    call(
-        "DeleteServiceSpecificCredential",
-        UserName=call.user_name,
-        ServiceSpecificCredentialId=_field(fields, "id", 128),
-    )
-    notice.done = "The HTTPS Git credentials were deleted."
-
-
 def _upload_certificate(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
     body = fields.get("certificate_file", "").strip() or fields.get("certificate", "").strip()
     if not body:
@@ -412,23 +423,3 @@ def _upload_certificate(call: AsUser, fields: dict[str, str], notice: Notice) ->
         return
     made = call("UploadSigningCertificate", UserName=call.user_name, CertificateBody=body)
     notice.done = f"Signing certificate {made['Certificate']['CertificateId']} uploaded."
-
-
-def _update_certificate(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
-    status = _status(fields)
-    call(
-        "UpdateSigningCertificate",
-        UserName=call.user_name,
-        CertificateId=_field(fields, "id", 128),
-        Status=status,
-    )
-    notice.done = f"The signing certificate is now {status.lower()}."
-
-
-def _delete_certificate(call: AsUser, fields: dict[str, str], notice: Notice) -> None:
-    call(
-        "DeleteSigningCertificate",
-        UserName=call.user_name,
-        CertificateId=_field(fields, "id", 128),
-    )
-    notice.done = "The signing certificate was deleted."
