@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from tests.support.identity_center import (
     SsoUser,
     provision_sso_user,
     set_one_time_password,
+    sso_client_env,
     sso_session_profile,
 )
 from tests.support.live_command import LiveCommand
@@ -70,14 +70,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             "region = us-east-1\n"
             "\n[profile plain]\nregion = us-east-1\n"
         )
-        env = {
-            "HOME": str(home),
-            "AWS_CONFIG_FILE": str(config),
-            "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-credentials"),
-            "AWS_ENDPOINT_URL": server.endpoint,
-            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-            "LANG": os.environ.get("LANG", "C.UTF-8"),
-        }
+        env = sso_client_env(home, config, server.endpoint, with_python=True)
         yield Setup(server, user, home, env)
     finally:
         server.stop()

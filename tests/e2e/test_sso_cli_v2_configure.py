@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import configparser
 import json
-import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ import pexpect
 import pytest
 from tests.support.aws_cli_v2 import aws_cli_v2
 from tests.support.browser import chromium
-from tests.support.identity_center import SsoUser, provision_sso_user
+from tests.support.identity_center import SsoUser, provision_sso_user, sso_client_env
 from tests.support.servers import RunningServer, start_server
 from tests.support.sso_sign_in import sign_in_on_page
 
@@ -46,12 +45,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         user = provision_sso_user(server)
         config = home / "config"  # none yet: the wizard writes it
         env = {
-            "HOME": str(home),
-            "AWS_CONFIG_FILE": str(config),
-            "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-credentials"),
-            "AWS_ENDPOINT_URL": server.endpoint,
-            "PATH": "/usr/bin:/bin",
-            "LANG": os.environ.get("LANG", "C.UTF-8"),
+            **sso_client_env(home, config, server.endpoint),
             # A plain terminal: the wizard's prompts without cursor queries.
             "TERM": "dumb",
         }

@@ -8,7 +8,6 @@ Only configuration points the CLI at iamd: the profile and AWS_ENDPOINT_URL."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import pytest
 from playwright.sync_api import BrowserContext
 from tests.support.aws_cli_v2 import aws_cli_v2
 from tests.support.browser import chromium
-from tests.support.identity_center import provision_sso_user, sso_session_profile
+from tests.support.identity_center import provision_sso_user, sso_client_env, sso_session_profile
 from tests.support.live_command import LiveCommand
 from tests.support.servers import RunningServer, start_server
 from tests.support.sso_sign_in import sign_in_on_page
@@ -48,14 +47,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         # The configuration docs/identity-center.md gives, nothing else.
         config = home / "config"
         config.write_text(sso_session_profile(user))
-        env = {
-            "HOME": str(home),
-            "AWS_CONFIG_FILE": str(config),
-            "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-credentials"),
-            "AWS_ENDPOINT_URL": server.endpoint,
-            "PATH": "/usr/bin:/bin",
-            "LANG": os.environ.get("LANG", "C.UTF-8"),
-        }
+        env = sso_client_env(home, config, server.endpoint)
         yield Setup(server, aws, user.account, user.one_time_password, env)
     finally:
         server.stop()

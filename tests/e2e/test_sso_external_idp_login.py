@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import http.server
 import json
-import os
 import re
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import pytest
 from tests.support.aws_cli_v2 import aws_cli_v2
 from tests.support.browser import chromium
 from tests.support.external_idp import Federated, federate
+from tests.support.identity_center import sso_client_env
 from tests.support.live_command import LiveCommand
 from tests.support.servers import free_port, start_server
 
@@ -99,14 +99,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             "sso_region = us-east-1\n"
             "sso_registration_scopes = sso:account:access\n"
         )
-        env = {
-            "HOME": str(home),
-            "AWS_CONFIG_FILE": str(config),
-            "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-credentials"),
-            "AWS_ENDPOINT_URL": server.endpoint,
-            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-            "LANG": os.environ.get("LANG", "C.UTF-8"),
-        }
+        env = sso_client_env(home, config, server.endpoint, with_python=True)
         yield Setup(federated, env, answered)
     finally:
         idp_http.shutdown()

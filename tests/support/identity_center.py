@@ -4,9 +4,11 @@ profile configuration docs/identity-center.md gives for it."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from tests.support.servers import RunningServer
 
@@ -88,3 +90,20 @@ def sso_session_profile(user: SsoUser, name: str = "corp") -> str:
         "sso_region = us-east-1\n"
         "sso_registration_scopes = sso:account:access\n"
     )
+
+
+def sso_client_env(
+    home: Path, config: Path, endpoint: str, *, with_python: bool = False
+) -> dict[str, str]:
+    """A client's environment with nothing but configuration pointing it at iamd: its
+    own home, config file and no credentials file; `with_python` puts this Python's
+    `iamd` and boto3 on the PATH (else only the system's, as for the AWS CLI v2)."""
+    path = f"{Path(sys.executable).parent}:/usr/bin:/bin" if with_python else "/usr/bin:/bin"
+    return {
+        "HOME": str(home),
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-credentials"),
+        "AWS_ENDPOINT_URL": endpoint,
+        "PATH": path,
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+    }
