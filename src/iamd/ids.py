@@ -13,7 +13,10 @@ import uuid
 from enum import StrEnum
 from typing import Protocol
 
-_SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"  # noqa: S105 - an alphabet, not a secret
+# 30 random bytes are exactly 40 base64 characters, each of the 64 equally likely: the
+# same secrets as 40 draws from the alphabet, from one read of the system's generator
+# instead of 40 (the draws were 5 % of a CreateAccessKey's server time).
+_SECRET_BYTES = 30
 
 
 class IdPrefix(StrEnum):
@@ -60,7 +63,7 @@ class RandomIds:
         return prefix + _random_base32(KEY_ID_SUFFIX)
 
     def secret_access_key(self) -> str:
-        return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+        return base64.b64encode(secrets.token_bytes(_SECRET_BYTES)).decode("ascii")
 
     def signing_certificate_id(self) -> str:
         return _random_base32(SIGNING_CERTIFICATE_ID_LENGTH)

@@ -16,6 +16,7 @@ from iamd.model.entities import (
     SSHPublicKeyStatus,
     Tag,
     User,
+    UserHandle,
 )
 
 __all__ = [
@@ -35,5 +36,6 @@ __all__ = [
     "SSHPublicKeyStatus",
     "Tag",
     "User",
+    "UserHandle",
     "iam_arn",
 ]

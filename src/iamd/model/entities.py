@@ -41,6 +41,17 @@ class User:
 
 
 @dataclass(frozen=True, slots=True)
+class UserHandle:
+    """A user's id and name: all a write that hangs a credential off the user needs.
+
+    Read without the user's tags or ARN, so a key or certificate write costs one
+    narrow row instead of the user and its tags."""
+
+    user_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Group:
     group_id: str
     name: str

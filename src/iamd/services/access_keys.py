@@ -18,7 +18,7 @@ from iamd.model import AccessKey, AccessKeyStatus
 from iamd.model.page import Page
 from iamd.model.quotas import Quotas
 from iamd.principals.credentials import secret_context
-from iamd.services.users import require_user
+from iamd.services.users import lock_user, require_user
 from iamd.store.read_cache import ReadThrough
 from iamd.store.schema import access_keys, users
 from iamd.store.sql.paging import page_of_sequence
@@ -62,7 +62,7 @@ class AccessKeyService:
         sealed = self._box.seal(secret, secret_context(key_id))
         # A new key changes no credential already cached (unknown keys are never cached).
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
-            user = require_user(repos, user_name, for_update=True)
+            user = lock_user(repos, user_name)
             if repos.access_keys.count_for_user(user.user_id) >= self._quotas.access_keys_per_user:
                 raise LimitExceeded.quota("AccessKeysPerUser", self._quotas.access_keys_per_user)
             key = AccessKey(
@@ -107,7 +107,7 @@ class AccessKeyService:
 
     @staticmethod
     def _require_users_key(repos: Repositories, user_name: str, access_key_id: str) -> AccessKey:
-        user = require_user(repos, user_name, for_update=True)
+        user = lock_user(repos, user_name)
         key = repos.access_keys.get(access_key_id)
         if key is None or key.user_id != user.user_id:
             raise NoSuchEntity.access_key(access_key_id)

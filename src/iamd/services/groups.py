@@ -8,7 +8,7 @@ from iamd.ids import IdGenerator, IdPrefix
 from iamd.model import Group, User, iam_arn
 from iamd.model.page import Page
 from iamd.model.quotas import Quotas
-from iamd.services.users import require_user
+from iamd.services.users import lock_user, require_user
 from iamd.store.transactions import NO_CREDENTIALS, Repositories, Transactions
 
 _DELETE_CONFLICTS = {
@@ -78,7 +78,7 @@ class GroupService:
     def add_user(self, group_name: str, user_name: str) -> None:
         with self._tx.write() as repos:
             group = require_group(repos, group_name)
-            user = require_user(repos, user_name, for_update=True)
+            user = lock_user(repos, user_name)
             if repos.groups.is_member(group.group_id, user.user_id):
                 return
             if repos.groups.count_for_user(user.user_id) >= self._quotas.groups_per_user:
@@ -88,7 +88,7 @@ class GroupService:
     def remove_user(self, group_name: str, user_name: str) -> None:
         with self._tx.write() as repos:
             group = require_group(repos, group_name)
-            user = require_user(repos, user_name, for_update=True)
+            user = lock_user(repos, user_name)
             if not repos.groups.is_member(group.group_id, user.user_id):
                 raise NoSuchEntity(
                     f"The user with name {user_name} cannot be found in group {group_name}."

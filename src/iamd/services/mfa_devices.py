@@ -33,7 +33,7 @@ from iamd.model.page import Page
 from iamd.model.quotas import Quotas
 from iamd.services.qr_codes import qr_png
 from iamd.services.tagging import ResourceTags, TaggedKind, check_tag_count
-from iamd.services.users import require_user
+from iamd.services.users import lock_user, require_user
 from iamd.store.schema import MFA_SERIAL_NUMBER_LENGTH
 from iamd.store.sql.paging import page_of_sequence
 from iamd.store.transactions import NO_CREDENTIALS, Repositories, Transactions
@@ -120,7 +120,7 @@ class MFADeviceService:
 
     def enable(self, user_name: str, serial_number: str, code1: str, code2: str) -> None:
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
-            user = require_user(repos, user_name, for_update=True)
+            user = lock_user(repos, user_name)
             device = _require_device(repos, serial_number, for_update=True)
             if device.user is not None:
                 raise EntityAlreadyExists("MFA Device is already in use.")

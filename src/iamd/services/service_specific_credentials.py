@@ -22,7 +22,7 @@ from iamd.ids import IdGenerator, IdPrefix
 from iamd.model.page import Page
 from iamd.model.quotas import Quotas
 from iamd.model.service_credentials import ServiceCredentialStatus, ServiceSpecificCredential
-from iamd.services.users import require_user
+from iamd.services.users import lock_user, require_user
 from iamd.store.sql.paging import page_of_sequence
 from iamd.store.transactions import NO_CREDENTIALS, Repositories, Transactions
 
@@ -56,7 +56,7 @@ class ServiceSpecificCredentialService:
         # Hashed before the transaction: the write lock is not held for the hash's cost.
         password_hash = self._hashing.hash(password)
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
-            user = require_user(repos, user_name, for_update=True)
+            user = lock_user(repos, user_name)
             limit = self._quotas.service_specific_credentials_per_user_per_service
             repo = repos.service_specific_credentials
             if repo.count_for_user_service(user.user_id, service_name) >= limit:

@@ -16,7 +16,7 @@ from iamd.model.certificates import SigningCertificate, SigningCertificateStatus
 from iamd.model.page import Page
 from iamd.model.quotas import Quotas
 from iamd.services.certificate_parsing import signing_certificate
-from iamd.services.users import require_user
+from iamd.services.users import lock_user, require_user
 from iamd.store.sql.paging import page_of_sequence
 from iamd.store.transactions import NO_CREDENTIALS, Repositories, Transactions
 
@@ -32,7 +32,7 @@ class SigningCertificateService:
         now = self._clock.now()
         parsed = signing_certificate(body, now)
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
-            user = require_user(repos, user_name, for_update=True)
+            user = lock_user(repos, user_name)
             limit = self._quotas.signing_certificates_per_user
             if repos.signing_certificates.count_for_user(user.user_id) >= limit:
                 raise LimitExceeded.quota("SigningCertificatesPerUser", limit)
@@ -71,7 +71,7 @@ class SigningCertificateService:
 def _require_users_certificate(
     repos: Repositories, user_name: str, certificate_id: str
 ) -> SigningCertificate:
-    user = require_user(repos, user_name, for_update=True)
+    user = lock_user(repos, user_name)
     certificate = repos.signing_certificates.get(certificate_id)
     # Another user's certificate is reported exactly like one that does not exist.
     if certificate is None or certificate.user_id != user.user_id:

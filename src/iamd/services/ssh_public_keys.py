@@ -17,7 +17,7 @@ from iamd.model import SSHPublicKey, SSHPublicKeyStatus
 from iamd.model.page import Page
 from iamd.model.quotas import Quotas
 from iamd.services.ssh_key_encoding import parse_public_key, pem_of
-from iamd.services.users import require_user
+from iamd.services.users import lock_user, require_user
 from iamd.store.sql.paging import page_of_sequence
 from iamd.store.transactions import NO_CREDENTIALS, Repositories, Transactions
 
@@ -43,7 +43,7 @@ class SSHPublicKeyService:
         # Parsed before the transaction: a bad key costs no write lock.
         parsed = parse_public_key(body, rsa_only=self._rsa_only)
         with self._tx.write(credentials=NO_CREDENTIALS) as repos:
-            user = require_user(repos, user_name, for_update=True)
+            user = lock_user(repos, user_name)
             if repos.ssh_public_keys.has_fingerprint(user.user_id, parsed.fingerprint):
                 raise DuplicateSSHPublicKey()
             limit = self._quotas.ssh_public_keys_per_user

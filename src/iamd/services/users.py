@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from iamd.clock import Clock
 from iamd.errors import DeleteConflict, LimitExceeded, NoSuchEntity, ValidationError
 from iamd.ids import IdGenerator, IdPrefix
-from iamd.model import Tag, User, iam_arn
+from iamd.model import Tag, User, UserHandle, iam_arn
 from iamd.model.page import Page
 from iamd.model.quotas import Quotas
 from iamd.principals.caller import Caller
@@ -35,6 +35,14 @@ _DELETE_CONFLICTS = {
 
 def require_user(repos: Repositories, name: str, *, for_update: bool = False) -> User:
     user = repos.users.get_by_name(name, for_update=for_update)
+    if user is None:
+        raise NoSuchEntity.user(name)
+    return user
+
+
+def lock_user(repos: Repositories, name: str) -> UserHandle:
+    """The user a credential write hangs off, its row locked for the write's quota check."""
+    user = repos.users.handle_by_name(name, for_update=True)
     if user is None:
         raise NoSuchEntity.user(name)
     return user

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, bindparam, select
 
-from iamd.model import Tag, User, iam_arn
+from iamd.model import Tag, User, UserHandle, iam_arn
 from iamd.model.page import Page
 from iamd.store.schema import (
     access_keys,
@@ -48,6 +48,14 @@ class UserRepository(NamedEntityRepository[User]):
             permissions_boundary_arn=row.permissions_boundary_arn,
             tags=tags,
         )
+
+    def handle_by_name(self, name: str, *, for_update: bool = False) -> UserHandle | None:
+        """The user's id and name, locking the row when asked (credential writes)."""
+        query = _HANDLE_FOR_UPDATE if for_update else _HANDLE
+        row = self._conn.execute(
+            query, {"name_lower": name.lower(), "account_id": self._account_id}
+        ).first()
+        return UserHandle(row.user_id, row.name) if row else None
 
     def add(self, user: User) -> None:
         self._insert(
@@ -95,3 +103,10 @@ class UserRepository(NamedEntityRepository[User]):
                 ("groups", group_members.c.user_id),
             ],
         )
+
+
+_HANDLE = select(users.c.user_id, users.c.name).where(
+    users.c.account_id == bindparam("account_id"),
+    users.c.name_lower == bindparam("name_lower"),
+)
+_HANDLE_FOR_UPDATE = _HANDLE.with_for_update()
