@@ -70,6 +70,14 @@ from iamd.services.account_directory import AccountDirectory, DirectoryAccount
 from iamd.services.organization_paging import OrgPage, page_of
 from iamd.services.organization_tags import check_tags
 from iamd.store.read_cache import ReadThrough
+from iamd.store.schema import (
+    organization_features,
+    organization_members,
+    organization_policies,
+    organization_policy_attachments,
+    organizational_units,
+    organizations,
+)
 from iamd.store.transactions import ALL_CREDENTIALS, NO_CREDENTIALS, Repositories, Transactions
 
 log = logging.getLogger("iamd.organizations")
@@ -78,6 +86,18 @@ DEFAULT_ACCESS_ROLE = "OrganizationAccountAccessRole"
 # AWS's quotas: OUs nest at most five levels under the root; 1,000 OUs per organization.
 MAX_OU_DEPTH = 5
 MAX_OUS = 1000
+# What an account's organization, place and SCPs are read from (the caches below).
+_ORGANIZATION_TABLES = tuple(
+    table.name
+    for table in (
+        organizations,
+        organization_members,
+        organizational_units,
+        organization_policies,
+        organization_policy_attachments,
+        organization_features,
+    )
+)
 _RESERVED_ROLE_PREFIX = "AWSServiceRoleFor"
 # Kinds of organization_features rows, and IAM's centralized root access features.
 _SERVICE = "service"
@@ -143,11 +163,13 @@ class OrganizationsService:
         # Requests this node resumes: each once, however often its status is asked.
         self._resuming: set[str] = set()
         self._resuming_lock = threading.Lock()
+        # Authorization asks both on every request: a write elsewhere (a key, a user)
+        # must not empty them.
         self._facts: ReadThrough[str, tuple[_AccountFacts | None]] = ReadThrough(
-            tx, 20_000, name="organization_facts"
+            tx, 20_000, name="organization_facts", tables=_ORGANIZATION_TABLES
         )
         self._orgs: ReadThrough[str, tuple[Organization | None]] = ReadThrough(
-            tx, 20_000, name="organization_of_account"
+            tx, 20_000, name="organization_of_account", tables=_ORGANIZATION_TABLES
         )
 
     # -- who may call ----------------------------------------------------------------

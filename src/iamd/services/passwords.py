@@ -32,6 +32,7 @@ from iamd.services.password_rules import broken_rules
 from iamd.services.throttle import FailureLedger
 from iamd.services.users import require_user
 from iamd.store.read_cache import ReadThrough
+from iamd.store.schema import password_policy
 from iamd.store.sql.passwords import StoredLoginProfile
 from iamd.store.transactions import NO_CREDENTIALS, Transactions
 
@@ -70,7 +71,7 @@ class PasswordService:
         # Shared with sign-in: guessing through ChangePassword uses up the same attempts.
         self.failures = failures
         self._policy: ReadThrough[str, tuple[PasswordPolicy | None]] = ReadThrough(
-            tx, 1, name="password_policy"
+            tx, 1, name="password_policy", tables=(password_policy.name,)
         )
 
     # -- the account password policy -----------------------------------------------------
