@@ -13,6 +13,13 @@ between tries, so under concurrent writes a waiting writer slept long after the 
 free (a p99 of 137 ms at four connections); a lock of the process hands over at once.
 SQLite's wait still covers other processes (`iamd` CLI commands, several workers).
 
+On SQLite the writers of one process also share commits (group commit,
+`_SqliteGroupCommit`): a writer whose turn ends while others wait for theirs leaves the
+transaction open, the next one adds its statements to it (in a savepoint of its own, so
+that its failure undoes only its part), and the last of the run commits for all: one
+fsync for many writes. No writer returns before the COMMIT that holds its write, so an
+acknowledged write is still durable, and a failed COMMIT fails every writer in it.
+
 Every wait on PostgreSQL is bounded (`DatabaseTimeouts`, set on each new connection):
 a lock (`lock_timeout`), a statement (`statement_timeout`), a transaction left open by
 a client that stopped (`idle_in_transaction_session_timeout`, which ends its session and
@@ -30,13 +37,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, NestedTransaction, RootTransaction, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
 from iamd.errors import ServiceUnavailable
 from iamd.store.availability import DatabaseHealth, classify
+from iamd.store.commit_gate import CommitGate
 
 _WRITE_OPTION = "iamd_write"
 # The tables a write transaction's statements wrote, in its connection's `info`.
@@ -50,6 +58,12 @@ _DML = re.compile(
 # Statements that write nothing (SQLAlchemy's and ours; a SELECT ... FOR UPDATE too).
 _NOT_WRITING = ("SELECT", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA")
 _SQLITE_BUSY_SECONDS = 30
+# At most this many writes share one SQLite commit, so that under a steady stream of
+# writers the first of a run is not kept waiting for its acknowledgement without end.
+_GROUP_COMMIT_MAX_WRITES = 32
+# A writer waiting for its batch's COMMIT looks this often whether the batch was left
+# open for a writer that gave up (its wait for the turn ran out) and commits it then.
+_ORPHAN_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +110,10 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         self.timeouts = timeouts or DatabaseTimeouts()
         self.health = DatabaseHealth()
-        # Reentrant: a write nested in a write on one thread reaches SQLite's own wait
-        # (and its timeout) as before, rather than hanging here.
-        self._sqlite_writers: threading.RLock | None = None
+        #: This process's committed signalled writes (Transactions.own_commits_and).
+        self.commits = CommitGate()
+        self._group: _SqliteGroupCommit | None = None
         if self.is_sqlite:
-            self._sqlite_writers = threading.RLock()
             self.engine: Engine = create_engine(
                 self.url,
                 poolclass=QueuePool,
@@ -110,6 +123,7 @@ class Database:
             )
             event.listen(self.engine, "connect", _configure_sqlite_connection)
             event.listen(self.engine, "begin", _begin_sqlite_transaction)
+            self._group = _SqliteGroupCommit(self)
         else:
             t = self.timeouts
             self.engine = create_engine(
@@ -145,30 +159,40 @@ class Database:
             yield conn
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        with self._writer_turn(), self._available(), self.engine.connect() as conn:
+    def write(self, *, signalled: bool = False) -> Iterator[Connection]:
+        """A write transaction. `signalled`: it bumps the change counter, and its commit
+        is counted in `commits` (the change watcher's own-commits figure)."""
+        if self._group is not None:
+            with self._group.write(signalled) as conn:
+                yield conn
+            return
+        with self._available(), self.engine.connect() as conn:
             conn.execution_options(**{_WRITE_OPTION: True})
             conn.info[_WRITTEN] = set()
             try:
-                with conn.begin():
+                transaction = conn.begin()
+                try:
                     yield conn
+                except BaseException:
+                    transaction.rollback()
+                    raise
+                self._commit(transaction, 1 if signalled else 0)
             finally:
                 # `info` outlives the checkout (it is the pooled connection's).
                 conn.info.pop(_WRITTEN, None)
 
-    @contextmanager
-    def _writer_turn(self) -> Iterator[None]:
-        writers = self._sqlite_writers
-        if writers is None:
-            yield
+    def _commit(self, transaction: RootTransaction, signalled: int) -> None:
+        """COMMIT, counted in `commits` when it carries signalled writes."""
+        if not signalled:
+            transaction.commit()
             return
-        # The same bound as SQLite's own wait (its busy timeout).
-        if not writers.acquire(timeout=_SQLITE_BUSY_SECONDS):
-            raise ServiceUnavailable()
+        self.commits.enter()
+        committed = False
         try:
-            yield
+            transaction.commit()
+            committed = True
         finally:
-            writers.release()
+            self.commits.leave(signalled if committed else 0)
 
     @contextmanager
     def _available(self) -> Iterator[None]:
@@ -186,6 +210,139 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class _Batch:
+    """One SQLite write transaction and the writers whose statements it holds."""
+
+    __slots__ = ("conn", "done", "error", "signalled", "transaction", "writes")
+
+    def __init__(self, conn: Connection, transaction: RootTransaction) -> None:
+        self.conn = conn
+        self.transaction = transaction
+        self.writes = 0  # writers whose statements it holds
+        self.signalled = 0  # of which bumped the change counter
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+
+class _SqliteGroupCommit:
+    """The writers of one process take turns on one open transaction; the last writer
+    of a run (nobody waiting, or the batch full) commits for all (module docstring)."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._turn = threading.Lock()
+        self._waiting = 0  # writers blocked on the turn; read by the turn's holder
+        self._waiting_lock = threading.Lock()
+        self._batch: _Batch | None = None
+        self._holder = threading.local()
+
+    @contextmanager
+    def write(self, signalled: bool) -> Iterator[Connection]:
+        if getattr(self._holder, "active", False):
+            # The turn is this thread's: waiting for it would never end.
+            raise RuntimeError("a write transaction nested in another on one thread")
+        with self._waiting_lock:
+            self._waiting += 1
+        acquired = self._turn.acquire(timeout=_SQLITE_BUSY_SECONDS)
+        with self._waiting_lock:
+            self._waiting -= 1
+        if not acquired:
+            raise ServiceUnavailable()
+        self._holder.active = True
+        try:
+            batch = self._batch_for_turn()
+            yield from self._run_turn(batch, signalled)
+        finally:
+            self._holder.active = False
+            self._turn.release()
+        # Acknowledged only once the COMMIT holding this write has returned.
+        while not batch.done.wait(_ORPHAN_CHECK_SECONDS):
+            self._commit_if_orphaned(batch)
+        if batch.error is not None:
+            raise ServiceUnavailable() from None
+
+    def _commit_if_orphaned(self, batch: _Batch) -> None:
+        """Commit a batch left open for a writer that then gave up waiting for its turn."""
+        if not self._turn.acquire(blocking=False):
+            return  # someone has the turn, and with it the batch
+        try:
+            if self._batch is batch:
+                self._finish(batch, commit=batch.writes > 0)
+        finally:
+            self._turn.release()
+
+    def _batch_for_turn(self) -> _Batch:
+        if self._batch is not None:
+            return self._batch
+        with self._database._available():
+            conn = self._database.engine.connect()
+            try:
+                conn.execution_options(**{_WRITE_OPTION: True})
+                batch = _Batch(conn, conn.begin())
+            except BaseException:
+                conn.close()
+                raise
+        self._batch = batch
+        return batch
+
+    def _run_turn(self, batch: _Batch, signalled: bool) -> Iterator[Connection]:
+        conn = batch.conn
+        # A savepoint only when earlier writers' statements are in the transaction: a
+        # lone writer's failure rolls the whole (otherwise empty) transaction back.
+        savepoint = conn.begin_nested() if batch.writes else None
+        conn.info[_WRITTEN] = set()
+        try:
+            with self._database._available():
+                yield conn
+                if savepoint is not None:
+                    savepoint.commit()
+        except BaseException:
+            conn.info.pop(_WRITTEN, None)
+            self._undo(batch, savepoint)
+            self._end_turn(batch)
+            raise
+        conn.info.pop(_WRITTEN, None)
+        batch.writes += 1
+        batch.signalled += 1 if signalled else 0
+        self._end_turn(batch)
+
+    def _undo(self, batch: _Batch, savepoint: NestedTransaction | None) -> None:
+        """Undo this writer's statements only, or, alone in the batch, the batch."""
+        if savepoint is None:
+            self._finish(batch, commit=False)
+            return
+        try:
+            savepoint.rollback()
+        except BaseException:
+            # The transaction itself is broken: nothing in it can be committed.
+            self._finish(batch, commit=False, error=ServiceUnavailable())
+
+    def _end_turn(self, batch: _Batch) -> None:
+        if batch.done.is_set():
+            return  # finished by _undo
+        with self._waiting_lock:
+            someone_waits = self._waiting > 0
+        if someone_waits and batch.writes < _GROUP_COMMIT_MAX_WRITES:
+            return  # the next writer adds to this transaction; the last one commits
+        self._finish(batch, commit=batch.writes > 0)
+
+    def _finish(self, batch: _Batch, *, commit: bool, error: BaseException | None = None) -> None:
+        self._batch = None
+        try:
+            if error is None and commit:
+                with self._database._available():
+                    self._database._commit(batch.transaction, batch.signalled)
+            else:
+                batch.transaction.rollback()
+        except BaseException as failure:  # every writer of the batch learns it failed
+            batch.error = failure
+        else:
+            batch.error = error
+        finally:
+            batch.conn.close()
+            batch.done.set()
 
 
 def written_tables(conn: Connection) -> frozenset[str]:

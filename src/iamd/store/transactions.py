@@ -7,7 +7,6 @@ request sees the change at once here, and other nodes see it at their next poll.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -201,52 +200,6 @@ class CredentialCache(Protocol):
     def forget(self, access_key_ids: Iterable[str]) -> None: ...
 
 
-class _CommitGate:
-    """This process's committed change-counter bumps, counted so that the change watcher
-    can read them and the counter as one consistent pair: a commit holds the gate open
-    (shared) from before its COMMIT until it is counted, and the watcher closes it
-    (alone) while it reads both, so no bump is ever in the counter and not yet counted,
-    or the reverse."""
-
-    __slots__ = ("_active", "_closed", "_turn", "committed")
-
-    def __init__(self) -> None:
-        self._turn = threading.Condition()
-        self._active = 0
-        self._closed = False
-        self.committed = 0
-
-    def enter(self) -> None:
-        with self._turn:
-            while self._closed:
-                self._turn.wait()
-            self._active += 1
-
-    def leave(self, committed: bool) -> None:
-        with self._turn:
-            self._active -= 1
-            if committed:
-                self.committed += 1
-            if self._active == 0:
-                self._turn.notify_all()
-
-    def read(self, counter: Callable[[], int]) -> tuple[int, int]:
-        """(own commits, `counter()`), with no commit between the two. `counter` must
-        not wait for a writer (the caller holds its connection already): commits wait
-        here until it returns."""
-        with self._turn:
-            self._closed = True
-            while self._active:
-                self._turn.wait()
-            committed = self.committed
-        try:
-            return committed, counter()
-        finally:
-            with self._turn:
-                self._closed = False
-                self._turn.notify_all()
-
-
 class Transactions:
     """The unit of work of one account; `in_account` gives another account's.
 
@@ -268,12 +221,10 @@ class Transactions:
             self._on_commit: list[tuple[Callable[[], None], frozenset[str] | None]] = []
             self._credentials: list[CredentialCache] = []
             self._views: dict[str, Transactions] = {account_id: self}
-            self._commits = _CommitGate()
         else:
             self._on_commit = _shared._on_commit
             self._credentials = _shared._credentials
             self._views = _shared._views
-            self._commits = _shared._commits
 
     def in_account(self, account_id: str) -> Transactions:
         """The transactions of `account_id`: their repositories are bound to it.
@@ -308,7 +259,7 @@ class Transactions:
         change watcher takes the first from the second's moves, and what is left is the
         other nodes' (and processes') writes. `counter` reads on a connection taken
         before the call: commits wait meanwhile, and they may hold every pooled one."""
-        return self._commits.read(counter)
+        return self.database.commits.read(counter)
 
     def drop_caches(self) -> None:
         for callback, _tables in self._on_commit:
@@ -348,9 +299,8 @@ class Transactions:
         pending = pending_write_event.get()
         event = pending.take() if pending is not None else None
         written: frozenset[str] | None = None  # unknown until the body has run
-        counting = False
         try:
-            with self.database.write() as conn:
+            with self.database.write(signalled=True) as conn:
                 repos = Repositories(conn, self.account_id)
                 yield repos
                 written = written_tables(conn)
@@ -358,15 +308,9 @@ class Transactions:
                     insert_events(conn, [event])
                 # Last, so the slot is held only from here to the commit.
                 changes.bump(conn)
-                self._commits.enter()
-                counting = True
-            self._commits.leave(committed=True)
-            counting = False
             if pending is not None and event is not None:
                 pending.committed()
         except BaseException:
-            if counting:
-                self._commits.leave(committed=False)
             if pending is not None and event is not None:
                 pending.rolled_back()
             raise
