@@ -98,7 +98,9 @@ class _Shared:
     public_url: str = "http://127.0.0.1:4580"
     # The OpenID Connect providers' signing keys, cached per issuer for every account.
     jwks: JwksCache = field(
-        default_factory=lambda: JwksCache(lambda issuer: fetch_jwks(issuer, tls_context()))
+        default_factory=lambda: JwksCache(
+            lambda issuer, prints: fetch_jwks(issuer, tls_context(), thumbprints=prints)
+        )
     )
     # account id -> its services; the bootstrap account's is there from the start.
     by_account: dict[str, Services] = field(default_factory=dict)
@@ -251,7 +253,7 @@ class Services:
             ).submit,
             by_account=by_account,
             public_url=public_url,
-            jwks=JwksCache(lambda issuer: fetch_jwks(issuer, tls)),
+            jwks=JwksCache(lambda issuer, prints: fetch_jwks(issuer, tls, thumbprints=prints)),
         )
         services = _account_services(
             tx,
