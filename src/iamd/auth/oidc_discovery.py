@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_TIMEOUT_SECONDS",
     "KeysUnavailable",
+    "connect_to_map",
     "fetch_jwks",
     "pinned_context",
     "tls_context",
@@ -86,18 +87,34 @@ def pinned_context() -> ssl.SSLContext:
     return context
 
 
+def connect_to_map(entries: Collection[str]) -> dict[str, tuple[str, int]]:
+    """`HOST=ADDRESS:PORT` entries (tests only) as {HOST: (ADDRESS, PORT)}; ValueError
+    for one that is not of that form."""
+    mapped: dict[str, tuple[str, int]] = {}
+    for entry in entries:
+        host, _, target = entry.partition("=")
+        address, _, port = target.rpartition(":")
+        if not host or not address or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{entry!r} is not HOST=ADDRESS:PORT")
+        mapped[host.lower()] = (address, int(port))
+    return mapped
+
+
 def fetch_jwks(
     issuer: str,
     context: ssl.SSLContext,
     *,
     thumbprints: Collection[str] = (),
+    connect_to: Mapping[str, tuple[str, int]] | None = None,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> list[dict[str, Any]]:
     """The `keys` of the issuer's JWKS, each a JSON object (unvalidated JWKs);
-    `thumbprints`: the provider's, for a certificate the trust store does not vouch for."""
+    `thumbprints`: the provider's, for a certificate the trust store does not vouch for;
+    `connect_to` (tests only): host -> the address and port to connect to instead, the
+    certificate still checked for the host."""
     deadline = time.monotonic() + timeout
-    trust = _Trust(context, tuple(thumbprints))
+    trust = _Trust(context, tuple(thumbprints), dict(connect_to or {}))
     configuration = _get_json(issuer.rstrip("/") + DISCOVERY_SUFFIX, trust, deadline, max_bytes)
     if configuration.get("issuer") != issuer:
         raise KeysUnavailable("the discovery document names another issuer", transient=False)
@@ -117,11 +134,35 @@ def fetch_jwks(
 class _Trust:
     context: ssl.SSLContext
     thumbprints: tuple[str, ...]
+    connect_to: dict[str, tuple[str, int]]
+
+
+class _ConnectTo(http.client.HTTPSConnection):
+    """An https connection to `host` whose TCP connection goes to `address` (tests'
+    --test-oidc-connect-to): SNI, the certificate check and the Host header are the
+    host's."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int | None,
+        address: tuple[str, int],
+        *,
+        timeout: float,
+        context: ssl.SSLContext,
+    ) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._address = address
+        self._tls = context
+
+    def connect(self) -> None:
+        sock = socket.create_connection(self._address, self.timeout)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
 def _get_json(url: str, trust: _Trust, deadline: float, max_bytes: int) -> Mapping[str, Any]:
     try:
-        return _get_json_with(url, trust.context, deadline, max_bytes, ())
+        return _get_json_with(url, trust, trust.context, deadline, max_bytes, ())
     except ssl.SSLCertVerificationError:
         if not trust.thumbprints:
             raise KeysUnavailable(
@@ -129,11 +170,12 @@ def _get_json(url: str, trust: _Trust, deadline: float, max_bytes: int) -> Mappi
                 transient=False,
                 untrusted=True,
             ) from None
-    return _get_json_with(url, pinned_context(), deadline, max_bytes, trust.thumbprints)
+    return _get_json_with(url, trust, pinned_context(), deadline, max_bytes, trust.thumbprints)
 
 
 def _get_json_with(
     url: str,
+    trust: _Trust,
     context: ssl.SSLContext,
     deadline: float,
     max_bytes: int,
@@ -152,8 +194,11 @@ def _get_json_with(
         port = parts.port
     except ValueError:
         raise KeysUnavailable("a key URL has a bad port", transient=False) from None
-    connection = http.client.HTTPSConnection(
-        parts.hostname, port, timeout=remaining, context=context
+    address = trust.connect_to.get(parts.hostname.lower())
+    connection = (
+        http.client.HTTPSConnection(parts.hostname, port, timeout=remaining, context=context)
+        if address is None
+        else _ConnectTo(parts.hostname, port, address, timeout=remaining, context=context)
     )
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     expired = threading.Event()
