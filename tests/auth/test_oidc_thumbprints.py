@@ -88,8 +88,10 @@ def test_the_top_certificate_sent_is_the_one_matched(pki: dict[str, x509.Certifi
             check_pinned(chain, "idp.example.com", [thumbprint(listed)])
     # A server that sends the root too is matched by the root's.
     check_pinned([*chain, pki["root"]], "idp.example.com", [thumbprint(pki["root"])])
-    # A server that sends its certificate alone is matched by its own.
+    # A server that sends its certificate alone is matched by its own, for its name only.
     check_pinned([pki["leaf"]], "idp.example.com", [thumbprint(pki["leaf"])])
+    with pytest.raises(ThumbprintMismatch, match="does not verify"):
+        check_pinned([pki["leaf"]], "other.example.com", [thumbprint(pki["leaf"])])
 
 
 def test_a_listed_top_does_not_excuse_the_rest(pki: dict[str, x509.Certificate]) -> None:
