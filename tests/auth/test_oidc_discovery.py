@@ -18,7 +18,7 @@ import pytest
 from cryptography import x509
 from tests.support.oidc_provider import IdpCa, make_ca
 
-from iamd.auth.oidc_discovery import KeysUnavailable, fetch_jwks, tls_context
+from iamd.auth.oidc_discovery import KeysUnavailable, connect_to_map, fetch_jwks, tls_context
 from iamd.auth.oidc_thumbprints import thumbprint
 
 KEYS = [{"kty": "RSA", "kid": "k1", "n": "AQAB", "e": "AQAB"}]
@@ -130,3 +130,13 @@ def test_what_the_discovery_document_must_say(sites: tuple[_Site, _Site]) -> Non
     keys.documents["/jwks"] = {"keys": "not a list"}
     with pytest.raises(KeysUnavailable, match="no list of keys"):
         fetch_jwks(issuer, trusted)
+
+
+def test_the_tests_connect_to_entries() -> None:
+    assert connect_to_map(["Token.Example=127.0.0.1:8443", "b=::1:9"]) == {
+        "token.example": ("127.0.0.1", 8443),
+        "b": ("::1", 9),
+    }
+    for bad in ("host", "host=addr", "host=:1", "=a:1", "h=a:0", "h=a:99999", "h=a:x"):
+        with pytest.raises(ValueError, match="is not HOST=ADDRESS:PORT"):
+            connect_to_map([bad])
