@@ -86,6 +86,8 @@ def pinned_context() -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
+    # The chain is checked once, after the handshake: no renegotiation may bring another.
+    context.options |= ssl.OP_NO_RENEGOTIATION
     return context
 
 
