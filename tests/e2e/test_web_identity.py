@@ -750,8 +750,11 @@ def test_a_role_of_another_account_trusts_a_principal_of_this_one(world: World) 
 
 
 def _role(world: World, name: str, provider_arn: str, conditions: dict[str, Any]) -> None:
-    with contextlib.suppress(botocore.exceptions.ClientError):
-        world.server.client("iam").create_role(
+    """The role, trusting the provider under `conditions`, made unless there already
+    (only that is forgiven: a refused trust policy would make every refusal vacuous)."""
+    iam = world.server.client("iam")
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_role(
             RoleName=name,
             AssumeRolePolicyDocument=_trust(
                 provider_arn, conditions, ["sts:AssumeRoleWithWebIdentity"]
