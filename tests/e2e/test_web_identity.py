@@ -57,6 +57,23 @@ TAGGED = "tagged-workload"
 WEB_APP = "web-app"
 BAD_TAGS = "bad-tags"
 BAD_SOURCE = "bad-source"
+GOOGLE_STYLE = "google-style"
+ANDROID_APP = "android-app"
+GITHUB_HOST = "token.actions.githubusercontent.com"
+# The claims of a GitHub Actions token AWS lists as condition keys, and one it does not.
+GITHUB_CLAIMS = {
+    "actor": "octocat",
+    "actor_id": "583231",
+    "job_workflow_ref": "octo-org/app/.github/workflows/deploy.yml@refs/heads/main",
+    "repository": "octo-org/app",
+    "repository_id": "1296269",
+    "repository_owner_id": "9919",
+    "workflow": "Deploy",
+    "ref": "refs/heads/main",
+    "environment": "production",
+    "enterprise_id": "11468",
+    "event_name": "push",
+}
 AUDIENCE = "sts.amazonaws.com"
 TAGS_CLAIM = "https://aws.amazon.com/tags"
 SOURCE_IDENTITY_CLAIM = "https://aws.amazon.com/source_identity"
@@ -74,6 +91,10 @@ class World:
     provider_arn: str
     host: str
     tmp: Path
+    #: The CA of the stand-in for GitHub Actions' issuer, and the port iamd's fetches of
+    #: that issuer's keys go to (--test-oidc-connect-to).
+    github_ca: IdpCa
+    github_port: int
 
     def sts(self) -> Any:
         return boto3.client(
@@ -131,6 +152,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             Client(WEB_APP),
             Client(BAD_TAGS, claims={TAGS_CLAIM: {"principal_tags": {"aws:team": ["ci"]}}}),
             Client(BAD_SOURCE, claims={SOURCE_IDENTITY_CLAIM: "x"}),
+            # A token shaped like Google's for a hybrid app: `azp` is another client id
+            # than `aud`; with an email, authentication methods and a custom claim.
+            Client(
+                GOOGLE_STYLE,
+                claims={
+                    "azp": ANDROID_APP,
+                    "email": "dev@example.com",
+                    "amr": ["pwd", "mfa"],
+                    "repository": "octo-org/app",
+                },
+            ),
             Client(
                 TAGGED,
                 claims={
@@ -148,11 +180,21 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     clock_file = tmp / "clock"
     clock = ServerClock(clock_file)
     clock.set_offset(0)
+    github_ca = make_ca(tmp / "github-ca", names=[GITHUB_HOST])
+    github_port = free_port()
+    bundle = tmp / "bundle.pem"
+    bundle.write_bytes(ca.ca_file.read_bytes() + github_ca.ca_file.read_bytes())
     server = start_server(
         tmp / "iamd",
         tls=True,
         test_clock_file=clock_file,
-        extra_args=["--oidc-ca-bundle", str(ca.ca_file), "--audit-trail"],
+        extra_args=[
+            "--oidc-ca-bundle",
+            str(bundle),
+            "--audit-trail",
+            "--test-oidc-connect-to",
+            f"{GITHUB_HOST}=127.0.0.1:{github_port}",
+        ],
     )
     try:
         iam = server.client("iam")
@@ -168,7 +210,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 ["sts:AssumeRoleWithWebIdentity"],
             ),
         )
-        yield World(server, idp, ca, clock, arn, host, tmp)
+        yield World(server, idp, ca, clock, arn, host, tmp, github_ca, github_port)
     finally:
         # A server serving TLS waits its whole 20 s grace period for idle keep-alive
         # connections (the tests' clients keep theirs): not worth waiting for here.
@@ -265,7 +307,8 @@ def test_an_id_token_of_the_authorization_code_flow(world: World) -> None:
         ),
     )
     alice = world.idp.id_token(WEB_APP, "alice")
-    assert header_of(alice)["typ"] == "JWT"
+    # An ID token, not an access token (oidc-provider 9 writes no `typ` into ID tokens).
+    assert header_of(alice).get("typ", "JWT") == "JWT"
     assert claims_of(alice)["aud"] == WEB_APP
     response = world.assume(alice, role="people")
     assert response["SubjectFromWebIdentityToken"] == "alice"
@@ -701,6 +744,121 @@ def test_a_role_of_another_account_trusts_a_principal_of_this_one(world: World) 
         "InvalidIdentityToken",
         "Incorrect token audience",
     )
+
+
+# -- the provider's condition keys -------------------------------------------------------
+
+
+def _role(world: World, name: str, provider_arn: str, conditions: dict[str, Any]) -> None:
+    """The role, trusting the provider under `conditions`, made unless there already
+    (only that is forgiven: a refused trust policy would make every refusal vacuous)."""
+    iam = world.server.client("iam")
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=_trust(
+                provider_arn, conditions, ["sts:AssumeRoleWithWebIdentity"]
+            ),
+        )
+
+
+def test_the_default_keys_aud_oaud_sub_email_amr(world: World) -> None:
+    """AWS's default keys, as for Google's hybrid apps: `aud` is the token's `azp` when
+    that is a client id of the provider, `oaud` the token's own `aud`; `email`; `amr`
+    multivalued. A claim AWS lists no key for (`repository` of a provider that is not
+    GitHub's) is no key: a condition on it matches nothing."""
+    iam = world.server.client("iam")
+    iam.add_client_id_to_open_id_connect_provider(
+        OpenIDConnectProviderArn=world.provider_arn, ClientID=ANDROID_APP
+    )
+    host = world.host
+    _role(
+        world,
+        "default-keys",
+        world.provider_arn,
+        {
+            "StringEquals": {
+                f"{host}:aud": ANDROID_APP,
+                f"{host}:oaud": AUDIENCE,
+                f"{host}:sub": GOOGLE_STYLE,
+                f"{host}:email": "dev@example.com",
+            },
+            "ForAnyValue:StringEquals": {f"{host}:amr": "mfa"},
+        },
+    )
+    _role(
+        world,
+        "not-all-methods",
+        world.provider_arn,
+        {"ForAllValues:StringEquals": {f"{host}:amr": ["pwd"]}},
+    )
+    _role(
+        world,
+        "custom-claim",
+        world.provider_arn,
+        {"StringEquals": {f"{host}:repository": "octo-org/app"}},
+    )
+    _role(world, "aud-is-azp", world.provider_arn, {"StringEquals": {f"{host}:aud": AUDIENCE}})
+    token = world.idp.token(GOOGLE_STYLE)
+    claims = claims_of(token)
+    assert (claims["azp"], claims["aud"]) == (ANDROID_APP, AUDIENCE)
+    response = world.assume(token, role="default-keys")
+    assert response["Audience"] == ANDROID_APP
+    for role in ("not-all-methods", "custom-claim", "aud-is-azp"):
+        assert world.refused(token, role=role)[0] == "AccessDenied", role
+
+
+def test_github_actions_keys(world: World) -> None:
+    """The claims AWS lists for GitHub Actions' issuer are keys named after it
+    (`token.actions.githubusercontent.com:repository_id`...); others (`event_name`)
+    are not. The stand-in issuer is oidc-provider with GitHub's issuer URL and a
+    certificate for its host; iamd's fetches of its keys are sent to it on loopback."""
+    github = NodeOidcProvider(
+        world.tmp / "github",
+        world.github_ca,
+        world.github_port,
+        [Client(MAIN, claims=GITHUB_CLAIMS)],
+        [signing_key("github-1")],
+        issuer=f"https://{GITHUB_HOST}",
+    )
+    github.start()
+    try:
+        # The test's own client connects to 127.0.0.1, which the certificate does not name.
+        token = github.token(MAIN, check_hostname=False)
+        iam = world.server.client("iam")
+        try:
+            arn = iam.create_open_id_connect_provider(
+                Url=f"https://{GITHUB_HOST}", ClientIDList=[AUDIENCE]
+            )["OpenIDConnectProviderArn"]
+        except iam.exceptions.EntityAlreadyExistsException:
+            arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{GITHUB_HOST}"
+        listed = {k: v for k, v in GITHUB_CLAIMS.items() if k != "event_name"}
+        _role(
+            world,
+            "github-keys",
+            arn,
+            {
+                "StringEquals": {
+                    f"{GITHUB_HOST}:aud": AUDIENCE,
+                    f"{GITHUB_HOST}:sub": MAIN,
+                    **{f"{GITHUB_HOST}:{k}": v for k, v in listed.items()},
+                }
+            },
+        )
+        _role(world, "github-event", arn, {"StringEquals": {f"{GITHUB_HOST}:event_name": "push"}})
+        _role(
+            world,
+            "github-other-repo",
+            arn,
+            {"StringEquals": {f"{GITHUB_HOST}:repository_id": "1"}},
+        )
+        response = world.assume(token, role="github-keys")
+        assert response["Provider"] == arn
+        assert response["SubjectFromWebIdentityToken"] == MAIN
+        assert world.refused(token, role="github-event")[0] == "AccessDenied"
+        assert world.refused(token, role="github-other-repo")[0] == "AccessDenied"
+    finally:
+        github.stop()
 
 
 # -- providers that misbehave ------------------------------------------------------------

@@ -300,6 +300,41 @@ def test_expired_response(
     assert (status, code, message) == (400, "ExpiredTokenException", "Response has expired")
 
 
+def test_truncated_and_oversized_responses(
+    server: RunningServer, iam: Any, unique: str, idp: SamlIdp
+) -> None:
+    """A response cut short (in its base64 or in its XML) is no SAML response:
+    InvalidIdentityToken; one over the model's 100000 characters is ValidationError
+    before it is parsed. Never a 500, and the intact response still works after."""
+    role, provider = _setup(iam, idp, f"{unique}-cut")
+    sts = _unsigned_sts(server)
+    good = _response(idp, role, provider)
+    xml = base64.b64decode(good)
+    cut = {
+        "base64 cut in the middle": good[: len(good) // 2 + 1],
+        "XML cut in the middle": base64.b64encode(xml[: len(xml) // 2]).decode(),
+        "XML cut before the closing tag": base64.b64encode(xml[:-12]).decode(),
+        "not base64": "%" * 64,
+    }
+    for case, assertion in cut.items():
+        status, code, _ = error_of(
+            sts.assume_role_with_saml, RoleArn=role, PrincipalArn=provider, SAMLAssertion=assertion
+        )
+        assert (status, code) == (400, "InvalidIdentityToken"), case
+    padded = base64.b64encode(xml + b" " * (75_001 - len(xml))).decode()
+    assert len(padded) > 100_000
+    status, code, message = error_of(
+        sts.assume_role_with_saml, RoleArn=role, PrincipalArn=provider, SAMLAssertion=padded
+    )
+    assert (status, code) == (400, "ValidationError"), message
+    assert "length less than or equal to 100000" in message
+    # The assertion is a sensitive member: the message does not repeat it.
+    assert "***" in message
+    assert padded[:40] not in message
+    ok = sts.assume_role_with_saml(RoleArn=role, PrincipalArn=provider, SAMLAssertion=good)
+    assert ok["Subject"] == "alice"
+
+
 def test_session_policy_duration_and_session_duration_attribute(
     server: RunningServer, iam: Any, unique: str, idp: SamlIdp
 ) -> None:

@@ -21,10 +21,12 @@ class _Provider:
         self.keys: list[dict[str, Any]] = [{"kid": "k1"}]
         self.failure: KeysUnavailable | None = None
         self.delay = 0.0
+        self.asked: list[tuple[str, ...]] = []
 
-    def fetch(self, issuer: str) -> Sequence[Mapping[str, Any]]:
+    def fetch(self, issuer: str, thumbprints: tuple[str, ...]) -> Sequence[Mapping[str, Any]]:
         assert issuer == ISSUER
         self.fetches += 1
+        self.asked.append(thumbprints)
         time.sleep(self.delay)
         if self.failure is not None:
             raise self.failure
@@ -109,3 +111,19 @@ def test_a_slow_fetch_makes_the_others_give_up_after_a_while() -> None:
     fetching.join()
     assert first == [({"kid": "k1"},)]
     assert provider.fetches == 1
+
+
+def test_keys_fetched_under_one_providers_thumbprints_serve_no_other_list() -> None:
+    # Account A's provider lists a thumbprint that lets an untrusted certificate in; B's
+    # provider for the same issuer lists none (or another): B's ask is a fetch of its own,
+    # under its own list, never A's cached answer.
+    provider, clock = _Provider(), _Clock()
+    cache = JwksCache(provider.fetch, monotonic=clock)
+    cache.keys(ISSUER, thumbprints=["AA" * 20])
+    cache.keys(ISSUER)
+    cache.keys(ISSUER, thumbprints=["bb" * 20])
+    assert provider.asked == [("aa" * 20,), (), ("bb" * 20,)]
+    # The same list (in another order or case) is the same trust decision: shared.
+    cache.keys(ISSUER, thumbprints=["BB" * 20])
+    cache.keys(ISSUER, thumbprints=[])
+    assert provider.fetches == 3

@@ -48,7 +48,10 @@ class IdpCa:
     key_file: Path
 
 
-def make_ca(directory: Path) -> IdpCa:
+def make_ca(directory: Path, *, names: list[str] | None = None, serve_chain: bool = False) -> IdpCa:
+    """A CA and a server certificate for `names` (default 127.0.0.1 and localhost);
+    `serve_chain`: the server sends its certificate and the CA's (as most servers send
+    their intermediate), so the top-most certificate it sends is the CA's."""
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -91,7 +94,9 @@ def make_ca(directory: Path) -> IdpCa:
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+                [x509.DNSName(n) for n in names]
+                if names is not None
+                else [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
             ),
             critical=False,
         )
@@ -104,7 +109,10 @@ def make_ca(directory: Path) -> IdpCa:
     ca_file = directory / "ca.pem"
     ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     cert_file = directory / "server.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    cert_file.write_bytes(
+        cert.public_bytes(serialization.Encoding.PEM)
+        + (ca_cert.public_bytes(serialization.Encoding.PEM) if serve_chain else b"")
+    )
     key_file = directory / "server.key"
     key_file.write_bytes(
         key.private_bytes(
@@ -223,8 +231,15 @@ class NodeOidcProvider:
                 self.process.wait()
         self.process = None
 
-    def token(self, client_id: str, resource: str = "https://sts.amazonaws.com") -> str:
-        """A JWT access token of the client_credentials grant, for `resource`."""
+    def token(
+        self,
+        client_id: str,
+        resource: str = "https://sts.amazonaws.com",
+        *,
+        check_hostname: bool = True,
+    ) -> str:
+        """A JWT access token of the client_credentials grant, for `resource`
+        (`check_hostname`: False for a provider serving a certificate for another name)."""
         client = self.clients[client_id]
         body = urllib.parse.urlencode(
             {
@@ -236,6 +251,7 @@ class NodeOidcProvider:
             }
         ).encode()
         context = ssl.create_default_context(cafile=str(self.ca.ca_file))
+        context.check_hostname = check_hostname
         request = urllib.request.Request(  # noqa: S310 - the test's own https provider
             f"{self.url}/token",
             data=body,

@@ -365,6 +365,7 @@ def main() -> None:
 )
 @click.option("--test-fail-path", default=None, hidden=True)
 @click.option("--test-fast-password-hashing", is_flag=True, default=False, hidden=True)
+@click.option("--test-oidc-connect-to", multiple=True, default=(), hidden=True)
 def serve(
     host: str,
     port: int,
@@ -408,6 +409,7 @@ def serve(
     trail_digest_seconds: float,
     sign_in_tracked_names: int,
     test_fast_password_hashing: bool,
+    test_oidc_connect_to: tuple[str, ...],
 ) -> None:
     """Start the server (IAM, STS and CodeCommit over HTTP; git over SSH)."""
     configure_logging(log_level, log_format)
@@ -454,6 +456,7 @@ def serve(
             sign_in_tracked_names=sign_in_tracked_names,
             test_clock_file=test_clock_file,
             test_fast_password_hashing=test_fast_password_hashing,
+            test_oidc_connect_to=test_oidc_connect_to,
             tls_cert_file=tls_cert,
             tls_key_file=tls_key,
             tls_self_signed=tls_self_signed,

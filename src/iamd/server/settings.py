@@ -101,6 +101,11 @@ class Settings:
     # Tests only (hidden option --test-fast-password-hashing): argon2 at its cheapest, so
     # a test can send thousands of sign-in attempts in seconds.
     test_fast_password_hashing: bool = False
+    # Tests only (hidden option --test-oidc-connect-to HOST=ADDRESS:PORT, repeatable): the
+    # https fetches of OpenID Connect providers' keys for HOST connect to ADDRESS:PORT
+    # instead, the certificate still checked for HOST (as curl's --connect-to), so a test
+    # IdP on loopback can stand for an issuer such as token.actions.githubusercontent.com.
+    test_oidc_connect_to: tuple[str, ...] = ()
     # HTTPS on `port`: the operator's PEM certificate chain and key, or one generated
     # into the data directory (`--tls-self-signed`); plain HTTP when neither.
     tls_cert_file: Path | None = None

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import asyncssh
 
-from iamd.auth.oidc_discovery import tls_context
+from iamd.auth.oidc_discovery import connect_to_map, tls_context
 from iamd.auth.passwords import PasswordHashing
 from iamd.auth.secret_box import SecretBox
 from iamd.authz import PolicyAuthorizer
@@ -54,6 +54,16 @@ def build_services(
         oidc_tls = tls_context(settings.oidc_ca_bundle)
     except ValueError as exc:
         raise StartupError(f"--oidc-ca-bundle: {exc}") from None
+    try:
+        oidc_connect_to = connect_to_map(settings.test_oidc_connect_to)
+    except ValueError as exc:
+        raise StartupError(f"--test-oidc-connect-to: {exc}") from None
+    if oidc_connect_to:
+        log.warning(
+            "TEST OIDC CONNECT-TO: the keys of %s are fetched from elsewhere; never use "
+            "this outside tests",
+            ", ".join(sorted(oidc_connect_to)),
+        )
     services = Services.build(
         database=database,
         account_id=settings.account_id,
@@ -74,6 +84,7 @@ def build_services(
         sign_in_tracked_names=settings.sign_in_tracked_names,
         public_url=public_url(settings),
         oidc_tls=oidc_tls,
+        oidc_connect_to=oidc_connect_to,
     )
     return services, box
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ssl
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,7 +98,9 @@ class _Shared:
     public_url: str = "http://127.0.0.1:4580"
     # The OpenID Connect providers' signing keys, cached per issuer for every account.
     jwks: JwksCache = field(
-        default_factory=lambda: JwksCache(lambda issuer: fetch_jwks(issuer, tls_context()))
+        default_factory=lambda: JwksCache(
+            lambda issuer, prints: fetch_jwks(issuer, tls_context(), thumbprints=prints)
+        )
     )
     # account id -> its services; the bootstrap account's is there from the start.
     by_account: dict[str, Services] = field(default_factory=dict)
@@ -217,9 +219,11 @@ class Services:
         sign_in_tracked_names: int = DEFAULT_MAX_NAMES,
         public_url: str = "http://127.0.0.1:4580",
         oidc_tls: ssl.SSLContext | None = None,
+        oidc_connect_to: Mapping[str, tuple[str, int]] | None = None,
     ) -> Services:
         """`oidc_tls`: the TLS trust for fetching OpenID Connect providers' keys (the
-        system's store when None)."""
+        system's store when None); `oidc_connect_to`: tests only, see
+        `oidc_discovery.fetch_jwks`."""
         tx = Transactions(database, account_id)
         tls = oidc_tls or tls_context()
         compiler = PolicyCompiler()
@@ -251,7 +255,11 @@ class Services:
             ).submit,
             by_account=by_account,
             public_url=public_url,
-            jwks=JwksCache(lambda issuer: fetch_jwks(issuer, tls)),
+            jwks=JwksCache(
+                lambda issuer, prints: fetch_jwks(
+                    issuer, tls, thumbprints=prints, connect_to=oidc_connect_to or {}
+                )
+            ),
         )
         services = _account_services(
             tx,

@@ -36,6 +36,10 @@ IDP_UNREACHABLE = (
     "The identity provider could not be reached to verify the token. Retry the request."
 )
 INCORRECT_AUDIENCE = "Incorrect token audience"
+#: A certificate neither the trust store nor the provider's thumbprints vouch for.
+THUMBPRINT_MISMATCH = (
+    "OpenIDConnect provider's HTTPS certificate doesn't match configured thumbprint"
+)
 NO_PROVIDER = "No OpenIDConnect provider found in your account for "
 _HTTPS = "https://"
 #: Characters of a token's issuer repeated in an error message.
@@ -80,7 +84,7 @@ class WebIdentityService:
         provider = self._provider(issuer)
         if provider is None:
             raise InvalidIdentityToken(NO_PROVIDER + issuer[:_SHOWN_ISSUER_CHARS])
-        claims = self._verified(unverified, issuer)
+        claims = self._verified(unverified, issuer, provider.thumbprints)
         audiences = _audiences(claims)
         audience = _admitted_audience(claims, audiences, provider.client_ids)
         if audience is None:
@@ -96,26 +100,31 @@ class WebIdentityService:
         with self._tx.read() as repos:
             return repos.oidc_providers.get_by_url(issuer.removeprefix(_HTTPS))
 
-    def _verified(self, token: UnverifiedToken, issuer: str) -> dict[str, Any]:
+    def _verified(
+        self, token: UnverifiedToken, issuer: str, thumbprints: Sequence[str]
+    ) -> dict[str, Any]:
         now = int(self._clock.now().timestamp())
         published = self._published(issuer)
         try:
             if published is not None:
                 return verify(token, published, issuer=issuer, now=now)
-            keys = self._keys.keys(issuer)
+            # The provider's own thumbprints: trust by thumbprint is per provider.
+            keys = self._keys.keys(issuer, thumbprints=thumbprints)
             try:
                 return verify(token, keys, issuer=issuer, now=now)
             except TokenRejected as rejected:
                 if rejected.kind is not Rejection.UNKNOWN_KEY:
                     raise
             # The provider may have rotated its keys since they were cached.
-            fresh = self._keys.keys(issuer, refresh=True)
+            fresh = self._keys.keys(issuer, thumbprints=thumbprints, refresh=True)
             if fresh is keys:
                 raise TokenRejected(Rejection.UNKNOWN_KEY, "no key of the provider fits")
             return verify(token, fresh, issuer=issuer, now=now)
         except KeysUnavailable as unavailable:
             if unavailable.transient:
                 raise IDPCommunicationError(IDP_UNREACHABLE) from None
+            if unavailable.untrusted:
+                raise InvalidIdentityToken(THUMBPRINT_MISMATCH) from None
             raise InvalidIdentityToken(NO_VERIFICATION_KEY) from None
         except TokenRejected as rejected:
             raise _error(rejected) from None

@@ -6,9 +6,10 @@ signature, the times, the audience), the session tags and source identity its cl
 carry, then the role's trust policy, which must allow the provider's users
 (`Principal: {"Federated": PROVIDER_ARN}`) `sts:AssumeRoleWithWebIdentity`, and
 `sts:TagSession` and `sts:SetSourceIdentity` when the token sets those, with the
-provider's condition keys (`HOST/PATH:aud`, `:oaud`, `:sub`, `:amr`, `:email`) in the
-context. A role that does not exist is refused like one that does not trust the token,
-and a role ARN naming no open account like a token no provider of it knows.
+provider's condition keys (`HOST/PATH:aud`, `:oaud`, `:sub`, `:amr`, `:email`, and for
+GitHub Actions' issuer the claims AWS lists for it) in the context. A role that does
+not exist is refused like one that does not trust the token, and a role ARN naming no
+open account like a token no provider of it knows.
 """
 
 from __future__ import annotations
@@ -40,6 +41,21 @@ NOT_AUTHORIZED = f"Not authorized to perform {ACTION}"
 TAGS_CLAIM = "https://aws.amazon.com/tags"
 SOURCE_IDENTITY_CLAIM = "https://aws.amazon.com/source_identity"
 _ROLE_ACCOUNT = re.compile(r"arn:aws:iam::(\d{12}):role/.+")
+#: GitHub Actions' issuer, and the claims of its tokens AWS makes condition keys of
+#: (the GitHub tab of "Available keys for AWS OIDC federation"); other claims are not.
+GITHUB_ACTIONS_HOST = "token.actions.githubusercontent.com"
+GITHUB_CLAIM_KEYS = (
+    "actor",
+    "actor_id",
+    "job_workflow_ref",
+    "repository",
+    "repository_id",
+    "repository_owner_id",
+    "workflow",
+    "ref",
+    "environment",
+    "enterprise_id",
+)
 
 
 def assume_role_with_web_identity(ctx: AnonymousContext, params: Params) -> Result:
@@ -149,6 +165,13 @@ def _condition_keys(identity: VerifiedWebIdentity) -> dict[str, str | Sequence[s
     email = claims.get("email")
     if isinstance(email, str):
         keys[f"{prefix}:email"] = email
+    if prefix.split("/", 1)[0] == GITHUB_ACTIONS_HOST:
+        for claim in GITHUB_CLAIM_KEYS:
+            value = claims.get(claim)
+            # GitHub's claims are strings; anything else is no key (a condition on it
+            # then fails, rather than matching a value iamd made up).
+            if isinstance(value, str):
+                keys[f"{prefix}:{claim}"] = value
     return keys
 
 
