@@ -74,6 +74,7 @@ def build_services(
         sign_in_tracked_names=settings.sign_in_tracked_names,
         public_url=public_url(settings),
         oidc_tls=oidc_tls,
+        delegation_notifications_dir=settings.data_dir / "delegation-notifications",
     )
     return services, box
 

@@ -38,6 +38,8 @@ from iamd.services.advisor_jobs import AdvisorJobs, Submit
 from iamd.services.authorization_details import AuthorizationDetailsService
 from iamd.services.clone_urls import CloneUrls
 from iamd.services.credential_report import CredentialReportService
+from iamd.services.delegation_notifications import DelegationNotifications
+from iamd.services.delegation_requests import DelegationRequestService
 from iamd.services.entity_paths import EntityPaths
 from iamd.services.external_idp import ExternalIdpService
 from iamd.services.groups import GroupService
@@ -102,6 +104,10 @@ class _Shared:
     )
     # account id -> its services; the bootstrap account's is there from the start.
     by_account: dict[str, Services] = field(default_factory=dict)
+    # Delegation requests' messages to their partners (services/delegation_notifications).
+    delegation_notifications: DelegationNotifications = field(
+        default_factory=lambda: DelegationNotifications(None)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +162,7 @@ class Services:
     web_identity: WebIdentityService
     scim_tokens: ScimTokenService
     external_idp: ExternalIdpService
+    delegation_requests: DelegationRequestService
     _shared: _Shared = field(repr=False, compare=False)
 
     @property
@@ -217,9 +224,11 @@ class Services:
         sign_in_tracked_names: int = DEFAULT_MAX_NAMES,
         public_url: str = "http://127.0.0.1:4580",
         oidc_tls: ssl.SSLContext | None = None,
+        delegation_notifications_dir: Path | None = None,
     ) -> Services:
         """`oidc_tls`: the TLS trust for fetching OpenID Connect providers' keys (the
-        system's store when None)."""
+        system's store when None); `delegation_notifications_dir`: where delegation
+        requests' notifications are written (none when None)."""
         tx = Transactions(database, account_id)
         tls = oidc_tls or tls_context()
         compiler = PolicyCompiler()
@@ -252,6 +261,7 @@ class Services:
             by_account=by_account,
             public_url=public_url,
             jwks=JwksCache(lambda issuer: fetch_jwks(issuer, tls)),
+            delegation_notifications=DelegationNotifications(delegation_notifications_dir),
         )
         services = _account_services(
             tx,
@@ -366,5 +376,17 @@ def _account_services(
         ),
         outbound_federation=outbound_federation,
         web_identity=WebIdentityService(tx, clock, shared.jwks, outbound_federation.published_keys),
+        delegation_requests=DelegationRequestService(
+            tx, clock, shared.delegation_notifications, lambda a: _account_name(shared, a)
+        ),
         _shared=shared,
     )
+
+
+def _account_name(shared: _Shared, account_id: str) -> str:
+    """A delegation request's RequestorName: the partner account's name, else its alias,
+    else its id."""
+    found = shared.accounts.lookup(account_id)
+    if found is None:
+        return account_id
+    return found.name or found.alias or account_id
