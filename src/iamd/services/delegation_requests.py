@@ -82,9 +82,11 @@ class NewDelegationRequest:
 def permission_policy(template: str, parameters: Sequence[PolicyParameter]) -> str:
     """The template's document with its `{{NAME}}` placeholders filled in.
 
-    A string that is exactly a stringList parameter's placeholder becomes the list of
-    its values; anywhere else a placeholder is replaced by the string parameter's one
-    value. Every placeholder must have its parameter, and every parameter be used.
+    A string parameter's placeholder is replaced by its one value. A string holding a
+    stringList parameter's placeholder becomes one string per value (in a list, they
+    take its place; elsewhere they make a list), so that a template stays a valid
+    policy: `arn:aws:iam::{{Account}}:user/{{Users}}`. Every placeholder must have its
+    parameter, every parameter be used, and a string hold at most one stringList.
     """
     by_name: dict[str, PolicyParameter] = {}
     for parameter in parameters:
@@ -94,6 +96,8 @@ def permission_policy(template: str, parameters: Sequence[PolicyParameter]) -> s
             raise InvalidInput(
                 f"Policy parameter {parameter.name} of type string must have exactly one value."
             )
+        if not parameter.values:
+            raise InvalidInput(f"Policy parameter {parameter.name} has no values.")
         by_name[parameter.name] = parameter
     used: set[str] = set()
 
@@ -103,6 +107,26 @@ def permission_policy(template: str, parameters: Sequence[PolicyParameter]) -> s
             raise InvalidInput(f"The policy template needs a value for parameter {name}.")
         used.add(name)
         return found
+
+    def fill_string(text: str) -> str | list[str]:
+        lists = [
+            p
+            for p in (value_of(m.group(1)) for m in _PLACEHOLDER.finditer(text))
+            if p.kind == "stringList"
+        ]
+        if len({p.name for p in lists}) > 1:
+            raise InvalidInput(f"A template string can hold one stringList parameter: {text}")
+
+        def with_value(value: str | None) -> str:
+            def one(match: re.Match[str]) -> str:
+                parameter = value_of(match.group(1))
+                return parameter.values[0] if value is None or parameter.kind == "string" else value
+
+            return _PLACEHOLDER.sub(one, text)
+
+        if not lists:
+            return with_value(None)
+        return [with_value(v) for v in lists[0].values]
 
     def fill(node: Any) -> Any:
         if isinstance(node, dict):
@@ -116,20 +140,7 @@ def permission_policy(template: str, parameters: Sequence[PolicyParameter]) -> s
                 )
             return out
         if isinstance(node, str):
-            whole = _PLACEHOLDER.fullmatch(node)
-            if whole is not None and value_of(whole.group(1)).kind == "stringList":
-                return list(value_of(whole.group(1)).values)
-
-            def one(match: re.Match[str]) -> str:
-                parameter = value_of(match.group(1))
-                if parameter.kind != "string":
-                    raise InvalidInput(
-                        f"Policy parameter {parameter.name} of type stringList must be a "
-                        "whole string of the template."
-                    )
-                return parameter.values[0]
-
-            return _PLACEHOLDER.sub(one, node)
+            return fill_string(node)
         return node
 
     try:
