@@ -358,13 +358,7 @@ EXPECTED: dict[str, tuple[Params, str]] = {
 # Operations of the IAM and STS models that iamd does not serve, with the reason; each
 # answers NotImplemented (501) once the caller is authorized for it. The README's
 # "Operations not served" lists the same.
-NOT_SERVED: dict[tuple[str, str], str] = {
-    ("sts", "GetDelegatedAccessToken"): (
-        "exchanges a delegation request's exchange token for the accepting identity's "
-        "credentials; iamd issues and delivers the token (docs/delegation.md) but does not "
-        "yet trade it in"
-    ),
-}
+NOT_SERVED: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize("service", ["iam", "sts"])
@@ -458,6 +452,7 @@ def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
         "DecodeAuthorizationMessage",
         "GetWebIdentityToken",
         "AssumeRoot",
+        "GetDelegatedAccessToken",
     }
     # Served unsigned, as AWS serves them: the token or assertion authenticates, the
     # role's trust policy alone authorizes.
@@ -499,6 +494,12 @@ def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
     assert not token.always_allowed
     assert not token.authorized_by_handler
     assert token.resource(world.ctx, {"Audience": ["a"], "SigningAlgorithm": "ES384"}) == "*"
+    # GetDelegatedAccessToken: sts:GetDelegatedAccessToken on "*", by the pipeline (the
+    # handler checks the token belongs to the caller's account).
+    delegated = served["GetDelegatedAccessToken"]
+    assert not delegated.always_allowed
+    assert not delegated.authorized_by_handler
+    assert delegated.resource(world.ctx, {"TradeInToken": "t"}) == "*"
     # AssumeRoot: sts:AssumeRoot on the target member account's root user, by the
     # pipeline (the organization's rules are the handler's).
     root = served["AssumeRoot"]

@@ -460,6 +460,13 @@ class PackedPolicyTooLarge(AwsError):
     status = 400
 
 
+class ExpiredTradeInToken(AwsError):
+    """STS GetDelegatedAccessToken: the delegation period of the token has ended."""
+
+    code = "ExpiredTradeInTokenException"
+    status = 400
+
+
 class InvalidAuthorizationMessageException(AwsError):
     """DecodeAuthorizationMessage: the message was not sealed by iamd for this account."""
 

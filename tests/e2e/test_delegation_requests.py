@@ -303,18 +303,52 @@ def test_the_life_of_a_delegation_request_across_two_accounts(
     token = messages[-1]["ExchangeToken"]
     assert len(token) >= 64
 
+    # The partner trades it in for a session of boss, who accepted, limited by the
+    # request's permission policy: alice and bob, and nothing else.
+    partner_sts = server.client("sts", key_id=partner.key[0], secret=partner.key[1])
+    traded = partner_sts.get_delegated_access_token(TradeInToken=token)
+    assert traded["AssumedPrincipal"] == (
+        f"arn:aws:sts::{CUSTOMER}:federated-user/dr-{request_id[-20:]}"
+    )
+    assert traded["PackedPolicySize"] > 0
+    delegated = traded["Credentials"]
+    assert delegated["Expiration"] <= finalized["UpdatedTime"] + timedelta(hours=1)
+    delegated_iam = server.client(
+        "iam",
+        key_id=delegated["AccessKeyId"],
+        secret=delegated["SecretAccessKey"],
+        token=delegated["SessionToken"],
+    )
+    assert delegated_iam.get_user(UserName="alice")["User"]["Arn"] == alice.arn
+    for outside in (
+        lambda: delegated_iam.get_user(UserName="carol"),
+        delegated_iam.list_users,
+        lambda: delegated_iam.create_user(UserName="intruder"),
+    ):
+        with pytest.raises(ClientError) as beyond:
+            outside()
+        assert code_of(beyond) == "AccessDenied"
+    # Only the partner's account can trade it in; a made-up token is no token.
+    for who, what in ((server.client("sts"), token), (partner_sts, "x" * 64)):
+        with pytest.raises(ClientError) as not_theirs:
+            who.get_delegated_access_token(TradeInToken=what)
+        assert code_of(not_theirs) == "AccessDenied"
+
     # The token is nowhere else: not in either account's trail, nor the server's log.
     admin_trail = server.client("cloudtrail")
     partner_trail = server.client("cloudtrail", key_id=partner.key[0], secret=partner.key[1])
     deadline = time.monotonic() + 10
     while True:
         records = every_trail_record(server, admin_trail, partner_trail)
-        if "SendDelegationToken" in records or time.monotonic() > deadline:
+        done = "SendDelegationToken" in records and "GetDelegatedAccessToken" in records
+        if done or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     assert "SendDelegationToken" in records
     assert "CreateDelegationRequest" in records
-    assert token not in records
+    assert "GetDelegatedAccessToken" in records
+    for secret in (token, delegated["SecretAccessKey"], delegated["SessionToken"]):
+        assert secret not in records
     sent = [
         json.loads(e["CloudTrailEvent"])
         for e in admin_trail.lookup_events(
@@ -510,15 +544,33 @@ def test_requests_expire_and_the_open_ones_are_limited(
             admin.associate_delegation_request(DelegationRequestId=stale)
         assert code_of(too_late) == "InvalidInput"
         assert "EXPIRED" in too_late.value.response["Error"]["Message"]
-        partner.create("wf-after-expiry")
         admin.accept_delegation_request(DelegationRequestId=anyones)
+        # A token is good for SessionDuration (900 s here) after it was sent.
+        timed = partner.create("wf-timed", SessionDuration=900)
+        for step in (
+            admin.associate_delegation_request,
+            admin.accept_delegation_request,
+            admin.send_delegation_token,
+        ):
+            step(DelegationRequestId=timed)
+        token = notifications(server, partner)[-1]["ExchangeToken"]
+        partner_sts = server.client("sts", key_id=partner.key[0], secret=partner.key[1])
+        assert partner_sts.get_delegated_access_token(TradeInToken=token)["Credentials"]
+        days_later(1.03)
+        with pytest.raises(ClientError) as spent:
+            partner_sts.get_delegated_access_token(TradeInToken=token)
+        assert code_of(spent) == "ExpiredTradeInTokenException"
         # Accepted and never sent: it expires 7 days after its acceptance.
         days_later(8.1)
         with pytest.raises(ClientError) as accepted_too_long:
             admin.send_delegation_token(DelegationRequestId=anyones)
         assert code_of(accepted_too_long) == "InvalidInput"
         listed = admin.list_delegation_requests()["DelegationRequests"]
-        assert [(r["DelegationRequestId"], r["State"]) for r in listed] == [(anyones, "EXPIRED")]
+        assert [(r["DelegationRequestId"], r["State"]) for r in listed] == [
+            (anyones, "EXPIRED"),
+            # Finalized requests expire 7 days after the token was sent, too.
+            (timed, "EXPIRED"),
+        ]
     finally:
         server.stop()
 

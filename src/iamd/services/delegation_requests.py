@@ -24,7 +24,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from iamd.clock import Clock
-from iamd.errors import AccessDenied, EntityAlreadyExists, InvalidInput, LimitExceeded, NoSuchEntity
+from iamd.errors import (
+    AccessDenied,
+    EntityAlreadyExists,
+    ExpiredTradeInToken,
+    InvalidInput,
+    LimitExceeded,
+    NoSuchEntity,
+)
 from iamd.model.delegation import DelegationRequest, DelegationState, PolicyParameter
 from iamd.model.page import Page
 from iamd.principals.caller import Caller
@@ -321,6 +328,22 @@ class DelegationRequestService:
             token=token,
             token_hash=token_hash(token),
         )
+
+    # -- the token, traded in by the partner (STS GetDelegatedAccessToken) ------------
+
+    def traded_in(self, token: str) -> tuple[DelegationRequest, datetime]:
+        """The finalized request a token of this (the partner's) account was sent for,
+        and the end of its delegation period (SessionDuration after the send)."""
+        with self._tx.read() as repos:
+            request = repos.delegation_requests.by_token_hash(token_hash(token))
+        if request is None or request.requestor_account != self._tx.account_id:
+            # Never says whether the token exists for another account.
+            raise AccessDenied("The trade-in token is not valid.")
+        ends = request.updated_time + timedelta(seconds=request.session_duration)
+        now = self._clock.now()
+        if request.state_at(now) is not S.FINALIZED or now >= ends:
+            raise ExpiredTradeInToken("The trade-in token has expired.")
+        return request, ends
 
     def _move(
         self,

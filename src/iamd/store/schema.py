@@ -1280,3 +1280,5 @@ delegation_requests = Table(
     UniqueConstraint("requestor_account", "workflow_id"),
 )
 Index("ix_delegation_requests_owner_account", delegation_requests.c.owner_account)
+# GetDelegatedAccessToken finds the request by its token.
+Index("ix_delegation_requests_token_hash", delegation_requests.c.token_hash, unique=True)

@@ -107,6 +107,10 @@ class DelegationRequestRepository:
         row = self._conn.execute(query).first()
         return _to_request(row) if row else None
 
+    def by_token_hash(self, digest: bytes) -> DelegationRequest | None:
+        row = self._conn.execute(select(_t).where(_t.c.token_hash == digest)).first()
+        return _to_request(row) if row else None
+
     def workflow_taken(self, requestor_account: str, workflow_id: str) -> bool:
         query = select(_t.c.request_id).where(
             _t.c.requestor_account == requestor_account, _t.c.workflow_id == workflow_id

@@ -52,8 +52,12 @@ def upgrade() -> None:
     op.create_index(
         "ix_delegation_requests_owner_account", "delegation_requests", ["owner_account"]
     )
+    op.create_index(
+        "ix_delegation_requests_token_hash", "delegation_requests", ["token_hash"], unique=True
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_delegation_requests_token_hash", table_name="delegation_requests")
     op.drop_index("ix_delegation_requests_owner_account", table_name="delegation_requests")
     op.drop_table("delegation_requests")
