@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from iamd.errors import InvalidInput
 from iamd.model.delegation import DelegationRequest, DelegationState, PolicyParameter
-from iamd.services.delegation_requests import permission_policy, request_id_of_arn
+from iamd.services.delegation_notifications import DelegationNotifications
+from iamd.services.delegation_requests import (
+    DelegationRequestService,
+    NewDelegationRequest,
+    permission_policy,
+    request_id_of_arn,
+)
 from iamd.services.policy_summary import access_level, summarize
 
 TEMPLATE = json.dumps(
@@ -149,3 +155,41 @@ def test_every_request_expires_at_its_expiration_time() -> None:
     assert REQUEST.state_at(NOW) is DelegationState.EXPIRED
     later = replace(REQUEST, expiration_time=datetime(2026, 1, 2, tzinfo=UTC))
     assert later.state_at(NOW) is DelegationState.UNASSIGNED
+
+
+def test_a_parameter_that_breaks_the_policy_is_refused_at_creation() -> None:
+    class Clock:
+        def now(self) -> datetime:
+            return NOW + timedelta(seconds=1)
+
+    class NoTransactions:
+        account_id = "210987654321"
+
+    service = DelegationRequestService(
+        NoTransactions(),  # type: ignore[arg-type]
+        Clock(),
+        DelegationNotifications(None),
+        lambda account: account,
+    )
+    template = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "{{A}}", "Resource": "*"}],
+        }
+    )
+    with pytest.raises(InvalidInput, match="The permission policy is not valid"):
+        service.create(
+            NewDelegationRequest(
+                owner_account=None,
+                description="d",
+                template_arn="arn:aws:iam::210987654321:policy/t",
+                template_document=template,
+                parameters=(PolicyParameter("A", ("not an action",), "string"),),
+                request_message=None,
+                workflow_id="wf-1",
+                redirect_url=None,
+                notification_channel="arn:aws:sns:us-east-1:210987654321:t",
+                session_duration=900,
+                only_send_by_owner=False,
+            )
+        )

@@ -34,6 +34,7 @@ from iamd.errors import (
 )
 from iamd.model.delegation import DelegationRequest, DelegationState, PolicyParameter
 from iamd.model.page import Page
+from iamd.policy import PolicyKind, check_policy
 from iamd.principals.caller import Caller
 from iamd.services.delegation_notifications import DelegationNotifications
 from iamd.store.sql.paging import decode_marker, encode_marker
@@ -193,6 +194,10 @@ class DelegationRequestService:
         if new.owner_account == account:
             raise InvalidInput("A delegation request cannot be targeted to its own account.")
         policy = permission_policy(new.template_document, new.parameters)
+        # It becomes the delegated session's policy: a parameter must not break it.
+        for problem in check_policy(policy, PolicyKind.SESSION):
+            if problem.kind == "error":
+                raise InvalidInput(f"The permission policy is not valid: {problem.message}")
         now = self._clock.now()
         request = DelegationRequest(
             # Sorts in creation order: ListDelegationRequests pages by id.

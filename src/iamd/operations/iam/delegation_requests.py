@@ -129,21 +129,19 @@ def create_delegation_request(ctx: CallContext, p: Params) -> Result:
     template = permissions.get("PolicyTemplateArn")
     if template is None:
         raise InvalidInput("Permissions must name a PolicyTemplateArn.")
-    parameters = tuple(
-        PolicyParameter(
-            str(item["Name"]),
-            tuple(str(v) for v in item.get("Values") or ()),
-            item.get("Type") or "string",
-        )
-        for item in permissions.get("Parameters") or ()
-    )
+    parameters = []
+    for item in permissions.get("Parameters") or ():
+        if "Name" not in item:
+            raise InvalidInput("Each policy parameter needs a Name.")
+        values = tuple(str(v) for v in item.get("Values") or ())
+        parameters.append(PolicyParameter(str(item["Name"]), values, item.get("Type") or "string"))
     request = ctx.services.delegation_requests.create(
         NewDelegationRequest(
             owner_account=p.get("OwnerAccountId"),
             description=p["Description"],
             template_arn=template,
             template_document=_template_document(ctx, template),
-            parameters=parameters,
+            parameters=tuple(parameters),
             request_message=p.get("RequestMessage"),
             workflow_id=p["RequestorWorkflowId"],
             redirect_url=p.get("RedirectUrl"),
