@@ -618,3 +618,29 @@ def test_delegation_requests_with_the_aws_cli(fresh_server: RunningServer, tmp_p
     assert "InvalidInput" in refused.stderr
     token = notifications(fresh_server, partner)[-1]["ExchangeToken"]
     assert token not in fresh_server.log_text()
+
+
+def test_a_delegation_request_on_postgresql(fresh_postgres_url: str, tmp_path: Path) -> None:
+    server = start_server(tmp_path / "pg", database_url=fresh_postgres_url)
+    try:
+        partner = Partner(server)
+        admin = server.client("iam")
+        request_id = partner.create("wf-postgres", OnlySendByOwner=False)
+        with pytest.raises(ClientError) as taken:
+            partner.create("wf-postgres")
+        assert code_of(taken) == "EntityAlreadyExists"
+        for step in (
+            admin.associate_delegation_request,
+            admin.accept_delegation_request,
+            admin.send_delegation_token,
+        ):
+            step(DelegationRequestId=request_id)
+        token = notifications(server, partner)[-1]["ExchangeToken"]
+        partner_sts = server.client("sts", key_id=partner.key[0], secret=partner.key[1])
+        traded = partner_sts.get_delegated_access_token(TradeInToken=token)
+        assert traded["AssumedPrincipal"].startswith(f"arn:aws:sts::{CUSTOMER}:federated-user/")
+        listed = admin.list_delegation_requests(MaxItems=1)
+        assert [r["State"] for r in listed["DelegationRequests"]] == ["FINALIZED"]
+        assert listed["isTruncated"] is False
+    finally:
+        server.stop()
