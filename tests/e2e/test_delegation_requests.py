@@ -370,6 +370,11 @@ def test_the_life_of_a_delegation_request_across_two_accounts(
     assert got
     assert all(g["readOnly"] is True for g in got)
     assert token not in server.log_text()
+    # Nor in the database (its SHA-256 only) or any other file of the data directory.
+    outbox = server.data_dir / "delegation-notifications"
+    for path in server.data_dir.rglob("*"):
+        if path.is_file() and outbox not in path.parents:
+            assert token.encode() not in path.read_bytes(), path
 
     # The summary: the request and its permissions in plain language, English only.
     arn = f"arn:aws:iam::{CUSTOMER}:delegation-request/{request_id}"
