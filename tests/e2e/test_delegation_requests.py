@@ -525,6 +525,10 @@ def test_requests_expire_and_the_open_ones_are_limited(
             SessionDuration=900,
         )["DelegationRequestId"]
         stale = partner.create("wf-stale")
+        # Any account but the partner's own.
+        with pytest.raises(ClientError) as own:
+            partner.iam.associate_delegation_request(DelegationRequestId=anyones)
+        assert code_of(own) == "NoSuchEntity"
         admin.associate_delegation_request(DelegationRequestId=anyones)
         taken = admin.get_delegation_request(DelegationRequestId=anyones)["DelegationRequest"]
         assert taken["OwnerAccountId"] == CUSTOMER

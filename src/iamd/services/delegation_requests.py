@@ -270,9 +270,11 @@ class DelegationRequestService:
 
     def associate(self, caller: Caller, request_id: str) -> DelegationRequest:
         def check(request: DelegationRequest) -> None:
-            if request.owner_id is not None or request.owner_account not in (
-                None,
-                caller.account_id,
+            # Claimed already, meant for another account, or the partner's own.
+            if (
+                request.owner_id is not None
+                or request.owner_account not in (None, caller.account_id)
+                or request.requestor_account == caller.account_id
             ):
                 raise NoSuchEntity.delegation_request(request_id)
 
