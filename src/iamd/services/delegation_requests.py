@@ -5,8 +5,8 @@ not document).
 The partner's account creates a request; an identity of the customer's account
 associates it (becoming its owner), may forward it for approval (Update), and an
 identity of that account accepts or rejects it; SendDelegationToken then releases the
-exchange token to the partner's notification channel. Every state but the terminal
-ones expires: UNASSIGNED after 1 day, the others 7 days after they were entered.
+exchange token to the partner's notification channel. Every state expires (to
+EXPIRED): UNASSIGNED after 1 day, the others 7 days after they were entered.
 Expiry is applied on read (`DelegationRequest.state_at`), never by a sweep.
 
 The service of one account acts for callers of that account (`tx.account_id`).
