@@ -117,6 +117,8 @@ ON_OIDC = {"OpenIDConnectProviderArn": OIDC_ARN}
 CERT_ID = {"CertificateId": "A" * 32}
 SAML_IDP = f"arn:aws:iam::{ACCOUNT}:saml-provider/corp-idp"
 ON_SAML = {"SAMLProviderArn": SAML_IDP}
+DELEGATION_ARN = f"arn:aws:iam::{ACCOUNT}:delegation-request/dr-0123456789abcdef"
+ON_DELEGATION = {"DelegationRequestId": "dr-0123456789abcdef"}
 
 # operation → (sample parameters, the resource AWS authorizes against)
 EXPECTED: dict[str, tuple[Params, str]] = {
@@ -336,38 +338,27 @@ EXPECTED: dict[str, tuple[Params, str]] = {
     "EnableOutboundWebIdentityFederation": (ANY, "*"),
     "DisableOutboundWebIdentityFederation": (ANY, "*"),
     "GetOutboundWebIdentityFederationInfo": (ANY, "*"),
+    # delegation requests: the request's ARN in the caller's account (both sides see it
+    # there); creating and listing: nothing in particular; the summary: the entity's
+    "CreateDelegationRequest": ({"Description": "d"}, "*"),
+    "ListDelegationRequests": (ANY, "*"),
+    "GetDelegationRequest": (ON_DELEGATION, DELEGATION_ARN),
+    "AssociateDelegationRequest": (ON_DELEGATION, DELEGATION_ARN),
+    "UpdateDelegationRequest": (ON_DELEGATION, DELEGATION_ARN),
+    "AcceptDelegationRequest": (ON_DELEGATION, DELEGATION_ARN),
+    "RejectDelegationRequest": (ON_DELEGATION, DELEGATION_ARN),
+    "SendDelegationToken": (ON_DELEGATION, DELEGATION_ARN),
+    "GetHumanReadableSummary": (
+        {"EntityArn": "arn:aws:iam::210987654321:delegation-request/dr-0123456789abcdef"},
+        DELEGATION_ARN,
+    ),
 }
 
 
 # Operations of the IAM and STS models that iamd does not serve, with the reason; each
 # answers NotImplemented (501) once the caller is authorized for it. The README's
 # "Operations not served" lists the same.
-DELEGATION = (
-    "AWS partner delegation requests: CreateDelegationRequest is 'not available for general "
-    "use' (partner onboarding), and the rest act only on such requests"
-)
-NOT_SERVED: dict[tuple[str, str], str] = {
-    **{
-        ("iam", name): DELEGATION
-        for name in (
-            "CreateDelegationRequest",
-            "AcceptDelegationRequest",
-            "AssociateDelegationRequest",
-            "GetDelegationRequest",
-            "ListDelegationRequests",
-            "RejectDelegationRequest",
-            "SendDelegationToken",
-            "UpdateDelegationRequest",
-        )
-    },
-    ("iam", "GetHumanReadableSummary"): (
-        "summarizes delegation requests (the only entity type AWS supports) with a large "
-        "language model"
-    ),
-    ("sts", "GetDelegatedAccessToken"): (
-        "exchanges a partner delegation request's token (see the delegation requests)"
-    ),
-}
+NOT_SERVED: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize("service", ["iam", "sts"])
@@ -461,6 +452,7 @@ def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
         "DecodeAuthorizationMessage",
         "GetWebIdentityToken",
         "AssumeRoot",
+        "GetDelegatedAccessToken",
     }
     # Served unsigned, as AWS serves them: the token or assertion authenticates, the
     # role's trust policy alone authorizes.
@@ -502,6 +494,12 @@ def test_sts_operations_are_authorized_as_in_aws(world: World) -> None:
     assert not token.always_allowed
     assert not token.authorized_by_handler
     assert token.resource(world.ctx, {"Audience": ["a"], "SigningAlgorithm": "ES384"}) == "*"
+    # GetDelegatedAccessToken: sts:GetDelegatedAccessToken on "*", by the pipeline (the
+    # handler checks the token belongs to the caller's account).
+    delegated = served["GetDelegatedAccessToken"]
+    assert not delegated.always_allowed
+    assert not delegated.authorized_by_handler
+    assert delegated.resource(world.ctx, {"TradeInToken": "t"}) == "*"
     # AssumeRoot: sts:AssumeRoot on the target member account's root user, by the
     # pipeline (the organization's rules are the handler's).
     root = served["AssumeRoot"]

@@ -190,6 +190,12 @@ class NoSuchEntity(AwsError):
         return cls.named("user", name)
 
     @classmethod
+    def delegation_request(cls, request_id: str) -> NoSuchEntity:
+        """A delegation request that does not exist or that the caller's account may not
+        see (iamd's words: AWS publishes none)."""
+        return cls(f"The delegation request with id {request_id} cannot be found.")
+
+    @classmethod
     def group(cls, name: str) -> NoSuchEntity:
         return cls.named("group", name)
 
@@ -283,6 +289,11 @@ class EntityAlreadyExists(AwsError):
     def oidc_provider(cls, url: str) -> EntityAlreadyExists:
         # AWS's words, as Terraform users quote them (the URL with its scheme).
         return cls(f"Provider with url https://{url} already exists.")
+
+    @classmethod
+    def delegation_workflow(cls, workflow_id: str) -> EntityAlreadyExists:
+        """A partner's second delegation request with one workflow id (iamd's words)."""
+        return cls(f"A delegation request with RequestorWorkflowId {workflow_id} already exists.")
 
 
 class UnmodifiableEntity(AwsError):
@@ -446,6 +457,13 @@ class PackedPolicyTooLarge(AwsError):
     """STS: the session policies and tags of AssumeRole take too much room."""
 
     code = "PackedPolicyTooLarge"
+    status = 400
+
+
+class ExpiredTradeInToken(AwsError):
+    """STS GetDelegatedAccessToken: the delegation period of the token has ended."""
+
+    code = "ExpiredTradeInTokenException"
     status = 400
 
 

@@ -25,6 +25,7 @@ CLAIMS = SessionClaims(
     tags=(("team", "blue"),),
     transitive_tag_keys=("team",),
     chained=True,
+    delegation_request="dr-0661d51261cbca00e3b9922f88a94b0dcb",
 )
 
 

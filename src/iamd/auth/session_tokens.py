@@ -83,6 +83,9 @@ class SessionClaims:
     transitive_tag_keys: tuple[str, ...] = ()
     # Issued to a role session (role chaining): capped at one hour.
     chained: bool = False
+    # GetDelegatedAccessToken's sessions: the delegation request they were issued for
+    # (a federated one may call IAM, unlike GetFederationToken's: docs/delegation.md).
+    delegation_request: str | None = None
 
     @property
     def has_session_policies(self) -> bool:
@@ -141,6 +144,7 @@ def _to_json(claims: SessionClaims) -> dict[str, Any]:
         "tg": [list(tag) for tag in claims.tags] or None,
         "tt": list(claims.transitive_tag_keys) or None,
         "c": claims.chained or None,
+        "dr": claims.delegation_request,
     }
     data.update({key: value for key, value in optional.items() if value is not None})
     return data
@@ -165,6 +169,7 @@ def _from_json(data: Any) -> SessionClaims:
         tags=tuple((_str(k), _str(v)) for k, v in data.get("tg", ())),
         transitive_tag_keys=tuple(_str(k) for k in data.get("tt", ())),
         chained=data.get("c") is True,
+        delegation_request=_optional_str(data.get("dr")),
     )
 
 

@@ -26,7 +26,8 @@ def check_service(caller: Caller, service: str) -> None:
         return
     if session.kind is SessionKind.USER and session.mfa_authenticated is None:
         raise InvalidClientTokenId()
-    if session.kind is SessionKind.FEDERATED:
+    if session.kind is SessionKind.FEDERATED and session.delegation_request is None:
+        # A delegation request's session of its approving user may (docs/delegation.md).
         # AWS documents the rule, not its answer; this one names the rule.
         raise AccessDenied(
             f"User: {caller.arn} is not authorized to call IAM "

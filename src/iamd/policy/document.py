@@ -74,6 +74,9 @@ IAM_RESOURCE_PREFIXES = (
     "report/",
     "access-report/",
 )
+# IAM resource types newer than the message above, which AWS has not changed for them:
+# delegation requests (the Service Authorization Reference's delegation-request).
+UNLISTED_IAM_RESOURCE_PREFIXES = ("delegation-request/",)
 IAM_RESOURCE_PATH = (
     'IAM resource path must either be "*" or start with ' + ", ".join(IAM_RESOURCE_PREFIXES) + "."
 )
@@ -373,7 +376,9 @@ class _Checker:
         if service == "iam":
             if region:
                 self.report(f"IAM resource {text} cannot contain region information.", node)
-            elif resource not in ("*", "root") and not resource.startswith(IAM_RESOURCE_PREFIXES):
+            elif resource not in ("*", "root") and not resource.startswith(
+                (*IAM_RESOURCE_PREFIXES, *UNLISTED_IAM_RESOURCE_PREFIXES)
+            ):
                 # `root` (an account's root user) is not in AWS's message, but AWS's own
                 # root-task policies name arn:aws:iam::*:root, so IAM accepts it.
                 self.report(IAM_RESOURCE_PATH, node)

@@ -85,6 +85,7 @@ def build_services(
         public_url=public_url(settings),
         oidc_tls=oidc_tls,
         oidc_connect_to=oidc_connect_to,
+        delegation_notifications_dir=settings.data_dir / "delegation-notifications",
     )
     return services, box
 

@@ -38,6 +38,8 @@ from iamd.services.advisor_jobs import AdvisorJobs, Submit
 from iamd.services.authorization_details import AuthorizationDetailsService
 from iamd.services.clone_urls import CloneUrls
 from iamd.services.credential_report import CredentialReportService
+from iamd.services.delegation_notifications import DelegationNotifications
+from iamd.services.delegation_requests import DelegationRequestService
 from iamd.services.entity_paths import EntityPaths
 from iamd.services.external_idp import ExternalIdpService
 from iamd.services.groups import GroupService
@@ -104,6 +106,10 @@ class _Shared:
     )
     # account id -> its services; the bootstrap account's is there from the start.
     by_account: dict[str, Services] = field(default_factory=dict)
+    # Delegation requests' messages to their partners (services/delegation_notifications).
+    delegation_notifications: DelegationNotifications = field(
+        default_factory=lambda: DelegationNotifications(None)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +164,7 @@ class Services:
     web_identity: WebIdentityService
     scim_tokens: ScimTokenService
     external_idp: ExternalIdpService
+    delegation_requests: DelegationRequestService
     _shared: _Shared = field(repr=False, compare=False)
 
     @property
@@ -220,10 +227,12 @@ class Services:
         public_url: str = "http://127.0.0.1:4580",
         oidc_tls: ssl.SSLContext | None = None,
         oidc_connect_to: Mapping[str, tuple[str, int]] | None = None,
+        delegation_notifications_dir: Path | None = None,
     ) -> Services:
         """`oidc_tls`: the TLS trust for fetching OpenID Connect providers' keys (the
         system's store when None); `oidc_connect_to`: tests only, see
-        `oidc_discovery.fetch_jwks`."""
+        `oidc_discovery.fetch_jwks`; `delegation_notifications_dir`: where delegation
+        requests' notifications are written (none when None)."""
         tx = Transactions(database, account_id)
         tls = oidc_tls or tls_context()
         compiler = PolicyCompiler()
@@ -260,6 +269,7 @@ class Services:
                     issuer, tls, thumbprints=prints, connect_to=oidc_connect_to or {}
                 )
             ),
+            delegation_notifications=DelegationNotifications(delegation_notifications_dir),
         )
         services = _account_services(
             tx,
@@ -374,5 +384,17 @@ def _account_services(
         ),
         outbound_federation=outbound_federation,
         web_identity=WebIdentityService(tx, clock, shared.jwks, outbound_federation.published_keys),
+        delegation_requests=DelegationRequestService(
+            tx, clock, shared.delegation_notifications, lambda a: _account_name(shared, a)
+        ),
         _shared=shared,
     )
+
+
+def _account_name(shared: _Shared, account_id: str) -> str:
+    """A delegation request's RequestorName: the partner account's name, else its alias,
+    else its id."""
+    found = shared.accounts.lookup(account_id)
+    if found is None:
+        return account_id
+    return found.name or found.alias or account_id

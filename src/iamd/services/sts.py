@@ -355,6 +355,43 @@ class StsService:
             )
         return user.arn.split(":", 5)[4]
 
+    def delegated_session(
+        self,
+        *,
+        user_id: str | None,
+        role_id: str | None,
+        session_name: str,
+        policy: str | None,
+        ends: datetime,
+        request_id: str,
+    ) -> IssuedCredentials:
+        """A delegation request's session (GetDelegatedAccessToken): a federated user
+        session of the IAM user who accepted it, or a session of the role whose session
+        accepted it, limited by the request's permission policy, until `ends`."""
+        now = self._clock.now()
+        duration = max(1, int((ends - now).total_seconds()))
+        if user_id is not None:
+            return self._issue(
+                now,
+                duration,
+                kind=SessionKind.FEDERATED,
+                principal_id=user_id,
+                session_name=session_name,
+                session_policy=policy,
+                delegation_request=request_id,
+            )
+        if role_id is None:
+            raise AccessDenied("The identity that accepted this delegation request is gone.")
+        return self._issue(
+            now,
+            duration,
+            kind=SessionKind.ROLE,
+            principal_id=role_id,
+            session_name=session_name,
+            session_policy=policy,
+            delegation_request=request_id,
+        )
+
     def _issue(
         self,
         now: datetime,
@@ -370,6 +407,7 @@ class StsService:
         tags: tuple[tuple[str, str], ...] = (),
         transitive_tag_keys: tuple[str, ...] = (),
         chained: bool = False,
+        delegation_request: str | None = None,
     ) -> IssuedCredentials:
         issued = _epoch(now)
         claims = SessionClaims(
@@ -387,6 +425,7 @@ class StsService:
             tags=tags,
             transitive_tag_keys=transitive_tag_keys,
             chained=chained,
+            delegation_request=delegation_request,
         )
         return IssuedCredentials(
             access_key_id=claims.access_key_id,

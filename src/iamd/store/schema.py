@@ -1245,3 +1245,40 @@ console_pending_sign_ins = Table(
     Column("attempts", Integer, nullable=False),
 )
 Index("ix_console_pending_sign_ins_started", console_pending_sign_ins.c.started)
+
+# --- Delegation requests (migration 0031, docs/delegation.md) ----------------------------
+# Shared by two accounts: the partner's that created it (`requestor_account`) and the
+# customer's that owns it once associated (`owner_account`, also set at creation when the
+# partner names it). Ids sort in creation order (ListDelegationRequests' keyset). The
+# exchange token is kept only as its SHA-256, never itself.
+delegation_requests = Table(
+    "delegation_requests",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("requestor_account", String(12), nullable=False),
+    Column("requestor_name", String(30), nullable=False),
+    Column("workflow_id", String(400), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("request_message", Text, nullable=True),
+    # DelegationPermission: the template's ARN and the parameters, as JSON.
+    Column("permissions", Text, nullable=False),
+    Column("permission_policy", Text, nullable=True),
+    Column("redirect_url", String(255), nullable=True),
+    Column("notification_channel", String(400), nullable=False),
+    Column("session_duration", Integer, nullable=False),
+    Column("only_send_by_owner", Boolean, nullable=False),
+    Column("owner_account", String(12), nullable=True),
+    Column("owner_id", String(2048), nullable=True),
+    Column("approver_id", String(2048), nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("notes", Text, nullable=True),
+    Column("rejection_reason", Text, nullable=True),
+    Column("create_date", UtcDateTime, nullable=False),
+    Column("updated_time", UtcDateTime, nullable=False),
+    Column("expiration_time", UtcDateTime, nullable=False),
+    Column("token_hash", LargeBinary(32), nullable=True),
+    UniqueConstraint("requestor_account", "workflow_id"),
+)
+Index("ix_delegation_requests_owner_account", delegation_requests.c.owner_account)
+# GetDelegatedAccessToken finds the request by its token.
+Index("ix_delegation_requests_token_hash", delegation_requests.c.token_hash, unique=True)

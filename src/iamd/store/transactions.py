@@ -21,6 +21,7 @@ from iamd.store.sql.access_keys import AccessKeyRepository
 from iamd.store.sql.account import AccountRepository
 from iamd.store.sql.console_sessions import ConsoleSessionRepository
 from iamd.store.sql.credential_reports import CredentialReportRepository
+from iamd.store.sql.delegation_requests import DelegationRequestRepository
 from iamd.store.sql.groups import GroupRepository
 from iamd.store.sql.identity_center import IdentityCenterRepository
 from iamd.store.sql.identity_center_mfa import MfaRepository
@@ -156,6 +157,11 @@ class Repositories:
     @cached_property
     def console_sessions(self) -> ConsoleSessionRepository:
         return ConsoleSessionRepository(self.conn)
+
+    @cached_property
+    def delegation_requests(self) -> DelegationRequestRepository:
+        # Shared by the partner's account and the customer's: not bound to either.
+        return DelegationRequestRepository(self.conn)
 
     @cached_property
     def credential_reports(self) -> CredentialReportRepository:

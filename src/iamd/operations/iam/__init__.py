@@ -6,6 +6,7 @@ from iamd.operations.iam import (
     account,
     authorization_details,
     credential_report,
+    delegation_requests,
     groups,
     inline_policies,
     instance_profiles,
@@ -53,4 +54,5 @@ OPERATIONS: tuple[Operation, ...] = (
     *access_advisor.OPERATIONS,
     *outbound_federation.OPERATIONS,
     *root_access.OPERATIONS,
+    *delegation_requests.OPERATIONS,
 )

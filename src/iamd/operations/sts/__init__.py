@@ -3,6 +3,7 @@
 from iamd.operations.registry import Operation, unsigned_operation
 from iamd.operations.sts import (
     authorization_messages,
+    delegated_access,
     federation,
     identity,
     root_sessions,
@@ -28,5 +29,6 @@ OPERATIONS: tuple[Operation, ...] = (
     *authorization_messages.OPERATIONS,
     *web_identity_tokens.OPERATIONS,
     *root_sessions.OPERATIONS,
+    *delegated_access.OPERATIONS,
     *_UNSIGNED,
 )
