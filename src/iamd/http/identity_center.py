@@ -49,10 +49,14 @@ from iamd.http.sso_portal_page import PORTAL_PAGE, PortalPage
 from iamd.http.sso_trail import SsoTrail
 from iamd.protocol.form import header
 from iamd.services.container import Services
-from iamd.services.identity_center_trail import OIDC_EVENT_SOURCE, PORTAL_EVENT_SOURCE
+from iamd.services.identity_center_trail import (
+    HIDDEN,
+    PORTAL_EVENT_SOURCE,
+    oauth_request_parameters,
+)
 from iamd.services.identity_store import page_of_list
 from iamd.services.sso_mfa import Refused
-from iamd.services.sso_oidc import TokenOwner
+from iamd.services.sso_oidc import OidcSubject, TokenOwner
 from iamd.services.trail import TrailRecorder
 
 log = logging.getLogger(__name__)
@@ -67,6 +71,26 @@ PATHS = OIDC_PATHS | PORTAL_PATHS | EXTERNAL_PATHS | {DEVICE_PAGE, AUTHORIZE_PAG
 _JSON = b"application/json"
 MAX_FIELD = 4096
 
+
+_OIDC_EVENTS = {
+    "/client/register": "RegisterClient",
+    "/device_authorization": "StartDeviceAuthorization",
+    "/token": "CreateToken",
+}
+# The answers' members the trail shows only as HIDDEN_DUE_TO_SECURITY_REASONS: secrets,
+# and the user code (with the verification URI that carries it), which a reader of the
+# trail could otherwise approve as theirs while it is pending.
+_HIDDEN_ANSWER_MEMBERS = frozenset(
+    {
+        "clientSecret",
+        "deviceCode",
+        "userCode",
+        "verificationUriComplete",
+        "accessToken",
+        "refreshToken",
+        "idToken",
+    }
+)
 
 _PORTAL_EVENTS = {
     "/assignment/accounts": "ListAccounts",
@@ -123,6 +147,31 @@ class IdentityCenterFront:
         if request.method != "POST":
             raise InvalidRequestException("Use POST.")
         body = _json_body(request)
+        name = _OIDC_EVENTS[path]
+        seen = OidcSubject()
+        device_code = body.get("deviceCode")
+        try:
+            answer = self._oidc_call(path, request, body, seen)
+        except AwsError as error:
+            self._trail.oauth(
+                request,
+                seen,
+                name,
+                oauth_request_parameters(name, body),
+                None,
+                (error.code, error.message),
+                device_code=device_code if isinstance(device_code, str) else None,
+            )
+            raise
+        self._trail.oauth(
+            request, seen, name, oauth_request_parameters(name, body), _recorded_answer(answer)
+        )
+        return _json(answer)
+
+    def _oidc_call(
+        self, path: str, request: HttpRequest, body: dict[str, Any], seen: OidcSubject
+    ) -> dict[str, Any]:
+        """The call's answer; `seen` learns whom it concerns (for the trail)."""
         oidc = self._services.sso_oidc
         if path == "/client/register":
             registration = oidc.register_client(
@@ -132,32 +181,30 @@ class IdentityCenterFront:
                 _strings(body, "redirectUris"),
                 _strings(body, "grantTypes"),
                 _optional(body, "issuerUrl"),
+                seen,
             )
-            return _json(
-                {
-                    "clientId": registration.client_id,
-                    "clientSecret": registration.client_secret,
-                    "clientIdIssuedAt": int(registration.issued.timestamp()),
-                    "clientSecretExpiresAt": int(registration.expires.timestamp()),
-                }
-            )
+            return {
+                "clientId": registration.client_id,
+                "clientSecret": registration.client_secret,
+                "clientIdIssuedAt": int(registration.issued.timestamp()),
+                "clientSecretExpiresAt": int(registration.expires.timestamp()),
+            }
         if path == "/device_authorization":
             authorization = oidc.start_device(
                 _required(body, "clientId"),
                 _required(body, "clientSecret"),
                 _required(body, "startUrl"),
+                seen,
             )
             page = f"{base_url(request)}{DEVICE_PAGE}"
-            return _json(
-                {
-                    "deviceCode": authorization.device_code,
-                    "userCode": authorization.user_code,
-                    "verificationUri": page,
-                    "verificationUriComplete": f"{page}?user_code={authorization.user_code}",
-                    "expiresIn": authorization.expires_in,
-                    "interval": authorization.interval,
-                }
-            )
+            return {
+                "deviceCode": authorization.device_code,
+                "userCode": authorization.user_code,
+                "verificationUri": page,
+                "verificationUriComplete": f"{page}?user_code={authorization.user_code}",
+                "expiresIn": authorization.expires_in,
+                "interval": authorization.interval,
+            }
         tokens = oidc.create_token(
             _required(body, "clientId"),
             _required(body, "clientSecret"),
@@ -167,24 +214,20 @@ class IdentityCenterFront:
             code=_optional(body, "code"),
             redirect_uri=_optional(body, "redirectUri"),
             code_verifier=_optional(body, "codeVerifier"),
+            seen=seen,
         )
-        self._trail.call(
-            request,
+        # The tokens' own owner (a refresh keeps its family; a new sign-in has its own).
+        seen.instance_arn, seen.user_id, seen.family = (
             tokens.instance_arn,
             tokens.user_id,
             tokens.family,
-            OIDC_EVENT_SOURCE,
-            "CreateToken",
-            {"clientId": body["clientId"], "grantType": body["grantType"]},
         )
-        return _json(
-            {
-                "accessToken": tokens.access_token,
-                "tokenType": "Bearer",
-                "expiresIn": tokens.expires_in,
-                "refreshToken": tokens.refresh_token,
-            }
-        )
+        return {
+            "accessToken": tokens.access_token,
+            "tokenType": "Bearer",
+            "expiresIn": tokens.expires_in,
+            "refreshToken": tokens.refresh_token,
+        }
 
     # -- the portal --------------------------------------------------------------------
 
@@ -393,6 +436,15 @@ def _error(error: AwsError) -> HttpResponse:
         [(b"content-type", _JSON), (b"x-amzn-errortype", error.code.encode("ascii"))],
         json.dumps(body).encode(),
     )
+
+
+def _recorded_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """An OAuth answer as its event's responseElements: every secret HIDDEN."""
+    return {
+        key: HIDDEN if key in _HIDDEN_ANSWER_MEMBERS else value
+        for key, value in answer.items()
+        if value is not None
+    }
 
 
 def _json(document: Mapping[str, Any]) -> HttpResponse:
