@@ -126,11 +126,8 @@ def test_one_sso_login_per_flow_in_the_trail(setup: Setup) -> None:
         secrets.append(found.group(1))
         after_code = _sign_in_events(setup)
 
-        login = LiveCommand(
-            [str(setup.aws), "sso", "login", "--profile", "corp", "--use-device-code"]
-            + ["--no-browser"],
-            setup.env,
-        )
+        device_login = ["sso", "login", "--profile", "corp", "--use-device-code", "--no-browser"]
+        login = LiveCommand([str(setup.aws), *device_login], setup.env)
         found_url = login.wait_for(r"(http://\S+/device\?user_code=([A-Z-]+))")
         secrets.append(found_url.group(2))
         sign_in_on_page(browser, found_url.group(1), "jdoe", NEW_PASSWORD)
