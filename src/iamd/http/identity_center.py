@@ -108,7 +108,7 @@ class IdentityCenterFront:
         self._trail = SsoTrail(services, trail, region)
         self._mfa = MfaStep(services, self._trail)
         # An instance with an external identity provider signs in there, not here.
-        self._external = ExternalSignIn(services)
+        self._external = ExternalSignIn(services, self._trail)
         self._authorize = AuthorizePage(services, self._trail, self._mfa, self._external.authorize)
         self._portal_page = PortalPage(services, self._trail, self._mfa, self._external.portal)
 

@@ -13,6 +13,7 @@ from iamd.protocol.form import header
 from iamd.services.container import Services
 from iamd.services.identity_center_trail import (
     RequestFacts,
+    external_sign_in_event,
     identity_center_event,
     mfa_events,
     oauth_event,
@@ -133,6 +134,26 @@ class SsoTrail:
                     self._slow_downs.clear()
             self._slow_downs[key] = now
             return True
+
+    def external_sign_in(
+        self,
+        request: HttpRequest,
+        instance: Instance | None,
+        login_to: str,
+        user_id: str | None,
+        user_name: str | None,
+        error: tuple[str, str] | None = None,
+    ) -> None:
+        """The answer of the instance's identity provider, accepted or refused (an
+        answer to no sign-in iamd knows has no instance, hence no account: not
+        recorded)."""
+        if self._trail is None or instance is None:
+            return
+        self._trail.record(
+            external_sign_in_event(
+                instance, self._facts(request), login_to, user_id, user_name, error
+            )
+        )
 
     def password_checked(
         self,

@@ -337,3 +337,52 @@ def oauth_event(
         tls_host=request.tls_host,
         tls=request.tls,
     )
+
+
+def external_sign_in_event(
+    instance: Instance,
+    request: RequestFacts,
+    login_to: str,
+    user_id: str | None,
+    user_name: str | None,
+    error: tuple[str, str] | None,
+) -> RequestEvent:
+    """A sign-in through the instance's external SAML identity provider. Accepted: the
+    `UserAuthentication` AWS records for every identity source (an external one has no
+    CredentialChallenge or CredentialVerification at AWS: the provider checked the
+    credentials). Refused (iamd goes beyond AWS, which records nothing then): a
+    `CredentialVerification` Failure of `CredentialType` SAML, with the refusal's code
+    and message, which never quote the answer. The user is named when the answer's
+    signature verified and named a user of the directory (else `user_name` is the
+    verified answer's subject, with no id, or nothing)."""
+    workflow = str(uuid.uuid4())
+    if user_id is not None:
+        identity = _store_user(instance, user_id, user_name)
+    else:
+        account = instance.owner_account_id
+        identity = {
+            "type": "Unknown",
+            "principalId": account,
+            "arn": "",
+            "accountId": account,
+            "accessKeyId": "",
+        }
+        if user_name is not None:
+            identity["userName"] = user_name
+    if error is None:
+        name, extra = "UserAuthentication", {"LoginTo": login_to}
+    else:
+        name, extra = "CredentialVerification", {"CredentialType": "SAML"}
+    event = _sign_in_step(
+        instance,
+        request,
+        workflow,
+        name,
+        "Success" if error is None else "Failure",
+        extra,
+        identity,
+        user_name,
+    )
+    if error is not None:
+        event.error_code, event.error_message = error
+    return event
