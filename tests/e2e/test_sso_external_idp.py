@@ -322,9 +322,10 @@ def test_bad_answers_from_the_idp_sign_no_one_in(federated: Federated) -> None:
     with pytest.raises(oidc.exceptions.AuthorizationPendingException):
         oidc.create_token(**poll)
 
-    # The trail: each refusal is a CredentialVerification Failure with its reason (a
-    # RelayState iamd never issued, or spent, names no instance: not recorded), the
-    # accepted answer a UserAuthentication; no answer is in any record.
+    # The trail: each refusal is a CredentialVerification Failure with its reason (the
+    # accepted answer posted again, with a forged and with its spent RelayState, is a
+    # replay, told by its signature and the replay cache), the accepted answer a
+    # UserAuthentication; no answer is in any record.
     refusals = [
         r
         for r in _sign_in_events(federated.server, "CredentialVerification")
@@ -337,6 +338,8 @@ def test_bad_answers_from_the_idp_sign_no_one_in(federated: Federated) -> None:
         "InvalidSAMLResponse",  # the wrong Recipient
         "NotRequested",
         "NotRequested",
+        "ReplayedAssertion",
+        "ReplayedAssertion",
         "UnknownUser",
         "WrongAudience",
     ]
@@ -354,6 +357,9 @@ def test_bad_answers_from_the_idp_sign_no_one_in(federated: Federated) -> None:
     assert "userName" not in by_code["ExpiredAssertion"]["userIdentity"]
     assert by_code["UnknownUser"]["userIdentity"]["type"] == "Unknown"
     assert by_code["UnknownUser"]["userIdentity"]["userName"] == "ghost@example.com"
+    replayed = by_code["ReplayedAssertion"]
+    assert replayed["errorMessage"] == "This answer was already used."
+    assert replayed["userIdentity"]["userName"] == "alice@example.com"
     audience = by_code["WrongAudience"]["userIdentity"]
     assert (audience["type"], audience["userName"]) == ("IdentityCenterUser", "alice@example.com")
     accepted = _sign_in_events(federated.server, "UserAuthentication")

@@ -33,6 +33,7 @@ from iamd.model.identity_center import DirectoryUser, IdentitySource, Instance, 
 from iamd.services.saml_assertions import (
     NS,
     SamlRejected,
+    decode_response,
     parse_metadata,
     parse_xml,
     verify_response,
@@ -234,7 +235,7 @@ class ExternalIdpService:
             # Spent whatever the outcome: a refused answer cannot be retried with it.
             sign_in = repos.identity_sources.take_sign_in(_digest(relay_state[:128]))
         if sign_in is None:
-            raise SignInRefused(_EXPIRED, "ExpiredSignIn")
+            raise self._without_sign_in(saml_response, now)
         with self._tx.read() as repos:
             instance = repos.identity_center.instance(sign_in.instance_arn)
             source = repos.identity_sources.source(sign_in.instance_arn)
@@ -285,6 +286,54 @@ class ExternalIdpService:
                 "UnknownUser",
             )
         return AcceptedSignIn(sign_in, instance, named)
+
+    def _without_sign_in(self, saml_response: str, now: datetime) -> SignInRefused:
+        """The refusal of an answer that came with no waiting sign-in (a forged or spent
+        RelayState). Its signature is checked against the providers its Issuer names,
+        only so that the audit trail can record it in that instance's account (as
+        `ReplayedAssertion` when the assertion was accepted before); nothing else comes
+        of it, and an answer no instance's provider signed stays unattributed."""
+        unattributed = SignInRefused(_EXPIRED, "ExpiredSignIn")
+        try:
+            root = decode_response(saml_response)
+        except SamlRejected:
+            return unattributed
+        issuer = root.findtext("saml:Issuer", namespaces=NS) or root.findtext(
+            "saml:Assertion/saml:Issuer", namespaces=NS
+        )
+        if not issuer:
+            return unattributed
+        with self._tx.read() as repos:
+            sources = repos.identity_sources.sources_of_idp(issuer.strip()[:1024])
+        for source in sources[:8]:
+            certificates = parse_metadata(source.metadata_document).signing_certificates
+            try:
+                verified = verify_response(
+                    saml_response,
+                    certificates,
+                    now,
+                    accepted_recipients=(acs_url(self.public_url),),
+                )
+            except SamlRejected as rejected:
+                if not rejected.expired:
+                    continue  # not this provider's signature (or not a sound answer)
+                verified = None  # signed by this provider, but expired
+            with self._tx.read() as repos:
+                instance = repos.identity_center.instance(source.instance_arn)
+                if instance is None:
+                    continue
+                if verified is None:
+                    return SignInRefused(_EXPIRED, "ExpiredSignIn", instance)
+                seen = repos.in_account(instance.owner_account_id).saml_providers.assertion_seen(
+                    verified.assertion_id
+                )
+                named = repos.identity_center.user_named(
+                    instance.identity_store_id, verified.subject
+                )
+            code = "ReplayedAssertion" if seen else "ExpiredSignIn"
+            message = "This answer was already used." if seen else _EXPIRED
+            return SignInRefused(message, code, instance, named, verified.subject[:128])
+        return unattributed
 
     def hold_for_consent(self, accepted: AcceptedSignIn) -> str:
         """A device sign-in whose user is known, kept until they allow or deny it: the
