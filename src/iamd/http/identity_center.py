@@ -10,7 +10,9 @@ REST-JSON as botocore speaks it: the exception's name in `x-amzn-ErrorType`, OAu
 carry the access token in `x-amz-sso_bearer_token`. Every input is checked here; no
 answer, page or log line holds a password, a code or a token other than the one issued
 to the caller. The page's form is protected by a CSRF token bound to a cookie, and
-framing is refused. Runs on a worker thread (password checks are argon2).
+framing is refused. Every OAuth and portal call is an event of the audit trail, successes
+and refusals, with its secrets HIDDEN_DUE_TO_SECURITY_REASONS (http/sso_trail.py). Runs
+on a worker thread (password checks are argon2).
 """
 
 from __future__ import annotations
@@ -171,8 +173,10 @@ class IdentityCenterFront:
     def _oidc_call(
         self, path: str, request: HttpRequest, body: dict[str, Any], seen: OidcSubject
     ) -> dict[str, Any]:
-        """The call's answer; `seen` learns whom it concerns (for the trail)."""
+        """The call's answer; `seen` learns whom it concerns (for the trail: without
+        one, the service is spared the look-ups)."""
         oidc = self._services.sso_oidc
+        learn = seen if self._trail.enabled else None
         if path == "/client/register":
             registration = oidc.register_client(
                 _required(body, "clientName"),
@@ -181,7 +185,7 @@ class IdentityCenterFront:
                 _strings(body, "redirectUris"),
                 _strings(body, "grantTypes"),
                 _optional(body, "issuerUrl"),
-                seen,
+                learn,
             )
             return {
                 "clientId": registration.client_id,
@@ -194,7 +198,7 @@ class IdentityCenterFront:
                 _required(body, "clientId"),
                 _required(body, "clientSecret"),
                 _required(body, "startUrl"),
-                seen,
+                learn,
             )
             page = f"{base_url(request)}{DEVICE_PAGE}"
             return {
@@ -214,7 +218,7 @@ class IdentityCenterFront:
             code=_optional(body, "code"),
             redirect_uri=_optional(body, "redirectUri"),
             code_verifier=_optional(body, "codeVerifier"),
-            seen=seen,
+            seen=learn,
         )
         # The tokens' own owner (a refresh keeps its family; a new sign-in has its own).
         seen.instance_arn, seen.user_id, seen.family = (

@@ -8,6 +8,8 @@ The provider posts its Response from another site, so that post carries no cooki
 no CSRF token: the RelayState ticket (single-use, bound to the waiting request), the
 signature and the replay cache stand for it. The consent form that follows is an
 ordinary page of iamd's, with its CSRF token. No page or log line holds a Response.
+Each answer, accepted or refused, is an event of the audit trail (http/sso_trail.py),
+which names the refusal but never holds the answer.
 """
 
 from __future__ import annotations

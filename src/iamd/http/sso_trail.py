@@ -40,6 +40,11 @@ class SsoTrail:
         self._slow_downs: dict[str, float] = {}
         self._slow_downs_lock = threading.Lock()
 
+    @property
+    def enabled(self) -> bool:
+        """Whether anything is recorded (`--audit-trail`)."""
+        return self._trail is not None
+
     def _facts(self, request: HttpRequest) -> RequestFacts:
         host = header(request.headers, b"host")
         return RequestFacts(
