@@ -106,6 +106,21 @@ def _code(call: Any, **kwargs: Any) -> str:
     return str(raised.value.response["Error"]["Code"])
 
 
+def _raw(server: RunningServer, path: str, body: dict[str, Any]) -> tuple[int, str]:
+    """A JSON post no SDK would send; its status and x-amzn-ErrorType."""
+    request = urllib.request.Request(  # noqa: S310 - the test's own server
+        f"{server.endpoint}{path}",
+        data=json.dumps({k: v for k, v in body.items() if v is not None}).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, ""
+    except urllib.error.HTTPError as error:
+        return error.code, str(error.headers.get("x-amzn-errortype", ""))
+
+
 def _records(server: RunningServer, key: str, value: str) -> list[dict[str, Any]]:
     trail = server.client("cloudtrail")
     pages = trail.get_paginator("lookup_events").paginate(
@@ -182,6 +197,17 @@ def test_oauth_calls_and_their_refusals_are_in_the_trail(setup: Setup) -> None:
     secrets += [tokens["accessToken"], tokens["refreshToken"], refreshed["accessToken"]]
     secrets += [refreshed["refreshToken"]]
 
+    # Calls a client library would not send (a required member missing) are refused
+    # before the service sees them, and recorded too.
+    raw_start = _raw(
+        server,
+        "/device_authorization",
+        {"clientId": client["clientId"], "startUrl": user.start_url},
+    )
+    assert raw_start == (400, "InvalidRequestException")
+    raw_token = _raw(server, "/token", {"clientId": ids["clientId"], **poll, "clientSecret": None})
+    assert raw_token == (400, "InvalidRequestException")
+
     # A code left waiting past its ten minutes.
     late = oidc.start_device_authorization(**ids, startUrl=user.start_url)
     secrets += [late["deviceCode"], late["userCode"]]
@@ -233,9 +259,10 @@ def test_oauth_calls_and_their_refusals_are_in_the_trail(setup: Setup) -> None:
         "-",
         "InvalidClientException",
         "InvalidClientException",
+        "InvalidRequestException",
     ]
     for record in starts:
-        assert record["requestParameters"]["clientSecret"] == HIDDEN
+        assert record["requestParameters"].get("clientSecret", HIDDEN) == HIDDEN
         assert record["requestParameters"]["startUrl"] == user.start_url
     started = next(r for r in starts if "errorCode" not in r)["responseElements"]
     assert started["deviceCode"] == started["userCode"] == HIDDEN
@@ -257,17 +284,23 @@ def test_oauth_calls_and_their_refusals_are_in_the_trail(setup: Setup) -> None:
             (DEVICE_GRANT, "InvalidGrantException"),
             ("refresh_token", "-"),
             ("refresh_token", "InvalidGrantException"),
+            (DEVICE_GRANT, "InvalidRequestException"),
             (DEVICE_GRANT, "ExpiredTokenException"),
         ]
     )
     store_arn = f"arn:aws:identitystore::{user.account}:identitystore/{user.store}"
     for record in created:
         parameters = record["requestParameters"]
-        assert parameters["clientSecret"] == HIDDEN
+        assert parameters.get("clientSecret", HIDDEN) == HIDDEN
         assert parameters.get("deviceCode", HIDDEN) == HIDDEN
         assert parameters.get("refreshToken", HIDDEN) == HIDDEN
         identity = record["userIdentity"]
-        if record.get("errorCode") in (None, "InvalidGrantException", "AccessDeniedException"):
+        if record.get("errorCode") in (
+            None,
+            "InvalidGrantException",
+            "AccessDeniedException",
+            "InvalidRequestException",
+        ):
             # Once the user decided (approved or denied), the call names them.
             assert identity["type"] == "IdentityCenterUser"
             assert identity["onBehalfOf"] == {"userId": user.user_id, "identityStoreArn": store_arn}

@@ -155,6 +155,8 @@ class IdentityCenterFront:
         try:
             answer = self._oidc_call(path, request, body, seen)
         except AwsError as error:
+            if not seen.instance_arn and self._trail.enabled:
+                self._learn(seen, body)
             self._trail.oauth(
                 request,
                 seen,
@@ -169,6 +171,22 @@ class IdentityCenterFront:
             request, seen, name, oauth_request_parameters(name, body), _recorded_answer(answer)
         )
         return _json(answer)
+
+    def _learn(self, seen: OidcSubject, body: dict[str, Any]) -> None:
+        """Whom a call refused before the service saw it concerns (for the trail)."""
+
+        def text(name: str) -> str | None:
+            value = body.get(name)
+            return value if isinstance(value, str) and 0 < len(value) <= MAX_FIELD else None
+
+        self._services.sso_oidc.learn_subject(
+            seen,
+            text("startUrl") or text("issuerUrl"),
+            text("grantType"),
+            text("deviceCode"),
+            text("refreshToken"),
+            text("code"),
+        )
 
     def _oidc_call(
         self, path: str, request: HttpRequest, body: dict[str, Any], seen: OidcSubject

@@ -222,6 +222,24 @@ class SsoOidcService:
             repos.identity_center_sign_in.add_client(client)
         return Registration(client.client_id, secret, now, client.expires)
 
+    def learn_subject(
+        self,
+        seen: OidcSubject,
+        url: str | None,
+        grant_type: str | None,
+        device_code: str | None,
+        refresh_token: str | None,
+        code: str | None,
+    ) -> None:
+        """For the audit trail, when a call was refused before it reached the service
+        (a required member missing or malformed): the instance its start URL or issuer
+        names, or the user its code or token belongs to."""
+        with self._tx.read() as repos:
+            if url:
+                seen.instance_arn = _instance_arn_of_url(repos, url)
+            elif grant_type:
+                _learn_subject(repos, seen, grant_type, device_code, refresh_token, code)
+
     def _client(self, repos: Repositories, client_id: str, client_secret: str) -> OidcClient:
         found = repos.identity_center_sign_in.client(client_id)
         if (
