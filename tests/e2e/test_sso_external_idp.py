@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.cookiejar
+import json
 import re
 import secrets
 import time
@@ -35,7 +36,7 @@ _UNSIGNED = Config(signature_version=UNSIGNED, retries={"max_attempts": 1, "mode
 @pytest.fixture(scope="module")
 def federated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federated]:
     base = tmp_path_factory.mktemp("iamd-external-idp")
-    server = start_server(base / "data")
+    server = start_server(base / "data", extra_args=["--audit-trail"])
     try:
         yield federate(server, base)
     finally:
@@ -231,6 +232,16 @@ def test_a_scim_user_signs_in_at_the_idp_with_the_device_flow(federated: Federat
     assert federated.scim.call("PATCH", f"/Users/{user_id}", again).status == 200
 
 
+def _sign_in_events(server: RunningServer, name: str) -> list[dict[str, Any]]:
+    """The trail's sign-in events of one name (`aws cloudtrail lookup-events`' model)."""
+    pages = (
+        server.client("cloudtrail")
+        .get_paginator("lookup_events")
+        .paginate(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}])
+    )
+    return [json.loads(e["CloudTrailEvent"]) for page in pages for e in page["Events"]]
+
+
 def _refused(federated: Federated, browser: Browser, device: dict[str, Any], make: Any) -> str:
     saml_request, relay_state = _to_idp(federated, browser.get(device["verificationUriComplete"]))
     response = make(saml_request)
@@ -244,6 +255,7 @@ def _refused(federated: Federated, browser: Browser, device: dict[str, Any], mak
 
 
 def test_bad_answers_from_the_idp_sign_no_one_in(federated: Federated) -> None:
+    before = {r["eventID"] for r in _sign_in_events(federated.server, "CredentialVerification")}
     oidc, _ = _clients(federated.server)
     device, poll = _device(federated, oidc)
     browser = Browser()
@@ -309,6 +321,59 @@ def test_bad_answers_from_the_idp_sign_no_one_in(federated: Federated) -> None:
     assert browser.post(acs, {"SAMLResponse": good, "RelayState": relay_state})[0] == 403
     with pytest.raises(oidc.exceptions.AuthorizationPendingException):
         oidc.create_token(**poll)
+
+    # The trail: each refusal is a CredentialVerification Failure with its reason (the
+    # accepted answer posted again, with a forged and with its spent RelayState, is a
+    # replay, told by its signature and the replay cache), the accepted answer a
+    # UserAuthentication; no answer is in any record.
+    refusals = [
+        r
+        for r in _sign_in_events(federated.server, "CredentialVerification")
+        if r["eventID"] not in before
+    ]
+    by_code = {r["errorCode"]: r for r in refusals}
+    assert sorted(r["errorCode"] for r in refusals) == [
+        "ExpiredAssertion",
+        "InvalidSAMLResponse",  # the tampered answer's signature
+        "InvalidSAMLResponse",  # the wrong Recipient
+        "NotRequested",
+        "NotRequested",
+        "ReplayedAssertion",
+        "ReplayedAssertion",
+        "UnknownUser",
+        "WrongAudience",
+    ]
+    for record in refusals:
+        assert record["eventSource"] == "signin.amazonaws.com"
+        assert record["eventType"] == "AwsServiceEvent"
+        assert record["serviceEventDetails"] == {"CredentialVerification": "Failure"}
+        assert record["additionalEventData"]["CredentialType"] == "SAML"
+        assert record["recipientAccountId"] == federated.account
+    assert "signature" in " ".join(
+        r["errorMessage"] for r in refusals if r["errorCode"] == "InvalidSAMLResponse"
+    )
+    # Unverified answers name no one; a verified one names its subject, with the
+    # directory's id when the subject is a user.
+    assert "userName" not in by_code["ExpiredAssertion"]["userIdentity"]
+    assert by_code["UnknownUser"]["userIdentity"]["type"] == "Unknown"
+    assert by_code["UnknownUser"]["userIdentity"]["userName"] == "ghost@example.com"
+    replayed = by_code["ReplayedAssertion"]
+    assert replayed["errorMessage"] == "This answer was already used."
+    assert replayed["userIdentity"]["userName"] == "alice@example.com"
+    audience = by_code["WrongAudience"]["userIdentity"]
+    assert (audience["type"], audience["userName"]) == ("IdentityCenterUser", "alice@example.com")
+    accepted = _sign_in_events(federated.server, "UserAuthentication")
+    assert any(
+        r["additionalEventData"]["LoginTo"].endswith("/device")
+        and r["userIdentity"]["userName"] == "alice@example.com"
+        for r in accepted
+    )
+    text = json.dumps(refusals + accepted)
+    signed = base64.b64decode(good).decode()
+    signature = re.search(r"SignatureValue>([^<]+)<", signed)
+    assert signature is not None
+    for secret in (signature.group(1).strip()[:40], good[200:260], "admin@example.com"):
+        assert secret not in text
 
 
 def test_the_authorization_code_flow_goes_through_the_idp(federated: Federated) -> None:

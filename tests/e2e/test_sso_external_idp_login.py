@@ -19,6 +19,7 @@ import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.support.aws_cli_v2 import aws_cli_v2
@@ -73,7 +74,7 @@ def _idp_server(port: int, holder: list[Federated], answered: list[str]) -> http
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     base = tmp_path_factory.mktemp("iamd-external-login")
-    server = start_server(base / "data")
+    server = start_server(base / "data", extra_args=["--audit-trail"])
     port = free_port()
     holder: list[Federated] = []
     answered: list[str] = []
@@ -105,6 +106,17 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         idp_http.shutdown()
         idp_http.server_close()
         server.stop()
+
+
+def _last_sign_in(setup: Setup) -> dict[str, Any]:
+    """The newest UserAuthentication in the trail (LookupEvents answers newest first)."""
+    found = setup.federated.server.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "UserAuthentication"}],
+        MaxResults=1,
+    )["Events"]
+    assert found
+    record: dict[str, Any] = json.loads(found[0]["CloudTrailEvent"])
+    return record
 
 
 def _boto3_caller(setup: Setup) -> list[object]:
@@ -179,6 +191,11 @@ def test_sso_login_through_the_external_idp(
     assert code == 0, output
     assert "Successfully logged into Start URL" in output
     assert setup.answered[answered_before:] == [f"{federated.server.endpoint}/saml/acs"]
+    # The provider's accepted answer is the sign-in's UserAuthentication, as the user.
+    signed_in = _last_sign_in(setup)
+    assert signed_in["additionalEventData"]["LoginTo"].endswith("/device" if flow else "/authorize")
+    assert signed_in["userIdentity"]["userName"] == "alice@example.com"
+    assert signed_in["serviceEventDetails"] == {"UserAuthentication": "Success"}
     expected = re.compile(
         rf"arn:aws:sts::{federated.account}:assumed-role/"
         r"AWSReservedSSO_UserReaders_[0-9a-f]{16}/alice@example\.com"
@@ -213,3 +230,7 @@ def test_the_access_portal_page_signs_in_through_the_external_idp(setup: Setup) 
         page.wait_for_selector("#credentials-file")
         assert "aws_session_token=" in page.inner_text("#credentials-file")
     assert setup.answered[-1] == f"{federated.server.endpoint}/saml/acs"
+    signed_in = _last_sign_in(setup)
+    assert signed_in["additionalEventData"]["LoginTo"].endswith("/start")
+    assert signed_in["userIdentity"]["type"] == "IdentityCenterUser"
+    assert signed_in["recipientAccountId"] == federated.account

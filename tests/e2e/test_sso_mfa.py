@@ -516,3 +516,29 @@ def test_five_codes_end_the_sign_in(setup: Setup) -> None:
     assert status == 400
     assert "not valid or has expired" in answer
     assert device.pending()
+
+
+def test_a_sign_in_left_at_the_code_has_no_user_authentication(setup: Setup) -> None:
+    """As AWS logs it: the password's CredentialVerification and the CredentialChallenge
+    for the code, and no UserAuthentication, when the user never gives the code."""
+    name = "leaver"
+    _register(setup, name)
+    device = Device(setup)
+    page = _password_step(FormBrowser(), device, name, NEW_PASSWORD)
+    assert "Verify your identity" in page
+    assert device.pending()  # nothing was approved: the page was left at the code
+    events = _sign_in_events(setup, name)
+    workflows: dict[str, list[tuple[str, str | None]]] = {}
+    for event in events:
+        steps = workflows.setdefault(event["additionalEventData"]["AuthWorkflowID"], [])
+        steps.append((event["eventName"], event["additionalEventData"].get("CredentialType")))
+    # The registration's sign-in completed; this one stopped at the challenge.
+    assert sorted(sorted(steps) for steps in workflows.values()) == [
+        [("CredentialChallenge", "TOTP"), ("CredentialVerification", "PASSWORD")],
+        [
+            ("CredentialChallenge", "TOTP"),
+            ("CredentialVerification", "PASSWORD"),
+            ("CredentialVerification", "TOTP"),
+            ("UserAuthentication", None),
+        ],
+    ]

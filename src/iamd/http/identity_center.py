@@ -10,7 +10,9 @@ REST-JSON as botocore speaks it: the exception's name in `x-amzn-ErrorType`, OAu
 carry the access token in `x-amz-sso_bearer_token`. Every input is checked here; no
 answer, page or log line holds a password, a code or a token other than the one issued
 to the caller. The page's form is protected by a CSRF token bound to a cookie, and
-framing is refused. Runs on a worker thread (password checks are argon2).
+framing is refused. Every OAuth and portal call is an event of the audit trail, successes
+and refusals, with its secrets HIDDEN_DUE_TO_SECURITY_REASONS (http/sso_trail.py). Runs
+on a worker thread (password checks are argon2).
 """
 
 from __future__ import annotations
@@ -49,10 +51,14 @@ from iamd.http.sso_portal_page import PORTAL_PAGE, PortalPage
 from iamd.http.sso_trail import SsoTrail
 from iamd.protocol.form import header
 from iamd.services.container import Services
-from iamd.services.identity_center_trail import OIDC_EVENT_SOURCE, PORTAL_EVENT_SOURCE
+from iamd.services.identity_center_trail import (
+    HIDDEN,
+    PORTAL_EVENT_SOURCE,
+    oauth_request_parameters,
+)
 from iamd.services.identity_store import page_of_list
 from iamd.services.sso_mfa import Refused
-from iamd.services.sso_oidc import TokenOwner
+from iamd.services.sso_oidc import OidcSubject, TokenOwner
 from iamd.services.trail import TrailRecorder
 
 log = logging.getLogger(__name__)
@@ -67,6 +73,26 @@ PATHS = OIDC_PATHS | PORTAL_PATHS | EXTERNAL_PATHS | {DEVICE_PAGE, AUTHORIZE_PAG
 _JSON = b"application/json"
 MAX_FIELD = 4096
 
+
+_OIDC_EVENTS = {
+    "/client/register": "RegisterClient",
+    "/device_authorization": "StartDeviceAuthorization",
+    "/token": "CreateToken",
+}
+# The answers' members the trail shows only as HIDDEN_DUE_TO_SECURITY_REASONS: secrets,
+# and the user code (with the verification URI that carries it), which a reader of the
+# trail could otherwise approve as theirs while it is pending.
+_HIDDEN_ANSWER_MEMBERS = frozenset(
+    {
+        "clientSecret",
+        "deviceCode",
+        "userCode",
+        "verificationUriComplete",
+        "accessToken",
+        "refreshToken",
+        "idToken",
+    }
+)
 
 _PORTAL_EVENTS = {
     "/assignment/accounts": "ListAccounts",
@@ -84,7 +110,7 @@ class IdentityCenterFront:
         self._trail = SsoTrail(services, trail, region)
         self._mfa = MfaStep(services, self._trail)
         # An instance with an external identity provider signs in there, not here.
-        self._external = ExternalSignIn(services)
+        self._external = ExternalSignIn(services, self._trail)
         self._authorize = AuthorizePage(services, self._trail, self._mfa, self._external.authorize)
         self._portal_page = PortalPage(services, self._trail, self._mfa, self._external.portal)
 
@@ -123,7 +149,52 @@ class IdentityCenterFront:
         if request.method != "POST":
             raise InvalidRequestException("Use POST.")
         body = _json_body(request)
+        name = _OIDC_EVENTS[path]
+        seen = OidcSubject()
+        device_code = body.get("deviceCode")
+        try:
+            answer = self._oidc_call(path, request, body, seen)
+        except AwsError as error:
+            if not seen.instance_arn and self._trail.enabled:
+                self._learn(seen, body)
+            self._trail.oauth(
+                request,
+                seen,
+                name,
+                oauth_request_parameters(name, body),
+                None,
+                (error.code, error.message),
+                device_code=device_code if isinstance(device_code, str) else None,
+            )
+            raise
+        self._trail.oauth(
+            request, seen, name, oauth_request_parameters(name, body), _recorded_answer(answer)
+        )
+        return _json(answer)
+
+    def _learn(self, seen: OidcSubject, body: dict[str, Any]) -> None:
+        """Whom a call refused before the service saw it concerns (for the trail)."""
+
+        def text(name: str) -> str | None:
+            value = body.get(name)
+            return value if isinstance(value, str) and 0 < len(value) <= MAX_FIELD else None
+
+        self._services.sso_oidc.learn_subject(
+            seen,
+            text("startUrl") or text("issuerUrl"),
+            text("grantType"),
+            text("deviceCode"),
+            text("refreshToken"),
+            text("code"),
+        )
+
+    def _oidc_call(
+        self, path: str, request: HttpRequest, body: dict[str, Any], seen: OidcSubject
+    ) -> dict[str, Any]:
+        """The call's answer; `seen` learns whom it concerns (for the trail: without
+        one, the service is spared the look-ups)."""
         oidc = self._services.sso_oidc
+        learn = seen if self._trail.enabled else None
         if path == "/client/register":
             registration = oidc.register_client(
                 _required(body, "clientName"),
@@ -132,32 +203,30 @@ class IdentityCenterFront:
                 _strings(body, "redirectUris"),
                 _strings(body, "grantTypes"),
                 _optional(body, "issuerUrl"),
+                learn,
             )
-            return _json(
-                {
-                    "clientId": registration.client_id,
-                    "clientSecret": registration.client_secret,
-                    "clientIdIssuedAt": int(registration.issued.timestamp()),
-                    "clientSecretExpiresAt": int(registration.expires.timestamp()),
-                }
-            )
+            return {
+                "clientId": registration.client_id,
+                "clientSecret": registration.client_secret,
+                "clientIdIssuedAt": int(registration.issued.timestamp()),
+                "clientSecretExpiresAt": int(registration.expires.timestamp()),
+            }
         if path == "/device_authorization":
             authorization = oidc.start_device(
                 _required(body, "clientId"),
                 _required(body, "clientSecret"),
                 _required(body, "startUrl"),
+                learn,
             )
             page = f"{base_url(request)}{DEVICE_PAGE}"
-            return _json(
-                {
-                    "deviceCode": authorization.device_code,
-                    "userCode": authorization.user_code,
-                    "verificationUri": page,
-                    "verificationUriComplete": f"{page}?user_code={authorization.user_code}",
-                    "expiresIn": authorization.expires_in,
-                    "interval": authorization.interval,
-                }
-            )
+            return {
+                "deviceCode": authorization.device_code,
+                "userCode": authorization.user_code,
+                "verificationUri": page,
+                "verificationUriComplete": f"{page}?user_code={authorization.user_code}",
+                "expiresIn": authorization.expires_in,
+                "interval": authorization.interval,
+            }
         tokens = oidc.create_token(
             _required(body, "clientId"),
             _required(body, "clientSecret"),
@@ -167,24 +236,20 @@ class IdentityCenterFront:
             code=_optional(body, "code"),
             redirect_uri=_optional(body, "redirectUri"),
             code_verifier=_optional(body, "codeVerifier"),
+            seen=learn,
         )
-        self._trail.call(
-            request,
+        # The tokens' own owner (a refresh keeps its family; a new sign-in has its own).
+        seen.instance_arn, seen.user_id, seen.family = (
             tokens.instance_arn,
             tokens.user_id,
             tokens.family,
-            OIDC_EVENT_SOURCE,
-            "CreateToken",
-            {"clientId": body["clientId"], "grantType": body["grantType"]},
         )
-        return _json(
-            {
-                "accessToken": tokens.access_token,
-                "tokenType": "Bearer",
-                "expiresIn": tokens.expires_in,
-                "refreshToken": tokens.refresh_token,
-            }
-        )
+        return {
+            "accessToken": tokens.access_token,
+            "tokenType": "Bearer",
+            "expiresIn": tokens.expires_in,
+            "refreshToken": tokens.refresh_token,
+        }
 
     # -- the portal --------------------------------------------------------------------
 
@@ -393,6 +458,15 @@ def _error(error: AwsError) -> HttpResponse:
         [(b"content-type", _JSON), (b"x-amzn-errortype", error.code.encode("ascii"))],
         json.dumps(body).encode(),
     )
+
+
+def _recorded_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """An OAuth answer as its event's responseElements: every secret HIDDEN."""
+    return {
+        key: HIDDEN if key in _HIDDEN_ANSWER_MEMBERS else value
+        for key, value in answer.items()
+        if value is not None
+    }
 
 
 def _json(document: Mapping[str, Any]) -> HttpResponse:

@@ -30,7 +30,7 @@ from iamd.http.pipeline import HttpRequest, HttpResponse
 from iamd.protocol.form import header
 from iamd.services.container import Services
 from iamd.services.sign_in import Outcome, SignInResult
-from iamd.services.trail import TrailRecorder, sign_in_event
+from iamd.services.trail import TrailRecorder, check_mfa_event, sign_in_event
 from iamd.telemetry.access_log import AccessLog
 from iamd.telemetry.metrics import Metrics
 
@@ -174,6 +174,25 @@ class SignInEndpoint:
                 result.user_arn,
                 find_user,
                 mfa_used,
+            )
+        )
+
+    def record_mfa_check(
+        self, request: HttpRequest, request_id: str, account_id: str, result: SignInResult
+    ) -> None:
+        """The CheckMfa event of a right password whose user has an MFA device (the
+        console asks for the code next)."""
+        if self._trail is None or result.user_id is None:
+            return
+        self._trail.record(
+            check_mfa_event(
+                account_id,
+                self._services.clock.now(),
+                request.client_ip,
+                header(request.headers, b"user-agent") or None,
+                request_id,
+                result.user_name or "",
+                result.user_id,
             )
         )
 

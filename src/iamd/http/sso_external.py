@@ -8,6 +8,8 @@ The provider posts its Response from another site, so that post carries no cooki
 no CSRF token: the RelayState ticket (single-use, bound to the waiting request), the
 signature and the replay cache stand for it. The consent form that follows is an
 ordinary page of iamd's, with its CSRF token. No page or log line holds a Response.
+Each answer, accepted or refused, is an event of the audit trail (http/sso_trail.py),
+which names the refusal but never holds the answer.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from __future__ import annotations
 import html
 
 from iamd.http.pipeline import HttpRequest, HttpResponse
-from iamd.http.sso_authorize import consent_form
-from iamd.http.sso_pages import csrf_ok, form_fields, form_page, page_response
-from iamd.http.sso_portal_page import portal_session_opened
+from iamd.http.sso_authorize import AUTHORIZE_PAGE, consent_form
+from iamd.http.sso_pages import base_url, csrf_ok, form_fields, form_page, page_response
+from iamd.http.sso_portal_page import PORTAL_PAGE, portal_session_opened
+from iamd.http.sso_trail import SsoTrail
 from iamd.model.identity_center import Instance
 from iamd.services.container import Services
 from iamd.services.external_idp import ACS_PATH, SP_METADATA_PATH, SignInRefused, sp_metadata
@@ -28,9 +31,14 @@ PATHS = frozenset({ACS_PATH, SP_METADATA_PATH})
 MAX_RESPONSE = 256 * 1024
 
 
+#: The page each kind of sign-in started at (its events' LoginTo).
+_PAGES = {"device": "/device", "authorize": AUTHORIZE_PAGE, "portal": PORTAL_PAGE}
+
+
 class ExternalSignIn:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, trail: SsoTrail) -> None:
         self._services = services
+        self._trail = trail
 
     # -- the hook ----------------------------------------------------------------------
 
@@ -91,7 +99,23 @@ class ExternalSignIn:
                 fields.get("RelayState", ""), fields.get("SAMLResponse", "")
             )
         except SignInRefused as refused:
+            user = refused.user
+            self._trail.external_sign_in(
+                request,
+                refused.instance,
+                "",
+                user.user_id if user is not None else None,
+                user.user_name if user is not None else refused.subject,
+                (refused.code, str(refused)),
+            )
             return _refused(str(refused), 403)
+        self._trail.external_sign_in(
+            request,
+            accepted.instance,
+            f"{base_url(request)}{_PAGES.get(accepted.sign_in.kind, '')}",
+            accepted.user.user_id,
+            accepted.user.user_name,
+        )
         payload = accepted.sign_in.payload
         if accepted.sign_in.kind == "portal":
             cookie = self._services.portal_sessions.open(

@@ -3,6 +3,8 @@ audit trail: the request's facts and the events of services/identity_center_trai
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from typing import Any
 
 from iamd.http.pipeline import HttpRequest
@@ -11,12 +13,21 @@ from iamd.protocol.form import header
 from iamd.services.container import Services
 from iamd.services.identity_center_trail import (
     RequestFacts,
+    external_sign_in_event,
     identity_center_event,
     mfa_events,
+    oauth_event,
     sign_in_events,
 )
+from iamd.services.sso_oidc import OidcSubject
 from iamd.services.sso_portal import SignedIn
 from iamd.services.trail import TrailRecorder
+
+#: A device code polled too fast has its slow_down recorded at most once per this many
+#: seconds: a client that ignores the interval must not be able to write an event per
+#: request (authorization_pending, at most one per interval, is always recorded).
+SLOW_DOWN_RECORD_SECONDS = 60.0
+_SLOW_DOWN_KEPT = 4096
 
 
 class SsoTrail:
@@ -26,6 +37,13 @@ class SsoTrail:
         self._services = services
         self._trail = trail
         self._region = region
+        self._slow_downs: dict[str, float] = {}
+        self._slow_downs_lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        """Whether anything is recorded (`--audit-trail`)."""
+        return self._trail is not None
 
     def _facts(self, request: HttpRequest) -> RequestFacts:
         host = header(request.headers, b"host")
@@ -60,6 +78,85 @@ class SsoTrail:
         self._trail.record(
             identity_center_event(
                 user, self._facts(request), event_source, event_name, parameters, error
+            )
+        )
+
+    def oauth(
+        self,
+        request: HttpRequest,
+        seen: OidcSubject,
+        event_name: str,
+        parameters: dict[str, Any] | None,
+        response: dict[str, Any] | None,
+        error: tuple[str, str] | None = None,
+        device_code: str | None = None,
+    ) -> None:
+        """A call to the OAuth service, in the account of the instance it concerned
+        (none known: a start URL, code or token iamd does not know, and nothing is
+        recorded, as for a portal call with an unknown token)."""
+        if self._trail is None or not seen.instance_arn:
+            return
+        slow_down = error is not None and error[0] == "SlowDownException"
+        if slow_down and device_code and not self._first_slow_down(device_code):
+            return
+        with self._services.tx.read() as repos:
+            instance = repos.identity_center.instance(seen.instance_arn)
+        if instance is None:
+            return
+        user = (
+            self._services.sso_portal.portal_user(
+                seen.instance_arn, seen.user_id, seen.family or ""
+            )
+            if seen.user_id
+            else None
+        )
+        self._trail.record(
+            oauth_event(
+                instance.owner_account_id,
+                instance.identity_store_id,
+                user,
+                self._facts(request),
+                event_name,
+                parameters,
+                response,
+                error,
+            )
+        )
+
+    def _first_slow_down(self, device_code: str) -> bool:
+        """Whether this device code's slow_down is the first in its window."""
+        key = hashlib.sha256(device_code.encode("utf-8", "replace")).hexdigest()
+        now = self._services.clock.now().timestamp()
+        with self._slow_downs_lock:
+            last = self._slow_downs.get(key)
+            if last is not None and now - last < SLOW_DOWN_RECORD_SECONDS:
+                return False
+            if len(self._slow_downs) >= _SLOW_DOWN_KEPT:
+                self._slow_downs = {
+                    k: t for k, t in self._slow_downs.items() if now - t < SLOW_DOWN_RECORD_SECONDS
+                }
+                if len(self._slow_downs) >= _SLOW_DOWN_KEPT:
+                    self._slow_downs.clear()
+            self._slow_downs[key] = now
+            return True
+
+    def external_sign_in(
+        self,
+        request: HttpRequest,
+        instance: Instance | None,
+        login_to: str,
+        user_id: str | None,
+        user_name: str | None,
+        error: tuple[str, str] | None = None,
+    ) -> None:
+        """The answer of the instance's identity provider, accepted or refused (an
+        answer to no sign-in iamd knows has no instance, hence no account: not
+        recorded)."""
+        if self._trail is None or instance is None:
+            return
+        self._trail.record(
+            external_sign_in_event(
+                instance, self._facts(request), login_to, user_id, user_name, error
             )
         )
 

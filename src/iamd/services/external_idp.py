@@ -33,6 +33,7 @@ from iamd.model.identity_center import DirectoryUser, IdentitySource, Instance, 
 from iamd.services.saml_assertions import (
     NS,
     SamlRejected,
+    decode_response,
     parse_metadata,
     parse_xml,
     verify_response,
@@ -45,12 +46,30 @@ ACS_PATH = "/saml/acs"
 SP_METADATA_PATH = "/saml/metadata"
 SIGN_IN_LIFETIME = timedelta(minutes=10)
 MAX_METADATA = 256 * 1024
+_EXPIRED = "This sign-in has expired or was already used; start again."
 #: The payload member holding the AuthnRequest's ID, which the answer must name.
 _REQUEST_ID = "saml_request_id"
 
 
 class SignInRefused(Exception):
-    """The provider's answer signs no one in; the message is safe to show."""
+    """The provider's answer signs no one in; the message is safe to show (and to
+    record: it never quotes the answer). `code` names the refusal for the audit trail,
+    `instance` the sign-in's instance once known, `user` the directory user the verified
+    answer named, `subject` that name (only from an answer whose signature verified)."""
+
+    def __init__(
+        self,
+        message: str,
+        code: str,
+        instance: Instance | None = None,
+        user: DirectoryUser | None = None,
+        subject: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.instance = instance
+        self.user = user
+        self.subject = subject
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,13 +234,19 @@ class ExternalIdpService:
         with self._tx.write_uncached() as repos:
             # Spent whatever the outcome: a refused answer cannot be retried with it.
             sign_in = repos.identity_sources.take_sign_in(_digest(relay_state[:128]))
-        if sign_in is None or sign_in.expires <= now or sign_in.user_id is not None:
-            raise SignInRefused("This sign-in has expired or was already used; start again.")
+        if sign_in is None:
+            raise self._without_sign_in(saml_response, now)
         with self._tx.read() as repos:
             instance = repos.identity_center.instance(sign_in.instance_arn)
             source = repos.identity_sources.source(sign_in.instance_arn)
+        if sign_in.expires <= now or sign_in.user_id is not None:
+            raise SignInRefused(_EXPIRED, "ExpiredSignIn", instance)
         if instance is None or source is None:
-            raise SignInRefused("This instance no longer signs in at an identity provider.")
+            raise SignInRefused(
+                "This instance no longer signs in at an identity provider.",
+                "NoIdentitySource",
+                instance,
+            )
         certificates = parse_metadata(source.metadata_document).signing_certificates
         try:
             verified = verify_response(
@@ -229,30 +254,86 @@ class ExternalIdpService:
             )
         except SamlRejected as rejected:
             raise SignInRefused(
-                f"The identity provider's answer was refused: {rejected}."
+                f"The identity provider's answer was refused: {rejected}.",
+                "ExpiredAssertion" if rejected.expired else "InvalidSAMLResponse",
+                instance,
             ) from None
+        subject = verified.subject[:128]
+        with self._tx.read() as repos:
+            named = repos.identity_center.user_named(instance.identity_store_id, verified.subject)
+
+        def refused(message: str, code: str) -> SignInRefused:
+            return SignInRefused(message, code, instance, named, subject)
+
         if verified.issuer != source.idp_entity_id:
-            raise SignInRefused("The answer was issued by another identity provider.")
+            raise refused("The answer was issued by another identity provider.", "WrongIssuer")
         if sp_entity_id(self.public_url, instance.identity_store_id) not in verified.audiences:
-            raise SignInRefused("The answer is meant for another service provider.")
+            raise refused("The answer is meant for another service provider.", "WrongAudience")
         if verified.in_response_to != sign_in.payload.get(_REQUEST_ID):
             # SAML's Web SSO profile (§4.1.4.3): an answer to a request names that request;
             # an unsolicited (IdP-initiated) answer has nothing waiting for it here.
-            raise SignInRefused("The answer does not answer this sign-in's request.")
+            raise refused("The answer does not answer this sign-in's request.", "NotRequested")
         with self._tx.write_uncached() as repos:
             fresh = repos.in_account(instance.owner_account_id).saml_providers.record_assertion(
                 verified.assertion_id, verified.not_on_or_after, now
             )
         if not fresh:
-            raise SignInRefused("This answer was already used.")
-        with self._tx.read() as repos:
-            user = repos.identity_center.user_named(instance.identity_store_id, verified.subject)
-        if user is None or user.status != "ENABLED":
-            raise SignInRefused(
-                f"No active user named {verified.subject[:128]} is in this instance's "
-                "directory; ask an administrator to provision it."
+            raise refused("This answer was already used.", "ReplayedAssertion")
+        if named is None or named.status != "ENABLED":
+            raise refused(
+                f"No active user named {subject} is in this instance's "
+                "directory; ask an administrator to provision it.",
+                "UnknownUser",
             )
-        return AcceptedSignIn(sign_in, instance, user)
+        return AcceptedSignIn(sign_in, instance, named)
+
+    def _without_sign_in(self, saml_response: str, now: datetime) -> SignInRefused:
+        """The refusal of an answer that came with no waiting sign-in (a forged or spent
+        RelayState). Its signature is checked against the providers its Issuer names,
+        only so that the audit trail can record it in that instance's account (as
+        `ReplayedAssertion` when the assertion was accepted before); nothing else comes
+        of it, and an answer no instance's provider signed stays unattributed."""
+        unattributed = SignInRefused(_EXPIRED, "ExpiredSignIn")
+        try:
+            root = decode_response(saml_response)
+        except SamlRejected:
+            return unattributed
+        issuer = root.findtext("saml:Issuer", namespaces=NS) or root.findtext(
+            "saml:Assertion/saml:Issuer", namespaces=NS
+        )
+        if not issuer:
+            return unattributed
+        with self._tx.read() as repos:
+            sources = repos.identity_sources.sources_of_idp(issuer.strip()[:1024])
+        for source in sources[:8]:
+            certificates = parse_metadata(source.metadata_document).signing_certificates
+            try:
+                verified = verify_response(
+                    saml_response,
+                    certificates,
+                    now,
+                    accepted_recipients=(acs_url(self.public_url),),
+                )
+            except SamlRejected as rejected:
+                if not rejected.expired:
+                    continue  # not this provider's signature (or not a sound answer)
+                verified = None  # signed by this provider, but expired
+            with self._tx.read() as repos:
+                instance = repos.identity_center.instance(source.instance_arn)
+                if instance is None:
+                    continue
+                if verified is None:
+                    return SignInRefused(_EXPIRED, "ExpiredSignIn", instance)
+                seen = repos.in_account(instance.owner_account_id).saml_providers.assertion_seen(
+                    verified.assertion_id
+                )
+                named = repos.identity_center.user_named(
+                    instance.identity_store_id, verified.subject
+                )
+            code = "ReplayedAssertion" if seen else "ExpiredSignIn"
+            message = "This answer was already used." if seen else _EXPIRED
+            return SignInRefused(message, code, instance, named, verified.subject[:128])
+        return unattributed
 
     def hold_for_consent(self, accepted: AcceptedSignIn) -> str:
         """A device sign-in whose user is known, kept until they allow or deny it: the

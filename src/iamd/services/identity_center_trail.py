@@ -1,16 +1,19 @@
 """CloudTrail events of IAM Identity Center's sign-in side, on behalf of an Identity
-Center user: the OAuth service's token issue and refresh (`sso-oauth.amazonaws.com`,
-CreateToken), the portal's calls (`sso.amazonaws.com`: ListAccounts,
-ListAccountRoles, GetRoleCredentials, Logout), and the password checks of the sign-in
-pages (`signin.amazonaws.com`: CredentialVerification, then UserAuthentication when the
-user is signed in, as AWS logs Identity Center sign-ins).
+Center user: the OAuth service's calls (CreateToken under `sso.amazonaws.com`, the event
+source AWS documents for it; RegisterClient and StartDeviceAuthorization, which AWS does
+not record, under the OAuth service's own `sso-oauth.amazonaws.com`), the portal's calls
+(`sso.amazonaws.com`: ListAccounts, ListAccountRoles, GetRoleCredentials, Logout), and
+the password checks of the sign-in pages (`signin.amazonaws.com`: CredentialVerification,
+then UserAuthentication when the user is signed in, as AWS logs Identity Center
+sign-ins).
 
 The user appears as CloudTrail's `IdentityCenterUser`: the account that owns the
 instance, `onBehalfOf` (the user id and the identity store's ARN) and a `credentialId`
 naming the sign-in the tokens belong to (the token family's id, which grants nothing:
-tokens themselves never reach the trail). Neither the request's tokens, codes and
-client secrets nor any response element is recorded: GetRoleCredentials' answer is a
-set of credentials, CreateToken's a pair of tokens.
+tokens themselves never reach the trail). The OAuth calls' client secrets, device and
+user codes, authorization codes, PKCE verifiers and tokens are
+`HIDDEN_DUE_TO_SECURITY_REASONS`, as AWS shows CreateToken's; the portal's calls keep no
+response element (GetRoleCredentials' answer is a set of credentials).
 """
 
 from __future__ import annotations
@@ -26,6 +29,38 @@ from iamd.services.trail import EVENT_SOURCES, HIDDEN_USER_NAME, RequestEvent, i
 
 OIDC_EVENT_SOURCE = "sso-oauth.amazonaws.com"
 PORTAL_EVENT_SOURCE = "sso.amazonaws.com"
+# AWS's Identity Center guide lists CreateToken under sso.amazonaws.com.
+CREATE_TOKEN_EVENT_SOURCE = PORTAL_EVENT_SOURCE
+HIDDEN = HIDDEN_USER_NAME  # CloudTrail's one placeholder: "HIDDEN_DUE_TO_SECURITY_REASONS"
+
+#: The request members each OAuth call's requestParameters keeps (the model's), and
+#: those of them shown only as HIDDEN.
+_OAUTH_REQUEST_MEMBERS = {
+    "RegisterClient": (
+        "clientName",
+        "clientType",
+        "scopes",
+        "redirectUris",
+        "grantTypes",
+        "issuerUrl",
+    ),
+    "StartDeviceAuthorization": ("clientId", "clientSecret", "startUrl"),
+    "CreateToken": (
+        "clientId",
+        "clientSecret",
+        "grantType",
+        "deviceCode",
+        "code",
+        "refreshToken",
+        "scope",
+        "redirectUri",
+        "codeVerifier",
+    ),
+}
+_OAUTH_SECRETS = frozenset(
+    {"clientSecret", "deviceCode", "code", "refreshToken", "codeVerifier", "accessToken"}
+)
+_MAX_VALUE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,3 +263,126 @@ def mfa_events(
         return [verification]
     signed_in = event("UserAuthentication", "Success", {"LoginTo": login_to, "MFAUsed": "Yes"})
     return [verification, signed_in]
+
+
+def oauth_request_parameters(event_name: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    """An OAuth call's requestParameters from its JSON body: the model's members, each
+    secret one as HIDDEN, any other value only if it is a string or a list of strings
+    (the body may be anything a client sent)."""
+    kept: dict[str, Any] = {}
+    for member in _OAUTH_REQUEST_MEMBERS[event_name]:
+        if member not in body or body[member] is None:
+            continue
+        value = body[member]
+        if member in _OAUTH_SECRETS:
+            kept[member] = HIDDEN
+        elif isinstance(value, str) and len(value) <= _MAX_VALUE:
+            kept[member] = value
+        elif (
+            isinstance(value, list)
+            and len(value) <= 50
+            and all(isinstance(item, str) and len(item) <= _MAX_VALUE for item in value)
+        ):
+            kept[member] = list(value)
+    return kept or None
+
+
+def oauth_event(
+    account_id: str,
+    identity_store_id: str,
+    user: PortalUser | None,
+    request: RequestFacts,
+    event_name: str,
+    request_parameters: dict[str, Any] | None,
+    response_elements: dict[str, Any] | None,
+    error: tuple[str, str] | None,
+) -> RequestEvent:
+    """One call to the OAuth service (`sso-oidc`), in the account of the instance it
+    concerns; `user` once the call names one (a token's owner, an approved device
+    code's), else the caller is `Unknown` (no one has signed in yet: a device flow's
+    polls before the approval, a registration)."""
+    if user is not None:
+        identity = user.identity()
+        if not identity["credentialId"]:
+            del identity["credentialId"]
+    else:
+        identity = {
+            "type": "Unknown",
+            "principalId": account_id,
+            "arn": "",
+            "accountId": account_id,
+            "accessKeyId": "",
+        }
+    source = CREATE_TOKEN_EVENT_SOURCE if event_name == "CreateToken" else OIDC_EVENT_SOURCE
+    parameters, elements = request_parameters, response_elements
+    return RequestEvent(
+        account_id=account_id,
+        event_time=request.when,
+        event_source=source,
+        event_name=event_name,
+        region=request.region,
+        source_ip=request.source_ip,
+        user_agent=request.user_agent,
+        request_id=request.request_id,
+        identity=identity,
+        username=user.user_name if user is not None else None,
+        access_key_id=None,
+        read_only=False,
+        error_code=error[0] if error else None,
+        error_message=error[1] if error else None,
+        request_parameters=lambda: parameters,
+        response_elements=lambda: elements,
+        resources=({"accountId": account_id, "type": "IdentityStoreId", "ARN": identity_store_id},),
+        lookup_resources=(("IdentityStoreId", identity_store_id),),
+        tls_host=request.tls_host,
+        tls=request.tls,
+    )
+
+
+def external_sign_in_event(
+    instance: Instance,
+    request: RequestFacts,
+    login_to: str,
+    user_id: str | None,
+    user_name: str | None,
+    error: tuple[str, str] | None,
+) -> RequestEvent:
+    """A sign-in through the instance's external SAML identity provider. Accepted: the
+    `UserAuthentication` AWS records for every identity source (an external one has no
+    CredentialChallenge or CredentialVerification at AWS: the provider checked the
+    credentials). Refused (iamd goes beyond AWS, which records nothing then): a
+    `CredentialVerification` Failure of `CredentialType` SAML, with the refusal's code
+    and message, which never quote the answer. The user is named when the answer's
+    signature verified and named a user of the directory (else `user_name` is the
+    verified answer's subject, with no id, or nothing)."""
+    workflow = str(uuid.uuid4())
+    if user_id is not None:
+        identity = _store_user(instance, user_id, user_name)
+    else:
+        account = instance.owner_account_id
+        identity = {
+            "type": "Unknown",
+            "principalId": account,
+            "arn": "",
+            "accountId": account,
+            "accessKeyId": "",
+        }
+        if user_name is not None:
+            identity["userName"] = user_name
+    if error is None:
+        name, extra = "UserAuthentication", {"LoginTo": login_to}
+    else:
+        name, extra = "CredentialVerification", {"CredentialType": "SAML"}
+    event = _sign_in_step(
+        instance,
+        request,
+        workflow,
+        name,
+        "Success" if error is None else "Failure",
+        extra,
+        identity,
+        user_name,
+    )
+    if error is not None:
+        event.error_code, event.error_message = error
+    return event

@@ -109,6 +109,17 @@ class Tokens:
     family: str = ""
 
 
+@dataclass(slots=True)
+class OidcSubject:
+    """What a call to the OAuth service turned out to be about, filled in as the service
+    learns it, even when the call fails: the instance (hence the account whose trail
+    records the call) and, once known, the user and the token family."""
+
+    instance_arn: str = ""
+    user_id: str | None = None
+    family: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class AuthorizationRequest:
     """An /authorize request that checked out: where its answer may be sent."""
@@ -165,7 +176,11 @@ class SsoOidcService:
         redirect_uris: Sequence[str],
         grant_types: Sequence[str],
         issuer_url: str | None,
+        seen: OidcSubject | None = None,
     ) -> Registration:
+        if seen is not None and issuer_url:
+            with self._tx.read() as repos:
+                seen.instance_arn = _instance_arn_of_url(repos, issuer_url)
         if client_type != "public":
             raise InvalidClientMetadataException("Only public clients are supported.")
         for grant in grant_types:
@@ -207,6 +222,24 @@ class SsoOidcService:
             repos.identity_center_sign_in.add_client(client)
         return Registration(client.client_id, secret, now, client.expires)
 
+    def learn_subject(
+        self,
+        seen: OidcSubject,
+        url: str | None,
+        grant_type: str | None,
+        device_code: str | None,
+        refresh_token: str | None,
+        code: str | None,
+    ) -> None:
+        """For the audit trail, when a call was refused before it reached the service
+        (a required member missing or malformed): the instance its start URL or issuer
+        names, or the user its code or token belongs to."""
+        with self._tx.read() as repos:
+            if url:
+                seen.instance_arn = _instance_arn_of_url(repos, url)
+            elif grant_type:
+                _learn_subject(repos, seen, grant_type, device_code, refresh_token, code)
+
     def _client(self, repos: Repositories, client_id: str, client_secret: str) -> OidcClient:
         found = repos.identity_center_sign_in.client(client_id)
         if (
@@ -220,12 +253,18 @@ class SsoOidcService:
     # -- the device grant --------------------------------------------------------------
 
     def start_device(
-        self, client_id: str, client_secret: str, start_url: str
+        self,
+        client_id: str,
+        client_secret: str,
+        start_url: str,
+        seen: OidcSubject | None = None,
     ) -> DeviceAuthorization:
         device_code = secrets.token_urlsafe(48)
         user_code = _user_code()
         now = self._clock.now()
         with self._tx.write_uncached() as repos:
+            if seen is not None:
+                seen.instance_arn = _instance_arn_of_url(repos, start_url)
             client = self._client(repos, client_id, client_secret)
             instance = instance_of_start_url(repos, start_url)
             repos.identity_center_sign_in.forget_grants(now - timedelta(days=1))
@@ -294,10 +333,15 @@ class SsoOidcService:
         code: str | None = None,
         redirect_uri: str | None = None,
         code_verifier: str | None = None,
+        seen: OidcSubject | None = None,
     ) -> Tokens:
         # What the poll or the replay did (the poll's time, a revoked family) is committed
         # even when the answer is an error: the error is raised after the commit.
         with self._tx.write_uncached() as repos:
+            if seen is not None:
+                # Before the client is checked, so that a refused client is recorded in
+                # the account its code or token belongs to.
+                _learn_subject(repos, seen, grant_type, device_code, refresh_token, code)
             client = self._client(repos, client_id, client_secret)
             if grant_type == DEVICE_GRANT:
                 if not device_code:
@@ -598,6 +642,40 @@ def instance_of_start_url(repos: Repositories, start_url: str) -> Instance:
             f"No IAM Identity Center instance has the start URL {start_url}"
         )
     return instance
+
+
+def _instance_arn_of_url(repos: Repositories, url: str) -> str:
+    """The instance a start URL names, or "" (no error: for the audit trail only)."""
+    found = _STORE_IN_URL.search(url)
+    instance = repos.identity_center.instance_of_store(found.group(1)) if found else None
+    return instance.instance_arn if instance is not None else ""
+
+
+def _learn_subject(
+    repos: Repositories,
+    seen: OidcSubject,
+    grant_type: str,
+    device_code: str | None,
+    refresh_token: str | None,
+    code: str | None,
+) -> None:
+    """Whom a CreateToken call concerns, from the code or token it presents (nothing
+    for one iamd never issued)."""
+    sign_in = repos.identity_center_sign_in
+    if grant_type == DEVICE_GRANT and device_code:
+        grant = sign_in.grant(digest(device_code))
+        if grant is not None and grant.kind == "device":
+            seen.instance_arn, seen.user_id = grant.instance_arn, grant.user_id
+    elif grant_type == CODE_GRANT and code:
+        grant = sign_in.grant(digest(code))
+        if grant is not None and grant.kind == "code":
+            seen.instance_arn, seen.user_id = grant.instance_arn, grant.user_id
+            seen.family = _family_of_code(grant.code_digest)
+    elif grant_type == REFRESH_GRANT and refresh_token:
+        token = sign_in.token(digest(refresh_token))
+        if token is not None and token.kind == "refresh":
+            seen.instance_arn, seen.user_id = token.instance_arn, token.user_id
+            seen.family = token.family
 
 
 def _user_code() -> str:

@@ -354,6 +354,46 @@ def sign_in_event(
     return event
 
 
+def check_mfa_event(
+    account_id: str,
+    when: datetime,
+    source_ip: str,
+    user_agent: str | None,
+    request_id: str,
+    user_name: str,
+    user_id: str,
+) -> RequestEvent:
+    """The CheckMfa event CloudTrail records when a console sign-in's password was right
+    and the user has an MFA device: the sign-in goes on to the code. Its ConsoleLogin
+    comes with the code (a wrong one is a Failure); a sign-in abandoned at the code has
+    this event only. iamd's devices are virtual (TOTP): MfaType "Virtual MFA"."""
+    event = RequestEvent(
+        account_id=account_id,
+        event_time=when,
+        event_source=EVENT_SOURCES["signin"],
+        event_name="CheckMfa",
+        region="us-east-1",
+        source_ip=source_ip,
+        user_agent=user_agent,
+        request_id=request_id,
+        identity={
+            "type": "IAMUser",
+            "principalId": user_id,
+            "accountId": account_id,
+            "accessKeyId": "",
+            "userName": user_name,
+        },
+        username=user_name,
+        access_key_id=None,
+        read_only=False,
+        event_type="AwsConsoleSignIn",
+        additional_event_data={"MfaType": "Virtual MFA"},
+    )
+    event.response_elements = lambda: {"CheckMfa": "Success"}
+    event.force_response = True
+    return event
+
+
 def git_event(
     caller: Caller | None,
     account_id: str,

@@ -349,6 +349,11 @@ class ConsoleFront:
             return self._refused(request, outcome, again)
         devices = self._mfa_devices(checked["account"], result)
         if devices:
+            # The password was right; CloudTrail records the MFA check (CheckMfa) now and
+            # the ConsoleLogin with the code, so a sign-in left at the code has this only.
+            self._sign_in.record_mfa_check(
+                request, request_id, self._account_id(checked["account"]), result
+            )
             ticket = self._sessions.begin_pending(
                 checked["account"],
                 self._account_id(checked["account"]),

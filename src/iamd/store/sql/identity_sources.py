@@ -95,6 +95,23 @@ class IdentitySourceRepository:
             row.updated,
         )
 
+    def sources_of_idp(self, idp_entity_id: str) -> list[IdentitySource]:
+        """The instances that take their users from the provider with this entity id
+        (a handful of rows: one per instance at most)."""
+        rows = self._conn.execute(
+            select(ic_identity_sources).where(ic_identity_sources.c.idp_entity_id == idp_entity_id)
+        ).all()
+        return [
+            IdentitySource(
+                row.instance_arn,
+                row.idp_entity_id,
+                row.idp_sso_url,
+                row.metadata_document,
+                row.updated,
+            )
+            for row in rows
+        ]
+
     def set_source(self, source: IdentitySource) -> None:
         self.remove_source(source.instance_arn)
         self._conn.execute(

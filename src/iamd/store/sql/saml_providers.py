@@ -146,6 +146,11 @@ class SamlProviderRepository:
             delete(_t).where(_t.c.account_id == self._account_id, _t.c.provider_id == provider_id)
         )
 
+    def assertion_seen(self, assertion_id: str) -> bool:
+        """Whether an assertion was accepted before (and is still remembered)."""
+        key = {"account": self._account_id, "assertion_id": assertion_id}
+        return self._conn.execute(_SEEN, key).first() is not None
+
     def record_assertion(self, assertion_id: str, not_on_or_after: datetime, now: datetime) -> bool:
         """Remember an accepted assertion; False when it was already seen (a replay)."""
         self._conn.execute(delete(_r).where(_r.c.not_on_or_after < now))
