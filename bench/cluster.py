@@ -412,7 +412,9 @@ class MixedScript:
         ]
         self._create = signer.sign_raw("CreateAccessKey", {"UserName": user})
         self._pending: str | None = None  # the key this connection created and must delete
-        self._resync = False  # a create's fate is unknown: look at the user's keys
+        # True when a create's fate is unknown: look at the user's keys. At the start too: a
+        # previous run may have ended between a create and its delete.
+        self._resync = True
         self._turn = 0
         self.codes: Counter[str] = Counter()
 

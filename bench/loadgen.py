@@ -3,7 +3,9 @@
 It replays pre-built raw requests over N persistent connections for a fixed time and records the
 latency of every response (from the first byte written to the last byte read). It is the fallback
 when ``wrk`` is not available, and it also drives what cannot be pre-signed: CreateAccessKey +
-DeleteAccessKey pairs (the delete needs the new key's id) and bulk seeding.
+DeleteAccessKey pairs (the delete needs the new key's id), bulk seeding, and scripted sessions
+(one script per connection choosing each request from the previous answers: the mixed load and
+the fault cases of bench/cluster.py).
 
 Only the loopback interface is allowed as a target.
 """
