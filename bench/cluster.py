@@ -872,6 +872,15 @@ def kill_case(cluster: Cluster) -> dict[str, Any]:
         "keys": len(ledger.keys),
         "users_unknown_fate": len(ledger.unknown_users),
     }
+    # The killed node started again on its port: it rejoins with nothing to recover (its
+    # state is all in PostgreSQL), and nginx sends it requests again after fail_timeout.
+    killed = cluster.nodes["c"]
+    killed.log_path.rename(killed.log_path.with_suffix(".killed.log"))
+    began = time.perf_counter()
+    cluster.start_node("c", killed.port)
+    summary["restarted_healthy_after_s"] = round(time.perf_counter() - began, 2)
+    log(f"node c started again: healthy after {summary['restarted_healthy_after_s']} s")
+    summary["verify"] |= verify(cluster, ledger, ("c",))
     return summary
 
 
@@ -933,6 +942,8 @@ def print_report(results: dict[str, Any]) -> None:
         print(f"  failed answers per second: {case['timeline_bad']}")
         if "after" in case:
             print(f"  after: {case['after']}")
+        if "restarted_healthy_after_s" in case:
+            print(f"  node c started again, healthy after {case['restarted_healthy_after_s']} s")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
