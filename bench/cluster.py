@@ -863,9 +863,29 @@ def postgres_restart_case(cluster: Cluster) -> dict[str, Any]:
     return summary
 
 
+_NGINX_EVENTS = {
+    "node taken out (upstream server temporarily disabled)": "temporarily disabled",
+    "connection refused (request passed to another node)": "Connection refused",
+    "connection reset or closed with a request on it (502)": "prematurely closed",
+    "connection reset by peer (502)": "reset by peer",
+}
+
+
+def nginx_events(cluster: Cluster) -> dict[str, int]:
+    """What nginx's error log says it did about the nodes (lines since the start)."""
+    try:
+        text = (cluster.tmp / "nginx" / "nginx-error.log").read_text(errors="replace")
+    except OSError:
+        return {}
+    return {name: text.count(needle) for name, needle in _NGINX_EVENTS.items()}
+
+
 def kill_case(cluster: Cluster) -> dict[str, Any]:
     log("fault: kill -9 of node c under write load, through nginx")
+    before = nginx_events(cluster)
     summary, ledger, _ = fault_run(cluster, "kill", lambda marks: kill_node(cluster, "c", marks))
+    after = nginx_events(cluster)
+    summary["nginx_error_log"] = {name: after[name] - before.get(name, 0) for name in after}
     summary["verify"] = verify(cluster, ledger, ("a", "b"))
     summary["acknowledged"] = {
         "users": len(ledger.users),
@@ -942,6 +962,8 @@ def print_report(results: dict[str, Any]) -> None:
         print(f"  failed answers per second: {case['timeline_bad']}")
         if "after" in case:
             print(f"  after: {case['after']}")
+        if "nginx_error_log" in case:
+            print(f"  nginx's error log: {case['nginx_error_log']}")
         if "restarted_healthy_after_s" in case:
             print(f"  node c started again, healthy after {case['restarted_healthy_after_s']} s")
 
