@@ -3,7 +3,9 @@
 It replays pre-built raw requests over N persistent connections for a fixed time and records the
 latency of every response (from the first byte written to the last byte read). It is the fallback
 when ``wrk`` is not available, and it also drives what cannot be pre-signed: CreateAccessKey +
-DeleteAccessKey pairs (the delete needs the new key's id) and bulk seeding.
+DeleteAccessKey pairs (the delete needs the new key's id), bulk seeding, and scripted sessions
+(one script per connection choosing each request from the previous answers: the mixed load and
+the fault cases of bench/cluster.py).
 
 Only the loopback interface is allowed as a target.
 """
@@ -18,7 +20,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -310,6 +312,141 @@ async def key_pairs(
         for conn in conns:
             await conn.close()
     result.units = len(result.latencies_ms)
+    return result
+
+
+# --- scripted sessions (mixed load, fault cases) ------------------------------------------------
+
+
+class Script(Protocol):
+    """What one connection sends: the next request, and what became of it.
+
+    ``next_request`` returns a label (the operation, for the per-label figures) and the raw
+    request; exactly one of ``answered`` or ``failed`` follows. ``answered`` says whether the
+    answer was the one expected (a 2xx with the right body, or whatever the script accepts).
+    """
+
+    def next_request(self) -> tuple[str, bytes]: ...
+
+    def answered(self, label: str, response: Response) -> bool: ...
+
+    def failed(self, label: str, error: BaseException) -> None: ...
+
+
+@dataclasses.dataclass
+class ScriptedResult:
+    """Per-label results of a scripted run, plus one-second buckets of good and bad answers."""
+
+    duration_s: float
+    total: LoadResult
+    labels: dict[str, LoadResult] = dataclasses.field(default_factory=dict)
+    timeline_ok: Counter[int] = dataclasses.field(default_factory=Counter)
+    timeline_bad: Counter[int] = dataclasses.field(default_factory=Counter)
+    timeouts: int = 0
+    longest_ms: float = 0.0  # of every request sent in the window, answered or not
+
+    def summary(self) -> dict[str, Any]:
+        seconds = range(int(self.duration_s + 0.999))
+        return {
+            **self.total.summary(),
+            "timeouts": self.timeouts,
+            "longest_request_ms": round(self.longest_ms, 3),
+            "labels": {name: result.summary() for name, result in sorted(self.labels.items())},
+            "timeline_ok": [self.timeline_ok[s] for s in seconds],
+            "timeline_bad": [self.timeline_bad[s] for s in seconds],
+        }
+
+
+async def scripted(
+    host: str,
+    port: int,
+    scripts: Sequence[Script],
+    *,
+    duration: float,
+    warmup: float,
+    request_timeout: float = 60.0,
+    at: Sequence[tuple[float, Callable[[], Awaitable[None]]]] = (),
+    until: Callable[[], bool] | None = None,
+) -> ScriptedResult:
+    """Run one connection per script for ``warmup`` + ``duration`` seconds.
+
+    Unlike :func:`replay`, every request that was sent is waited for (up to
+    ``request_timeout``, then counted as a timeout), so a slow or hanging answer shows in
+    ``longest_ms`` instead of vanishing at the window's end; a request counts when it was sent
+    inside the window. ``at`` holds (seconds into the window, coroutine) pairs run alongside the
+    load: the fault injections. ``until``, when given, ends the run early once it returns true
+    (checked before every request: a background load stopped from another thread). A transport
+    error closes the connection; the script's next request opens a new one.
+    """
+    conns = [Connection(host, port) for _ in scripts]
+    start = time.perf_counter()
+    measure_from = start + warmup
+    stop_at = measure_from + duration
+    result = ScriptedResult(duration_s=duration, total=LoadResult(duration_s=duration))
+
+    def bucket(label: str) -> LoadResult:
+        found = result.labels.get(label)
+        if found is None:
+            found = result.labels[label] = LoadResult(duration_s=duration)
+        return found
+
+    async def worker(index: int) -> None:
+        conn, script = conns[index], scripts[index]
+        clock = time.perf_counter
+        while True:
+            t0 = clock()
+            if t0 >= stop_at or (until is not None and until()):
+                return
+            measured = t0 >= measure_from
+            label, raw = script.next_request()
+            second = int(t0 - measure_from)
+            try:
+                response = await asyncio.wait_for(conn.request(raw), request_timeout)
+            except (
+                OSError,
+                asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError,
+                HttpError,
+                TimeoutError,
+            ) as error:
+                await conn.close()
+                script.failed(label, error)
+                if measured:
+                    elapsed_ms = (clock() - t0) * 1000.0
+                    result.longest_ms = max(result.longest_ms, elapsed_ms)
+                    if isinstance(error, TimeoutError):
+                        result.timeouts += 1
+                    result.total.errors += 1
+                    bucket(label).errors += 1
+                    result.timeline_bad[second] += 1
+                await asyncio.sleep(0.01)
+                continue
+            elapsed_ms = (clock() - t0) * 1000.0
+            good = script.answered(label, response)
+            if not measured:
+                continue
+            result.longest_ms = max(result.longest_ms, elapsed_ms)
+            for target in (result.total, bucket(label)):
+                target.latencies_ms.append(elapsed_ms)
+                target.statuses[response.status] += 1
+                if good:
+                    target.units += 1
+                elif 200 <= response.status < 300:
+                    target.bad_responses += 1
+            (result.timeline_ok if good else result.timeline_bad)[second] += 1
+
+    async def inject(delay: float, action: Callable[[], Awaitable[None]]) -> None:
+        await asyncio.sleep(max(0.0, measure_from + delay - time.perf_counter()))
+        await action()
+
+    try:
+        await asyncio.gather(
+            *(worker(k) for k in range(len(scripts))),
+            *(inject(delay, action) for delay, action in at),
+        )
+    finally:
+        for conn in conns:
+            await conn.close()
     return result
 
 
