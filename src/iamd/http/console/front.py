@@ -32,6 +32,7 @@ from iamd.http.console.admin_pages import (
     check_answer,
 )
 from iamd.http.console.credentials_page import CredentialsPage
+from iamd.http.console.entity_pages import GROUP_PAGE, ROLE_PAGE, EntityPages
 from iamd.http.console.policy_pages import POLICIES_PAGE, POLICY_PAGE, PolicyPages
 from iamd.http.console.report_page import REPORT_PAGE, ReportPage
 from iamd.http.console.switch_role import SWITCH_ROLE_PAGE, SwitchRolePage
@@ -90,6 +91,7 @@ class ConsoleFront:
         self._report = ReportPage(pipeline)
         self._switch_role = SwitchRolePage(pipeline, self._sessions)
         self._user = UserPage(pipeline)
+        self._entities = EntityPages(pipeline)
         self._trail = TrailPage(pipeline)
         self._policies = PolicyPages(pipeline)
 
@@ -148,17 +150,13 @@ class ConsoleFront:
         if path in (_SIGN_IN, _MFA, _SIGN_OUT):
             # A bookmarked or reloaded form target: start from the sign-in page.
             return pages.redirect(PREFIX)
-        if path in (GROUPS_PAGE, ROLES_PAGE, TRAIL_PAGE, POLICIES_PAGE) and not post:
+        if path in (TRAIL_PAGE, POLICIES_PAGE) and not post:
             signed_in = self._current(request)
             if signed_in is None:
                 return self._ended(request)
             if path == TRAIL_PAGE:
                 return self._trail(request, signed_in.session, signed_in.credential)
-            if path == POLICIES_PAGE:
-                return self._policies.policies(request, signed_in.session, signed_in.credential)
-            return self._admin.groups_and_roles(
-                path, request, signed_in.session, signed_in.credential
-            )
+            return self._policies.policies(request, signed_in.session, signed_in.credential)
         if path == POLICY_CHECK and post:
             signed_in = self._current(request)
             fields = pages.form_fields(request)
@@ -169,6 +167,10 @@ class ConsoleFront:
             CREDENTIALS_PAGE,
             USERS_PAGE,
             USER_PAGE,
+            GROUPS_PAGE,
+            GROUP_PAGE,
+            ROLES_PAGE,
+            ROLE_PAGE,
             POLICY_PAGE,
             POLICY_EDITOR,
             REPORT_PAGE,
@@ -199,6 +201,10 @@ class ConsoleFront:
             return self._admin.users(request, session, credential, fields)
         if path == USER_PAGE:
             return self._user(request, session, credential, fields)
+        if path in (GROUPS_PAGE, ROLES_PAGE):
+            return self._entities.listing(path, request, session, credential, fields)
+        if path in (GROUP_PAGE, ROLE_PAGE):
+            return self._entities.entity(path, request, session, credential, fields)
         if path == POLICY_PAGE:
             return self._policies.policy(request, session, credential, fields)
         if path == POLICY_EDITOR:
