@@ -9,7 +9,12 @@ changes nothing; a form without its CSRF token changes nothing.
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -373,3 +378,91 @@ def test_a_limited_user_gets_access_denied_and_changes_nothing(
     assert iam.list_user_policies(UserName="viewer")["PolicyNames"] == []
     with pytest.raises(ClientError):
         iam.get_role(RoleName="sneaky")
+
+
+class _Device:
+    """Another browser, signed in with urllib: its own cookies and user agent."""
+
+    def __init__(self, console: Console, user: str, agent: str) -> None:
+        self._console = console
+        self._agent = agent
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        page = self._get(console.url)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf is not None
+        form = {"csrf": csrf.group(1), "account": ACCOUNT, "username": user, "password": PASSWORD}
+        request = urllib.request.Request(  # noqa: S310 - the test's own server
+            f"{console.url}/signin",
+            data=urllib.parse.urlencode(form).encode(),
+            headers={"User-Agent": agent},
+            method="POST",
+        )
+        with self._opener.open(request, timeout=30) as answer:
+            assert answer.url == console.page_url
+
+    def _get(self, url: str) -> str:
+        request = urllib.request.Request(url, headers={"User-Agent": self._agent})  # noqa: S310
+        with self._opener.open(request, timeout=30) as answer:
+            return str(answer.read().decode())
+
+    def signed_in(self) -> bool:
+        """True when the page opens, False when it answers 401 (the sign-in page)."""
+        try:
+            self._get(self._console.page_url)
+        except urllib.error.HTTPError as error:
+            if error.code == 401:
+                return False
+            raise
+        return True
+
+
+def test_sessions_listed_and_signed_out(console: Console, browser: BrowserContext) -> None:
+    iam = console.server.client("iam")
+    iam.create_user(UserName="carol")
+    iam.create_login_profile(UserName="carol", Password=PASSWORD)
+    laptop = _Device(console, "carol", "Laptop-Browser/1.0")
+    page = browser.new_page()
+    _sign_in(page, console, "carol")
+    page.get_by_role("link", name="My sessions").click()
+    page.wait_for_load_state()
+    rows = page.locator("#sessions tr.session")
+    assert rows.count() == 2
+    assert "This session" in page.locator("#current-session").inner_text()
+    assert "HeadlessChrome" in page.locator("#current-session").inner_text()
+    other = rows.filter(has_text="Laptop-Browser/1.0")
+    assert "127.0.0.1" in other.inner_text()
+    _shot(page, "35-sessions")
+    _click(page, "Sign out all other sessions")
+    assert "Signed out 1 other session." in _done(page)
+    assert not laptop.signed_in()
+    assert rows.count() == 1
+
+    phone = _Device(console, "carol", "Phone-Browser/2.0")
+    page.goto(f"{console.url}/sessions")
+    page.locator("#sessions tr.session", has_text="Phone-Browser/2.0").get_by_role("button").click()
+    page.wait_for_load_state()
+    assert "Signed out that session." in _done(page)
+    assert not phone.signed_in()
+    page.goto(f"{console.url}/security-credentials")
+    assert page.url == console.page_url
+
+    # An administrator's view of carol's sessions: listed with iam:GetLoginProfile,
+    # ended only with iam:DeleteLoginProfile.
+    _click(page, "Sign out")
+    tablet = _Device(console, "carol", "Tablet-Browser/3.0")
+    _sign_in(page, console, "viewer")
+    page.goto(f"{console.url}/user?name=carol")
+    assert "Tablet-Browser/3.0" in page.locator("#console-sessions").inner_text()
+    _click(page, "End console sessions of carol")
+    denied = f"User: arn:aws:iam::{ACCOUNT}:user/viewer is not authorized to perform: "
+    assert denied + "iam:DeleteLoginProfile" in _problem(page)
+    assert tablet.signed_in()
+    _click(page, "Sign out")
+    _sign_in(page, console, "boss")
+    page.goto(f"{console.url}/user?name=carol")
+    _click(page, "End console sessions of carol")
+    assert "Ended 1 console session of carol." in _done(page)
+    assert "None open." in page.locator("#console-sessions").inner_text()
+    assert not tablet.signed_in()

@@ -35,6 +35,7 @@ from iamd.http.console.credentials_page import CredentialsPage
 from iamd.http.console.entity_pages import GROUP_PAGE, ROLE_PAGE, EntityPages
 from iamd.http.console.policy_pages import POLICIES_PAGE, POLICY_PAGE, PolicyPages
 from iamd.http.console.report_page import REPORT_PAGE, ReportPage
+from iamd.http.console.sessions_page import SESSIONS_PAGE, SessionsPage
 from iamd.http.console.switch_role import SWITCH_ROLE_PAGE, SwitchRolePage
 from iamd.http.console.trail_page import TRAIL_PAGE, TrailPage
 from iamd.http.console.user_page import USER_PAGE, UserPage
@@ -43,6 +44,7 @@ from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.http.sign_in import BadSignInRequest, SignInEndpoint, checked_fields
 from iamd.ids import IdPrefix
 from iamd.principals.credentials import ResolvedCredential
+from iamd.protocol.form import header
 from iamd.services.console_sessions import ConsoleSession, ConsoleSessions, PendingSignIn
 from iamd.services.container import Services
 from iamd.services.sign_in import Outcome, SignInResult
@@ -90,7 +92,8 @@ class ConsoleFront:
         self._admin = AdminPages(pipeline)
         self._report = ReportPage(pipeline)
         self._switch_role = SwitchRolePage(pipeline, self._sessions)
-        self._user = UserPage(pipeline)
+        self._sessions_page = SessionsPage(pipeline, self._sessions, services.clock.now)
+        self._user = UserPage(pipeline, self._sessions_page)
         self._entities = EntityPages(pipeline)
         self._trail = TrailPage(pipeline)
         self._policies = PolicyPages(pipeline)
@@ -175,6 +178,7 @@ class ConsoleFront:
             POLICY_EDITOR,
             REPORT_PAGE,
             SWITCH_ROLE_PAGE,
+            SESSIONS_PAGE,
         ):
             signed_in = self._current(request)
             if signed_in is None:
@@ -200,7 +204,9 @@ class ConsoleFront:
         if path == USERS_PAGE:
             return self._admin.users(request, session, credential, fields)
         if path == USER_PAGE:
-            return self._user(request, session, credential, fields)
+            return self._user(request, signed_in.token, session, credential, fields)
+        if path == SESSIONS_PAGE:
+            return self._sessions_page(signed_in.token, session, fields)
         if path in (GROUPS_PAGE, ROLES_PAGE):
             return self._entities.listing(path, request, session, credential, fields)
         if path in (GROUP_PAGE, ROLE_PAGE):
@@ -279,6 +285,8 @@ class ConsoleFront:
             self._services.ids.key_id(IdPrefix.TEMPORARY_ACCESS_KEY),
             mfa,
             self._services.clock.now(),
+            request.client_ip,
+            header(request.headers, b"user-agent"),
         )
         return pages.redirect(CREDENTIALS_PAGE, pages.session_cookie(request.secure, token))
 

@@ -18,6 +18,7 @@ from iamd.errors import AwsError, NoSuchEntity
 from iamd.http.console import attachments, pages
 from iamd.http.console.as_user import AsUser, Section, bar
 from iamd.http.console.credentials_page import GIT_SERVICE, when
+from iamd.http.console.sessions_page import SessionsPage
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.principals.credentials import ResolvedCredential
 from iamd.services.console_sessions import ConsoleSession
@@ -39,12 +40,14 @@ def user_link(name: str) -> str:
 
 
 class UserPage:
-    def __init__(self, pipeline: AwsPipeline) -> None:
+    def __init__(self, pipeline: AwsPipeline, sessions: SessionsPage) -> None:
         self._pipeline = pipeline
+        self._sessions = sessions
 
     def __call__(
         self,
         request: HttpRequest,
+        token: str,
         session: ConsoleSession,
         credential: ResolvedCredential,
         fields: Mapping[str, str] | None,
@@ -67,6 +70,12 @@ class UserPage:
             else:
                 new_key = {"id": made["AccessKeyId"], "secret": made["SecretAccessKey"]}
                 done = "Access key created. This is the only time its secret is shown."
+        elif fields is not None and fields.get("action") == "end-sessions":
+            try:
+                target = call("GetUser", UserName=name)["User"]
+                done = self._sessions.end_of_user(request, credential, target, token)
+            except AwsError as error:
+                problem, status = error.message or error.code, 400
         elif fields is not None:
             try:
                 done = _act(call, name, fields)
@@ -81,10 +90,12 @@ class UserPage:
             user = Section(denied="Name a user.")
         sections: dict[str, Section] = {}
         policies: dict[str, Section] = {}
+        console_sessions = Section(data=[])
         if user.data is not None:
             for key, read in _READS.items():
                 sections[key] = call.section(partial(_read_for, read, name))
             policies = attachments.sections(call, "user", name)
+            console_sessions = self._sessions.of_user(request, credential, user.data)
         return pages.render(
             status if user.data is not None or fields is not None else 404,
             "user.html",
@@ -99,6 +110,7 @@ class UserPage:
             titles=_TITLES,
             new_key=new_key,
             policies=policies,
+            console_sessions=console_sessions,
             new_inline=attachments.editor_link("user", name),
         )
 
