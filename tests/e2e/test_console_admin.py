@@ -22,6 +22,7 @@ import pytest
 from botocore.exceptions import ClientError
 from playwright.sync_api import BrowserContext, Page
 from tests.e2e.test_console import PASSWORD, Console, _scripts_ran, _shot, _sign_in
+from tests.e2e.test_cross_account_roles import new_account
 from tests.support.browser import chromium
 from tests.support.servers import start_server
 
@@ -466,3 +467,46 @@ def test_sessions_listed_and_signed_out(console: Console, browser: BrowserContex
     assert "Ended 1 console session of carol." in _done(page)
     assert "None open." in page.locator("#console-sessions").inner_text()
     assert not tablet.signed_in()
+
+
+def test_the_organizations_accounts_for_its_management_account(
+    console: Console, browser: BrowserContext
+) -> None:
+    page = browser.new_page()
+    _sign_in(page, console, "boss")
+    page.get_by_role("link", name="Organization").click()
+    page.wait_for_load_state()
+    assert "Your account is not a member of an organization." in _problem(page)
+
+    organizations = console.server.client("organizations")
+    organizations.create_organization(FeatureSet="ALL")
+    member = new_account(organizations)
+    root = organizations.list_roots()["Roots"][0]["Id"]
+    unit = organizations.create_organizational_unit(ParentId=root, Name="Engineering")
+    unit_id = unit["OrganizationalUnit"]["Id"]
+    organizations.move_account(AccountId=member, SourceParentId=root, DestinationParentId=unit_id)
+    page.reload()
+    assert f"team-b {member}" in " ".join(page.locator(f"#account-{member}").inner_text().split())
+    assert page.locator(f"#account-{ACCOUNT}").count() == 1
+    engineering = page.locator(f"#unit-{unit_id}")
+    assert "OU Engineering" in engineering.inner_text()
+    assert member in engineering.locator("li.account").inner_text()
+    assert ACCOUNT in page.locator(f"#unit-{root} > ul > li.account").inner_text()
+    _shot(page, "36-organization")
+
+    # As a role of the member account (switch role): a member is told whose page it is.
+    page.goto(f"{console.url}/switch-role")
+    page.get_by_label("Account ID").fill(member)
+    page.get_by_label("Role name").fill("OrganizationAccountAccessRole")
+    _click(page, "Switch role")
+    page.goto(f"{console.url}/organization")
+    assert f"Account {member} is a member of organization" in _problem(page)
+    assert f"its management account, {ACCOUNT}." in _problem(page)
+    assert page.locator("#accounts").count() == 0
+
+    # Without organizations:ListAccounts (IAMReadOnlyAccess): AWS's AccessDenied.
+    _click(page, "Sign out")
+    _sign_in(page, console, "viewer")
+    page.goto(f"{console.url}/organization")
+    assert "is not authorized to perform: organizations:" in _problem(page)
+    assert page.locator("#accounts").count() == 0

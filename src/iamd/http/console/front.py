@@ -33,6 +33,7 @@ from iamd.http.console.admin_pages import (
 )
 from iamd.http.console.credentials_page import CredentialsPage
 from iamd.http.console.entity_pages import GROUP_PAGE, ROLE_PAGE, EntityPages
+from iamd.http.console.organization_page import ORGANIZATION_PAGE, OrganizationPage
 from iamd.http.console.policy_pages import POLICIES_PAGE, POLICY_PAGE, PolicyPages
 from iamd.http.console.report_page import REPORT_PAGE, ReportPage
 from iamd.http.console.sessions_page import SESSIONS_PAGE, SessionsPage
@@ -96,6 +97,7 @@ class ConsoleFront:
         self._user = UserPage(pipeline, self._sessions_page)
         self._entities = EntityPages(pipeline)
         self._trail = TrailPage(pipeline)
+        self._organization = OrganizationPage(pipeline)
         self._policies = PolicyPages(pipeline)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -153,12 +155,14 @@ class ConsoleFront:
         if path in (_SIGN_IN, _MFA, _SIGN_OUT):
             # A bookmarked or reloaded form target: start from the sign-in page.
             return pages.redirect(PREFIX)
-        if path in (TRAIL_PAGE, POLICIES_PAGE) and not post:
+        if path in (TRAIL_PAGE, POLICIES_PAGE, ORGANIZATION_PAGE) and not post:
             signed_in = self._current(request)
             if signed_in is None:
                 return self._ended(request)
             if path == TRAIL_PAGE:
                 return self._trail(request, signed_in.session, signed_in.credential)
+            if path == ORGANIZATION_PAGE:
+                return self._organization(request, signed_in.session, signed_in.credential)
             return self._policies.policies(request, signed_in.session, signed_in.credential)
         if path == POLICY_CHECK and post:
             signed_in = self._current(request)
