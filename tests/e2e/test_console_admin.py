@@ -180,6 +180,16 @@ def test_a_users_managed_and_inline_policies(console: Console, browser: BrowserC
     assert iam.list_attached_user_policies(UserName="bob")["AttachedPolicies"] == []
     assert iam.list_user_policies(UserName="bob")["PolicyNames"] == []
 
+    # Groups from the user's page: add, remove.
+    iam.create_group(GroupName="testers")
+    page.get_by_label("Add to group").fill("testers")
+    _click(page, "Add to group")
+    assert [g["GroupName"] for g in iam.list_groups_for_user(UserName="bob")["Groups"]] == [
+        "testers"
+    ]
+    _click(page, "Remove testers")
+    assert iam.list_groups_for_user(UserName="bob")["Groups"] == []
+
 
 def test_policy_versions_from_the_editor(console: Console, browser: BrowserContext) -> None:
     iam = console.server.client("iam")
@@ -266,6 +276,10 @@ def test_roles_created_edited_and_deleted(console: Console, browser: BrowserCont
     assert "The role's settings were saved." in _done(page)
     role = iam.get_role(RoleName="deployer")["Role"]
     assert (role["MaxSessionDuration"], role["Description"]) == (7200, "Deploys")
+    page.locator("#summary").get_by_label("Description").fill("")
+    _click(page, "Save settings")
+    assert "The role's settings were saved." in _done(page)
+    assert iam.get_role(RoleName="deployer")["Role"].get("Description", "") == ""
 
     # The trust policy in the editor, checked as a trust policy (Principal needed).
     page.get_by_role("link", name="Edit trust policy").click()
