@@ -100,7 +100,8 @@ def test_groups_members_and_their_policies(console: Console, browser: BrowserCon
 
     # A managed policy from the picker: AWS managed and customer managed are offered.
     made = iam.create_policy(PolicyName="team-read", PolicyDocument=json.dumps(DOCUMENT))
-    page.reload()
+    page.get_by_role("link", name="Attach a managed policy").click()
+    page.wait_for_load_state()
     picker = page.get_by_label("Managed policy to attach")
     options = picker.locator("option").all_inner_texts()
     assert "IAMReadOnlyAccess" in options
@@ -156,6 +157,8 @@ def test_a_users_managed_and_inline_policies(console: Console, browser: BrowserC
     page = browser.new_page()
     _sign_in(page, console, "boss")
     page.goto(f"{console.url}/user?name=bob")
+    page.get_by_role("link", name="Attach a managed policy").click()
+    page.wait_for_load_state()
     page.get_by_label("Managed policy to attach").select_option(label="IAMReadOnlyAccess")
     _click(page, "Attach policy")
     assert [
@@ -309,6 +312,8 @@ def test_roles_created_edited_and_deleted(console: Console, browser: BrowserCont
     # Policies of the role, then the delete: DeleteConflict while it has them.
     page.goto(f"{console.url}/role?name=deployer")
     assert boss in page.locator("#trust-document").inner_text()
+    page.get_by_role("link", name="Attach a managed policy").click()
+    page.wait_for_load_state()
     page.get_by_label("Managed policy to attach").select_option(label="IAMReadOnlyAccess")
     _click(page, "Attach policy")
     assert "IAMReadOnlyAccess" in page.locator("#attached").inner_text()
@@ -350,6 +355,8 @@ def test_a_limited_user_gets_access_denied_and_changes_nothing(
     _click(page, "Create group")
     assert denied + "iam:CreateGroup" in _problem(page)
     page.goto(f"{console.url}/group?name=readers")
+    page.get_by_role("link", name="Attach a managed policy").click()
+    page.wait_for_load_state()
     page.get_by_label("Managed policy to attach").select_option(label="AdministratorAccess")
     _click(page, "Attach policy")
     assert denied + "iam:AttachGroupPolicy" in _problem(page)

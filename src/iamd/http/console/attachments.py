@@ -9,12 +9,13 @@ inline policy, and so on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from iamd.http.console import pages
-from iamd.http.console.as_user import AsUser, Section
+from iamd.http.console.as_user import AsUser
 
 POLICY_EDITOR = f"{pages.PREFIX}/policies/new"
 #: ListPolicies' largest page, and how many pages the picker reads at most (the
@@ -83,9 +84,19 @@ def choices(call: AsUser) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (not r["aws"], r["name"].lower()))
 
 
-def sections(call: AsUser, kind_key: str, name: str) -> dict[str, Section]:
+def picker_wanted(query: Mapping[str, str], fields: Mapping[str, str] | None) -> bool:
+    """Whether the page shows the picker: asked for by its link (`attach=1`), or the
+    post was an attach (so a refused one can be tried again). Only then does the page
+    read ListPolicies, the dearest of its reads."""
+    if fields is not None:
+        return fields.get("action") == "attach-policy"
+    return query.get("attach") == "1"
+
+
+def sections(call: AsUser, kind_key: str, name: str, picker: bool) -> dict[str, Any]:
     """What forms.html's entity_policies shows: attached, inline (each with its editor
-    link) and the picker's choices, each its data or its AccessDenied."""
+    link) and the picker's choices (None: not asked for), each a Section, and the
+    link that asks for the picker."""
     kind = KINDS[kind_key]
     return {
         "attached": call.section(lambda c: attached(c, kind, name)),
@@ -95,7 +106,8 @@ def sections(call: AsUser, kind_key: str, name: str) -> dict[str, Section]:
                 for policy in inline(c, kind, name)
             ]
         ),
-        "choices": call.section(choices),
+        "choices": call.section(choices) if picker else None,
+        "picker_link": f"?{urlencode({'name': name, 'attach': '1'})}#attached",
     }
 
 

@@ -111,7 +111,8 @@ class EntityPages:
         entity = call.section(read)
         if entity.denied is not None and not name:
             entity = Section(denied=f"Name a {kind}.")
-        policies = attachments.sections(call, kind, name) if entity.data is not None else {}
+        picker = attachments.picker_wanted(_query(request), fields)
+        policies = attachments.sections(call, kind, name, picker) if entity.data is not None else {}
         return pages.render(
             status if entity.data is not None or fields is not None else 404,
             f"{kind}.html",

@@ -89,12 +89,13 @@ class UserPage:
         if user.denied is not None and not name:
             user = Section(denied="Name a user.")
         sections: dict[str, Section] = {}
-        policies: dict[str, Section] = {}
+        policies: dict[str, Any] = {}
         console_sessions = Section(data=[])
         if user.data is not None:
             for key, read in _READS.items():
                 sections[key] = call.section(partial(_read_for, read, name))
-            policies = attachments.sections(call, "user", name)
+            picker = attachments.picker_wanted(query, fields)
+            policies = attachments.sections(call, "user", name, picker)
             console_sessions = self._sessions.of_user(request, credential, user.data)
         return pages.render(
             status if user.data is not None or fields is not None else 404,
