@@ -531,3 +531,68 @@ def test_the_organizations_accounts_for_its_management_account(
     page.goto(f"{console.url}/organization")
     assert "is not authorized to perform: organizations:" in _problem(page)
     assert page.locator("#accounts").count() == 0
+
+
+def test_bad_input_on_the_editing_pages_is_a_message_never_a_500(
+    console: Console, browser: BrowserContext
+) -> None:
+    iam = console.server.client("iam")
+    iam.create_role(
+        RoleName="steady",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
+    page = browser.new_page()
+    _sign_in(page, console, "boss")
+    page.goto(f"{console.url}/groups")
+    csrf = page.locator("input[name=csrf]").first.input_value()
+    script = "<script>window.__iamd_pwned=1</script>"
+    posts: list[tuple[str, dict[str, str]]] = [
+        ("/role", {"name": "steady", "action": "update-role", "max_session_duration": "abc"}),
+        ("/role", {"name": "steady", "action": "update-role", "description": script}),
+        ("/role", {"name": "steady", "action": "no-such-action"}),
+        ("/role", {"name": "steady", "action": "attach-policy", "value": script}),
+        ("/group", {"name": "x" * 5000, "action": "add-user", "value": script}),
+        ("/groups", {"action": "create-group", "name": ""}),
+        ("/roles", {"action": "create-role", "name": "r", "trust": "{not json"}),
+        ("/policies/new", {"target": "version", "name_of": script, "action": "save"}),
+        ("/policies/new", {"target": "trust", "name_of": "nobody", "action": "save"}),
+        ("/policies/new", {"target": "version", "name_of": "arn:x", "delete_version": "v1"}),
+        ("/policies/new", {"target": "<b>", "action": "check", "document": script}),
+        ("/sessions", {"action": "end", "handle": script}),
+        ("/sessions", {"action": "whatever"}),
+        ("/user", {"name": "nobody", "action": "end-sessions"}),
+    ]
+    for path, form in posts:
+        answer = page.request.post(f"{console.url}{path}", form={**form, "csrf": csrf})
+        assert answer.status in (200, 400, 404), (path, form, answer.status)
+        assert "<script>window.__iamd_pwned" not in answer.text(), (path, form)
+    for path in (
+        "/group?name=%00",
+        "/role?name=" + "r" * 3000,
+        "/policy?arn=arn:aws:iam::aws:policy/IAMReadOnlyAccess&version=%3Cscript%3E",
+        "/policies/new?target=user&name=nobody&policy=nothing",
+        "/policies/new?target=version&arn=arn:aws:iam::123456789012:policy/missing",
+    ):
+        shown = page.goto(f"{console.url}{path}")
+        assert shown is not None
+        assert shown.status in (200, 400, 404), (path, shown.status)
+        assert _scripts_ran(page) is None
+    assert "console request failed" not in console.server.log_text()
+    # IAM's descriptions allow markup: kept as text, shown as text, never run.
+    assert iam.get_role(RoleName="steady")["Role"]["Description"] == script
+    page.goto(f"{console.url}/role?name=steady")
+    assert page.locator("#summary").get_by_label("Description").input_value() == script
+    page.goto(f"{console.url}/roles")
+    assert script in page.locator("#role-steady").inner_text()
+    assert _scripts_ran(page) is None
