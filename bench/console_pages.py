@@ -70,6 +70,7 @@ class Browser:
     """One keep-alive connection with a cookie jar of the console's two cookies."""
 
     def __init__(self, port: int) -> None:
+        self._port = port
         self._conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self._cookies: dict[str, str] = {}
 
@@ -81,8 +82,16 @@ class Browser:
         if form is not None:
             body = urllib.parse.urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        self._conn.request(method, path, body, headers)
-        response = self._conn.getresponse()
+        try:
+            self._conn.request(method, path, body, headers)
+            response = self._conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # The server closed the idle keep-alive connection (while another
+            # browser's pages were measured): open a new one and ask again.
+            self._conn.close()
+            self._conn = http.client.HTTPConnection("127.0.0.1", self._port, timeout=60)
+            self._conn.request(method, path, body, headers)
+            response = self._conn.getresponse()
         text = response.read().decode()
         for name, value in response.getheaders():
             if name.lower() == "set-cookie":
@@ -119,6 +128,22 @@ def _seed(port: int, users: int) -> None:
     iam.create_access_key(UserName="jdoe")
     for name in ("jdoe", "admin"):
         iam.create_login_profile(UserName=name, Password=PASSWORD)
+    # What the administrator's group and role pages show.
+    iam.create_group(GroupName="team")
+    iam.add_user_to_group(GroupName="team", UserName="jdoe")
+    iam.attach_group_policy(GroupName="team", PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    iam.create_role(RoleName="ci", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(RoleName="ci", PolicyName="ci", PolicyDocument=json.dumps(POLICY))
 
 
 def _summary(name: str, times: list[float]) -> str:
@@ -160,6 +185,17 @@ def main() -> None:
                     admin,
                     "/console/users?search=user-0499",
                 ),
+                ("admin: /console/user?name=jdoe", admin, "/console/user?name=jdoe"),
+                ("admin: /console/group?name=team", admin, "/console/group?name=team"),
+                (
+                    "admin: /console/group?name=team&attach=1",
+                    admin,
+                    "/console/group?name=team&attach=1",
+                ),
+                ("admin: /console/role?name=ci", admin, "/console/role?name=ci"),
+                ("admin: /console/groups", admin, "/console/groups"),
+                ("admin: /console/roles", admin, "/console/roles"),
+                ("jdoe: /console/sessions", jdoe, "/console/sessions"),
             ]
             print(f"{args.users} users, {args.rounds} rounds per page")
             for name, browser, path in pages:

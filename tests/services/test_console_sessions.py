@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from tests.support.local_services import MovableClock, local_services
 
-from iamd.services.console_sessions import PENDING_ATTEMPTS, ConsoleSessions
+from iamd.services.console_sessions import PENDING_ATTEMPTS, ConsoleSessions, handle_of
 from iamd.services.container import Services
 
 START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -109,3 +109,38 @@ def test_a_switched_role_is_kept_with_the_session_until_switching_back(
     again = store.find(token, START)
     assert again is not None
     assert again.role is None
+
+
+def test_a_users_sessions_are_listed_and_ended_one_or_all_but_this_one(
+    services: Services,
+) -> None:
+    store = ConsoleSessions(services.tx, idle_seconds=600)
+    first, _ = store.open(
+        "123456789012", "jdoe", "AIDAEXAMPLE", "ASIA1", None, START, "192.0.2.1", "Firefox"
+    )
+    later = START + timedelta(minutes=1)
+    second, _ = store.open(
+        "123456789012", "jdoe", "AIDAEXAMPLE", "ASIA2", 1700, later, "192.0.2.2", "Chromium"
+    )
+    third, _ = store.open("123456789012", "jdoe", "AIDAEXAMPLE", "ASIA3", None, later, "", "")
+    other, _ = store.open("123456789012", "kdoe", "AIDAOTHER", "ASIA4", None, later, "", "")
+    found = store.of_user("123456789012", "AIDAEXAMPLE", later)
+    assert [(s.source_ip, s.user_agent, s.mfa) for s in found] == [
+        ("192.0.2.1", "Firefox", False),
+        ("192.0.2.2", "Chromium", True),
+        ("", "", False),
+    ]
+    # The handle names a session in a form: neither the cookie nor the stored hash.
+    assert found[0].handle == handle_of(first)
+    assert first not in found[0].handle
+    # One by its handle; a handle of another user's session ends nothing of this one.
+    assert store.end_of_user("123456789012", "AIDAEXAMPLE", handle=handle_of(other)) == 0
+    assert store.end_of_user("123456789012", "AIDAEXAMPLE", handle=found[1].handle) == 1
+    assert store.find(second, later) is None
+    # All but this one; another user's stay.
+    assert store.end_of_user("123456789012", "AIDAEXAMPLE", keep=third) == 1
+    assert store.find(first, later) is None
+    assert store.find(third, later) is not None
+    assert store.find(other, later) is not None
+    # An idle session is not listed.
+    assert store.of_user("123456789012", "AIDAEXAMPLE", later + timedelta(minutes=11)) == []

@@ -338,6 +338,26 @@ class AwsPipeline:
             request, credential, codec, operation, lambda _: codec.parse(target, encoded), {}
         )
 
+    def authorize_as(
+        self, request: HttpRequest, credential: ResolvedCredential, action: str, resource: str
+    ) -> None:
+        """Authorize `credential` for `action` on `resource` with the policy engine, as
+        for an operation of that action: for a web page's action that is no API
+        operation (ending a user's console sessions). AccessDenied when refused."""
+        self._authorizer.authorize(
+            AuthorizationRequest(
+                credential=credential,
+                action=action,
+                resource=resource,
+                source_ip=request.client_ip,
+                user_agent=header(request.headers, b"user-agent"),
+                secure_transport=request.secure,
+                region=self._region,
+                now=self._services.clock.now(),
+                request_keys={},
+            )
+        )
+
     def _run_as(
         self,
         request: HttpRequest,

@@ -57,6 +57,28 @@ class PendingSignIn:
     started: int
 
 
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """One session in its user's sessions list; `handle` names it in a form (a
+    digest of the stored digest: neither the cookie nor the row's key)."""
+
+    handle: str
+    issued: int
+    last_seen: int
+    source_ip: str
+    user_agent: str
+    mfa: bool
+
+
+def handle_of_hash(key: bytes) -> str:
+    return hashlib.sha256(b"console-session-handle:" + key).hexdigest()[:32]
+
+
+def handle_of(token: str) -> str:
+    """The handle of the session the cookie `token` names."""
+    return handle_of_hash(_digest(token))
+
+
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
@@ -84,8 +106,11 @@ class ConsoleSessions:
         access_key_id: str,
         mfa_authenticated: int | None,
         now: datetime,
+        source_ip: str = "",
+        user_agent: str = "",
     ) -> tuple[str, ConsoleSession]:
-        """A new session; the cookie value that names it, and the session."""
+        """A new session; the cookie value that names it, and the session (with where
+        and with what it signed in, for the user's sessions list)."""
         token = secrets.token_urlsafe(32)
         issued = _epoch(now)
         row = SessionRow(
@@ -98,6 +123,8 @@ class ConsoleSessions:
             expires=issued + self.absolute_seconds,
             last_seen=issued,
             mfa_authenticated=mfa_authenticated,
+            source_ip=source_ip[:64],
+            user_agent=user_agent[:512],
         )
         with self._tx.write_uncached() as repos:
             # Sign-ins sweep the sessions that ended by themselves.
@@ -122,6 +149,41 @@ class ConsoleSessions:
             with self._tx.write_uncached() as repos:
                 repos.console_sessions.touch(key, moment)
         return _session(row)
+
+    def of_user(self, account_id: str, user_id: str, now: datetime) -> list[SessionInfo]:
+        """The user's open sessions, oldest first."""
+        moment = _epoch(now)
+        with self._tx.read() as repos:
+            found = repos.console_sessions.of_user(account_id, user_id)
+        return [
+            SessionInfo(
+                handle_of_hash(key),
+                row.issued,
+                row.last_seen,
+                row.source_ip,
+                row.user_agent,
+                row.mfa_authenticated is not None,
+            )
+            for key, row in found
+            if moment - row.last_seen < self.idle_seconds and moment < row.expires
+        ]
+
+    def end_of_user(
+        self, account_id: str, user_id: str, *, handle: str = "", keep: str = ""
+    ) -> int:
+        """End the user's session `handle`, or (no handle) all its sessions but the one
+        the cookie `keep` names; how many ended."""
+        kept = _digest(keep) if keep else b""
+        ended = 0
+        with self._tx.write_uncached() as repos:
+            for key, _ in repos.console_sessions.of_user(account_id, user_id):
+                if key == kept or (
+                    handle and not secrets.compare_digest(handle_of_hash(key), handle)
+                ):
+                    continue
+                repos.console_sessions.remove(key)
+                ended += 1
+        return ended
 
     def switch_role(
         self,

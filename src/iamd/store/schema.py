@@ -1230,8 +1230,13 @@ console_sessions = Table(
     Column("role_arn", String(2048), nullable=True),
     Column("role_label", String(64), nullable=True),
     Column("role_color", String(16), nullable=True),
+    # Where and with what the session signed in, for its user's sessions list
+    # (migration 0031).
+    Column("source_ip", String(64), nullable=True),
+    Column("user_agent", String(512), nullable=True),
 )
 Index("ix_console_sessions_expires", console_sessions.c.expires)
+Index("ix_console_sessions_user", console_sessions.c.account_id, console_sessions.c.user_id)
 console_pending_sign_ins = Table(
     "console_pending_sign_ins",
     metadata,

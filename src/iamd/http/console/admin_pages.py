@@ -1,6 +1,6 @@
 """The administrator console: the users list (search and pages, create, delete with
-AWS's DeleteConflict shown), groups and roles (with their trust policies), and a policy
-editor that shows `iamd policy check`'s
+AWS's DeleteConflict shown), the readers of the groups and roles lists (their pages are
+entity_pages.py), and a policy editor that shows `iamd policy check`'s
 findings with their line and column.
 
 As everywhere in the console, each read and write is the IAM operation run as the
@@ -18,10 +18,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from iamd.errors import AwsError, DeleteConflict
+from iamd.errors import AwsError, DeleteConflict, LimitExceeded
 from iamd.http.console import pages
 from iamd.http.console.as_user import AsUser, Section, bar
 from iamd.http.console.credentials_page import when
+from iamd.http.console.editor_targets import (
+    TRUST_TEMPLATE,
+    current_document,
+    old_versions,
+    save,
+    target_of,
+)
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.policy import PolicyKind, check_policy
 from iamd.policy.findings import security_findings
@@ -147,27 +154,6 @@ class AdminPages:
             return f"User {name} was deleted."
         raise ValueError("Unknown action. Nothing was changed.")
 
-    # -- groups and roles (read only) --------------------------------------------------
-
-    def groups_and_roles(
-        self,
-        path: str,
-        request: HttpRequest,
-        session: ConsoleSession,
-        credential: ResolvedCredential,
-    ) -> HttpResponse:
-        call = AsUser(self._pipeline, request, credential, session)
-        marker = _query(request).get("marker", "")[:320] or None
-        roles = path == ROLES_PAGE
-        listing = call.section(lambda c: _roles(c, marker) if roles else _groups(c, marker))
-        return pages.render(
-            200,
-            "roles.html" if roles else "groups.html",
-            title="Roles" if roles else "Groups",
-            **bar(session),
-            listing=listing,
-        )
-
     # -- the policy editor -------------------------------------------------------------
 
     def policy_editor(
@@ -177,41 +163,64 @@ class AdminPages:
         credential: ResolvedCredential,
         fields: Mapping[str, str] | None = None,
     ) -> HttpResponse:
-        document = (fields or {}).get("document", _TEMPLATE)[:_MAX_DOCUMENT]
-        name = (fields or {}).get("name", "").strip()[:128]
-        findings = check_document(document) if fields is not None else []
+        """The editor, writing to its target (editor_targets.py): a new policy by
+        default, or an inline policy, a new version, a role's trust policy."""
+        call = AsUser(self._pipeline, request, credential, session)
+        target = target_of(fields if fields is not None else _query(request))
+        if fields is not None:
+            document = fields.get("document", "")[:_MAX_DOCUMENT]
+            name = fields.get("name", "").strip()[:128]
+        else:
+            start = current_document(call, target)
+            if start is None:
+                start = (
+                    TRUST_TEMPLATE.format(account=session.account_id)
+                    if target.kind == "trust"
+                    else _TEMPLATE
+                )
+            document, name = start, target.policy
+        action = (fields or {}).get("action", "")
+        findings = check_document(document, target.policy_kind) if fields is not None else []
         problem = done = created_arn = None
         status = 200
+        room: list[str] = []
         simulated: Section | None = None
-        if fields is not None and fields.get("action") == "simulate":
-            simulated = _simulate(
-                AsUser(self._pipeline, request, credential, session), document, fields
-            )
-        if fields is not None and fields.get("action") == "create":
-            if any(f.severity == "error" for f in findings):
-                problem, status = "The policy has errors (marked below). Nothing was created.", 400
+        if fields is not None and fields.get("delete_version"):
+            version = fields["delete_version"].strip()[:128]
+            try:
+                call("DeletePolicyVersion", PolicyArn=target.name, VersionId=version)
+            except AwsError as error:
+                problem, status = _refusal(error)
             else:
-                call = AsUser(self._pipeline, request, credential, session)
+                done = f"Version {version} was deleted. Save the document again."
+        elif action == "simulate":
+            simulated = _simulate(call, document, fields or {})
+        elif action in ("create", "save"):
+            if any(f.severity == "error" for f in findings):
+                nothing = "Nothing was created." if not target.kind else "Nothing was saved."
+                problem, status = f"The policy has errors (marked below). {nothing}", 400
+            else:
                 try:
-                    made = call("CreatePolicy", PolicyName=name, PolicyDocument=document)
-                except AwsError as error:
-                    problem, status = (
-                        error.message or error.code,
-                        400 if error.status < 500 else 500,
+                    done, created_arn = save(
+                        call, target, name, document, bool((fields or {}).get("set_default"))
                     )
-                else:
-                    created_arn = made["Policy"]["Arn"]
-                    done = f"Policy {created_arn} was created."
+                except LimitExceeded as error:
+                    problem, status = _refusal(error)
+                    room = old_versions(call, target)
+                except AwsError as error:
+                    problem, status = _refusal(error)
         lines = _marked_lines(document, findings)
         return pages.render(
             status,
             "policy_editor.html",
             scripts=True,
             check_url=POLICY_CHECK,
-            title="Policy editor",
+            title=target.title,
             **bar(session),
             problem=problem,
             done=done,
+            target=target,
+            room=room,
             name=name,
             document=document,
             findings=findings,
@@ -273,8 +282,10 @@ def _marked_lines(document: str, findings: list[Finding]) -> list[dict[str, Any]
 
 
 def check_answer(fields: Mapping[str, str]) -> HttpResponse:
-    """The editor's check as you type: the findings of the posted document, as JSON."""
-    findings = check_document(fields.get("document", "")[:_MAX_DOCUMENT])
+    """The editor's check as you type: the findings of the posted document, as JSON
+    (a trust policy's when `kind` is `trust`)."""
+    kind = PolicyKind.TRUST if fields.get("kind") == "trust" else PolicyKind.IDENTITY
+    findings = check_document(fields.get("document", "")[:_MAX_DOCUMENT], kind)
     return pages.json_answer(
         200,
         {
@@ -286,13 +297,13 @@ def check_answer(fields: Mapping[str, str]) -> HttpResponse:
     )
 
 
-def check_document(document: str) -> list[Finding]:
-    """`iamd policy check`'s errors and warnings for an identity policy, in order."""
+def check_document(document: str, kind: PolicyKind = PolicyKind.IDENTITY) -> list[Finding]:
+    """`iamd policy check`'s errors and warnings for a policy of `kind`, in order."""
     found = [
         Finding(
             p.start.line if p.start else 1, p.start.column if p.start else 1, "error", p.message
         )
-        for p in check_policy(document, PolicyKind.IDENTITY)
+        for p in check_policy(document, kind)
     ]
     found.extend(
         Finding(f.start.line, f.start.column, "warning", f.message)
@@ -312,7 +323,7 @@ def _next(found: Mapping[str, Any]) -> str | None:
     return found.get("Marker") if found.get("IsTruncated") else None
 
 
-def _groups(call: AsUser, marker: str | None) -> dict[str, Any]:
+def read_groups(call: AsUser, marker: str | None) -> dict[str, Any]:
     found = call("ListGroups", **_page_params(marker))
     rows = [
         {"name": g["GroupName"], "arn": g["Arn"], "created": when(g.get("CreateDate"))}
@@ -321,7 +332,7 @@ def _groups(call: AsUser, marker: str | None) -> dict[str, Any]:
     return {"rows": rows, "next": _next(found)}
 
 
-def _roles(call: AsUser, marker: str | None) -> dict[str, Any]:
+def read_roles(call: AsUser, marker: str | None) -> dict[str, Any]:
     found = call("ListRoles", **_page_params(marker))
     rows = []
     for role in found["Roles"]:

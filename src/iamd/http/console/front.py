@@ -32,8 +32,11 @@ from iamd.http.console.admin_pages import (
     check_answer,
 )
 from iamd.http.console.credentials_page import CredentialsPage
+from iamd.http.console.entity_pages import GROUP_PAGE, ROLE_PAGE, EntityPages
+from iamd.http.console.organization_page import ORGANIZATION_PAGE, OrganizationPage
 from iamd.http.console.policy_pages import POLICIES_PAGE, POLICY_PAGE, PolicyPages
 from iamd.http.console.report_page import REPORT_PAGE, ReportPage
+from iamd.http.console.sessions_page import SESSIONS_PAGE, SessionsPage
 from iamd.http.console.switch_role import SWITCH_ROLE_PAGE, SwitchRolePage
 from iamd.http.console.trail_page import TRAIL_PAGE, TrailPage
 from iamd.http.console.user_page import USER_PAGE, UserPage
@@ -42,6 +45,7 @@ from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.http.sign_in import BadSignInRequest, SignInEndpoint, checked_fields
 from iamd.ids import IdPrefix
 from iamd.principals.credentials import ResolvedCredential
+from iamd.protocol.form import header
 from iamd.services.console_sessions import ConsoleSession, ConsoleSessions, PendingSignIn
 from iamd.services.container import Services
 from iamd.services.sign_in import Outcome, SignInResult
@@ -89,8 +93,11 @@ class ConsoleFront:
         self._admin = AdminPages(pipeline)
         self._report = ReportPage(pipeline)
         self._switch_role = SwitchRolePage(pipeline, self._sessions)
-        self._user = UserPage(pipeline)
+        self._sessions_page = SessionsPage(pipeline, self._sessions, services.clock.now)
+        self._user = UserPage(pipeline, self._sessions_page)
+        self._entities = EntityPages(pipeline)
         self._trail = TrailPage(pipeline)
+        self._organization = OrganizationPage(pipeline)
         self._policies = PolicyPages(pipeline)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -148,17 +155,15 @@ class ConsoleFront:
         if path in (_SIGN_IN, _MFA, _SIGN_OUT):
             # A bookmarked or reloaded form target: start from the sign-in page.
             return pages.redirect(PREFIX)
-        if path in (GROUPS_PAGE, ROLES_PAGE, TRAIL_PAGE, POLICIES_PAGE) and not post:
+        if path in (TRAIL_PAGE, POLICIES_PAGE, ORGANIZATION_PAGE) and not post:
             signed_in = self._current(request)
             if signed_in is None:
                 return self._ended(request)
             if path == TRAIL_PAGE:
                 return self._trail(request, signed_in.session, signed_in.credential)
-            if path == POLICIES_PAGE:
-                return self._policies.policies(request, signed_in.session, signed_in.credential)
-            return self._admin.groups_and_roles(
-                path, request, signed_in.session, signed_in.credential
-            )
+            if path == ORGANIZATION_PAGE:
+                return self._organization(request, signed_in.session, signed_in.credential)
+            return self._policies.policies(request, signed_in.session, signed_in.credential)
         if path == POLICY_CHECK and post:
             signed_in = self._current(request)
             fields = pages.form_fields(request)
@@ -169,10 +174,15 @@ class ConsoleFront:
             CREDENTIALS_PAGE,
             USERS_PAGE,
             USER_PAGE,
+            GROUPS_PAGE,
+            GROUP_PAGE,
+            ROLES_PAGE,
+            ROLE_PAGE,
             POLICY_PAGE,
             POLICY_EDITOR,
             REPORT_PAGE,
             SWITCH_ROLE_PAGE,
+            SESSIONS_PAGE,
         ):
             signed_in = self._current(request)
             if signed_in is None:
@@ -198,7 +208,13 @@ class ConsoleFront:
         if path == USERS_PAGE:
             return self._admin.users(request, session, credential, fields)
         if path == USER_PAGE:
-            return self._user(request, session, credential, fields)
+            return self._user(request, signed_in.token, session, credential, fields)
+        if path == SESSIONS_PAGE:
+            return self._sessions_page(signed_in.token, session, fields)
+        if path in (GROUPS_PAGE, ROLES_PAGE):
+            return self._entities.listing(path, request, session, credential, fields)
+        if path in (GROUP_PAGE, ROLE_PAGE):
+            return self._entities.entity(path, request, session, credential, fields)
         if path == POLICY_PAGE:
             return self._policies.policy(request, session, credential, fields)
         if path == POLICY_EDITOR:
@@ -273,6 +289,8 @@ class ConsoleFront:
             self._services.ids.key_id(IdPrefix.TEMPORARY_ACCESS_KEY),
             mfa,
             self._services.clock.now(),
+            request.client_ip,
+            header(request.headers, b"user-agent"),
         )
         return pages.redirect(CREDENTIALS_PAGE, pages.session_cookie(request.secure, token))
 

@@ -1,18 +1,18 @@
 """Customer managed policies (`/console/policies` and `/console/policy?arn=ARN`): the
-account's policies, and one policy's versions (the default's document), where it is
-attached, and the actions on them: set a version as the default, delete a version,
+account's policies, and one policy's versions (any version's document, the default's
+unless another is asked for), where it is attached, and the actions on them: set a
+version as the default, delete a version,
 detach it from a user, group or role, delete the policy. Each is the IAM operation,
-run as the signed-in user (or its role); new documents are written in the policy
-editor.
+run as the signed-in user (or its role); new documents and new versions are written in
+the policy editor.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from iamd.errors import AwsError
 from iamd.http.console import pages
@@ -24,6 +24,7 @@ from iamd.services.console_sessions import ConsoleSession
 
 POLICIES_PAGE = f"{pages.PREFIX}/policies"
 POLICY_PAGE = f"{pages.PREFIX}/policy"
+POLICY_EDITOR = f"{pages.PREFIX}/policies/new"
 _PAGE_SIZE = "50"
 
 
@@ -89,16 +90,19 @@ class PolicyPages:
         policy = call.section(lambda c: c("GetPolicy", PolicyArn=arn)["Policy"])
         versions: Section = Section(data=[])
         attached: Section = Section(data={})
-        document = ""
+        document = shown = ""
         if policy.data is not None:
             versions = call.section(lambda c: _versions(c, arn))
             attached = call.section(lambda c: _attached(c, arn))
-            default = policy.data.get("DefaultVersionId", "")
-            with contextlib.suppress(AwsError):
-                text = call("GetPolicyVersion", PolicyArn=arn, VersionId=default)["PolicyVersion"][
+            shown = _query(request).get("version", "")[:128] if fields is None else ""
+            shown = shown or policy.data.get("DefaultVersionId", "")
+            try:
+                text = call("GetPolicyVersion", PolicyArn=arn, VersionId=shown)["PolicyVersion"][
                     "Document"
                 ]
                 document = _pretty(text)
+            except AwsError as error:
+                problem, status = error.message or error.code, 404
         return pages.render(
             status if policy.data is not None or fields is not None else 404,
             "policy.html",
@@ -111,6 +115,8 @@ class PolicyPages:
             versions=versions,
             attached=attached,
             document=document,
+            shown=shown,
+            new_version=f"{POLICY_EDITOR}?{urlencode({'target': 'version', 'arn': arn})}",
         )
 
 

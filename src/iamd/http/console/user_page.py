@@ -1,4 +1,5 @@
-"""One user, for an administrator (`/console/user?name=NAME`): its groups, policies,
+"""One user, for an administrator (`/console/user?name=NAME`): its groups, policies
+(attach from a picker, detach; inline ones written in the policy editor),
 credentials, MFA devices, password and tags, each with the action that removes it, and
 the delete button: the guided cleanup AWS's DeleteConflict asks for ("must delete
 access keys first"). Every read and action is the IAM operation, run as the signed-in
@@ -14,9 +15,10 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from iamd.errors import AwsError, NoSuchEntity
-from iamd.http.console import pages
+from iamd.http.console import attachments, pages
 from iamd.http.console.as_user import AsUser, Section, bar
 from iamd.http.console.credentials_page import GIT_SERVICE, when
+from iamd.http.console.sessions_page import SessionsPage
 from iamd.http.pipeline import AwsPipeline, HttpRequest, HttpResponse
 from iamd.principals.credentials import ResolvedCredential
 from iamd.services.console_sessions import ConsoleSession
@@ -38,12 +40,14 @@ def user_link(name: str) -> str:
 
 
 class UserPage:
-    def __init__(self, pipeline: AwsPipeline) -> None:
+    def __init__(self, pipeline: AwsPipeline, sessions: SessionsPage) -> None:
         self._pipeline = pipeline
+        self._sessions = sessions
 
     def __call__(
         self,
         request: HttpRequest,
+        token: str,
         session: ConsoleSession,
         credential: ResolvedCredential,
         fields: Mapping[str, str] | None,
@@ -66,6 +70,12 @@ class UserPage:
             else:
                 new_key = {"id": made["AccessKeyId"], "secret": made["SecretAccessKey"]}
                 done = "Access key created. This is the only time its secret is shown."
+        elif fields is not None and fields.get("action") == "end-sessions":
+            try:
+                target = call("GetUser", UserName=name)["User"]
+                done = self._sessions.end_of_user(request, credential, target, token)
+            except AwsError as error:
+                problem, status = error.message or error.code, 400
         elif fields is not None:
             try:
                 done = _act(call, name, fields)
@@ -79,9 +89,14 @@ class UserPage:
         if user.denied is not None and not name:
             user = Section(denied="Name a user.")
         sections: dict[str, Section] = {}
+        policies: dict[str, Any] = {}
+        console_sessions = Section(data=[])
         if user.data is not None:
             for key, read in _READS.items():
                 sections[key] = call.section(partial(_read_for, read, name))
+            picker = attachments.picker_wanted(query, fields)
+            policies = attachments.sections(call, "user", name, picker)
+            console_sessions = self._sessions.of_user(request, credential, user.data)
         return pages.render(
             status if user.data is not None or fields is not None else 404,
             "user.html",
@@ -95,6 +110,9 @@ class UserPage:
             sections=sections,
             titles=_TITLES,
             new_key=new_key,
+            policies=policies,
+            console_sessions=console_sessions,
+            new_inline=attachments.editor_link("user", name),
         )
 
 
@@ -105,16 +123,6 @@ def _read_for(read: Callable[[AsUser, str], list[Item]], name: str, call: AsUser
 def _groups(call: AsUser, name: str) -> list[Item]:
     found = call("ListGroupsForUser", UserName=name)["Groups"]
     return [Item(g["GroupName"], "remove-from-group", g["GroupName"]) for g in found]
-
-
-def _attached(call: AsUser, name: str) -> list[Item]:
-    found = call("ListAttachedUserPolicies", UserName=name)["AttachedPolicies"]
-    return [Item(p["PolicyArn"], "detach-policy", p["PolicyArn"]) for p in found]
-
-
-def _inline(call: AsUser, name: str) -> list[Item]:
-    found = call("ListUserPolicies", UserName=name)["PolicyNames"]
-    return [Item(policy, "delete-inline-policy", policy) for policy in found]
 
 
 def _keys(call: AsUser, name: str) -> list[Item]:
@@ -169,8 +177,6 @@ def _tags(call: AsUser, name: str) -> list[Item]:
 
 _READS: dict[str, Callable[[AsUser, str], list[Item]]] = {
     "groups": _groups,
-    "attached": _attached,
-    "inline": _inline,
     "keys": _keys,
     "ssh": _ssh,
     "git": _git,
@@ -181,8 +187,6 @@ _READS: dict[str, Callable[[AsUser, str], list[Item]]] = {
 }
 _TITLES = {
     "groups": "Groups",
-    "attached": "Attached policies",
-    "inline": "Inline policies",
     "keys": "Access keys",
     "ssh": "SSH public keys",
     "git": "HTTPS Git credentials",
@@ -215,8 +219,6 @@ def _act(call: AsUser, name: str, fields: Mapping[str, str]) -> str:
     one: dict[str, Callable[[], Any]] = {
         "remove-from-group": lambda: call("RemoveUserFromGroup", UserName=name, GroupName=value),
         "add-to-group": lambda: call("AddUserToGroup", UserName=name, GroupName=value),
-        "detach-policy": lambda: call("DetachUserPolicy", UserName=name, PolicyArn=value),
-        "delete-inline-policy": lambda: call("DeleteUserPolicy", UserName=name, PolicyName=value),
         "delete-access-key": lambda: call("DeleteAccessKey", UserName=name, AccessKeyId=value),
         "delete-ssh-key": lambda: call("DeleteSSHPublicKey", UserName=name, SSHPublicKeyId=value),
         "delete-git-credential": lambda: call(
@@ -239,6 +241,9 @@ def _act(call: AsUser, name: str, fields: Mapping[str, str]) -> str:
         "delete-user": lambda: call("DeleteUser", UserName=name),
         "set-password": lambda: _set_password(call, name, fields),
     }
+    policies = attachments.act(call, attachments.KINDS["user"], name, action, value)
+    if policies is not None:
+        return policies
     run = one.get(action)
     if run is None:
         raise ValueError("Unknown action. Nothing was changed.")

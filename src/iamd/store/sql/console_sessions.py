@@ -26,6 +26,8 @@ class SessionRow:
     last_seen: int
     mfa_authenticated: int | None
     role: RoleRow | None = None
+    source_ip: str = ""
+    user_agent: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,8 @@ class ConsoleSessionRepository:
                 expires=row.expires,
                 last_seen=row.last_seen,
                 mfa_authenticated=row.mfa_authenticated,
+                source_ip=row.source_ip,
+                user_agent=row.user_agent,
             )
         )
 
@@ -93,6 +97,45 @@ class ConsoleSessionRepository:
         if found[9] is not None and found[10] is not None:
             role = RoleRow(found[9], found[10], found[11] or "", found[12] or "", found[13] or "")
         return SessionRow(*found[:9], role=role)
+
+    def of_user(self, account_id: str, user_id: str) -> list[tuple[bytes, SessionRow]]:
+        """A user's sessions (those that ended by themselves too), oldest first."""
+        found = self._conn.execute(
+            select(
+                console_sessions.c.token_hash,
+                console_sessions.c.issued,
+                console_sessions.c.expires,
+                console_sessions.c.last_seen,
+                console_sessions.c.mfa_authenticated,
+                console_sessions.c.source_ip,
+                console_sessions.c.user_agent,
+                console_sessions.c.user_name,
+            )
+            .where(
+                console_sessions.c.account_id == account_id,
+                console_sessions.c.user_id == user_id,
+            )
+            .order_by(console_sessions.c.issued)
+        ).all()
+        return [
+            (
+                r[0],
+                SessionRow(
+                    account_id=account_id,
+                    user_id=user_id,
+                    user_name=r[7],
+                    access_key_id="",
+                    csrf="",
+                    issued=r[1],
+                    expires=r[2],
+                    last_seen=r[3],
+                    mfa_authenticated=r[4],
+                    source_ip=r[5] or "",
+                    user_agent=r[6] or "",
+                ),
+            )
+            for r in found
+        ]
 
     def set_role(self, token_hash: bytes, role: RoleRow | None) -> None:
         """Switch the session to `role`'s session, or back to the user (None)."""

@@ -37,7 +37,11 @@
 
   async function check() {
     const mine = ++sent;
-    const body = new URLSearchParams({ csrf: csrf.value, document: area.value });
+    const body = new URLSearchParams({
+      csrf: csrf.value,
+      document: area.value,
+      kind: out.dataset.kind || "identity",
+    });
     try {
       const answer = await fetch(out.dataset.checkUrl, {
         method: "POST",
