@@ -1231,7 +1231,7 @@ console_sessions = Table(
     Column("role_label", String(64), nullable=True),
     Column("role_color", String(16), nullable=True),
     # Where and with what the session signed in, for its user's sessions list
-    # (migration 0031).
+    # (migration 0032).
     Column("source_ip", String(64), nullable=True),
     Column("user_agent", String(512), nullable=True),
 )
