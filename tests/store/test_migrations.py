@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
+from iamd.model import Group
 from iamd.store.database import Database
 from iamd.store.migrate import upgrade_to, upgrade_to_head
 from iamd.store.schema import metadata
 from iamd.store.sql.trail import lookup
+from iamd.store.transactions import Repositories
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _differences(url: str) -> list[object]:
@@ -155,5 +160,64 @@ def test_migration_0026_moves_every_trail_event_into_batches(
             assert len(writes) == 145
             assert {e.event_name for e in writes} == {"CreateUser"}
             assert len(lookup(conn, "222222222222", None, start, end, 50)) == 10
+    finally:
+        database.dispose()
+
+
+@pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_migration_0033_counts_every_accounts_entities_and_the_counts_stay_true(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    database = _empty_database(engine, tmp_path, request)
+    accounts = {"111111111111": 3, "222222222222": 1}
+    try:
+        upgrade_to(database, "0032")
+        with database.write() as conn:
+            for account, users in accounts.items():
+                conn.execute(
+                    text("INSERT INTO account (account_id, create_date) VALUES (:a, :d)"),
+                    {"a": account, "d": 1_767_225_600_000_000},
+                )
+                for n in range(users):
+                    conn.execute(
+                        text(
+                            "INSERT INTO users (user_id, account_id, name, name_lower, path,"
+                            " create_date) VALUES (:id, :a, :name, :name, '/', :d)"
+                        ),
+                        {
+                            "id": f"AIDA{account}{n}",
+                            "a": account,
+                            "name": f"u{n}",
+                            "d": 1_767_225_600_000_000,
+                        },
+                    )
+            conn.execute(
+                text(
+                    "INSERT INTO groups (group_id, account_id, name, name_lower, path,"
+                    " create_date) VALUES ('AGPA1', '111111111111', 'g', 'g', '/', :d)"
+                ),
+                {"d": 1_767_225_600_000_000},
+            )
+        upgrade_to_head(database)
+        with database.read() as conn:
+            one = Repositories(conn, "111111111111")
+            two = Repositories(conn, "222222222222")
+            assert (one.users.count(), one.groups.count(), one.roles.count()) == (3, 1, 0)
+            assert (two.users.count(), two.groups.count()) == (1, 0)
+        # The repositories keep them true: an insert and a delete in one account only.
+        with database.write() as conn:
+            two = Repositories(conn, "222222222222")
+            two.users.delete("AIDA2222222222220")
+            two.groups.add(Group("AGPA2", "g", "/", "arn:aws:iam::222222222222:group/g", NOW))
+        with database.write() as conn:
+            # Another account's id deletes nothing here, and counts nothing off.
+            Repositories(conn, "222222222222").users.delete("AIDA1111111111110")
+        with database.read() as conn:
+            one = Repositories(conn, "111111111111")
+            two = Repositories(conn, "222222222222")
+            assert (one.users.count(), one.groups.count()) == (3, 1)
+            assert (two.users.count(), two.groups.count()) == (0, 1)
     finally:
         database.dispose()

@@ -99,6 +99,18 @@ def _account_column() -> Column[str]:
     return Column("account_id", String(12), ForeignKey("account.account_id"), nullable=False)
 
 
+# How many rows of `kind` (users, groups, roles) an account has, kept by the
+# repositories as they insert and delete them (store/sql/named_entities.py): a quota
+# check reads one row whatever the account's size (migration 0033).
+entity_counts = Table(
+    "entity_counts",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+
 # The cross-node change signal (docs/architecture.md, "Several nodes"). Every cached
 # write adds one to the counter of a slot no other transaction holds (FOR UPDATE SKIP
 # LOCKED), in its own transaction; each node polls the sum. Writers never wait for one

@@ -21,7 +21,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
-    func,
     insert,
     select,
     update,
@@ -30,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from iamd.errors import EntityAlreadyExists
 from iamd.model.page import Page
+from iamd.store.schema import entity_counts
 from iamd.store.sql.paging import decode_marker, page_of
 
 E = TypeVar("E")
@@ -77,9 +77,19 @@ class NamedEntityRepository(Generic[E]):
         return self._to_entity(found) if found else None
 
     def count(self) -> int:
-        return int(
-            self._conn.execute(_count(self.table), {"account_id": self._account_id}).scalar_one()
-        )
+        """How many the account has: one row of `entity_counts`, whatever the size."""
+        found = self._conn.execute(
+            _COUNT_OF_KIND, {"account_id": self._account_id, "kind": self.table.name}
+        ).scalar()
+        return int(found or 0)
+
+    def _counted(self, change: int) -> None:
+        """Keep `entity_counts` true in the transaction that inserted or deleted a row."""
+        params = {"of_account": self._account_id, "of_kind": self.table.name, "change": change}
+        if self._conn.execute(_CHANGE_COUNT, params).rowcount == 0:
+            # The account's first of its kind. Two such inserts at once: the loser's
+            # primary key violation fails its write, as any conflicting write does.
+            self._conn.execute(_FIRST_COUNT, params)
 
     def _insert(self, name: str, values: dict[str, Any]) -> None:
         try:
@@ -96,6 +106,7 @@ class NamedEntityRepository(Generic[E]):
             )
         except IntegrityError as exc:
             raise EntityAlreadyExists(f"{self.label} with name {name} already exists.") from exc
+        self._counted(1)
 
     def rename(self, entity_id: str, new_name: str | None, new_path: str | None) -> None:
         values: dict[str, str] = {}
@@ -112,7 +123,13 @@ class NamedEntityRepository(Generic[E]):
             raise EntityAlreadyExists(f"{self.label} with name {new_name} already exists.") from exc
 
     def delete(self, entity_id: str) -> None:
-        self._conn.execute(delete(self.table).where(self._id == entity_id))
+        gone = self._conn.execute(
+            delete(self.table).where(
+                self._id == entity_id, self.table.c.account_id == self._account_id
+            )
+        ).rowcount
+        if gone:
+            self._counted(-gone)
 
     def set_permissions_boundary(self, entity_id: str, arn: str | None) -> None:
         """Users and roles: set (or, with None, remove) the permissions boundary."""
@@ -189,11 +206,21 @@ def _by_id_anywhere(table: Table, id_column: str) -> Select[Any]:
     return select(table).where(table.c[id_column] == bindparam("id"))
 
 
-@cache
-def _count(table: Table) -> Select[Any]:
-    return (
-        select(func.count()).select_from(table).where(table.c.account_id == bindparam("account_id"))
+_COUNT_OF_KIND = select(entity_counts.c.n).where(
+    entity_counts.c.account_id == bindparam("account_id"),
+    entity_counts.c.kind == bindparam("kind"),
+)
+_CHANGE_COUNT = (
+    update(entity_counts)
+    .where(
+        entity_counts.c.account_id == bindparam("of_account"),
+        entity_counts.c.kind == bindparam("of_kind"),
     )
+    .values(n=entity_counts.c.n + bindparam("change"))
+)
+_FIRST_COUNT = insert(entity_counts).values(
+    account_id=bindparam("of_account"), kind=bindparam("of_kind"), n=bindparam("change")
+)
 
 
 def _name_lower(row: Row[Any]) -> str:
