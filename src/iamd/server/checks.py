@@ -105,11 +105,16 @@ def prepare_data_dir(settings: Settings) -> None:
         ) from None
 
 
-def open_database(settings: Settings) -> Database:
-    """The database engine (not yet connected); `StartupError` for a bad URL."""
+def open_database(settings: Settings, *, cross_process_writers: bool = False) -> Database:
+    """The database engine (not yet connected); `StartupError` for a bad URL.
+
+    `cross_process_writers`: SQLite writers of several processes (`--workers`) queue on
+    a lock file too (`store/database.py`).
+    """
     try:
         database = Database(
             settings.effective_database_url,
+            cross_process_writers=cross_process_writers,
             pool_size=settings.worker_threads,
             timeouts=DatabaseTimeouts(
                 lock_seconds=settings.db_lock_timeout_seconds,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
 from collections.abc import Callable
@@ -60,6 +61,13 @@ from iamd.server.checks import (
 from iamd.server.metrics_sources import register_sources
 from iamd.server.next_steps import announce_ready
 from iamd.server.settings import Settings
+from iamd.server.supervisor import (
+    CONFIGURATION_STATUS,
+    Supervisor,
+    WorkerIdentity,
+    WorkerMain,
+    WorkersFailed,
+)
 from iamd.server.tls import TlsFiles
 from iamd.server.wiring import build_services, git_ssh_server, rejection_log, start_unused_key_guard
 from iamd.services.bootstrap import bootstrap
@@ -74,6 +82,8 @@ log = logging.getLogger("iamd")
 
 # Seconds requests (HTTP) and git sessions (SSH) in flight get to finish at shutdown.
 _GRACE_SECONDS = 20
+# The listening sockets' queue with several workers (uvicorn's default).
+_BACKLOG = 2048
 
 
 class _Stop(Exception):
@@ -107,10 +117,51 @@ def serve(
         )
         if ssh_socket is not None:
             sockets.append(ssh_socket)
-        _serve_on(settings, quotas, access_log, json_logs, limits, tls, http_socket, ssh_socket)
+        if settings.workers == 1:
+            _serve_on(settings, quotas, access_log, json_logs, limits, tls, http_socket, ssh_socket)
+            return
+
+        def worker_main(worker: WorkerIdentity, ready: Callable[[], None]) -> int:
+            try:
+                _serve_on(
+                    settings,
+                    quotas,
+                    access_log,
+                    json_logs,
+                    limits,
+                    tls,
+                    http_socket,
+                    ssh_socket,
+                    worker=worker,
+                    on_ready=ready,
+                )
+            except StartupError as exc:
+                log.error("%s", exc)
+                return CONFIGURATION_STATUS
+            return 0
+
+        _supervise(settings, worker_main, sockets)
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _supervise(settings: Settings, worker_main: WorkerMain, sockets: list[socket.socket]) -> None:
+    """Listen once, then run `settings.workers` workers on the sockets until a signal."""
+    for sock in sockets:
+        # Connections queue here while the workers start (and while one is replaced).
+        sock.listen(_BACKLOG)
+    log.info("starting %d workers", settings.workers)
+    # The workers' drain, and a margin for their clean-up (last-used dates, the trail).
+    supervisor = Supervisor(settings.workers, worker_main, grace_seconds=_GRACE_SECONDS + 15)
+    try:
+        supervisor.run()
+    except WorkersFailed as exc:
+        if exc.status == CONFIGURATION_STATUS:
+            raise StartupError(str(exc)) from None
+        log.error("%s", exc)
+        raise SystemExit(exc.status) from None
+    log.info("iamd stopped")
 
 
 def _serve_on(
@@ -122,8 +173,17 @@ def _serve_on(
     tls: TlsFiles | None,
     http_socket: socket.socket,
     ssh_socket: socket.socket | None,
+    *,
+    worker: WorkerIdentity | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> None:
-    database = open_database(settings)
+    """Serve in this process: the only one, or one of `--workers` (`worker`).
+
+    With several workers, the jobs that must run once per database run in worker 0 only
+    (docs/deployment.md, "Several workers", lists what is shared and how).
+    """
+    primary = worker is None or worker.primary
+    database = open_database(settings, cross_process_writers=worker is not None)
     host_key: asyncssh.SSHKey | None = None
     try:
         # Nodes starting together take turns: one migrates and bootstraps, the others
@@ -154,7 +214,7 @@ def _serve_on(
     except BaseException:
         database.dispose()
         raise
-    if result.created:
+    if result.created and primary:
         log.info(
             "created account %s with user admin (access key %s)",
             settings.account_id,
@@ -186,7 +246,9 @@ def _serve_on(
         if settings.audit_trail
         else None
     )
-    trail_files = _trail_files(settings, database, box)
+    # Exactly-once delivery holds across nodes, but the pending files' clean-up assumes
+    # one writer per trail directory: the workers share theirs, so worker 0 delivers.
+    trail_files = _trail_files(settings, database, box) if primary else None
     pipeline = AwsPipeline(
         services,
         codecs,
@@ -223,6 +285,7 @@ def _serve_on(
         oidc=OidcIssuerEndpoint(
             services, executor, max_concurrent=settings.worker_threads // 2
         ).answer,
+        worker=f"{worker.index} {os.getpid()}" if worker is not None else None,
     )
     git_ssh = (
         git_ssh_server(
@@ -243,6 +306,7 @@ def _serve_on(
         database,
         git_ssh.active_sessions if git_ssh is not None else None,
         settings.max_git_sessions,
+        worker.index if worker is not None else None,
     )
     # git over HTTPS at the clone URLs, with service-specific credentials.
     git_http = GitHttp(
@@ -268,9 +332,12 @@ def _serve_on(
         requests_log.start()
     watcher = ChangeWatcher(services, settings.change_poll_seconds)
     watcher.start()
-    guard = start_unused_key_guard(settings, services)
-    # CreateAccount requests a stopped node left in progress are finished here.
-    services.organizations.resume_interrupted()
+    # One sweeper per database is enough (concurrent sweeps would be harmless, only
+    # wasted), and the requests a stopped node left in progress are resumed once.
+    guard = start_unused_key_guard(settings, services) if primary else None
+    if primary:
+        # CreateAccount requests a stopped node left in progress are finished here.
+        services.organizations.resume_interrupted()
     config = uvicorn.Config(
         front,
         host=settings.host,
@@ -291,7 +358,7 @@ def _serve_on(
         ssl_certfile=str(tls.cert_file) if tls else None,
         ssl_keyfile=str(tls.key_file) if tls else None,
     )
-    server = _Server(config, lambda: announce_ready(settings))
+    server = _Server(config, lambda: _ready(settings, primary, on_ready))
     # uvicorn drains connections on SIGTERM/SIGINT, then re-raises the signal with the
     # handler that was in place before it started. Ours turns that into an orderly
     # return, so the clean-up below (pending last-used dates, pools) always runs.
@@ -316,7 +383,14 @@ def _serve_on(
         if requests_log is not None:
             requests_log.close()
         database.dispose()
-        log.info("iamd stopped")
+        log.info("iamd stopped" if worker is None else f"worker {worker.index} stopped")
+
+
+def _ready(settings: Settings, primary: bool, on_ready: Callable[[], None] | None) -> None:
+    if primary:
+        announce_ready(settings)
+    if on_ready is not None:
+        on_ready()
 
 
 def _trail_files(settings: Settings, database: Database, box: SecretBox) -> TrailFiles | None:

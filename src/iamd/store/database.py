@@ -23,6 +23,8 @@ keepalives). A database that is away or a wait that ran out raises `ServiceUnava
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -91,6 +93,7 @@ class Database:
         pool_size: int = 8,
         timeouts: DatabaseTimeouts | None = None,
         application_name: str = "iamd",
+        cross_process_writers: bool = False,
     ) -> None:
         self.url = _normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
@@ -99,8 +102,12 @@ class Database:
         # Reentrant: a write nested in a write on one thread reaches SQLite's own wait
         # (and its timeout) as before, rather than hanging here.
         self._sqlite_writers: threading.RLock | None = None
+        self._writers_file: _WritersFile | None = None
         if self.is_sqlite:
             self._sqlite_writers = threading.RLock()
+            database_file = make_url(self.url).database
+            if cross_process_writers and database_file and database_file != ":memory:":
+                self._writers_file = _WritersFile(database_file + "-writers.lock")
             self.engine: Engine = create_engine(
                 self.url,
                 poolclass=QueuePool,
@@ -166,7 +173,11 @@ class Database:
         if not writers.acquire(timeout=_SQLITE_BUSY_SECONDS):
             raise ServiceUnavailable()
         try:
-            yield
+            if self._writers_file is None:
+                yield
+            else:
+                with self._writers_file.held():
+                    yield
         finally:
             writers.release()
 
@@ -186,6 +197,46 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class _WritersFile:
+    """The writers' lock shared by the processes serving one SQLite file.
+
+    Taken inside the process's reentrant lock, so a nested write on the thread that
+    holds it does not lock again (flock is not counted: one unlock frees it).
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._fd = -1
+        self._pid = 0
+        self._depth = 0
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        fd = self._open()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self._depth = 1
+        try:
+            yield
+        finally:
+            self._depth = 0
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _open(self) -> int:
+        # Opened in the process that locks: a descriptor inherited across fork would
+        # share its lock with the parent's.
+        if self._pid != os.getpid():
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+        return self._fd
 
 
 def written_tables(conn: Connection) -> frozenset[str]:
