@@ -98,7 +98,7 @@ class Supervisor:
     def _watch(self) -> None:
         announced = first_ready = False
         while True:
-            waiting = {s.ready_fd: s for s in self._slots if s.pid and not s.ready}
+            waiting = {s.ready_fd: s for s in self._slots if s.ready_fd >= 0}
             readable, _, _ = select.select(list(waiting), [], [], 0.2)
             for fd in readable:
                 self._note_ready(waiting[fd])
@@ -131,15 +131,15 @@ class Supervisor:
         slot.ready_fd = -1
 
     def _reap(self) -> None:
-        while True:
+        # By pid, never waitpid(-1): the process may have other children to keep.
+        for slot in self._slots:
+            if slot.pid == 0:
+                continue
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status = os.waitpid(slot.pid, os.WNOHANG)
             except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            slot = next((s for s in self._slots if s.pid == pid), None)
-            if slot is not None:
+                pid, status = slot.pid, 0
+            if pid == slot.pid:
                 self._died(slot, os.waitstatus_to_exitcode(status))
 
     def _died(self, slot: _Slot, code: int) -> None:
@@ -183,9 +183,11 @@ class Supervisor:
             for other in self._slots:
                 if other.ready_fd >= 0:
                     os.close(other.ready_fd)
-            signal.pthread_sigmask(signal.SIG_SETMASK, set())
+            # Default actions first: a SIGTERM already pending when the mask is lifted
+            # then ends the worker, as it would have before it served.
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
                 signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, set())
             _die_with_parent()
 
             def ready() -> None:
