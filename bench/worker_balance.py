@@ -183,7 +183,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
-    print(_line("iamd --workers 2 (inherited socket)", _iamd_trials(args.trials, args.connections)))
+    print(_line("iamd --workers 2 (SO_REUSEPORT)", _iamd_trials(args.trials, args.connections)))
     for name, reuseport in (("inherited socket", False), ("SO_REUSEPORT", True)):
         shares, loaded = _stand_in_trials(reuseport, args.trials, args.connections)
         print(_line(f"stand-in, {name}", shares))

@@ -63,7 +63,13 @@ class Pinned:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-            worker = _health_worker(conn)
+            try:
+                worker = _health_worker(conn)
+            except (OSError, http.client.HTTPException):
+                # Queued on the socket of a worker that was just killed: reset with it.
+                conn.close()
+                time.sleep(0.05)
+                continue
             if worker[0] == index:
                 self.conn, self.pid = conn, worker[1]
                 return

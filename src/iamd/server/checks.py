@@ -65,9 +65,9 @@ SSH_PORT_FIX = (
 DATA_DIR_FIX = "choose another with --data-dir (IAMD_DATA_DIR)"
 
 
-def bind(host: str, port: int, what: str, fix: str) -> socket.socket:
+def bind(host: str, port: int, what: str, fix: str, *, reuse_port: bool = False) -> socket.socket:
     try:
-        return bind_port(host, port, what=what, fix=fix)
+        return bind_port(host, port, what=what, fix=fix, reuse_port=reuse_port)
     except PortUnavailable as exc:
         raise StartupError(str(exc)) from None
 

@@ -16,11 +16,14 @@ class PortUnavailable(Exception):
     """A port cannot be bound; the message names the option that fixes it."""
 
 
-def bind_port(host: str, port: int, *, what: str, fix: str) -> socket.socket:
+def bind_port(
+    host: str, port: int, *, what: str, fix: str, reuse_port: bool = False
+) -> socket.socket:
     """A TCP socket bound to ``host:port`` (not listening yet).
 
     ``what`` names the service in the message ("HTTP", "git over SSH"), ``fix`` the
-    option(s) that choose another port.
+    option(s) that choose another port. ``reuse_port``: SO_REUSEPORT, so that the
+    workers of `serve --workers` each listen on a socket of their own on this port.
     """
     # uvicorn's rule: an address with a colon is IPv6.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -29,6 +32,8 @@ def bind_port(host: str, port: int, *, what: str, fix: str) -> socket.socket:
         # As uvicorn and asyncio do: a restart need not wait for TIME_WAIT to clear.
         # Linux still refuses a port another socket listens on.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
     except OSError as exc:
         sock.close()

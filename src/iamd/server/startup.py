@@ -82,8 +82,6 @@ log = logging.getLogger("iamd")
 
 # Seconds requests (HTTP) and git sessions (SSH) in flight get to finish at shutdown.
 _GRACE_SECONDS = 20
-# The listening sockets' queue with several workers (uvicorn's default).
-_BACKLOG = 2048
 
 
 class _Stop(Exception):
@@ -107,11 +105,14 @@ def serve(
     prepare_data_dir(settings)
     limits = connection_limits(settings)
     tls = tls_files(settings)
-    http_socket = bind(settings.host, settings.port, "HTTP", HTTP_PORT_FIX)
+    # Several workers each listen on a socket of their own (SO_REUSEPORT); these, bound
+    # by the supervisor and never listening, prove the ports free and hold them.
+    several = settings.workers > 1
+    http_socket = bind(settings.host, settings.port, "HTTP", HTTP_PORT_FIX, reuse_port=several)
     sockets = [http_socket]
     try:
         ssh_socket = (
-            bind(settings.host, settings.ssh_port, "git over SSH", SSH_PORT_FIX)
+            bind(settings.host, settings.ssh_port, "git over SSH", SSH_PORT_FIX, reuse_port=several)
             if settings.git_ssh
             else None
         )
@@ -123,6 +124,22 @@ def serve(
 
         def worker_main(worker: WorkerIdentity, ready: Callable[[], None]) -> int:
             try:
+                own_http = bind(
+                    settings.host, settings.port, "HTTP", HTTP_PORT_FIX, reuse_port=True
+                )
+                own_ssh = (
+                    bind(
+                        settings.host,
+                        settings.ssh_port,
+                        "git over SSH",
+                        SSH_PORT_FIX,
+                        reuse_port=True,
+                    )
+                    if ssh_socket is not None
+                    else None
+                )
+                for sock in sockets:
+                    sock.close()  # the supervisor's
                 _serve_on(
                     settings,
                     quotas,
@@ -130,8 +147,8 @@ def serve(
                     json_logs,
                     limits,
                     tls,
-                    http_socket,
-                    ssh_socket,
+                    own_http,
+                    own_ssh,
                     worker=worker,
                     on_ready=ready,
                 )
@@ -140,17 +157,14 @@ def serve(
                 return CONFIGURATION_STATUS
             return 0
 
-        _supervise(settings, worker_main, sockets)
+        _supervise(settings, worker_main)
     finally:
         for sock in sockets:
             sock.close()
 
 
-def _supervise(settings: Settings, worker_main: WorkerMain, sockets: list[socket.socket]) -> None:
-    """Listen once, then run `settings.workers` workers on the sockets until a signal."""
-    for sock in sockets:
-        # Connections queue here while the workers start (and while one is replaced).
-        sock.listen(_BACKLOG)
+def _supervise(settings: Settings, worker_main: WorkerMain) -> None:
+    """Run `settings.workers` workers until a signal (docs/deployment.md, "Several workers")."""
     log.info("starting %d workers", settings.workers)
     # The workers' drain, and a margin for their clean-up (last-used dates, the trail).
     supervisor = Supervisor(settings.workers, worker_main, grace_seconds=_GRACE_SECONDS + 15)

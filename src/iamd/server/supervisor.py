@@ -1,11 +1,13 @@
-"""`iamd serve --workers N`: one supervisor process, N forked workers on its sockets.
+"""`iamd serve --workers N`: one supervisor process, N forked workers on one port.
 
-The supervisor binds the ports (`server/listeners.py`) and listens once; every worker
-inherits the listening sockets and accepts on them (docs/deployment.md, "Several workers",
-says why inherited sockets and not SO_REUSEPORT). Worker 0 starts first and alone: it
-migrates the database, bootstraps the account and creates the SSH host key, so no two
-workers ever do that at once, and a configuration problem is told once. The others start
-when it is ready.
+The supervisor binds the ports (`server/listeners.py`) with SO_REUSEPORT and keeps
+those sockets bound but never listening: they prove the ports free at start and hold
+them. Each worker binds and listens on a socket of its own on the same ports, and the
+kernel spreads new connections over the workers' sockets (docs/deployment.md, "Several
+workers", says why not one inherited listening socket: asyncio accepts a burst of
+connections in one worker). Worker 0 starts first and alone: it migrates the database,
+bootstraps the account and creates the SSH host key, so no two workers ever do that at
+once, and a configuration problem is told once. The others start when it is ready.
 
 The supervisor then only watches: a worker that dies is started again under the same
 index, after a back-off that doubles (0.5 s up to 30 s) while it keeps dying before it
