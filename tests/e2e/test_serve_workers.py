@@ -1,4 +1,5 @@
-"""`iamd serve --workers 2` as a real process on SQLite: both workers serve one port, a
+"""`iamd serve --workers 2` as a real process on SQLite (and once on PostgreSQL): both
+workers serve one port, a
 write through one is seen through the other, a deactivated key is refused by both, a
 worker killed with SIGKILL is replaced without losing an acknowledged write, SIGTERM
 stops everything, and a SAML response or a TOTP code used through one worker is refused
@@ -312,3 +313,29 @@ def test_workers_must_be_a_number_or_auto(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--workers must be between 1 and 256" in result.stderr
+
+
+def test_two_workers_on_postgresql_share_writes_and_deactivations(
+    fresh_postgres_url: str, tmp_path: Path
+) -> None:
+    running = start_server(
+        tmp_path / "data", database_url=fresh_postgres_url, extra_args=["--workers", "2"]
+    )
+    try:
+        zero, one = _both(running)
+        made = zero.post(_iam("CreateUser", UserName="w-pg"), ADMIN_KEY_ID, ADMIN_SECRET)
+        assert made.status == 200, made.body
+        made = zero.post(_iam("CreateAccessKey", UserName="w-pg"), ADMIN_KEY_ID, ADMIN_SECRET)
+        key = made.body.split("<AccessKeyId>")[1].split("<")[0]
+        secret = made.body.split("<SecretAccessKey>")[1].split("<")[0]
+        assert one.post(WHO_AM_I, key, secret, service="sts").status == 200
+        update = _iam("UpdateAccessKey", UserName="w-pg", AccessKeyId=key, Status="Inactive")
+        assert one.post(update, ADMIN_KEY_ID, ADMIN_SECRET).status == 200
+        deadline = time.monotonic() + 15
+        while (answer := zero.post(WHO_AM_I, key, secret, service="sts")).status == 200:
+            assert time.monotonic() < deadline, "worker 0 still accepts a deactivated key"
+            time.sleep(0.05)
+        assert answer.error_code == "InvalidClientTokenId"
+        assert running.log_text().count("created account") == 1
+    finally:
+        assert running.stop() == 0
