@@ -1,9 +1,8 @@
 """`iamd serve --workers 2` as a real process on SQLite (and once on PostgreSQL): both
-workers serve one port, a
-write through one is seen through the other, a deactivated key is refused by both, a
-worker killed with SIGKILL is replaced without losing an acknowledged write, SIGTERM
-stops everything, and a SAML response or a TOTP code used through one worker is refused
-through the other.
+workers serve one port, a write through one is seen through the other, a deactivated
+key is refused by both, a worker killed with SIGKILL is replaced without losing an
+acknowledged write, SIGTERM stops everything, and a SAML response or a TOTP code used
+through one worker is refused through the other.
 
 A request reaches a chosen worker over a kept-alive connection whose health answer
 named that worker (`X-Iamd-Worker: <index> <pid>`, on /_iamd/health only).
