@@ -10,6 +10,7 @@ named that worker (`X-Iamd-Worker: <index> <pid>`, on /_iamd/health only).
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import os
@@ -338,3 +339,37 @@ def test_two_workers_on_postgresql_share_writes_and_deactivations(
         assert running.log_text().count("created account") == 1
     finally:
         assert running.stop() == 0
+
+
+def test_worker_0_alone_delivers_the_trail_files_with_every_workers_events_once(
+    tmp_path: Path,
+) -> None:
+    trail = tmp_path / "trail"
+    fast = ["--audit-trail", "--trail-file-seconds", "0.3", "--db-statement-timeout", "1"]
+    running = start_server(
+        tmp_path / "data", extra_args=["--workers", "2", *fast, "--trail-dir", str(trail)]
+    )
+    try:
+        zero, one = _both(running)
+        for pinned in (zero, one):
+            name = f"w-trail-{pinned.index}"
+            made = pinned.post(_iam("CreateUser", UserName=name), ADMIN_KEY_ID, ADMIN_SECRET)
+            assert made.status == 200, made.body
+        # Events are recorded by the worker that served them, delivered by worker 0.
+        deadline = time.monotonic() + 60
+        while len(_created_in_files(trail)) < 2:
+            assert time.monotonic() < deadline, "the trail files never held both events"
+            time.sleep(0.3)
+    finally:
+        assert running.stop() == 0
+    assert sorted(_created_in_files(trail)) == ["w-trail-0", "w-trail-1"]
+    assert running.log_text().count("audit trail log files are delivered to") == 1
+
+
+def _created_in_files(trail: Path) -> list[str]:
+    names = []
+    for path in trail.glob("AWSLogs/*/CloudTrail/*/*/*/*/*.json.gz"):
+        for record in json.loads(gzip.decompress(path.read_bytes()))["Records"]:
+            if record["eventName"] == "CreateUser":
+                names.append(record["requestParameters"]["userName"])
+    return names
