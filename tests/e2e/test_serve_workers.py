@@ -373,3 +373,21 @@ def _created_in_files(trail: Path) -> list[str]:
             if record["eventName"] == "CreateUser":
                 names.append(record["requestParameters"]["userName"])
     return names
+
+
+def test_a_second_server_with_workers_cannot_join_the_port(
+    workers: RunningServer, tmp_path: Path
+) -> None:
+    # SO_REUSEPORT alone would let it share the port (same user) and split the traffic.
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "iamd", "serve", "--workers", "2", "--no-git-ssh"),
+            *("--port", str(workers.port), "--data-dir", str(tmp_path / "other")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert f"127.0.0.1:{workers.port}: the port is already in use" in result.stderr

@@ -65,9 +65,11 @@ SSH_PORT_FIX = (
 DATA_DIR_FIX = "choose another with --data-dir (IAMD_DATA_DIR)"
 
 
-def bind(host: str, port: int, what: str, fix: str, *, reuse_port: bool = False) -> socket.socket:
+def bind(
+    host: str, port: int, what: str, fix: str, *, reuse_port: bool = False, joining: bool = False
+) -> socket.socket:
     try:
-        return bind_port(host, port, what=what, fix=fix, reuse_port=reuse_port)
+        return bind_port(host, port, what=what, fix=fix, reuse_port=reuse_port, joining=joining)
     except PortUnavailable as exc:
         raise StartupError(str(exc)) from None
 

@@ -124,20 +124,7 @@ def serve(
 
         def worker_main(worker: WorkerIdentity, ready: Callable[[], None]) -> int:
             try:
-                own_http = bind(
-                    settings.host, settings.port, "HTTP", HTTP_PORT_FIX, reuse_port=True
-                )
-                own_ssh = (
-                    bind(
-                        settings.host,
-                        settings.ssh_port,
-                        "git over SSH",
-                        SSH_PORT_FIX,
-                        reuse_port=True,
-                    )
-                    if ssh_socket is not None
-                    else None
-                )
+                own_http, own_ssh = _worker_sockets(settings, ssh=ssh_socket is not None)
                 for sock in sockets:
                     sock.close()  # the supervisor's
                 _serve_on(
@@ -161,6 +148,21 @@ def serve(
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _worker_sockets(settings: Settings, *, ssh: bool) -> tuple[socket.socket, socket.socket | None]:
+    """A worker's own sockets on the ports its supervisor holds (SO_REUSEPORT)."""
+    http = bind(settings.host, settings.port, "HTTP", HTTP_PORT_FIX, reuse_port=True, joining=True)
+    if not ssh:
+        return http, None
+    try:
+        what = "git over SSH"
+        return http, bind(
+            settings.host, settings.ssh_port, what, SSH_PORT_FIX, reuse_port=True, joining=True
+        )
+    except BaseException:
+        http.close()
+        raise
 
 
 def _supervise(settings: Settings, worker_main: WorkerMain) -> None:
