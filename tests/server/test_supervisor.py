@@ -4,6 +4,7 @@ after it served, and SIGTERM: tests/e2e/test_serve_workers.py, on a real server.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,3 +53,25 @@ def test_worker_count(value: str, count: int) -> None:
 def test_worker_count_refuses(value: str) -> None:
     with pytest.raises(ValueError, match="--workers"):
         worker_count(value)
+
+
+def test_a_configuration_exit_after_the_first_start_is_retried_then_status_1(
+    tmp_path: Path,
+) -> None:
+    """Say the database restarts while worker 1 is replaced: not a reason for status 2,
+    which systemd would not restart."""
+    starts = tmp_path / "starts"
+
+    def one_refuses(worker: WorkerIdentity, ready: Callable[[], None]) -> int:
+        with starts.open("a") as out:
+            out.write(f"{worker.index}\n")
+        if worker.index == 1:
+            return CONFIGURATION_STATUS
+        ready()
+        time.sleep(120)  # worker 0 serves until the supervisor stops it
+        return 0
+
+    with pytest.raises(WorkersFailed) as failed:
+        Supervisor(2, one_refuses, grace_seconds=5).run()
+    assert failed.value.status == 1
+    assert starts.read_text().split() == ["0"] + ["1"] * 5

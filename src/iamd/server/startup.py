@@ -4,6 +4,7 @@ SIGTERM and SIGINT stop accepting connections, let requests in flight finish, th
 write the pending last-used dates and close the database: nothing acknowledged is lost.
 git over SSH (`iamd.gitssh`) runs on the same event loop as the HTTP server; it stops
 accepting after the HTTP drain and gives git sessions in flight the same grace period.
+With `--workers N` this is what each worker runs, under `server/supervisor.py`.
 """
 
 from __future__ import annotations

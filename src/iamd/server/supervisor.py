@@ -12,9 +12,10 @@ once, and a configuration problem is told once. The others start when it is read
 The supervisor then only watches: a worker that dies is started again under the same
 index, after a back-off that doubles (0.5 s up to 30 s) while it keeps dying before it
 is ready; after `_START_CRASHES` such deaths in a row the supervisor stops every worker
-and exits 1, and a worker that exits 2 (a configuration problem) stops it at once with
-status 2. SIGTERM or SIGINT is passed to every worker, which drains as a single process
-does; a worker that is still running after the grace period is killed.
+and exits 1, and a worker that exits 2 (a configuration problem) before any worker was
+ever ready stops it at once with status 2. SIGTERM or SIGINT is passed to every
+worker, which drains as a single process does; a worker that is still running after
+the grace period is killed.
 
 The supervisor holds no database connection, no thread and no cache: it forks before
 any of them exist, so the workers start from a clean process.
@@ -86,6 +87,8 @@ class Supervisor:
         self._main = main
         self._grace = grace_seconds
         self._slots = [_Slot(index) for index in range(count)]
+        # Whether any worker has been ready yet.
+        self._served = False
 
     def run(self) -> None:
         """Until SIGTERM/SIGINT (return) or workers that cannot be kept up (WorkersFailed)."""
@@ -128,6 +131,7 @@ class Supervisor:
         if data:
             slot.ready = True
             slot.crashes = 0
+            self._served = True
         # At EOF the worker died before it was ready: `_reap` tells why.
         os.close(slot.ready_fd)
         slot.ready_fd = -1
@@ -151,7 +155,10 @@ class Supervisor:
             self._note_ready(slot)
         how = f"signal {-code}" if code < 0 else f"status {code}"
         was_ready, slot.pid, slot.ready = slot.ready, 0, False
-        if code == CONFIGURATION_STATUS and not was_ready:
+        # At the first start a configuration problem ends it (status 2: systemd does not
+        # restart it); later the same failure (say a database restarting while a worker
+        # is replaced) is a start crash like any other, retried, then status 1.
+        if code == CONFIGURATION_STATUS and not was_ready and not self._served:
             raise WorkersFailed(
                 f"worker {slot.index} could not start (its message is above)",
                 CONFIGURATION_STATUS,
