@@ -391,3 +391,18 @@ def test_a_second_server_with_workers_cannot_join_the_port(
     )
     assert result.returncode == 2
     assert f"127.0.0.1:{workers.port}: the port is already in use" in result.stderr
+
+
+def test_two_workers_serve_https_with_the_one_self_signed_certificate(tmp_path: Path) -> None:
+    running = start_server(tmp_path / "data", tls=True, extra_args=["--workers", "2"])
+    try:
+        iam = running.client()
+        # Fresh connections, so that both workers answer some of them.
+        answered = {iam.get_user()["User"]["UserName"] for _ in range(20)}
+        assert answered == {"admin"}
+        assert running.endpoint.startswith("https://")
+    finally:
+        assert running.stop() == 0
+    # Made (and told) once, by the supervisor, before the workers start.
+    assert running.log_text().count("generated a self-signed TLS certificate") == 1
+    assert len(list((tmp_path / "data").glob("tls-self-signed.*"))) == 2
