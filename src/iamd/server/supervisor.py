@@ -31,7 +31,7 @@ import select
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 log = logging.getLogger("iamd")
 
@@ -78,7 +78,6 @@ class _Slot:
     ready: bool = False
     crashes: int = 0
     restart_at: float | None = None
-    started: float = field(default_factory=time.monotonic)
 
 
 class Supervisor:
@@ -183,7 +182,7 @@ class Supervisor:
             self._become_worker(slot.index, write_fd)
         os.close(write_fd)
         slot.pid, slot.ready_fd, slot.ready = pid, read_fd, False
-        slot.restart_at, slot.started = None, time.monotonic()
+        slot.restart_at = None
 
     def _become_worker(self, index: int, ready_fd: int) -> None:
         """The child's side of the fork; never returns."""
