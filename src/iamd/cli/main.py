@@ -119,6 +119,14 @@ def main() -> None:
     envvar="IAMD_WORKER_THREADS",
 )
 @click.option(
+    "--workers",
+    default="1",
+    show_default=True,
+    envvar="IAMD_WORKERS",
+    help="Processes serving the ports, sharing the database; 'auto': one per core "
+    "(docs/deployment.md, 'Several workers').",
+)
+@click.option(
     "--ssh-key-types",
     default="all",
     show_default=True,
@@ -376,6 +384,7 @@ def serve(
     roles_quota: int,
     instance_profiles_quota: int,
     worker_threads: int,
+    workers: str,
     ssh_key_types: str,
     ssh_port: int,
     git_ssh: bool,
@@ -421,9 +430,11 @@ def serve(
     restrict_umask()
     from iamd.server.checks import StartupError  # noqa: PLC0415 - keeps other commands fast
     from iamd.server.startup import serve as run_server  # noqa: PLC0415
+    from iamd.server.supervisor import worker_count  # noqa: PLC0415
 
     try:
         settings = Settings(
+            workers=worker_count(workers),
             host=host,
             port=port,
             data_dir=data_dir,

@@ -57,6 +57,7 @@ class IamdApp:
         fail_path: str | None = None,
         oidc: OidcHandler | None = None,
         scim: ThreadedHandler | None = None,
+        worker: str | None = None,
     ) -> None:
         self._pipeline = pipeline
         self._executor = executor
@@ -70,6 +71,11 @@ class IamdApp:
         # Tests only (hidden --test-fail-path): requests to this path fail before their
         # body is read, to prove that such failures still get InternalFailure.
         self._fail_path = fail_path
+        # `serve --workers N`: the health answer names the worker ("index pid") that
+        # gave it, for operators and tests; no AWS answer does.
+        self._health_headers = [(b"content-type", b"application/json")]
+        if worker is not None:
+            self._health_headers.append((b"x-iamd-worker", worker.encode()))
         self.ready = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -99,9 +105,7 @@ class IamdApp:
         if scope["path"] == HEALTH_PATH:
             status = 200 if self.ready else 503
             payload = json.dumps({"status": "ok" if self.ready else "starting"}).encode()
-            await _respond(
-                send, HttpResponse(status, [(b"content-type", b"application/json")], payload)
-            )
+            await _respond(send, HttpResponse(status, list(self._health_headers), payload))
             return
         if scope["path"] == self._fail_path:
             raise RuntimeError("failure injected by --test-fail-path")

@@ -65,9 +65,11 @@ SSH_PORT_FIX = (
 DATA_DIR_FIX = "choose another with --data-dir (IAMD_DATA_DIR)"
 
 
-def bind(host: str, port: int, what: str, fix: str) -> socket.socket:
+def bind(
+    host: str, port: int, what: str, fix: str, *, reuse_port: bool = False, joining: bool = False
+) -> socket.socket:
     try:
-        return bind_port(host, port, what=what, fix=fix)
+        return bind_port(host, port, what=what, fix=fix, reuse_port=reuse_port, joining=joining)
     except PortUnavailable as exc:
         raise StartupError(str(exc)) from None
 
@@ -105,11 +107,16 @@ def prepare_data_dir(settings: Settings) -> None:
         ) from None
 
 
-def open_database(settings: Settings) -> Database:
-    """The database engine (not yet connected); `StartupError` for a bad URL."""
+def open_database(settings: Settings, *, cross_process_writers: bool = False) -> Database:
+    """The database engine (not yet connected); `StartupError` for a bad URL.
+
+    `cross_process_writers`: SQLite writers of several processes (`--workers`) queue on
+    a lock file too (`store/database.py`).
+    """
     try:
         database = Database(
             settings.effective_database_url,
+            cross_process_writers=cross_process_writers,
             pool_size=settings.worker_threads,
             timeouts=DatabaseTimeouts(
                 lock_seconds=settings.db_lock_timeout_seconds,

@@ -16,19 +16,36 @@ class PortUnavailable(Exception):
     """A port cannot be bound; the message names the option that fixes it."""
 
 
-def bind_port(host: str, port: int, *, what: str, fix: str) -> socket.socket:
+def bind_port(
+    host: str,
+    port: int,
+    *,
+    what: str,
+    fix: str,
+    reuse_port: bool = False,
+    joining: bool = False,
+) -> socket.socket:
     """A TCP socket bound to ``host:port`` (not listening yet).
 
     ``what`` names the service in the message ("HTTP", "git over SSH"), ``fix`` the
-    option(s) that choose another port.
+    option(s) that choose another port. ``reuse_port``: SO_REUSEPORT, so that the
+    workers of `serve --workers` each listen on a socket of their own on this port;
+    the port must be free, unless ``joining`` (a worker joining its supervisor's).
     """
     # uvicorn's rule: an address with a colon is IPv6.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if reuse_port and not joining:
+        # SO_REUSEPORT would let this socket join another process's listeners on the
+        # port (another iamd of the same user), splitting its traffic without a word:
+        # a plain bind first proves the port free.
+        bind_port(host, port, what=what, fix=fix).close()
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         # As uvicorn and asyncio do: a restart need not wait for TIME_WAIT to clear.
         # Linux still refuses a port another socket listens on.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
     except OSError as exc:
         sock.close()

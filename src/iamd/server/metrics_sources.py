@@ -6,6 +6,7 @@ anyway, when Prometheus asks.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 
 from iamd.store import cache
@@ -18,11 +19,25 @@ def register_sources(
     database: Database,
     git_sessions: Callable[[], int] | None,
     max_git_sessions: int,
+    worker: int | None = None,
 ) -> None:
+    """`worker`: this process's index under `serve --workers N` (every family is then
+    this worker's own: a scrape reaches one worker, which `iamd_worker_info` names)."""
     metrics.add_collector(_caches)
     metrics.add_collector(lambda: _pool(database))
     if git_sessions is not None:
         metrics.add_collector(lambda: _git(git_sessions(), max_git_sessions))
+    if worker is not None:
+        labels = (("worker", str(worker)), ("pid", str(os.getpid())))
+        metrics.add_collector(lambda: _worker(labels))
+
+
+def _worker(labels: tuple[tuple[str, str], ...]) -> Iterable[Family]:
+    yield gauge(
+        "iamd_worker_info",
+        "The worker (serve --workers) that answered this scrape: its index and pid.",
+        [Sample(labels, 1)],
+    )
 
 
 def _caches() -> Iterable[Family]:

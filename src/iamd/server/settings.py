@@ -63,6 +63,8 @@ class Settings:
     trail_file_seconds: float = 300.0
     trail_digest_seconds: float = 3600.0
     worker_threads: int = 8
+    # Processes serving the ports (`serve --workers`, server/supervisor.py); 1: this one.
+    workers: int = 1
     # PostgreSQL's bounds on waiting (docs/architecture.md, "Several nodes"): a lock, a
     # statement, and a transaction whose client went silent (a stopped node).
     db_lock_timeout_seconds: float = 2.0
@@ -131,6 +133,8 @@ class Settings:
             raise ValueError("the SSH port must be between 1 and 65535")
         if not _REGION.fullmatch(self.region):
             raise ValueError("the region must look like us-east-1")
+        if not 1 <= self.workers <= 256:
+            raise ValueError("--workers must be between 1 and 256 (or 'auto')")
         if self.max_git_sessions < 1:
             raise ValueError("--max-git-sessions must be at least 1")
         days = self.deactivate_unused_keys_after_days

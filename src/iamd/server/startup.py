@@ -4,12 +4,14 @@ SIGTERM and SIGINT stop accepting connections, let requests in flight finish, th
 write the pending last-used dates and close the database: nothing acknowledged is lost.
 git over SSH (`iamd.gitssh`) runs on the same event loop as the HTTP server; it stops
 accepting after the HTTP drain and gives git sessions in flight the same grace period.
+With `--workers N` this is what each worker runs, under `server/supervisor.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
 from collections.abc import Callable
@@ -60,6 +62,13 @@ from iamd.server.checks import (
 from iamd.server.metrics_sources import register_sources
 from iamd.server.next_steps import announce_ready
 from iamd.server.settings import Settings
+from iamd.server.supervisor import (
+    CONFIGURATION_STATUS,
+    Supervisor,
+    WorkerIdentity,
+    WorkerMain,
+    WorkersFailed,
+)
 from iamd.server.tls import TlsFiles
 from iamd.server.wiring import build_services, git_ssh_server, rejection_log, start_unused_key_guard
 from iamd.services.bootstrap import bootstrap
@@ -97,20 +106,79 @@ def serve(
     prepare_data_dir(settings)
     limits = connection_limits(settings)
     tls = tls_files(settings)
-    http_socket = bind(settings.host, settings.port, "HTTP", HTTP_PORT_FIX)
+    # Several workers each listen on a socket of their own (SO_REUSEPORT); these, bound
+    # by the supervisor and never listening, prove the ports free and hold them.
+    several = settings.workers > 1
+    http_socket = bind(settings.host, settings.port, "HTTP", HTTP_PORT_FIX, reuse_port=several)
     sockets = [http_socket]
     try:
         ssh_socket = (
-            bind(settings.host, settings.ssh_port, "git over SSH", SSH_PORT_FIX)
+            bind(settings.host, settings.ssh_port, "git over SSH", SSH_PORT_FIX, reuse_port=several)
             if settings.git_ssh
             else None
         )
         if ssh_socket is not None:
             sockets.append(ssh_socket)
-        _serve_on(settings, quotas, access_log, json_logs, limits, tls, http_socket, ssh_socket)
+        if settings.workers == 1:
+            _serve_on(settings, quotas, access_log, json_logs, limits, tls, http_socket, ssh_socket)
+            return
+
+        def worker_main(worker: WorkerIdentity, ready: Callable[[], None]) -> int:
+            try:
+                own_http, own_ssh = _worker_sockets(settings, ssh=ssh_socket is not None)
+                for sock in sockets:
+                    sock.close()  # the supervisor's
+                _serve_on(
+                    settings,
+                    quotas,
+                    access_log,
+                    json_logs,
+                    limits,
+                    tls,
+                    own_http,
+                    own_ssh,
+                    worker=worker,
+                    on_ready=ready,
+                )
+            except StartupError as exc:
+                log.error("%s", exc)
+                return CONFIGURATION_STATUS
+            return 0
+
+        _supervise(settings, worker_main)
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _worker_sockets(settings: Settings, *, ssh: bool) -> tuple[socket.socket, socket.socket | None]:
+    """A worker's own sockets on the ports its supervisor holds (SO_REUSEPORT)."""
+    http = bind(settings.host, settings.port, "HTTP", HTTP_PORT_FIX, reuse_port=True, joining=True)
+    if not ssh:
+        return http, None
+    try:
+        what = "git over SSH"
+        return http, bind(
+            settings.host, settings.ssh_port, what, SSH_PORT_FIX, reuse_port=True, joining=True
+        )
+    except BaseException:
+        http.close()
+        raise
+
+
+def _supervise(settings: Settings, worker_main: WorkerMain) -> None:
+    """Run `settings.workers` workers until a signal (docs/deployment.md, "Several workers")."""
+    log.info("starting %d workers", settings.workers)
+    # The workers' drain, and a margin for their clean-up (last-used dates, the trail).
+    supervisor = Supervisor(settings.workers, worker_main, grace_seconds=_GRACE_SECONDS + 15)
+    try:
+        supervisor.run()
+    except WorkersFailed as exc:
+        if exc.status == CONFIGURATION_STATUS:
+            raise StartupError(str(exc)) from None
+        log.error("%s", exc)
+        raise SystemExit(exc.status) from None
+    log.info("iamd stopped")
 
 
 def _serve_on(
@@ -122,8 +190,17 @@ def _serve_on(
     tls: TlsFiles | None,
     http_socket: socket.socket,
     ssh_socket: socket.socket | None,
+    *,
+    worker: WorkerIdentity | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> None:
-    database = open_database(settings)
+    """Serve in this process: the only one, or one of `--workers` (`worker`).
+
+    With several workers, the jobs that must run once per database run in worker 0 only
+    (docs/deployment.md, "Several workers", lists what is shared and how).
+    """
+    primary = worker is None or worker.primary
+    database = open_database(settings, cross_process_writers=worker is not None)
     host_key: asyncssh.SSHKey | None = None
     try:
         # Nodes starting together take turns: one migrates and bootstraps, the others
@@ -154,7 +231,7 @@ def _serve_on(
     except BaseException:
         database.dispose()
         raise
-    if result.created:
+    if result.created and primary:
         log.info(
             "created account %s with user admin (access key %s)",
             settings.account_id,
@@ -186,7 +263,9 @@ def _serve_on(
         if settings.audit_trail
         else None
     )
-    trail_files = _trail_files(settings, database, box)
+    # Exactly-once delivery holds across nodes, but the pending files' clean-up assumes
+    # one writer per trail directory: the workers share theirs, so worker 0 delivers.
+    trail_files = _trail_files(settings, database, box) if primary else None
     pipeline = AwsPipeline(
         services,
         codecs,
@@ -223,6 +302,7 @@ def _serve_on(
         oidc=OidcIssuerEndpoint(
             services, executor, max_concurrent=settings.worker_threads // 2
         ).answer,
+        worker=f"{worker.index} {os.getpid()}" if worker is not None else None,
     )
     git_ssh = (
         git_ssh_server(
@@ -243,6 +323,7 @@ def _serve_on(
         database,
         git_ssh.active_sessions if git_ssh is not None else None,
         settings.max_git_sessions,
+        worker.index if worker is not None else None,
     )
     # git over HTTPS at the clone URLs, with service-specific credentials.
     git_http = GitHttp(
@@ -268,9 +349,12 @@ def _serve_on(
         requests_log.start()
     watcher = ChangeWatcher(services, settings.change_poll_seconds)
     watcher.start()
-    guard = start_unused_key_guard(settings, services)
-    # CreateAccount requests a stopped node left in progress are finished here.
-    services.organizations.resume_interrupted()
+    # One sweeper per database is enough (concurrent sweeps would be harmless, only
+    # wasted), and the requests a stopped node left in progress are resumed once.
+    guard = start_unused_key_guard(settings, services) if primary else None
+    if primary:
+        # CreateAccount requests a stopped node left in progress are finished here.
+        services.organizations.resume_interrupted()
     config = uvicorn.Config(
         front,
         host=settings.host,
@@ -291,7 +375,7 @@ def _serve_on(
         ssl_certfile=str(tls.cert_file) if tls else None,
         ssl_keyfile=str(tls.key_file) if tls else None,
     )
-    server = _Server(config, lambda: announce_ready(settings))
+    server = _Server(config, lambda: _ready(settings, primary, on_ready))
     # uvicorn drains connections on SIGTERM/SIGINT, then re-raises the signal with the
     # handler that was in place before it started. Ours turns that into an orderly
     # return, so the clean-up below (pending last-used dates, pools) always runs.
@@ -316,7 +400,14 @@ def _serve_on(
         if requests_log is not None:
             requests_log.close()
         database.dispose()
-        log.info("iamd stopped")
+        log.info("iamd stopped" if worker is None else f"worker {worker.index} stopped")
+
+
+def _ready(settings: Settings, primary: bool, on_ready: Callable[[], None] | None) -> None:
+    if primary:
+        announce_ready(settings)
+    if on_ready is not None:
+        on_ready()
 
 
 def _trail_files(settings: Settings, database: Database, box: SecretBox) -> TrailFiles | None:

@@ -30,6 +30,8 @@ keepalives). A database that is away or a wait that ran out raises `ServiceUnava
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -105,6 +107,7 @@ class Database:
         pool_size: int = 8,
         timeouts: DatabaseTimeouts | None = None,
         application_name: str = "iamd",
+        cross_process_writers: bool = False,
     ) -> None:
         self.url = _normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
@@ -113,7 +116,11 @@ class Database:
         #: This process's committed signalled writes (Transactions.own_commits_and).
         self.commits = CommitGate()
         self._group: _SqliteGroupCommit | None = None
+        self._writers_file: _WritersFile | None = None
         if self.is_sqlite:
+            database_file = make_url(self.url).database
+            if cross_process_writers and database_file and database_file != ":memory:":
+                self._writers_file = _WritersFile(database_file + "-writers.lock")
             self.engine: Engine = create_engine(
                 self.url,
                 poolclass=QueuePool,
@@ -276,14 +283,22 @@ class _SqliteGroupCommit:
     def _batch_for_turn(self) -> _Batch:
         if self._batch is not None:
             return self._batch
-        with self._database._available():
-            conn = self._database.engine.connect()
-            try:
-                conn.execution_options(**{_WRITE_OPTION: True})
-                batch = _Batch(conn, conn.begin())
-            except BaseException:
-                conn.close()
-                raise
+        writers_file = self._database._writers_file
+        if writers_file is not None:
+            writers_file.acquire()
+        try:
+            with self._database._available():
+                conn = self._database.engine.connect()
+                try:
+                    conn.execution_options(**{_WRITE_OPTION: True})
+                    batch = _Batch(conn, conn.begin())
+                except BaseException:
+                    conn.close()
+                    raise
+        except BaseException:
+            if writers_file is not None:
+                writers_file.release()
+            raise
         self._batch = batch
         return batch
 
@@ -342,7 +357,34 @@ class _SqliteGroupCommit:
             batch.error = error
         finally:
             batch.conn.close()
+            if self._database._writers_file is not None:
+                self._database._writers_file.release()
             batch.done.set()
+
+
+class _WritersFile:
+    """The writers' lock shared by the processes serving one SQLite file (`--workers`):
+    held by a process from its batch's BEGIN IMMEDIATE to its COMMIT, so the processes
+    hand the database over at once instead of through SQLite's polling busy wait."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._fd = -1
+        self._pid = 0
+
+    def acquire(self) -> None:
+        fcntl.flock(self._open(), fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _open(self) -> int:
+        # Opened in the process that locks: a descriptor inherited across fork would
+        # share its lock with the parent's.
+        if self._pid != os.getpid():
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+        return self._fd
 
 
 def written_tables(conn: Connection) -> frozenset[str]:

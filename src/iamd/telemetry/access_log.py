@@ -26,6 +26,9 @@ from typing import Any, TextIO
 
 from iamd.telemetry.log_format import iso_time
 
+# PIPE_BUF on Linux, in bytes.
+_ATOMIC_WRITE = 4096
+
 
 class AccessLog:
     def __init__(
@@ -131,9 +134,24 @@ class AccessLog:
     def flush(self) -> None:
         with self._lock:
             lines, self._lines = self._lines, []
-        if lines:
-            self._stream.write("".join(map(_encode, lines)))
-            self._stream.flush()
+        # Whole lines, at most a pipe's atomic write each: the workers of `serve
+        # --workers` share one stderr, and a larger write to a pipe may be interleaved
+        # with another process's (POSIX keeps writes up to PIPE_BUF whole).
+        chunk: list[str] = []
+        size = 0
+        for text in map(_encode, lines):
+            length = len(text) if text.isascii() else len(text.encode())
+            if chunk and size + length > _ATOMIC_WRITE:
+                self._write("".join(chunk))
+                chunk, size = [], 0
+            chunk.append(text)
+            size += length
+        if chunk:
+            self._write("".join(chunk))
+
+    def _write(self, text: str) -> None:
+        self._stream.write(text)
+        self._stream.flush()
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
