@@ -321,31 +321,22 @@ def sign_in_event(
             event.identity = identity(known, user_name)
             event.username = user_name
 
-    outcome = "Success" if succeeded else "Failure"
-    event = RequestEvent(
-        account_id=account_id,
-        event_time=when,
-        event_source=EVENT_SOURCES["signin"],
-        event_name="ConsoleLogin",
-        region="us-east-1",
-        source_ip=source_ip,
-        user_agent=user_agent,
-        request_id=request_id,
-        identity=None,
-        username=None,
-        access_key_id=None,
-        read_only=False,
-        event_type="AwsConsoleSignIn",
-        error_message=None if succeeded else "Failed authentication",
+    event = _console_sign_in_event(
+        "ConsoleLogin",
+        "Success" if succeeded else "Failure",
+        account_id,
+        when,
+        source_ip,
+        user_agent,
+        request_id,
         additional_event_data={
             "LoginTo": "iamd",
             "MobileVersion": "No",
             "MFAUsed": "Yes" if mfa_used else "No",
         },
     )
-    # CloudTrail writes the outcome in responseElements, success or not.
-    event.response_elements = lambda: {"ConsoleLogin": outcome}
-    event.force_response = True
+    if not succeeded:
+        event.error_message = "Failed authentication"
     if succeeded and user_id is not None and user_arn is not None:
         event.identity = identity((user_id, user_arn), user_name)
         event.username = user_name
@@ -367,29 +358,57 @@ def check_mfa_event(
     and the user has an MFA device: the sign-in goes on to the code. Its ConsoleLogin
     comes with the code (a wrong one is a Failure); a sign-in abandoned at the code has
     this event only. iamd's devices are virtual (TOTP): MfaType "Virtual MFA"."""
+    event = _console_sign_in_event(
+        "CheckMfa",
+        "Success",
+        account_id,
+        when,
+        source_ip,
+        user_agent,
+        request_id,
+        additional_event_data={"MfaType": "Virtual MFA"},
+    )
+    event.identity = {
+        "type": "IAMUser",
+        "principalId": user_id,
+        "accountId": account_id,
+        "accessKeyId": "",
+        "userName": user_name,
+    }
+    event.username = user_name
+    return event
+
+
+def _console_sign_in_event(
+    event_name: str,
+    outcome: str,
+    account_id: str,
+    when: datetime,
+    source_ip: str,
+    user_agent: str | None,
+    request_id: str,
+    *,
+    additional_event_data: dict[str, Any],
+) -> RequestEvent:
+    """A sign-in page's AwsConsoleSignIn event; CloudTrail writes its outcome in
+    responseElements, success or not."""
     event = RequestEvent(
         account_id=account_id,
         event_time=when,
         event_source=EVENT_SOURCES["signin"],
-        event_name="CheckMfa",
+        event_name=event_name,
         region="us-east-1",
         source_ip=source_ip,
         user_agent=user_agent,
         request_id=request_id,
-        identity={
-            "type": "IAMUser",
-            "principalId": user_id,
-            "accountId": account_id,
-            "accessKeyId": "",
-            "userName": user_name,
-        },
-        username=user_name,
+        identity=None,
+        username=None,
         access_key_id=None,
         read_only=False,
         event_type="AwsConsoleSignIn",
-        additional_event_data={"MfaType": "Virtual MFA"},
+        additional_event_data=additional_event_data,
     )
-    event.response_elements = lambda: {"CheckMfa": "Success"}
+    event.response_elements = lambda: {event_name: outcome}
     event.force_response = True
     return event
 
