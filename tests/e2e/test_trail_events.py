@@ -9,7 +9,6 @@ import json
 import signal
 import threading
 import time
-import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config
 from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, start_server
-from tests.support.trail_store import stored_event_count, stored_records
+from tests.support.trail_store import secret_forms, stored_event_count, stored_records
 
 pytestmark = pytest.mark.slow
 
@@ -43,18 +42,6 @@ def _wait_for(data_dir: Path, predicate: Any, timeout: float = 10) -> list[dict[
         if predicate(events) or time.monotonic() > deadline:
             return events
         time.sleep(0.2)
-
-
-def _encodings(secret: str) -> list[str]:
-    raw = secret.encode()
-    return [
-        secret,
-        base64.b64encode(raw).decode(),
-        base64.urlsafe_b64encode(raw).decode(),
-        urllib.parse.quote(secret, safe=""),
-        urllib.parse.quote_plus(secret),
-        json.dumps(secret)[1:-1],
-    ]
 
 
 def test_events_of_writes_reads_denials_and_no_secret(fresh_server: RunningServer) -> None:
@@ -139,7 +126,7 @@ def test_events_of_writes_reads_denials_and_no_secret(fresh_server: RunningServe
     assert '"eventName": "CreateAccessKey"' in records  # the search does see records
     text = stored.decode("latin-1") + records + fresh_server.log_text()
     for secret in secrets:
-        for form in _encodings(secret):
+        for form in secret_forms(secret):
             assert form not in text, "a secret reached the trail or the log"
 
 
@@ -212,7 +199,7 @@ def test_console_logins_success_failure_and_masked_unknown_user(
     assert unknown["errorMessage"] == "No username found in supplied account"
     stored = (fresh_server.data_dir / "iamd.sqlite3").read_bytes()
     for secret in ("Typed-Password-In-Name", "Alice-Password-123!", "Wrong-Password-123!"):
-        for form in _encodings(secret):
+        for form in secret_forms(secret):
             assert form.encode() not in stored
 
 
@@ -473,7 +460,7 @@ def test_git_over_http_pull_and_denied_push_are_events_without_the_password(
     # Neither the password (returned by CreateServiceSpecificCredential) nor its
     # encodings reach the trail or the database.
     stored = (fresh_server.data_dir / "iamd.sqlite3").read_bytes()
-    for form in _encodings(dev["ServicePassword"]):
+    for form in secret_forms(dev["ServicePassword"]):
         assert form.encode() not in stored
     created = next(e for e in events if e["eventName"] == "CreateServiceSpecificCredential")
     assert "servicePassword" not in json.dumps(created)
