@@ -22,8 +22,8 @@ import pytest
 from botocore.exceptions import ClientError
 from playwright.sync_api import BrowserContext, Page
 from tests.e2e.test_console import PASSWORD, Console, _scripts_ran, _shot, _sign_in
-from tests.e2e.test_cross_account_roles import new_account
 from tests.support.browser import chromium
+from tests.support.organizations import new_account
 from tests.support.servers import start_server
 
 pytestmark = pytest.mark.slow

@@ -11,11 +11,11 @@ OrganizationAccountAccessRole that CreateAccount puts there. This needs the acco
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from tests.support.organizations import new_account
 from tests.support.servers import RunningServer
 
 pytestmark = pytest.mark.slow
@@ -23,22 +23,6 @@ pytestmark = pytest.mark.slow
 
 def doc(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def new_account(organizations: Any) -> str:
-    """CreateAccount is asynchronous, as in AWS: poll its status until it succeeds."""
-    request = organizations.create_account(Email="team-b@example.com", AccountName="team-b")
-    request_id = request["CreateAccountStatus"]["Id"]
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        status = organizations.describe_create_account_status(CreateAccountRequestId=request_id)[
-            "CreateAccountStatus"
-        ]
-        if status["State"] == "SUCCEEDED":
-            return str(status["AccountId"])
-        assert status["State"] == "IN_PROGRESS", status
-        time.sleep(0.2)
-    raise AssertionError("CreateAccount did not finish in 30 s")
 
 
 def session_client(server: RunningServer, service: str, credentials: dict[str, Any]) -> Any:

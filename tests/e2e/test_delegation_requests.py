@@ -19,6 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 from tests.support.awscli import AwsCli
 from tests.support.clock import ServerClock
+from tests.support.organizations import new_account
 from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, start_server
 
 pytestmark = pytest.mark.slow
@@ -55,27 +56,13 @@ def code_of(error: pytest.ExceptionInfo[ClientError]) -> str:
     return str(error.value.response["Error"]["Code"])
 
 
-def new_account(organizations: Any) -> str:
-    request = organizations.create_account(Email="partner@example.com", AccountName="Partner Co")
-    request_id = request["CreateAccountStatus"]["Id"]
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        status = organizations.describe_create_account_status(CreateAccountRequestId=request_id)[
-            "CreateAccountStatus"
-        ]
-        if status["State"] == "SUCCEEDED":
-            return str(status["AccountId"])
-        time.sleep(0.2)
-    raise AssertionError("CreateAccount did not finish in 30 s")
-
-
 class Partner:
     """The partner's account: its administrator's session and its policy template."""
 
     def __init__(self, server: RunningServer) -> None:
         organizations = server.client("organizations")
         organizations.create_organization(FeatureSet="ALL")
-        self.account = new_account(organizations)
+        self.account = new_account(organizations, "partner@example.com", "Partner Co")
         session = server.client("sts").assume_role(
             RoleArn=f"arn:aws:iam::{self.account}:role/OrganizationAccountAccessRole",
             RoleSessionName="partner",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ import pytest
 from playwright.sync_api import Page
 from tests.support.browser import chromium
 from tests.support.identity_center import SsoUser, provision_sso_user
+from tests.support.organizations import new_account
 from tests.support.servers import RunningServer, start_server
 from tests.support.sso_mfa import current_code, qr_text, require_mfa, secret_of_uri
 
@@ -47,17 +47,7 @@ class Setup:
 def _new_account(server: RunningServer) -> str:
     organizations = server.client("organizations")
     organizations.create_organization(FeatureSet="ALL")
-    request = organizations.create_account(Email="prod@example.com", AccountName="production")
-    request_id = request["CreateAccountStatus"]["Id"]
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        status = organizations.describe_create_account_status(CreateAccountRequestId=request_id)[
-            "CreateAccountStatus"
-        ]
-        if status["State"] == "SUCCEEDED":
-            return str(status["AccountId"])
-        time.sleep(0.2)
-    raise AssertionError("CreateAccount did not finish in 30 s")
+    return new_account(organizations, "prod@example.com", "production")
 
 
 @pytest.fixture(scope="module")

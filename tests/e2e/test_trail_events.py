@@ -379,7 +379,8 @@ def test_lookup_events_with_boto3_attributes_paging_and_bad_input(
 def test_a_cross_account_assume_role_is_logged_in_both_accounts(
     fresh_server: RunningServer,
 ) -> None:
-    from tests.e2e.test_cross_account_roles import new_account, session_client
+    from tests.e2e.test_cross_account_roles import session_client
+    from tests.support.organizations import new_account
 
     account_a = fresh_server.client("sts").get_caller_identity()["Account"]
     organizations = fresh_server.client("organizations")

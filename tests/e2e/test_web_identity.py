@@ -45,6 +45,7 @@ from tests.support.oidc_provider import (
     make_ca,
     signing_key,
 )
+from tests.support.organizations import new_account
 from tests.support.servers import ADMIN_KEY_ID, ADMIN_SECRET, RunningServer, free_port, start_server
 
 # One world per module and worker; each test sets up what it needs itself, so the tests
@@ -690,19 +691,7 @@ def test_a_role_of_another_account_trusts_a_principal_of_this_one(world: World) 
     issuer, _, _ = _trusting_iamd(world)
     organizations = world.server.client("organizations")
     organizations.create_organization(FeatureSet="ALL")
-    request_id = organizations.create_account(Email="b@example.com", AccountName="team-b")[
-        "CreateAccountStatus"
-    ]["Id"]
-    deadline = time.monotonic() + 30
-    while True:
-        status = organizations.describe_create_account_status(CreateAccountRequestId=request_id)[
-            "CreateAccountStatus"
-        ]
-        if status["State"] != "IN_PROGRESS" or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert status["State"] == "SUCCEEDED", status
-    account_b = str(status["AccountId"])
+    account_b = new_account(organizations, "b@example.com", "team-b")
     admin_b = world.server.client("sts").assume_role(
         RoleArn=f"arn:aws:iam::{account_b}:role/OrganizationAccountAccessRole",
         RoleSessionName="setup",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from tests.server.iam_helpers import ACCOUNT
 from tests.support.oidc_provider import Client, IdpCa, NodeOidcProvider, make_ca, signing_key
+from tests.support.organizations import new_account
 from tests.support.servers import RunningServer, free_port, start_server
 
 pytestmark = pytest.mark.slow
@@ -183,20 +183,9 @@ def _other_account(world: World) -> Any:
     """An IAM client of a second account of the organization."""
     organizations = world.server.client("organizations")
     organizations.create_organization(FeatureSet="ALL")
-    request_id = organizations.create_account(Email="b@example.com", AccountName="team-b")[
-        "CreateAccountStatus"
-    ]["Id"]
-    deadline = time.monotonic() + 30
-    while True:
-        status = organizations.describe_create_account_status(CreateAccountRequestId=request_id)[
-            "CreateAccountStatus"
-        ]
-        if status["State"] != "IN_PROGRESS" or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert status["State"] == "SUCCEEDED", status
+    account = new_account(organizations, "b@example.com", "team-b")
     admin = world.server.client("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{status['AccountId']}:role/OrganizationAccountAccessRole",
+        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
         RoleSessionName="setup",
     )["Credentials"]
     return world.server.client(
