@@ -30,9 +30,18 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sqlalchemy import select, update
+
 import run
 from iamd.store.database import Database
-from iamd.store.schema import access_keys, login_profiles, mfa_devices, users
+from iamd.store.schema import (
+    access_keys,
+    account,
+    entity_counts,
+    login_profiles,
+    mfa_devices,
+    users,
+)
 
 
 def timed_report(client: Any) -> tuple[float, int]:
@@ -71,6 +80,9 @@ def seed_database(data_dir: Path, count: int) -> None:
     now = datetime.now(UTC)
     batch = 5000
     try:
+        with database.read() as conn:
+            # The account the server bootstrapped: every row belongs to one.
+            account_id = str(conn.execute(select(account.c.account_id)).scalar_one())
         for start in range(0, count, batch):
             user_rows, key_rows, password_rows, mfa_rows = [], [], [], []
             for i in range(start, min(start + batch, count)):
@@ -80,6 +92,7 @@ def seed_database(data_dir: Path, count: int) -> None:
                 user_rows.append(
                     {
                         "user_id": user_id,
+                        "account_id": account_id,
                         "name": name,
                         "name_lower": name,
                         "path": "/",
@@ -93,6 +106,7 @@ def seed_database(data_dir: Path, count: int) -> None:
                         {
                             "access_key_id": f"AKIA{slot}{i:015d}",
                             "user_id": user_id,
+                            "account_id": account_id,
                             "secret_sealed": secrets.token_bytes(57),
                             "status": "Active" if slot == 0 else "Inactive",
                             "create_date": created,
@@ -105,6 +119,7 @@ def seed_database(data_dir: Path, count: int) -> None:
                     password_rows.append(
                         {
                             "user_id": user_id,
+                            "account_id": account_id,
                             "password_hash": "$argon2id$bench",
                             "password_reset_required": False,
                             "create_date": created,
@@ -116,7 +131,8 @@ def seed_database(data_dir: Path, count: int) -> None:
                 if i % 6 == 0:
                     mfa_rows.append(
                         {
-                            "serial_number": f"arn:aws:iam::123456789012:mfa/{name}",
+                            "serial_number": f"arn:aws:iam::{account_id}:mfa/{name}",
+                            "account_id": account_id,
                             "name": name,
                             "name_lower": name,
                             "path": "/",
@@ -132,6 +148,14 @@ def seed_database(data_dir: Path, count: int) -> None:
                 conn.execute(access_keys.insert(), key_rows)
                 conn.execute(login_profiles.insert(), password_rows)
                 conn.execute(mfa_devices.insert(), mfa_rows)
+                # Rows written past the repositories: their count too (entity_counts).
+                conn.execute(
+                    update(entity_counts)
+                    .where(
+                        entity_counts.c.account_id == account_id, entity_counts.c.kind == "users"
+                    )
+                    .values(n=entity_counts.c.n + len(user_rows))
+                )
     finally:
         database.dispose()
 
