@@ -7,18 +7,17 @@ inside one is race-free. On PostgreSQL writers lock the parent row they check
 (`SELECT ... FOR UPDATE`), which the repositories do. SQLite runs with WAL and
 `synchronous=FULL` so that an acknowledged write survives a power loss.
 
-On SQLite the writers of one process also queue on a lock of the process before `BEGIN
-IMMEDIATE`. SQLite's own wait for its write lock polls, sleeping 1, 2, 5 ... up to 100 ms
-between tries, so under concurrent writes a waiting writer slept long after the lock was
-free (a p99 of 137 ms at four connections); a lock of the process hands over at once.
-SQLite's wait still covers other processes (`iamd` CLI commands, several workers).
-
-On SQLite the writers of one process also share commits (group commit,
-`_SqliteGroupCommit`): a writer whose turn ends while others wait for theirs leaves the
-transaction open, the next one adds its statements to it (in a savepoint of its own, so
-that its failure undoes only its part), and the last of the run commits for all: one
-fsync for many writes. No writer returns before the COMMIT that holds its write, so an
-acknowledged write is still durable, and a failed COMMIT fails every writer in it.
+On SQLite the writers of one process take turns on a lock of the process and share
+commits (group commit, `_SqliteGroupCommit`): a writer whose turn ends while others
+wait for theirs leaves the transaction open, the next one adds its statements to it (in
+a savepoint of its own, so that its failure undoes only its part), and the last of the
+run commits for all: one fsync for many writes. No writer returns before the COMMIT
+that holds its write, so an acknowledged write is still durable, and a failed COMMIT
+fails every writer in it. The turn also keeps writers out of SQLite's own wait for its
+write lock, which polls, sleeping 1, 2, 5 ... up to 100 ms between tries (a p99 of
+137 ms at four connections). With `--workers`, the processes hand the database over
+through a file lock each holds for its whole batch (`_WritersFile`); SQLite's wait still
+covers other processes (`iamd` CLI commands).
 
 Every wait on PostgreSQL is bounded (`DatabaseTimeouts`, set on each new connection):
 a lock (`lock_timeout`), a statement (`statement_timeout`), a transaction left open by
