@@ -81,11 +81,11 @@ class AdminPages:
             try:
                 done = self._user_action(call, fields)
             except DeleteConflict as conflict:
-                problem, status = _refusal(conflict)
+                problem, status = pages.refusal(conflict)
                 # The user's page lists what is left, each with its remove button.
                 cleanup = fields.get("name", "").strip()[:128]
             except AwsError as error:
-                problem, status = _refusal(error)
+                problem, status = pages.refusal(error)
             except ValueError as bad:
                 problem, status = str(bad), 400
         query = _query(request)
@@ -190,7 +190,7 @@ class AdminPages:
             try:
                 call("DeletePolicyVersion", PolicyArn=target.name, VersionId=version)
             except AwsError as error:
-                problem, status = _refusal(error)
+                problem, status = pages.refusal(error)
             else:
                 done = f"Version {version} was deleted. Save the document again."
         elif action == "simulate":
@@ -205,10 +205,10 @@ class AdminPages:
                         call, target, name, document, bool((fields or {}).get("set_default"))
                     )
                 except LimitExceeded as error:
-                    problem, status = _refusal(error)
+                    problem, status = pages.refusal(error)
                     room = old_versions(call, target)
                 except AwsError as error:
-                    problem, status = _refusal(error)
+                    problem, status = pages.refusal(error)
         lines = _marked_lines(document, findings)
         return pages.render(
             status,
@@ -349,11 +349,6 @@ def read_roles(call: AsUser, marker: str | None) -> dict[str, Any]:
             }
         )
     return {"rows": rows, "next": _next(found)}
-
-
-def _refusal(error: AwsError) -> tuple[str, int]:
-    """AWS's message for a refused action, and the page's status."""
-    return error.message or error.code, 400 if error.status < 500 else 500
 
 
 def _user_row(user: Mapping[str, Any]) -> dict[str, str]:

@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from iamd.errors import AwsError
 from iamd.http.console import attachments, pages
 from iamd.http.console.admin_pages import GROUPS_PAGE, ROLES_PAGE, read_groups, read_roles
 from iamd.http.console.as_user import AsUser, Section, bar
@@ -38,10 +37,6 @@ def _query(request: HttpRequest) -> dict[str, str]:
         return {}
 
 
-def _refusal(error: AwsError) -> tuple[str, int]:
-    return error.message or error.code, 400 if error.status < 500 else 500
-
-
 class EntityPages:
     def __init__(self, pipeline: AwsPipeline) -> None:
         self._pipeline = pipeline
@@ -61,12 +56,7 @@ class EntityPages:
         problem = done = None
         status = 200
         if fields is not None:
-            try:
-                done = _list_action(call, roles, fields)
-            except AwsError as error:
-                problem, status = _refusal(error)
-            except ValueError as bad:
-                problem, status = str(bad), 400
+            done, problem, status = pages.attempt(lambda: _list_action(call, roles, fields))
         marker = _query(request).get("marker", "")[:320] or None
         listing = call.section(lambda c: read_roles(c, marker) if roles else read_groups(c, marker))
         return pages.render(
@@ -97,12 +87,7 @@ class EntityPages:
         problem = done = None
         status = 200
         if fields is not None:
-            try:
-                done = _entity_action(call, kind, name, fields)
-            except AwsError as error:
-                problem, status = _refusal(error)
-            except ValueError as bad:
-                problem, status = str(bad), 400
+            done, problem, status = pages.attempt(lambda: _entity_action(call, kind, name, fields))
             if done == "deleted":
                 return pages.redirect(ROLES_PAGE if kind == "role" else GROUPS_PAGE)
         read: Callable[[AsUser], Any] = (

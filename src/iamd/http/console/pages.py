@@ -14,14 +14,15 @@ import email.parser
 import email.policy
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import jinja2
 
+from iamd.errors import AwsError
 from iamd.http.pipeline import HttpRequest, HttpResponse
 from iamd.http.sso_pages import cookie_value
 from iamd.protocol.form import header
@@ -199,3 +200,24 @@ def _static(name: str) -> bytes:
 
 def not_found() -> HttpResponse:
     return render(404, "message.html", title="Not found", message="There is no such page.")
+
+
+_T = TypeVar("_T")
+
+
+def refusal(error: AwsError) -> tuple[str, int]:
+    """AWS's message for a refused form action, and the page's status: 400 for the
+    caller's mistakes, the error's own (503 when the database is away) otherwise."""
+    return error.message or error.code, 400 if error.status < 500 else error.status
+
+
+def attempt(action: Callable[[], _T]) -> tuple[_T | None, str | None, int]:
+    """A form's action run: (its result, None, 200), or (None, the message the page
+    shows, its status) when AWS refused it or the form's input was not usable."""
+    try:
+        return action(), None, 200
+    except AwsError as error:
+        message, status = refusal(error)
+        return None, message, status
+    except ValueError as bad:
+        return None, str(bad), 400

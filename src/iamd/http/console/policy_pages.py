@@ -79,12 +79,7 @@ class PolicyPages:
         problem = done = None
         status = 200
         if fields is not None:
-            try:
-                done = _act(call, arn, fields)
-            except AwsError as error:
-                problem, status = error.message or error.code, 400
-            except ValueError as bad:
-                problem, status = str(bad), 400
+            done, problem, status = pages.attempt(lambda: _act(call, arn, fields))
             if done == "deleted":
                 return pages.redirect(POLICIES_PAGE)
         policy = call.section(lambda c: c("GetPolicy", PolicyArn=arn)["Policy"])

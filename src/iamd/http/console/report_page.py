@@ -48,7 +48,7 @@ class ReportPage:
                 started = call("GenerateCredentialReport")
                 done = started.get("Description") or "The report is being generated."
             except AwsError as error:
-                problem, status = error.message or error.code, 400
+                problem, status = pages.refusal(error)
         report: dict[str, Any] | None = None
         waiting = None
         try:

@@ -51,7 +51,7 @@ class SwitchRolePage:
             try:
                 self._switch(request, token, session, user_credential, fields)
             except AwsError as error:
-                problem, status = error.message or error.code, 400
+                problem, status = pages.refusal(error)
             except ValueError as bad:
                 problem, status = str(bad), 400
             else:

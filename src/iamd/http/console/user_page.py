@@ -66,7 +66,7 @@ class UserPage:
             try:
                 made = call("CreateAccessKey", UserName=name)["AccessKey"]
             except AwsError as error:
-                problem, status = error.message or error.code, 400
+                problem, status = pages.refusal(error)
             else:
                 new_key = {"id": made["AccessKeyId"], "secret": made["SecretAccessKey"]}
                 done = "Access key created. This is the only time its secret is shown."
@@ -75,14 +75,9 @@ class UserPage:
                 target = call("GetUser", UserName=name)["User"]
                 done = self._sessions.end_of_user(request, credential, target, token)
             except AwsError as error:
-                problem, status = error.message or error.code, 400
+                problem, status = pages.refusal(error)
         elif fields is not None:
-            try:
-                done = _act(call, name, fields)
-            except AwsError as error:
-                problem, status = error.message or error.code, 400
-            except ValueError as bad:
-                problem, status = str(bad), 400
+            done, problem, status = pages.attempt(lambda: _act(call, name, fields))
             if done == "deleted":
                 return pages.redirect(f"{pages.PREFIX}/users")
         user = call.section(lambda c: c("GetUser", UserName=name)["User"])
