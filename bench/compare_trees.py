@@ -33,27 +33,13 @@ from pathlib import Path
 import boto3
 
 import loadgen
+import procstat
 import wrkdriver
 from iamd_process import free_port
 from signer import IamSigner
 
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-
-
-def _cpu_seconds(pid: int) -> float:
-    """The server's CPU time, with its workers' (`--workers N`: its child processes)."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # exited meanwhile
-        if int(entry.name) == pid or int(fields[1]) == pid:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _start(tree: Path, data_dir: Path, flags: list[str]) -> tuple[subprocess.Popen[bytes], int]:
@@ -167,10 +153,10 @@ def main() -> None:
         for round_number in range(args.rounds):
             order = list(trees) if round_number % 2 == 0 else list(reversed(list(trees)))
             for name in order:
-                before_cpu = _cpu_seconds(servers[name].pid)
+                before_cpu = procstat.cpu_seconds(servers[name].pid)
                 units, p99 = rounds[name](args.seconds)
                 rates[name].append(units / args.seconds)
-                cpu = _cpu_seconds(servers[name].pid) - before_cpu
+                cpu = procstat.cpu_seconds(servers[name].pid) - before_cpu
                 cpu_ms[name].append(cpu / max(units, 1) * 1e3)
                 if p99 is not None:
                     p99s[name].append(p99)

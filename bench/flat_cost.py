@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import random
 import statistics
 import sys
@@ -29,6 +28,7 @@ from typing import Any
 import boto3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import procstat
 import run
 from credential_report import seed_database
 
@@ -40,21 +40,15 @@ _TRUST = json.dumps(
 )
 
 
-def _cpu(server: run.Server) -> float:
-    with open(f"/proc/{server.proc.pid}/stat") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _timed(call: Callable[[], Any], n: int, server: run.Server) -> dict[str, float]:
     call()  # warm: caches filled, code paths taken once
     latencies = []
-    before = _cpu(server)
+    before = procstat.cpu_seconds(server.pid)
     for _ in range(n):
         started = time.perf_counter()
         call()
         latencies.append((time.perf_counter() - started) * 1000)
-    cpu = (_cpu(server) - before) / n * 1000
+    cpu = (procstat.cpu_seconds(server.pid) - before) / n * 1000
     latencies.sort()
     return {
         "p50": statistics.median(latencies),
