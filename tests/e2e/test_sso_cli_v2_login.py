@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext
-from tests.support.aws_cli_v2 import aws_cli_v2
 from tests.support.browser import chromium
-from tests.support.identity_center import provision_sso_user, sso_client_env, sso_session_profile
 from tests.support.live_command import LiveCommand
-from tests.support.servers import RunningServer, start_server
+from tests.support.sso_cli_v2 import CliV2Setup, cli_v2_setup, run_aws
 from tests.support.sso_sign_in import sign_in_on_page
 
 pytestmark = pytest.mark.slow
@@ -28,44 +24,17 @@ pytestmark = pytest.mark.slow
 NEW_PASSWORD = "Correct-Horse-42"
 
 
-@dataclass(frozen=True)
-class Setup:
-    server: RunningServer
-    aws: Path
-    account: str
-    one_time_password: str
-    env: dict[str, str]
+Setup = CliV2Setup
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
-    aws = aws_cli_v2()
-    home = tmp_path_factory.mktemp("cli-v2-home")
-    server = start_server(tmp_path_factory.mktemp("iamd-sso-cli-v2"))
-    try:
-        user = provision_sso_user(server)
-        # The configuration docs/identity-center.md gives, nothing else.
-        config = home / "config"
-        config.write_text(sso_session_profile(user))
-        env = sso_client_env(home, config, server.endpoint)
-        yield Setup(server, aws, user.account, user.one_time_password, env)
-    finally:
-        server.stop()
+    with cli_v2_setup(tmp_path_factory, "sso-cli-v2") as made:
+        yield made
 
 
 def _cli(setup: Setup, *args: str) -> LiveCommand:
     return LiveCommand([str(setup.aws), *args], setup.env)
-
-
-def _aws(setup: Setup, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(setup.aws), *args],
-        env=setup.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def _sign_in(browser: BrowserContext, url: str, setup: Setup, first: bool) -> None:
@@ -91,7 +60,7 @@ def test_sso_login_both_flows_then_logout(setup: Setup) -> None:
         assert code == 0, output
         assert "Successfully logged into Start URL" in output
 
-        who = _aws(setup, "sts", "get-caller-identity", "--profile", "corp")
+        who = run_aws(setup, "sts", "get-caller-identity", "--profile", "corp")
         assert who.returncode == 0, who.stderr
         arn = json.loads(who.stdout)["Arn"]
         assert re.fullmatch(
@@ -99,9 +68,9 @@ def test_sso_login_both_flows_then_logout(setup: Setup) -> None:
             r"AWSReservedSSO_UserReaders_[0-9a-f]{16}/jdoe",
             arn,
         )
-        users = _aws(setup, "iam", "list-users", "--profile", "corp")
+        users = run_aws(setup, "iam", "list-users", "--profile", "corp")
         assert users.returncode == 0, users.stderr
-        denied = _aws(setup, "iam", "create-user", "--user-name", "nope", "--profile", "corp")
+        denied = run_aws(setup, "iam", "create-user", "--user-name", "nope", "--profile", "corp")
         assert denied.returncode != 0
         assert "AccessDenied" in denied.stderr
 
@@ -119,7 +88,7 @@ def test_sso_login_both_flows_then_logout(setup: Setup) -> None:
         # token against the portal.
         for cached in (Path(setup.env["HOME"]) / ".aws" / "cli" / "cache").glob("*.json"):
             cached.unlink()
-        who = _aws(setup, "sts", "get-caller-identity", "--profile", "corp")
+        who = run_aws(setup, "sts", "get-caller-identity", "--profile", "corp")
         assert who.returncode == 0, who.stderr
         assert json.loads(who.stdout)["Arn"] == arn
 
@@ -130,14 +99,14 @@ def test_sso_login_both_flows_then_logout(setup: Setup) -> None:
         if "accessToken" in f.read_text()
     )
     token = token_file.read_text()
-    out = _aws(setup, "sso", "logout", "--profile", "corp")
+    out = run_aws(setup, "sso", "logout", "--profile", "corp")
     assert out.returncode == 0, out.stderr
-    after = _aws(setup, "sts", "get-caller-identity", "--profile", "corp")
+    after = run_aws(setup, "sts", "get-caller-identity", "--profile", "corp")
     assert after.returncode != 0
     assert "Token for corp does not exist" in after.stderr, after.stderr
     # Logout revoked the token at iamd too: a copy of it kept from before is refused, and
     # the CLI says to log in again.
     token_file.write_text(token)
-    after = _aws(setup, "sts", "get-caller-identity", "--profile", "corp")
+    after = run_aws(setup, "sts", "get-caller-identity", "--profile", "corp")
     assert after.returncode != 0
     assert "run aws sso login" in after.stderr, after.stderr

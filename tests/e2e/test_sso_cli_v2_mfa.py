@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
-from tests.support.aws_cli_v2 import aws_cli_v2
 from tests.support.browser import chromium
-from tests.support.identity_center import provision_sso_user, sso_client_env, sso_session_profile
 from tests.support.live_command import LiveCommand
-from tests.support.servers import RunningServer, start_server
+from tests.support.sso_cli_v2 import CliV2Setup, cli_v2_setup, run_aws
 from tests.support.sso_mfa import (
     current_code,
     qr_of_page,
@@ -37,44 +33,17 @@ pytestmark = pytest.mark.slow
 NEW_PASSWORD = "Correct-Horse-42"
 
 
-@dataclass(frozen=True)
-class Setup:
-    server: RunningServer
-    aws: Path
-    account: str
-    one_time_password: str
-    env: dict[str, str]
+Setup = CliV2Setup
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
-    aws = aws_cli_v2()
-    home = tmp_path_factory.mktemp("cli-v2-mfa-home")
-    server = start_server(tmp_path_factory.mktemp("iamd-sso-cli-v2-mfa"))
-    try:
-        user = provision_sso_user(server)
-        require_mfa(server)
-        config = home / "config"
-        config.write_text(sso_session_profile(user))
-        env = sso_client_env(home, config, server.endpoint)
-        yield Setup(server, aws, user.account, user.one_time_password, env)
-    finally:
-        server.stop()
-
-
-def _aws(setup: Setup, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(setup.aws), *args],
-        env=setup.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    with cli_v2_setup(tmp_path_factory, "sso-cli-v2-mfa", require_mfa) as made:
+        yield made
 
 
 def _assume_role_arn(setup: Setup) -> str:
-    who = _aws(setup, "sts", "get-caller-identity", "--profile", "corp")
+    who = run_aws(setup, "sts", "get-caller-identity", "--profile", "corp")
     assert who.returncode == 0, who.stderr
     arn = str(json.loads(who.stdout)["Arn"])
     assert re.fullmatch(
